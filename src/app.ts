@@ -1,0 +1,44 @@
+// The application factory: everything the service is, without listening. Tests build it around a database of their
+// choice and talk to it with inject() or supertest; server.ts adds the socket, signals and shutdown.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Db } from './store/db.js';
+import { TopologyStore } from './store/topologies.js';
+import validation from './http/validation.js';
+import problem from './http/problem.js';
+import health from './http/routes/health.js';
+import topologies from './http/routes/topologies.js';
+
+export interface AppOptions {
+  db: Db;
+  bodyLimit?: number;
+  revisionsKept?: number;
+  logger?: FastifyServerOptions['logger'];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Db;
+    store: TopologyStore;
+  }
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
+    // While closing, new requests get 503 and keep-alive connections are ended once their in-flight request is answered.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('db', options.db);
+  app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
+
+  await app.register(validation);
+  await app.register(problem);
+  await app.register(health);
+  await app.register(topologies, { prefix: '/v1' });
+  return app;
+}

@@ -1,0 +1,109 @@
+// RFC 9457 problem documents for every error the service answers, with a stable `type` per kind of problem. Bad input is
+// answered with what was wrong and where (JSON pointers); nothing internal (stack traces, SQL) ever reaches the client.
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../store/errors.js';
+import { problemDetailsOfAjv, type InvalidParam } from './validation.js';
+import { DataError } from '../topology/data-error.js';
+
+export const PROBLEM_TYPE_BASE = 'urn:pathtrace:problem:';
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  /** Validation errors: where (a JSON pointer into the body, or a parameter name) and what. */
+  errors?: InvalidParam[];
+  [extension: string]: unknown;
+}
+
+const titles: Record<string, string> = {
+  'invalid-request': 'The request is not valid',
+  'invalid-topology': 'The topology is not consistent',
+  'not-found': 'Not found',
+  'method-not-allowed': 'Method not allowed',
+  conflict: 'Conflict',
+  'precondition-failed': 'Precondition failed',
+  'precondition-required': 'Precondition required',
+  'payload-too-large': 'Request body too large',
+  'unsupported-media-type': 'Unsupported media type',
+  'not-acceptable': 'Not acceptable',
+  unavailable: 'Service unavailable',
+  internal: 'Internal error',
+};
+
+/** An error that carries its own problem document; thrown anywhere below a route. */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly slug: keyof typeof titles | string,
+    detail: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export function sendProblem(reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}) {
+  const body: ProblemBody = {
+    type: PROBLEM_TYPE_BASE + slug,
+    title: titles[slug] ?? slug,
+    status,
+    detail,
+    instance: reply.request.url,
+    ...extensions,
+  };
+  return reply.code(status).type('application/problem+json; charset=utf-8').send(body);
+}
+
+function problemOf(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Problem {
+  if (err instanceof Problem) return err;
+  if (err instanceof DataError) {
+    return new Problem(err.status, err.slug, err.message, { errors: err.errors });
+  }
+  if (err instanceof NotFoundError) return new Problem(404, 'not-found', err.message);
+  if (err instanceof ConflictError) return new Problem(409, 'conflict', err.message);
+  if (err instanceof PreconditionFailedError) {
+    return new Problem(412, 'precondition-failed', err.message, err.currentRevision === undefined ? {} : { currentRevision: err.currentRevision });
+  }
+  if (err.validation) {
+    const where = err.validationContext ?? 'body';
+    const errors = problemDetailsOfAjv(err.validation as Parameters<typeof problemDetailsOfAjv>[0], where);
+    const first = errors[0];
+    const summary = errors.length === 1 && first ? `${first.pointer ?? first.parameter}: ${first.detail}` : `${errors.length} problems`;
+    return new Problem(400, 'invalid-request', `the ${where === 'body' ? 'request body' : where} is not valid (${summary})`, { errors });
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new Problem(413, 'payload-too-large', `the request body is larger than the limit of ${err.message.match(/\d+/)?.[0] ?? 'the service'} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new Problem(415, 'unsupported-media-type', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new Problem(400, 'invalid-request', 'the request body is empty; send a JSON document');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new Problem(400, 'invalid-request', 'Content-Length does not match the body that was sent');
+  }
+  // JSON.parse errors reach here as SyntaxError with status 400; their message names the position, which helps.
+  if (err instanceof SyntaxError || err.statusCode === 400) {
+    return new Problem(400, 'invalid-request', `the request body is not valid JSON: ${err.message}`);
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return new Problem(err.statusCode, 'invalid-request', err.message);
+  }
+  return new Problem(500, 'internal', 'the service failed to answer this request; the error is in its log');
+}
+
+async function problemPlugin(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const problem = problemOf(err);
+    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    return sendProblem(reply, problem.status, problem.slug, problem.message, problem.extensions);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, 'not-found', `there is no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+}
+
+export default fp(problemPlugin, { name: 'problem' });

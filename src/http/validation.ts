@@ -1,0 +1,88 @@
+// Request validation. Bodies are validated as sent: no coercion ("1" is not 1), no defaults written into the user's
+// document, and unknown properties rejected rather than stripped. Query strings and path parameters are text by nature,
+// so there numbers are coerced. Ajv's errors are turned into one entry per offending place, with a JSON pointer.
+import { Ajv, type ErrorObject } from 'ajv';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { InvalidParam } from '../topology/data-error.js';
+
+export type { InvalidParam };
+
+// Enough to fix a document in one go, not so many that a badly broken 30 MB upload produces a 30 MB answer.
+export const MAX_REPORTED_ERRORS = 100;
+
+const bodyAjv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: true });
+const paramAjv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, removeAdditional: false, strict: true });
+
+const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+function describe(e: ErrorObject): { path: string; detail: string } {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return { path: `${e.instancePath}/${escapePointer(String(p.additionalProperty))}`, detail: 'is not a known property' };
+    case 'required':
+      return { path: `${e.instancePath}/${escapePointer(String(p.missingProperty))}`, detail: 'is required' };
+    case 'const':
+      return { path: e.instancePath, detail: `must be ${JSON.stringify(p.allowedValue)}` };
+    default:
+      return { path: e.instancePath, detail: e.message ?? e.keyword };
+  }
+}
+
+// A union (anyOf) that fails reports every branch's errors. The branches whose discriminating `const` (say `plugin:
+// "calico"` of `cni`) or type matched are the ones the user meant: only their errors are reported. When no branch matched,
+// one line listing the accepted constants says more than the noise would.
+function collapseUnions(errors: ErrorObject[]): ErrorObject[] {
+  let result = errors;
+  for (const union of errors.filter((e) => e.keyword === 'anyOf')) {
+    if (!result.includes(union)) continue; // removed with an enclosing union
+    const prefix = `${union.schemaPath}/`;
+    const under = (e: ErrorObject) =>
+      e.schemaPath.startsWith(prefix) && (e.instancePath === union.instancePath || e.instancePath.startsWith(`${union.instancePath}/`));
+    const inside = result.filter(under);
+    const byBranch = new Map<string, ErrorObject[]>();
+    for (const e of inside) {
+      const branch = e.schemaPath.slice(prefix.length).split('/')[0]!;
+      byBranch.set(branch, [...(byBranch.get(branch) ?? []), e]);
+    }
+    const mismatch = (e: ErrorObject) => e.keyword === 'const' || (e.keyword === 'type' && e.instancePath === union.instancePath);
+    const meant = [...byBranch.values()].filter((es) => !es.some(mismatch)).flat();
+    const constErrors = inside.filter((e) => e.keyword === 'const');
+    const constants = [...new Set(constErrors.map((e) => JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)))];
+    const replacement: ErrorObject[] =
+      meant.length > 0
+        ? meant
+        : [
+            {
+              ...union,
+              keyword: 'union',
+              instancePath: constErrors[0]?.instancePath ?? union.instancePath,
+              message: constants.length > 0 ? `must be one of ${constants.join(', ')}` : 'matches none of the accepted forms',
+            },
+          ];
+    result = [...result.filter((e) => e !== union && !under(e)), ...replacement];
+  }
+  return result;
+}
+
+export function problemDetailsOfAjv(errors: ErrorObject[], context: string): InvalidParam[] {
+  const seen = new Set<string>();
+  const out: InvalidParam[] = [];
+  for (const e of collapseUnions(errors)) {
+    const { path, detail } = describe(e);
+    const key = `${path}\u0000${detail}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (context === 'body') out.push({ pointer: path, detail });
+    else out.push({ parameter: path.split('/').filter(Boolean).join('.') || context, detail });
+    if (out.length === MAX_REPORTED_ERRORS) break;
+  }
+  return out;
+}
+
+async function validationPlugin(app: FastifyInstance) {
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : paramAjv).compile(schema));
+}
+
+export default fp(validationPlugin, { name: 'validation' });

@@ -1,0 +1,53 @@
+// The listening service: configuration from the environment, the database (migrated under an advisory lock), the app,
+// and a graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the database).
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { openDb } from './store/db.js';
+import { DataDirLockedError } from './store/datadir-lock.js';
+import { migrate } from './store/migrate.js';
+
+async function main() {
+  const config = loadConfig(process.env);
+  const db = await openDb(config.db);
+  await migrate(db);
+  const app = await buildApp({
+    db,
+    bodyLimit: config.bodyLimit,
+    revisionsKept: config.revisionsKept,
+    logger: { level: config.logLevel },
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'stopping: finishing in-flight requests');
+    // A request that never ends must not keep the process alive forever.
+    const deadline = setTimeout(() => {
+      app.log.error('in-flight requests did not finish within 10 s; exiting');
+      process.exit(1);
+    }, 10_000);
+    deadline.unref();
+    try {
+      await app.close();
+    } finally {
+      await db.close();
+    }
+    process.exitCode = 0;
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ host: config.host, port: config.port });
+  app.log.info(`pathtrace on ${db.kind === 'pg' ? 'PostgreSQL' : `embedded PGlite in ${'dataDir' in config.db ? config.db.dataDir : 'memory'}`}`);
+}
+
+main().catch((err: unknown) => {
+  // Errors a user can fix get one clear line, not a stack trace.
+  if (err instanceof DataDirLockedError || err instanceof ConfigError) {
+    console.error(`pathtrace: ${err.message}`);
+  } else {
+    console.error('pathtrace: failed to start:', err);
+  }
+  process.exit(1);
+});

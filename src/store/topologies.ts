@@ -1,0 +1,239 @@
+// Topologies and their immutable revisions. Every write is one transaction: a failed or interrupted request leaves neither
+// a topology without a revision nor a half-written revision.
+import type { Db, Queryable } from './db.js';
+import { ConflictError, NotFoundError, PreconditionFailedError } from './errors.js';
+
+export type Form = 'cluster' | 'fabric';
+
+export interface Summary {
+  nodes: number;
+  pods: number;
+  netns: number;
+}
+
+export interface TopologyInput {
+  name: string;
+  description: string | undefined;
+  form: Form;
+  /** The form's document, already serialised: it is stored as it is. */
+  documentJson: string;
+  summary: Summary;
+}
+
+export interface TopologyMeta {
+  /** Identifies this incarnation of the name (a deleted and re-created topology gets a new id). */
+  id: string;
+  name: string;
+  revision: number;
+  description: string | null;
+  form: Form;
+  summary: Summary;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StoredTopology extends TopologyMeta {
+  /** The form's document as JSON text, exactly as stored. */
+  documentJson: string;
+}
+
+export interface RevisionMeta {
+  revision: number;
+  description: string | null;
+  form: Form;
+  summary: Summary;
+  createdAt: string;
+}
+
+/** `undefined`: no precondition; '*': the topology must exist; a list: its current revision must be one of them. */
+export type IfMatch = undefined | '*' | number[];
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `after` for the next page; null on the last page. */
+  next: string | null;
+}
+
+interface MetaRow {
+  id: string;
+  name: string;
+  revision: string;
+  description: string | null;
+  form: Form;
+  summary: Summary;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const iso = (t: Date | string) => (t instanceof Date ? t : new Date(t)).toISOString();
+
+const toMeta = (r: MetaRow): TopologyMeta => ({
+  id: r.id,
+  name: r.name,
+  revision: Number(r.revision),
+  description: r.description,
+  form: r.form,
+  summary: r.summary,
+  createdAt: iso(r.created_at),
+  updatedAt: iso(r.updated_at),
+});
+
+const META_COLUMNS = `t.id, t.name, r.revision, r.description, r.form, r.summary, t.created_at, r.created_at AS updated_at`;
+
+const stale = (name: string, revision: number, expected: number[]) =>
+  new PreconditionFailedError(
+    `${name} is at revision ${revision}, not ${expected.join(' or ') || 'the one given'}: it changed since you read it`,
+    revision,
+  );
+
+export class TopologyStore {
+  constructor(
+    private readonly db: Db,
+    private readonly revisionsKept: number,
+  ) {}
+
+  /** Creates revision 1; ConflictError when the name is taken. */
+  create(input: TopologyInput): Promise<TopologyMeta> {
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx.query<{ id: string }>(
+        'INSERT INTO topologies (name, revision) VALUES ($1, 1) ON CONFLICT (name) DO NOTHING RETURNING id',
+        [input.name],
+      );
+      const id = inserted.rows[0]?.id;
+      if (id === undefined) throw new ConflictError(`a topology named ${input.name} already exists`);
+      return this.addRevision(tx, id, 1, input);
+    });
+  }
+
+  /**
+   * Creates the topology or replaces it with a new revision. With ifMatch, the current revision must be the given one
+   * (or, for '*', exist); with ifNoneMatch the topology must not exist yet.
+   */
+  put(input: TopologyInput, ifMatch: IfMatch, ifNoneMatch: boolean): Promise<{ meta: TopologyMeta; created: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const current = await tx.query<{ id: string; revision: string }>(
+        'SELECT id, revision FROM topologies WHERE name = $1 FOR UPDATE',
+        [input.name],
+      );
+      const row = current.rows[0];
+      if (row === undefined) {
+        if (ifMatch !== undefined) {
+          throw new PreconditionFailedError(`If-Match was given but there is no topology named ${input.name}`, undefined);
+        }
+        const inserted = await tx.query<{ id: string }>(
+          'INSERT INTO topologies (name, revision) VALUES ($1, 1) ON CONFLICT (name) DO NOTHING RETURNING id',
+          [input.name],
+        );
+        const id = inserted.rows[0]?.id;
+        // Lost a race with a concurrent create; the client retries and then takes the replace path with a fresh view.
+        if (id === undefined) throw new ConflictError(`a topology named ${input.name} was created concurrently; retry`);
+        return { meta: await this.addRevision(tx, id, 1, input), created: true };
+      }
+      const revision = Number(row.revision);
+      if (ifNoneMatch) {
+        throw new PreconditionFailedError(`If-None-Match: * was given but ${input.name} exists (revision ${revision})`, revision);
+      }
+      if (Array.isArray(ifMatch) && !ifMatch.includes(revision)) throw stale(input.name, revision, ifMatch);
+      const next = revision + 1;
+      await tx.query('UPDATE topologies SET revision = $2 WHERE id = $1', [row.id, next]);
+      const meta = await this.addRevision(tx, row.id, next, input);
+      await tx.query('DELETE FROM topology_revisions WHERE topology_id = $1 AND revision <= $2', [
+        row.id,
+        next - this.revisionsKept,
+      ]);
+      return { meta, created: false };
+    });
+  }
+
+  /** The newest revision, or the given one while it is still kept. */
+  async get(name: string, revision?: number): Promise<StoredTopology> {
+    const r = await this.db.query<MetaRow & { document: string }>(
+      `SELECT ${META_COLUMNS}, r.document::text AS document
+         FROM topologies t JOIN topology_revisions r ON r.topology_id = t.id
+        WHERE t.name = $1 AND r.revision = ${revision === undefined ? 't.revision' : '$2'}`,
+      revision === undefined ? [name] : [name, revision],
+    );
+    const row = r.rows[0];
+    if (row === undefined) throw await this.notFound(name, revision);
+    return { ...toMeta(row), documentJson: row.document };
+  }
+
+  /** The id and newest revision of a topology: the one small read that tells whether a cached compilation is current. */
+  async head(name: string): Promise<{ id: string; revision: number }> {
+    const r = await this.db.query<{ id: string; revision: string }>('SELECT id, revision FROM topologies WHERE name = $1', [name]);
+    const row = r.rows[0];
+    if (row === undefined) throw new NotFoundError(`there is no topology named ${name}`);
+    return { id: row.id, revision: Number(row.revision) };
+  }
+
+  async list(limit: number, after: string | undefined): Promise<Page<TopologyMeta>> {
+    const r = await this.db.query<MetaRow>(
+      `SELECT ${META_COLUMNS}
+         FROM topologies t JOIN topology_revisions r ON r.topology_id = t.id AND r.revision = t.revision
+        WHERE $1::text IS NULL OR t.name > $1
+        ORDER BY t.name
+        LIMIT $2`,
+      [after ?? null, limit + 1],
+    );
+    const items = r.rows.slice(0, limit).map(toMeta);
+    return { items, next: r.rows.length > limit ? items[items.length - 1]!.name : null };
+  }
+
+  /** Revisions, newest first; `before` continues from a previous page. */
+  async revisions(name: string, limit: number, before: number | undefined): Promise<Page<RevisionMeta>> {
+    const { id } = await this.head(name);
+    const r = await this.db.query<Omit<MetaRow, 'id' | 'name' | 'updated_at'>>(
+      `SELECT revision, description, form, summary, created_at FROM topology_revisions
+        WHERE topology_id = $1 AND ($2::int8 IS NULL OR revision < $2)
+        ORDER BY revision DESC
+        LIMIT $3`,
+      [id, before ?? null, limit + 1],
+    );
+    const items = r.rows.slice(0, limit).map((row) => ({
+      revision: Number(row.revision),
+      description: row.description,
+      form: row.form,
+      summary: row.summary,
+      createdAt: iso(row.created_at),
+    }));
+    return { items, next: r.rows.length > limit ? String(items[items.length - 1]!.revision) : null };
+  }
+
+  remove(name: string, ifMatch: IfMatch): Promise<void> {
+    return this.db.transaction(async (tx) => {
+      const current = await tx.query<{ id: string; revision: string }>(
+        'SELECT id, revision FROM topologies WHERE name = $1 FOR UPDATE',
+        [name],
+      );
+      const row = current.rows[0];
+      if (row === undefined) throw new NotFoundError(`there is no topology named ${name}`);
+      const revision = Number(row.revision);
+      if (Array.isArray(ifMatch) && !ifMatch.includes(revision)) throw stale(name, revision, ifMatch);
+      await tx.query('DELETE FROM topologies WHERE id = $1', [row.id]);
+    });
+  }
+
+  private async addRevision(tx: Queryable, id: string, revision: number, input: TopologyInput): Promise<TopologyMeta> {
+    await tx.query(
+      `INSERT INTO topology_revisions (topology_id, revision, form, description, summary, document)
+       VALUES ($1, $2, $3, $4, $5::json, $6::json)`,
+      [id, revision, input.form, input.description ?? null, JSON.stringify(input.summary), input.documentJson],
+    );
+    const r = await tx.query<MetaRow>(
+      `SELECT ${META_COLUMNS} FROM topologies t JOIN topology_revisions r ON r.topology_id = t.id
+        WHERE t.id = $1 AND r.revision = $2`,
+      [id, revision],
+    );
+    return toMeta(r.rows[0]!);
+  }
+
+  private async notFound(name: string, revision: number | undefined): Promise<NotFoundError> {
+    if (revision === undefined) return new NotFoundError(`there is no topology named ${name}`);
+    const { revision: newest } = await this.head(name);
+    return new NotFoundError(
+      revision > newest
+        ? `${name} has no revision ${revision}; its newest is ${newest}`
+        : `revision ${revision} of ${name} is no longer kept (the newest ${this.revisionsKept} revisions are)`,
+    );
+  }
+}

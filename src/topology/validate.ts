@@ -1,0 +1,288 @@
+// Semantic validation: what a JSON Schema cannot say. Every problem is collected with its JSON pointer and reported at once,
+// so a user fixes a document in one round trip instead of one error at a time.
+import { Addr, type Family } from '../engine/addr.js';
+import { Prefix } from '../engine/prefix.js';
+import { IfAddr } from '../engine/ifaddr.js';
+import { DataError, type InvalidParam } from './data-error.js';
+import type { ClusterDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
+
+class Findings {
+  readonly errors: InvalidParam[] = [];
+  add(pointer: string, detail: string) {
+    this.errors.push({ pointer, detail });
+  }
+  addr(pointer: string, text: string): Addr | undefined {
+    const a = Addr.tryParse(text);
+    if (a === undefined) this.add(pointer, `${JSON.stringify(text)} is not an IPv4 or IPv6 address`);
+    return a;
+  }
+  prefix(pointer: string, text: string, parse: (s: string) => Prefix = Prefix.parse): Prefix | undefined {
+    try {
+      return parse(text);
+    } catch (err) {
+      this.add(pointer, (err as Error).message);
+      return undefined;
+    }
+  }
+  ifAddr(pointer: string, text: string): IfAddr | undefined {
+    try {
+      return IfAddr.parse(text);
+    } catch (err) {
+      this.add(pointer, (err as Error).message);
+      return undefined;
+    }
+  }
+}
+
+const familyName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
+
+/** Checks a topology body and returns its spec; throws DataError (400 for the shape, 422 for consistency). */
+export function checkTopology(body: { cluster?: ClusterDoc; fabric?: FabricDoc }): TopologySpec {
+  if (body.cluster !== undefined && body.fabric !== undefined) {
+    throw new DataError('a topology is either a cluster or a fabric, not both', [
+      { pointer: '/fabric', detail: 'give exactly one of cluster or fabric' },
+    ], 400, 'invalid-request');
+  }
+  const f = new Findings();
+  let spec: TopologySpec;
+  if (body.cluster !== undefined) {
+    checkCluster(body.cluster, f);
+    spec = { form: 'cluster', cluster: body.cluster };
+  } else if (body.fabric !== undefined) {
+    checkFabric(body.fabric, f);
+    spec = { form: 'fabric', fabric: body.fabric };
+  } else {
+    throw new DataError('a topology needs a cluster or a fabric', [
+      { pointer: '', detail: 'give exactly one of cluster (nodes and pods) or fabric (namespaces, links and routes)' },
+    ], 400, 'invalid-request');
+  }
+  if (f.errors.length > 0) {
+    const n = f.errors.length;
+    const first = f.errors[0]!;
+    throw new DataError(
+      n === 1 ? `the topology is not consistent: ${first.pointer}: ${first.detail}` : `the topology has ${n} consistency problems`,
+      f.errors.slice(0, 100),
+    );
+  }
+  return spec;
+}
+
+function checkCluster(c: ClusterDoc, f: Findings) {
+  const base = '/cluster';
+  interface NodeFacts {
+    index: number;
+    cidrs: Prefix[];
+    ips: Addr[];
+  }
+  const nodes = new Map<string, NodeFacts>();
+  const nodeIps = new Map<string, string>();
+  const allCidrs: { prefix: Prefix; node: string; pointer: string }[] = [];
+
+  let underlay: Prefix | undefined;
+  if (c.network?.cidr !== undefined) underlay = f.prefix(`${base}/network/cidr`, c.network.cidr);
+  if (c.network?.gateway !== undefined) {
+    const gw = f.addr(`${base}/network/gateway`, c.network.gateway);
+    if (gw && underlay && !underlay.contains(gw)) {
+      f.add(`${base}/network/gateway`, `${gw} is not in the node network ${underlay}: the nodes could not reach it`);
+    }
+  }
+
+  c.nodes.forEach((node, i) => {
+    const p = `${base}/nodes/${i}`;
+    if (nodes.has(node.name)) f.add(`${p}/name`, `another node is also named ${node.name}`);
+    const facts: NodeFacts = { index: i, cidrs: [], ips: [] };
+    nodes.set(node.name, facts);
+
+    node.addresses.forEach((a, j) => {
+      if (a.type !== 'InternalIP' && a.type !== 'ExternalIP') return;
+      const ap = `${p}/addresses/${j}/address`;
+      const ip = f.addr(ap, a.address);
+      if (!ip) return;
+      const key = ip.toString();
+      const other = nodeIps.get(key);
+      if (other !== undefined && other !== node.name) f.add(ap, `${key} is also an address of node ${other}`);
+      nodeIps.set(key, node.name);
+      facts.ips.push(ip);
+      if (a.type === 'InternalIP' && underlay && ip.family === underlay.family && !underlay.contains(ip)) {
+        f.add(ap, `${key} is outside the node network ${underlay}`);
+      }
+    });
+    if (!node.addresses.some((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')) {
+      f.add(`${p}/addresses`, 'a node needs an InternalIP (or ExternalIP) address: the other nodes route to it');
+    }
+
+    node.podCIDRs.forEach((text, j) => {
+      const cp = `${p}/podCIDRs/${j}`;
+      const prefix = f.prefix(cp, text);
+      if (!prefix) return;
+      if (facts.cidrs.some((x) => x.family === prefix.family)) {
+        f.add(cp, `a node has at most one ${familyName(prefix.family)} pod CIDR`);
+      }
+      for (const other of allCidrs) {
+        if (other.prefix.overlaps(prefix)) {
+          f.add(cp, `${prefix} overlaps ${other.prefix}, the pod CIDR of node ${other.node} (${other.pointer})`);
+        }
+      }
+      facts.cidrs.push(prefix);
+      allCidrs.push({ prefix, node: node.name, pointer: cp });
+    });
+  });
+
+  // Calico allocates from IPAM blocks, not from the node's pod CIDR, so only the other plugins pin pod IPs to it.
+  const ipsInNodeCidr = c.cni?.plugin !== 'calico';
+  const podKeys = new Set<string>();
+  const podIps = new Map<string, string>();
+  (c.pods ?? []).forEach((pod, i) => {
+    const p = `${base}/pods/${i}`;
+    const id = `${pod.namespace ?? 'default'}/${pod.name}`;
+    if (podKeys.has(id)) f.add(`${p}/name`, `another pod is also named ${id}`);
+    podKeys.add(id);
+    const node = nodes.get(pod.nodeName);
+    if (!node) f.add(`${p}/nodeName`, `there is no node named ${pod.nodeName}`);
+    const families = new Set<Family>();
+    (pod.podIPs ?? []).forEach((entry, j) => {
+      const ip = typeof entry === 'string' ? entry : entry.ip;
+      const ipp = `${p}/podIPs/${j}${typeof entry === 'string' ? '' : '/ip'}`;
+      const a = f.addr(ipp, ip);
+      if (!a) return;
+      if (families.has(a.family)) f.add(ipp, `a pod has at most one ${familyName(a.family)} address`);
+      families.add(a.family);
+      if (!node) return;
+      if (pod.hostNetwork) {
+        if (!node.ips.some((n) => n.equals(a))) {
+          f.add(ipp, `a hostNetwork pod has its node's address, and ${a} is not an address of node ${pod.nodeName}`);
+        }
+        return;
+      }
+      const key = a.toString();
+      const owner = podIps.get(key) ?? (nodeIps.has(key) ? `node ${nodeIps.get(key)}` : undefined);
+      if (owner !== undefined) f.add(ipp, `${key} is also the address of ${owner}`);
+      podIps.set(key, `pod ${id}`);
+      if (!ipsInNodeCidr) return;
+      const cidr = node.cidrs.find((x) => x.family === a.family);
+      if (!cidr) {
+        f.add(ipp, `node ${pod.nodeName} has no ${familyName(a.family)} pod CIDR for ${a}`);
+      } else if (!cidr.contains(a)) {
+        f.add(ipp, `${a} is outside ${cidr}, the pod CIDR of node ${pod.nodeName}`);
+      }
+    });
+  });
+
+  const cni = c.cni;
+  if (cni?.plugin === 'calico') {
+    cni.ipamBlocks?.forEach((b, i) => {
+      const bp = `${base}/cni/ipamBlocks/${i}`;
+      f.prefix(`${bp}/cidr`, b.cidr);
+      if (!nodes.has(b.nodeName)) f.add(`${bp}/nodeName`, `there is no node named ${b.nodeName}`);
+    });
+  }
+  if (cni?.plugin === 'weave' && cni.subnet !== undefined) f.prefix(`${base}/cni/subnet`, cni.subnet);
+}
+
+function checkFabric(fabric: FabricDoc, f: Findings) {
+  const base = '/fabric';
+  const byName = new Map<string, { ns: NetnsDoc; index: number; links: Map<string, LinkDoc> }>();
+  fabric.netns.forEach((ns, i) => {
+    if (byName.has(ns.name)) f.add(`${base}/netns/${i}/name`, `another netns is also named ${ns.name}`);
+    const links = new Map<string, LinkDoc>();
+    ns.links.forEach((l, j) => {
+      if (links.has(l.name)) f.add(`${base}/netns/${i}/links/${j}/name`, `netns ${ns.name} has another link named ${l.name}`);
+      links.set(l.name, l);
+    });
+    byName.set(ns.name, { ns, index: i, links });
+  });
+
+  const segmentNames = new Set<string>();
+  fabric.segments?.forEach((s, i) => {
+    const sp = `${base}/segments/${i}`;
+    if (segmentNames.has(s.name)) f.add(`${sp}/name`, `another segment is also named ${s.name}`);
+    segmentNames.add(s.name);
+    const cidr = s.cidr === undefined ? undefined : f.prefix(`${sp}/cidr`, s.cidr);
+    s.external?.forEach((e, j) => {
+      const a = f.addr(`${sp}/external/${j}`, e);
+      if (a && cidr && !cidr.contains(a)) f.add(`${sp}/external/${j}`, `${a} is outside the segment's ${cidr}`);
+    });
+  });
+
+  fabric.netns.forEach((ns, i) => {
+    const np = `${base}/netns/${i}`;
+    const links = byName.get(ns.name)!.links;
+    const hasLink = (pointer: string, dev: string) => {
+      if (!links.has(dev)) f.add(pointer, `netns ${ns.name} has no link named ${dev}`);
+    };
+
+    ns.links.forEach((l, j) => {
+      const lp = `${np}/links/${j}`;
+      l.addresses?.forEach((a, k) => f.ifAddr(`${lp}/addresses/${k}`, a));
+      if (l.kind === 'veth') {
+        if (!l.peer) {
+          f.add(`${lp}/peer`, 'a veth has a peer: {netns, link} of its other end');
+        } else {
+          const peerNs = byName.get(l.peer.netns);
+          const peer = peerNs?.links.get(l.peer.link);
+          if (!peerNs) f.add(`${lp}/peer/netns`, `there is no netns named ${l.peer.netns}`);
+          else if (!peer) f.add(`${lp}/peer/link`, `netns ${l.peer.netns} has no link named ${l.peer.link}`);
+          else if (peer.kind !== 'veth') f.add(`${lp}/peer/link`, `${l.peer.netns} ${l.peer.link} is a ${peer.kind}, not a veth`);
+          else if (peer.peer?.netns !== ns.name || peer.peer.link !== l.name) {
+            f.add(`${lp}/peer`, `its peer ${l.peer.netns} ${l.peer.link} does not point back at ${ns.name} ${l.name}`);
+          }
+        }
+      } else if (l.peer) {
+        f.add(`${lp}/peer`, `only a veth has a peer; ${l.name} is a ${l.kind}`);
+      }
+      if (l.master !== undefined) {
+        const master = links.get(l.master);
+        if (!master) f.add(`${lp}/master`, `netns ${ns.name} has no link named ${l.master}`);
+        else if (master.kind !== 'bridge') f.add(`${lp}/master`, `${l.master} is a ${master.kind}; a master is a bridge`);
+        else if (l.kind === 'bridge') f.add(`${lp}/master`, 'a bridge cannot be a port of another bridge here');
+      }
+      if (l.segment !== undefined && l.kind !== 'physical') {
+        f.add(`${lp}/segment`, `only a physical link is plugged into a segment; ${l.name} is a ${l.kind}`);
+      }
+      if (l.local !== undefined) f.addr(`${lp}/local`, l.local);
+      if (l.underlay !== undefined) hasLink(`${lp}/underlay`, l.underlay);
+    });
+
+    ns.routes?.forEach((r, j) => checkRoute(r, `${np}/routes/${j}`, hasLink, f));
+    ns.neigh?.forEach((n, j) => {
+      f.addr(`${np}/neigh/${j}/dst`, n.dst);
+      hasLink(`${np}/neigh/${j}/dev`, n.dev);
+    });
+    ns.fdb?.forEach((e, j) => {
+      f.addr(`${np}/fdb/${j}/dst`, e.dst);
+      hasLink(`${np}/fdb/${j}/dev`, e.dev);
+    });
+  });
+}
+
+function checkRoute(r: RouteDoc, rp: string, hasLink: (pointer: string, dev: string) => void, f: Findings) {
+  const gateway = r.gateway === undefined ? undefined : f.addr(`${rp}/gateway`, r.gateway);
+  // "default" means IPv4 unless something else in the route is IPv6, as with `ip route` vs `ip -6 route`.
+  const family =
+    gateway?.family ??
+    r.nexthops?.map((n) => (n.gateway === undefined ? undefined : Addr.tryParse(n.gateway)?.family)).find((x) => x !== undefined);
+  const dst = f.prefix(`${rp}/dst`, r.dst, (s) => Prefix.parseRouteDst(s, family));
+  const type = r.type ?? 'unicast';
+  if (type !== 'unicast') {
+    if (r.gateway !== undefined || r.nexthops !== undefined) f.add(`${rp}/type`, `a ${type} route has no gateway or next hops`);
+  } else if (r.dev === undefined && r.gateway === undefined && r.nexthops === undefined) {
+    f.add(rp, 'a unicast route needs a dev, a gateway or nexthops');
+  }
+  if (r.nexthops !== undefined && (r.gateway !== undefined || r.dev !== undefined)) {
+    f.add(`${rp}/nexthops`, 'a route has either gateway/dev or nexthops, not both');
+  }
+  if (r.dev !== undefined) hasLink(`${rp}/dev`, r.dev);
+  if (dst && gateway && gateway.family !== dst.family) {
+    f.add(`${rp}/gateway`, `${gateway} is ${familyName(gateway.family)} but the route is for ${familyName(dst.family)} ${r.dst}`);
+  }
+  if (r.prefsrc !== undefined) f.addr(`${rp}/prefsrc`, r.prefsrc);
+  r.nexthops?.forEach((n, k) => {
+    const hp = `${rp}/nexthops/${k}`;
+    hasLink(`${hp}/dev`, n.dev);
+    if (n.gateway === undefined) return;
+    const gw = f.addr(`${hp}/gateway`, n.gateway);
+    if (gw && dst && gw.family !== dst.family) {
+      f.add(`${hp}/gateway`, `${gw} is ${familyName(gw.family)} but the route is for ${familyName(dst.family)} ${r.dst}`);
+    }
+  });
+}
