@@ -1,6 +1,6 @@
 // RFC 9457 problem documents for every error the service answers, with a stable `type` per kind of problem. Bad input is
 // answered with what was wrong and where (JSON pointers); nothing internal (stack traces, SQL) ever reaches the client.
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../store/errors.js';
 import { problemDetailsOfAjv, type InvalidParam } from './validation.js';
@@ -58,7 +58,7 @@ export function sendProblem(reply: FastifyReply, status: number, slug: string, d
   return reply.code(status).type('application/problem+json; charset=utf-8').send(body);
 }
 
-function problemOf(err: FastifyError & { validation?: unknown[]; validationContext?: string }): Problem {
+function problemOf(err: FastifyError & { validation?: unknown[]; validationContext?: string }, request: FastifyRequest): Problem {
   if (err instanceof Problem) return err;
   if (err instanceof DataError) {
     return new Problem(err.status, err.slug, err.message, { errors: err.errors });
@@ -77,7 +77,7 @@ function problemOf(err: FastifyError & { validation?: unknown[]; validationConte
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new Problem(413, 'payload-too-large', `the request body is larger than the limit of ${err.message.match(/\d+/)?.[0] ?? 'the service'} bytes`);
+      return new Problem(413, 'payload-too-large', `the request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new Problem(415, 'unsupported-media-type', 'send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -85,9 +85,8 @@ function problemOf(err: FastifyError & { validation?: unknown[]; validationConte
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new Problem(400, 'invalid-request', 'Content-Length does not match the body that was sent');
   }
-  // JSON.parse errors reach here as SyntaxError with status 400; their message names the position, which helps.
-  if (err instanceof SyntaxError || err.statusCode === 400) {
-    return new Problem(400, 'invalid-request', `the request body is not valid JSON: ${err.message}`);
+  if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
+    return new Problem(400, 'invalid-request', 'the request body is not valid JSON');
   }
   if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
     return new Problem(err.statusCode, 'invalid-request', err.message);
@@ -97,7 +96,7 @@ function problemOf(err: FastifyError & { validation?: unknown[]; validationConte
 
 async function problemPlugin(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const problem = problemOf(err);
+    const problem = problemOf(err, request);
     if (problem.status >= 500) request.log.error({ err }, 'request failed');
     return sendProblem(reply, problem.status, problem.slug, problem.message, problem.extensions);
   });

@@ -70,7 +70,6 @@ export function checkTopology(body: { cluster?: ClusterDoc; fabric?: FabricDoc }
 function checkCluster(c: ClusterDoc, f: Findings) {
   const base = '/cluster';
   interface NodeFacts {
-    index: number;
     cidrs: Prefix[];
     ips: Addr[];
   }
@@ -89,9 +88,10 @@ function checkCluster(c: ClusterDoc, f: Findings) {
 
   c.nodes.forEach((node, i) => {
     const p = `${base}/nodes/${i}`;
+    const facts: NodeFacts = { cidrs: [], ips: [] };
+    // The first node of a name is the one pods refer to; the later one is the mistake.
     if (nodes.has(node.name)) f.add(`${p}/name`, `another node is also named ${node.name}`);
-    const facts: NodeFacts = { index: i, cidrs: [], ips: [] };
-    nodes.set(node.name, facts);
+    else nodes.set(node.name, facts);
 
     node.addresses.forEach((a, j) => {
       if (a.type !== 'InternalIP' && a.type !== 'ExternalIP') return;
@@ -257,11 +257,11 @@ function checkFabric(fabric: FabricDoc, f: Findings) {
 
 function checkRoute(r: RouteDoc, rp: string, hasLink: (pointer: string, dev: string) => void, f: Findings) {
   const gateway = r.gateway === undefined ? undefined : f.addr(`${rp}/gateway`, r.gateway);
-  // "default" means IPv4 unless something else in the route is IPv6, as with `ip route` vs `ip -6 route`.
+  // "default" means IPv4 unless the gateways are IPv6, as with `ip route` vs `ip -6 route`.
   const family =
     gateway?.family ??
     r.nexthops?.map((n) => (n.gateway === undefined ? undefined : Addr.tryParse(n.gateway)?.family)).find((x) => x !== undefined);
-  const dst = f.prefix(`${rp}/dst`, r.dst, (s) => Prefix.parseRouteDst(s, family));
+  const dst = f.prefix(`${rp}/dst`, r.dst, (s) => Prefix.parseRouteDst(s, s === 'default' ? family : undefined));
   const type = r.type ?? 'unicast';
   if (type !== 'unicast') {
     if (r.gateway !== undefined || r.nexthops !== undefined) f.add(`${rp}/type`, `a ${type} route has no gateway or next hops`);

@@ -1,0 +1,187 @@
+// The longest-prefix-match table: which route a destination address selects.
+//
+// Layout: a multibit trie with 8-bit strides, leaf-pushed, compiled once into a single Int32Array. Every node is 256
+// consecutive slots, one per value of the next address byte; the root is at offset 0. A slot holds either
+//   - a child: the offset (> 0) of the node for the next byte, or
+//   - a leaf (< 0): -(value + 2), where value is the longest match so far and -1 means no match, so the empty leaf is -1.
+// Prefixes whose length is not a multiple of 8 are expanded into every slot they cover (controlled prefix expansion), and
+// each new child node starts as 256 copies of the leaf it replaces (leaf pushing), so a lookup never backtracks: it reads
+// one slot per address byte and stops at the first leaf. IPv4 takes at most 4 dependent loads, IPv6 at most 16.
+//
+// Why this rather than bart's ART nodes with popcount-compressed children: the lookup loop is nothing but typed-array
+// reads, shifts and one sign test per byte, which V8 compiles to a handful of instructions, with no bitset rank or
+// backtracking stack. The price is memory: a node is 1 KiB and a prefix adds at most one node per stride above its own,
+// so clustered tables stay small (150,000 pod /32s in 5,000 /24s: about 5,000 nodes, 5 MB), while scattered long
+// prefixes cost up to ceil(bits/8) - 1 KiB each (3 KiB for a lone IPv4 /32, 15 KiB for a lone IPv6 /128).
+
+import type { Addr, Family } from './addr.js';
+import { Prefix } from './prefix.js';
+
+/** A route destination and what it maps to: an index into the caller's route groups. */
+export interface LpmEntry {
+  readonly prefix: Prefix;
+  readonly value: number;
+}
+
+const STRIDE = 256;
+const NO_MATCH = -1;
+/** Leaves are -(value + 2); the most negative int32 bounds the values a slot can hold. */
+const MAX_VALUE = 2 ** 31 - 2;
+
+export class Lpm {
+  private readonly t: Int32Array;
+  /** Distinct prefixes, ordered by address then length, for the binary searches of `matches`. */
+  private readonly sorted: readonly LpmEntry[];
+  /** The distinct prefix lengths present, longest first. */
+  private readonly lengths: readonly number[];
+
+  /**
+   * Entries must all be of `family`. When a prefix appears more than once the last entry wins, as a later
+   * `ip route replace` would.
+   */
+  constructor(
+    readonly family: Family,
+    entries: readonly LpmEntry[],
+  ) {
+    const distinct = dedupe(family, entries);
+    this.t = compile(distinct);
+    this.sorted = distinct.slice().sort((x, y) => x.prefix.addr.compare(y.prefix.addr) || x.prefix.bits - y.prefix.bits);
+    this.lengths = [...new Set(distinct.map((e) => e.prefix.bits))].sort((x, y) => y - x);
+  }
+
+  /** The number of distinct prefixes. */
+  get size(): number {
+    return this.sorted.length;
+  }
+
+  /** Bytes held by the compiled trie (not counting the entry list kept for `matches`). */
+  get byteLength(): number {
+    return this.t.byteLength;
+  }
+
+  /** The value of the longest prefix containing the IPv4 address a (a uint32), or -1. Only for an IPv4 table. */
+  lookup4(a: number): number {
+    return -walk(this.t, 0, a) - 2;
+  }
+
+  /** The value of the longest prefix containing the IPv6 address w0..w3, or -1. Only for an IPv6 table. */
+  lookup6(w0: number, w1: number, w2: number, w3: number): number {
+    const t = this.t;
+    let s = walk(t, 0, w0);
+    if (s < 0) return -s - 2;
+    s = walk(t, s, w1);
+    if (s < 0) return -s - 2;
+    s = walk(t, s, w2);
+    if (s < 0) return -s - 2;
+    return -walk(t, s, w3) - 2;
+  }
+
+  /** Like lookup4/lookup6; an address of the other family matches nothing. */
+  lookup(a: Addr): number {
+    if (a.family !== this.family) return NO_MATCH;
+    return a.family === 4 ? this.lookup4(a.w0) : this.lookup6(a.w0, a.w1, a.w2, a.w3);
+  }
+
+  /** Every entry whose prefix contains a, longest first: the losing candidates that explain a decision. */
+  matches(a: Addr): LpmEntry[] {
+    const out: LpmEntry[] = [];
+    if (a.family !== this.family) return out;
+    for (const bits of this.lengths) {
+      const e = this.find(Prefix.of(a, bits));
+      if (e !== undefined) out.push(e);
+    }
+    return out;
+  }
+
+  private find(p: Prefix): LpmEntry | undefined {
+    const s = this.sorted;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const q = s[mid].prefix;
+      const c = q.addr.compare(p.addr) || q.bits - p.bits;
+      if (c === 0) return s[mid];
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Follows the four bytes of one address word from the node at offset s. Returns the leaf reached, or the offset of the
+ * node for the next word. Kept tiny so V8 inlines it into the lookups.
+ */
+function walk(t: Int32Array, s: number, w: number): number {
+  s = t[s + (w >>> 24)];
+  if (s < 0) return s;
+  s = t[s + ((w >>> 16) & 255)];
+  if (s < 0) return s;
+  s = t[s + ((w >>> 8) & 255)];
+  if (s < 0) return s;
+  return t[s + (w & 255)];
+}
+
+/** Validates the entries and keeps, for each prefix, the last entry that names it; in first-appearance order. */
+function dedupe(family: Family, entries: readonly LpmEntry[]): LpmEntry[] {
+  const index = new Map<string, number>();
+  const out: LpmEntry[] = [];
+  for (const e of entries) {
+    if (e.prefix.family !== family) throw new RangeError(`${e.prefix} in an IPv${family} table`);
+    if (!Number.isInteger(e.value) || e.value < 0 || e.value > MAX_VALUE) {
+      throw new RangeError(`value ${e.value} for ${e.prefix} is not an integer in 0..${MAX_VALUE}`);
+    }
+    const key = e.prefix.toString();
+    const i = index.get(key);
+    if (i === undefined) {
+      index.set(key, out.length);
+      out.push(e);
+    } else {
+      out[i] = e;
+    }
+  }
+  return out;
+}
+
+function byteAt(a: Addr, d: number): number {
+  return (a.word(d >> 2) >>> (24 - 8 * (d & 3))) & 255;
+}
+
+/**
+ * Inserts prefixes shortest first. Then the slots a prefix expands into never hold a child yet (children are only made by
+ * longer prefixes), so insertion is a plain fill, and every child is created under the longest match already in place,
+ * which is the leaf it gets pushed down.
+ */
+function compile(entries: readonly LpmEntry[]): Int32Array {
+  const byLength = entries.slice().sort((x, y) => x.prefix.bits - y.prefix.bits);
+  let t = new Int32Array(STRIDE * 16).fill(NO_MATCH);
+  let used = STRIDE;
+  for (const { prefix, value } of byLength) {
+    const leaf = -(value + 2);
+    if (prefix.bits === 0) {
+      t.fill(leaf, 0, STRIDE);
+      continue;
+    }
+    const depth = (prefix.bits - 1) >> 3;
+    let node = 0;
+    for (let d = 0; d < depth; d++) {
+      const slot = node + byteAt(prefix.addr, d);
+      let s = t[slot];
+      if (s < 0) {
+        if (used + STRIDE > t.length) {
+          const bigger = new Int32Array(t.length * 2);
+          bigger.set(t);
+          t = bigger;
+        }
+        t.fill(s, used, used + STRIDE);
+        t[slot] = s = used;
+        used += STRIDE;
+      }
+      node = s;
+    }
+    const start = node + byteAt(prefix.addr, depth);
+    t.fill(leaf, start, start + (1 << (8 * (depth + 1) - prefix.bits)));
+  }
+  return t.slice(0, used);
+}

@@ -1,0 +1,108 @@
+// The service as a user starts it: `npm start` on the embedded default, no database server.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const dataDir = mkdtempSync(join(tmpdir(), 'pathtrace-server-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(port: number): Running {
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, port, stderr: () => err, exited };
+}
+
+async function ready(r: Running) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (r.child.exitCode !== null) throw new Error(`the service exited: ${r.stderr()}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${r.port}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('the service did not become ready in 60 s');
+}
+
+const doc = JSON.parse(readFileSync(join(root, 'examples/two-nodes.json'), 'utf8'));
+
+test('npm start: embedded database, data survives a restart, one process per data folder, graceful stop', async () => {
+  const port = await freePort();
+  const first = start(port);
+  try {
+    await ready(first);
+    const created = await fetch(`http://127.0.0.1:${port}/v1/topologies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(doc),
+    });
+    assert.equal(created.status, 201);
+
+    // A second process on the same folder refuses, saying why, and does not disturb the first.
+    const second = start(await freePort());
+    assert.equal(await second.exited, 1);
+    assert.match(second.stderr(), /data folder .* is in use by another pathtrace process \(pid \d+\)/);
+    assert.doesNotMatch(second.stderr(), /at .*\.ts:\d+/, 'no stack trace for a user error');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
+
+    // A request in flight when SIGTERM arrives is finished before the process exits.
+    const body = JSON.stringify({ ...doc, name: 'in-flight' });
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.write(`POST /v1/topologies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.slice(0, 100));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    first.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.end(body.slice(100));
+    await closed;
+    assert.match(answer, /^HTTP\/1\.1 201 /);
+    assert.equal(await first.exited, 0);
+    assert.equal(existsSync(join(dataDir, '.pathtrace.lock')), false, 'the lock is released on a clean stop');
+  } finally {
+    first.child.kill('SIGKILL');
+  }
+
+  const again = start(port);
+  try {
+    await ready(again);
+    const list = await (await fetch(`http://127.0.0.1:${port}/v1/topologies`)).json();
+    assert.deepEqual(list.items.map((i: { name: string }) => i.name), ['in-flight', 'two-nodes']);
+    const stored = await (await fetch(`http://127.0.0.1:${port}/v1/topologies/two-nodes`)).json();
+    assert.deepEqual(stored.cluster, doc.cluster);
+  } finally {
+    again.child.kill('SIGTERM');
+    await again.exited;
+  }
+});

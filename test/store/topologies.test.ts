@@ -1,0 +1,57 @@
+// The store against a real Postgres (server or PGlite): writes are all-or-nothing.
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Db } from '../../src/store/db.js';
+import { TopologyStore, type TopologyInput } from '../../src/store/topologies.js';
+import { openTestDb, resetDb } from '../helpers/db.js';
+
+let db: Db;
+let store: TopologyStore;
+before(async () => {
+  db = await openTestDb();
+  store = new TopologyStore(db, 2);
+});
+after(() => db.close());
+beforeEach(() => resetDb(db));
+
+const input = (name: string, documentJson = '{"nodes":[]}'): TopologyInput => ({
+  name,
+  description: undefined,
+  form: 'cluster',
+  documentJson,
+  summary: { nodes: 0, pods: 0, netns: 0 },
+});
+
+const count = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*)::int8 AS n FROM ${table}`)).rows[0]!.n);
+
+test('a create that fails after its first statement leaves no topology behind', async () => {
+  // The document is inserted after the topology row; broken JSON makes that second statement fail.
+  await assert.rejects(store.create(input('prod', '{"nodes": [')));
+  assert.equal(await count('topologies'), 0);
+  assert.equal(await count('topology_revisions'), 0);
+});
+
+test('a replace that fails leaves the previous revision current and intact', async () => {
+  await store.create(input('prod', '{"nodes":[1]}'));
+  await assert.rejects(store.put(input('prod', 'not json'), undefined, false));
+  const current = await store.get('prod');
+  assert.equal(current.revision, 1);
+  assert.equal(current.documentJson, '{"nodes":[1]}');
+  assert.equal(await count('topology_revisions'), 1);
+});
+
+test('revisions beyond the newest N are pruned in the same transaction as the write', async () => {
+  await store.create(input('prod', '{"r":1}'));
+  await store.put(input('prod', '{"r":2}'), undefined, false);
+  await store.put(input('prod', '{"r":3}'), [2], false);
+  const rows = await db.query<{ revision: string }>('SELECT revision FROM topology_revisions ORDER BY revision');
+  assert.deepEqual(rows.rows.map((r) => Number(r.revision)), [2, 3]);
+  assert.equal((await store.get('prod', 2)).documentJson, '{"r":2}');
+});
+
+test('int8 columns come back as strings and timestamps as ISO text on this backend', async () => {
+  const meta = await store.create(input('prod'));
+  assert.equal(typeof meta.id, 'string');
+  assert.match(meta.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.deepEqual(await store.head('prod'), { id: meta.id, revision: 1 });
+});
