@@ -33,6 +33,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Only JSON bodies are accepted; Fastify's built-in text/plain parser would turn a wrong Content-Type into a confusing 400.
+  app.removeContentTypeParser('text/plain');
   app.decorate('db', options.db);
   app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
 
