@@ -1,0 +1,143 @@
+// The fabric: what the kernels of a cluster hold, compiled for tracing. Namespaces own links; links carry addresses and
+// are wired together (veth pairs, bridge ports, segments); each namespace has a FIB per family. Everything a trace walks
+// is referenced by number, so the walk indexes arrays instead of looking up names.
+import type { Addr } from './addr.js';
+import type { IfAddr } from './ifaddr.js';
+import type { Prefix } from './prefix.js';
+import type { Fib } from './fib.js';
+import { Owners } from './owners.js';
+import { L2 } from './l2.js';
+
+export type NetnsKind = 'pod' | 'node' | 'router' | 'host';
+/** `external` is a host outside the model that owns an address on a segment (an upstream router, say). */
+export type LinkKind = 'veth' | 'bridge' | 'physical' | 'vxlan' | 'dummy' | 'external';
+
+export interface Link {
+  readonly id: number;
+  /** The netns's id, or -1 for an external host. */
+  readonly netns: number;
+  /** Position in its netns's `links`: what routes name as their device. */
+  readonly index: number;
+  readonly name: string;
+  readonly kind: LinkKind;
+  /** Administratively up (`ip link set up`). */
+  readonly up: boolean;
+  readonly addrs: readonly IfAddr[];
+  readonly proxyArp: boolean;
+  /** The other end of a veth pair, or -1. */
+  peer: number;
+  /** The bridge this link is a port of, or -1. */
+  master: number;
+  /** The segment a physical link is plugged into, or -1. */
+  segment: number;
+}
+
+export interface Netns {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: NetnsKind;
+  /** For a pod: the node it runs on. */
+  readonly node: string | undefined;
+  readonly forwarding: boolean;
+  readonly links: Link[];
+  fib4: Fib;
+  fib6: Fib;
+  /** Routes the document gives that the kernel would refuse or drop, with the reason (shown with traces). */
+  readonly ignored: string[];
+}
+
+export interface Segment {
+  readonly id: number;
+  readonly name: string;
+  readonly cidr: Prefix | undefined;
+}
+
+export class Fabric {
+  readonly byName: ReadonlyMap<string, Netns>;
+  readonly owners: Owners;
+  readonly l2: L2;
+
+  constructor(
+    readonly netns: readonly Netns[],
+    readonly links: readonly Link[],
+    readonly segments: readonly Segment[],
+  ) {
+    this.byName = new Map(netns.map((n) => [n.name, n]));
+    this.owners = new Owners(links);
+    this.l2 = new L2(links, segments.length);
+  }
+
+  /** A link has carrier when it is up and, for a veth, its peer is up too (a veth whose peer is down is NO-CARRIER). */
+  carrier(link: Link): boolean {
+    if (!link.up) return false;
+    return link.peer < 0 || this.links[link.peer]!.up;
+  }
+
+  /** The netns's link that owns a, up and configured, or undefined: a packet to a is delivered locally. */
+  localLink(ns: Netns, a: Addr): Link | undefined {
+    for (let o = this.owners.first(a); o >= 0; o = this.owners.next(o)) {
+      const link = this.links[this.owners.link(o)]!;
+      if (link.netns === ns.id && link.up) return link;
+    }
+    return undefined;
+  }
+}
+
+/** Assembles a Fabric; the compilers (fabric documents, cluster data paths) drive it. */
+export class FabricBuilder {
+  private readonly netns: Netns[] = [];
+  private readonly links: Link[] = [];
+  private readonly segments: Segment[] = [];
+  private readonly segmentIds = new Map<string, number>();
+
+  addNetns(name: string, kind: NetnsKind, node: string | undefined, forwarding: boolean, fib4: Fib, fib6: Fib): Netns {
+    const ns: Netns = { id: this.netns.length, name, kind, node, forwarding, links: [], fib4, fib6, ignored: [] };
+    this.netns.push(ns);
+    return ns;
+  }
+
+  addLink(ns: Netns | undefined, name: string, kind: LinkKind, up: boolean, addrs: readonly IfAddr[], proxyArp = false): Link {
+    const link: Link = {
+      id: this.links.length,
+      netns: ns ? ns.id : -1,
+      index: ns ? ns.links.length : 0,
+      name,
+      kind,
+      up,
+      addrs,
+      proxyArp,
+      peer: -1,
+      master: -1,
+      segment: -1,
+    };
+    this.links.push(link);
+    ns?.links.push(link);
+    return link;
+  }
+
+  pair(a: Link, b: Link) {
+    a.peer = b.id;
+    b.peer = a.id;
+  }
+
+  enslave(port: Link, bridge: Link) {
+    port.master = bridge.id;
+  }
+
+  segment(name: string, cidr?: Prefix): Segment {
+    const id = this.segmentIds.get(name);
+    if (id !== undefined) return this.segments[id]!;
+    const s: Segment = { id: this.segments.length, name, cidr };
+    this.segmentIds.set(name, s.id);
+    this.segments.push(s);
+    return s;
+  }
+
+  plug(link: Link, segment: Segment) {
+    link.segment = segment.id;
+  }
+
+  build(): Fabric {
+    return new Fabric(this.netns, this.links, this.segments);
+  }
+}

@@ -1,0 +1,120 @@
+// A compiled topology: the fabric the tracer walks, and the names people use for its endpoints (pods as namespace/name or
+// a bare name when unique, nodes, fabric netns names, or any address).
+import { Addr, type Family } from './addr.js';
+import type { Fabric, Netns } from './fabric.js';
+import { compileFabric } from './compile/fabric.js';
+import { compileBridge, nodeAddr, podAddrs, podKey } from './compile/bridge.js';
+import { trace, type Trace } from './trace.js';
+import type { TopologySpec } from '../topology/schema.js';
+
+export interface Endpoint {
+  /** How it was named: "default/pod-a1", "node-a", a netns name, or an address. */
+  readonly name: string;
+  readonly kind: 'pod' | 'node' | 'netns' | 'address';
+  /** Where the endpoint lives; undefined for an address that nobody in the topology owns. */
+  readonly netns: Netns | undefined;
+  readonly addrs: readonly Addr[];
+}
+
+/** A name that is not in the topology, or names several things; `candidates` helps the user pick. */
+export class EndpointError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'unknown' | 'ambiguous' | 'family' | 'outside',
+    readonly candidates: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class UnsupportedDataPathError extends Error {}
+
+export class CompiledTopology {
+  private readonly bareNames = new Map<string, string[]>();
+
+  constructor(
+    readonly fabric: Fabric,
+    private readonly endpoints: ReadonlyMap<string, Endpoint>,
+  ) {
+    for (const e of endpoints.values()) {
+      if (e.kind !== 'pod') continue;
+      const bare = e.name.slice(e.name.indexOf('/') + 1);
+      this.bareNames.set(bare, [...(this.bareNames.get(bare) ?? []), e.name]);
+    }
+  }
+
+  /** Resolves a `from` or `to`: an address, a pod, a node or a netns. Throws EndpointError. */
+  resolve(text: string, role: 'source' | 'destination'): Endpoint {
+    const addr = Addr.tryParse(text);
+    if (addr !== undefined) {
+      const { owners, links } = this.fabric;
+      for (let o = owners.first(addr); o >= 0; o = owners.next(o)) {
+        const link = links[owners.link(o)]!;
+        if (link.netns >= 0) return { name: text, kind: 'address', netns: this.fabric.netns[link.netns]!, addrs: [addr] };
+      }
+      if (role === 'source') {
+        throw new EndpointError(`${text} is not an address of any pod, node or netns in this topology`, 'outside');
+      }
+      // A destination nobody owns (an unassigned pod IP, an outside address) is a fair question.
+      return { name: text, kind: 'address', netns: undefined, addrs: [addr] };
+    }
+    const exact = this.endpoints.get(text);
+    if (exact !== undefined) return exact;
+    const named = this.bareNames.get(text) ?? [];
+    if (named.length === 1) return this.endpoints.get(named[0]!)!;
+    if (named.length > 1) {
+      throw new EndpointError(`${text} names ${named.length} pods; say which with namespace/name`, 'ambiguous', named.sort());
+    }
+    const needle = text.toLowerCase();
+    const similar = [...this.endpoints.keys()].filter((k) => k.toLowerCase().includes(needle)).sort().slice(0, 10);
+    throw new EndpointError(`there is no pod, node or netns named ${text} in this topology`, 'unknown', similar);
+  }
+
+  /** Traces from one endpoint to another, in the first address family both have. */
+  trace(from: Endpoint, to: Endpoint, ttl = 64): Trace {
+    if (from.netns === undefined) throw new EndpointError(`${from.name} is not in this topology`, 'outside');
+    const family = ([4, 6] as Family[]).find((f) => from.addrs.some((a) => a.family === f) && to.addrs.some((a) => a.family === f));
+    if (family === undefined) {
+      const fams = (e: Endpoint) => [...new Set(e.addrs.map((a) => `IPv${a.family}`))].join(' and ') || 'no address';
+      throw new EndpointError(
+        `${from.name} has ${fams(from)} and ${to.name} has ${fams(to)}: there is no address family to trace in`,
+        'family',
+      );
+    }
+    const src = from.addrs.find((a) => a.family === family)!;
+    const dst = to.addrs.find((a) => a.family === family)!;
+    return trace(this.fabric, from.netns, { src, dst, ttl });
+  }
+}
+
+export function compileTopology(spec: TopologySpec): CompiledTopology {
+  const endpoints = new Map<string, Endpoint>();
+  if (spec.form === 'fabric') {
+    const fabric = compileFabric(spec.fabric);
+    for (const ns of fabric.netns) endpoints.set(ns.name, { name: ns.name, kind: 'netns', netns: ns, addrs: addressesOf(ns) });
+    return new CompiledTopology(fabric, endpoints);
+  }
+  const cni = spec.cluster.cni ?? { plugin: 'bridge' };
+  if (cni.plugin !== 'bridge' || (cni.routes ?? 'host-gw') !== 'host-gw') {
+    const detail = 'routes' in cni && cni.routes ? ` with routes: ${cni.routes}` : '';
+    throw new UnsupportedDataPathError(
+      `the ${cni.plugin} data path${detail} cannot be traced yet; the bridge plugin with host-gw routes can, and so can a fabric document`,
+    );
+  }
+  const { fabric, hostNetworkPods } = compileBridge(spec.cluster);
+  for (const node of spec.cluster.nodes) {
+    const ns = fabric.byName.get(node.name)!;
+    const addrs = [nodeAddr(node, 4), nodeAddr(node, 6)].filter((a) => a !== undefined);
+    endpoints.set(node.name, { name: node.name, kind: 'node', netns: ns, addrs });
+  }
+  for (const pod of spec.cluster.pods ?? []) {
+    const key = podKey(pod);
+    const ns = hostNetworkPods.get(key) ?? fabric.byName.get(key)!;
+    endpoints.set(key, { name: key, kind: 'pod', netns: ns, addrs: podAddrs(pod) });
+  }
+  return new CompiledTopology(fabric, endpoints);
+}
+
+function addressesOf(ns: Netns): Addr[] {
+  return ns.links.filter((l) => l.up).flatMap((l) => l.addrs.map((a) => a.addr));
+}
