@@ -8,11 +8,15 @@ import validation from './http/validation.js';
 import problem from './http/problem.js';
 import health from './http/routes/health.js';
 import topologies from './http/routes/topologies.js';
+import traceRoutes from './http/routes/trace.js';
+import compiledCache from './http/compiled-cache.js';
 
 export interface AppOptions {
   db: Db;
   bodyLimit?: number;
   revisionsKept?: number;
+  /** How many compiled topology revisions are kept in memory. */
+  compiledCacheSize?: number;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -41,6 +45,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(validation);
   await app.register(problem);
   await app.register(health);
+  await app.register(compiledCache, { capacity: options.compiledCacheSize ?? 16 });
   await app.register(topologies, { prefix: '/v1' });
+  await app.register(traceRoutes, { prefix: '/v1' });
   return app;
 }

@@ -9,6 +9,8 @@ export interface Config {
   bodyLimit: number;
   /** How many revisions of each topology are kept; older ones are pruned on write. */
   revisionsKept: number;
+  /** How many compiled topology revisions are kept in memory (an LRU). */
+  compiledCacheSize: number;
   logLevel: string;
 }
 
@@ -32,6 +34,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     db: databaseUrl ? { databaseUrl } : { dataDir: env.DATA_DIR || './data' },
     bodyLimit: integer(env, 'BODY_LIMIT', 64 * 1024 * 1024, 1024, 2 ** 31 - 1),
     revisionsKept: integer(env, 'REVISIONS_KEPT', 50, 1, 1_000_000),
+    compiledCacheSize: integer(env, 'COMPILED_CACHE_SIZE', 16, 1, 100_000),
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

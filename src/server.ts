@@ -14,6 +14,7 @@ async function main() {
     db,
     bodyLimit: config.bodyLimit,
     revisionsKept: config.revisionsKept,
+    compiledCacheSize: config.compiledCacheSize,
     logger: { level: config.logLevel },
   });
 

@@ -1,0 +1,66 @@
+// Compiled topologies, kept in memory keyed by incarnation and revision, so a trace does no compilation and one small
+// read: the newest revision's number, taken from the database on every request, which keeps replicas that share one
+// database from answering from a stale revision. An LRU bounds the memory; concurrent misses share one compilation.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { compileTopology, UnsupportedDataPathError, type CompiledTopology } from '../engine/topology.js';
+import type { TopologySpec } from '../topology/schema.js';
+import { Problem } from './problem.js';
+
+export interface CompiledRevision {
+  name: string;
+  revision: number;
+  compiled: CompiledTopology;
+}
+
+export class CompiledCache {
+  private readonly entries = new Map<string, Promise<CompiledRevision>>();
+
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly capacity: number,
+  ) {}
+
+  async get(name: string, revision: number | undefined): Promise<CompiledRevision> {
+    const head = await this.app.store.head(name);
+    const wanted = revision ?? head.revision;
+    const key = `${head.id}:${wanted}`;
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = this.compile(name, wanted);
+      this.entries.set(key, entry);
+      entry.catch(() => this.entries.delete(key));
+      while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    } else {
+      // Most recently used goes last, so eviction takes the least recently used first.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  private async compile(name: string, revision: number): Promise<CompiledRevision> {
+    const stored = await this.app.store.get(name, revision);
+    const doc: unknown = JSON.parse(stored.documentJson);
+    const spec = (stored.form === 'cluster' ? { form: 'cluster', cluster: doc } : { form: 'fabric', fabric: doc }) as TopologySpec;
+    try {
+      return { name, revision, compiled: compileTopology(spec) };
+    } catch (err) {
+      if (err instanceof UnsupportedDataPathError) throw new Problem(422, 'unsupported-data-path', err.message);
+      throw err;
+    }
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    compiled: CompiledCache;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance, options: { capacity: number }) => {
+    app.decorate('compiled', new CompiledCache(app, options.capacity));
+  },
+  { name: 'compiled-cache' },
+);
