@@ -1,0 +1,71 @@
+// Engine throughput on a maximal cluster: compile time and memory of a 5,000-node / 150,000-pod bridge host-gw cluster,
+// then traces per second between random pod pairs in-process (tracing alone, and tracing plus the rendered explanation).
+// Run with `npx tsx bench/trace.ts [nodes] [podsPerNode]`; writes bench/results/trace.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { compileTopology, type Endpoint } from '../src/engine/topology.js';
+import { explain } from '../src/engine/explain.js';
+import { generateCluster } from './cluster.js';
+
+const nodes = Number(process.argv[2] ?? 5000);
+const podsPerNode = Number(process.argv[3] ?? 30);
+const mb = (n: number) => Math.round(n / 1048576);
+
+const cluster = generateCluster(nodes, podsPerNode);
+global.gc?.();
+const rssBefore = process.memoryUsage().rss;
+const t0 = performance.now();
+const compiled = compileTopology({ form: 'cluster', cluster });
+const compileMs = performance.now() - t0;
+global.gc?.();
+const rssAfter = process.memoryUsage().rss;
+
+// Random pod pairs, resolved up front: the benchmark measures tracing, not name lookups.
+let seed = 12345;
+const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const pods = cluster.pods!;
+const pairs: [Endpoint, Endpoint][] = [];
+for (let i = 0; i < 4096; i++) {
+  const a = pods[Math.floor(rand() * pods.length)]!;
+  const b = pods[Math.floor(rand() * pods.length)]!;
+  pairs.push([compiled.resolve(`default/${a.name}`, 'source'), compiled.resolve(`default/${b.name}`, 'destination')]);
+}
+
+function measure(label: string, seconds: number, fn: (i: number) => unknown) {
+  for (let i = 0; i < 20_000; i++) fn(i); // warm-up: let the JIT settle
+  let n = 0;
+  let sink = 0;
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  while (performance.now() < until) {
+    for (let i = 0; i < 1000; i++, n++) sink ^= fn(n) ? 1 : 0;
+  }
+  const perSec = n / ((performance.now() - start) / 1000);
+  console.log(`${label.padEnd(34)} ${Math.round(perSec).toLocaleString('en').padStart(12)} /s  (${sink})`);
+  return Math.round(perSec);
+}
+
+const sample = compiled.trace(pairs[0]![0], pairs[0]![1]);
+console.log(`cluster: ${nodes} nodes, ${pods.length} pods; sample trace: ${sample.paths[0]!.disposition}, ${sample.paths[0]!.hops.length} hops`);
+console.log(`compile: ${Math.round(compileMs)} ms, RSS +${mb(rssAfter - rssBefore)} MB (total ${mb(rssAfter)} MB)`);
+const traces = measure('traces (engine only)', 3, (i) => {
+  const [a, b] = pairs[i & 4095]!;
+  return compiled.trace(a, b).paths.length;
+});
+const explained = measure('traces + explanation', 3, (i) => {
+  const [a, b] = pairs[i & 4095]!;
+  return explain(compiled.fabric, compiled.trace(a, b), { from: a.name, to: b.name }).hops.length;
+});
+
+const result = {
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+  date: new Date().toISOString(),
+  cluster: { nodes, pods: pods.length },
+  compileMs: Math.round(compileMs),
+  compileRssMB: mb(rssAfter - rssBefore),
+  totalRssMB: mb(rssAfter),
+  tracesPerSec: traces,
+  explainedTracesPerSec: explained,
+};
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/trace.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
