@@ -14,6 +14,7 @@ import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import { Cluster, Fabric, TopologyBody, TopologyName, TopologyPutBody } from '../src/topology/schema.js';
 import { RevisionList, TopologyList, TopologyMeta } from '../src/http/routes/topologies.schemas.js';
+import { TraceAnswer } from '../src/http/routes/trace.schemas.js';
 
 // ---- openapi.yaml, as far as this test reads it ----
 
@@ -289,6 +290,7 @@ describe('openapi.yaml', () => {
       TopologyMeta,
       TopologyList,
       RevisionList,
+      TraceAnswer,
     };
     const problems: string[] = [];
     for (const [name, schema] of Object.entries(live)) {

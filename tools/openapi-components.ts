@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { isCollection, isMap, parseDocument, visit } from 'yaml';
 import { Cluster, Fabric, TopologyBody, TopologyName, TopologyPutBody } from '../src/topology/schema.js';
 import { RevisionList, TopologyList, TopologyMeta } from '../src/http/routes/topologies.schemas.js';
+import { TraceAnswer } from '../src/http/routes/trace.schemas.js';
 
 const generated: Record<string, unknown> = {
   TopologyName,
@@ -18,6 +19,7 @@ const generated: Record<string, unknown> = {
   TopologyMeta,
   TopologyList,
   RevisionList,
+  TraceAnswer,
 };
 
 // Collections whose JSON is this short are written on one line ({ type: string, minLength: 1 }); larger ones as blocks.
