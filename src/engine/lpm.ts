@@ -3,16 +3,20 @@
 // Layout: a multibit trie with 8-bit strides, leaf-pushed, compiled once into a single Int32Array. Every node is 256
 // consecutive slots, one per value of the next address byte; the root is at offset 0. A slot holds either
 //   - a child: the offset (> 0) of the node for the next byte, or
-//   - a leaf (< 0): -(value + 2), where value is the longest match so far and -1 means no match, so the empty leaf is -1.
-// Prefixes whose length is not a multiple of 8 are expanded into every slot they cover (controlled prefix expansion), and
-// each new child node starts as 256 copies of the leaf it replaces (leaf pushing), so a lookup never backtracks: it reads
-// one slot per address byte and stops at the first leaf. IPv4 takes at most 4 dependent loads, IPv6 at most 16.
+//   - a leaf (< 0): -(value + 2), where value is the longest match so far; -1 means no match, so the empty leaf is -1.
+// Prefixes whose length is not a multiple of 8 are expanded into every slot they cover (controlled prefix expansion),
+// and each new child node starts as 256 copies of the leaf it replaces (leaf pushing), so a lookup never backtracks: it
+// reads one slot per address byte and stops at the first leaf. IPv4 takes at most 4 dependent loads, IPv6 at most 16.
 //
 // Why this rather than bart's ART nodes with popcount-compressed children: the lookup loop is nothing but typed-array
 // reads, shifts and one sign test per byte, which V8 compiles to a handful of instructions, with no bitset rank or
 // backtracking stack. The price is memory: a node is 1 KiB and a prefix adds at most one node per stride above its own,
 // so clustered tables stay small (150,000 pod /32s in 5,000 /24s: about 5,000 nodes, 5 MB), while scattered long
 // prefixes cost up to ceil(bits/8) - 1 KiB each (3 KiB for a lone IPv4 /32, 15 KiB for a lone IPv6 /128).
+//
+// Tiny tables skip the trie: a cluster has one table per namespace, and a pod's two or three routes would cost 1-3 KiB
+// as a trie, 450 MB over 150,000 pods. Up to SCAN_MAX prefixes are kept as a list of (network, mask, value), longest
+// first, in the same Int32Array, and scanned: tens of bytes, and still over 100 M lookups/s at 8 prefixes.
 
 import type { Addr, Family } from './addr.js';
 import { Prefix } from './prefix.js';
@@ -24,12 +28,16 @@ export interface LpmEntry {
 }
 
 const STRIDE = 256;
+const SCAN_MAX = 8;
 const NO_MATCH = -1;
 /** Leaves are -(value + 2); the most negative int32 bounds the values a slot can hold. */
 const MAX_VALUE = 2 ** 31 - 2;
 
 export class Lpm {
+  /** The trie, or for a tiny table the scan list. */
   private readonly t: Int32Array;
+  /** The length of the scan list, or -1 when t is a trie. */
+  private readonly scan: number;
   /** Distinct prefixes, ordered by address then length, for the binary searches of `matches`. */
   private readonly sorted: readonly LpmEntry[];
   /** The distinct prefix lengths present, longest first. */
@@ -44,8 +52,9 @@ export class Lpm {
     entries: readonly LpmEntry[],
   ) {
     const distinct = dedupe(family, entries);
-    this.t = compile(distinct);
-    this.sorted = distinct.slice().sort((x, y) => x.prefix.addr.compare(y.prefix.addr) || x.prefix.bits - y.prefix.bits);
+    this.t = distinct.length <= SCAN_MAX ? scanList(family, distinct) : compile(distinct);
+    this.scan = distinct.length <= SCAN_MAX ? this.t.length : -1;
+    this.sorted = distinct.slice().sort(byPrefix);
     this.lengths = [...new Set(distinct.map((e) => e.prefix.bits))].sort((x, y) => y - x);
   }
 
@@ -54,19 +63,37 @@ export class Lpm {
     return this.sorted.length;
   }
 
-  /** Bytes held by the compiled trie (not counting the entry list kept for `matches`). */
+  /** Bytes held by the compiled table (not counting the entry list kept for `matches`). */
   get byteLength(): number {
     return this.t.byteLength;
   }
 
   /** The value of the longest prefix containing the IPv4 address a (a uint32), or -1. Only for an IPv4 table. */
   lookup4(a: number): number {
-    return -walk(this.t, 0, a) - 2;
+    const t = this.t;
+    const n = this.scan;
+    if (n < 0) return -walk(t, 0, a) - 2;
+    for (let i = 0; i < n; i += 3) if ((a & t[i + 1]) === t[i]) return t[i + 2];
+    return NO_MATCH;
   }
 
   /** The value of the longest prefix containing the IPv6 address w0..w3, or -1. Only for an IPv6 table. */
   lookup6(w0: number, w1: number, w2: number, w3: number): number {
     const t = this.t;
+    const n = this.scan;
+    if (n >= 0) {
+      for (let i = 0; i < n; i += 9) {
+        if (
+          (w0 & t[i + 4]) === t[i] &&
+          (w1 & t[i + 5]) === t[i + 1] &&
+          (w2 & t[i + 6]) === t[i + 2] &&
+          (w3 & t[i + 7]) === t[i + 3]
+        ) {
+          return t[i + 8];
+        }
+      }
+      return NO_MATCH;
+    }
     let s = walk(t, 0, w0);
     if (s < 0) return -s - 2;
     s = walk(t, s, w1);
@@ -109,6 +136,10 @@ export class Lpm {
   }
 }
 
+function byPrefix(x: LpmEntry, y: LpmEntry): number {
+  return x.prefix.addr.compare(y.prefix.addr) || x.prefix.bits - y.prefix.bits;
+}
+
 /**
  * Follows the four bytes of one address word from the node at offset s. Returns the leaf reached, or the offset of the
  * node for the next word. Kept tiny so V8 inlines it into the lookups.
@@ -144,14 +175,33 @@ function dedupe(family: Family, entries: readonly LpmEntry[]): LpmEntry[] {
   return out;
 }
 
+/**
+ * The scan list: per prefix, longest first, its network words then its mask words (one each for IPv4, four for IPv6)
+ * and its value. Words are stored as int32, which is what `&` yields, so the comparison needs no unsigned conversion.
+ */
+function scanList(family: Family, entries: readonly LpmEntry[]): Int32Array {
+  const words = family === 4 ? 1 : 4;
+  const out = new Int32Array(entries.length * (2 * words + 1));
+  let i = 0;
+  for (const { prefix, value } of entries.slice().sort((x, y) => y.prefix.bits - x.prefix.bits)) {
+    const first = prefix.first();
+    const last = prefix.last();
+    for (let w = 0; w < words; w++) out[i + w] = first.word(w);
+    for (let w = 0; w < words; w++) out[i + words + w] = ~(first.word(w) ^ last.word(w));
+    out[i + 2 * words] = value;
+    i += 2 * words + 1;
+  }
+  return out;
+}
+
 function byteAt(a: Addr, d: number): number {
   return (a.word(d >> 2) >>> (24 - 8 * (d & 3))) & 255;
 }
 
 /**
- * Inserts prefixes shortest first. Then the slots a prefix expands into never hold a child yet (children are only made by
- * longer prefixes), so insertion is a plain fill, and every child is created under the longest match already in place,
- * which is the leaf it gets pushed down.
+ * Inserts prefixes shortest first. Then the slots a prefix expands into never hold a child yet (children are only made
+ * by longer prefixes), so insertion is a plain fill, and every child is created under the longest match already in
+ * place, which is the leaf it gets pushed down.
  */
 function compile(entries: readonly LpmEntry[]): Int32Array {
   const byLength = entries.slice().sort((x, y) => x.prefix.bits - y.prefix.bits);
