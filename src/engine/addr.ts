@@ -14,8 +14,8 @@ const U32 = 0x1_0000_0000;
 
 export class Addr {
   /**
-   * The address as four uint32 words, most significant first. IPv4 keeps its value in w0 and zeros in w1..w3, so code that
-   * walks words (masks, prefix tables) treats both families alike.
+   * The address as four uint32 words, most significant first. IPv4 keeps its value in w0 and zeros in w1..w3, so code
+   * that walks words (masks, prefix tables) treats both families alike.
    */
   private constructor(
     readonly family: Family,
@@ -38,8 +38,9 @@ export class Addr {
   }
 
   /**
-   * Parses dotted-quad IPv4 or RFC 4291 IPv6 text. Strict like netip: no leading zeros in IPv4 octets (they would read as
-   * octal to inet_aton), no shortened IPv4 forms, no zones (a zone belongs to a socket, not to an address in a routing table).
+   * Parses dotted-quad IPv4 or RFC 4291 IPv6 text. Strict like netip: no leading zeros in IPv4 octets (they would read
+   * as octal to inet_aton), no shortened IPv4 forms, no zones (a zone belongs to a socket, not to an address in a
+   * routing table).
    */
   static parse(s: string): Addr {
     const a = parseOrReason(s);
@@ -87,8 +88,8 @@ export class Addr {
   }
 
   /**
-   * The address n steps away (n a safe integer, negative to step back), for enumerating the hosts of a subnet. Leaving the
-   * family's range throws rather than wrapping: a wrapped host address would silently land in another network.
+   * The address n steps away (n a safe integer, negative to step back), for enumerating the hosts of a subnet. Leaving
+   * the family's range throws rather than wrapping: a wrapped host address would silently land in another network.
    */
   add(n: number): Addr {
     if (!Number.isSafeInteger(n)) throw new AddrError(`cannot add ${n} to ${this}: not a safe integer`);

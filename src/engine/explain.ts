@@ -57,7 +57,9 @@ function routeStep(fabric: Fabric, ns: Netns, dst: Addr, route: Route | undefine
           ? 'not selected'
           : r.prefix.bits < route.prefix.bits
             ? `shorter prefix (${prefixText(r)} loses to ${prefixText(route)})`
-            : `higher metric (${r.metric} loses to ${route.metric})`,
+            : r.metric > route.metric
+              ? `higher metric (${r.metric} loses to ${route.metric})`
+              : `same prefix and metric: the route listed first wins`,
     }));
   if (route === undefined) {
     return {
@@ -71,13 +73,15 @@ function routeStep(fabric: Fabric, ns: Netns, dst: Addr, route: Route | undefine
   const text = routeText(route, ns);
   let why: string;
   const shorter = all.find((r) => r.prefix.bits < route.prefix.bits);
-  const sameLonger = all.filter((r) => r !== route && r.prefix.bits === route.prefix.bits);
-  if (all.length === 1) why = `${text} is the only route that contains ${dst}`;
+  const same = all.filter((r) => r !== route && r.prefix.bits === route.prefix.bits);
+  const higher = same.filter((r) => r.metric > route.metric).map((r) => r.metric);
+  if (all.length === 1) why = `${text} is the longest prefix that contains ${dst}: no other route in ${ns.name}'s main table does`;
   else {
     why = `${text} is the longest prefix that contains ${dst}`;
     const reasons: string[] = [];
     if (shorter) reasons.push(`${prefixText(route)} beats ${prefixText(shorter)}`);
-    if (sameLonger.length > 0) reasons.push(`metric ${route.metric} beats ${sameLonger.map((r) => r.metric).join(', ')}`);
+    if (higher.length > 0) reasons.push(`metric ${route.metric} beats ${higher.join(', ')}`);
+    if (higher.length < same.length) reasons.push(`listed first among routes of metric ${route.metric}`);
     if (reasons.length > 0) why += ` (${reasons.join('; ')})`;
   }
   if (route.type === 'blackhole') why += ': a blackhole route discards the packet silently';
@@ -153,7 +157,7 @@ function stepReport(fabric: Fabric, hop: Hop, step: Step): StepReport {
         type: 'DELIVER',
         link: step.link.name,
         address: step.dst.toString(),
-        explanation: `${step.dst} is an address of ${ns.name} (on ${step.link.name}): the packet is delivered locally`,
+        explanation: `${step.dst} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally`,
       };
     case 'DROP':
       return { type: 'DROP', disposition: step.disposition, explanation: dropText(fabric, ns, step), ...dropDetail(fabric, step) };
@@ -180,12 +184,16 @@ function dropText(fabric: Fabric, ns: Netns, step: Extract<Step, { type: 'DROP' 
     case 'route':
       if (d.route === undefined) return `${ns.name} has no route for the destination: the packet is dropped (Network is unreachable)`;
       return `${ns.name} drops the packet: the matching route is ${d.route.type}`;
-    case 'forwarding':
-      return `${ns.name} does not forward packets (net.ipv4.ip_forward = 0): a packet that is not for one of its own addresses is dropped`;
+    case 'forwarding': {
+      const sysctl = d.family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding';
+      return `${ns.name} does not forward packets (${sysctl} = 0): a packet that is not for one of its own addresses is dropped`;
+    }
     case 'ttl':
       return `the TTL is ${d.ttl}: forwarding would bring it to 0, so ${ns.name} drops the packet (ICMP time exceeded)`;
-    case 'carrier':
-      return `${d.link.name} has no carrier (${d.link.up ? 'its veth peer is down' : 'it is down'}): the packet cannot be sent`;
+    case 'carrier': {
+      const why = !d.link.up ? 'it is down' : d.link.kind === 'bridge' ? 'none of its ports is up' : 'its veth peer is down';
+      return `${d.link.name} has no carrier (${why}): the packet cannot be sent`;
+    }
     case 'neighbor':
       return d.blockedAt
         ? `ARP for ${d.neighbor} on ${d.link.name} gets no answer: the way to its owner crosses ${linkLabel(fabric, d.blockedAt)}, which is down`

@@ -56,6 +56,8 @@ export class Fabric {
   readonly byName: ReadonlyMap<string, Netns>;
   readonly owners: Owners;
   readonly l2: L2;
+  /** Per link: 1 when it has carrier. Computed once, since a bridge's carrier depends on all of its ports. */
+  private readonly carriers: Uint8Array;
 
   constructor(
     readonly netns: readonly Netns[],
@@ -65,19 +67,30 @@ export class Fabric {
     this.byName = new Map(netns.map((n) => [n.name, n]));
     this.owners = new Owners(links);
     this.l2 = new L2(links, segments.length);
+    // A veth has carrier when both ends are up; a bridge when it is up and at least one port has carrier (the kernel
+    // turns a bridge's carrier off when no port is forwarding, which is why an empty docker0 shows NO-CARRIER).
+    this.carriers = new Uint8Array(links.length);
+    for (const l of links) {
+      if (l.kind !== 'bridge') this.carriers[l.id] = l.up && (l.peer < 0 || links[l.peer]!.up) ? 1 : 0;
+    }
+    for (const l of links) {
+      if (l.master >= 0 && this.carriers[l.id] === 1 && links[l.master]!.up) this.carriers[l.master] = 1;
+    }
   }
 
-  /** A link has carrier when it is up and, for a veth, its peer is up too (a veth whose peer is down is NO-CARRIER). */
+  /** Whether frames can leave through the link: it is up, a veth's peer is up, a bridge has a port with carrier. */
   carrier(link: Link): boolean {
-    if (!link.up) return false;
-    return link.peer < 0 || this.links[link.peer]!.up;
+    return this.carriers[link.id] === 1;
   }
 
-  /** The netns's link that owns a, up and configured, or undefined: a packet to a is delivered locally. */
+  /**
+   * The netns's link that holds a, or undefined: a packet to a is delivered locally. The link need not be up: the kernel
+   * adds the local route of an address whether or not its link is up and keeps it when the link goes down.
+   */
   localLink(ns: Netns, a: Addr): Link | undefined {
     for (let o = this.owners.first(a); o >= 0; o = this.owners.next(o)) {
       const link = this.links[this.owners.link(o)]!;
-      if (link.netns === ns.id && link.up) return link;
+      if (link.netns === ns.id) return link;
     }
     return undefined;
   }

@@ -16,8 +16,9 @@ export class Prefix {
   }
 
   /**
-   * Strict: host bits set is an error, because "10.1.1.5/24" written where a prefix belongs is nearly always an interface
-   * address pasted from `ip addr`. A bare address is a host prefix (/32, /128), the way `ip route` prints host routes.
+   * Strict: host bits set is an error, because "10.1.1.5/24" written where a prefix belongs is nearly always an
+   * interface address pasted from `ip addr`. A bare address is a host prefix (/32, /128), the way `ip route` prints
+   * host routes.
    */
   static parse(s: string): Prefix {
     const { addr, bits } = parseAddrBits(s, 'prefix');
@@ -29,8 +30,8 @@ export class Prefix {
   }
 
   /**
-   * The `dst` field of `ip -j route`: a prefix, a bare host address, or "default". "default" does not say its family, so
-   * it means 0.0.0.0/0 unless family is 6; a given family is also enforced on the other forms.
+   * The `dst` field of `ip -j route`: a prefix, a bare host address, or "default". "default" does not say its family,
+   * so it means 0.0.0.0/0 unless family is 6; a given family is also enforced on the other forms.
    */
   static parseRouteDst(s: string, family?: Family): Prefix {
     const p = s === 'default' ? Prefix.of(family === 6 ? ZERO6 : ZERO4, 0) : Prefix.parse(s);
@@ -57,8 +58,8 @@ export class Prefix {
   }
 
   /**
-   * The number of addresses. A power of two is exact in a double at any size, so this is exact even for ::/0, but beyond
-   * 2^53 (IPv6 prefixes shorter than /75) it cannot be counted down or iterated with ordinary numbers.
+   * The number of addresses. A power of two is exact in a double at any size, so this is exact even for ::/0; but
+   * beyond 2^53 (IPv6 prefixes shorter than /75) it cannot be counted down or iterated with ordinary numbers.
    */
   get size(): number {
     return 2 ** (this.addr.bits - this.bits);

@@ -115,6 +115,8 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   return new CompiledTopology(fabric, endpoints);
 }
 
+/** Every address of the netns, those of links that are up first: an address on a link that is down is still local. */
 function addressesOf(ns: Netns): Addr[] {
-  return ns.links.filter((l) => l.up).flatMap((l) => l.addrs.map((a) => a.addr));
+  const ordered = [...ns.links.filter((l) => l.up), ...ns.links.filter((l) => !l.up)];
+  return ordered.flatMap((l) => l.addrs.map((a) => a.addr));
 }

@@ -1,10 +1,10 @@
 // The tracer: walks one packet through the fabric the way the Linux kernel would forward it, and records every decision.
 // Per netns entered: local address → deliver; FIB lookup (longest prefix, then lowest metric; blackhole, unreachable and
-// prohibit end it); a packet that was forwarded in needs ip_forward on and a TTL above 1; then the next hop is resolved on
-// the egress link's L2 domain (its owner, a host answering for it on another of its links, or a proxy-ARP answer) and the
-// frame crosses veths, bridges and segments to it. Steps hold references, not sentences: explain.ts writes the sentences
-// only when an answer is rendered, so tracing itself stays cheap.
-import type { Addr } from './addr.js';
+// prohibit end it); a packet that was forwarded in needs forwarding on and a TTL above 1; then the next hop is resolved on
+// the egress link's L2 domain (its owner, for IPv4 also a host answering for it on another of its links or a proxy-ARP
+// answer) and the frame crosses veths, bridges and segments to it. Steps hold references, not sentences: explain.ts writes
+// the sentences only when an answer is rendered, so tracing itself stays cheap.
+import type { Addr, Family } from './addr.js';
 import type { Fabric, Link, Netns } from './fabric.js';
 import type { Route } from './route.js';
 
@@ -45,7 +45,7 @@ export type Step =
 
 export type DropDetail =
   | { readonly kind: 'route'; readonly route: Route | undefined }
-  | { readonly kind: 'forwarding' }
+  | { readonly kind: 'forwarding'; readonly family: Family }
   | { readonly kind: 'ttl'; readonly ttl: number }
   | { readonly kind: 'carrier'; readonly link: Link }
   | { readonly kind: 'neighbor'; readonly link: Link; readonly neighbor: Addr; readonly blockedAt: Link | undefined }
@@ -101,6 +101,8 @@ function walk(
   const hops: Hop[] = [];
   const choices: number[] = [];
   const forwardedAt: Netns[] = [];
+  /** The next hop taken at each netns with an ECMP route: the same flow hashes to the same next hop on every visit. */
+  const taken = new Map<Netns, number>();
   let ttl = flow.ttl;
   let hop: Hop = { netns: source, in: undefined, out: undefined, steps: [{ type: 'ORIGINATE', src: flow.src, dst, ttl }] };
   hops.push(hop);
@@ -122,20 +124,25 @@ function walk(
     }
 
     const route = (dst.family === 4 ? ns.fib4 : ns.fib6).lookup(dst);
-    let choice = 0;
-    if (route !== undefined && route.ecmp) {
+    let choice = taken.get(ns) ?? 0;
+    if (route !== undefined && route.ecmp && !taken.has(ns)) {
       const k = choices.length;
       if (k < forced.length) choice = forced[k]!;
       else fork([...choices], route.nexthops.length);
       choices.push(choice);
+      taken.set(ns, choice);
     }
     hop.steps.push({ type: 'ROUTE', netns: ns, dst, route, nexthop: choice });
+    const forwarded = inLink !== undefined;
+    // IPv4 (ip_route_input_slow) drops a packet it may not forward right after the lookup, whatever the lookup found;
+    // IPv6 lets a reject route act first (its input handler) and checks forwarding in ip6_forward, on unicast routes only.
+    if (forwarded && !ns.forwarding && dst.family === 4) return end('FORWARDING_DISABLED', { kind: 'forwarding', family: 4 });
     if (route === undefined) return end('NO_ROUTE', { kind: 'route', route });
     if (route.type === 'blackhole') return end('BLACKHOLED', { kind: 'route', route });
     if (route.type !== 'unicast') return end('UNREACHABLE', { kind: 'route', route });
 
-    if (inLink !== undefined) {
-      if (!ns.forwarding) return end('FORWARDING_DISABLED', { kind: 'forwarding' });
+    if (forwarded) {
+      if (!ns.forwarding) return end('FORWARDING_DISABLED', { kind: 'forwarding', family: dst.family });
       if (ttl <= 1) return end('TTL_EXCEEDED', { kind: 'ttl', ttl });
       const seen = forwardedAt.indexOf(ns);
       if (seen >= 0) return end('LOOP', { kind: 'loop', cycle: [...forwardedAt.slice(seen), ns], ttl });
@@ -180,11 +187,14 @@ function resolve(fabric: Fabric, out: Link, neighbor: Addr): Answer {
     const link = links[owners.link(o)]!;
     if (link !== out && link.master < 0 && l2.domain(link.id) === domain) return reach(fabric, out, link, 'owner');
   }
-  // Linux answers ARP for any of its addresses on any of its links (arp_ignore=0): a netns that owns the address on
-  // another link but has a link on this domain answers with that link.
+  // Neighbour discovery answers only for an address of the link the solicitation arrived on, and proxy NDP needs
+  // explicit proxy entries (proxy_arp does not apply to IPv6): past the owner on the domain, nobody answers.
+  if (neighbor.family === 6) return NOBODY;
+  // Linux answers ARP for any of its addresses on any of its links (arp_ignore=0), up or down, since the address's
+  // local route stays: a netns that owns the address on another link but has a link on this domain answers with that one.
   for (let o = owners.first(neighbor); o >= 0; o = owners.next(o)) {
     const owner = links[owners.link(o)]!;
-    if (owner.netns < 0 || !owner.up) continue;
+    if (owner.netns < 0) continue;
     for (const link of fabric.netns[owner.netns]!.links) {
       if (link !== out && link.master < 0 && l2.domain(link.id) === domain) return reach(fabric, out, link, 'host');
     }

@@ -13,7 +13,7 @@ import { Fib, RouteTable } from '../fib.js';
 import { Route } from '../route.js';
 import { FabricBuilder, type Fabric, type Link, type Netns } from '../fabric.js';
 import type { ClusterDoc, ClusterPodDoc } from '../../topology/schema.js';
-import { EMPTY_FIB4, EMPTY_FIB6 } from './fabric.js';
+import { EMPTY_FIB4, EMPTY_FIB6, connectedRoute } from './fabric.js';
 
 export interface ClusterFabric {
   fabric: Fabric;
@@ -36,10 +36,9 @@ export function nodeAddr(node: ClusterDoc['nodes'][number], family: Family): Add
   return parsed('InternalIP') ?? parsed('ExternalIP');
 }
 
-const direct = (dev: number) => [{ gateway: undefined, dev, onlink: false, weight: 1 }];
 const via = (gateway: Addr, dev: number) => [{ gateway, dev, onlink: false, weight: 1 }];
-const connected = (a: IfAddr, dev: number, prefsrc?: Addr) =>
-  new Route(a.prefix, 'unicast', a.addr.family === 6 ? 256 : 0, direct(dev), 'link', 'kernel', prefsrc);
+const connected = (addrs: readonly IfAddr[], family: Family, dev: number, withSrc = true): Route[] =>
+  addrs.filter((a) => a.addr.family === family).flatMap((a) => connectedRoute(a, dev, withSrc) ?? []);
 const defaultRoute = (gateway: Addr, dev: number) =>
   new Route(Prefix.of(gateway, 0), 'unicast', gateway.family === 6 ? 1024 : 0, via(gateway, dev), 'global', undefined, undefined);
 
@@ -97,10 +96,7 @@ export function compileBridge(cluster: ClusterDoc): ClusterFabric {
     const bridge = b.addLink(ns, 'cbr0', 'bridge', true, bridgeAddrs);
 
     const own = (family: Family): RouteTable => {
-      const routes = [
-        ...eth0Addrs.filter((a) => a.addr.family === family).map((a) => connected(a, ETH0, a.addr)),
-        ...bridgeAddrs.filter((a) => a.addr.family === family).map((a) => connected(a, CBR0, a.addr)),
-      ];
+      const routes = [...connected(eth0Addrs, family, ETH0), ...connected(bridgeAddrs, family, CBR0)];
       if (gateway?.family === family) routes.push(defaultRoute(gateway, ETH0));
       return new RouteTable(family, routes);
     };
@@ -108,19 +104,11 @@ export function compileBridge(cluster: ClusterDoc): ClusterFabric {
     ns.fib6 = new Fib(own(6), sharedTables.get(6));
 
     // Every pod of this node: `<cidr> dev eth0 proto kernel scope link` and `default via <cbr0 address> dev eth0`.
-    const podFib = new Map<Family, Fib>(
-      FAMILIES.map((f) => [
-        f,
-        new Fib(
-          new RouteTable(
-            f,
-            bridgeAddrs
-              .filter((a) => a.addr.family === f)
-              .flatMap((a) => [connected(IfAddr.of(a.addr, a.bits), ETH0), defaultRoute(a.addr, ETH0)]),
-          ),
-        ),
-      ]),
-    );
+    const podRoutes = (f: Family) => [
+      ...connected(bridgeAddrs, f, ETH0, false),
+      ...bridgeAddrs.filter((a) => a.addr.family === f).map((a) => defaultRoute(a.addr, ETH0)),
+    ];
+    const podFib = new Map<Family, Fib>(FAMILIES.map((f) => [f, new Fib(new RouteTable(f, podRoutes(f)))]));
     nodes.set(node.name, { ns, bridge, bridgeAddrs, podFib });
   }
 

@@ -1,7 +1,8 @@
 // A fabric document (the kernel's view, in `ip -j` field names) compiled into the traced model. Routes get Linux's
-// treatment: connected routes are derived from addresses (proto kernel scope link), routes through a link that is down are
-// gone (the kernel flushes them), and a gateway that is not on a connected route of its device makes the kernel refuse the
-// route unless it is onlink. What the kernel would refuse or drop is kept as a note, not silently lost.
+// treatment: connected routes are derived from addresses (proto kernel), routes through a link that is down are gone (the
+// kernel flushes them; a multipath route loses only its dead next hops), and a gateway that no direct route of its device
+// reaches makes the kernel refuse the route unless it is onlink. What the kernel would refuse or drop is kept as a note,
+// not silently lost.
 import { Addr, type Family } from '../addr.js';
 import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
@@ -53,7 +54,7 @@ export function compileFabric(doc: FabricDoc): Fabric {
   }
 
   for (const { ns, doc: nd } of compiled) {
-    const routes = [...connectedRoutes(ns), ...(nd.routes ?? []).flatMap((r) => userRoute(ns, r))];
+    const routes = kernelRoutes(ns, nd.routes ?? []);
     ns.fib4 = new Fib(new RouteTable(4, routes.filter((r) => r.prefix.family === 4)));
     ns.fib6 = new Fib(new RouteTable(6, routes.filter((r) => r.prefix.family === 6)));
   }
@@ -61,27 +62,61 @@ export function compileFabric(doc: FabricDoc): Fabric {
 }
 
 const DEFAULT_METRIC: Record<Family, number> = { 4: 0, 6: 1024 };
+const LINK_LOCAL6 = Prefix.parse('fe80::/10');
 
-/** The routes the kernel adds for the addresses of links that are up: `<subnet> dev <link> proto kernel scope link src <addr>`. */
-export function connectedRoutes(ns: Netns): Route[] {
+/**
+ * The route the kernel adds for an interface address, `<subnet> dev <link> proto kernel`: in IPv4 with scope link and
+ * `src <addr>` (a table shared by several namespaces leaves src out), in IPv6 with metric 256 and neither. An IPv4 /32
+ * gets none (fib_add_ifaddr: no subnet to reach); an IPv6 /128 does (addrconf adds the prefix route of any length).
+ */
+export function connectedRoute(a: IfAddr, dev: number, withSrc = true): Route | undefined {
+  const direct = [{ gateway: undefined, dev, onlink: false, weight: 1 }];
+  if (a.addr.family === 6) return new Route(a.prefix, 'unicast', 256, direct, 'global', 'kernel', undefined);
+  if (a.bits === 32) return undefined;
+  return new Route(a.prefix, 'unicast', 0, direct, 'link', 'kernel', withSrc ? a.addr : undefined);
+}
+
+/** The connected routes of the links that are up; a second address in a subnet (a secondary) adds no second route. */
+function connectedRoutes(ns: Netns): Route[] {
   const out: Route[] = [];
   for (const link of ns.links) {
     if (!link.up || link.master >= 0) continue;
+    const seen = new Set<string>();
     for (const a of link.addrs) {
-      // A host address (/32, /128) has no subnet to reach: the kernel adds no prefix route for it.
-      if (a.bits === a.addr.bits) continue;
-      const metric = a.addr.family === 6 ? 256 : 0;
-      out.push(new Route(a.prefix, 'unicast', metric, [{ gateway: undefined, dev: link.index, onlink: false, weight: 1 }], 'link', 'kernel', a.addr));
+      const route = connectedRoute(a, link.index);
+      if (route === undefined || seen.has(route.prefix.toString())) continue;
+      seen.add(route.prefix.toString());
+      out.push(route);
     }
   }
   return out;
 }
 
-function userRoute(ns: Netns, r: RouteDoc): Route[] {
-  if (r.table === 'local') {
-    ns.ignored.push(`${describe(r)}: the local table is derived from the interface addresses`);
-    return [];
+/**
+ * The routes the kernel holds for a document's netns, in document order. Routes without a gateway are taken first, since
+ * a gateway is only accepted when one of them (or a connected route) reaches it: a dump lists routes in table order,
+ * not in the order they were added.
+ */
+function kernelRoutes(ns: Netns, docs: readonly RouteDoc[]): Route[] {
+  const connected = connectedRoutes(ns);
+  const hasGateway = (r: RouteDoc) => r.gateway !== undefined || (r.nexthops ?? []).some((n) => n.gateway !== undefined);
+  const result = new Map<RouteDoc, { route: Route | undefined; notes: string[] }>();
+  for (const r of docs) if (!hasGateway(r)) result.set(r, userRoute(ns, r, connected));
+  const direct = [...connected, ...[...result.values()].flatMap((x) => (x.route && x.route.type === 'unicast' ? [x.route] : []))];
+  for (const r of docs) if (hasGateway(r)) result.set(r, userRoute(ns, r, direct));
+  const routes = [...connected];
+  for (const r of docs) {
+    const { route, notes } = result.get(r)!;
+    ns.ignored.push(...notes);
+    if (route !== undefined) routes.push(route);
   }
+  return routes;
+}
+
+function userRoute(ns: Netns, r: RouteDoc, direct: readonly Route[]): { route: Route | undefined; notes: string[] } {
+  const notes: string[] = [];
+  const refuse = (why: string) => ({ route: undefined, notes: [...notes, `${describe(r)}: ${why}`] });
+  if (r.table === 'local') return refuse('the local table is derived from the interface addresses');
   const gateways = [r.gateway, ...(r.nexthops ?? []).map((n) => n.gateway)].filter((g) => g !== undefined);
   const family = gateways.length > 0 ? Addr.parse(gateways[0]!).family : undefined;
   const prefix = Prefix.parseRouteDst(r.dst, r.dst === 'default' ? family : undefined);
@@ -89,42 +124,55 @@ function userRoute(ns: Netns, r: RouteDoc): Route[] {
   const metric = r.metric ?? DEFAULT_METRIC[prefix.family];
   const prefsrc = r.prefsrc === undefined ? undefined : Addr.parse(r.prefsrc);
   if (type !== 'unicast') {
-    return [new Route(prefix, type, metric, [], 'global', r.protocol, prefsrc)];
+    return { route: new Route(prefix, type, metric, [], 'global', r.protocol, prefsrc), notes };
   }
   const specs = r.nexthops ?? [{ gateway: r.gateway, dev: r.dev, flags: r.flags, weight: 1 }];
   const nexthops: NextHop[] = [];
   for (const spec of specs) {
     const gateway = spec.gateway === undefined ? undefined : Addr.parse(spec.gateway);
     const onlink = spec.flags?.includes('onlink') ?? false;
-    const dev = spec.dev === undefined ? deviceFor(ns, gateway!) : ns.links.find((l) => l.name === spec.dev);
+    const dev = spec.dev === undefined ? deviceFor(ns, direct, gateway!) : ns.links.find((l) => l.name === spec.dev);
     if (dev === undefined) {
-      ns.ignored.push(`${describe(r)}: no connected route reaches the gateway ${spec.gateway}, so the kernel refuses it (Network is unreachable)`);
-      return [];
+      return refuse(`no direct route reaches the gateway ${spec.gateway}, so the kernel refuses the route (Network is unreachable)`);
     }
     if (!dev.up) {
-      ns.ignored.push(`${describe(r)}: ${dev.name} is down, and the kernel removes the routes through a link that is down`);
-      return [];
+      // The kernel marks the next hops through a link that goes down dead, and removes a route once all of them are.
+      if (specs.length === 1) return refuse(`${dev.name} is down, and the kernel removes the routes through a link that is down`);
+      notes.push(`${describe(r)}: the next hop ${gateway ? `via ${gateway} ` : ''}dev ${dev.name} is dead: ${dev.name} is down`);
+      continue;
     }
-    if (gateway !== undefined && !onlink && !onConnected(ns, dev, gateway)) {
-      ns.ignored.push(
-        `${describe(r)}: the gateway ${gateway} is not on a connected route of ${dev.name}, so the kernel refuses the route ` +
+    if (gateway !== undefined && !onlink && !reaches(direct, dev, gateway)) {
+      return refuse(
+        `the gateway ${gateway} is not on a connected route of ${dev.name}, so the kernel refuses the route ` +
           '(Nexthop has invalid gateway) unless it is onlink',
       );
-      return [];
     }
     nexthops.push({ gateway, dev: dev.index, onlink, weight: spec.weight ?? 1 });
   }
+  if (nexthops.length === 0) return refuse('every next hop is dead, so the kernel removes the route');
   const scope: Scope = r.scope ?? (nexthops.every((n) => n.gateway === undefined) ? 'link' : 'global');
-  return [new Route(prefix, 'unicast', metric, nexthops, scope, r.protocol, prefsrc)];
+  return { route: new Route(prefix, 'unicast', metric, nexthops, scope, r.protocol, prefsrc), notes };
 }
 
-function onConnected(ns: Netns, dev: Link, gateway: Addr): boolean {
-  return dev.addrs.some((a) => a.bits < a.addr.bits && a.prefix.contains(gateway));
+/**
+ * Whether the kernel takes `gateway` as reachable through `dev` without onlink. IPv4 (fib_check_nh_v4_gw) looks the
+ * gateway up among the routes of scope link or host: connected routes and `ip route add X dev D`, through dev. IPv6
+ * (ip6_route_check_nh) wants a route through dev without a gateway, and takes a link-local gateway as it is.
+ */
+function reaches(direct: readonly Route[], dev: Link, gateway: Addr): boolean {
+  if (gateway.family === 6 && LINK_LOCAL6.contains(gateway)) return true;
+  return direct.some((r) => r.nexthops.some((n) => n.dev === dev.index) && isDirect(r, gateway));
 }
 
-/** `ip route add X via G` without a device: the kernel takes the device of the connected route that holds G. */
-function deviceFor(ns: Netns, gateway: Addr): Link | undefined {
-  return ns.links.find((l) => l.up && l.master < 0 && onConnected(ns, l, gateway));
+function isDirect(r: Route, gateway: Addr): boolean {
+  return (gateway.family === 6 || r.scope !== 'global') && r.prefix.contains(gateway);
+}
+
+/** `ip route add X via G` without a device: the kernel takes the device of the longest direct route that holds G. */
+function deviceFor(ns: Netns, direct: readonly Route[], gateway: Addr): Link | undefined {
+  let best: Route | undefined;
+  for (const r of direct) if (isDirect(r, gateway) && (best === undefined || r.prefix.bits > best.prefix.bits)) best = r;
+  return best === undefined ? undefined : ns.links[best.nexthops[0]!.dev];
 }
 
 function describe(r: RouteDoc): string {
