@@ -58,6 +58,13 @@ export class Fabric {
   readonly l2: L2;
   /** Per link: 1 when it has carrier. Computed once, since a bridge's carrier depends on all of its ports. */
   private readonly carriers: Uint8Array;
+  /**
+   * Per link id: its netns (-1 outside), its bridge (-1 none), 1 when up. The tracer reads these instead of the Link
+   * objects: at 150,000 pods the objects are spread over hundreds of megabytes, and each one read is a cache miss.
+   */
+  readonly linkNetns: Int32Array;
+  readonly linkMaster: Int32Array;
+  readonly linkUp: Uint8Array;
 
   constructor(
     readonly netns: readonly Netns[],
@@ -67,6 +74,9 @@ export class Fabric {
     this.byName = new Map(netns.map((n) => [n.name, n]));
     this.owners = new Owners(links);
     this.l2 = new L2(links, segments.length);
+    this.linkNetns = Int32Array.from(links, (l) => l.netns);
+    this.linkMaster = Int32Array.from(links, (l) => l.master);
+    this.linkUp = Uint8Array.from(links, (l) => (l.up ? 1 : 0));
     // A veth has carrier when both ends are up; a bridge when it is up and at least one port has carrier (the kernel
     // turns a bridge's carrier off when no port is forwarding, which is why an empty docker0 shows NO-CARRIER).
     this.carriers = new Uint8Array(links.length);
@@ -88,9 +98,10 @@ export class Fabric {
    * adds the local route of an address whether or not its link is up and keeps it when the link goes down.
    */
   localLink(ns: Netns, a: Addr): Link | undefined {
-    for (let o = this.owners.first(a); o >= 0; o = this.owners.next(o)) {
-      const link = this.links[this.owners.link(o)]!;
-      if (link.netns === ns.id) return link;
+    const owners = this.owners;
+    for (let o = owners.first(a); o >= 0; o = owners.next(o)) {
+      const id = owners.link(o);
+      if (this.linkNetns[id] === ns.id) return this.links[id];
     }
     return undefined;
   }

@@ -11,6 +11,9 @@ export type RouteGroup = readonly Route[];
 
 export class RouteTable {
   readonly groups: readonly RouteGroup[];
+  /** Per group: the route the kernel prefers and its prefix length, so a lookup reads no other route or prefix. */
+  readonly best: readonly Route[];
+  readonly bits: Uint8Array;
   private readonly lpm: Lpm;
 
   constructor(
@@ -26,6 +29,8 @@ export class RouteTable {
     }
     // A stable sort: among equal metrics the route added first wins, as with `ip route append`.
     this.groups = [...byPrefix.values()].map((g) => g.sort((a, b) => a.metric - b.metric));
+    this.best = this.groups.map((g) => g[0]!);
+    this.bits = Uint8Array.from(this.best, (r) => r.prefix.bits);
     this.lpm = new Lpm(family, this.groups.map((g, value) => ({ prefix: g[0]!.prefix, value })));
   }
 
@@ -52,15 +57,13 @@ export class Fib {
 
   /** The route the kernel selects for a, or undefined when no route matches. */
   lookup(a: Addr): Route | undefined {
-    const i = this.own.lookup(a);
-    const own = i < 0 ? undefined : this.own.groups[i]![0];
+    const own = this.own;
+    const i = own.lookup(a);
     const shared = this.shared;
-    if (shared === undefined) return own;
-    const j = shared.lookup(a);
-    if (j < 0) return own;
-    const other = shared.groups[j]![0]!;
+    const j = shared === undefined ? -1 : shared.lookup(a);
+    if (j < 0) return i < 0 ? undefined : own.best[i];
     // The longer prefix wins; on a tie the netns's own route shadows the shared one.
-    return own !== undefined && own.prefix.bits >= other.prefix.bits ? own : other;
+    return i >= 0 && own.bits[i]! >= shared!.bits[j]! ? own.best[i] : shared!.best[j];
   }
 
   /** Every route that contains a, in the kernel's order of preference (the first is what lookup returns). */

@@ -19,6 +19,8 @@ export class L2 {
   /** Per domain root: the first link in the domain that answers ARP by proxy; chained through proxyNext. */
   private readonly proxyHead: Int32Array;
   private readonly proxyNext: Int32Array;
+  /** Where path() writes; long enough for any path. */
+  readonly scratch: Int32Array;
 
   constructor(links: readonly Wired[], segmentCount: number) {
     const n = links.length + segmentCount;
@@ -46,6 +48,7 @@ export class L2 {
       adj[fill[b]!++] = a;
     }
 
+    this.scratch = new Int32Array(n + 1);
     this.parent = new Int32Array(n).fill(-1);
     this.depth = new Int32Array(n);
     this.domainOf = new Int32Array(n).fill(-1);
@@ -93,30 +96,36 @@ export class L2 {
   }
 
   /**
-   * The vertices a frame crosses from link a to link b, both included (segments appear as vertex ids ≥ the link count),
-   * or undefined when they are not in one domain.
+   * Writes the vertices a frame crosses from link a to link b, both included, into `scratch` (segments appear as vertex
+   * ids ≥ the link count) and returns how many there are, or -1 when a and b are not in one domain. The buffer is reused
+   * by the next call: a trace reads it before it asks for another path, so tracing allocates no arrays for paths.
    */
-  path(a: number, b: number): number[] | undefined {
-    if (this.domainOf[a] !== this.domainOf[b]) return undefined;
-    const up: number[] = [];
-    const down: number[] = [];
+  path(a: number, b: number): number {
+    if (this.domainOf[a] !== this.domainOf[b]) return -1;
+    const out = this.scratch;
+    const parent = this.parent;
+    const depth = this.depth;
+    // Climb from a to the common ancestor writing forwards, from b writing backwards from the end; then close the gap.
+    let n = 0;
+    let m = out.length;
     let x = a;
     let y = b;
-    while (this.depth[x]! > this.depth[y]!) {
-      up.push(x);
-      x = this.parent[x]!;
+    while (depth[x]! > depth[y]!) {
+      out[n++] = x;
+      x = parent[x]!;
     }
-    while (this.depth[y]! > this.depth[x]!) {
-      down.push(y);
-      y = this.parent[y]!;
+    while (depth[y]! > depth[x]!) {
+      out[--m] = y;
+      y = parent[y]!;
     }
     while (x !== y) {
-      up.push(x);
-      down.push(y);
-      x = this.parent[x]!;
-      y = this.parent[y]!;
+      out[n++] = x;
+      out[--m] = y;
+      x = parent[x]!;
+      y = parent[y]!;
     }
-    up.push(x);
-    return up.concat(down.reverse());
+    out[n++] = x;
+    out.copyWithin(n, m);
+    return n + out.length - m;
   }
 }

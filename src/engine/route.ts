@@ -24,11 +24,12 @@ export class Route {
     /** "kernel" for the connected routes the kernel derives from interface addresses. */
     readonly protocol: string | undefined,
     readonly prefsrc: Addr | undefined,
-  ) {}
-
-  get ecmp(): boolean {
-    return this.nexthops.length > 1;
+  ) {
+    this.ecmp = nexthops.length > 1;
   }
+
+  /** Several next hops: the kernel spreads flows over them. */
+  readonly ecmp: boolean;
 
   /** The route in the field names of `ip -j route`, with device names looked up in its netns. */
   toJSON(devName: (dev: number) => string): Record<string, unknown> {

@@ -73,16 +73,21 @@ export class CompiledTopology {
   /** Traces from one endpoint to another, in the first address family both have. */
   trace(from: Endpoint, to: Endpoint, ttl = 64): Trace {
     if (from.netns === undefined) throw new EndpointError(`${from.name} is not in this topology`, 'outside');
-    const family = ([4, 6] as Family[]).find((f) => from.addrs.some((a) => a.family === f) && to.addrs.some((a) => a.family === f));
-    if (family === undefined) {
+    // The first family both have; plain loops, since this runs once per trace.
+    let src: Addr | undefined;
+    let dst: Addr | undefined;
+    for (let family = 4; family <= 6 && dst === undefined; family += 2) {
+      src = undefined;
+      for (const a of from.addrs) if (a.family === family && src === undefined) src = a;
+      if (src !== undefined) for (const a of to.addrs) if (a.family === family && dst === undefined) dst = a;
+    }
+    if (src === undefined || dst === undefined) {
       const fams = (e: Endpoint) => [...new Set(e.addrs.map((a) => `IPv${a.family}`))].join(' and ') || 'no address';
       throw new EndpointError(
         `${from.name} has ${fams(from)} and ${to.name} has ${fams(to)}: there is no address family to trace in`,
         'family',
       );
     }
-    const src = from.addrs.find((a) => a.family === family)!;
-    const dst = to.addrs.find((a) => a.family === family)!;
     return trace(this.fabric, from.netns, { src, dst, ttl });
   }
 }

@@ -102,16 +102,11 @@ function walk(
   const choices: number[] = [];
   const forwardedAt: Netns[] = [];
   /** The next hop taken at each netns with an ECMP route: the same flow hashes to the same next hop on every visit. */
-  const taken = new Map<Netns, number>();
+  let taken: Map<Netns, number> | undefined;
   let ttl = flow.ttl;
   let hop: Hop = { netns: source, in: undefined, out: undefined, steps: [{ type: 'ORIGINATE', src: flow.src, dst, ttl }] };
   hops.push(hop);
   let inLink: Link | undefined;
-
-  const end = (disposition: Disposition, detail: DropDetail): Path => {
-    hop.steps.push({ type: 'DROP', disposition, detail });
-    return { disposition, hops, choices };
-  };
 
   for (;;) {
     const ns = hop.netns;
@@ -124,28 +119,33 @@ function walk(
     }
 
     const route = (dst.family === 4 ? ns.fib4 : ns.fib6).lookup(dst);
-    let choice = taken.get(ns) ?? 0;
-    if (route !== undefined && route.ecmp && !taken.has(ns)) {
-      const k = choices.length;
-      if (k < forced.length) choice = forced[k]!;
-      else fork([...choices], route.nexthops.length);
-      choices.push(choice);
-      taken.set(ns, choice);
+    let choice = 0;
+    if (route !== undefined && route.ecmp) {
+      taken ??= new Map();
+      const before = taken.get(ns);
+      if (before !== undefined) choice = before;
+      else {
+        const k = choices.length;
+        if (k < forced.length) choice = forced[k]!;
+        else fork([...choices], route.nexthops.length);
+        choices.push(choice);
+        taken.set(ns, choice);
+      }
     }
     hop.steps.push({ type: 'ROUTE', netns: ns, dst, route, nexthop: choice });
     const forwarded = inLink !== undefined;
     // IPv4 (ip_route_input_slow) drops a packet it may not forward right after the lookup, whatever the lookup found;
     // IPv6 lets a reject route act first (its input handler) and checks forwarding in ip6_forward, on unicast routes only.
-    if (forwarded && !ns.forwarding && dst.family === 4) return end('FORWARDING_DISABLED', { kind: 'forwarding', family: 4 });
-    if (route === undefined) return end('NO_ROUTE', { kind: 'route', route });
-    if (route.type === 'blackhole') return end('BLACKHOLED', { kind: 'route', route });
-    if (route.type !== 'unicast') return end('UNREACHABLE', { kind: 'route', route });
+    if (forwarded && !ns.forwarding && dst.family === 4) return end(hop, hops, choices, 'FORWARDING_DISABLED', { kind: 'forwarding', family: 4 });
+    if (route === undefined) return end(hop, hops, choices, 'NO_ROUTE', { kind: 'route', route });
+    if (route.type === 'blackhole') return end(hop, hops, choices, 'BLACKHOLED', { kind: 'route', route });
+    if (route.type !== 'unicast') return end(hop, hops, choices, 'UNREACHABLE', { kind: 'route', route });
 
     if (forwarded) {
-      if (!ns.forwarding) return end('FORWARDING_DISABLED', { kind: 'forwarding', family: dst.family });
-      if (ttl <= 1) return end('TTL_EXCEEDED', { kind: 'ttl', ttl });
+      if (!ns.forwarding) return end(hop, hops, choices, 'FORWARDING_DISABLED', { kind: 'forwarding', family: dst.family });
+      if (ttl <= 1) return end(hop, hops, choices, 'TTL_EXCEEDED', { kind: 'ttl', ttl });
       const seen = forwardedAt.indexOf(ns);
-      if (seen >= 0) return end('LOOP', { kind: 'loop', cycle: [...forwardedAt.slice(seen), ns], ttl });
+      if (seen >= 0) return end(hop, hops, choices, 'LOOP', { kind: 'loop', cycle: [...forwardedAt.slice(seen), ns], ttl });
       forwardedAt.push(ns);
       ttl--;
     }
@@ -153,39 +153,45 @@ function walk(
     const nh = route.nexthops[choice]!;
     const out = ns.links[nh.dev]!;
     hop.out = out;
-    if (!fabric.carrier(out)) return end('LINK_DOWN', { kind: 'carrier', link: out });
+    if (!fabric.carrier(out)) return end(hop, hops, choices, 'LINK_DOWN', { kind: 'carrier', link: out });
 
     const neighbor = nh.gateway ?? dst;
     const answer = resolve(fabric, out, neighbor);
-    if (answer.blockedAt !== undefined || answer.link === undefined) {
-      return end('NEIGHBOR_UNREACHABLE', { kind: 'neighbor', link: out, neighbor, blockedAt: answer.blockedAt });
+    if (answer.link === undefined || answer.blockedAt !== undefined) {
+      return end(hop, hops, choices, 'NEIGHBOR_UNREACHABLE', { kind: 'neighbor', link: out, neighbor, blockedAt: answer.blockedAt });
     }
     hop.steps.push({ type: 'TRANSMIT', link: out, neighbor, answeredBy: answer.link, how: answer.how, ttl });
-    if (answer.link.netns < 0) return end('EXITS_NETWORK', { kind: 'exit', link: out, neighbor, external: answer.link });
+    if (answer.link.netns < 0) return end(hop, hops, choices, 'EXITS_NETWORK', { kind: 'exit', link: out, neighbor, external: answer.link });
 
-    hop = cross(fabric, hops, hop, answer.path, dst);
+    hop = cross(fabric, hops, hop, answer.pathLength, dst);
     inLink = answer.link;
   }
+}
+
+function end(hop: Hop, hops: Hop[], choices: number[], disposition: Disposition, detail: DropDetail): Path {
+  hop.steps.push({ type: 'DROP', disposition, detail });
+  return { disposition, hops, choices };
 }
 
 interface Answer {
   link: Link | undefined;
   how: 'owner' | 'host' | 'proxy';
-  path: number[];
+  /** The path to the answering link is in fabric.l2.scratch[0 .. pathLength). */
+  pathLength: number;
   /** A down link between the egress link and the neighbour: ARP gets no answer. */
   blockedAt: Link | undefined;
 }
 
-const NOBODY: Answer = { link: undefined, how: 'owner', path: [], blockedAt: undefined };
+const NOBODY: Answer = { link: undefined, how: 'owner', pathLength: 0, blockedAt: undefined };
 
 /** Who answers ARP/ND for `neighbor` on the L2 domain of `out`, and the way a frame takes to it. */
 function resolve(fabric: Fabric, out: Link, neighbor: Addr): Answer {
-  const { l2, owners, links } = fabric;
+  const { l2, owners, links, linkMaster } = fabric;
   const domain = l2.domain(out.id);
   // The owner of the address on this very domain.
   for (let o = owners.first(neighbor); o >= 0; o = owners.next(o)) {
-    const link = links[owners.link(o)]!;
-    if (link !== out && link.master < 0 && l2.domain(link.id) === domain) return reach(fabric, out, link, 'owner');
+    const id = owners.link(o);
+    if (id !== out.id && linkMaster[id]! < 0 && l2.domain(id) === domain) return reach(fabric, out, links[id]!, 'owner');
   }
   // Neighbour discovery answers only for an address of the link the solicitation arrived on, and proxy NDP needs
   // explicit proxy entries (proxy_arp does not apply to IPv6): past the owner on the domain, nobody answers.
@@ -214,39 +220,42 @@ function resolve(fabric: Fabric, out: Link, neighbor: Addr): Answer {
 }
 
 function reach(fabric: Fabric, out: Link, to: Link, how: Answer['how']): Answer {
-  const path = fabric.l2.path(out.id, to.id)!;
-  const { links } = fabric;
-  for (let i = 1; i < path.length; i++) {
+  const pathLength = fabric.l2.path(out.id, to.id);
+  const path = fabric.l2.scratch;
+  const { links, linkUp } = fabric;
+  for (let i = 1; i < pathLength; i++) {
     const v = path[i]!;
-    if (v < links.length && !links[v]!.up) return { link: to, how, path, blockedAt: links[v] };
+    if (v < links.length && linkUp[v] === 0) return { link: to, how, pathLength, blockedAt: links[v] };
   }
-  return { link: to, how, path, blockedAt: undefined };
+  return { link: to, how, pathLength, blockedAt: undefined };
 }
 
 /**
  * Follows a frame along an L2 path (link and segment vertices) from the egress link to the neighbour, adding a hop for
  * every netns it enters and a BRIDGE step wherever a bridge forwards it. Returns the hop of the neighbour's netns.
  */
-function cross(fabric: Fabric, hops: Hop[], from: Hop, path: readonly number[], dst: Addr): Hop {
-  const { links } = fabric;
+function cross(fabric: Fabric, hops: Hop[], from: Hop, length: number, dst: Addr): Hop {
+  const { links, linkNetns, linkMaster } = fabric;
+  const n = links.length;
+  const path = fabric.l2.scratch;
   let hop = from;
-  const first = links[path[0]!]!;
-  const second = path.length > 1 && path[1]! < links.length ? links[path[1]!] : undefined;
-  if (first.kind === 'bridge' && second !== undefined && second.master === first.id) {
-    hop.steps.push({ type: 'BRIDGE', bridge: first, from: undefined, to: second, dst });
+  const first = path[0]!;
+  const second = length > 1 ? path[1]! : -1;
+  // Routed out of a bridge: the bridge itself picks the port.
+  if (second >= 0 && second < n && linkMaster[second] === first) {
+    hop.steps.push({ type: 'BRIDGE', bridge: links[first]!, from: undefined, to: links[second], dst });
   }
-  for (let i = 1; i < path.length; i++) {
+  for (let i = 1; i < length; i++) {
     const v = path[i]!;
-    if (v >= links.length) continue;
-    const link = links[v]!;
-    if (link.netns !== hop.netns.id) {
-      hop = { netns: fabric.netns[link.netns]!, in: link, out: undefined, steps: [] };
+    if (v >= n) continue;
+    if (linkNetns[v] !== hop.netns.id) {
+      hop = { netns: fabric.netns[linkNetns[v]!]!, in: links[v], out: undefined, steps: [] };
       hops.push(hop);
     }
-    const prev = links[path[i - 1]!];
-    if (link.kind === 'bridge' && prev !== undefined && prev.master === link.id) {
-      const next = i + 1 < path.length ? links[path[i + 1]!] : undefined;
-      hop.steps.push({ type: 'BRIDGE', bridge: link, from: prev, to: next, dst });
+    const prev = path[i - 1]!;
+    if (prev < n && linkMaster[prev] === v) {
+      const next = i + 1 < length ? links[path[i + 1]!] : undefined;
+      hop.steps.push({ type: 'BRIDGE', bridge: links[v]!, from: links[prev], to: next, dst });
       if (next !== undefined) hop.out = next;
     }
   }
