@@ -1,0 +1,56 @@
+// A compiled fabric written back as a fabric document: what a cluster compiles to, in the kernel's own terms. Used to
+// show users the routes their cluster implies, to apply faults to a compiled cluster, and to realise it in real network
+// namespaces. Connected routes are left out (the kernel derives them from the addresses, and so does the compiler).
+import type { Fabric, Netns } from './fabric.js';
+import type { Fib } from './fib.js';
+import type { Route } from './route.js';
+import type { FabricDoc, LinkDoc, RouteDoc } from '../topology/schema.js';
+
+/** Every route of a FIB, the netns's own first, without the shared routes its own routes shadow. */
+export function fibRoutes(fib: Fib): Route[] {
+  const own = fib.own.groups.flat();
+  const mine = new Set(fib.own.groups.map((g) => g[0]!.prefix.toString()));
+  const shared = (fib.shared?.groups ?? []).filter((g) => !mine.has(g[0]!.prefix.toString())).flat();
+  return [...own, ...shared];
+}
+
+export function routeDoc(route: Route, ns: Netns): RouteDoc {
+  return route.toJSON((dev) => ns.links[dev]!.name) as RouteDoc;
+}
+
+export function materialise(fabric: Fabric): FabricDoc {
+  const { links, segments } = fabric;
+  const netns = fabric.netns.map((ns) => ({
+    name: ns.name,
+    kind: ns.kind,
+    ...(ns.node !== undefined ? { node: ns.node } : {}),
+    forwarding: ns.forwarding,
+    links: ns.links.map((l): LinkDoc => {
+      const doc: LinkDoc = { name: l.name, kind: l.kind === 'external' ? 'physical' : l.kind };
+      if (l.addrs.length > 0) doc.addresses = l.addrs.map((a) => a.toString());
+      if (l.peer >= 0) {
+        const peer = links[l.peer]!;
+        doc.peer = { netns: fabric.netns[peer.netns]!.name, link: peer.name };
+      }
+      if (l.master >= 0) doc.master = links[l.master]!.name;
+      if (l.segment >= 0) doc.segment = segments[l.segment]!.name;
+      if (!l.up) doc.up = false;
+      if (l.proxyArp) doc.proxyArp = true;
+      return doc;
+    }),
+    routes: [...fibRoutes(ns.fib4), ...fibRoutes(ns.fib6)].filter((r) => r.protocol !== 'kernel').map((r) => routeDoc(r, ns)),
+  }));
+  const external = new Map<number, string[]>();
+  for (const l of links) {
+    if (l.netns >= 0 || l.segment < 0) continue;
+    external.set(l.segment, [...(external.get(l.segment) ?? []), ...l.addrs.map((a) => a.addr.toString())]);
+  }
+  return {
+    netns,
+    segments: segments.map((s) => ({
+      name: s.name,
+      ...(s.cidr ? { cidr: s.cidr.toString() } : {}),
+      ...(external.has(s.id) ? { external: external.get(s.id) } : {}),
+    })),
+  };
+}

@@ -1,0 +1,102 @@
+// The engine against the Linux kernel: seeded random topologies realised in network namespaces, every ordered pod pair
+// and a few unassigned and outside addresses traced by the engine and asked of the kernel. Needs root; `npm run
+// test:kernel` runs it (KERNEL_TOPOLOGIES=500 for a long run, KERNEL_SEED to start elsewhere).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { compileTopology, type Endpoint } from '../../src/engine/topology.js';
+import { checkTopology } from '../../src/topology/validate.js';
+import { generate } from './generate.js';
+import { realise } from './realise.js';
+import { checkPath, ping, type Disagreement } from './oracle.js';
+
+function namespacesWork(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const probe = `ptprobe${process.pid}`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'network namespaces do not work here';
+  }
+}
+
+const skip = namespacesWork();
+const topologies = Number(process.env.KERNEL_TOPOLOGIES ?? 12);
+const firstSeed = Number(process.env.KERNEL_SEED ?? 1);
+
+test(`the engine agrees with the kernel on ${topologies} random topologies`, { skip, timeout: 60 * 60_000 }, async () => {
+  const runPrefix = `pt${randomBytes(2).toString('hex')}`;
+  let pairs = 0;
+  let decisions = 0;
+  let pings = 0;
+  const disagreements: (Disagreement & { seed: number; flow: string; faults: string[] })[] = [];
+  const dispositions = new Map<string, number>();
+
+  for (let seed = firstSeed; seed < firstSeed + topologies; seed++) {
+    const g = generate(seed);
+    checkTopology({ fabric: g.fabric });
+    const compiled = compileTopology({ form: 'fabric', fabric: g.fabric });
+    const realised = await realise(compiled.fabric, `${runPrefix}s${seed}`);
+    try {
+      const pods = compiled.fabric.netns.filter((n) => n.kind === 'pod').map((n) => compiled.resolve(n.name, 'source'));
+      const targets: Endpoint[] = [...pods, ...g.extraDestinations.map((a) => compiled.resolve(a, 'destination'))];
+      const results = new Map<string, string>();
+      const checks: Promise<void>[] = [];
+      for (const from of pods) {
+        for (const to of targets) {
+          if (from === to || from.addrs.length === 0 || to.addrs.length === 0) continue;
+          const t = compiled.trace(from, to);
+          const flow = `${from.name} → ${to.name}`;
+          pairs++;
+          for (const path of t.paths) {
+            dispositions.set(path.disposition, (dispositions.get(path.disposition) ?? 0) + 1);
+            decisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
+            for (const d of await checkPath(t, path, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
+          }
+          results.set(`${from.name}|${to.name}`, t.paths.every((p) => p.disposition === 'DELIVERED') ? 'yes' : t.paths.some((p) => p.disposition === 'DELIVERED') ? 'some' : 'no');
+        }
+      }
+      // Ping needs both directions: it proves delivery where the engine delivers there and back, and its failure where
+      // the engine delivers in neither direction.
+      for (const from of pods) {
+        for (const to of pods) {
+          const there = results.get(`${from.name}|${to.name}`);
+          const back = results.get(`${to.name}|${from.name}`);
+          if (there === undefined || back === undefined) continue;
+          const expect = there === 'yes' && back === 'yes' ? true : there === 'no' ? false : undefined;
+          if (expect === undefined) continue;
+          checks.push(
+            ping(realised, from.netns!, from.addrs[0]!.toString(), to.addrs[0]!.toString()).then((ok) => {
+              pings++;
+              if (ok !== expect) {
+                disagreements.push({
+                  seed,
+                  flow: `${from.name} → ${to.name}`,
+                  faults: g.faults,
+                  at: 'ping',
+                  engine: expect ? 'delivered both ways' : 'not delivered',
+                  kernel: ok ? 'ping answered' : 'ping failed',
+                });
+              }
+            }),
+          );
+          if (checks.length >= 16) await Promise.all(checks.splice(0));
+        }
+      }
+      await Promise.all(checks);
+    } finally {
+      await realised.remove();
+    }
+  }
+
+  const agreement = decisions + pings === 0 ? 1 : 1 - disagreements.length / (decisions + pings);
+  console.log(
+    `kernel conformance: ${topologies} topologies, ${pairs} traced pairs, ${decisions} routing decisions and ${pings} pings ` +
+      `compared, agreement ${(agreement * 100).toFixed(2)}%; dispositions ${JSON.stringify(Object.fromEntries(dispositions))}`,
+  );
+  for (const d of disagreements.slice(0, 20)) console.log(`  seed ${d.seed} [${d.faults.join('; ')}] ${d.flow} at ${d.at}: engine ${d.engine}, kernel ${d.kernel}`);
+  assert.equal(disagreements.length, 0, `${disagreements.length} disagreements`);
+});
