@@ -11,6 +11,11 @@ export const TraceQuery = Type.Object(
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     ttl: Type.Integer({ minimum: 1, maximum: 255, default: 64 }),
     revision: Type.Optional(Type.Integer({ minimum: 1 })),
+    format: Type.Optional(
+      Type.Union(['json', 'text', 'markdown', 'mermaid', 'svg'].map((f) => Type.Literal(f)), {
+        description: 'The answer format; overrides Accept (application/json, text/plain, text/markdown, text/vnd.mermaid, image/svg+xml).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -5,6 +5,7 @@ import { EndpointError, type Endpoint } from '../../engine/topology.js';
 import { explain } from '../../engine/explain.js';
 import { Problem } from '../problem.js';
 import { TraceAnswer, TraceParams, TraceQuery } from './trace.schemas.js';
+import { sendAnswer, type Format } from '../formats.js';
 
 function endpointProblem(err: EndpointError, parameter: 'from' | 'to'): Problem {
   const status = err.reason === 'unknown' ? 404 : 400;
@@ -21,7 +22,7 @@ export default async function traceRoutes(plain: FastifyInstance) {
   app.get(
     '/topologies/:name/trace',
     { schema: { params: TraceParams, querystring: TraceQuery, response: { 200: TraceAnswer } } },
-    async (request) => {
+    async (request, reply) => {
       const { name } = request.params;
       const q = request.query;
       if (q.port !== undefined && q.protocol === 'icmp') {
@@ -50,7 +51,7 @@ export default async function traceRoutes(plain: FastifyInstance) {
       const report = explain(compiled.fabric, t, { from: from.name, to: to.name });
       const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
       const endpoint = (e: Endpoint, address: string) => ({ name: e.name, kind: e.kind, netns: e.netns?.name ?? null, address });
-      return {
+      const answer = {
         topology: { name, revision },
         flow: {
           src: t.flow.src.toString(),
@@ -67,6 +68,7 @@ export default async function traceRoutes(plain: FastifyInstance) {
         ...(report.paths ? { paths: report.paths } : {}),
         notes: [...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
       };
+      return sendAnswer(request, reply, answer, q.format as Format | undefined);
     },
   );
 }

@@ -103,3 +103,26 @@ test('a data path the engine cannot trace yet is a 422 problem, not a wrong answ
   assert.equal(res.json().type, 'urn:pathtrace:problem:unsupported-data-path');
   assert.match(res.json().detail, /calico data path cannot be traced yet/);
 });
+
+test('formats: format= or Accept picks text, markdown, Mermaid or SVG; an unacceptable Accept is 406', async () => {
+  const url = '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1';
+  const json = (await t.app.inject(url)).json();
+  let res = await t.app.inject(`${url}&format=text`);
+  assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+  assert.equal(res.body.split('\n')[0], json.summary);
+  res = await t.app.inject({ url, headers: { accept: 'text/markdown' } });
+  assert.equal(res.headers['content-type'], 'text/markdown; charset=utf-8');
+  assert.match(res.body, /^✅ \*\*DELIVERED\*\*/);
+  res = await t.app.inject({ url, headers: { accept: 'text/vnd.mermaid' } });
+  assert.match(res.body, /^flowchart LR/);
+  res = await t.app.inject({ url, headers: { accept: 'application/json;q=0.5, image/svg+xml' } });
+  assert.equal(res.headers['content-type'], 'image/svg+xml; charset=utf-8');
+  assert.match(res.body, /^<svg /);
+  assert.equal(res.headers.vary, 'Accept');
+  res = await t.app.inject({ url, headers: { accept: 'text/html, */*;q=0.1' } });
+  assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+  res = await t.app.inject({ url, headers: { accept: 'application/xml' } });
+  assert.equal(res.statusCode, 406);
+  assert.equal(res.json().type, 'urn:pathtrace:problem:not-acceptable');
+  assert.equal((await t.app.inject(`${url}&format=pdf`)).statusCode, 400);
+});

@@ -1,0 +1,50 @@
+// Content negotiation for trace answers: `format=` wins, then the Accept header (with q-values), then JSON.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Answer } from '../render/answer.js';
+import { renderText } from '../render/text.js';
+import { renderMarkdown } from '../render/markdown.js';
+import { renderMermaid } from '../render/mermaid.js';
+import { renderSvg } from '../render/svg.js';
+import { Problem } from './problem.js';
+
+export const FORMATS = {
+  json: 'application/json',
+  text: 'text/plain',
+  markdown: 'text/markdown',
+  mermaid: 'text/vnd.mermaid',
+  svg: 'image/svg+xml',
+} as const;
+export type Format = keyof typeof FORMATS;
+
+const byType = new Map<string, Format>(Object.entries(FORMATS).map(([f, t]) => [t, f as Format]));
+
+export function pickFormat(format: Format | undefined, accept: string | undefined): Format {
+  if (format !== undefined) return format;
+  if (accept === undefined || accept.trim() === '') return 'json';
+  const ranges = accept
+    .split(',')
+    .map((part, order) => {
+      const [type, ...params] = part.trim().toLowerCase().split(';');
+      const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+      return { type: type!.trim(), q: q ? Number(q.slice(2)) : 1, order };
+    })
+    .filter((r) => r.q > 0)
+    .sort((x, y) => y.q - x.q || x.order - y.order);
+  for (const r of ranges) {
+    if (r.type === '*/*' || r.type === 'application/*') return 'json';
+    if (r.type === 'text/*') return 'text';
+    if (r.type === 'image/*') return 'svg';
+    const f = byType.get(r.type);
+    if (f !== undefined) return f;
+  }
+  throw new Problem(406, 'not-acceptable', `this answer is available as ${Object.values(FORMATS).join(', ')}; Accept: ${accept} allows none of them`);
+}
+
+/** Sends the answer in the format the client asked for. */
+export function sendAnswer(request: FastifyRequest, reply: FastifyReply, answer: Answer, format: Format | undefined) {
+  const chosen = pickFormat(format, request.headers.accept);
+  reply.header('vary', 'Accept');
+  if (chosen === 'json') return answer;
+  const render = { text: renderText, markdown: renderMarkdown, mermaid: renderMermaid, svg: renderSvg }[chosen];
+  return reply.type(`${FORMATS[chosen]}; charset=utf-8`).send(render(answer));
+}

@@ -1,0 +1,34 @@
+// A Mermaid flowchart: hops as boxes grouped by node, the links between them as labelled arrows, the drop point marked.
+import { decisionOf, hostOf, ok, routeDst, type Answer } from './answer.js';
+
+// Mermaid labels are quoted strings; a quote or a bracket inside would end them early.
+const label = (s: string) => s.replace(/"/g, '#quot;').replace(/[[\]{}<>]/g, ' ');
+
+export function renderMermaid(a: Answer): string {
+  const lines = ['flowchart LR'];
+  const ids = a.hops.map((_, i) => `h${i}`);
+  const groups = new Map<string, number[]>();
+  a.hops.forEach((hop, i) => groups.set(hostOf(hop), [...(groups.get(hostOf(hop)) ?? []), i]));
+  let g = 0;
+  for (const [host, members] of groups) {
+    lines.push(`  subgraph g${g++}["${label(host)}"]`);
+    for (const i of members) {
+      const hop = a.hops[i]!;
+      const step = decisionOf(hop);
+      const dst = step && routeDst(step);
+      const kind = dst ? `route ${dst}` : (step?.type ?? '');
+      lines.push(`    ${ids[i]}["${label(hop.netns)}<br/>${label(kind.toLowerCase())}"]`);
+    }
+    lines.push('  end');
+  }
+  a.hops.forEach((hop, i) => {
+    if (i === 0) return;
+    lines.push(`  ${ids[i - 1]} -- "${label(`${a.hops[i - 1]!.out ?? ''} → ${hop.in ?? ''}`)}" --> ${ids[i]}`);
+  });
+  const last = ids[ids.length - 1]!;
+  lines.push(`  ${last} --- result(["${label(a.disposition)}"])`);
+  lines.push(`  classDef ok fill:#d8f5d0,stroke:#2e7d32`, `  classDef drop fill:#fde0dc,stroke:#c62828,stroke-width:2px`);
+  lines.push(`  class result ${ok(a) ? 'ok' : 'drop'}`);
+  if (!ok(a)) lines.push(`  class ${last} drop`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,49 @@
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Answer } from '../../src/render/answer.js';
+import { renderText } from '../../src/render/text.js';
+import { renderMarkdown } from '../../src/render/markdown.js';
+import { renderMermaid } from '../../src/render/mermaid.js';
+import { tracedAnswers } from '../helpers/traced.js';
+
+let delivered: Answer;
+let dropped: Answer;
+before(async () => {
+  [delivered, dropped] = await tracedAnswers(['from=pod-a1&to=pod-b1', 'from=pod-a1&to=10.1.2.99']);
+});
+
+test('text: the summary first, then one line per hop with netns, in → out and the reason', () => {
+  const lines = renderText(delivered).trimEnd().split('\n');
+  assert.equal(lines[0], delivered.summary);
+  assert.equal(lines.length, 1 + delivered.hops.length);
+  assert.match(lines[1]!, /^1\.\s+default\/pod-a1\s+- → eth0\s+default via 10\.1\.1\.1 dev eth0/);
+  assert.match(lines[2]!, /^2\.\s+node-a\s+veth\w+ → eth0\s+10\.1\.2\.0\/24 via 192\.168\.0\.12 dev eth0 is the longest prefix/);
+  assert.match(lines[4]!, /^4\.\s+default\/pod-b1\s+eth0 → -\s+✓ 10\.1\.2\.2 is an address of default\/pod-b1/);
+  const drop = renderText(dropped).trimEnd().split('\n');
+  assert.match(drop[0]!, /^NEIGHBOR_UNREACHABLE at node-b/);
+  assert.match(drop[3]!, /^3\.\s+node-b\s+eth0 → cbr0\s+✗ nobody on cbr0's layer-2 domain owns 10\.1\.2\.99/);
+});
+
+test('markdown: a bold verdict and a table whose cells cannot break out', () => {
+  const md = renderMarkdown(dropped);
+  const lines = md.trimEnd().split('\n');
+  assert.match(lines[0]!, /^❌ \*\*NEIGHBOR_UNREACHABLE\*\* — /);
+  assert.equal(lines[2], '| # | netns | in → out | decision |');
+  assert.equal(lines.filter((l) => l.startsWith('| ')).length, 1 + dropped.hops.length);
+  assert.match(lines[6]!, /^\| 3 \| `node-b` \| eth0 → cbr0 \| DROP: nobody on cbr0's layer-2 domain/);
+  const hostile = structuredClone(delivered);
+  hostile.hops[0]!.steps[1]!.explanation = 'a | b *c* `d`';
+  assert.match(renderMarkdown(hostile), /a \\\| b \\\*c\\\* \\`d\\`/);
+});
+
+test('mermaid: a flowchart grouped by node, with labelled links and the drop marked', () => {
+  const m = renderMermaid(dropped);
+  assert.match(m, /^flowchart LR\n/);
+  assert.match(m, /subgraph g0\["node-a"\]\n\s+h0\["default\/pod-a1<br\/>route default"\]\n\s+h1\["node-a<br\/>route 10\.1\.2\.0\/24"\]\n\s+end/);
+  assert.match(m, /subgraph g1\["node-b"\]\n\s+h2\["node-b<br\/>drop"\]/);
+  assert.match(m, /h0 -- "eth0 → veth\w+" --> h1/);
+  assert.match(m, /h1 -- "eth0 → eth0" --> h2/);
+  assert.match(m, /h2 --- result\(\["NEIGHBOR_UNREACHABLE"\]\)/);
+  assert.match(m, /class result drop\n\s+class h2 drop/);
+  assert.match(renderMermaid(delivered), /class result ok/);
+});

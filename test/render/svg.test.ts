@@ -1,0 +1,75 @@
+// The SVG is looked at the way a person would: Chromium renders it, and the screenshot is checked for what a glance
+// must show — the outcome's colour at the end, a red drop box where the packet died, and no blank or error page.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import type { Answer } from '../../src/render/answer.js';
+import { renderSvg } from '../../src/render/svg.js';
+import { tracedAnswers } from '../helpers/traced.js';
+
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+let delivered: Answer;
+let dropped: Answer;
+before(async () => {
+  [delivered, dropped] = await tracedAnswers(['from=pod-a1&to=pod-b1', 'from=pod-a1&to=10.1.2.99']);
+});
+
+function screenshot(svg: string): PNG {
+  const dir = mkdtempSync(join(tmpdir(), 'pathtrace-svg-'));
+  const width = Number(/width="(\d+)"/.exec(svg)![1]);
+  const height = Number(/height="(\d+)"/.exec(svg)![1]);
+  writeFileSync(join(dir, 'trace.svg'), svg);
+  execFileSync(chromium!, [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, '--hide-scrollbars',
+    `--window-size=${width},${height}`, `--screenshot=${join(dir, 'trace.png')}`, `file://${join(dir, 'trace.svg')}`,
+  ], { stdio: 'ignore', timeout: 60_000 });
+  return PNG.sync.read(readFileSync(join(dir, 'trace.png')));
+}
+
+/** Share of pixels in a region close to a colour. */
+function share(png: PNG, colour: [number, number, number], region = { x: 0, y: 0, w: png.width, h: png.height }): number {
+  let hits = 0;
+  for (let y = region.y; y < region.y + region.h; y++) {
+    for (let x = region.x; x < region.x + region.w; x++) {
+      const i = (png.width * y + x) * 4;
+      const d = Math.abs(png.data[i]! - colour[0]) + Math.abs(png.data[i + 1]! - colour[1]) + Math.abs(png.data[i + 2]! - colour[2]);
+      if (d < 60) hits++;
+    }
+  }
+  return hits / (region.w * region.h);
+}
+
+const RED: [number, number, number] = [0xc6, 0x28, 0x28];
+const GREEN: [number, number, number] = [0x2e, 0x7d, 0x32];
+const DROP_FILL: [number, number, number] = [0xfd, 0xe0, 0xdc];
+
+test('the SVG is well-formed and self-contained', () => {
+  const svg = renderSvg(dropped);
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.doesNotMatch(svg, /<script|href="http|@import|<image/);
+  assert.equal((svg.match(/<text/g) ?? []).length, (svg.match(/<\/text>/g) ?? []).length);
+  for (const hop of dropped.hops) assert.ok(svg.includes(`>${hop.netns}<`), `a box for ${hop.netns}`);
+});
+
+test('rendered in Chromium: a dropped trace shows a red outcome and the red drop box; a delivered one is green', { skip: !chromium && 'Chromium is not installed (apt-get install chromium)' }, () => {
+  const drop = screenshot(renderSvg(dropped));
+  assert.ok(share(drop, [255, 255, 255]) < 0.97, 'not a blank page');
+  assert.ok(share(drop, RED) > 0.002, 'red marks the failure');
+  assert.ok(share(drop, GREEN) < 0.0005, 'no green on a failure');
+  // The third box (node-b, where the packet died) is filled with the drop colour; the first box is not.
+  const boxY = 90;
+  const third = { x: 24 + 12 + 2 * 270 + 20, y: boxY, w: 150, h: 20 };
+  const first = { x: 24 + 12 + 20, y: boxY, w: 150, h: 20 };
+  assert.ok(share(drop, DROP_FILL, third) > 0.5, 'the drop box is filled');
+  assert.ok(share(drop, DROP_FILL, first) < 0.05, 'a hop that forwarded is not');
+
+  const ok = screenshot(renderSvg(delivered));
+  assert.ok(share(ok, GREEN) > 0.002, 'green marks delivery');
+  assert.ok(share(ok, RED) < 0.0005, 'no red on a delivery');
+});
