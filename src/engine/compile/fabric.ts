@@ -147,6 +147,15 @@ function userRoute(ns: Netns, r: RouteDoc, direct: readonly Route[]): { route: R
           '(Nexthop has invalid gateway) unless it is onlink',
       );
     }
+    if (gateway !== undefined && ns.links.some((l) => l.addrs.some((a) => a.addr.equals(gateway)))) {
+      // A gateway that is one of the netns's own addresses: IPv6 refuses it; IPv4 accepts the route, but the next hop
+      // then has host scope and the kernel uses the gateway only for scope link (rt_set_nexthop), so packets go straight
+      // to their destination on dev, as `ip route get` shows.
+      if (gateway.family === 6) return refuse(`the gateway ${gateway} is a local address, which IPv6 refuses`);
+      notes.push(`${describe(r)}: ${gateway} is an address of this netns, so the kernel sends to the destination directly`);
+      nexthops.push({ gateway: undefined, dev: dev.index, onlink, weight: spec.weight ?? 1 });
+      continue;
+    }
     nexthops.push({ gateway, dev: dev.index, onlink, weight: spec.weight ?? 1 });
   }
   if (nexthops.length === 0) return refuse('every next hop is dead, so the kernel removes the route');
