@@ -9,6 +9,7 @@ import problem from './http/problem.js';
 import health from './http/routes/health.js';
 import topologies from './http/routes/topologies.js';
 import traceRoutes from './http/routes/trace.js';
+import tracesRoutes from './http/routes/traces.js';
 import compiledCache from './http/compiled-cache.js';
 
 export interface AppOptions {
@@ -48,5 +49,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(compiledCache, { capacity: options.compiledCacheSize ?? 16 });
   await app.register(topologies, { prefix: '/v1' });
   await app.register(traceRoutes, { prefix: '/v1' });
+  await app.register(tracesRoutes, { prefix: '/v1' });
   return app;
 }

@@ -49,15 +49,13 @@ export class Problem extends Error {
   }
 }
 
+/** The problem document of a Problem, without `instance`: for problems reported inside a larger answer (a batch). */
+export function problemBody(p: Problem): ProblemBody {
+  return { type: PROBLEM_TYPE_BASE + p.slug, title: titles[p.slug] ?? p.slug, status: p.status, detail: p.message, ...p.extensions };
+}
+
 export function sendProblem(reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}) {
-  const body: ProblemBody = {
-    type: PROBLEM_TYPE_BASE + slug,
-    title: titles[slug] ?? slug,
-    status,
-    detail,
-    instance: reply.request.url,
-    ...extensions,
-  };
+  const body: ProblemBody = { ...problemBody(new Problem(status, slug, detail, extensions)), instance: reply.request.url };
   return reply.code(status).type('application/problem+json; charset=utf-8').send(body);
 }
 

@@ -1,0 +1,53 @@
+import { Type } from '@sinclair/typebox';
+import { TopologyName } from '../../topology/schema.js';
+import { TraceAnswer } from './trace.schemas.js';
+
+export const MAX_FLOWS = 10_000;
+
+export const Flow = Type.Object(
+  {
+    from: Type.String({ minLength: 1, maxLength: 253 }),
+    to: Type.String({ minLength: 1, maxLength: 253 }),
+    protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')])),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchParams = Type.Object({ name: TopologyName }, { additionalProperties: false });
+export const BatchQuery = Type.Object(
+  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])) },
+  { additionalProperties: false },
+);
+
+export const BatchBody = Type.Object(
+  {
+    flows: Type.Array(Flow, { minItems: 1, description: `At most ${MAX_FLOWS} flows (413 beyond).` }),
+    bidirectional: Type.Optional(Type.Boolean({ description: 'Also trace every flow back, and flag asymmetric or failing returns.' })),
+    revision: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const FlowTrace = Type.Omit(TraceAnswer, ['topology']);
+const FlowError = Type.Object(
+  { type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String() },
+  { additionalProperties: true },
+);
+
+export const BatchItem = Type.Object({
+  flow: Flow,
+  trace: Type.Optional(FlowTrace),
+  error: Type.Optional(FlowError),
+  return: Type.Optional(Type.Union([FlowTrace, Type.Null()])),
+  returnError: Type.Optional(FlowError),
+  asymmetric: Type.Optional(Type.Boolean({ description: 'The way back crosses other namespaces than the way there.' })),
+  returnFails: Type.Optional(Type.Boolean({ description: 'Delivered there but not back (or the other way round).' })),
+});
+
+export const BatchAnswer = Type.Object({
+  topology: Type.Object({ name: Type.String(), revision: Type.Integer() }),
+  count: Type.Object({ flows: Type.Integer(), errors: Type.Integer(), byDisposition: Type.Record(Type.String(), Type.Integer()) }),
+  traces: Type.Array(BatchItem),
+});

@@ -1,0 +1,79 @@
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestApp, type TestApp } from '../../helpers/app.js';
+import { resetDb } from '../../helpers/db.js';
+import { example } from '../../helpers/examples.js';
+
+let t: TestApp;
+before(async () => {
+  t = await openTestApp();
+});
+after(() => t.close());
+beforeEach(async () => {
+  await resetDb(t.db);
+  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
+});
+
+const batch = (payload: object, query = '') =>
+  t.app.inject({ method: 'POST', url: `/v1/topologies/two-nodes/traces${query}`, payload });
+
+test('a batch answers every flow, counts dispositions, and reports a flow it cannot trace without failing the rest', async () => {
+  const res = await batch({
+    flows: [
+      { from: 'pod-a1', to: 'pod-b1' },
+      { from: 'pod-a1', to: '10.1.2.99' },
+      { from: 'pod-zz', to: 'pod-b1' },
+      { from: 'node-a', to: 'pod-a2', protocol: 'tcp', port: 443 },
+    ],
+  });
+  assert.equal(res.statusCode, 200);
+  const body = res.json();
+  assert.deepEqual(body.topology, { name: 'two-nodes', revision: 1 });
+  assert.deepEqual(body.count, { flows: 4, errors: 1, byDisposition: { DELIVERED: 2, NEIGHBOR_UNREACHABLE: 1 } });
+  assert.deepEqual(body.traces.map((x: { trace?: { disposition: string } }) => x.trace?.disposition ?? null), ['DELIVERED', 'NEIGHBOR_UNREACHABLE', null, 'DELIVERED']);
+  assert.deepEqual(body.traces[0].trace.hops.map((h: { netns: string }) => h.netns), ['default/pod-a1', 'node-a', 'node-b', 'default/pod-b1']);
+  assert.equal(body.traces[2].error.type, 'urn:pathtrace:problem:unknown-endpoint');
+  assert.equal(body.traces[2].error.status, 404);
+  assert.deepEqual(body.traces[3].trace.flow, { src: '192.168.0.11', dst: '10.1.1.3', protocol: 'tcp', port: 443, ttl: 64 });
+});
+
+test('bidirectional: the way back is traced, and an asymmetric or failing return is flagged', async () => {
+  let body = (await batch({ flows: [{ from: 'pod-a1', to: 'pod-b1' }, { from: 'pod-a1', to: '8.8.8.8' }], bidirectional: true })).json();
+  assert.equal(body.traces[0].return.disposition, 'DELIVERED');
+  assert.deepEqual(body.traces[0].return.hops.map((h: { netns: string }) => h.netns), ['default/pod-b1', 'node-b', 'node-a', 'default/pod-a1']);
+  assert.equal(body.traces[0].asymmetric, false);
+  assert.equal(body.traces[0].returnFails, false);
+  assert.equal(body.traces[1].return, null, 'no way back from an address outside the topology');
+
+  // b blackholes a's address: the way there works, the way back does not.
+  const fabric = {
+    netns: [
+      { name: 'a', kind: 'node', links: [{ name: 'eth0', kind: 'physical', addresses: ['192.168.0.1/24'], segment: 'lan' }] },
+      {
+        name: 'b',
+        kind: 'node',
+        links: [{ name: 'eth0', kind: 'physical', addresses: ['192.168.0.2/24'], segment: 'lan' }],
+        routes: [{ dst: '192.168.0.1', type: 'blackhole' }],
+      },
+    ],
+  };
+  await t.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: { fabric } });
+  body = (await batch({ flows: [{ from: 'a', to: 'b' }], bidirectional: true })).json();
+  assert.equal(body.traces[0].trace.disposition, 'DELIVERED');
+  assert.equal(body.traces[0].return.disposition, 'BLACKHOLED');
+  assert.equal(body.traces[0].returnFails, true);
+  assert.equal(body.traces[0].asymmetric, true);
+});
+
+test('text: one summary line per flow; more than 10,000 flows is a 413', async () => {
+  const res = await batch({ flows: [{ from: 'pod-a1', to: 'pod-b1' }, { from: 'pod-a1', to: 'nope' }] }, '?format=text');
+  assert.equal(res.headers['content-type'], 'text/plain; charset=utf-8');
+  const lines = res.body.trimEnd().split('\n');
+  assert.match(lines[0]!, /^1\. DELIVERED: default\/pod-a1/);
+  assert.match(lines[1]!, /^2\. ERROR pod-a1 → nope: there is no pod, node or netns named nope/);
+  const many = Array.from({ length: 10_001 }, () => ({ from: 'pod-a1', to: 'pod-b1' }));
+  const big = await batch({ flows: many });
+  assert.equal(big.statusCode, 413);
+  assert.match(big.json().detail, /10001 flows in one request; the limit is 10000/);
+  assert.equal((await batch({ flows: [] })).statusCode, 400);
+});
