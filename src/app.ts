@@ -10,6 +10,7 @@ import health from './http/routes/health.js';
 import topologies from './http/routes/topologies.js';
 import traceRoutes from './http/routes/trace.js';
 import tracesRoutes from './http/routes/traces.js';
+import whatIfRoutes from './http/routes/whatif.js';
 import compiledCache from './http/compiled-cache.js';
 
 export interface AppOptions {
@@ -50,5 +51,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(topologies, { prefix: '/v1' });
   await app.register(traceRoutes, { prefix: '/v1' });
   await app.register(tracesRoutes, { prefix: '/v1' });
+  await app.register(whatIfRoutes, { prefix: '/v1' });
   return app;
 }

@@ -96,7 +96,11 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   const endpoints = new Map<string, Endpoint>();
   if (spec.form === 'fabric') {
     const fabric = compileFabric(spec.fabric);
-    for (const ns of fabric.netns) endpoints.set(ns.name, { name: ns.name, kind: 'netns', netns: ns, addrs: addressesOf(ns) });
+    // A pod netns keeps its pod name (namespace/name), so that a bare pod name finds it as in the cluster form.
+    for (const ns of fabric.netns) {
+      const kind = ns.kind === 'pod' ? 'pod' : ns.kind === 'node' ? 'node' : 'netns';
+      endpoints.set(ns.name, { name: ns.name, kind, netns: ns, addrs: addressesOf(ns) });
+    }
     return new CompiledTopology(fabric, endpoints);
   }
   const cni = spec.cluster.cni ?? { plugin: 'bridge' };

@@ -1,0 +1,73 @@
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestApp, type TestApp } from '../../helpers/app.js';
+import { resetDb } from '../../helpers/db.js';
+import { example } from '../../helpers/examples.js';
+
+let t: TestApp;
+before(async () => {
+  t = await openTestApp();
+});
+after(() => t.close());
+beforeEach(async () => {
+  await resetDb(t.db);
+  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
+});
+
+const whatIf = (payload: object) => t.app.inject({ method: 'POST', url: '/v1/traces', payload });
+const dispositions = (body: { traces: { trace?: { disposition: string } }[] }) => body.traces.map((x) => x.trace?.disposition);
+const stored = async () => (await t.app.inject('/v1/topologies/two-nodes')).json();
+
+test('an inline topology is traced and nothing is stored', async () => {
+  const res = await whatIf({ topology: { cluster: example('two-nodes').cluster }, flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().base, null);
+  assert.deepEqual(dispositions(res.json()), ['DELIVERED']);
+  assert.equal((await t.app.inject('/v1/topologies')).json().items.length, 1);
+});
+
+test('changes on top of a stored topology: a deleted route and a downed link, without touching the stored one', async () => {
+  const res = await whatIf({
+    base: 'two-nodes',
+    changes: [
+      { op: 'delete-route', netns: 'node-a', dst: '10.1.2.0/24' },
+      { op: 'link-down', netns: 'default/pod-a2', link: 'eth0' },
+    ],
+    flows: [
+      { from: 'pod-a1', to: 'pod-b1' },
+      { from: 'pod-b1', to: 'pod-a1' },
+      { from: 'pod-a1', to: 'pod-a2' },
+    ],
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const body = res.json();
+  assert.deepEqual(body.base, { name: 'two-nodes', revision: 1 });
+  assert.deepEqual(dispositions(body), ['NO_ROUTE', 'DELIVERED', 'NEIGHBOR_UNREACHABLE']);
+  assert.deepEqual(body.traces[0].trace.hops.map((h: { netns: string }) => h.netns), ['default/pod-a1', 'node-a']);
+  assert.equal((await stored()).revision, 1);
+  const again = await t.app.inject('/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1');
+  assert.equal(again.json().disposition, 'DELIVERED');
+});
+
+test('a merge patch of the stored document: a gateway added to the cluster network', async () => {
+  const res = await whatIf({
+    base: 'two-nodes',
+    patch: { cluster: { network: { cidr: '192.168.0.0/24', gateway: '192.168.0.1' } } },
+    flows: [{ from: 'pod-a1', to: '8.8.8.8' }],
+  });
+  assert.deepEqual(dispositions(res.json()), ['EXITS_NETWORK']);
+});
+
+test('bad what-ifs are problems: both or neither form, changes that do not apply, an inconsistent result', async () => {
+  let res = await whatIf({ flows: [{ from: 'a', to: 'b' }] });
+  assert.equal(res.statusCode, 400);
+  res = await whatIf({ base: 'two-nodes', changes: [{ op: 'link-down', netns: 'node-z', link: 'eth0' }], flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
+  assert.equal(res.statusCode, 422);
+  assert.deepEqual(res.json().errors, [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }]);
+  res = await whatIf({ base: 'two-nodes', patch: { cluster: { nodes: [] } }, flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
+  assert.equal(res.statusCode, 422);
+  res = await whatIf({ base: 'nope', flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
+  assert.equal(res.statusCode, 404);
+  res = await whatIf({ topology: { cluster: example('two-nodes').cluster }, changes: [], flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
+  assert.equal(res.statusCode, 400);
+});
