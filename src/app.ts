@@ -11,6 +11,7 @@ import topologies from './http/routes/topologies.js';
 import traceRoutes from './http/routes/trace.js';
 import tracesRoutes from './http/routes/traces.js';
 import whatIfRoutes from './http/routes/whatif.js';
+import slackRoutes from './http/routes/slack.js';
 import compiledCache from './http/compiled-cache.js';
 
 export interface AppOptions {
@@ -19,6 +20,8 @@ export interface AppOptions {
   revisionsKept?: number;
   /** How many compiled topology revisions are kept in memory. */
   compiledCacheSize?: number;
+  /** Slack's signing secret; without it the Slack command refuses every request. */
+  slackSigningSecret?: string;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -52,5 +55,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(traceRoutes, { prefix: '/v1' });
   await app.register(tracesRoutes, { prefix: '/v1' });
   await app.register(whatIfRoutes, { prefix: '/v1' });
+  await app.register(slackRoutes, { prefix: '/v1', signingSecret: options.slackSigningSecret });
   return app;
 }

@@ -11,6 +11,7 @@ export interface Config {
   revisionsKept: number;
   /** How many compiled topology revisions are kept in memory (an LRU). */
   compiledCacheSize: number;
+  slackSigningSecret: string | undefined;
   logLevel: string;
 }
 
@@ -35,6 +36,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     bodyLimit: integer(env, 'BODY_LIMIT', 64 * 1024 * 1024, 1024, 2 ** 31 - 1),
     revisionsKept: integer(env, 'REVISIONS_KEPT', 50, 1, 1_000_000),
     compiledCacheSize: integer(env, 'COMPILED_CACHE_SIZE', 16, 1, 100_000),
+    slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

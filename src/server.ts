@@ -15,6 +15,7 @@ async function main() {
     bodyLimit: config.bodyLimit,
     revisionsKept: config.revisionsKept,
     compiledCacheSize: config.compiledCacheSize,
+    slackSigningSecret: config.slackSigningSecret,
     logger: { level: config.logLevel },
   });
 
