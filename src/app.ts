@@ -13,6 +13,7 @@ import tracesRoutes from './http/routes/traces.js';
 import whatIfRoutes from './http/routes/whatif.js';
 import slackRoutes from './http/routes/slack.js';
 import importRoutes from './http/routes/import.js';
+import reachabilityRoutes from './http/routes/reachability.js';
 import compiledCache from './http/compiled-cache.js';
 
 export interface AppOptions {
@@ -58,5 +59,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(whatIfRoutes, { prefix: '/v1' });
   await app.register(slackRoutes, { prefix: '/v1', signingSecret: options.slackSigningSecret });
   await app.register(importRoutes, { prefix: '/v1' });
+  await app.register(reachabilityRoutes, { prefix: '/v1' });
   return app;
 }

@@ -43,6 +43,11 @@ export class CompiledTopology {
     }
   }
 
+  /** The pods, in the order the document lists them (pod netns for a fabric document). */
+  pods(): Endpoint[] {
+    return [...this.endpoints.values()].filter((e) => e.kind === 'pod');
+  }
+
   /** Resolves a `from` or `to`: an address, a pod, a node or a netns. Throws EndpointError. */
   resolve(text: string, role: 'source' | 'destination'): Endpoint {
     const addr = Addr.tryParse(text);
