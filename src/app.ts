@@ -14,6 +14,7 @@ import whatIfRoutes from './http/routes/whatif.js';
 import slackRoutes from './http/routes/slack.js';
 import importRoutes from './http/routes/import.js';
 import reachabilityRoutes from './http/routes/reachability.js';
+import diffRoutes from './http/routes/diff.js';
 import compiledCache from './http/compiled-cache.js';
 
 export interface AppOptions {
@@ -60,5 +61,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(slackRoutes, { prefix: '/v1', signingSecret: options.slackSigningSecret });
   await app.register(importRoutes, { prefix: '/v1' });
   await app.register(reachabilityRoutes, { prefix: '/v1' });
+  await app.register(diffRoutes, { prefix: '/v1' });
   return app;
 }

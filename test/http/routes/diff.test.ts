@@ -1,0 +1,56 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestApp, type TestApp } from '../../helpers/app.js';
+import { example } from '../../helpers/examples.js';
+
+let t: TestApp;
+before(async () => {
+  t = await openTestApp();
+});
+after(() => t.close());
+
+test('after a change: what changed in the topology and which pod pairs changed outcome', async () => {
+  const doc = example('two-nodes');
+  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: doc });
+  const next = example('two-nodes');
+  // node-b moves to another pod CIDR, a pod arrives on it and pod-a2 leaves.
+  next.cluster!.nodes[1]!.podCIDRs = ['10.1.3.0/24'];
+  next.cluster!.pods = next.cluster!.pods!.filter((p) => p.name !== 'pod-a2' && p.name !== 'pod-b1');
+  next.cluster!.pods.push({ namespace: 'default', name: 'pod-b1', nodeName: 'node-b', podIPs: ['10.1.3.2'] });
+  next.cluster!.pods.push({ namespace: 'default', name: 'pod-b9', nodeName: 'node-b', podIPs: ['10.1.3.9'] });
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: next })).statusCode, 200);
+
+  const res = await t.app.inject('/v1/topologies/two-nodes/diff');
+  assert.equal(res.statusCode, 200);
+  const d = res.json();
+  assert.deepEqual([d.from, d.to], [1, 2]);
+  assert.deepEqual(d.changes.nodes, { added: [], removed: [], changed: ['node-b'] });
+  assert.deepEqual(d.changes.pods, { added: ['default/pod-b9'], removed: ['default/pod-a2'], changed: ['default/pod-b1'] });
+  assert.deepEqual(d.changes.netns.added, ['default/pod-b9']);
+  const nodeA = d.changes.routes.find((r: { netns: string }) => r.netns === 'node-a');
+  assert.deepEqual(nodeA, {
+    netns: 'node-a',
+    added: ['{"dst":"10.1.3.0/24","gateway":"192.168.0.12","dev":"eth0"}'],
+    removed: ['{"dst":"10.1.2.0/24","gateway":"192.168.0.12","dev":"eth0"}'],
+  });
+  // The pods in both revisions (pod-a1, pod-b1, kube-proxy-a) still reach each other: no pair changed.
+  assert.equal(d.reachability.pods, 3);
+  assert.equal(d.reachability.changedCount, 0);
+});
+
+test('a fault shows up as pairs that changed outcome', async () => {
+  const fabric = {
+    netns: [
+      { name: 'a', kind: 'pod', links: [{ name: 'eth0', kind: 'physical', addresses: ['192.168.0.1/24'], segment: 'lan' }] },
+      { name: 'b', kind: 'pod', links: [{ name: 'eth0', kind: 'physical', addresses: ['192.168.0.2/24'], segment: 'lan' }] },
+    ],
+  };
+  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { name: 'lab', fabric } });
+  const broken = structuredClone(fabric) as typeof fabric & { netns: { routes?: object[] }[] };
+  broken.netns[1]!.routes = [{ dst: '192.168.0.1', type: 'blackhole' }];
+  await t.app.inject({ method: 'PUT', url: '/v1/topologies/lab', payload: { fabric: broken } });
+  const d = (await t.app.inject('/v1/topologies/lab/diff?from=1&to=2')).json();
+  assert.deepEqual(d.changes.routes, [{ netns: 'b', added: ['{"type":"blackhole","dst":"192.168.0.1"}'], removed: [] }]);
+  assert.deepEqual(d.reachability, { pods: 2, changedCount: 1, changed: [{ from: 'b', to: 'a', before: 'DELIVERED', after: 'BLACKHOLED' }] });
+  assert.equal((await t.app.inject('/v1/topologies/lab/diff?from=1&to=9')).statusCode, 404);
+});
