@@ -12,8 +12,8 @@ import { Ajv } from 'ajv';
 import { buildApp } from '../src/app.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
-import { Cluster, Fabric, TopologyBody, TopologyName, TopologyPutBody } from '../src/topology/schema.js';
-import { RevisionList, TopologyList, TopologyMeta } from '../src/http/routes/topologies.schemas.js';
+import { Cluster, Dumps, Fabric, TopologyBody, TopologyName, TopologyPutBody } from '../src/topology/schema.js';
+import { RevisionList, TopologyList, TopologyMeta, TopologyWritten } from '../src/http/routes/topologies.schemas.js';
 import { TraceAnswer } from '../src/http/routes/trace.schemas.js';
 
 // ---- openapi.yaml, as far as this test reads it ----
@@ -285,9 +285,11 @@ describe('openapi.yaml', () => {
       TopologyName,
       Cluster,
       Fabric,
+      Dumps,
       TopologyBody,
       TopologyPutBody,
       TopologyMeta,
+      TopologyWritten,
       TopologyList,
       RevisionList,
       TraceAnswer,
@@ -321,7 +323,9 @@ describe('openapi.yaml', () => {
       const body = route?.schema?.body;
       const documentedBody = deref(o.op.requestBody);
       if (body !== undefined && !documentedBody) problems.push(`${o.label}: the route takes a body, openapi.yaml documents no requestBody`);
-      if (body === undefined && documentedBody) problems.push(`${o.label}: documents a requestBody, the route takes none`);
+      // A form body (the Slack command) is parsed and checked by its route, not by a JSON schema.
+      const jsonBody = documentedBody?.content?.['application/json'] !== undefined;
+      if (body === undefined && documentedBody && jsonBody) problems.push(`${o.label}: documents a requestBody, the route takes none`);
       if (body !== undefined && documentedBody) {
         const documented = deref(documentedBody.content?.['application/json']?.schema);
         if (!documented) problems.push(`${o.label}: the requestBody has no application/json schema`);
@@ -351,7 +355,15 @@ describe('openapi.yaml', () => {
           problems.push(`${o.label}: example ${key}: the test does not know how to fill ${url}`);
           continue;
         }
-        const expected = example['x-expect']?.status ?? 201;
+        // Questions about a stored topology need one: the seed's two-node cluster under the example's name.
+        const asks = o.path.endsWith('/traces') && (o.path.includes('{name}') || (body !== null && typeof body === 'object' && 'base' in body));
+        if (asks) {
+          const seed = JSON.parse(readFileSync(new URL('../examples/two-nodes.json', import.meta.url), 'utf8'));
+          await app.inject({ method: 'POST', url: '/v1/topologies', payload: { ...seed, name } });
+          created.push(name);
+          if ('base' in body) body.base = name;
+        }
+        const expected = example['x-expect']?.status ?? (asks ? 200 : 201);
         const res = await app.inject({ method: o.method as 'POST', url, payload: body });
         if (res.statusCode < 300) created.push(name);
         if (res.statusCode !== expected) {

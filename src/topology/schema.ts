@@ -195,20 +195,188 @@ export const Fabric = Closed({
   segments: Type.Optional(Type.Array(Segment)),
 });
 
+// ---- dumps form: what `ip -j` and `bridge -j` print in each namespace, pasted verbatim ----
+// These outputs carry many more fields than the import reads, and new iproute2 versions add some: inside the dumps only the
+// fields read are described (and checked), every other one is accepted. The objects around the dumps are closed.
+
+const Open = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
+  Type.Object(properties, { additionalProperties: true, ...options });
+const Strings = Type.Array(Type.String());
+const NameOrNumber = Type.Union([Type.String(), Type.Integer()]);
+
+export const DumpLink = Open(
+  {
+    ifindex: Type.Integer({ minimum: 1 }),
+    ifname: LinkName,
+    flags: Type.Optional(Strings),
+    operstate: Type.Optional(Type.String()),
+    mtu: Type.Optional(Type.Integer()),
+    address: Type.Optional(Type.String()),
+    link: Type.Optional(Type.String({ description: 'The peer of a veth in the same namespace, by name.' })),
+    link_index: Type.Optional(Type.Integer({ description: "The peer's ifindex, in the namespace link_netnsid names." })),
+    link_netnsid: Type.Optional(Type.Integer({ description: 'The namespace of the peer, as this namespace numbers the others.' })),
+    master: Type.Optional(Type.String()),
+    linkinfo: Type.Optional(
+      Open({
+        info_kind: Type.Optional(Type.String()),
+        info_data: Type.Optional(Open({}, { description: 'For vxlan: id, port, local (or local6), link.' })),
+      }),
+    ),
+  },
+  { description: 'One entry of `ip -j -d link show`.' },
+);
+
+export const DumpAddrInfo = Open({
+  family: Type.Optional(Type.String()),
+  local: Type.Optional(Type.String()),
+  prefixlen: Type.Optional(Type.Integer({ minimum: 0, maximum: 128 })),
+  scope: Type.Optional(NameOrNumber),
+  address: Type.Optional(Type.String({ description: 'The peer of a point-to-point address.' })),
+  noprefixroute: Type.Optional(Type.Boolean()),
+  dadfailed: Type.Optional(Type.Boolean()),
+});
+
+export const DumpAddr = Open(
+  { ifindex: Type.Optional(Type.Integer()), ifname: LinkName, addr_info: Type.Optional(Type.Array(DumpAddrInfo)) },
+  { description: 'One entry of `ip -j addr show`.' },
+);
+
+export const DumpNextHop = Open({
+  gateway: Type.Optional(Type.String()),
+  dev: Type.Optional(Type.String()),
+  weight: Type.Optional(Type.Integer()),
+  flags: Type.Optional(Strings),
+});
+
+export const DumpRoute = Open(
+  {
+    type: Type.Optional(Type.String()),
+    dst: Type.String({ minLength: 1 }),
+    gateway: Type.Optional(Type.String()),
+    dev: Type.Optional(Type.String()),
+    metric: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
+    flags: Type.Optional(Strings),
+    scope: Type.Optional(NameOrNumber),
+    protocol: Type.Optional(NameOrNumber),
+    prefsrc: Type.Optional(Type.String()),
+    table: Type.Optional(NameOrNumber),
+    nexthops: Type.Optional(Type.Array(DumpNextHop)),
+  },
+  { description: 'One entry of `ip -j route show table all` (or `ip -6 -j route show table all`).' },
+);
+
+export const DumpNeigh = Open(
+  {
+    dst: Type.String(),
+    dev: Type.Optional(Type.String()),
+    lladdr: Type.Optional(Type.String()),
+    state: Type.Optional(Strings),
+  },
+  { description: 'One entry of `ip -j neigh show`.' },
+);
+
+export const DumpFdb = Open(
+  {
+    mac: Type.String(),
+    ifname: Type.Optional(Type.String()),
+    dev: Type.Optional(Type.String()),
+    dst: Type.Optional(Type.String()),
+  },
+  { description: 'One entry of `bridge -j fdb show`.' },
+);
+
+export const DumpPeer = Closed(
+  {
+    link: LinkName,
+    netns: Type.String({ minLength: 1, maxLength: 253 }),
+    peerLink: LinkName,
+  },
+  { description: 'The veth `link` of this namespace has its other end `peerLink` in the namespace named `netns`.' },
+);
+
+export const DumpNetns = Closed(
+  {
+    name: Type.String({ minLength: 1, maxLength: 253 }),
+    kind: NetnsKind,
+    node: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'For a pod: the node it runs on. Its veth peers are looked for only in that node and its other pods ' +
+          '(netnsids only name namespaces of one kernel).',
+      }),
+    ),
+    link: Type.Array(DumpLink, { description: 'The output of `ip -j -d link show`.' }),
+    addr: Type.Array(DumpAddr, { description: 'The output of `ip -j addr show`.' }),
+    route: Type.Array(DumpRoute, { description: 'The output of `ip -j route show table all`.' }),
+    route6: Type.Optional(Type.Array(DumpRoute, { description: 'The output of `ip -6 -j route show table all`.' })),
+    neigh: Type.Optional(Type.Array(DumpNeigh, { description: 'The output of `ip -j neigh show`.' })),
+    fdb: Type.Optional(Type.Array(DumpFdb, { description: 'The output of `bridge -j fdb show`.' })),
+    sysctl: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer()]), {
+        description:
+          'What no dump shows, by sysctl name: net.ipv4.ip_forward, net.ipv4.conf.all.proxy_arp, ' +
+          'net.ipv4.conf.<link>.proxy_arp ("1" or "0").',
+      }),
+    ),
+    peers: Type.Optional(
+      Type.Array(DumpPeer, { description: 'Veth peers given explicitly, for those link_netnsid and link_index cannot tell.' }),
+    ),
+  },
+  { description: "One network namespace: its kind, and the dumps taken in it." },
+);
+
+export const DumpSegment = Closed(
+  {
+    name: Type.String({ minLength: 1 }),
+    links: Type.Optional(
+      Type.Array(Closed({ netns: Type.String({ minLength: 1, maxLength: 253 }), link: LinkName }), {
+        description: 'Physical links plugged into this segment.',
+      }),
+    ),
+    cidr: Type.Optional(Cidr),
+    external: Type.Optional(
+      Type.Array(IpAddress, { description: 'Addresses on this segment of hosts outside the dumps (the upstream router).' }),
+    ),
+  },
+  {
+    description:
+      'An L2 segment. A physical link not listed in any segment joins the one whose cidr holds its address; the others ' +
+      'get one segment per subnet they share.',
+  },
+);
+
+export const Dumps = Closed(
+  {
+    netns: Type.Array(DumpNetns, { minItems: 1 }),
+    segments: Type.Optional(Type.Array(DumpSegment)),
+  },
+  {
+    description:
+      'The kernel state of real namespaces, as iproute2 prints it: converted to a fabric when stored. Veth peers are ' +
+      'resolved from link_netnsid and link_index, bridge ports from master, link kinds from linkinfo.info_kind.',
+  },
+);
+
 // ---- the stored document ----
 
 const Description = Type.String({ maxLength: 4096 });
 
-// One closed object with both forms optional rather than a union of two: a union makes Ajv report every error twice (once
-// per branch), and "exactly one of cluster or fabric" is checked by the semantic validator with a precise pointer.
+// One closed object with every form optional rather than a union: a union makes Ajv report every error once per branch,
+// and "exactly one of cluster, fabric or dumps" is checked by the semantic validator with a precise pointer.
 const topologyProperties = {
   description: Type.Optional(Description),
   cluster: Type.Optional(Cluster),
   fabric: Type.Optional(Fabric),
+  dumps: Type.Optional(Dumps),
 };
 export const TopologyBody = Closed(
   { name: TopologyName, ...topologyProperties },
-  { description: 'A topology: exactly one of `cluster` (the Kubernetes view) or `fabric` (the kernel view).' },
+  {
+    description:
+      'A topology: exactly one of `cluster` (the Kubernetes view), `fabric` (the kernel view) or `dumps` (the kernel ' +
+      'view as `ip -j` prints it, stored as the fabric it converts to).',
+  },
 );
 /** PUT takes the name from the path; a name in the body must agree with it. */
 export const TopologyPutBody = Closed({ name: Type.Optional(TopologyName), ...topologyProperties });
@@ -224,6 +392,12 @@ export type RouteDoc = Static<typeof Route>;
 export type NextHopDoc = Static<typeof NextHop>;
 export type SegmentDoc = Static<typeof Segment>;
 export type TopologyBodyDoc = Static<typeof TopologyPutBody>;
+export type DumpsDoc = Static<typeof Dumps>;
+export type DumpNetnsDoc = Static<typeof DumpNetns>;
+export type DumpLinkDoc = Static<typeof DumpLink>;
+export type DumpRouteDoc = Static<typeof DumpRoute>;
+export type NeighbourDoc = Static<typeof Neighbour>;
+export type FdbEntryDoc = Static<typeof FdbEntry>;
 
 /** The form-specific part of a topology, tagged with its form. */
 export type TopologySpec = { form: 'cluster'; cluster: ClusterDoc } | { form: 'fabric'; fabric: FabricDoc };

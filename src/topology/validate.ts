@@ -4,7 +4,8 @@ import { Addr, type Family } from '../engine/addr.js';
 import { Prefix } from '../engine/prefix.js';
 import { IfAddr } from '../engine/ifaddr.js';
 import { DataError, type InvalidParam } from './data-error.js';
-import type { ClusterDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
+import type { ClusterDoc, DumpsDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
+import { importIproute, type ImportWarning } from '../import/iproute.js';
 
 class Findings {
   readonly errors: InvalidParam[] = [];
@@ -36,24 +37,59 @@ class Findings {
 
 const familyName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
 
+/** A checked topology, and what converting it said (for dumps: what the fabric leaves out or had to infer). */
+export interface CheckedTopology {
+  spec: TopologySpec;
+  warnings: ImportWarning[];
+}
+
+const FORMS = ['cluster', 'fabric', 'dumps'] as const;
+
 /** Checks a topology body and returns its spec; throws DataError (400 for the shape, 422 for consistency). */
-export function checkTopology(body: { cluster?: ClusterDoc; fabric?: FabricDoc }): TopologySpec {
-  if (body.cluster !== undefined && body.fabric !== undefined) {
-    throw new DataError('a topology is either a cluster or a fabric, not both', [
-      { pointer: '/fabric', detail: 'give exactly one of cluster or fabric' },
-    ], 400, 'invalid-request');
+export function checkTopology(body: { cluster?: ClusterDoc; fabric?: FabricDoc; dumps?: DumpsDoc }): TopologySpec {
+  return checkTopologyBody(body).spec;
+}
+
+/** checkTopology, with the warnings of a conversion: dumps are converted to the fabric they describe and stored as it. */
+export function checkTopologyBody(body: { cluster?: ClusterDoc; fabric?: FabricDoc; dumps?: DumpsDoc }): CheckedTopology {
+  const given = FORMS.filter((form) => body[form] !== undefined);
+  if (given.length > 1) {
+    const onlyTwo = body.dumps === undefined;
+    throw new DataError(
+      onlyTwo ? 'a topology is either a cluster or a fabric, not both' : `a topology is one of cluster, fabric or dumps, not ${given.join(' and ')}`,
+      [{ pointer: `/${given[1]}`, detail: onlyTwo ? 'give exactly one of cluster or fabric' : 'give exactly one of cluster, fabric or dumps' }],
+      400,
+      'invalid-request',
+    );
   }
   const f = new Findings();
   let spec: TopologySpec;
+  let warnings: ImportWarning[] = [];
   if (body.cluster !== undefined) {
     checkCluster(body.cluster, f);
     spec = { form: 'cluster', cluster: body.cluster };
   } else if (body.fabric !== undefined) {
     checkFabric(body.fabric, f);
     spec = { form: 'fabric', fabric: body.fabric };
+  } else if (body.dumps !== undefined) {
+    const imported = importIproute(body.dumps, '/dumps');
+    // The converted fabric is checked like a given one; its problems are reported at the dump entries they come from.
+    const inner = new Findings();
+    checkFabric(imported.fabric, inner, '');
+    for (const e of inner.errors) {
+      const at = imported.origin(e.pointer!);
+      const where = at === undefined || at.rest !== '' ? ` (in the converted fabric, at ${e.pointer})` : '';
+      f.add(at?.pointer ?? '/dumps', `${e.detail}${where}`);
+    }
+    spec = { form: 'fabric', fabric: imported.fabric };
+    warnings = imported.warnings;
   } else {
-    throw new DataError('a topology needs a cluster or a fabric', [
-      { pointer: '', detail: 'give exactly one of cluster (nodes and pods) or fabric (namespaces, links and routes)' },
+    throw new DataError('a topology needs a cluster, a fabric or dumps', [
+      {
+        pointer: '',
+        detail:
+          'give exactly one of cluster (nodes and pods), fabric (namespaces, links and routes) or dumps (the ip -j outputs of namespaces)',
+      },
     ], 400, 'invalid-request');
   }
   if (f.errors.length > 0) {
@@ -64,7 +100,7 @@ export function checkTopology(body: { cluster?: ClusterDoc; fabric?: FabricDoc }
       f.errors.slice(0, 100),
     );
   }
-  return spec;
+  return { spec, warnings };
 }
 
 function checkCluster(c: ClusterDoc, f: Findings) {
@@ -179,8 +215,7 @@ function checkCluster(c: ClusterDoc, f: Findings) {
   if (cni?.plugin === 'weave' && cni.subnet !== undefined) f.prefix(`${base}/cni/subnet`, cni.subnet);
 }
 
-function checkFabric(fabric: FabricDoc, f: Findings) {
-  const base = '/fabric';
+function checkFabric(fabric: FabricDoc, f: Findings, base = '/fabric') {
   const byName = new Map<string, { ns: NetnsDoc; index: number; links: Map<string, LinkDoc> }>();
   fabric.netns.forEach((ns, i) => {
     if (byName.has(ns.name)) f.add(`${base}/netns/${i}/name`, `another netns is also named ${ns.name}`);

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { compileTopology, type Endpoint } from '../../src/engine/topology.js';
-import { checkTopology } from '../../src/topology/validate.js';
+import { checkTopology, checkTopologyBody } from '../../src/topology/validate.js';
 import { generate } from './generate.js';
-import { realise } from './realise.js';
+import { realise, type Realised } from './realise.js';
 import { checkPath, ping, type Disagreement } from './oracle.js';
+import { dumpDocument } from './dump.js';
+import type { Path, Trace } from '../../src/engine/trace.js';
 
 function namespacesWork(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root';
@@ -23,6 +25,21 @@ function namespacesWork(): string | undefined {
   }
 }
 
+/** What a path says, as far as the kernel can be asked: the routing decisions (netns, egress device, gateway) and the end. */
+function signature(path: Path): string {
+  const decisions = path.hops.flatMap((hop) =>
+    hop.steps.flatMap((s) => {
+      if (s.type !== 'ROUTE') return [];
+      const nh = s.route?.nexthops[s.nexthop];
+      if (nh === undefined) return [`${hop.netns.name}: -`];
+      return [`${hop.netns.name}: dev ${hop.netns.links[nh.dev]!.name}${nh.gateway ? ` via ${nh.gateway}` : ''}`];
+    }),
+  );
+  return `${decisions.join(' → ')} ⇒ ${path.disposition} at ${path.hops.at(-1)!.netns.name}`;
+}
+
+const signatures = (t: Trace) => t.paths.map(signature).join(' | ');
+
 const skip = namespacesWork();
 const topologies = Number(process.env.KERNEL_TOPOLOGIES ?? 12);
 const firstSeed = Number(process.env.KERNEL_SEED ?? 1);
@@ -34,6 +51,11 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
   let pings = 0;
   const disagreements: (Disagreement & { seed: number; flow: string; faults: string[] })[] = [];
   const dispositions = new Map<string, number>();
+  // The same topologies read back from the kernel (ip -j dumps → importIproute → fabric): traced like the compiled one.
+  let importedPairs = 0;
+  let importedDecisions = 0;
+  const importDisagreements: (Disagreement & { seed: number; flow: string; faults: string[] })[] = [];
+  const importWarnings = new Map<string, number>();
 
   for (let seed = firstSeed; seed < firstSeed + topologies; seed++) {
     const g = generate(seed);
@@ -41,6 +63,18 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
     const compiled = compileTopology({ form: 'fabric', fabric: g.fabric });
     const realised = await realise(compiled.fabric, `${runPrefix}s${seed}`);
     try {
+      const dumps = await dumpDocument(compiled.fabric, realised);
+      let imported: ReturnType<typeof compileTopology> | undefined;
+      try {
+        const checked = checkTopologyBody({ dumps });
+        for (const w of checked.warnings) importWarnings.set(w.code, (importWarnings.get(w.code) ?? 0) + w.count);
+        imported = compileTopology(checked.spec);
+      } catch (err) {
+        const detail = (err as { errors?: unknown[] }).errors?.slice(0, 3);
+        importDisagreements.push({ seed, flow: '-', faults: g.faults, at: 'import', engine: 'imports', kernel: `${(err as Error).message} ${JSON.stringify(detail ?? '')}` });
+      }
+      // The kernel namespace of an imported netns is the one realised for the compiled netns of the same name.
+      const importedRealised: Realised = { ...realised, nsName: (ns) => realised.nsName(compiled.fabric.byName.get(ns.name)!) };
       const pods = compiled.fabric.netns.filter((n) => n.kind === 'pod').map((n) => compiled.resolve(n.name, 'source'));
       const targets: Endpoint[] = [...pods, ...g.extraDestinations.map((a) => compiled.resolve(a, 'destination'))];
       const results = new Map<string, string>();
@@ -55,6 +89,19 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
             dispositions.set(path.disposition, (dispositions.get(path.disposition) ?? 0) + 1);
             decisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
             for (const d of await checkPath(t, path, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
+          }
+          if (imported !== undefined) {
+            const it = imported.trace(imported.resolve(from.name, 'source'), imported.resolve(to.name, 'destination'));
+            importedPairs++;
+            if (signatures(it) !== signatures(t)) {
+              importDisagreements.push({ seed, flow, faults: g.faults, at: 'trace', engine: signatures(t), kernel: `imported: ${signatures(it)}` });
+            }
+            for (const path of it.paths) {
+              importedDecisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
+              for (const d of await checkPath(it, path, importedRealised)) {
+                importDisagreements.push({ ...d, seed, flow, faults: g.faults, at: `imported ${d.at}` });
+              }
+            }
           }
           results.set(`${from.name}|${to.name}`, t.paths.every((p) => p.disposition === 'DELIVERED') ? 'yes' : t.paths.some((p) => p.disposition === 'DELIVERED') ? 'some' : 'no');
         }
@@ -97,6 +144,20 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
     `kernel conformance: ${topologies} topologies, ${pairs} traced pairs, ${decisions} routing decisions and ${pings} pings ` +
       `compared, agreement ${(agreement * 100).toFixed(2)}%; dispositions ${JSON.stringify(Object.fromEntries(dispositions))}`,
   );
+  const failedImports = importDisagreements.filter((d) => d.at === 'import').length;
+  const differentTraces = importDisagreements.filter((d) => d.at === 'trace').length;
+  const importOracle = importDisagreements.length - failedImports - differentTraces;
+  console.log(
+    `kernel dumps imported: ${topologies - failedImports}/${topologies} topologies; ${importedPairs} pairs traced, ` +
+      `${importedPairs - differentTraces} with the compiled fabric's dispositions and routing decisions; ${importedDecisions} ` +
+      `routing decisions compared with the kernel, agreement ` +
+      `${((importedDecisions === 0 ? 1 : 1 - importOracle / importedDecisions) * 100).toFixed(2)}%; import warnings ` +
+      `${JSON.stringify(Object.fromEntries(importWarnings))}`,
+  );
   for (const d of disagreements.slice(0, 20)) console.log(`  seed ${d.seed} [${d.faults.join('; ')}] ${d.flow} at ${d.at}: engine ${d.engine}, kernel ${d.kernel}`);
+  for (const d of importDisagreements.slice(0, 20)) {
+    console.log(`  imported, seed ${d.seed} [${d.faults.join('; ')}] ${d.flow} at ${d.at}: ${d.engine === 'imports' ? '' : 'compiled '}${d.engine}, ${d.kernel}`);
+  }
   assert.equal(disagreements.length, 0, `${disagreements.length} disagreements`);
+  assert.equal(importDisagreements.length, 0, `${importDisagreements.length} disagreements of the imported dumps`);
 });

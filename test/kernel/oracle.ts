@@ -17,7 +17,21 @@ interface KernelRoute {
   dev?: string;
 }
 
-async function routeGet(ns: string, family: 4 | 6, dst: string, src: string, iif: string | undefined): Promise<KernelRoute | { error: string }> {
+// The realised namespaces do not change while they are questioned, so one answer serves every trace that asks the same
+// question (the compiled fabric's and the imported dumps' ask the same ones).
+const answers = new Map<string, Promise<KernelRoute | { error: string }>>();
+
+function routeGet(ns: string, family: 4 | 6, dst: string, src: string, iif: string | undefined): Promise<KernelRoute | { error: string }> {
+  const key = `${ns} ${family} ${dst} ${src} ${iif ?? ''}`;
+  let answer = answers.get(key);
+  if (answer === undefined) {
+    if (answers.size > 200_000) answers.clear();
+    answers.set(key, (answer = askKernel(ns, family, dst, src, iif)));
+  }
+  return answer;
+}
+
+async function askKernel(ns: string, family: 4 | 6, dst: string, src: string, iif: string | undefined): Promise<KernelRoute | { error: string }> {
   const args = [`-${family}`, '-n', ns, '-j', 'route', 'get', dst, 'from', src, ...(iif ? ['iif', iif] : [])];
   try {
     const out = JSON.parse(await sh('ip', args)) as KernelRoute[];

@@ -30,6 +30,26 @@ export const TopologyMeta = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
+export const TopologyWarning = Type.Object({
+  code: Type.String(),
+  count: Type.Integer({ minimum: 1 }),
+  detail: Type.String(),
+  examples: Type.Array(Type.Object({ pointer: Type.String(), detail: Type.String() }), {
+    maxItems: 10,
+    description: 'Up to 10 of the places concerned, as JSON pointers into the request body.',
+  }),
+});
+
+/** The answer to a write: the stored revision, and for dumps, what the conversion left out or inferred. */
+export const TopologyWritten = Type.Object({
+  ...TopologyMeta.properties,
+  warnings: Type.Optional(
+    Type.Array(TopologyWarning, {
+      description: 'Only for dumps, when there is something to say: what the fabric does not model, or had to infer.',
+    }),
+  ),
+});
+
 export const TopologyListItem = Type.Object({
   name: Type.String(),
   revision: Type.Integer(),

@@ -2,28 +2,35 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../../topology/schema.js';
-import { checkTopology } from '../../topology/validate.js';
+import { checkTopologyBody } from '../../topology/validate.js';
+import type { ImportWarning } from '../../import/iproute.js';
 import { summarize } from '../../topology/summary.js';
 import type { StoredTopology, TopologyInput, TopologyMeta } from '../../store/topologies.js';
 import { Problem } from '../problem.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { NameParams, PageQuery, RevisionList, RevisionParams, TopologyList, TopologyMeta as MetaSchema } from './topologies.schemas.js';
+import { NameParams, PageQuery, RevisionList, RevisionParams, TopologyList, TopologyWritten } from './topologies.schemas.js';
 
 const location = (name: string) => `/v1/topologies/${name}`;
 
-function toInput(name: string, body: TopologyBodyDoc): TopologyInput {
-  const spec = checkTopology(body);
+/** The stored input of a body; dumps are converted to the fabric they describe, and the conversion's warnings kept. */
+function toInput(name: string, body: TopologyBodyDoc): { input: TopologyInput; warnings: ImportWarning[] } {
+  const { spec, warnings } = checkTopologyBody(body);
   return {
-    name,
-    description: body.description,
-    form: spec.form,
-    documentJson: JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric),
-    summary: summarize(spec),
+    input: {
+      name,
+      description: body.description,
+      form: spec.form,
+      documentJson: JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric),
+      summary: summarize(spec),
+    },
+    warnings,
   };
 }
 
 const publicMeta = ({ id: _id, ...meta }: TopologyMeta) => meta;
+const written = (meta: TopologyMeta, warnings: ImportWarning[]) =>
+  warnings.length > 0 ? { ...publicMeta(meta), warnings } : publicMeta(meta);
 
 // The stored document is spliced into the answer as the text it was stored as: a document of tens of megabytes is
 // neither parsed nor serialised again on a read.
@@ -37,14 +44,15 @@ export default async function topologies(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = app;
 
-  app.post('/topologies', { schema: { body: TopologyBody, response: { 201: MetaSchema } } }, async (request, reply) => {
-    const meta = await store.create(toInput(request.body.name, request.body));
-    return reply.code(201).header('location', location(meta.name)).header('etag', etag(meta.revision)).send(publicMeta(meta));
+  app.post('/topologies', { schema: { body: TopologyBody, response: { 201: TopologyWritten } } }, async (request, reply) => {
+    const { input, warnings } = toInput(request.body.name, request.body);
+    const meta = await store.create(input);
+    return reply.code(201).header('location', location(meta.name)).header('etag', etag(meta.revision)).send(written(meta, warnings));
   });
 
   app.put(
     '/topologies/:name',
-    { schema: { params: NameParams, body: TopologyPutBody, response: { 200: MetaSchema, 201: MetaSchema } } },
+    { schema: { params: NameParams, body: TopologyPutBody, response: { 200: TopologyWritten, 201: TopologyWritten } } },
     async (request, reply) => {
       const { name } = request.params;
       if (request.body.name !== undefined && request.body.name !== name) {
@@ -52,14 +60,14 @@ export default async function topologies(plain: FastifyInstance) {
           errors: [{ pointer: '/name', detail: `must be ${name}, the name in the path, or be left out` }],
         });
       }
-      const input = toInput(name, request.body);
+      const { input, warnings } = toInput(name, request.body);
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
       const { meta, created } = await store.put(input, parseIfMatch(request.headers['if-match']), ifNoneMatch !== undefined);
       if (created) reply.code(201).header('location', location(name));
-      return reply.header('etag', etag(meta.revision)).send(publicMeta(meta));
+      return reply.header('etag', etag(meta.revision)).send(written(meta, warnings));
     },
   );
 
