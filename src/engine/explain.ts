@@ -31,53 +31,89 @@ export interface TraceReport extends PathReport {
   paths?: (PathReport & { choices: number[] })[];
 }
 
-const routeText = (r: Route, ns: Netns) => {
-  const j = r.toJSON((dev) => ns.links[dev]!.name);
-  const parts = [j.type, j.dst, j.gateway ? `via ${j.gateway}` : undefined, j.dev ? `dev ${j.dev}` : undefined];
-  if (r.metric !== 0 && !(r.protocol === 'kernel')) parts.push(`metric ${r.metric}`);
-  return parts.filter(Boolean).join(' ');
-};
+/**
+ * A route as answers show it, kept per Route: rendering the same few routes again for every trace was a large part of
+ * an explanation's cost.
+ */
+interface RenderedRoute {
+  /** The names of its next hops' devices: a table shared by several namespaces names devices by index. */
+  readonly devs: readonly string[];
+  /** In `ip -j route` field names; frozen, since every answer that shows the route shares it. */
+  readonly json: Readonly<Record<string, unknown>>;
+  /** As `ip route` prints it: "10.1.2.0/24 via 192.168.0.12 dev eth0". */
+  readonly text: string;
+}
 
-const prefixText = (r: Route) => (r.prefix.bits === 0 ? 'default /0' : `/${r.prefix.bits}`);
+const rendered = new WeakMap<Route, RenderedRoute>();
+
+function render(route: Route, ns: Netns): RenderedRoute {
+  const cached = rendered.get(route);
+  if (cached !== undefined && route.nexthops.every((nh, i) => ns.links[nh.dev]!.name === cached.devs[i])) return cached;
+  const json = route.toJSON((dev) => ns.links[dev]!.name);
+  const parts = [json.type, json.dst, json.gateway ? `via ${json.gateway}` : undefined, json.dev ? `dev ${json.dev}` : undefined];
+  if (route.metric !== 0 && route.protocol !== 'kernel') parts.push(`metric ${route.metric}`);
+  const r: RenderedRoute = {
+    devs: route.nexthops.map((nh) => ns.links[nh.dev]!.name),
+    json: deepFreeze(json),
+    text: parts.filter(Boolean).join(' '),
+  };
+  rendered.set(route, r);
+  return r;
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v);
+  return Object.freeze(o);
+}
+
+const PREFIX_TEXT = Array.from({ length: 129 }, (_, bits) => (bits === 0 ? 'default /0' : `/${bits}`));
+const prefixText = (r: Route) => PREFIX_TEXT[r.prefix.bits]!;
 
 function linkLabel(fabric: Fabric, link: Link): string {
   return link.netns < 0 ? link.name : `${fabric.netns[link.netns]!.name} ${link.name}`;
 }
 
-function routeStep(fabric: Fabric, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): StepReport {
-  const fib = dst.family === 4 ? ns.fib4 : ns.fib6;
-  const all = fib.candidates(dst);
-  const devName = (dev: number) => ns.links[dev]!.name;
-  const candidates = all
-    .filter((r) => r !== route)
-    .map((r) => ({
-      route: r.toJSON(devName),
-      why:
-        route === undefined
-          ? 'not selected'
-          : r.prefix.bits < route.prefix.bits
-            ? `shorter prefix (${prefixText(r)} loses to ${prefixText(route)})`
-            : r.metric > route.metric
-              ? `higher metric (${r.metric} loses to ${route.metric})`
-              : `same prefix and metric: the route listed first wins`,
-    }));
+/** What every step of one explanation refers to, with the flow's addresses written out once. */
+interface Context {
+  readonly fabric: Fabric;
+  readonly dst: Addr;
+  readonly srcText: string;
+  readonly dstText: string;
+}
+
+function routeStep(ctx: Context, ns: Netns, route: Route | undefined, nexthop: number): StepReport {
+  const { dstText } = ctx;
+  const all = ctx.fabric.candidates(ns.id, ctx.dst);
+  const candidates = [];
+  for (const r of all) {
+    if (r === route) continue;
+    const why =
+      route === undefined
+        ? 'not selected'
+        : r.prefix.bits < route.prefix.bits
+          ? `shorter prefix (${prefixText(r)} loses to ${prefixText(route)})`
+          : r.metric > route.metric
+            ? `higher metric (${r.metric} loses to ${route.metric})`
+            : `same prefix and metric: the route listed first wins`;
+    candidates.push({ route: render(r, ns).json, why });
+  }
   if (route === undefined) {
     return {
       type: 'ROUTE',
       table: 'main',
       route: null,
       candidates,
-      explanation: `no route in ${ns.name}'s main table contains ${dst}, and there is no default route`,
+      explanation: `no route in ${ns.name}'s main table contains ${dstText}, and there is no default route`,
     };
   }
-  const text = routeText(route, ns);
+  const { json, text } = render(route, ns);
   let why: string;
-  const shorter = all.find((r) => r.prefix.bits < route.prefix.bits);
-  const same = all.filter((r) => r !== route && r.prefix.bits === route.prefix.bits);
-  const higher = same.filter((r) => r.metric > route.metric).map((r) => r.metric);
-  if (all.length === 1) why = `${text} is the longest prefix that contains ${dst}: no other route in ${ns.name}'s main table does`;
+  if (all.length === 1) why = `${text} is the longest prefix that contains ${dstText}: no other route in ${ns.name}'s main table does`;
   else {
-    why = `${text} is the longest prefix that contains ${dst}`;
+    why = `${text} is the longest prefix that contains ${dstText}`;
+    const shorter = all.find((r) => r.prefix.bits < route.prefix.bits);
+    const same = all.filter((r) => r !== route && r.prefix.bits === route.prefix.bits);
+    const higher = same.filter((r) => r.metric > route.metric).map((r) => r.metric);
     const reasons: string[] = [];
     if (shorter) reasons.push(`${prefixText(route)} beats ${prefixText(shorter)}`);
     if (higher.length > 0) reasons.push(`metric ${route.metric} beats ${higher.join(', ')}`);
@@ -89,28 +125,34 @@ function routeStep(fabric: Fabric, ns: Netns, dst: Addr, route: Route | undefine
   else if (route.type === 'prohibit') why += ': a prohibit route rejects the packet (ICMP administratively prohibited)';
   if (route.ecmp) {
     const nh = route.nexthops[nexthop]!;
-    why += `; it has ${route.nexthops.length} next hops (ECMP) and this path takes #${nexthop + 1}, ${nh.gateway ? `via ${nh.gateway} ` : ''}dev ${devName(nh.dev)}`;
+    why += `; it has ${route.nexthops.length} next hops (ECMP) and this path takes #${nexthop + 1}, ${nh.gateway ? `via ${nh.gateway} ` : ''}dev ${ns.links[nh.dev]!.name}`;
   }
   return {
     type: 'ROUTE',
     table: 'main',
-    route: route.toJSON(devName),
+    route: json,
     ...(route.ecmp ? { nexthop } : {}),
     candidates,
     explanation: why,
   };
 }
 
-function stepReport(fabric: Fabric, hop: Hop, step: Step): StepReport {
+/** The text of an address; the destination's is written out once per explanation. */
+function addrText(ctx: Context, a: Addr): string {
+  return a === ctx.dst ? ctx.dstText : a.toString();
+}
+
+function stepReport(ctx: Context, hop: Hop, step: Step): StepReport {
+  const { fabric } = ctx;
   const ns = hop.netns;
   switch (step.type) {
     case 'ORIGINATE':
       return {
         type: 'ORIGINATE',
-        src: step.src.toString(),
-        dst: step.dst.toString(),
+        src: ctx.srcText,
+        dst: ctx.dstText,
         ttl: step.ttl,
-        explanation: `${ns.name} sends a packet from ${step.src} to ${step.dst} (TTL ${step.ttl})`,
+        explanation: `${ns.name} sends a packet from ${ctx.srcText} to ${ctx.dstText} (TTL ${step.ttl})`,
       };
     case 'RECEIVE':
       return {
@@ -120,25 +162,23 @@ function stepReport(fabric: Fabric, hop: Hop, step: Step): StepReport {
         explanation: `${ns.name} receives the packet on ${step.link.name} (TTL ${step.ttl})`,
       };
     case 'ROUTE':
-      return routeStep(fabric, ns, step.dst, step.route, step.nexthop);
+      return routeStep(ctx, ns, step.route, step.nexthop);
     case 'BRIDGE': {
-      const detail = { type: 'BRIDGE', bridge: step.bridge.name, from: step.from?.name ?? null, to: step.to?.name ?? null };
-      if (step.to === undefined) {
-        return { ...detail, explanation: `${step.bridge.name} passes the frame from port ${step.from!.name} up to ${ns.name}'s own IP stack: it is addressed to the bridge` };
-      }
-      if (step.from === undefined) {
-        return { ...detail, explanation: `${step.bridge.name} switches the frame out of port ${step.to.name}, the port that leads to the next hop` };
-      }
-      return {
-        ...detail,
-        explanation: `${step.bridge.name} switches the frame from port ${step.from.name} to port ${step.to.name} at layer 2, without a route lookup in ${ns.name}`,
-      };
+      const { bridge, from, to } = step;
+      const explanation =
+        to === undefined
+          ? `${bridge.name} passes the frame from port ${from!.name} up to ${ns.name}'s own IP stack: it is addressed to the bridge`
+          : from === undefined
+            ? `${bridge.name} switches the frame out of port ${to.name}, the port that leads to the next hop`
+            : `${bridge.name} switches the frame from port ${from.name} to port ${to.name} at layer 2, without a route lookup in ${ns.name}`;
+      return { type: 'BRIDGE', bridge: bridge.name, from: from?.name ?? null, to: to?.name ?? null, explanation };
     }
     case 'TRANSMIT': {
+      const neighbor = addrText(ctx, step.neighbor);
       const who = linkLabel(fabric, step.answeredBy);
       const how =
         step.how === 'proxy'
-          ? `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${step.neighbor} out of another link`
+          ? `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${neighbor} out of another link`
           : step.how === 'host'
             ? `${who} answers ARP for it: the address is one of that netns's own, on another link`
             : step.answeredBy.netns < 0
@@ -147,30 +187,30 @@ function stepReport(fabric: Fabric, hop: Hop, step: Step): StepReport {
       return {
         type: 'TRANSMIT',
         link: step.link.name,
-        neighbor: step.neighbor.toString(),
+        neighbor,
         answeredBy: step.answeredBy.netns < 0 ? { external: true } : { netns: fabric.netns[step.answeredBy.netns]!.name, link: step.answeredBy.name },
-        explanation: `${ns.name} sends the packet out of ${step.link.name} to the next hop ${step.neighbor}; ${how}`,
+        explanation: `${ns.name} sends the packet out of ${step.link.name} to the next hop ${neighbor}; ${how}`,
       };
     }
     case 'DELIVER':
       return {
         type: 'DELIVER',
         link: step.link.name,
-        address: step.dst.toString(),
-        explanation: `${step.dst} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally`,
+        address: ctx.dstText,
+        explanation: `${ctx.dstText} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally`,
       };
     case 'DROP':
-      return { type: 'DROP', disposition: step.disposition, explanation: dropText(fabric, ns, step), ...dropDetail(fabric, step) };
+      return { type: 'DROP', disposition: step.disposition, explanation: dropText(ctx, ns, step), ...dropDetail(ctx, step) };
   }
 }
 
-function dropDetail(fabric: Fabric, step: Extract<Step, { type: 'DROP' }>): Record<string, unknown> {
+function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Record<string, unknown> {
   const d = step.detail;
   switch (d.kind) {
     case 'loop':
       return { cycle: d.cycle.map((n) => n.name) };
     case 'neighbor':
-      return { link: d.link.name, neighbor: d.neighbor.toString(), ...(d.blockedAt ? { blockedAt: linkLabel(fabric, d.blockedAt) } : {}) };
+      return { link: d.link.name, neighbor: addrText(ctx, d.neighbor), ...(d.blockedAt ? { blockedAt: linkLabel(ctx.fabric, d.blockedAt) } : {}) };
     case 'carrier':
       return { link: d.link.name };
     default:
@@ -178,7 +218,7 @@ function dropDetail(fabric: Fabric, step: Extract<Step, { type: 'DROP' }>): Reco
   }
 }
 
-function dropText(fabric: Fabric, ns: Netns, step: Extract<Step, { type: 'DROP' }>): string {
+function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>): string {
   const d = step.detail;
   switch (d.kind) {
     case 'route':
@@ -196,36 +236,36 @@ function dropText(fabric: Fabric, ns: Netns, step: Extract<Step, { type: 'DROP' 
     }
     case 'neighbor':
       return d.blockedAt
-        ? `ARP for ${d.neighbor} on ${d.link.name} gets no answer: the way to its owner crosses ${linkLabel(fabric, d.blockedAt)}, which is down`
-        : `nobody on ${d.link.name}'s layer-2 domain owns ${d.neighbor} or answers ARP for it: the neighbour is unreachable`;
+        ? `ARP for ${addrText(ctx, d.neighbor)} on ${d.link.name} gets no answer: the way to its owner crosses ${linkLabel(ctx.fabric, d.blockedAt)}, which is down`
+        : `nobody on ${d.link.name}'s layer-2 domain owns ${addrText(ctx, d.neighbor)} or answers ARP for it: the neighbour is unreachable`;
     case 'loop':
       return (
         `routing loop: the packet goes round ${d.cycle.map((n) => n.name).join(' → ')}; ` +
         `each turn costs TTL, so Linux drops it when the TTL (${d.ttl} here) runs out (ICMP time exceeded)`
       );
     case 'exit':
-      return `the packet leaves the modelled network through ${d.neighbor}`;
+      return `the packet leaves the modelled network through ${addrText(ctx, d.neighbor)}`;
   }
 }
 
-function hopReport(fabric: Fabric, hop: Hop): HopReport {
+function hopReport(ctx: Context, hop: Hop): HopReport {
   return {
     netns: hop.netns.name,
     kind: hop.netns.kind,
     ...(hop.netns.node !== undefined ? { node: hop.netns.node } : {}),
     ...(hop.in ? { in: hop.in.name } : {}),
     ...(hop.out ? { out: hop.out.name } : {}),
-    steps: hop.steps.map((s) => stepReport(fabric, hop, s)),
+    steps: hop.steps.map((s) => stepReport(ctx, hop, s)),
   };
 }
 
-function pathReport(fabric: Fabric, t: Trace, path: Path, names: { from: string; to: string }): PathReport {
-  const hops = path.hops.map((h) => hopReport(fabric, h));
+function pathReport(ctx: Context, path: Path, names: { from: string; to: string }): PathReport {
+  const hops = path.hops.map((h) => hopReport(ctx, h));
   const route = path.hops.map((h) => h.netns.name).join(' → ');
   const last = hops[hops.length - 1]!;
   const finalStep = last.steps[last.steps.length - 1]!;
-  const named = (name: string, a: Addr) => (name === a.toString() ? name : `${name} (${a})`);
-  const flow = `${named(names.from, t.flow.src)} → ${named(names.to, t.flow.dst)}`;
+  const named = (name: string, text: string) => (name === text ? name : `${name} (${text})`);
+  const flow = `${named(names.from, ctx.srcText)} → ${named(names.to, ctx.dstText)}`;
   const summary =
     path.disposition === 'DELIVERED'
       ? `DELIVERED: ${flow} via ${route}`
@@ -234,10 +274,10 @@ function pathReport(fabric: Fabric, t: Trace, path: Path, names: { from: string;
 }
 
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): TraceReport {
-  const [first, ...rest] = t.paths;
-  const report: TraceReport = pathReport(fabric, t, first!, names);
-  if (rest.length > 0) {
-    const paths = t.paths.map((p) => ({ ...pathReport(fabric, t, p, names), choices: [...p.choices] }));
+  const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString() };
+  const report: TraceReport = pathReport(ctx, t.paths[0]!, names);
+  if (t.paths.length > 1) {
+    const paths = t.paths.map((p) => ({ ...pathReport(ctx, p, names), choices: [...p.choices] }));
     const outcomes = new Set(paths.map((p) => p.disposition));
     report.paths = paths;
     report.summary += outcomes.size === 1 ? ` (all ${paths.length} ECMP paths agree)` : ` (ECMP: ${paths.length} paths, outcomes differ: ${[...outcomes].join(', ')})`;

@@ -1,12 +1,13 @@
 // The fabric: what the kernels of a cluster hold, compiled for tracing. Namespaces own links; links carry addresses and
 // are wired together (veth pairs, bridge ports, segments); each namespace has a FIB per family. Everything a trace walks
-// is referenced by number, so the walk indexes arrays instead of looking up names.
-import type { Addr } from './addr.js';
+// is referenced by number, so the walk indexes typed arrays instead of following objects or looking up names.
+import type { Addr, Family } from './addr.js';
 import type { IfAddr } from './ifaddr.js';
 import type { Prefix } from './prefix.js';
-import type { Fib } from './fib.js';
+import { Fibs, type Fib } from './fib.js';
+import type { Route } from './route.js';
 import { Owners } from './owners.js';
-import { L2 } from './l2.js';
+import { L2, RECORD } from './l2.js';
 
 export type NetnsKind = 'pod' | 'node' | 'router' | 'host';
 /** `external` is a host outside the model that owns an address on a segment (an upstream router, say). */
@@ -52,19 +53,37 @@ export interface Segment {
   readonly cidr: Prefix | undefined;
 }
 
+/**
+ * Ints per netns in `nsFacts`: own and shared table per family, forwarding (1/0), the range of its links in `nsLinks`,
+ * and the id of its first link (a pod's only link, a node's eth0), so that a route out of it reads no other array.
+ */
+const NETNS = 8;
+const NS_FORWARDING = 4;
+const NS_LINKS = 5;
+const NS_LINKS_END = 6;
+const NS_FIRST_LINK = 7;
+/** A link's facts, first in its record (see L2's RECORD): netns (-1 outside), bridge (-1 none), index, flags. */
+const LINK_NETNS = 0;
+const LINK_MASTER = 1;
+const LINK_INDEX = 2;
+const LINK_FLAGS = 3;
+const UP = 1;
+const CARRIER = 2;
+
 export class Fabric {
   readonly byName: ReadonlyMap<string, Netns>;
   readonly owners: Owners;
   readonly l2: L2;
-  /** Per link: 1 when it has carrier. Computed once, since a bridge's carrier depends on all of its ports. */
-  private readonly carriers: Uint8Array;
+  readonly fibs: Fibs;
   /**
-   * Per link id: its netns (-1 outside), its bridge (-1 none), 1 when up. The tracer reads these instead of the Link
-   * objects: at 150,000 pods the objects are spread over hundreds of megabytes, and each one read is a cache miss.
+   * What the tracer reads, as one record per netns and per link: at 150,000 pods the Netns, Fib and Link objects are
+   * spread over hundreds of megabytes, and each object read is a cache miss; a record is one cache line.
    */
-  readonly linkNetns: Int32Array;
-  readonly linkMaster: Int32Array;
-  readonly linkUp: Uint8Array;
+  private readonly nsFacts: Int32Array;
+  /** The link ids of every netns, in its links order (external links have none, so the tail is unused). */
+  private readonly nsLinks: Int32Array;
+  /** Per link, then per segment, RECORD ints: the link's facts, then its place in L2's spanning trees. */
+  private readonly records: Int32Array;
 
   constructor(
     readonly netns: readonly Netns[],
@@ -73,37 +92,103 @@ export class Fabric {
   ) {
     this.byName = new Map(netns.map((n) => [n.name, n]));
     this.owners = new Owners(links);
-    this.l2 = new L2(links, segments.length);
-    this.linkNetns = Int32Array.from(links, (l) => l.netns);
-    this.linkMaster = Int32Array.from(links, (l) => l.master);
-    this.linkUp = Uint8Array.from(links, (l) => (l.up ? 1 : 0));
+    const records = (this.records = new Int32Array((links.length + segments.length) * RECORD));
+    this.l2 = new L2(links, segments.length, records);
+    this.fibs = new Fibs(
+      netns.flatMap((n) => [n.fib4, n.fib6]),
+      (a) => this.owners.first(a),
+    );
+
+    const nsFacts = (this.nsFacts = new Int32Array(netns.length * NETNS));
+    this.nsLinks = new Int32Array(links.length);
+    let next = 0;
+    for (const ns of netns) {
+      const f = ns.id * NETNS;
+      nsFacts[f] = this.fibs.table(ns.fib4.own);
+      nsFacts[f + 1] = this.fibs.table(ns.fib4.shared);
+      nsFacts[f + 2] = this.fibs.table(ns.fib6.own);
+      nsFacts[f + 3] = this.fibs.table(ns.fib6.shared);
+      nsFacts[f + NS_FORWARDING] = ns.forwarding ? 1 : 0;
+      nsFacts[f + NS_LINKS] = next;
+      for (const l of ns.links) this.nsLinks[next++] = l.id;
+      nsFacts[f + NS_LINKS_END] = next;
+      nsFacts[f + NS_FIRST_LINK] = ns.links.length > 0 ? ns.links[0]!.id : -1;
+    }
+
     // A veth has carrier when both ends are up; a bridge when it is up and at least one port has carrier (the kernel
     // turns a bridge's carrier off when no port is forwarding, which is why an empty docker0 shows NO-CARRIER).
-    this.carriers = new Uint8Array(links.length);
+    const carrier = new Uint8Array(links.length);
     for (const l of links) {
-      if (l.kind !== 'bridge') this.carriers[l.id] = l.up && (l.peer < 0 || links[l.peer]!.up) ? 1 : 0;
+      if (l.kind !== 'bridge') carrier[l.id] = l.up && (l.peer < 0 || links[l.peer]!.up) ? 1 : 0;
     }
     for (const l of links) {
-      if (l.master >= 0 && this.carriers[l.id] === 1 && links[l.master]!.up) this.carriers[l.master] = 1;
+      if (l.master >= 0 && carrier[l.id] === 1 && links[l.master]!.up) carrier[l.master] = 1;
     }
+    for (const l of links) {
+      const f = l.id * RECORD;
+      records[f + LINK_NETNS] = l.netns;
+      records[f + LINK_MASTER] = l.master;
+      records[f + LINK_INDEX] = l.index;
+      records[f + LINK_FLAGS] = (l.up ? UP : 0) | (carrier[l.id] ? CARRIER : 0);
+    }
+  }
+
+  /** Whether the netns forwards packets that are not addressed to it. */
+  forwards(ns: number): boolean {
+    return this.nsFacts[ns * NETNS + NS_FORWARDING] === 1;
+  }
+
+  /** The route group the netns's FIB selects for the address w0..w3 of `family`, or -1 (see Fibs). */
+  route(ns: number, family: Family, w0: number, w1: number, w2: number, w3: number): number {
+    const f = ns * NETNS + (family === 4 ? 0 : 2);
+    return this.fibs.lookup(this.nsFacts[f]!, this.nsFacts[f + 1]!, family, w0, w1, w2, w3);
+  }
+
+  /** Every route of the netns's FIB that contains a, in the kernel's order of preference (see Fibs.candidates). */
+  candidates(ns: number, a: Addr): Route[] {
+    const f = ns * NETNS + (a.family === 4 ? 0 : 2);
+    return this.fibs.candidates(this.nsFacts[f]!, this.nsFacts[f + 1]!, a);
+  }
+
+  /** The id of the netns's link at `index` (what routes name as their device). */
+  linkAt(ns: number, index: number): number {
+    const f = ns * NETNS;
+    return index === 0 ? this.nsFacts[f + NS_FIRST_LINK]! : this.nsLinks[this.nsFacts[f + NS_LINKS]! + index]!;
+  }
+
+  /** How many links the netns has. */
+  linkCount(ns: number): number {
+    return this.nsFacts[ns * NETNS + NS_LINKS_END]! - this.nsFacts[ns * NETNS + NS_LINKS]!;
+  }
+
+  /** The netns of a link, or -1 for an external host. */
+  netnsOf(link: number): number {
+    return this.records[link * RECORD + LINK_NETNS]!;
+  }
+
+  /** The bridge a link is a port of, or -1. */
+  masterOf(link: number): number {
+    return this.records[link * RECORD + LINK_MASTER]!;
+  }
+
+  /** The link's position in its netns's links. */
+  indexOf(link: number): number {
+    return this.records[link * RECORD + LINK_INDEX]!;
+  }
+
+  /** Administratively up. */
+  isUp(link: number): boolean {
+    return (this.records[link * RECORD + LINK_FLAGS]! & UP) !== 0;
   }
 
   /** Whether frames can leave through the link: it is up, a veth's peer is up, a bridge has a port with carrier. */
   carrier(link: Link): boolean {
-    return this.carriers[link.id] === 1;
+    return this.hasCarrier(link.id);
   }
 
-  /**
-   * The netns's link that holds a, or undefined: a packet to a is delivered locally. The link need not be up: the kernel
-   * adds the local route of an address whether or not its link is up and keeps it when the link goes down.
-   */
-  localLink(ns: Netns, a: Addr): Link | undefined {
-    const owners = this.owners;
-    for (let o = owners.first(a); o >= 0; o = owners.next(o)) {
-      const id = owners.link(o);
-      if (this.linkNetns[id] === ns.id) return this.links[id];
-    }
-    return undefined;
+  /** carrier() by link id. */
+  hasCarrier(link: number): boolean {
+    return (this.records[link * RECORD + LINK_FLAGS]! & CARRIER) !== 0;
   }
 }
 

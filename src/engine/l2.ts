@@ -11,18 +11,31 @@ interface Wired {
   readonly proxyArp: boolean;
 }
 
+/**
+ * Ints per vertex in the records L2 shares with the fabric. L2 writes its part from TREE on: the parent in the domain's
+ * spanning tree (-1 at the root), the depth, the domain (its root). The fabric keeps a link's other facts before it, in
+ * the same 32 bytes: a trace reads one cache line for each link it crosses, not one per array. A segment's record holds
+ * L2's part only.
+ */
+export const RECORD = 8;
+const TREE = 4;
+const PARENT = TREE;
+const DEPTH = TREE + 1;
+const DOMAIN = TREE + 2;
+
 export class L2 {
-  /** Per vertex: the parent in its domain's spanning tree (-1 at the root), depth, and the domain (its root). */
-  private readonly parent: Int32Array;
-  private readonly depth: Int32Array;
-  private readonly domainOf: Int32Array;
   /** Per domain root: the first link in the domain that answers ARP by proxy; chained through proxyNext. */
   private readonly proxyHead: Int32Array;
   private readonly proxyNext: Int32Array;
   /** Where path() writes; long enough for any path. */
   readonly scratch: Int32Array;
 
-  constructor(links: readonly Wired[], segmentCount: number) {
+  /** `records` holds RECORD ints for every link and then every segment. */
+  constructor(
+    links: readonly Wired[],
+    segmentCount: number,
+    private readonly records: Int32Array,
+  ) {
     const n = links.length + segmentCount;
     const degree = new Int32Array(n + 1);
     const edges: number[] = [];
@@ -49,13 +62,16 @@ export class L2 {
     }
 
     this.scratch = new Int32Array(n + 1);
-    this.parent = new Int32Array(n).fill(-1);
-    this.depth = new Int32Array(n);
-    this.domainOf = new Int32Array(n).fill(-1);
+    const t = records;
+    for (let v = 0; v < n; v++) {
+      t[v * RECORD + PARENT] = -1;
+      t[v * RECORD + DEPTH] = 0;
+      t[v * RECORD + DOMAIN] = -1;
+    }
     const queue = new Int32Array(n);
     for (let root = 0; root < n; root++) {
-      if (this.domainOf[root]! >= 0) continue;
-      this.domainOf[root] = root;
+      if (t[root * RECORD + DOMAIN]! >= 0) continue;
+      t[root * RECORD + DOMAIN] = root;
       let head = 0;
       let tail = 0;
       queue[tail++] = root;
@@ -63,10 +79,10 @@ export class L2 {
         const v = queue[head++]!;
         for (let i = start[v]!; i < start[v + 1]!; i++) {
           const w = adj[i]!;
-          if (this.domainOf[w]! >= 0) continue;
-          this.domainOf[w] = root;
-          this.parent[w] = v;
-          this.depth[w] = this.depth[v]! + 1;
+          if (t[w * RECORD + DOMAIN]! >= 0) continue;
+          t[w * RECORD + DOMAIN] = root;
+          t[w * RECORD + PARENT] = v;
+          t[w * RECORD + DEPTH] = t[v * RECORD + DEPTH]! + 1;
           queue[tail++] = w;
         }
       }
@@ -76,14 +92,14 @@ export class L2 {
     this.proxyNext = new Int32Array(links.length).fill(-1);
     for (let i = links.length - 1; i >= 0; i--) {
       if (!links[i]!.proxyArp) continue;
-      const d = this.domainOf[i]!;
+      const d = this.domain(i);
       this.proxyNext[i] = this.proxyHead[d]!;
       this.proxyHead[d] = i;
     }
   }
 
   domain(link: number): number {
-    return this.domainOf[link]!;
+    return this.records[link * RECORD + DOMAIN]!;
   }
 
   /** The first link of the domain that answers ARP by proxy, or -1; the next one is proxyAfter(link). */
@@ -101,28 +117,27 @@ export class L2 {
    * by the next call: a trace reads it before it asks for another path, so tracing allocates no arrays for paths.
    */
   path(a: number, b: number): number {
-    if (this.domainOf[a] !== this.domainOf[b]) return -1;
+    const t = this.records;
+    if (t[a * RECORD + DOMAIN] !== t[b * RECORD + DOMAIN]) return -1;
     const out = this.scratch;
-    const parent = this.parent;
-    const depth = this.depth;
     // Climb from a to the common ancestor writing forwards, from b writing backwards from the end; then close the gap.
     let n = 0;
     let m = out.length;
     let x = a;
     let y = b;
-    while (depth[x]! > depth[y]!) {
+    while (t[x * RECORD + DEPTH]! > t[y * RECORD + DEPTH]!) {
       out[n++] = x;
-      x = parent[x]!;
+      x = t[x * RECORD + PARENT]!;
     }
-    while (depth[y]! > depth[x]!) {
+    while (t[y * RECORD + DEPTH]! > t[x * RECORD + DEPTH]!) {
       out[--m] = y;
-      y = parent[y]!;
+      y = t[y * RECORD + PARENT]!;
     }
     while (x !== y) {
       out[n++] = x;
       out[--m] = y;
-      x = parent[x]!;
-      y = parent[y]!;
+      x = t[x * RECORD + PARENT]!;
+      y = t[y * RECORD + PARENT]!;
     }
     out[n++] = x;
     out.copyWithin(n, m);

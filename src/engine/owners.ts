@@ -1,6 +1,6 @@
-// Who owns an address: the links it is configured on, across the whole fabric. Used twice per hop: is the destination
-// local to this netns, and which neighbour answers ARP/ND for a next hop. One LPM of host prefixes per family maps an
-// address to the head of a chain of owners (an address may be configured in several isolated namespaces, e.g. docker0's
+// Who owns an address: the links it is configured on, across the whole fabric. Used to decide whether the destination is
+// local to a netns and which neighbour answers ARP/ND for a next hop. One LPM of host prefixes per family maps an address
+// to the head of a chain of owners (an address may be configured in several isolated namespaces, e.g. docker0's
 // 172.17.0.1 on every node), walked with integer arrays only.
 import type { Addr } from './addr.js';
 import { Lpm } from './lpm.js';
@@ -8,39 +8,44 @@ import { Prefix } from './prefix.js';
 
 interface Owned {
   readonly id: number;
+  readonly netns: number;
   readonly addrs: readonly { readonly addr: Addr }[];
 }
+
+/**
+ * Ints per owner entry in `chain`: the link, the next entry of the same address (-1 at the end), the link's netns (-1
+ * outside), and one unused (16 bytes, so an entry never straddles a cache line).
+ */
+const ENTRY = 4;
 
 export class Owners {
   private readonly lpm4: Lpm;
   private readonly lpm6: Lpm;
-  private readonly linkOf: Int32Array;
-  private readonly nextOf: Int32Array;
+  /** The fields of an entry side by side: is the address local to a netns costs one cache line per owner. */
+  private readonly chain: Int32Array;
 
   constructor(links: readonly Owned[]) {
-    // Per address, its first and last owner entry: chains keep configuration order, so ARP finds the first owner first.
-    const ends = new Map<string, { head: number; tail: number }>();
+    // Per address, its last owner entry so far: chains keep configuration order, so ARP finds the first owner first. An
+    // IPv4 address is keyed by its value, which costs no string (a cluster has hundreds of thousands).
+    const last = new Map<number | string, number>();
     const entries: { prefix: Prefix; value: number }[] = [];
-    const link: number[] = [];
-    const next: number[] = [];
+    let count = 0;
+    for (const l of links) count += l.addrs.length;
+    const chain = (this.chain = new Int32Array(count * ENTRY));
+    let o = 0;
     for (const l of links) {
       for (const { addr } of l.addrs) {
-        const key = addr.toString();
-        const o = link.length;
-        link.push(l.id);
-        next.push(-1);
-        const chain = ends.get(key);
-        if (chain === undefined) {
-          ends.set(key, { head: o, tail: o });
-          entries.push({ prefix: Prefix.of(addr, addr.bits), value: o });
-        } else {
-          next[chain.tail] = o;
-          chain.tail = o;
-        }
+        const key = addr.family === 4 ? addr.w0 : addr.toString();
+        chain[o * ENTRY] = l.id;
+        chain[o * ENTRY + 1] = -1;
+        chain[o * ENTRY + 2] = l.netns;
+        const tail = last.get(key);
+        if (tail === undefined) entries.push({ prefix: Prefix.of(addr, addr.bits), value: o });
+        else chain[tail * ENTRY + 1] = o;
+        last.set(key, o);
+        o++;
       }
     }
-    this.linkOf = Int32Array.from(link);
-    this.nextOf = Int32Array.from(next);
     this.lpm4 = new Lpm(4, entries.filter((e) => e.prefix.family === 4));
     this.lpm6 = new Lpm(6, entries.filter((e) => e.prefix.family === 6));
   }
@@ -51,11 +56,16 @@ export class Owners {
   }
 
   next(o: number): number {
-    return this.nextOf[o]!;
+    return this.chain[o * ENTRY + 1]!;
   }
 
   /** The link id of owner entry o. */
   link(o: number): number {
-    return this.linkOf[o]!;
+    return this.chain[o * ENTRY]!;
+  }
+
+  /** The netns of owner entry o's link, or -1 for a host outside the model. */
+  netns(o: number): number {
+    return this.chain[o * ENTRY + 2]!;
   }
 }

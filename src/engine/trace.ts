@@ -2,10 +2,15 @@
 // Per netns entered: local address → deliver; FIB lookup (longest prefix, then lowest metric; blackhole, unreachable and
 // prohibit end it); a packet that was forwarded in needs forwarding on and a TTL above 1; then the next hop is resolved on
 // the egress link's L2 domain (its owner, for IPv4 also a host answering for it on another of its links or a proxy-ARP
-// answer) and the frame crosses veths, bridges and segments to it. Steps hold references, not sentences: explain.ts writes
-// the sentences only when an answer is rendered, so tracing itself stays cheap.
+// answer) and the frame crosses veths, bridges and segments to it.
+//
+// A walk reads only the fabric's typed arrays and records its hops and steps as integers (netns, link, route group and
+// next-hop numbers) in one flat record per path. Hop and Step objects, with the fabric's objects in them, are decoded from
+// the record only when someone reads `path.hops`, and explain.ts writes sentences only when an answer is rendered: a
+// dashboard's trace over 150,000 pods reads a few cache lines per netns and allocates a handful of objects.
 import type { Addr, Family } from './addr.js';
 import type { Fabric, Link, Netns } from './fabric.js';
+import { BLACKHOLE, UNICAST } from './fib.js';
 import type { Route } from './route.js';
 
 export type Disposition =
@@ -57,15 +62,8 @@ export interface Hop {
   /** The link the packet entered this netns by (undefined where it originated). */
   readonly in: Link | undefined;
   /** The link it left by: the route's device, or for a netns it only crossed at L2, the bridge port. */
-  out: Link | undefined;
-  readonly steps: Step[];
-}
-
-export interface Path {
-  readonly disposition: Disposition;
-  readonly hops: readonly Hop[];
-  /** The next hop taken at each ECMP route on the way (index into the route's nexthops). */
-  readonly choices: readonly number[];
+  readonly out: Link | undefined;
+  readonly steps: readonly Step[];
 }
 
 export interface Trace {
@@ -75,189 +73,455 @@ export interface Trace {
   readonly paths: readonly Path[];
 }
 
-/** Enough for any real ECMP fan-out; a pathological document cannot make one trace explode. */
-const MAX_PATHS = 64;
+export class Path {
+  private decoded: readonly Hop[] | undefined;
 
-export function trace(fabric: Fabric, source: Netns, flow: Flow): Trace {
-  const paths: Path[] = [];
-  const pending: number[][] = [[]];
-  while (pending.length > 0 && paths.length < MAX_PATHS) {
-    const prefix = pending.shift()!;
-    paths.push(walk(fabric, source, flow, prefix, (choices, width) => {
-      for (let j = 1; j < width && paths.length + pending.length < MAX_PATHS; j++) pending.push([...choices, j]);
-    }));
+  constructor(
+    readonly disposition: Disposition,
+    /** The next hop taken at each ECMP route on the way (index into the route's nexthops). */
+    readonly choices: readonly number[],
+    private readonly record: readonly number[],
+    private readonly fabric: Fabric,
+    private readonly flow: Flow,
+  ) {}
+
+  /** The hops and their steps, decoded from the walk's record the first time they are read. */
+  get hops(): readonly Hop[] {
+    return (this.decoded ??= decode(this.fabric, this.flow, this.record));
   }
-  return { flow, source, paths };
 }
 
-function walk(
-  fabric: Fabric,
-  source: Netns,
-  flow: Flow,
-  forced: readonly number[],
-  fork: (choices: number[], width: number) => void,
-): Path {
-  const { dst } = flow;
-  const hops: Hop[] = [];
-  const choices: number[] = [];
-  const forwardedAt: Netns[] = [];
-  /** The next hop taken at each netns with an ECMP route: the same flow hashes to the same next hop on every visit. */
-  let taken: Map<Netns, number> | undefined;
-  let ttl = flow.ttl;
-  let hop: Hop = { netns: source, in: undefined, out: undefined, steps: [{ type: 'ORIGINATE', src: flow.src, dst, ttl }] };
-  hops.push(hop);
-  let inLink: Link | undefined;
+/** Enough for any real ECMP fan-out; a pathological document cannot make one trace explode. */
+const MAX_PATHS = 64;
+const NO_CHOICES: readonly number[] = Object.freeze([]);
 
+export function trace(fabric: Fabric, source: Netns, flow: Flow): Trace {
+  // The destination is the same at every hop: who owns it is looked up once.
+  const dstOwner = fabric.owners.first(flow.dst);
+  let path = walk(fabric, source.id, flow, dstOwner, NO_CHOICES);
+  if (path.choices.length === 0) return { flow, source, paths: [path] };
+  // Every other next hop of an ECMP route makes another path, walked breadth first: at each decision a path took first,
+  // the paths that share its earlier choices and take another branch there.
+  const paths: Path[] = [];
+  const pending: (readonly number[])[] = [];
+  let forced = NO_CHOICES;
   for (;;) {
-    const ns = hop.netns;
-    if (inLink !== undefined) hop.steps.push({ type: 'RECEIVE', link: inLink, ttl });
-
-    const local = fabric.localLink(ns, dst);
-    if (local !== undefined) {
-      hop.steps.push({ type: 'DELIVER', link: local, dst });
-      return { disposition: 'DELIVERED', hops, choices };
-    }
-
-    const route = (dst.family === 4 ? ns.fib4 : ns.fib6).lookup(dst);
-    let choice = 0;
-    if (route !== undefined && route.ecmp) {
-      taken ??= new Map();
-      const before = taken.get(ns);
-      if (before !== undefined) choice = before;
-      else {
-        const k = choices.length;
-        if (k < forced.length) choice = forced[k]!;
-        else fork([...choices], route.nexthops.length);
-        choices.push(choice);
-        taken.set(ns, choice);
+    for (let d = forced.length; d < path.choices.length; d++) {
+      for (let j = 1; j < scratch.widths[d]! && paths.length + pending.length < MAX_PATHS; j++) {
+        pending.push([...path.choices.slice(0, d), j]);
       }
     }
-    hop.steps.push({ type: 'ROUTE', netns: ns, dst, route, nexthop: choice });
-    const forwarded = inLink !== undefined;
+    paths.push(path);
+    if (pending.length === 0 || paths.length >= MAX_PATHS) return { flow, source, paths };
+    forced = pending.shift()!;
+    path = walk(fabric, source.id, flow, dstOwner, forced);
+  }
+}
+
+// ---- the record of a walk ----
+//
+// A sequence of entries, each an opcode and its operands; link, netns, group and next-hop numbers are -1 for none.
+//   HOP netns in out            a netns entered (out is filled in when the packet leaves)
+//   ORIGINATE ttl | RECEIVE link ttl | ROUTE group nexthop | BRIDGE bridge from to | DELIVER link
+//   TRANSMIT link neighbor answeredBy how ttl    neighbor: the next hop whose gateway it is, or -1 for the destination
+//   DROP disposition operands…   per disposition: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
+//     TTL_EXCEEDED ttl | LINK_DOWN link | NEIGHBOR_UNREACHABLE link neighbor blockedAt | EXITS_NETWORK link neighbor
+//     external | LOOP ttl count netns…
+const HOP = 0;
+const ORIGINATE = 1;
+const RECEIVE = 2;
+const ROUTE = 3;
+const BRIDGE = 4;
+const TRANSMIT = 5;
+const DELIVER = 6;
+const DROP = 7;
+
+const DISPOSITIONS: readonly Disposition[] = [
+  'DELIVERED',
+  'EXITS_NETWORK',
+  'NO_ROUTE',
+  'BLACKHOLED',
+  'UNREACHABLE',
+  'NEIGHBOR_UNREACHABLE',
+  'LINK_DOWN',
+  'FORWARDING_DISABLED',
+  'LOOP',
+  'TTL_EXCEEDED',
+];
+const DELIVERED = 0;
+const EXITS_NETWORK = 1;
+const NO_ROUTE = 2;
+const BLACKHOLED = 3;
+const UNREACHABLE = 4;
+const NEIGHBOR_UNREACHABLE = 5;
+const LINK_DOWN = 6;
+const FORWARDING_DISABLED = 7;
+const LOOP = 8;
+const TTL_EXCEEDED = 9;
+
+const HOW = ['owner', 'host', 'proxy'] as const;
+const OWNER = 0;
+const HOST = 1;
+const PROXY = 2;
+
+/**
+ * What a walk writes as it goes, reused by every walk (tracing is synchronous): the record, which a finished path copies
+ * once; the netns that forwarded the packet (for loops); the ECMP decisions taken per netns and the width of each.
+ */
+const scratch = {
+  record: new Array<number>(1024).fill(0),
+  length: 0,
+  forwardedAt: new Array<number>(256).fill(0),
+  forwardings: 0,
+  takenAt: new Array<number>(64).fill(0),
+  taken: new Array<number>(64).fill(0),
+  widths: new Array<number>(64).fill(0),
+};
+
+/** Who answered the last neighbour resolution, reused so that resolving allocates nothing. */
+const answer = {
+  /** The link that answers ARP/ND, or -1 for nobody. */
+  link: -1,
+  how: OWNER,
+  /** The path to the answering link is in fabric.l2.scratch[0 .. pathLength). */
+  pathLength: 0,
+  /** A down link between the egress link and the neighbour (ARP gets no answer), or -1. */
+  blockedAt: -1,
+};
+
+function put(x: number): void {
+  scratch.record[scratch.length++] = x;
+}
+
+/** Starts the record of a hop into netns `ns`; returns where it is, so that its `out` can be filled in. */
+function openHop(ns: number, inLink: number): number {
+  const at = scratch.length;
+  put(HOP);
+  put(ns);
+  put(inLink);
+  put(-1);
+  return at;
+}
+
+function walk(fabric: Fabric, source: number, flow: Flow, dstOwner: number, forced: readonly number[]): Path {
+  const { dst } = flow;
+  const family = dst.family;
+  const { fibs, owners } = fabric;
+  const record = scratch.record;
+  scratch.length = 0;
+  scratch.forwardings = 0;
+  let choices: number[] | undefined;
+  let ttl = flow.ttl;
+  let ns = source;
+  let hop = openHop(ns, -1);
+  put(ORIGINATE);
+  put(ttl);
+  let inLink = -1;
+
+  for (;;) {
+    if (inLink >= 0) {
+      put(RECEIVE);
+      put(inLink);
+      put(ttl);
+    }
+
+    // The local table: an address of this netns, on any of its links, up or not (its local route stays).
+    for (let o = dstOwner; o >= 0; o = owners.next(o)) {
+      if (owners.netns(o) === ns) {
+        put(DELIVER);
+        put(owners.link(o));
+        return finish(fabric, flow, choices, DELIVERED);
+      }
+    }
+
+    const group = fabric.route(ns, family, dst.w0, dst.w1, dst.w2, dst.w3);
+    let choice = 0;
+    if (group >= 0 && fibs.width(group) > 1) {
+      // The same flow hashes to the same next hop on every visit of a netns.
+      let t = 0;
+      const decisions = choices?.length ?? 0;
+      while (t < decisions && scratch.takenAt[t] !== ns) t++;
+      if (t < decisions) choice = scratch.taken[t]!;
+      else {
+        if (decisions < forced.length) choice = forced[decisions]!;
+        scratch.widths[decisions] = fibs.width(group);
+        scratch.takenAt[decisions] = ns;
+        scratch.taken[decisions] = choice;
+        (choices ??= []).push(choice);
+      }
+    }
+    put(ROUTE);
+    put(group);
+    put(choice);
+    const forwarded = inLink >= 0;
     // IPv4 (ip_route_input_slow) drops a packet it may not forward right after the lookup, whatever the lookup found;
     // IPv6 lets a reject route act first (its input handler) and checks forwarding in ip6_forward, on unicast routes only.
-    if (forwarded && !ns.forwarding && dst.family === 4) return end(hop, hops, choices, 'FORWARDING_DISABLED', { kind: 'forwarding', family: 4 });
-    if (route === undefined) return end(hop, hops, choices, 'NO_ROUTE', { kind: 'route', route });
-    if (route.type === 'blackhole') return end(hop, hops, choices, 'BLACKHOLED', { kind: 'route', route });
-    if (route.type !== 'unicast') return end(hop, hops, choices, 'UNREACHABLE', { kind: 'route', route });
+    if (forwarded && family === 4 && !fabric.forwards(ns)) return drop(fabric, flow, choices, FORWARDING_DISABLED, 4);
+    if (group < 0) return drop(fabric, flow, choices, NO_ROUTE, -1);
+    const type = fibs.type(group);
+    if (type === BLACKHOLE) return drop(fabric, flow, choices, BLACKHOLED, group);
+    if (type !== UNICAST) return drop(fabric, flow, choices, UNREACHABLE, group);
 
     if (forwarded) {
-      if (!ns.forwarding) return end(hop, hops, choices, 'FORWARDING_DISABLED', { kind: 'forwarding', family: dst.family });
-      if (ttl <= 1) return end(hop, hops, choices, 'TTL_EXCEEDED', { kind: 'ttl', ttl });
-      const seen = forwardedAt.indexOf(ns);
-      if (seen >= 0) return end(hop, hops, choices, 'LOOP', { kind: 'loop', cycle: [...forwardedAt.slice(seen), ns], ttl });
-      forwardedAt.push(ns);
+      if (!fabric.forwards(ns)) return drop(fabric, flow, choices, FORWARDING_DISABLED, family);
+      if (ttl <= 1) return drop(fabric, flow, choices, TTL_EXCEEDED, ttl);
+      const n = scratch.forwardings;
+      let seen = 0;
+      while (seen < n && scratch.forwardedAt[seen] !== ns) seen++;
+      if (seen < n) {
+        put(DROP);
+        put(LOOP);
+        put(ttl);
+        put(n - seen + 1);
+        for (let i = seen; i < n; i++) put(scratch.forwardedAt[i]!);
+        put(ns);
+        return finish(fabric, flow, choices, LOOP);
+      }
+      scratch.forwardedAt[scratch.forwardings++] = ns;
       ttl--;
     }
 
-    const nh = route.nexthops[choice]!;
-    const out = ns.links[nh.dev]!;
-    hop.out = out;
-    if (!fabric.carrier(out)) return end(hop, hops, choices, 'LINK_DOWN', { kind: 'carrier', link: out });
+    const nh = fibs.nexthop(group, choice);
+    const out = fabric.linkAt(ns, fibs.dev(nh));
+    record[hop + 3] = out;
+    if (!fabric.hasCarrier(out)) return drop(fabric, flow, choices, LINK_DOWN, out);
 
-    const neighbor = nh.gateway ?? dst;
-    const answer = resolve(fabric, out, neighbor);
-    if (answer.link === undefined || answer.blockedAt !== undefined) {
-      return end(hop, hops, choices, 'NEIGHBOR_UNREACHABLE', { kind: 'neighbor', link: out, neighbor, blockedAt: answer.blockedAt });
+    // The neighbour: the gateway, or on a direct route the destination itself (whose owners are known already).
+    const neighbor = fibs.hasGateway(nh) ? nh : -1;
+    resolve(fabric, out, dst, neighbor, neighbor < 0 ? dstOwner : fibs.gatewayOwner(nh));
+    const by = answer.link;
+    if (by < 0 || answer.blockedAt >= 0) {
+      put(DROP);
+      put(NEIGHBOR_UNREACHABLE);
+      put(out);
+      put(neighbor);
+      put(answer.blockedAt);
+      return finish(fabric, flow, choices, NEIGHBOR_UNREACHABLE);
     }
-    hop.steps.push({ type: 'TRANSMIT', link: out, neighbor, answeredBy: answer.link, how: answer.how, ttl });
-    if (answer.link.netns < 0) return end(hop, hops, choices, 'EXITS_NETWORK', { kind: 'exit', link: out, neighbor, external: answer.link });
-
-    hop = cross(fabric, hops, hop, answer.pathLength, dst);
-    inLink = answer.link;
-  }
-}
-
-function end(hop: Hop, hops: Hop[], choices: number[], disposition: Disposition, detail: DropDetail): Path {
-  hop.steps.push({ type: 'DROP', disposition, detail });
-  return { disposition, hops, choices };
-}
-
-interface Answer {
-  link: Link | undefined;
-  how: 'owner' | 'host' | 'proxy';
-  /** The path to the answering link is in fabric.l2.scratch[0 .. pathLength). */
-  pathLength: number;
-  /** A down link between the egress link and the neighbour: ARP gets no answer. */
-  blockedAt: Link | undefined;
-}
-
-const NOBODY: Answer = { link: undefined, how: 'owner', pathLength: 0, blockedAt: undefined };
-
-/** Who answers ARP/ND for `neighbor` on the L2 domain of `out`, and the way a frame takes to it. */
-function resolve(fabric: Fabric, out: Link, neighbor: Addr): Answer {
-  const { l2, owners, links, linkMaster } = fabric;
-  const domain = l2.domain(out.id);
-  // The owner of the address on this very domain.
-  for (let o = owners.first(neighbor); o >= 0; o = owners.next(o)) {
-    const id = owners.link(o);
-    if (id !== out.id && linkMaster[id]! < 0 && l2.domain(id) === domain) return reach(fabric, out, links[id]!, 'owner');
-  }
-  // Neighbour discovery answers only for an address of the link the solicitation arrived on, and proxy NDP needs
-  // explicit proxy entries (proxy_arp does not apply to IPv6): past the owner on the domain, nobody answers.
-  if (neighbor.family === 6) return NOBODY;
-  // Linux answers ARP for any of its addresses on any of its links (arp_ignore=0), up or down, since the address's
-  // local route stays: a netns that owns the address on another link but has a link on this domain answers with that one.
-  for (let o = owners.first(neighbor); o >= 0; o = owners.next(o)) {
-    const owner = links[owners.link(o)]!;
-    if (owner.netns < 0) continue;
-    for (const link of fabric.netns[owner.netns]!.links) {
-      if (link !== out && link.master < 0 && l2.domain(link.id) === domain) return reach(fabric, out, link, 'host');
+    put(TRANSMIT);
+    put(out);
+    put(neighbor);
+    put(by);
+    put(answer.how);
+    put(ttl);
+    if (fabric.netnsOf(by) < 0) {
+      put(DROP);
+      put(EXITS_NETWORK);
+      put(out);
+      put(neighbor);
+      put(by);
+      return finish(fabric, flow, choices, EXITS_NETWORK);
     }
+
+    hop = cross(fabric, hop, answer.pathLength);
+    ns = record[hop + 1]!;
+    inLink = by;
   }
-  // Proxy ARP: a link with proxy_arp answers for an address its netns would forward out of a different link.
-  for (let p = l2.firstProxy(domain); p >= 0; p = l2.proxyAfter(p)) {
-    const link = links[p]!;
-    if (link === out || link.netns < 0 || !link.up) continue;
-    const ns = fabric.netns[link.netns]!;
-    if (!ns.forwarding) continue;
-    const route = (neighbor.family === 4 ? ns.fib4 : ns.fib6).lookup(neighbor);
-    if (route !== undefined && route.type === 'unicast' && route.nexthops[0]!.dev !== link.index) {
-      return reach(fabric, out, link, 'proxy');
-    }
-  }
-  return NOBODY;
 }
 
-function reach(fabric: Fabric, out: Link, to: Link, how: Answer['how']): Answer {
-  const pathLength = fabric.l2.path(out.id, to.id);
-  const path = fabric.l2.scratch;
-  const { links, linkUp } = fabric;
-  for (let i = 1; i < pathLength; i++) {
-    const v = path[i]!;
-    if (v < links.length && linkUp[v] === 0) return { link: to, how, pathLength, blockedAt: links[v] };
-  }
-  return { link: to, how, pathLength, blockedAt: undefined };
+/** Ends the walk with the path recorded so far. */
+function finish(fabric: Fabric, flow: Flow, choices: number[] | undefined, disposition: number): Path {
+  const record = scratch.record.slice(0, scratch.length);
+  return new Path(DISPOSITIONS[disposition]!, choices ?? NO_CHOICES, record, fabric, flow);
+}
+
+/** Ends the walk with a DROP of one operand. */
+function drop(fabric: Fabric, flow: Flow, choices: number[] | undefined, disposition: number, operand: number): Path {
+  put(DROP);
+  put(disposition);
+  put(operand);
+  return finish(fabric, flow, choices, disposition);
 }
 
 /**
- * Follows a frame along an L2 path (link and segment vertices) from the egress link to the neighbour, adding a hop for
- * every netns it enters and a BRIDGE step wherever a bridge forwards it. Returns the hop of the neighbour's netns.
+ * Who answers ARP/ND for the neighbour on the L2 domain of link `out`, and the way a frame takes to it: fills in
+ * `answer`. The neighbour is the gateway of next hop `nh`, or with nh = -1 the destination; `owner` is its first owner
+ * entry. A gateway is of the destination's family (a route of one family cannot name a gateway of the other).
  */
-function cross(fabric: Fabric, hops: Hop[], from: Hop, length: number, dst: Addr): Hop {
-  const { links, linkNetns, linkMaster } = fabric;
-  const n = links.length;
+function resolve(fabric: Fabric, out: number, dst: Addr, nh: number, owner: number): void {
+  const { l2, owners, fibs } = fabric;
+  const domain = l2.domain(out);
+  // The owner of the address on this very domain.
+  for (let o = owner; o >= 0; o = owners.next(o)) {
+    const id = owners.link(o);
+    if (id !== out && fabric.masterOf(id) < 0 && l2.domain(id) === domain) return reach(fabric, out, id, OWNER);
+  }
+  // Neighbour discovery answers only for an address of the link the solicitation arrived on, and proxy NDP needs
+  // explicit proxy entries (proxy_arp does not apply to IPv6): past the owner on the domain, nobody answers.
+  if (dst.family === 4) {
+    // Linux answers ARP for any of its addresses on any of its links (arp_ignore=0), up or down, since the address's
+    // local route stays: a netns that owns the address on another link but has a link on this domain answers with it.
+    for (let o = owner; o >= 0; o = owners.next(o)) {
+      const ns = owners.netns(o);
+      if (ns < 0) continue;
+      for (let i = 0, n = fabric.linkCount(ns); i < n; i++) {
+        const link = fabric.linkAt(ns, i);
+        if (link !== out && fabric.masterOf(link) < 0 && l2.domain(link) === domain) return reach(fabric, out, link, HOST);
+      }
+    }
+    // Proxy ARP: a link with proxy_arp answers for an address its netns would forward out of a different link.
+    const neighbor = nh < 0 ? dst : fibs.gateway(nh)!;
+    for (let p = l2.firstProxy(domain); p >= 0; p = l2.proxyAfter(p)) {
+      const ns = fabric.netnsOf(p);
+      if (p === out || ns < 0 || !fabric.isUp(p) || !fabric.forwards(ns)) continue;
+      const group = fabric.route(ns, 4, neighbor.w0, 0, 0, 0);
+      if (group >= 0 && fibs.type(group) === UNICAST && fibs.dev(fibs.nexthop(group, 0)) !== fabric.indexOf(p)) {
+        return reach(fabric, out, p, PROXY);
+      }
+    }
+  }
+  answer.link = -1;
+  answer.how = OWNER;
+  answer.pathLength = 0;
+  answer.blockedAt = -1;
+}
+
+function reach(fabric: Fabric, out: number, to: number, how: number): void {
+  const pathLength = fabric.l2.path(out, to);
   const path = fabric.l2.scratch;
-  let hop = from;
+  const n = fabric.links.length;
+  answer.link = to;
+  answer.how = how;
+  answer.pathLength = pathLength;
+  answer.blockedAt = -1;
+  for (let i = 1; i < pathLength; i++) {
+    const v = path[i]!;
+    if (v < n && !fabric.isUp(v)) {
+      answer.blockedAt = v;
+      return;
+    }
+  }
+}
+
+/**
+ * Follows a frame along the L2 path in fabric.l2.scratch (link and segment vertices) from the egress link to the
+ * neighbour, opening a hop for every netns it enters and recording a BRIDGE step wherever a bridge forwards it. Returns
+ * where the hop of the neighbour's netns is in the record.
+ */
+function cross(fabric: Fabric, hop: number, length: number): number {
+  const n = fabric.links.length;
+  const path = fabric.l2.scratch;
+  const record = scratch.record;
+  let ns = record[hop + 1]!;
   const first = path[0]!;
   const second = length > 1 ? path[1]! : -1;
   // Routed out of a bridge: the bridge itself picks the port.
-  if (second >= 0 && second < n && linkMaster[second] === first) {
-    hop.steps.push({ type: 'BRIDGE', bridge: links[first]!, from: undefined, to: links[second], dst });
+  if (second >= 0 && second < n && fabric.masterOf(second) === first) {
+    put(BRIDGE);
+    put(first);
+    put(-1);
+    put(second);
   }
   for (let i = 1; i < length; i++) {
     const v = path[i]!;
     if (v >= n) continue;
-    if (linkNetns[v] !== hop.netns.id) {
-      hop = { netns: fabric.netns[linkNetns[v]!]!, in: links[v], out: undefined, steps: [] };
-      hops.push(hop);
+    if (fabric.netnsOf(v) !== ns) {
+      ns = fabric.netnsOf(v);
+      hop = openHop(ns, v);
     }
     const prev = path[i - 1]!;
-    if (prev < n && linkMaster[prev] === v) {
-      const next = i + 1 < length ? links[path[i + 1]!] : undefined;
-      hop.steps.push({ type: 'BRIDGE', bridge: links[v]!, from: links[prev], to: next, dst });
-      if (next !== undefined) hop.out = next;
+    if (prev < n && fabric.masterOf(prev) === v) {
+      const next = i + 1 < length && path[i + 1]! < n ? path[i + 1]! : -1;
+      put(BRIDGE);
+      put(v);
+      put(prev);
+      put(next);
+      if (next >= 0) record[hop + 3] = next;
     }
   }
   return hop;
+}
+
+// ---- decoding ----
+
+function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
+  const { links, fibs } = fabric;
+  const dst = flow.dst;
+  const link = (id: number) => (id < 0 ? undefined : links[id]);
+  const neighbor = (nh: number) => (nh < 0 ? dst : fibs.gateway(nh)!);
+  const route = (group: number) => (group < 0 ? undefined : fibs.route(group));
+  const hops: Hop[] = [];
+  let ns = fabric.netns[0]!;
+  let steps: Step[] = [];
+  let i = 0;
+  while (i < r.length) {
+    switch (r[i]) {
+      case HOP:
+        ns = fabric.netns[r[i + 1]!]!;
+        steps = [];
+        hops.push({ netns: ns, in: link(r[i + 2]!), out: link(r[i + 3]!), steps });
+        i += 4;
+        break;
+      case ORIGINATE:
+        steps.push({ type: 'ORIGINATE', src: flow.src, dst, ttl: r[i + 1]! });
+        i += 2;
+        break;
+      case RECEIVE:
+        steps.push({ type: 'RECEIVE', link: links[r[i + 1]!]!, ttl: r[i + 2]! });
+        i += 3;
+        break;
+      case ROUTE:
+        steps.push({ type: 'ROUTE', netns: ns, dst, route: route(r[i + 1]!), nexthop: r[i + 2]! });
+        i += 3;
+        break;
+      case BRIDGE:
+        steps.push({ type: 'BRIDGE', bridge: links[r[i + 1]!]!, from: link(r[i + 2]!), to: link(r[i + 3]!), dst });
+        i += 4;
+        break;
+      case TRANSMIT:
+        steps.push({
+          type: 'TRANSMIT',
+          link: links[r[i + 1]!]!,
+          neighbor: neighbor(r[i + 2]!),
+          answeredBy: links[r[i + 3]!]!,
+          how: HOW[r[i + 4]!]!,
+          ttl: r[i + 5]!,
+        });
+        i += 6;
+        break;
+      case DELIVER:
+        steps.push({ type: 'DELIVER', link: links[r[i + 1]!]!, dst });
+        i += 2;
+        break;
+      case DROP: {
+        const disposition = r[i + 1]!;
+        const a = r[i + 2]!;
+        let detail: DropDetail;
+        let operands = 1;
+        switch (disposition) {
+          case FORWARDING_DISABLED:
+            detail = { kind: 'forwarding', family: a as Family };
+            break;
+          case TTL_EXCEEDED:
+            detail = { kind: 'ttl', ttl: a };
+            break;
+          case LINK_DOWN:
+            detail = { kind: 'carrier', link: links[a]! };
+            break;
+          case NEIGHBOR_UNREACHABLE:
+            detail = { kind: 'neighbor', link: links[a]!, neighbor: neighbor(r[i + 3]!), blockedAt: link(r[i + 4]!) };
+            operands = 3;
+            break;
+          case EXITS_NETWORK:
+            detail = { kind: 'exit', link: links[a]!, neighbor: neighbor(r[i + 3]!), external: links[r[i + 4]!]! };
+            operands = 3;
+            break;
+          case LOOP: {
+            const cycle = r.slice(i + 4, i + 4 + r[i + 3]!).map((id) => fabric.netns[id]!);
+            detail = { kind: 'loop', cycle, ttl: a };
+            operands = 2 + cycle.length;
+            break;
+          }
+          default:
+            detail = { kind: 'route', route: route(a) };
+        }
+        steps.push({ type: 'DROP', disposition: DISPOSITIONS[disposition]!, detail });
+        i += 2 + operands;
+        break;
+      }
+      default:
+        throw new Error(`corrupt trace record at ${i}`);
+    }
+  }
+  return hops;
 }

@@ -106,6 +106,25 @@ for (const family of [4, 6] as const) {
   });
 }
 
+for (const family of [4, 6] as const) {
+  test(`IPv${family}: tables packed into one LpmSet answer as each table alone`, () => {
+    fc.assert(
+      fc.property(fc.array(tableOf(family), { minLength: 1, maxLength: 6 }), queriesOf(family), (tables, queries) => {
+        const lpms = tables.map((entries) => new Lpm(family, entries));
+        const set = Lpm.pack(lpms);
+        for (const q of queries) {
+          for (const [i, entries] of tables.entries()) {
+            const a = resolve(entries, q);
+            const got = family === 4 ? set.lookup4(i, a.w0) : set.lookup6(i, a.w0, a.w1, a.w2, a.w3);
+            assert.equal(got, lpms[i]!.lookup(a), `table ${i}, ${a}`);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+}
+
 /**
  * Each explicit case runs on two tables: the routes alone, small enough to be scanned, and the routes plus host routes
  * in a documentation range (192.0.2.0/24, 2001:db8::/32) that no case looks up, enough to make it a trie.
