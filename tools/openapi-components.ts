@@ -6,36 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isCollection, isMap, parseDocument, visit } from 'yaml';
-import { Cluster, Dumps, Fabric, TopologyBody, TopologyName, TopologyPutBody } from '../src/topology/schema.js';
-import { RevisionList, TopologyList, TopologyMeta, TopologyWritten } from '../src/http/routes/topologies.schemas.js';
-import { TraceAnswer } from '../src/http/routes/trace.schemas.js';
-import { ImportAnswer, KubernetesImportBody } from '../src/http/routes/import.schemas.js';
-import { BatchAnswer, BatchBody } from '../src/http/routes/traces.schemas.js';
-import { WhatIfAnswer, WhatIfBody } from '../src/http/routes/whatif.schemas.js';
-import { ReachabilityAnswer } from '../src/http/routes/reachability.js';
-import { DiffAnswer } from '../src/http/routes/diff.js';
-
-const generated: Record<string, unknown> = {
-  TopologyName,
-  Cluster,
-  Fabric,
-  Dumps,
-  TopologyBody,
-  TopologyPutBody,
-  TopologyMeta,
-  TopologyWritten,
-  TopologyList,
-  RevisionList,
-  TraceAnswer,
-  BatchBody,
-  BatchAnswer,
-  WhatIfBody,
-  WhatIfAnswer,
-  ReachabilityAnswer,
-  DiffAnswer,
-  KubernetesImportBody,
-  KubernetesImportAnswer: ImportAnswer,
-};
+import { generated } from './openapi-schemas.js';
 
 // Collections whose JSON is this short are written on one line ({ type: string, minLength: 1 }); larger ones as blocks.
 const FLOW_WIDTH = 88;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppOptions } from '../../src/app.js';
 import type { Db } from '../../src/store/db.js';
-import { openTestDb } from './db.js';
+import { openTestDb, resetDb } from './db.js';
+import { example } from './examples.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -21,4 +22,11 @@ export async function openTestApp(options: Omit<AppOptions, 'db'> = {}): Promise
       await db.close();
     },
   };
+}
+
+/** Empties the database and stores the seed's two-node cluster (examples/two-nodes.json) as `two-nodes`. */
+export async function seedTwoNodes(t: TestApp): Promise<void> {
+  await resetDb(t.db);
+  const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
+  if (res.statusCode !== 201) throw new Error(`seeding two-nodes failed: ${res.body}`);
 }

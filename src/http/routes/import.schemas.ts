@@ -9,7 +9,7 @@ import {
   NODE_SKIP_REASONS,
   POD_SKIP_REASONS,
 } from '../../import/kubernetes.js';
-import { TopologyMeta } from './topologies.schemas.js';
+import { TopologyMeta, TopologyWarning } from './topologies.schemas.js';
 
 export { KubernetesImportBody };
 export { NameParams as ImportParams } from './topologies.schemas.js';
@@ -75,19 +75,9 @@ export const ImportedCni = Type.Object(
   { description: "The cluster's `cni` as stored (plugin and its mode), and where it came from." },
 );
 
-export const ImportWarning = Type.Object({
-  code: Type.String(),
-  count: Type.Integer({ minimum: 1 }),
-  detail: Type.String(),
-  examples: Type.Array(Type.Object({ pointer: Type.String(), detail: Type.String() }), {
-    maxItems: 10,
-    description: 'Up to 10 of the places concerned, as JSON pointers into the request body.',
-  }),
-});
-
 export const ImportAnswer = Type.Object({
   ...TopologyMeta.properties,
   counts: ImportCounts,
   cni: ImportedCni,
-  warnings: Type.Array(ImportWarning),
+  warnings: Type.Array(TopologyWarning),
 });

@@ -1,8 +1,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { openTestApp, type TestApp } from '../../helpers/app.js';
-import { resetDb } from '../../helpers/db.js';
+import { openTestApp, seedTwoNodes, type TestApp } from '../../helpers/app.js';
 import { example } from '../../helpers/examples.js';
 
 let t: TestApp;
@@ -10,11 +9,7 @@ before(async () => {
   t = await openTestApp();
 });
 after(() => t.close());
-beforeEach(async () => {
-  await resetDb(t.db);
-  const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
-  assert.equal(res.statusCode, 201);
-});
+beforeEach(() => seedTwoNodes(t));
 
 const trace = (query: string, name = 'two-nodes') => t.app.inject({ method: 'GET', url: `/v1/topologies/${name}/trace?${query}` });
 const netnsPath = (body: { hops: { netns: string }[] }) => body.hops.map((h) => h.netns);

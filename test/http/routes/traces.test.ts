@@ -1,7 +1,6 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestApp, type TestApp } from '../../helpers/app.js';
-import { resetDb } from '../../helpers/db.js';
+import { openTestApp, seedTwoNodes, type TestApp } from '../../helpers/app.js';
 import { example } from '../../helpers/examples.js';
 
 let t: TestApp;
@@ -9,10 +8,7 @@ before(async () => {
   t = await openTestApp();
 });
 after(() => t.close());
-beforeEach(async () => {
-  await resetDb(t.db);
-  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
-});
+beforeEach(() => seedTwoNodes(t));
 
 const batch = (payload: object, query = '') =>
   t.app.inject({ method: 'POST', url: `/v1/topologies/two-nodes/traces${query}`, payload });

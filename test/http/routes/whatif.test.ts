@@ -1,7 +1,6 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestApp, type TestApp } from '../../helpers/app.js';
-import { resetDb } from '../../helpers/db.js';
+import { openTestApp, seedTwoNodes, type TestApp } from '../../helpers/app.js';
 import { example } from '../../helpers/examples.js';
 
 let t: TestApp;
@@ -9,10 +8,7 @@ before(async () => {
   t = await openTestApp();
 });
 after(() => t.close());
-beforeEach(async () => {
-  await resetDb(t.db);
-  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
-});
+beforeEach(() => seedTwoNodes(t));
 
 const whatIf = (payload: object) => t.app.inject({ method: 'POST', url: '/v1/traces', payload });
 const dispositions = (body: { traces: { trace?: { disposition: string } }[] }) => body.traces.map((x) => x.trace?.disposition);
