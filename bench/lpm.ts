@@ -9,6 +9,18 @@ import { Addr, type Family } from '../src/engine/addr.js';
 import { Prefix } from '../src/engine/prefix.js';
 import { Lpm, type LpmEntry } from '../src/engine/lpm.js';
 import { LinearLpm } from '../src/engine/lpm-reference.js';
+import { createRequire } from 'node:module';
+import CIDRMatcher from 'cidr-matcher';
+
+// The best LPM packages on npm we found, on the same tables and addresses (given as strings, their API's input):
+// longest-prefix-match (a real LPM: hashmaps over a radix trie, returns the matched prefix's data) and cidr-matcher
+// (fast, but membership only: it says whether some prefix contains the address, not which one).
+const require = createRequire(import.meta.url);
+const LongestPrefixMatch = require('longest-prefix-match') as new () => {
+  addPrefix(prefix: string, data: unknown): void;
+  getMatch(address: string): unknown[];
+};
+const PACKAGE_LOOKUPS = 1 << 14;
 
 const FAST_LOOKUPS = 1 << 20;
 const ROUNDS = 7;
@@ -191,7 +203,82 @@ function timeMs<T>(f: () => T): [T, number] {
   return [v, Number(process.hrtime.bigint() - t0) / 1e6];
 }
 
+interface PackageResult {
+  name: string;
+  buildMs: number;
+  mlps: number;
+  /** Share of the sampled addresses where its answer agrees with ours (the value for an LPM, containment for a matcher). */
+  agrees: number;
+  ratio: number;
+}
+
+function addressStrings(t: Table, a: Uint32Array, n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(t.family === 4 ? Addr.v4(a[i]).toString() : Addr.v6(a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]).toString());
+  }
+  return out;
+}
+
+function packages(t: Table, fast: Lpm, addrs: Uint32Array, fastRate: number): PackageResult[] {
+  const strs = addressStrings(t, addrs, PACKAGE_LOOKUPS);
+  const ours = strs.map((_, i) => (t.family === 4 ? fast.lookup4(addrs[i]) : fast.lookup6(addrs[4 * i], addrs[4 * i + 1], addrs[4 * i + 2], addrs[4 * i + 3])));
+  const out: PackageResult[] = [];
+  const mask = PACKAGE_LOOKUPS - 1;
+  // Ours given the same strings (parsing included), for a like-for-like comparison of the whole call.
+  const oursFromStrings = rate(
+    (n) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum = (sum + fast.lookup(Addr.parse(strs[i & mask]))) | 0;
+      return sum;
+    },
+    PACKAGE_LOOKUPS * 4,
+    3,
+  );
+  out.push({ name: 'ours, from strings', buildMs: 0, mlps: oursFromStrings / 1e6, agrees: 1, ratio: fastRate / oursFromStrings });
+
+  // longest-prefix-match takes only prefixes: an address is asked as a /32 (/128).
+  const hosts = strs.map((a) => `${a}/${t.family === 4 ? 32 : 128}`);
+  const [lpm, lpmBuild] = timeMs(() => {
+    const l = new LongestPrefixMatch();
+    for (const e of t.entries) l.addPrefix(e.prefix.toString(), e.value);
+    return l;
+  });
+  let agree = 0;
+  for (let i = 0; i < strs.length; i++) if ((lpm.getMatch(hosts[i])[0] ?? -1) === ours[i]) agree++;
+  const lpmRate = rate(
+    (n) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum = (sum + ((lpm.getMatch(hosts[i & mask])[0] as number | undefined) ?? -1)) | 0;
+      return sum;
+    },
+    PACKAGE_LOOKUPS,
+    3,
+  );
+  out.push({ name: 'longest-prefix-match', buildMs: Math.round(lpmBuild), mlps: lpmRate / 1e6, agrees: agree / strs.length, ratio: fastRate / lpmRate });
+
+  const [matcher, matcherBuild] = timeMs(() => new CIDRMatcher(t.entries.map((e) => e.prefix.toString())));
+  agree = 0;
+  for (let i = 0; i < strs.length; i++) if (matcher.contains(strs[i]) === ours[i] >= 0) agree++;
+  const matcherRate = rate(
+    (n) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum = (sum + (matcher.contains(strs[i & mask]) ? 1 : 0)) | 0;
+      return sum;
+    },
+    PACKAGE_LOOKUPS,
+    3,
+  );
+  out.push({ name: 'cidr-matcher', buildMs: Math.round(matcherBuild), mlps: matcherRate / 1e6, agrees: agree / strs.length, ratio: fastRate / matcherRate });
+  return out;
+}
+
 interface Result {
+  packages: PackageResult[];
+  /** Ours over the fastest package. */
+  vsBestPackage: number;
+  /** Ours from strings (parsing included) over the fastest package. */
+  stringsVsBestPackage: number;
   table: string;
   routes: number;
   buildMs: number;
@@ -215,7 +302,11 @@ for (const make of [table4k5, table6k5, () => tablePods(150_000), () => tablePod
     t.family === 4
       ? rate((n) => linear4(linear, addrs, n), t.linearLookups, 3)
       : rate((n) => linear6(linear, addrs, n), t.linearLookups, 3);
+  const pkgs = packages(t, fast, addrs, fastRate);
   results.push({
+    packages: pkgs.map((p) => ({ ...p, mlps: Number(p.mlps.toPrecision(3)), agrees: Number(p.agrees.toFixed(4)), ratio: Math.round(p.ratio) })),
+    vsBestPackage: Math.round(fastRate / (Math.max(...pkgs.slice(1).map((p) => p.mlps)) * 1e6)),
+    stringsVsBestPackage: Number((pkgs[0]!.mlps / Math.max(...pkgs.slice(1).map((p) => p.mlps))).toFixed(1)),
     table: t.name,
     routes: fast.size,
     buildMs: Math.round(buildMs * 10) / 10,
@@ -240,6 +331,14 @@ const rows = [
 const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
 for (const row of rows) {
   console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+}
+console.log('\nnpm packages on the same tables (addresses as strings; agreement with our answers in parentheses):');
+for (const r of results) {
+  const cells = r.packages.slice(1).map((p) => `${p.name} ${p.mlps.toPrecision(3)} M/s (${(p.agrees * 100).toFixed(1)}%, build ${p.buildMs} ms)`);
+  console.log(
+    `${r.table.padEnd(widths[0])}  ${cells.join(', ')}; ours ${r.vsBestPackage.toLocaleString('en-US')}x the best ` +
+      `(from strings, parsing included: ${r.packages[0]!.mlps.toPrecision(3)} M/s, ${r.stringsVsBestPackage}x)`,
+  );
 }
 const count = FAST_LOOKUPS.toLocaleString('en-US');
 console.log(`(${count} addresses, ${INSIDE * 100}% inside routed prefixes; checksum ${checksum})`);

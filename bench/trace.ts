@@ -81,4 +81,6 @@ const result = {
   explainedTracesPerSec: explained,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/trace.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
+// The default size writes trace.json; other sizes (bench/growth.ts) write trace-<nodes>x<podsPerNode>.json.
+const file = nodes === 5000 && podsPerNode === 30 ? 'trace.json' : `trace-${nodes}x${podsPerNode}.json`;
+writeFileSync(new URL(`./results/${file}`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

@@ -15,11 +15,18 @@ export interface CompiledRevision {
 
 export class CompiledCache {
   private readonly entries = new Map<string, Promise<CompiledRevision>>();
+  /** How many compilations were started (misses); with `size`, lets tests and benchmarks observe the LRU. */
+  compilations = 0;
 
   constructor(
     private readonly app: FastifyInstance,
     private readonly capacity: number,
   ) {}
+
+  /** How many compiled revisions are held (at most the capacity). */
+  get size(): number {
+    return this.entries.size;
+  }
 
   async get(name: string, revision: number | undefined): Promise<CompiledRevision> {
     const head = await this.app.store.head(name);
@@ -27,6 +34,7 @@ export class CompiledCache {
     const key = `${head.id}:${wanted}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {
+      this.compilations++;
       entry = this.compile(name, wanted);
       this.entries.set(key, entry);
       entry.catch(() => this.entries.delete(key));

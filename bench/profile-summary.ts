@@ -1,0 +1,65 @@
+// Summarises a .cpuprofile (from --cpu-prof): the functions and the files with the most self time, and, for named
+// functions, their total (inclusive) time. Run with `npx tsx bench/profile-summary.ts <file.cpuprofile> [top] [fn,fn,...]`.
+import { readFileSync } from 'node:fs';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+const [file, topArg, namesArg] = process.argv.slice(2);
+if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top] [fn,fn,...]');
+const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+const top = Number(topArg ?? 25);
+const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+// WINDOW=from-to (ms since the profile started) keeps only the samples in that window, e.g. one phase of a benchmark.
+const [winFrom, winTo] = (process.env.WINDOW ?? '0-1e12').split('-').map(Number) as [number, number];
+const self = new Map<number, number>();
+let clock = 0;
+prof.samples.forEach((id, i) => {
+  const dt = (prof.timeDeltas[i] ?? 0) / 1000;
+  clock += dt;
+  if (clock >= winFrom && clock <= winTo) self.set(id, (self.get(id) ?? 0) + dt);
+});
+console.log(`profile spans ${clock.toFixed(0)} ms`);
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+const short = (url: string) => url.replace(/^file:\/\/.*?\/(node_modules|src|bench)\//, '$1/').replace(/^node:/, 'node:');
+const label = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+
+const fnSelf = new Map<string, number>();
+const fileSelf = new Map<string, number>();
+for (const [id, ms] of self) {
+  const n = byId.get(id)!;
+  fnSelf.set(label(n), (fnSelf.get(label(n)) ?? 0) + ms);
+  const f = short(n.callFrame.url) || `(${n.callFrame.functionName})`;
+  fileSelf.set(f, (fileSelf.get(f) ?? 0) + ms);
+}
+const show = (title: string, m: Map<string, number>) => {
+  console.log(`\n${title}`);
+  for (const [k, ms] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${ms.toFixed(0).padStart(8)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  }
+};
+console.log(`${file}: ${total.toFixed(0)} ms sampled`);
+show('self time by function', fnSelf);
+show('self time by file', fileSelf);
+
+if (namesArg) {
+  // Inclusive time: a node's self time plus its descendants', counted once per name on each stack.
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const names = namesArg.split(',');
+  const incl = new Map<string, number>(names.map((x) => [x, 0]));
+  for (const [id, ms] of self) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const fn = byId.get(cur)!.callFrame.functionName;
+      if (incl.has(fn) && !seen.has(fn)) {
+        seen.add(fn);
+        incl.set(fn, incl.get(fn)! + ms);
+      }
+    }
+  }
+  console.log('\ninclusive time');
+  for (const [k, ms] of incl) console.log(`${ms.toFixed(0).padStart(8)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+}

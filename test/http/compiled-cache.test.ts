@@ -1,0 +1,58 @@
+// The LRU of compiled topologies: with room for 2, tracing 3 topologies in turn keeps at most 2 compiled, evicts the least
+// recently used, and every answer stays correct (an evicted topology is compiled again on its next trace).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openTestApp, type TestApp } from '../helpers/app.js';
+import { resetDb } from '../helpers/db.js';
+import { example } from '../helpers/examples.js';
+
+let t: TestApp;
+before(async () => {
+  t = await openTestApp({ compiledCacheSize: 2 });
+  await resetDb(t.db);
+  const { name: _, ...doc } = example('two-nodes') as { name: string };
+  for (const name of ['lru-a', 'lru-b', 'lru-c']) {
+    const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { ...doc, name } });
+    assert.equal(res.statusCode, 201, res.body);
+  }
+});
+after(() => t.close());
+
+async function trace(name: string) {
+  const res = await t.app.inject({ method: 'GET', url: `/v1/topologies/${name}/trace?from=pod-a1&to=pod-b1` });
+  assert.equal(res.statusCode, 200, res.body);
+  const body = res.json();
+  assert.deepEqual(body.topology, { name, revision: 1 });
+  assert.equal(body.disposition, 'DELIVERED');
+  assert.deepEqual(body.hops.map((h: { netns: string }) => h.netns), ['default/pod-a1', 'node-a', 'node-b', 'default/pod-b1']);
+}
+
+test('with COMPILED_CACHE_SIZE 2, three topologies traced in turn keep at most 2 compiled and answer correctly', async () => {
+  const cache = t.app.compiled;
+  assert.equal(cache.size, 0);
+  for (const round of [1, 2, 3]) {
+    for (const name of ['lru-a', 'lru-b', 'lru-c']) {
+      await trace(name);
+      assert.ok(cache.size <= 2, `round ${round}, ${name}: ${cache.size} compiled`);
+    }
+  }
+  assert.equal(cache.size, 2);
+  // Round robin over 3 with room for 2 always misses: 9 compilations for 9 traces.
+  assert.equal(cache.compilations, 9);
+});
+
+test('the most recently used stay: repeating a topology compiles nothing, the least recently used is evicted', async () => {
+  const cache = t.app.compiled;
+  // Held now: lru-b, lru-c (lru-c most recent).
+  const before = cache.compilations;
+  await trace('lru-c');
+  await trace('lru-b');
+  assert.equal(cache.compilations, before, 'both were cached');
+  await trace('lru-a'); // evicts lru-c, the least recently used
+  assert.equal(cache.compilations, before + 1);
+  await trace('lru-b');
+  assert.equal(cache.compilations, before + 1, 'lru-b was kept');
+  await trace('lru-c');
+  assert.equal(cache.compilations, before + 2, 'lru-c had been evicted');
+  assert.equal(cache.size, 2);
+});
