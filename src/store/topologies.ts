@@ -2,6 +2,7 @@
 // a topology without a revision nor a half-written revision.
 import type { Db, Queryable } from './db.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from './errors.js';
+import { Heads, type Head } from './heads.js';
 
 export type Form = 'cluster' | 'fabric';
 
@@ -87,14 +88,18 @@ const stale = (name: string, revision: number, expected: number[]) =>
   );
 
 export class TopologyStore {
+  private readonly heads: Heads;
+
   constructor(
     private readonly db: Db,
     private readonly revisionsKept: number,
-  ) {}
+  ) {
+    this.heads = new Heads(db);
+  }
 
   /** Creates revision 1; ConflictError when the name is taken. */
-  create(input: TopologyInput): Promise<TopologyMeta> {
-    return this.db.transaction(async (tx) => {
+  async create(input: TopologyInput): Promise<TopologyMeta> {
+    const meta = await this.db.transaction(async (tx) => {
       const inserted = await tx.query<{ id: string }>(
         'INSERT INTO topologies (name, revision) VALUES ($1, 1) ON CONFLICT (name) DO NOTHING RETURNING id',
         [input.name],
@@ -103,14 +108,16 @@ export class TopologyStore {
       if (id === undefined) throw new ConflictError(`a topology named ${input.name} already exists`);
       return this.addRevision(tx, id, 1, input);
     });
+    this.heads.wrote(meta.name, { id: meta.id, revision: meta.revision });
+    return meta;
   }
 
   /**
    * Creates the topology or replaces it with a new revision. With ifMatch, the current revision must be the given one
    * (or, for '*', exist); with ifNoneMatch the topology must not exist yet.
    */
-  put(input: TopologyInput, ifMatch: IfMatch, ifNoneMatch: boolean): Promise<{ meta: TopologyMeta; created: boolean }> {
-    return this.db.transaction(async (tx) => {
+  async put(input: TopologyInput, ifMatch: IfMatch, ifNoneMatch: boolean): Promise<{ meta: TopologyMeta; created: boolean }> {
+    const result = await this.db.transaction(async (tx) => {
       const current = await tx.query<{ id: string; revision: string }>(
         'SELECT id, revision FROM topologies WHERE name = $1 FOR UPDATE',
         [input.name],
@@ -143,6 +150,8 @@ export class TopologyStore {
       ]);
       return { meta, created: false };
     });
+    this.heads.wrote(result.meta.name, { id: result.meta.id, revision: result.meta.revision });
+    return result;
   }
 
   /** The newest revision, or the given one while it is still kept. */
@@ -159,11 +168,10 @@ export class TopologyStore {
   }
 
   /** The id and newest revision of a topology: the one small read that tells whether a cached compilation is current. */
-  async head(name: string): Promise<{ id: string; revision: number }> {
-    const r = await this.db.query<{ id: string; revision: string }>('SELECT id, revision FROM topologies WHERE name = $1', [name]);
-    const row = r.rows[0];
-    if (row === undefined) throw new NotFoundError(`there is no topology named ${name}`);
-    return { id: row.id, revision: Number(row.revision) };
+  async head(name: string): Promise<Head> {
+    const head = await this.heads.get(name);
+    if (head === undefined) throw new NotFoundError(`there is no topology named ${name}`);
+    return head;
   }
 
   async list(limit: number, after: string | undefined): Promise<Page<TopologyMeta>> {
@@ -199,8 +207,8 @@ export class TopologyStore {
     return { items, next: r.rows.length > limit ? String(items[items.length - 1]!.revision) : null };
   }
 
-  remove(name: string, ifMatch: IfMatch): Promise<void> {
-    return this.db.transaction(async (tx) => {
+  async remove(name: string, ifMatch: IfMatch): Promise<void> {
+    await this.db.transaction(async (tx) => {
       const current = await tx.query<{ id: string; revision: string }>(
         'SELECT id, revision FROM topologies WHERE name = $1 FOR UPDATE',
         [name],
@@ -211,6 +219,7 @@ export class TopologyStore {
       if (Array.isArray(ifMatch) && !ifMatch.includes(revision)) throw stale(name, revision, ifMatch);
       await tx.query('DELETE FROM topologies WHERE id = $1', [row.id]);
     });
+    this.heads.wrote(name, undefined);
   }
 
   private async addRevision(tx: Queryable, id: string, revision: number, input: TopologyInput): Promise<TopologyMeta> {
