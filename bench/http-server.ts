@@ -10,17 +10,6 @@ const config = loadConfig(process.env);
 const db = await openDb(config.db);
 await migrate(db);
 const app = await buildApp({ db, bodyLimit: config.bodyLimit, compiledCacheSize: config.compiledCacheSize, logger: { level: config.logLevel } });
-// Experiment only (BENCH_HEAD_IN_MEMORY=1): answer the newest revision's number from memory after the first read, to
-// measure what the per-request database read costs. Not safe with writers elsewhere; no writes happen during the run.
-if (process.env.BENCH_HEAD_IN_MEMORY === '1') {
-  const heads = new Map<string, Promise<{ id: string; revision: number }>>();
-  const read = app.store.head.bind(app.store);
-  app.store.head = (name: string) => {
-    let h = heads.get(name);
-    if (h === undefined) heads.set(name, (h = read(name)));
-    return h;
-  };
-}
 const hello = Fastify();
 hello.get('/', async () => ({ hello: 'world' }));
 
