@@ -28,6 +28,15 @@ export class CompiledCache {
     return this.entries.size;
   }
 
+  /**
+   * Compiles a revision just written, before the write is acknowledged: the first trace after a write of a large
+   * cluster then answers in milliseconds instead of waiting for the compilation. A revision that cannot be compiled (a
+   * data path not traceable yet) is left for the trace to report.
+   */
+  async warm(name: string, revision: number): Promise<void> {
+    await this.get(name, revision).catch(() => undefined);
+  }
+
   async get(name: string, revision: number | undefined): Promise<CompiledRevision> {
     const head = await this.app.store.head(name);
     const wanted = revision ?? head.revision;

@@ -47,6 +47,7 @@ export default async function topologies(plain: FastifyInstance) {
   app.post('/topologies', { schema: { body: TopologyBody, response: { 201: TopologyWritten } } }, async (request, reply) => {
     const { input, warnings } = toInput(request.body.name, request.body);
     const meta = await store.create(input);
+    await app.compiled.warm(meta.name, meta.revision);
     return reply.code(201).header('location', location(meta.name)).header('etag', etag(meta.revision)).send(written(meta, warnings));
   });
 
@@ -66,6 +67,7 @@ export default async function topologies(plain: FastifyInstance) {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
       const { meta, created } = await store.put(input, parseIfMatch(request.headers['if-match']), ifNoneMatch !== undefined);
+      await app.compiled.warm(meta.name, meta.revision);
       if (created) reply.code(201).header('location', location(name));
       return reply.header('etag', etag(meta.revision)).send(written(meta, warnings));
     },
