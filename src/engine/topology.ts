@@ -3,9 +3,11 @@
 import { Addr, type Family } from './addr.js';
 import type { Fabric, Netns } from './fabric.js';
 import { compileFabric } from './compile/fabric.js';
-import { compileBridge, nodeAddr, podAddrs, podKey } from './compile/bridge.js';
+import { compileBridge, nodeAddr, podAddrs, podKey, type ClusterFabric } from './compile/bridge.js';
+import { compileCalico } from './compile/calico.js';
+import { ciliumUnsupported, compileCilium } from './compile/cilium.js';
 import { trace, type Trace } from './trace.js';
-import type { TopologySpec } from '../topology/schema.js';
+import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
 
 export interface Endpoint {
   /** How it was named: "default/pod-a1", "node-a", a netns name, or an address. */
@@ -115,14 +117,7 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
     }
     return new CompiledTopology(fabric, endpoints);
   }
-  const cni = spec.cluster.cni ?? { plugin: 'bridge' };
-  if (cni.plugin !== 'bridge' || (cni.routes ?? 'host-gw') !== 'host-gw') {
-    const detail = 'routes' in cni && cni.routes ? ` with routes: ${cni.routes}` : '';
-    throw new UnsupportedDataPathError(
-      `the ${cni.plugin} data path${detail} cannot be traced yet; the bridge plugin with host-gw routes can, and so can a fabric document`,
-    );
-  }
-  const { fabric, hostNetworkPods } = compileBridge(spec.cluster);
+  const { fabric, hostNetworkPods } = compileCluster(spec.cluster);
   for (const node of spec.cluster.nodes) {
     const ns = fabric.byName.get(node.name)!;
     const addrs = [nodeAddr(node, 4), nodeAddr(node, 6)].filter((a) => a !== undefined);
@@ -133,7 +128,42 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
     const ns = hostNetworkPods.get(key) ?? fabric.byName.get(key)!;
     endpoints.set(key, endpoint(key, 'pod', ns, podAddrs(pod)));
   }
+  // What the data path adds besides nodes and pods (the VPC router of cloud routes).
+  for (const ns of fabric.netns) {
+    if (ns.kind === 'router' && !endpoints.has(ns.name)) endpoints.set(ns.name, endpoint(ns.name, 'netns', ns, addressesOf(ns)));
+  }
   return new CompiledTopology(fabric, endpoints);
+}
+
+const TRACEABLE =
+  'traceable now: bridge with host-gw or cloud routes, flannel with the host-gw backend, calico in bgp mode, cilium with ' +
+  'native routing, and any fabric document';
+
+/** Dispatches a cluster to the compiler of its data path; throws UnsupportedDataPathError for the others. */
+function compileCluster(cluster: ClusterDoc): ClusterFabric {
+  const cni = cluster.cni ?? { plugin: 'bridge' as const };
+  const unsupported = (mode: string, why: string) =>
+    new UnsupportedDataPathError(`the ${cni.plugin} data path cannot be traced yet${mode}: ${why}; ${TRACEABLE}`);
+  const tunnel = 'it needs tunnel encapsulation, which the engine does not model yet';
+  switch (cni.plugin) {
+    case 'bridge':
+      return compileBridge(cluster, { bridgeName: 'cbr0', routes: cni.routes ?? 'host-gw' });
+    case 'flannel':
+      if ((cni.backend ?? 'vxlan') !== 'host-gw') throw unsupported(' with the vxlan backend', tunnel);
+      return compileBridge(cluster, { bridgeName: 'cni0', routes: 'host-gw' });
+    case 'calico':
+      // Without a mode, Calico's manifests encapsulate (IP-in-IP): a guess of bgp could be a wrong answer.
+      if (cni.mode !== 'bgp') throw unsupported(` in ${cni.mode ?? 'ipip (its default)'} mode`, tunnel);
+      return compileCalico(cluster, cni);
+    case 'cilium': {
+      if ((cni.routing ?? 'tunnel') !== 'native') throw unsupported(` with tunnel routing (${cni.tunnel ?? 'vxlan'})`, tunnel);
+      const why = ciliumUnsupported(cluster);
+      if (why !== undefined) throw unsupported(' with IPv6', why);
+      return compileCilium(cluster);
+    }
+    case 'weave':
+      throw unsupported('', 'its cross-node traffic is one distributed L2 domain, which the engine does not model yet');
+  }
 }
 
 /** Every address of the netns, those of links that are up first: an address on a link that is down is still local. */

@@ -311,6 +311,8 @@ class Converter {
   /** Whether a netnsid of a's namespace can name b's: a pod's netnsids only name namespaces of its own node's kernel. */
   private sameKernel(a: NsRec, b: NsRec): boolean {
     const machine = (ns: NsRec) => (ns.dump.kind === 'node' ? ns.dump.name : ns.dump.node);
+    // Two nodes are two machines: no veth joins their root namespaces (an ifindex pair that fits is a coincidence).
+    if (a.dump.kind === 'node' && b.dump.kind === 'node') return a === b;
     if (a.dump.node !== undefined) return machine(b) === a.dump.node;
     if (b.dump.node !== undefined) return machine(a) === b.dump.node;
     return true;

@@ -173,7 +173,9 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
     for (const ns of [...names, ...externals.values()]) cmd(ns, 'link set lo up');
     for (const [ns, lines] of perNs) await batch(ns, lines);
     for (const [ns, link] of proxy) {
-      await sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv4.conf.${link}.proxy_arp=1`]);
+      // proxy_delay 0, as Calico's Felix sets it on its cali interfaces: by default Linux holds a proxy-ARP answer back
+      // for up to 0.8 s, and a one-second ping over two proxied hops (there and back) would time out at random.
+      await sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv4.conf.${link}.proxy_arp=1`, `net.ipv4.neigh.${link}.proxy_delay=0`]);
     }
 
     // Routes (the connected ones are the kernel's own), then the faults that flush routes: links set down.

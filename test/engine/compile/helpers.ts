@@ -1,0 +1,31 @@
+// What the data-path tests share: compile an example (through the semantic validator, as the API would), read a netns's
+// routes back in `ip -j route` form, and trace a pair down to the shape of its hops.
+import assert from 'node:assert/strict';
+import { compileTopology, type CompiledTopology } from '../../../src/engine/topology.js';
+import { explain, type TraceReport } from '../../../src/engine/explain.js';
+import { materialise } from '../../../src/engine/materialise.js';
+import { checkTopology } from '../../../src/topology/validate.js';
+import type { ClusterDoc, NetnsDoc } from '../../../src/topology/schema.js';
+import { example } from '../../helpers/examples.js';
+
+export const compile = (doc: ClusterDoc): CompiledTopology => compileTopology(checkTopology({ cluster: doc }));
+
+/** A copy of an example's cluster, to change before compiling. */
+export const exampleCluster = (name: string): ClusterDoc => structuredClone(example(name).cluster!);
+
+/** The netns as a fabric document holds it: links and routes in `ip -j` field names (connected routes left out). */
+export function netnsDoc(c: CompiledTopology, name: string): NetnsDoc {
+  const ns = materialise(c.fabric).netns.find((n) => n.name === name);
+  assert.ok(ns, `no netns ${name}`);
+  return ns;
+}
+
+export function run(c: CompiledTopology, from: string, to: string): TraceReport {
+  const src = c.resolve(from, 'source');
+  const dst = c.resolve(to, 'destination');
+  return explain(c.fabric, c.trace(src, dst), { from: src.name, to: dst.name });
+}
+
+/** Each hop as "netns in→out: STEPS". */
+export const hops = (r: TraceReport) =>
+  r.hops.map((h) => `${h.netns} ${h.in ?? '-'}→${h.out ?? '-'}: ${h.steps.map((s) => s.type).join(' ')}`);
