@@ -161,14 +161,7 @@ export function compileBridge(cluster: ClusterDoc, options: BridgeOptions = {}):
     nodes.set(node.name, { ns, bridge, bridgeAddrs, podFib });
   }
 
-  const hostNetworkPods = new Map<string, Netns>();
-  for (const pod of cluster.pods ?? []) {
-    const node = nodes.get(pod.nodeName)!;
-    const key = podKey(pod);
-    if (pod.hostNetwork) {
-      hostNetworkPods.set(key, node.ns);
-      continue;
-    }
+  const hostNetworkPods = placePods(cluster, nodes, (pod, key, node) => {
     const addrs = podAddrs(pod).map((a) => {
       const cidr = node.bridgeAddrs.find((x) => x.addr.family === a.family);
       return IfAddr.of(a, cidr?.bits ?? a.bits);
@@ -178,8 +171,27 @@ export function compileBridge(cluster: ClusterDoc, options: BridgeOptions = {}):
     const host = b.addLink(node.ns, hostVethName('veth', key), 'veth', true, []);
     b.pair(eth0, host);
     b.enslave(host, node.bridge);
-  }
+  });
   return { fabric: b.build(), hostNetworkPods };
+}
+
+/**
+ * Calls `place` for every pod with a netns of its own, with its node's compiled state; hostNetwork pods live in their
+ * node's netns, and are returned by namespace/name.
+ */
+export function placePods<N extends { ns: Netns }>(
+  cluster: ClusterDoc,
+  nodes: ReadonlyMap<string, N>,
+  place: (pod: ClusterPodDoc, key: string, node: N) => void,
+): Map<string, Netns> {
+  const hostNetworkPods = new Map<string, Netns>();
+  for (const pod of cluster.pods ?? []) {
+    const node = nodes.get(pod.nodeName)!;
+    const key = podKey(pod);
+    if (pod.hostNetwork) hostNetworkPods.set(key, node.ns);
+    else place(pod, key, node);
+  }
+  return hostNetworkPods;
 }
 
 /** The name of the router netns that `routes: cloud` adds: the cloud VPC's route table. */

@@ -31,7 +31,7 @@ import {
   linkRoute,
   nodeAddr,
   podAddrs,
-  podKey,
+  placePods,
   underlayOf,
   type ClusterFabric,
 } from './bridge.js';
@@ -129,14 +129,7 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
     nodes.set(node.name, { ns, own });
   }
 
-  const hostNetworkPods = new Map<string, Netns>();
-  for (const pod of cluster.pods ?? []) {
-    const node = nodes.get(pod.nodeName)!;
-    const key = podKey(pod);
-    if (pod.hostNetwork) {
-      hostNetworkPods.set(key, node.ns);
-      continue;
-    }
+  const hostNetworkPods = placePods(cluster, nodes, (pod, key, node) => {
     const addrs = podAddrs(pod);
     // A pod gets the routes of the families it has an address in.
     const has = (f: Family) => addrs.some((a) => a.family === f);
@@ -146,7 +139,7 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
     const host = b.addLink(node.ns, hostVethName('cali', key, 11), 'veth', true, hostAddrs, true);
     b.pair(eth0, host);
     for (const a of addrs) node.own.get(a.family)!.push(linkRoute(Prefix.of(a, a.bits), host.index));
-  }
+  });
 
   for (const { ns, own } of nodes.values()) {
     ns.fib4 = new Fib(new RouteTable(4, own.get(4)!), sharedTables.get(4));

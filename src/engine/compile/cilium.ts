@@ -23,7 +23,7 @@ import {
   linkRoute,
   nodeAddr,
   podAddrs,
-  podKey,
+  placePods,
   underlayOf,
   viaRoute,
   type ClusterFabric,
@@ -66,21 +66,14 @@ export function compileCilium(cluster: ClusterDoc): ClusterFabric {
     ns.fib6 = new Fib(v6);
   }
 
-  const hostNetworkPods = new Map<string, Netns>();
-  for (const pod of cluster.pods ?? []) {
-    const node = nodes.get(pod.nodeName)!;
-    const key = podKey(pod);
-    if (pod.hostNetwork) {
-      hostNetworkPods.set(key, node.ns);
-      continue;
-    }
+  const hostNetworkPods = placePods(cluster, nodes, (pod, key, node) => {
     const addrs = podAddrs(pod).filter((a) => a.family === 4);
     const ns = b.addNetns(key, 'pod', pod.nodeName, false, node.podFib, emptyFib6);
     const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs.map((a) => IfAddr.of(a, 32)));
     const lxc = b.addLink(node.ns, hostVethName('lxc', key, 12), 'veth', true, [], true);
     b.pair(eth0, lxc);
     for (const a of addrs) node.own.push(linkRoute(Prefix.of(a, 32), lxc.index));
-  }
+  });
   for (const { ns, own } of nodes.values()) ns.fib4 = new Fib(new RouteTable(4, own), sharedTable);
   return { fabric: b.build(), hostNetworkPods };
 }
