@@ -3,7 +3,7 @@
 // Ingest and HTTP start the service in child processes; with DATABASE_URL set they also run against PostgreSQL.
 import { spawnSync } from 'node:child_process';
 
-for (const script of ['bench/lpm.ts', 'bench/growth.ts', 'bench/ingest.ts', 'bench/http.ts']) {
+for (const script of ['bench/lpm.ts', 'bench/growth.ts', 'bench/matrix.ts', 'bench/ingest.ts', 'bench/http.ts']) {
   console.log(`\n== ${script}`);
   const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
