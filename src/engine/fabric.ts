@@ -11,7 +11,54 @@ import { L2, RECORD } from './l2.js';
 
 export type NetnsKind = 'pod' | 'node' | 'router' | 'host';
 /** `external` is a host outside the model that owns an address on a segment (an upstream router, say). */
-export type LinkKind = 'veth' | 'bridge' | 'physical' | 'vxlan' | 'dummy' | 'external';
+export type LinkKind = 'veth' | 'bridge' | 'physical' | 'vxlan' | 'geneve' | 'ipip' | 'dummy' | 'external';
+
+/** Linux's default MTU of an Ethernet-like link. */
+export const DEFAULT_MTU = 1500;
+
+/**
+ * What a tunnel link (vxlan, geneve, ipip) encapsulates with. A VXLAN link finds the remote endpoint through its netns's
+ * neighbours and FDB; an external-mode link (Cilium's) through its ipcache; IP-in-IP (Calico's tunl0) sends to the
+ * route's gateway.
+ */
+export interface Tunnel {
+  /** The VXLAN or Geneve network identifier; 0 for IP-in-IP. */
+  readonly vni: number;
+  /** The outer UDP destination port; 0 for IP-in-IP (IP protocol 4). */
+  readonly port: number;
+  /** The outer source address, when the link names one. */
+  readonly local: Addr | undefined;
+  /** The link the outer packet leaves by (its index in the netns), or -1 for wherever the outer route says. */
+  readonly underlay: number;
+  /** Cilium's ipcache on an external-mode link: which tunnel endpoint serves each prefix. */
+  readonly ipcache: readonly IpcacheEntry[];
+}
+
+export interface IpcacheEntry {
+  readonly prefix: Prefix;
+  readonly tunnelEndpoint: Addr;
+}
+
+/** A permanent neighbour (`ip neigh add <dst> lladdr <mac> dev <link> nud permanent`). */
+export interface Neighbour {
+  readonly dst: Addr;
+  readonly lladdr: string;
+  /** The link's index in its netns. */
+  readonly dev: number;
+}
+
+/** A VXLAN forwarding entry (`bridge fdb append <mac> dev <link> dst <remote>`). */
+export interface FdbEntry {
+  readonly mac: string;
+  readonly dev: number;
+  readonly dst: Addr;
+}
+
+export interface LinkOptions {
+  readonly mtu?: number;
+  readonly mac?: string;
+  readonly tunnel?: Tunnel;
+}
 
 export interface Link {
   readonly id: number;
@@ -25,6 +72,10 @@ export interface Link {
   readonly up: boolean;
   readonly addrs: readonly IfAddr[];
   readonly proxyArp: boolean;
+  readonly mtu: number;
+  /** The MAC address, where the document gives one (tunnels resolve their neighbours to it). */
+  readonly mac: string | undefined;
+  readonly tunnel: Tunnel | undefined;
   /** The other end of a veth pair, or -1. */
   peer: number;
   /** The bridge this link is a port of, or -1. */
@@ -45,6 +96,8 @@ export interface Netns {
   fib6: Fib;
   /** Routes the document gives that the kernel would refuse or drop, with the reason (shown with traces). */
   readonly ignored: string[];
+  neigh: readonly Neighbour[];
+  fdb: readonly FdbEntry[];
 }
 
 export interface Segment {
@@ -200,12 +253,20 @@ export class FabricBuilder {
   private readonly segmentIds = new Map<string, number>();
 
   addNetns(name: string, kind: NetnsKind, node: string | undefined, forwarding: boolean, fib4: Fib, fib6: Fib): Netns {
-    const ns: Netns = { id: this.netns.length, name, kind, node, forwarding, links: [], fib4, fib6, ignored: [] };
+    const ns: Netns = { id: this.netns.length, name, kind, node, forwarding, links: [], fib4, fib6, ignored: [], neigh: [], fdb: [] };
     this.netns.push(ns);
     return ns;
   }
 
-  addLink(ns: Netns | undefined, name: string, kind: LinkKind, up: boolean, addrs: readonly IfAddr[], proxyArp = false): Link {
+  addLink(
+    ns: Netns | undefined,
+    name: string,
+    kind: LinkKind,
+    up: boolean,
+    addrs: readonly IfAddr[],
+    proxyArp = false,
+    options: LinkOptions = {},
+  ): Link {
     const link: Link = {
       id: this.links.length,
       netns: ns ? ns.id : -1,
@@ -215,6 +276,9 @@ export class FabricBuilder {
       up,
       addrs,
       proxyArp,
+      mtu: options.mtu ?? DEFAULT_MTU,
+      mac: options.mac,
+      tunnel: options.tunnel,
       peer: -1,
       master: -1,
       segment: -1,

@@ -1,7 +1,7 @@
 // A compiled fabric written back as a fabric document: what a cluster compiles to, in the kernel's own terms. Used to
 // show users the routes their cluster implies, to apply faults to a compiled cluster, and to realise it in real network
 // namespaces. Connected routes are left out (the kernel derives them from the addresses, and so does the compiler).
-import type { Fabric, Netns } from './fabric.js';
+import { DEFAULT_MTU, type Fabric, type Netns } from './fabric.js';
 import type { Fib } from './fib.js';
 import type { Route } from './route.js';
 import type { FabricDoc, LinkDoc, RouteDoc } from '../topology/schema.js';
@@ -36,9 +36,27 @@ export function materialise(fabric: Fabric): FabricDoc {
       if (l.segment >= 0) doc.segment = segments[l.segment]!.name;
       if (!l.up) doc.up = false;
       if (l.proxyArp) doc.proxyArp = true;
+      if (l.mtu !== DEFAULT_MTU) doc.mtu = l.mtu;
+      if (l.mac !== undefined) doc.mac = l.mac;
+      const t = l.tunnel;
+      if (t !== undefined) {
+        if (l.kind !== 'ipip') {
+          doc.vni = t.vni;
+          doc.port = t.port;
+        }
+        if (t.local !== undefined) doc.local = t.local.toString();
+        if (t.underlay >= 0) doc.underlay = ns.links[t.underlay]!.name;
+        if (t.ipcache.length > 0) {
+          doc.ipcache = t.ipcache.map((e) => ({ prefix: e.prefix.toString(), tunnelEndpoint: e.tunnelEndpoint.toString() }));
+        }
+      }
       return doc;
     }),
     routes: [...fibRoutes(ns.fib4), ...fibRoutes(ns.fib6)].filter((r) => r.protocol !== 'kernel').map((r) => routeDoc(r, ns)),
+    ...(ns.neigh.length > 0
+      ? { neigh: ns.neigh.map((n) => ({ dst: n.dst.toString(), lladdr: n.lladdr, dev: ns.links[n.dev]!.name })) }
+      : {}),
+    ...(ns.fdb.length > 0 ? { fdb: ns.fdb.map((e) => ({ mac: e.mac, dev: ns.links[e.dev]!.name, dst: e.dst.toString() })) } : {}),
   }));
   const external = new Map<number, string[]>();
   for (const l of links) {

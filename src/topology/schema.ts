@@ -109,8 +109,12 @@ export const LinkKind = Type.Union([
   Type.Literal('bridge'),
   Type.Literal('physical'),
   Type.Literal('vxlan'),
+  Type.Literal('geneve'),
+  Type.Literal('ipip'),
   Type.Literal('dummy'),
 ]);
+
+export const IpcacheEntry = Closed({ prefix: Cidr, tunnelEndpoint: IpAddress });
 
 export const Link = Closed({
   name: LinkName,
@@ -127,6 +131,13 @@ export const Link = Closed({
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   local: Type.Optional(IpAddress),
   underlay: Type.Optional(LinkName),
+  ipcache: Type.Optional(
+    Type.Array(IpcacheEntry, {
+      description:
+        "Cilium's ipcache on an external-mode vxlan or geneve link (`cilium bpf ipcache list`): the tunnel endpoint of each " +
+        'prefix. A packet routed onto the link is encapsulated to the endpoint of the longest prefix holding its destination.',
+    }),
+  ),
 });
 
 export const RouteFlag = Type.Union([Type.Literal('onlink'), Type.Literal('linkdown'), Type.Literal('dead')]);

@@ -276,6 +276,13 @@ function checkFabric(fabric: FabricDoc, f: Findings, base = '/fabric') {
       }
       if (l.local !== undefined) f.addr(`${lp}/local`, l.local);
       if (l.underlay !== undefined) hasLink(`${lp}/underlay`, l.underlay);
+      if (l.ipcache !== undefined && l.kind !== 'vxlan' && l.kind !== 'geneve') {
+        f.add(`${lp}/ipcache`, `only a vxlan or geneve link has an ipcache; ${l.name} is a ${l.kind}`);
+      }
+      l.ipcache?.forEach((e, k) => {
+        f.prefix(`${lp}/ipcache/${k}/prefix`, e.prefix);
+        f.addr(`${lp}/ipcache/${k}/tunnelEndpoint`, e.tunnelEndpoint);
+      });
     });
 
     ns.routes?.forEach((r, j) => checkRoute(r, `${np}/routes/${j}`, hasLink, f));

@@ -8,8 +8,8 @@ import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
 import { Fib, RouteTable } from '../fib.js';
 import { Route, type NextHop, type RouteType, type Scope } from '../route.js';
-import { FabricBuilder, type Fabric, type Link, type Netns } from '../fabric.js';
-import type { FabricDoc, NetnsDoc, RouteDoc } from '../../topology/schema.js';
+import { FabricBuilder, type Fabric, type Link, type Netns, type Tunnel } from '../fabric.js';
+import type { FabricDoc, LinkDoc, NetnsDoc, RouteDoc } from '../../topology/schema.js';
 
 export const EMPTY_FIB4 = new Fib(new RouteTable(4, []));
 export const EMPTY_FIB6 = new Fib(new RouteTable(6, []));
@@ -32,8 +32,12 @@ export function compileFabric(doc: FabricDoc): Fabric {
     const byName = new Map<string, Link>();
     for (const ld of nd.links) {
       const addrs = (ld.addresses ?? []).map((a) => IfAddr.parse(a));
-      byName.set(ld.name, b.addLink(ns, ld.name, ld.kind, ld.up ?? true, addrs, ld.proxyArp ?? false));
+      const options = { mtu: ld.mtu, mac: ld.mac?.toLowerCase(), tunnel: tunnelOf(ld, nd) };
+      byName.set(ld.name, b.addLink(ns, ld.name, ld.kind, ld.up ?? true, addrs, ld.proxyArp ?? false, options));
     }
+    const dev = (name: string) => byName.get(name)!.index;
+    ns.neigh = (nd.neigh ?? []).map((n) => ({ dst: Addr.parse(n.dst), lladdr: n.lladdr.toLowerCase(), dev: dev(n.dev) }));
+    ns.fdb = (nd.fdb ?? []).map((e) => ({ mac: e.mac.toLowerCase(), dev: dev(e.dev), dst: Addr.parse(e.dst) }));
     compiled.push({ ns, doc: nd, byName });
   }
   const netnsByName = new Map(compiled.map((c) => [c.ns.name, c]));
@@ -59,6 +63,20 @@ export function compileFabric(doc: FabricDoc): Fabric {
     ns.fib6 = new Fib(new RouteTable(6, routes.filter((r) => r.prefix.family === 6)));
   }
   return b.build();
+}
+
+/** The UDP port the kernel gives a tunnel created without one: Linux's own VXLAN port, and Geneve's IANA port. */
+const DEFAULT_PORT = { vxlan: 8472, geneve: 6081 } as const;
+
+function tunnelOf(ld: LinkDoc, nd: NetnsDoc): Tunnel | undefined {
+  if (ld.kind !== 'vxlan' && ld.kind !== 'geneve' && ld.kind !== 'ipip') return undefined;
+  return {
+    vni: ld.kind === 'ipip' ? 0 : (ld.vni ?? 0),
+    port: ld.kind === 'ipip' ? 0 : (ld.port ?? DEFAULT_PORT[ld.kind]),
+    local: ld.local === undefined ? undefined : Addr.parse(ld.local),
+    underlay: ld.underlay === undefined ? -1 : nd.links.findIndex((l) => l.name === ld.underlay),
+    ipcache: (ld.ipcache ?? []).map((e) => ({ prefix: Prefix.parse(e.prefix), tunnelEndpoint: Addr.parse(e.tunnelEndpoint) })),
+  };
 }
 
 const DEFAULT_METRIC: Record<Family, number> = { 4: 0, 6: 1024 };
