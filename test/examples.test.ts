@@ -17,7 +17,8 @@ before(async () => {
 after(() => t.close());
 
 test('there is a two-node and a three-node example for every traceable cluster data path', () => {
-  for (const path of ['calico-bgp', 'flannel-host-gw', 'bridge-cloud', 'cilium-native']) {
+  const paths = ['bridge-cloud', 'flannel-host-gw', 'flannel-vxlan', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'cilium-native', 'cilium-tunnel', 'weave'];
+  for (const path of paths) {
     for (const size of ['two', 'three']) assert.ok(files.includes(`${path}-${size}-nodes.json`), `${path}-${size}-nodes.json`);
   }
 });

@@ -3,7 +3,7 @@
 import type { Addr } from './addr.js';
 import type { Fabric, Link, Netns } from './fabric.js';
 import type { Route } from './route.js';
-import type { Disposition, Hop, Path, Step, Trace } from './trace.js';
+import { worstPath, type Disposition, type Hop, type OuterHeader, type Path, type Step, type Trace } from './trace.js';
 
 export interface StepReport {
   type: string;
@@ -27,7 +27,7 @@ export interface PathReport {
 }
 
 export interface TraceReport extends PathReport {
-  /** Every path when an ECMP route splits the flow (the first is the one above). */
+  /** Every path when an ECMP route splits the flow (the one above is the worst of them, see worstPath). */
   paths?: (PathReport & { choices: number[] })[];
 }
 
@@ -81,9 +81,11 @@ interface Context {
   readonly dstText: string;
 }
 
-function routeStep(ctx: Context, ns: Netns, route: Route | undefined, nexthop: number): StepReport {
-  const { dstText } = ctx;
-  const all = ctx.fabric.candidates(ns.id, ctx.dst);
+function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): StepReport {
+  const dstText = addrText(ctx, dst);
+  // Inside a tunnel the lookup is for the outer header: the answer says which packet it routed.
+  const outer = dst === ctx.dst ? {} : { dst: dstText };
+  const all = ctx.fabric.candidates(ns.id, dst);
   const candidates = [];
   for (const r of all) {
     if (r === route) continue;
@@ -100,6 +102,7 @@ function routeStep(ctx: Context, ns: Netns, route: Route | undefined, nexthop: n
   if (route === undefined) {
     return {
       type: 'ROUTE',
+      ...outer,
       table: 'main',
       route: null,
       candidates,
@@ -127,9 +130,18 @@ function routeStep(ctx: Context, ns: Netns, route: Route | undefined, nexthop: n
     const nh = route.nexthops[nexthop]!;
     why += `; it has ${route.nexthops.length} next hops (ECMP) and this path takes #${nexthop + 1}, ${nh.gateway ? `via ${nh.gateway} ` : ''}dev ${ns.links[nh.dev]!.name}`;
   }
+  const dev = ns.links[route.nexthops[nexthop]?.dev ?? -1];
+  const bpf = dev?.tunnel !== undefined && dev.tunnel.ipcache.length > 0;
+  if (dst !== ctx.dst) why = `the outer packet: ${why}`;
+  if (bpf) {
+    why =
+      `Cilium's BPF program, not the kernel's route lookup, forwards ${dstText}: it sends pod traffic for ${route.prefix} ` +
+      `straight to ${dev.name}, which finds the tunnel endpoint in its ipcache (the route ${text} stands for that decision)`;
+  }
   return {
     type: 'ROUTE',
-    table: 'main',
+    ...outer,
+    table: bpf ? 'bpf' : 'main',
     route: json,
     ...(route.ecmp ? { nexthop } : {}),
     candidates,
@@ -162,7 +174,20 @@ function stepReport(ctx: Context, hop: Hop, step: Step): StepReport {
         explanation: `${ns.name} receives the packet on ${step.link.name} (TTL ${step.ttl})`,
       };
     case 'ROUTE':
-      return routeStep(ctx, ns, step.route, step.nexthop);
+      return routeStep(ctx, ns, step.dst, step.route, step.nexthop);
+    case 'ENCAPSULATE':
+      return encapsulateStep(ctx, ns, step);
+    case 'DECAPSULATE': {
+      const { link, outer } = step;
+      return {
+        type: 'DECAPSULATE',
+        link: link.name,
+        outer: outerJson(outer),
+        explanation:
+          `${outer.dst} is an address of ${ns.name} and ${link.name} (${tunnelText(link)}) takes the outer packet: it strips ` +
+          `the outer headers and the inner packet ${ctx.srcText} → ${ctx.dstText} goes on from ${link.name}`,
+      };
+    }
     case 'BRIDGE': {
       const { bridge, from, to } = step;
       const explanation =
@@ -204,6 +229,53 @@ function stepReport(ctx: Context, hop: Hop, step: Step): StepReport {
   }
 }
 
+/** "VXLAN VNI 1, UDP port 8472", "IP-in-IP". */
+function tunnelText(link: Link): string {
+  const t = link.tunnel!;
+  if (link.kind === 'ipip') return 'IP-in-IP';
+  return `${link.kind === 'vxlan' ? 'VXLAN' : 'Geneve'}${t.ipcache.length > 0 ? ' in external mode' : ` VNI ${t.vni}`}, UDP port ${t.port}`;
+}
+
+function outerJson(o: OuterHeader): Record<string, unknown> {
+  return {
+    src: o.src.toString(),
+    dst: o.dst.toString(),
+    protocol: o.protocol,
+    ...(o.vni !== undefined ? { vni: o.vni } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+    ttl: o.ttl,
+  };
+}
+
+function encapsulateStep(ctx: Context, ns: Netns, step: Extract<Step, { type: 'ENCAPSULATE' }>): StepReport {
+  const { link, outer } = step;
+  const header =
+    outer.protocol === 'ipip'
+      ? `the outer packet ${outer.src} → ${outer.dst}, IP protocol 4 (TTL ${outer.ttl}, inherited from the inner packet)`
+      : `the outer UDP packet ${outer.src} → ${outer.dst} port ${outer.port}${outer.vni !== undefined && link.tunnel!.ipcache.length === 0 ? ` VNI ${outer.vni}` : ''} (TTL ${outer.ttl})`;
+  let how: string;
+  if (step.via === 'gateway') how = `${link.name} (IP-in-IP) encapsulates the packet for the route's gateway ${outer.dst}`;
+  else if (step.via === 'ipcache') {
+    const entry = ctx.fabric.tunnels.ipcacheEntry(link, ctx.dst);
+    how =
+      `${link.name} encapsulates the packet for the tunnel endpoint ${outer.dst}` +
+      (entry ? `, which Cilium's ipcache gives ${entry.prefix}` : '');
+  } else {
+    how =
+      `${link.name} (${tunnelText(link)}) encapsulates the packet: its permanent neighbour entry gives the next hop ` +
+      `${addrText(ctx, step.neighbor!)} the MAC ${step.lladdr}, and the FDB sends that MAC to ${outer.dst}`;
+  }
+  return {
+    type: 'ENCAPSULATE',
+    link: link.name,
+    via: step.via,
+    ...(step.neighbor !== undefined ? { neighbor: addrText(ctx, step.neighbor), lladdr: step.lladdr } : {}),
+    outer: outerJson(outer),
+    overhead: step.overhead,
+    explanation: `${how}; ${header} is routed again in ${ns.name}`,
+  };
+}
+
 function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Record<string, unknown> {
   const d = step.detail;
   switch (d.kind) {
@@ -213,6 +285,11 @@ function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Record
       return { link: d.link.name, neighbor: addrText(ctx, d.neighbor), ...(d.blockedAt ? { blockedAt: linkLabel(ctx.fabric, d.blockedAt) } : {}) };
     case 'carrier':
       return { link: d.link.name };
+    case 'tunnel-neighbor':
+    case 'fdb':
+      return { link: d.link.name, neighbor: addrText(ctx, d.neighbor) };
+    case 'tunnel-receiver':
+      return { link: d.link.name, outer: outerJson(d.outer) };
     default:
       return {};
   }
@@ -245,6 +322,28 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
       );
     case 'exit':
       return `the packet leaves the modelled network through ${addrText(ctx, d.neighbor)}`;
+    case 'tunnel-neighbor':
+      return (
+        `${d.link.name} has no permanent neighbour entry for ${addrText(ctx, d.neighbor)}, and ARP cannot cross the ` +
+        'tunnel: the packet is dropped (neighbour unreachable)'
+      );
+    case 'fdb':
+      return (
+        `${d.link.name}'s FDB has no entry for ${d.lladdr} (the MAC of the next hop ${addrText(ctx, d.neighbor)}): the ` +
+        'VXLAN device does not know which host to send the frame to and drops it'
+      );
+    case 'ipcache':
+      return `Cilium's ipcache on ${d.link.name} has no entry for ${addrText(ctx, d.dst)}: there is no tunnel endpoint to send it to, so it is dropped`;
+    case 'tunnel-receiver': {
+      const what = d.outer.protocol === 'ipip' ? 'no ipip link is up' : `no ${d.link.kind} link listens on UDP port ${d.outer.port} with VNI ${d.outer.vni}`;
+      const icmp = d.outer.protocol === 'ipip' ? 'protocol' : 'port';
+      return `${d.outer.dst} (${linkLabel(ctx.fabric, d.at)}) receives the outer packet, but ${what} there: the kernel answers ICMP ${icmp} unreachable and the packet is lost`;
+    }
+    case 'tunnel-mac':
+      return (
+        `${d.link.name} of ${ns.name} has the MAC ${d.link.mac}, but the sender's neighbour entry addressed the inner frame ` +
+        `to ${d.lladdr}: ${ns.name} discards it as a frame for another host (a stale VTEP MAC)`
+      );
   }
 }
 
@@ -275,12 +374,16 @@ function pathReport(ctx: Context, path: Path, names: { from: string; to: string 
 
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): TraceReport {
   const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString() };
-  const report: TraceReport = pathReport(ctx, t.paths[0]!, names);
-  if (t.paths.length > 1) {
-    const paths = t.paths.map((p) => ({ ...pathReport(ctx, p, names), choices: [...p.choices] }));
-    const outcomes = new Set(paths.map((p) => p.disposition));
-    report.paths = paths;
-    report.summary += outcomes.size === 1 ? ` (all ${paths.length} ECMP paths agree)` : ` (ECMP: ${paths.length} paths, outcomes differ: ${[...outcomes].join(', ')})`;
-  }
-  return report;
+  if (t.paths.length === 1) return pathReport(ctx, t.paths[0]!, names);
+  const paths = t.paths.map((p) => ({ ...pathReport(ctx, p, names), choices: [...p.choices] }));
+  const shown = worstPath(paths);
+  const { choices: _, ...worst } = paths[shown]!;
+  const n = paths.length;
+  const delivered = paths.filter((p) => p.disposition === 'DELIVERED').length;
+  const outcomes = new Set(paths.map((p) => p.disposition));
+  const split =
+    outcomes.size === 1
+      ? `all ${n} ECMP paths agree: ${delivered} of ${n} deliver`
+      : `ECMP: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
+  return { ...worst, summary: `${worst.summary} (${split})`, paths };
 }

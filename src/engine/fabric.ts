@@ -8,6 +8,7 @@ import { Fibs, type Fib } from './fib.js';
 import type { Route } from './route.js';
 import { Owners } from './owners.js';
 import { L2, RECORD } from './l2.js';
+import { Tunnels } from './tunnels.js';
 
 export type NetnsKind = 'pod' | 'node' | 'router' | 'host';
 /** `external` is a host outside the model that owns an address on a segment (an upstream router, say). */
@@ -122,12 +123,18 @@ const LINK_INDEX = 2;
 const LINK_FLAGS = 3;
 const UP = 1;
 const CARRIER = 2;
+/** How a tunnel link finds the far end (see Fabric.tunnelMode); 0 for a link that is no tunnel. */
+export const TUNNEL_FDB = 4;
+export const TUNNEL_IPCACHE = 8;
+export const TUNNEL_IPIP = 16;
+const TUNNEL = TUNNEL_FDB | TUNNEL_IPCACHE | TUNNEL_IPIP;
 
 export class Fabric {
   readonly byName: ReadonlyMap<string, Netns>;
   readonly owners: Owners;
   readonly l2: L2;
   readonly fibs: Fibs;
+  readonly tunnels: Tunnels;
   /**
    * What the tracer reads, as one record per netns and per link: at 150,000 pods the Netns, Fib and Link objects are
    * spread over hundreds of megabytes, and each object read is a cache miss; a record is one cache line.
@@ -147,6 +154,7 @@ export class Fabric {
     this.owners = new Owners(links);
     const records = (this.records = new Int32Array((links.length + segments.length) * RECORD));
     this.l2 = new L2(links, segments.length, records);
+    this.tunnels = new Tunnels(netns, links);
     this.fibs = new Fibs(
       netns.flatMap((n) => [n.fib4, n.fib6]),
       (a) => this.owners.first(a),
@@ -182,7 +190,9 @@ export class Fabric {
       records[f + LINK_NETNS] = l.netns;
       records[f + LINK_MASTER] = l.master;
       records[f + LINK_INDEX] = l.index;
-      records[f + LINK_FLAGS] = (l.up ? UP : 0) | (carrier[l.id] ? CARRIER : 0);
+      const tunnel =
+        l.tunnel === undefined ? 0 : l.kind === 'ipip' ? TUNNEL_IPIP : this.tunnels.hasIpcache(l.id) ? TUNNEL_IPCACHE : TUNNEL_FDB;
+      records[f + LINK_FLAGS] = (l.up ? UP : 0) | (carrier[l.id] ? CARRIER : 0) | tunnel;
     }
   }
 
@@ -237,6 +247,11 @@ export class Fabric {
   /** Whether frames can leave through the link: it is up, a veth's peer is up, a bridge has a port with carrier. */
   carrier(link: Link): boolean {
     return this.hasCarrier(link.id);
+  }
+
+  /** TUNNEL_FDB, TUNNEL_IPCACHE or TUNNEL_IPIP for a tunnel link, else 0. */
+  tunnelMode(link: number): number {
+    return this.records[link * RECORD + LINK_FLAGS]! & TUNNEL;
   }
 
   /** carrier() by link id. */

@@ -4,7 +4,7 @@
 import { DEFAULT_MTU, type Fabric, type Netns } from './fabric.js';
 import type { Fib } from './fib.js';
 import type { Route } from './route.js';
-import type { FabricDoc, LinkDoc, RouteDoc } from '../topology/schema.js';
+import type { FabricDoc, LinkDoc, NetnsDoc, RouteDoc } from '../topology/schema.js';
 
 /** Every route of a FIB, the netns's own first, without the shared routes its own routes shadow. */
 export function fibRoutes(fib: Fib): Route[] {
@@ -16,6 +16,21 @@ export function fibRoutes(fib: Fib): Route[] {
 
 export function routeDoc(route: Route, ns: Netns): RouteDoc {
   return route.toJSON((dev) => ns.links[dev]!.name) as RouteDoc;
+}
+
+/**
+ * The netns's neighbour and FDB entries, without those for its own addresses and MACs: compilers share one list among
+ * all nodes, and the entry of a node for itself is never looked up (nor programmed by the CNI).
+ */
+function neighbours(ns: Netns): Pick<NetnsDoc, 'neigh' | 'fdb'> {
+  const own = new Set(ns.links.flatMap((l) => l.addrs.map((a) => a.addr.toString())));
+  const macs = new Set(ns.links.flatMap((l) => (l.mac === undefined ? [] : [l.mac])));
+  const neigh = ns.neigh.filter((n) => !own.has(n.dst.toString()));
+  const fdb = ns.fdb.filter((e) => !macs.has(e.mac) && !own.has(e.dst.toString()));
+  return {
+    ...(neigh.length > 0 ? { neigh: neigh.map((n) => ({ dst: n.dst.toString(), lladdr: n.lladdr, dev: ns.links[n.dev]!.name })) } : {}),
+    ...(fdb.length > 0 ? { fdb: fdb.map((e) => ({ mac: e.mac, dev: ns.links[e.dev]!.name, dst: e.dst.toString() })) } : {}),
+  };
 }
 
 export function materialise(fabric: Fabric): FabricDoc {
@@ -53,10 +68,7 @@ export function materialise(fabric: Fabric): FabricDoc {
       return doc;
     }),
     routes: [...fibRoutes(ns.fib4), ...fibRoutes(ns.fib6)].filter((r) => r.protocol !== 'kernel').map((r) => routeDoc(r, ns)),
-    ...(ns.neigh.length > 0
-      ? { neigh: ns.neigh.map((n) => ({ dst: n.dst.toString(), lladdr: n.lladdr, dev: ns.links[n.dev]!.name })) }
-      : {}),
-    ...(ns.fdb.length > 0 ? { fdb: ns.fdb.map((e) => ({ mac: e.mac, dev: ns.links[e.dev]!.name, dst: e.dst.toString() })) } : {}),
+    ...neighbours(ns),
   }));
   const external = new Map<number, string[]>();
   for (const l of links) {

@@ -6,7 +6,7 @@ import type { Fabric, Netns } from './fabric.js';
 import type { Fib } from './fib.js';
 import { fibRoutes, routeDoc } from './materialise.js';
 import { EndpointError, type CompiledTopology, type Endpoint } from './topology.js';
-import type { Disposition, Trace } from './trace.js';
+import { worstPath, type Disposition, type Trace } from './trace.js';
 
 export interface Matrix {
   readonly endpoints: readonly Endpoint[];
@@ -16,9 +16,9 @@ export interface Matrix {
   readonly traced: number;
 }
 
-/** The outcome of a trace with ECMP: delivered only when every path is; otherwise the first failure. */
+/** The outcome of a trace with ECMP: the worst of its paths, as the trace answer reports it. */
 export function outcome(t: Trace): Disposition {
-  return t.paths.find((p) => p.disposition !== 'DELIVERED')?.disposition ?? 'DELIVERED';
+  return t.paths[worstPath(t.paths)]!.disposition;
 }
 
 function fibKey(fib: Fib, ns: Netns): string {

@@ -3,9 +3,12 @@
 import { Addr, type Family } from './addr.js';
 import type { Fabric, Netns } from './fabric.js';
 import { compileFabric } from './compile/fabric.js';
-import { compileBridge, nodeAddr, podAddrs, podKey, type ClusterFabric } from './compile/bridge.js';
+import { compileBridge, podAddrs, podKey, type ClusterFabric } from './compile/bridge.js';
+import { nodeAddr } from './compile/underlay.js';
 import { compileCalico } from './compile/calico.js';
+import { compileFlannel } from './compile/flannel.js';
 import { ciliumUnsupported, compileCilium } from './compile/cilium.js';
+import { compileWeave } from './compile/weave.js';
 import { trace, type Trace } from './trace.js';
 import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
 
@@ -87,20 +90,28 @@ export class CompiledTopology {
     throw new EndpointError(`there is no pod, node or netns named ${text} in this topology`, 'unknown', similar);
   }
 
-  /** Traces from one endpoint to another, in the first address family both have. */
-  trace(from: Endpoint, to: Endpoint, ttl = 64): Trace {
+  /**
+   * Traces from one endpoint to another, in `family` when given (each family is routed in its own tables), else in the
+   * first family both have, IPv4 first.
+   */
+  trace(from: Endpoint, to: Endpoint, ttl = 64, family?: Family): Trace {
     if (from.netns === undefined) throw new EndpointError(`${from.name} is not in this topology`, 'outside');
-    // The first family both have. Only the endpoints' own fields are read: with 150,000 pods every object a trace
-    // touches is likely a cache miss.
-    const v4 = from.v4 !== undefined && to.v4 !== undefined;
+    // Only the endpoints' own fields are read: with 150,000 pods every object a trace touches is likely a cache miss.
+    const v4 = family === undefined ? from.v4 !== undefined && to.v4 !== undefined : family === 4;
     const src = v4 ? from.v4 : from.v6;
     const dst = v4 ? to.v4 : to.v6;
     if (src === undefined || dst === undefined) {
       const fams = (e: Endpoint) => [...new Set(e.addrs.map((a) => `IPv${a.family}`))].join(' and ') || 'no address';
-      throw new EndpointError(
-        `${from.name} has ${fams(from)} and ${to.name} has ${fams(to)}: there is no address family to trace in`,
-        'family',
-      );
+      if (family === undefined) {
+        throw new EndpointError(
+          `${from.name} has ${fams(from)} and ${to.name} has ${fams(to)}: there is no address family to trace in`,
+          'family',
+        );
+      }
+      const lacks = (e: Endpoint) =>
+        e.kind === 'address' ? `${e.name} is an IPv${e.addrs[0]!.family} address` : `${e.name} has no IPv${family} address (it has ${fams(e)})`;
+      const missing = [src === undefined ? from : undefined, dst === undefined ? to : undefined].filter((e) => e !== undefined);
+      throw new EndpointError(`cannot trace in IPv${family}: ${missing.map(lacks).join('; ')}`, 'family');
     }
     return trace(this.fabric, from.netns, { src, dst, ttl });
   }
@@ -136,33 +147,28 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
 }
 
 const TRACEABLE =
-  'traceable now: bridge with host-gw or cloud routes, flannel with the host-gw backend, calico in bgp mode, cilium with ' +
-  'native routing, and any fabric document';
+  'traceable now: bridge (host-gw or cloud routes), flannel (host-gw or vxlan), calico (bgp, ipip or vxlan), cilium ' +
+  '(native or tunnel routing) with IPv4 pods, weave, and any fabric document';
 
 /** Dispatches a cluster to the compiler of its data path; throws UnsupportedDataPathError for the others. */
 function compileCluster(cluster: ClusterDoc): ClusterFabric {
   const cni = cluster.cni ?? { plugin: 'bridge' as const };
   const unsupported = (mode: string, why: string) =>
     new UnsupportedDataPathError(`the ${cni.plugin} data path cannot be traced yet${mode}: ${why}; ${TRACEABLE}`);
-  const tunnel = 'it needs tunnel encapsulation, which the engine does not model yet';
   switch (cni.plugin) {
     case 'bridge':
       return compileBridge(cluster, { bridgeName: 'cbr0', routes: cni.routes ?? 'host-gw' });
     case 'flannel':
-      if ((cni.backend ?? 'vxlan') !== 'host-gw') throw unsupported(' with the vxlan backend', tunnel);
-      return compileBridge(cluster, { bridgeName: 'cni0', routes: 'host-gw' });
+      return compileFlannel(cluster, cni);
     case 'calico':
-      // Without a mode, Calico's manifests encapsulate (IP-in-IP): a guess of bgp could be a wrong answer.
-      if (cni.mode !== 'bgp') throw unsupported(` in ${cni.mode ?? 'ipip (its default)'} mode`, tunnel);
       return compileCalico(cluster, cni);
     case 'cilium': {
-      if ((cni.routing ?? 'tunnel') !== 'native') throw unsupported(` with tunnel routing (${cni.tunnel ?? 'vxlan'})`, tunnel);
       const why = ciliumUnsupported(cluster);
       if (why !== undefined) throw unsupported(' with IPv6', why);
-      return compileCilium(cluster);
+      return compileCilium(cluster, { ...cni, routing: cni.routing ?? 'tunnel' });
     }
     case 'weave':
-      throw unsupported('', 'its cross-node traffic is one distributed L2 domain, which the engine does not model yet');
+      return compileWeave(cluster, cni);
   }
 }
 

@@ -11,6 +11,7 @@
 import type { Addr, Family } from './addr.js';
 import type { Fabric, Link, Netns } from './fabric.js';
 import { BLACKHOLE, UNICAST } from './fib.js';
+import { TUNNEL_FDB, TUNNEL_IPCACHE, TUNNEL_IPIP } from './fabric.js';
 import type { Route } from './route.js';
 
 export type Disposition =
@@ -25,6 +26,30 @@ export type Disposition =
   | 'LOOP'
   | 'TTL_EXCEEDED';
 
+// How bad each outcome is, for the answer to an ECMP split: the kernel spreads flows over every branch, so an answer that
+// said DELIVERED while a branch drops would hide the flows that fail. DELIVERED is best; EXITS_NETWORK next (the packet
+// leaves the model: no failure seen, but no delivery either); then the drops, whose order here only breaks ties so that
+// the same trace always shows the same path.
+const SEVERITY: Readonly<Record<Disposition, number>> = {
+  DELIVERED: 0,
+  EXITS_NETWORK: 1,
+  NO_ROUTE: 2,
+  BLACKHOLED: 3,
+  UNREACHABLE: 4,
+  NEIGHBOR_UNREACHABLE: 5,
+  LINK_DOWN: 6,
+  FORWARDING_DISABLED: 7,
+  LOOP: 8,
+  TTL_EXCEEDED: 9,
+};
+
+/** The index of the path with the worst disposition (the first of equals): the one an answer reports. */
+export function worstPath(paths: readonly { readonly disposition: Disposition }[]): number {
+  let worst = 0;
+  for (let i = 1; i < paths.length; i++) if (SEVERITY[paths[i]!.disposition] > SEVERITY[paths[worst]!.disposition]) worst = i;
+  return worst;
+}
+
 export interface Flow {
   readonly src: Addr;
   readonly dst: Addr;
@@ -34,7 +59,28 @@ export interface Flow {
 export type Step =
   | { readonly type: 'ORIGINATE'; readonly src: Addr; readonly dst: Addr; readonly ttl: number }
   | { readonly type: 'RECEIVE'; readonly link: Link; readonly ttl: number }
-  | { readonly type: 'ROUTE'; readonly netns: Netns; readonly dst: Addr; readonly route: Route | undefined; readonly nexthop: number }
+  | {
+      readonly type: 'ROUTE';
+      readonly netns: Netns;
+      /** The packet routed: the flow's, or inside a tunnel the outer one. */
+      readonly src: Addr;
+      readonly dst: Addr;
+      readonly route: Route | undefined;
+      readonly nexthop: number;
+    }
+  | {
+      readonly type: 'ENCAPSULATE';
+      readonly link: Link;
+      /** How the far end was found: the neighbour and FDB (VXLAN), Cilium's ipcache, or the route's gateway (IP-in-IP). */
+      readonly via: 'fdb' | 'ipcache' | 'gateway';
+      /** For `fdb`: the next hop, and the MAC its permanent neighbour entry gives. */
+      readonly neighbor: Addr | undefined;
+      readonly lladdr: string | undefined;
+      readonly outer: OuterHeader;
+      /** Bytes the outer headers add: what the inner packet loses of every MTU on the way. */
+      readonly overhead: number;
+    }
+  | { readonly type: 'DECAPSULATE'; readonly link: Link; readonly outer: OuterHeader }
   | { readonly type: 'BRIDGE'; readonly bridge: Link; readonly from: Link | undefined; readonly to: Link | undefined; readonly dst: Addr }
   | {
       readonly type: 'TRANSMIT';
@@ -48,6 +94,16 @@ export type Step =
   | { readonly type: 'DELIVER'; readonly link: Link; readonly dst: Addr }
   | { readonly type: 'DROP'; readonly disposition: Disposition; readonly detail: DropDetail };
 
+export interface OuterHeader {
+  readonly src: Addr;
+  readonly dst: Addr;
+  readonly protocol: 'udp' | 'ipip';
+  /** VXLAN/Geneve only. */
+  readonly vni: number | undefined;
+  readonly port: number | undefined;
+  readonly ttl: number;
+}
+
 export type DropDetail =
   | { readonly kind: 'route'; readonly route: Route | undefined }
   | { readonly kind: 'forwarding'; readonly family: Family }
@@ -55,7 +111,15 @@ export type DropDetail =
   | { readonly kind: 'carrier'; readonly link: Link }
   | { readonly kind: 'neighbor'; readonly link: Link; readonly neighbor: Addr; readonly blockedAt: Link | undefined }
   | { readonly kind: 'loop'; readonly cycle: readonly Netns[]; readonly ttl: number }
-  | { readonly kind: 'exit'; readonly link: Link; readonly neighbor: Addr; readonly external: Link };
+  | { readonly kind: 'exit'; readonly link: Link; readonly neighbor: Addr; readonly external: Link }
+  /** A tunnel link without a permanent neighbour entry for the next hop (it cannot ARP through the tunnel). */
+  | { readonly kind: 'tunnel-neighbor'; readonly link: Link; readonly neighbor: Addr }
+  | { readonly kind: 'fdb'; readonly link: Link; readonly neighbor: Addr; readonly lladdr: string }
+  | { readonly kind: 'ipcache'; readonly link: Link; readonly dst: Addr }
+  /** The outer packet reached `at`, whose netns has no tunnel link that takes it. */
+  | { readonly kind: 'tunnel-receiver'; readonly link: Link; readonly at: Link; readonly outer: OuterHeader }
+  /** The receiving tunnel link's MAC is not the one the sender's neighbour entry gave. */
+  | { readonly kind: 'tunnel-mac'; readonly link: Link; readonly lladdr: string; readonly outer: OuterHeader };
 
 export interface Hop {
   readonly netns: Netns;
@@ -124,9 +188,14 @@ export function trace(fabric: Fabric, source: Netns, flow: Flow): Trace {
 //   HOP netns in out            a netns entered (out is filled in when the packet leaves)
 //   ORIGINATE ttl | RECEIVE link ttl | ROUTE group nexthop | BRIDGE bridge from to | DELIVER link
 //   TRANSMIT link neighbor answeredBy how ttl    neighbor: the next hop whose gateway it is, or -1 for the destination
-//   DROP disposition operands…   per disposition: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
+//   ENCAP link mode ref mac ttl   mode TUNNEL_FDB or TUNNEL_IPCACHE: ref is an endpoint number (Tunnels.endpoints), mac
+//     the neighbour's MAC number (-1 for ipcache); TUNNEL_IPIP: ref the next hop (its gateway is the endpoint), or -1 for
+//     the inner destination. Every entry up to the matching DECAP is about the outer packet.
+//   DECAP link at                 link: the tunnel link that takes the packet; at: the link owning the outer destination
+//   DROP code operands…   per code: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
 //     TTL_EXCEEDED ttl | LINK_DOWN link | NEIGHBOR_UNREACHABLE link neighbor blockedAt | EXITS_NETWORK link neighbor
-//     external | LOOP ttl count netns…
+//     external | LOOP ttl count netns… | NO_TUNNEL_NEIGHBOR link neighbor | NO_FDB link neighbor mac | NO_IPCACHE link |
+//     NO_RECEIVER link at | WRONG_MAC link mac
 const HOP = 0;
 const ORIGINATE = 1;
 const RECEIVE = 2;
@@ -135,6 +204,8 @@ const BRIDGE = 4;
 const TRANSMIT = 5;
 const DELIVER = 6;
 const DROP = 7;
+const ENCAP = 8;
+const DECAP = 9;
 
 const DISPOSITIONS: readonly Disposition[] = [
   'DELIVERED',
@@ -147,6 +218,13 @@ const DISPOSITIONS: readonly Disposition[] = [
   'FORWARDING_DISABLED',
   'LOOP',
   'TTL_EXCEEDED',
+  // The drop codes of tunnels, by the disposition each ends in: the sender cannot find the far end (as a neighbour it
+  // cannot resolve), or the far end refuses the outer packet (the kernel answers port or protocol unreachable).
+  'NEIGHBOR_UNREACHABLE',
+  'NEIGHBOR_UNREACHABLE',
+  'NEIGHBOR_UNREACHABLE',
+  'UNREACHABLE',
+  'NEIGHBOR_UNREACHABLE',
 ];
 const DELIVERED = 0;
 const EXITS_NETWORK = 1;
@@ -158,15 +236,26 @@ const LINK_DOWN = 6;
 const FORWARDING_DISABLED = 7;
 const LOOP = 8;
 const TTL_EXCEEDED = 9;
+const NO_TUNNEL_NEIGHBOR = 10;
+const NO_FDB = 11;
+const NO_IPCACHE = 12;
+const NO_RECEIVER = 13;
+const WRONG_MAC = 14;
 
 const HOW = ['owner', 'host', 'proxy'] as const;
 const OWNER = 0;
 const HOST = 1;
 const PROXY = 2;
 
+/** Tunnels in tunnels are legal; a document that nests them deeper than this is looping. */
+const MAX_DEPTH = 8;
+/** The TTL of a VXLAN or Geneve outer header: the kernel's default when the link sets none (ip4_dst_hoplimit). */
+const OUTER_TTL = 64;
+
 /**
  * What a walk writes as it goes, reused by every walk (tracing is synchronous): the record, which a finished path copies
- * once; the netns that forwarded the packet (for loops); the ECMP decisions taken per netns and the width of each.
+ * once; the netns that forwarded the packet (for loops); the ECMP decisions taken per netns and the width of each; and,
+ * while a packet travels encapsulated, the inner packet's state per tunnel level.
  */
 const scratch = {
   record: new Array<number>(1024).fill(0),
@@ -176,6 +265,13 @@ const scratch = {
   takenAt: new Array<number>(64).fill(0),
   taken: new Array<number>(64).fill(0),
   widths: new Array<number>(64).fill(0),
+  innerDst: new Array<Addr | undefined>(MAX_DEPTH).fill(undefined),
+  innerOwner: new Array<number>(MAX_DEPTH).fill(0),
+  innerTtl: new Array<number>(MAX_DEPTH).fill(0),
+  innerForwardings: new Array<number>(MAX_DEPTH).fill(0),
+  innerFirst: new Array<number>(MAX_DEPTH).fill(0),
+  tunnelLink: new Array<number>(MAX_DEPTH).fill(0),
+  tunnelMac: new Array<number>(MAX_DEPTH).fill(0),
 };
 
 /** Who answered the last neighbour resolution, reused so that resolving allocates nothing. */
@@ -203,15 +299,20 @@ function openHop(ns: number, inLink: number): number {
   return at;
 }
 
-function walk(fabric: Fabric, source: number, flow: Flow, dstOwner: number, forced: readonly number[]): Path {
-  const { dst } = flow;
-  const family = dst.family;
-  const { fibs, owners } = fabric;
+function walk(fabric: Fabric, source: number, flow: Flow, flowOwner: number, forced: readonly number[]): Path {
+  const { fibs, owners, tunnels } = fabric;
   const record = scratch.record;
   scratch.length = 0;
   scratch.forwardings = 0;
   let choices: number[] | undefined;
+  // The packet being routed: the flow's, or while it is encapsulated the outermost header's.
+  let dst = flow.dst;
+  let family = dst.family;
+  let dstOwner = flowOwner;
   let ttl = flow.ttl;
+  let depth = 0;
+  // Loops are looked for among the forwardings of the current packet only: an outer packet crosses the same routers.
+  let first = 0;
   let ns = source;
   let hop = openHop(ns, -1);
   put(ORIGINATE);
@@ -226,26 +327,60 @@ function walk(fabric: Fabric, source: number, flow: Flow, dstOwner: number, forc
     }
 
     // The local table: an address of this netns, on any of its links, up or not (its local route stays).
-    for (let o = dstOwner; o >= 0; o = owners.next(o)) {
-      if (owners.netns(o) === ns) {
+    let local = -1;
+    for (let o = dstOwner; o >= 0 && local < 0; o = owners.next(o)) if (owners.netns(o) === ns) local = owners.link(o);
+    if (local >= 0) {
+      if (depth === 0) {
         put(DELIVER);
-        put(owners.link(o));
+        put(local);
         return finish(fabric, flow, choices, DELIVERED);
       }
+      // An outer packet has arrived: a tunnel link of this netns takes it, strips the outer header and receives the
+      // inner packet, which is routed on from here.
+      const sender = scratch.tunnelLink[depth - 1]!;
+      const rx = tunnels.receiver(fabric.netns[ns]!, sender);
+      if (rx < 0) {
+        put(DROP);
+        put(NO_RECEIVER);
+        put(sender);
+        put(local);
+        return finish(fabric, flow, choices, NO_RECEIVER);
+      }
+      const mac = scratch.tunnelMac[depth - 1]!;
+      if (mac >= 0 && tunnels.linkMac(rx) >= 0 && tunnels.linkMac(rx) !== mac) {
+        put(DROP);
+        put(WRONG_MAC);
+        put(rx);
+        put(mac);
+        return finish(fabric, flow, choices, WRONG_MAC);
+      }
+      put(DECAP);
+      put(rx);
+      put(local);
+      depth--;
+      dst = scratch.innerDst[depth]!;
+      family = dst.family;
+      dstOwner = scratch.innerOwner[depth]!;
+      ttl = scratch.innerTtl[depth]!;
+      scratch.forwardings = scratch.innerForwardings[depth]!;
+      first = scratch.innerFirst[depth]!;
+      inLink = rx;
+      continue;
     }
 
     const group = fabric.route(ns, family, dst.w0, dst.w1, dst.w2, dst.w3);
     let choice = 0;
     if (group >= 0 && fibs.width(group) > 1) {
-      // The same flow hashes to the same next hop on every visit of a netns.
+      // The same flow hashes to the same next hop on every visit of a netns (an outer packet is another flow).
+      const key = ns * MAX_DEPTH + depth;
       let t = 0;
       const decisions = choices?.length ?? 0;
-      while (t < decisions && scratch.takenAt[t] !== ns) t++;
+      while (t < decisions && scratch.takenAt[t] !== key) t++;
       if (t < decisions) choice = scratch.taken[t]!;
       else {
         if (decisions < forced.length) choice = forced[decisions]!;
         scratch.widths[decisions] = fibs.width(group);
-        scratch.takenAt[decisions] = ns;
+        scratch.takenAt[decisions] = key;
         scratch.taken[decisions] = choice;
         (choices ??= []).push(choice);
       }
@@ -266,7 +401,7 @@ function walk(fabric: Fabric, source: number, flow: Flow, dstOwner: number, forc
       if (!fabric.forwards(ns)) return drop(fabric, flow, choices, FORWARDING_DISABLED, family);
       if (ttl <= 1) return drop(fabric, flow, choices, TTL_EXCEEDED, ttl);
       const n = scratch.forwardings;
-      let seen = 0;
+      let seen = first;
       while (seen < n && scratch.forwardedAt[seen] !== ns) seen++;
       if (seen < n) {
         put(DROP);
@@ -285,6 +420,76 @@ function walk(fabric: Fabric, source: number, flow: Flow, dstOwner: number, forc
     const out = fabric.linkAt(ns, fibs.dev(nh));
     record[hop + 3] = out;
     if (!fabric.hasCarrier(out)) return drop(fabric, flow, choices, LINK_DOWN, out);
+
+    const mode = fabric.tunnelMode(out);
+    if (mode !== 0) {
+      // A tunnel: find the far end, push the inner packet's state and route the outer packet from this netns, as one
+      // it sends itself.
+      if (depth === MAX_DEPTH) {
+        put(DROP);
+        put(LOOP);
+        put(ttl);
+        put(1);
+        put(ns);
+        return finish(fabric, flow, choices, LOOP);
+      }
+      let endpoint: Addr;
+      let ref: number;
+      let mac = -1;
+      if (mode === TUNNEL_IPIP) {
+        // tunl0 has no remote: the outer destination is the route's gateway (or the inner destination on a direct route).
+        ref = fibs.hasGateway(nh) ? nh : -1;
+        endpoint = ref < 0 ? dst : fibs.gateway(nh)!;
+      } else if (mode === TUNNEL_IPCACHE) {
+        ref = tunnels.ipcache(out, family, dst.w0, dst.w1, dst.w2, dst.w3);
+        if (ref < 0) return drop(fabric, flow, choices, NO_IPCACHE, out);
+        endpoint = tunnels.endpoints[ref]!;
+      } else {
+        const gw = fibs.hasGateway(nh) ? fibs.gateway(nh)! : dst;
+        mac = tunnels.neighbour(ns, fibs.dev(nh), family, gw.w0, gw.w1, gw.w2, gw.w3);
+        const neighbor = gw === dst ? -1 : nh;
+        if (mac < 0) {
+          put(DROP);
+          put(NO_TUNNEL_NEIGHBOR);
+          put(out);
+          put(neighbor);
+          return finish(fabric, flow, choices, NO_TUNNEL_NEIGHBOR);
+        }
+        ref = tunnels.remote(ns, fibs.dev(nh), mac);
+        if (ref < 0) {
+          put(DROP);
+          put(NO_FDB);
+          put(out);
+          put(neighbor);
+          put(mac);
+          return finish(fabric, flow, choices, NO_FDB);
+        }
+        endpoint = tunnels.endpoints[ref]!;
+      }
+      // IP-in-IP inherits the inner TTL (tunl0's default); VXLAN and Geneve start afresh.
+      const outerTtl = mode === TUNNEL_IPIP ? ttl : OUTER_TTL;
+      put(ENCAP);
+      put(out);
+      put(mode);
+      put(ref);
+      put(mac);
+      put(outerTtl);
+      scratch.innerDst[depth] = dst;
+      scratch.innerOwner[depth] = dstOwner;
+      scratch.innerTtl[depth] = ttl;
+      scratch.innerForwardings[depth] = scratch.forwardings;
+      scratch.innerFirst[depth] = first;
+      scratch.tunnelLink[depth] = out;
+      scratch.tunnelMac[depth] = mac;
+      depth++;
+      dst = endpoint;
+      family = endpoint.family;
+      dstOwner = owners.first(endpoint);
+      ttl = outerTtl;
+      first = scratch.forwardings;
+      inLink = -1;
+      continue;
+    }
 
     // The neighbour: the gateway, or on a direct route the destination itself (whose owners are known already).
     const neighbor = fibs.hasGateway(nh) ? nh : -1;
@@ -435,11 +640,15 @@ function cross(fabric: Fabric, hop: number, length: number): number {
 // ---- decoding ----
 
 function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
-  const { links, fibs } = fabric;
-  const dst = flow.dst;
+  const { links, fibs, tunnels } = fabric;
   const link = (id: number) => (id < 0 ? undefined : links[id]);
-  const neighbor = (nh: number) => (nh < 0 ? dst : fibs.gateway(nh)!);
   const route = (group: number) => (group < 0 ? undefined : fibs.route(group));
+  // The packet the entries are about: the flow's, and one outer header per tunnel it is inside.
+  const packets: { src: Addr | undefined; dst: Addr; encap: { step: EncapStep; outer: MutableOuter } | undefined }[] = [
+    { src: flow.src, dst: flow.dst, encap: undefined },
+  ];
+  const top = () => packets[packets.length - 1]!;
+  const neighbor = (nh: number) => (nh < 0 ? top().dst : fibs.gateway(nh)!);
   const hops: Hop[] = [];
   let ns = fabric.netns[0]!;
   let steps: Step[] = [];
@@ -453,19 +662,30 @@ function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
         i += 4;
         break;
       case ORIGINATE:
-        steps.push({ type: 'ORIGINATE', src: flow.src, dst, ttl: r[i + 1]! });
+        steps.push({ type: 'ORIGINATE', src: flow.src, dst: flow.dst, ttl: r[i + 1]! });
         i += 2;
         break;
       case RECEIVE:
         steps.push({ type: 'RECEIVE', link: links[r[i + 1]!]!, ttl: r[i + 2]! });
         i += 3;
         break;
-      case ROUTE:
-        steps.push({ type: 'ROUTE', netns: ns, dst, route: route(r[i + 1]!), nexthop: r[i + 2]! });
+      case ROUTE: {
+        const p = top();
+        const found = route(r[i + 1]!);
+        // The outer source the kernel picks when the tunnel names none: the route's preferred source, or the first
+        // address of its device in the family.
+        if (p.src === undefined) {
+          const nh = found?.nexthops[r[i + 2]!];
+          const dev = nh === undefined ? undefined : ns.links[nh.dev];
+          p.src = found?.prefsrc ?? dev?.addrs.find((a) => a.addr.family === p.dst.family)?.addr ?? p.dst;
+          p.encap!.outer.src = p.src;
+        }
+        steps.push({ type: 'ROUTE', netns: ns, src: p.src, dst: p.dst, route: found, nexthop: r[i + 2]! });
         i += 3;
         break;
+      }
       case BRIDGE:
-        steps.push({ type: 'BRIDGE', bridge: links[r[i + 1]!]!, from: link(r[i + 2]!), to: link(r[i + 3]!), dst });
+        steps.push({ type: 'BRIDGE', bridge: links[r[i + 1]!]!, from: link(r[i + 2]!), to: link(r[i + 3]!), dst: top().dst });
         i += 4;
         break;
       case TRANSMIT:
@@ -480,15 +700,53 @@ function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
         i += 6;
         break;
       case DELIVER:
-        steps.push({ type: 'DELIVER', link: links[r[i + 1]!]!, dst });
+        steps.push({ type: 'DELIVER', link: links[r[i + 1]!]!, dst: top().dst });
         i += 2;
         break;
+      case ENCAP: {
+        const tunnel = links[r[i + 1]!]!;
+        const mode = r[i + 2]!;
+        const ref = r[i + 3]!;
+        const mac = r[i + 4]!;
+        const inner = top();
+        const dst = mode === TUNNEL_IPIP ? neighbor(ref) : tunnels.endpoints[ref]!;
+        const ipip = mode === TUNNEL_IPIP;
+        const outer: MutableOuter = {
+          src: tunnel.tunnel!.local ?? dst,
+          dst,
+          protocol: ipip ? 'ipip' : 'udp',
+          // External mode carries Cilium's source identity as the VNI, which the model does not know.
+          vni: ipip || mode === TUNNEL_IPCACHE ? undefined : tunnel.tunnel!.vni,
+          port: ipip ? undefined : tunnel.tunnel!.port,
+          ttl: r[i + 5]!,
+        };
+        const gw = mode === TUNNEL_FDB ? lastRoute(steps) : undefined;
+        const step: EncapStep = {
+          type: 'ENCAPSULATE',
+          link: tunnel,
+          via: ipip ? 'gateway' : mode === TUNNEL_IPCACHE ? 'ipcache' : 'fdb',
+          neighbor: gw === undefined ? undefined : (gw.route?.nexthops[gw.nexthop]?.gateway ?? inner.dst),
+          lladdr: mac < 0 ? undefined : tunnels.macs[mac],
+          outer,
+          overhead: overheadOf(tunnel, dst),
+        };
+        steps.push(step);
+        packets.push({ src: tunnel.tunnel!.local, dst, encap: { step, outer } });
+        i += 6;
+        break;
+      }
+      case DECAP: {
+        const p = packets.pop()!;
+        steps.push({ type: 'DECAPSULATE', link: links[r[i + 1]!]!, outer: p.encap!.outer });
+        i += 3;
+        break;
+      }
       case DROP: {
-        const disposition = r[i + 1]!;
+        const code = r[i + 1]!;
         const a = r[i + 2]!;
         let detail: DropDetail;
         let operands = 1;
-        switch (disposition) {
+        switch (code) {
           case FORWARDING_DISABLED:
             detail = { kind: 'forwarding', family: a as Family };
             break;
@@ -512,10 +770,29 @@ function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
             operands = 2 + cycle.length;
             break;
           }
+          case NO_TUNNEL_NEIGHBOR:
+            detail = { kind: 'tunnel-neighbor', link: links[a]!, neighbor: neighbor(r[i + 3]!) };
+            operands = 2;
+            break;
+          case NO_FDB:
+            detail = { kind: 'fdb', link: links[a]!, neighbor: neighbor(r[i + 3]!), lladdr: tunnels.macs[r[i + 4]!]! };
+            operands = 3;
+            break;
+          case NO_IPCACHE:
+            detail = { kind: 'ipcache', link: links[a]!, dst: top().dst };
+            break;
+          case NO_RECEIVER:
+            detail = { kind: 'tunnel-receiver', link: links[a]!, at: links[r[i + 3]!]!, outer: top().encap!.outer };
+            operands = 2;
+            break;
+          case WRONG_MAC:
+            detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top().encap!.outer };
+            operands = 2;
+            break;
           default:
             detail = { kind: 'route', route: route(a) };
         }
-        steps.push({ type: 'DROP', disposition: DISPOSITIONS[disposition]!, detail });
+        steps.push({ type: 'DROP', disposition: DISPOSITIONS[code]!, detail });
         i += 2 + operands;
         break;
       }
@@ -524,4 +801,25 @@ function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
     }
   }
   return hops;
+}
+
+type EncapStep = Extract<Step, { type: 'ENCAPSULATE' }>;
+type MutableOuter = { -readonly [K in keyof OuterHeader]: OuterHeader[K] };
+
+/** The ROUTE step that sent the packet into a tunnel: the last one of the hop so far. */
+function lastRoute(steps: readonly Step[]): Extract<Step, { type: 'ROUTE' }> | undefined {
+  for (let k = steps.length - 1; k >= 0; k--) {
+    const s = steps[k]!;
+    if (s.type === 'ROUTE') return s;
+  }
+  return undefined;
+}
+
+/**
+ * The bytes the outer headers add: IP-in-IP an IPv4 header; VXLAN and Geneve (without options) the inner Ethernet
+ * header, UDP, their own 8 bytes and the outer IP header. These are why flannel sets 1450 and Calico's tunl0 1480.
+ */
+function overheadOf(tunnel: Link, outerDst: Addr): number {
+  const ip = outerDst.family === 4 ? 20 : 40;
+  return tunnel.kind === 'ipip' ? ip : 14 + 8 + 8 + ip;
 }

@@ -1,8 +1,12 @@
 // One flow, asked of one compiled topology revision, answered as the API's trace answer. Shared by the single trace, the
 // batch, the what-if endpoint and the chat integration, so they all say the same thing about the same flow.
+import type { Family } from '../engine/addr.js';
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
 import { EndpointError } from '../engine/topology.js';
 import { explain } from '../engine/explain.js';
+import { worstPath } from '../engine/trace.js';
+import { hashedBranch } from '../engine/multipath.js';
+import { mtuReport } from '../engine/mtu.js';
 import type { Answer } from '../render/answer.js';
 import { Problem } from './problem.js';
 
@@ -10,11 +14,23 @@ export interface FlowRequest {
   from: string;
   to: string;
   protocol?: 'icmp' | 'tcp' | 'udp';
+  /** The first name of dstPort, kept as its alias. */
   port?: number;
+  srcPort?: number;
+  dstPort?: number;
+  family?: Family;
+  /** The IP packet's size in bytes, checked against the MTU along the path. */
+  size?: number;
   ttl?: number;
 }
 
-function endpointProblem(err: EndpointError, parameter: 'from' | 'to'): Problem {
+type Parameter = 'from' | 'to' | 'family';
+
+const ECMP_NOTE =
+  'Linux keys its multipath hash with a secret drawn at boot, so this shows how hash-threshold splits flows over the ' +
+  'next hops by weight (with a stand-in hash), not a promise of the branch this flow takes on a real node.';
+
+function endpointProblem(err: EndpointError, parameter: Parameter): Problem {
   const status = err.reason === 'unknown' ? 404 : 400;
   const slug = err.reason === 'unknown' ? 'unknown-endpoint' : err.reason === 'ambiguous' ? 'ambiguous-endpoint' : 'invalid-request';
   return new Problem(status, slug, err.message, {
@@ -32,24 +48,44 @@ function resolve(compiled: CompiledTopology, text: string, role: 'source' | 'des
   }
 }
 
+/** The flow's destination port (`port` or `dstPort`); throws a Problem for ports without tcp/udp or two different ones. */
+function destinationPort(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp'): number | undefined {
+  const given = (['port', 'srcPort', 'dstPort'] as const).filter((p) => flow[p] !== undefined);
+  if (given.length > 0 && protocol === 'icmp') {
+    throw new Problem(400, 'invalid-request', `${given.join(' and ')} ${given.length === 1 ? 'goes' : 'go'} with protocol=tcp or protocol=udp`, {
+      errors: given.map((parameter) => ({ parameter, detail: 'needs protocol tcp or udp' })),
+    });
+  }
+  if (flow.port !== undefined && flow.dstPort !== undefined && flow.port !== flow.dstPort) {
+    throw new Problem(400, 'invalid-request', `port is another name for dstPort: port=${flow.port} and dstPort=${flow.dstPort} disagree`, {
+      errors: [{ parameter: 'port', detail: `differs from dstPort (${flow.dstPort})` }],
+    });
+  }
+  return flow.dstPort ?? flow.port;
+}
+
 /** Traces a flow; a flow that cannot be traced at all (unknown or ambiguous names, no common family) throws a Problem. */
 export function answerFlow(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest): Answer {
   const protocol = flow.protocol ?? 'icmp';
-  if (flow.port !== undefined && protocol === 'icmp') {
-    throw new Problem(400, 'invalid-request', 'port goes with protocol=tcp or protocol=udp', {
-      errors: [{ parameter: 'port', detail: 'needs protocol tcp or udp' }],
-    });
-  }
+  const dstPort = destinationPort(flow, protocol);
   const from = resolve(compiled, flow.from, 'source', 'from');
   const to = resolve(compiled, flow.to, 'destination', 'to');
   let t;
   try {
-    t = compiled.trace(from, to, flow.ttl ?? 64);
+    t = compiled.trace(from, to, flow.ttl ?? 64, flow.family);
   } catch (err) {
-    if (err instanceof EndpointError) throw endpointProblem(err, 'to');
+    if (err instanceof EndpointError) throw endpointProblem(err, flow.family === undefined ? 'to' : 'family');
     throw err;
   }
   const report = explain(compiled.fabric, t, { from: from.name, to: to.name });
+  const family = t.flow.dst.family;
+  const mtuOf = (i: number) => {
+    const mtu = mtuReport(t.paths[i]!.hops, family, flow.size);
+    return mtu === undefined ? {} : { mtu };
+  };
+  const { srcPort } = flow;
+  const l4 = protocol !== 'icmp' && srcPort !== undefined && dstPort !== undefined ? { protocol, srcPort, dstPort } : undefined;
+  const hashed = hashedBranch(t, l4);
   const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
   const endpoint = (e: Endpoint, address: string) => ({ name: e.name, kind: e.kind, netns: e.netns?.name ?? null, address });
   return {
@@ -58,7 +94,11 @@ export function answerFlow(compiled: CompiledTopology, topology: { name: string;
       src: t.flow.src.toString(),
       dst: t.flow.dst.toString(),
       protocol,
-      ...(flow.port !== undefined ? { port: flow.port } : {}),
+      ...(srcPort !== undefined ? { srcPort } : {}),
+      // Echoed under the names the request used, so that clients of `port` see the flow they sent.
+      ...(flow.dstPort !== undefined ? { dstPort } : {}),
+      ...(flow.port !== undefined ? { port: dstPort } : {}),
+      ...(flow.size !== undefined ? { size: flow.size } : {}),
       ttl: t.flow.ttl,
     },
     source: endpoint(from, t.flow.src.toString()),
@@ -66,7 +106,28 @@ export function answerFlow(compiled: CompiledTopology, topology: { name: string;
     disposition: report.disposition,
     summary: report.summary,
     hops: report.hops,
-    ...(report.paths ? { paths: report.paths } : {}),
+    ...mtuOf(worstPath(t.paths)),
+    ...(report.paths ? { paths: report.paths.map((p, i) => ({ ...p, ...mtuOf(i) })) } : {}),
+    ...(hashed
+      ? {
+          ecmp: {
+            policy: hashed.policy,
+            path: hashed.path ?? null,
+            decisions: hashed.decisions.map(({ netns, route, nexthop }) => {
+              const nh = route.nexthops[nexthop]!;
+              return {
+                netns: netns.name,
+                dst: route.prefix.toRouteDst(),
+                nexthop,
+                ...(nh.gateway ? { gateway: nh.gateway.toString() } : {}),
+                dev: netns.links[nh.dev]!.name,
+              };
+            }),
+            model: true as const,
+            note: ECMP_NOTE,
+          },
+        }
+      : {}),
     notes: [...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
   };
 }

@@ -848,9 +848,9 @@ function buildPods(
   const { facts, nodeIps, index } = built;
   const names = new Set<string>();
   const candidates: PodCandidate[] = [];
-  // Calico allocates from IPAM blocks, not from the node's pod CIDR; every other plugin gives a pod an address from its
-  // node's pod CIDR, and the cluster form holds them to it.
-  const pinned = plugin !== 'calico';
+  // Calico allocates from IPAM blocks and Weave from its one cluster-wide range, not from the node's pod CIDR; every other
+  // plugin gives a pod an address from its node's pod CIDR, and the cluster form holds them to it.
+  const pinned = plugin !== 'calico' && plugin !== 'weave';
 
   for (const { obj, at } of pods) {
     const namespace = obj.metadata.namespace ?? 'default';

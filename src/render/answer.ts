@@ -26,3 +26,6 @@ export function routeDst(step: StepView): string | undefined {
   const route = (step as { route?: { dst?: string } | null }).route;
   return step.type === 'ROUTE' && route ? route.dst : undefined;
 }
+
+/** The sentence saying that the packet of the asked size does not fit the path's MTU, or undefined when it fits. */
+export const tooBig = (a: Answer): string | undefined => (a.mtu?.fits === false ? a.mtu.explanation : undefined);

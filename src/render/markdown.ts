@@ -1,6 +1,6 @@
 // Markdown for Slack, Teams and Mattermost: a bold summary and a table of hops. Table cells escape the characters that
 // would break the table or turn into formatting.
-import { decisionOf, ok, type Answer } from './answer.js';
+import { decisionOf, ok, tooBig, type Answer } from './answer.js';
 
 const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/([*_`])/g, '\\$1').replace(/\n/g, ' ');
 
@@ -10,6 +10,7 @@ export function renderMarkdown(a: Answer): string {
     const step = decisionOf(hop);
     return `| ${i + 1} | \`${hop.netns}\` | ${cell(hop.in ?? '–')} → ${cell(hop.out ?? '–')} | ${step ? `${step.type}: ${cell(step.explanation)}` : ''} |`;
   });
-  const notes = a.notes.map((n) => `> note: ${cell(n)}`);
+  const mtu = tooBig(a);
+  const notes = [...(mtu ? [`> ⚠️ MTU: ${cell(mtu)}`] : []), ...a.notes.map((n) => `> note: ${cell(n)}`)];
   return [head, '', '| # | netns | in → out | decision |', '|---|---|---|---|', ...rows, ...(notes.length ? ['', ...notes] : [])].join('\n') + '\n';
 }

@@ -89,10 +89,13 @@ export const Cni = Type.Union([BridgeCni, FlannelCni, CalicoCni, CiliumCni, Weav
 export const ClusterNetwork = Closed({
   cidr: Type.Optional(Cidr),
   gateway: Type.Optional(IpAddress),
+  subnets: Type.Optional(Type.Array(Cidr, { minItems: 2, maxItems: 64 })),
 }, {
   description:
     'The underlay the nodes share. cidr: the L2 segment (default: the smallest prefix that holds every node address). ' +
-    'gateway: a router outside the model; nodes get a default route via it.',
+    'gateway: a router outside the model; nodes get a default route via it. subnets (instead of cidr and gateway): the ' +
+    'nodes sit on several L2 segments, one per subnet, joined by a router netns `underlay-router` that is every ' +
+    "node's default gateway; a host-gw route to a node on another subnet then finds no neighbour.",
 });
 
 export const Cluster = Closed({

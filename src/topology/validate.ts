@@ -4,8 +4,9 @@ import { Addr, type Family } from '../engine/addr.js';
 import { Prefix } from '../engine/prefix.js';
 import { IfAddr } from '../engine/ifaddr.js';
 import { DataError, type InvalidParam } from './data-error.js';
-import type { ClusterDoc, DumpsDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
+import type { ClusterDoc, CniDoc, DumpsDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { importIproute, type ImportWarning } from '../import/iproute.js';
+import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
 
 class Findings {
   readonly errors: InvalidParam[] = [];
@@ -113,8 +114,28 @@ function checkCluster(c: ClusterDoc, f: Findings) {
   const nodeIps = new Map<string, string>();
   const allCidrs: { prefix: Prefix; node: string; pointer: string }[] = [];
 
+  const weave = c.cni?.plugin === 'weave' ? c.cni : undefined;
+  const weaveRange = weave && weaveSubnet(weave, f);
+  let weavePods = 0;
+
   let underlay: Prefix | undefined;
   if (c.network?.cidr !== undefined) underlay = f.prefix(`${base}/network/cidr`, c.network.cidr);
+  const subnets: Prefix[] = [];
+  c.network?.subnets?.forEach((text, i) => {
+    const sp = `${base}/network/subnets/${i}`;
+    const prefix = f.prefix(sp, text);
+    if (!prefix) return;
+    const other = subnets.find((x) => x.overlaps(prefix));
+    if (other) f.add(sp, `${prefix} overlaps the subnet ${other}: each subnet is its own L2 segment`);
+    subnets.push(prefix);
+  });
+  if (c.network?.subnets !== undefined) {
+    for (const key of ['cidr', 'gateway'] as const) {
+      if (c.network[key] !== undefined) {
+        f.add(`${base}/network/${key}`, `give either subnets or ${key}: with several subnets the router between them is the nodes' gateway`);
+      }
+    }
+  }
   if (c.network?.gateway !== undefined) {
     const gw = f.addr(`${base}/network/gateway`, c.network.gateway);
     if (gw && underlay && !underlay.contains(gw)) {
@@ -142,6 +163,12 @@ function checkCluster(c: ClusterDoc, f: Findings) {
       if (a.type === 'InternalIP' && underlay && ip.family === underlay.family && !underlay.contains(ip)) {
         f.add(ap, `${key} is outside the node network ${underlay}`);
       }
+      if (a.type === 'InternalIP' && subnets.length > 0 && !subnets.some((x) => x.contains(ip))) {
+        f.add(ap, `${key} is in none of the network's subnets (${subnets.join(', ')})`);
+      }
+      if (weaveRange?.contains(ip)) {
+        f.add(ap, `${key} is inside the weave subnet ${weaveRange}: weave refuses to start on a host whose network overlaps it`);
+      }
     });
     if (!node.addresses.some((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')) {
       f.add(`${p}/addresses`, 'a node needs an InternalIP (or ExternalIP) address: the other nodes route to it');
@@ -164,8 +191,9 @@ function checkCluster(c: ClusterDoc, f: Findings) {
     });
   });
 
-  // Calico allocates from IPAM blocks, not from the node's pod CIDR, so only the other plugins pin pod IPs to it.
-  const ipsInNodeCidr = c.cni?.plugin !== 'calico';
+  // Calico allocates from IPAM blocks and weave from its one cluster-wide subnet, not from the node's pod CIDR, so only
+  // the other plugins pin pod IPs to it.
+  const ipsInNodeCidr = c.cni?.plugin !== 'calico' && weave === undefined;
   const podKeys = new Set<string>();
   const podIps = new Map<string, string>();
   (c.pods ?? []).forEach((pod, i) => {
@@ -194,6 +222,14 @@ function checkCluster(c: ClusterDoc, f: Findings) {
       const owner = podIps.get(key) ?? (nodeIps.has(key) ? `node ${nodeIps.get(key)}` : undefined);
       if (owner !== undefined) f.add(ipp, `${key} is also the address of ${owner}`);
       podIps.set(key, `pod ${id}`);
+      if (weave !== undefined) {
+        if (a.family === 6) f.add(ipp, `Weave Net allocates IPv4 addresses only, and ${a} is IPv6`);
+        else if (weaveRange && !weaveRange.contains(a)) {
+          f.add(ipp, `${a} is outside ${weaveRange}, the weave subnet every pod address comes from`);
+        } else if (weaveRange && (a.equals(weaveRange.first()) || a.equals(weaveRange.last()))) {
+          f.add(ipp, `${a} is the first or last address of the weave subnet ${weaveRange}, which weave never gives out`);
+        } else weavePods++;
+      }
       if (!ipsInNodeCidr) return;
       const cidr = node.cidrs.find((x) => x.family === a.family);
       if (!cidr) {
@@ -212,7 +248,25 @@ function checkCluster(c: ClusterDoc, f: Findings) {
       if (!nodes.has(b.nodeName)) f.add(`${bp}/nodeName`, `there is no node named ${b.nodeName}`);
     });
   }
-  if (cni?.plugin === 'weave' && cni.subnet !== undefined) f.prefix(`${base}/cni/subnet`, cni.subnet);
+  // Every node's weave bridge takes an address of the subnet too (`weave expose`).
+  const need = weavePods + c.nodes.length;
+  if (weaveRange !== undefined && need > weaveRange.size - 2) {
+    f.add(
+      `${base}/cni${weave?.subnet === undefined ? '' : '/subnet'}`,
+      `the weave subnet ${weaveRange} has ${weaveRange.size - 2} addresses to give out, and its ${weavePods} pods and ` +
+        `${c.nodes.length} nodes need ${need} (each node's weave bridge takes one)`,
+    );
+  }
+}
+
+/** The weave subnet (IPALLOC_RANGE), or undefined when the given one is not an IPv4 prefix. */
+function weaveSubnet(cni: Extract<CniDoc, { plugin: 'weave' }>, f: Findings): Prefix | undefined {
+  if (cni.subnet === undefined) return WEAVE_DEFAULT_SUBNET;
+  const pointer = '/cluster/cni/subnet';
+  const subnet = f.prefix(pointer, cni.subnet);
+  if (subnet?.family !== 6) return subnet;
+  f.add(pointer, `Weave Net allocates IPv4 addresses only, and ${subnet} is IPv6`);
+  return undefined;
 }
 
 function checkFabric(fabric: FabricDoc, f: Findings, base = '/fabric') {

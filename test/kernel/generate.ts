@@ -1,23 +1,33 @@
 // Seeded random topologies for the conformance suite: a cluster of 2-6 nodes and 1-4 pods per node on one of the data
-// paths the engine compiles without encapsulation (bridge host-gw or cloud routes, flannel host-gw, calico bgp, cilium
-// native), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
+// paths this kernel can realise (bridge host-gw or cloud routes, flannel host-gw or vxlan, calico bgp or vxlan, cilium
+// native, weave; IP-in-IP and Geneve need kernel modules the test machines lack, and Cilium's tunnel is a BPF decision), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
 // route, a blackhole, a wrong gateway, a downed veth, forwarding off, a routing loop between two nodes.
 import { compileTopology } from '../../src/engine/topology.js';
 import { materialise } from '../../src/engine/materialise.js';
 import type { ClusterDoc, CniDoc, FabricDoc, NetnsDoc } from '../../src/topology/schema.js';
 
 /**
- * The data paths of the seeded topologies, one per seed in turn (seed % 5): taken without drawing from the seed's random
+ * The data paths of the seeded topologies, one per seed in turn (seed % 8): taken without drawing from the seed's random
  * numbers, so that a seed's nodes, pods and faults are the same whatever its data path (seed 18, which other tests use
- * for its node that does not forward, stays bridge host-gw).
+ * for its node that does not forward, stays bridge host-gw). Weave takes the pod IPs' range as its subnet.
  */
 export const DATA_PATHS: readonly CniDoc[] = [
   { plugin: 'calico', mode: 'bgp' },
   { plugin: 'cilium', routing: 'native' },
-  { plugin: 'bridge', routes: 'cloud' },
   { plugin: 'bridge', routes: 'host-gw' },
+  { plugin: 'flannel', backend: 'vxlan' },
+  { plugin: 'bridge', routes: 'cloud' },
+  { plugin: 'calico', mode: 'vxlan' },
   { plugin: 'flannel', backend: 'host-gw' },
+  { plugin: 'weave', subnet: '10.1.0.0/16' },
 ];
+
+/** Across subnets the overlays encapsulate only where they must. */
+function crossing(cni: CniDoc): CniDoc {
+  if (cni.plugin === 'flannel' && cni.backend === 'vxlan') return { ...cni, directRouting: true };
+  if (cni.plugin === 'calico' && cni.mode === 'vxlan') return { ...cni, crossSubnet: true };
+  return cni;
+}
 
 export interface Generated {
   seed: number;
@@ -49,16 +59,20 @@ export function generate(seed: number): Generated {
   const nodes = r.int(2, 6);
   const withGateway = r.next() < 0.5;
   const cni = DATA_PATHS[seed % DATA_PATHS.length]!;
-  const dataPath = Object.values(cni).join(' ');
-  const cluster: ClusterDoc = {
-    nodes: [],
-    pods: [],
-    cni,
-    network: withGateway ? { cidr: '192.168.0.0/24', gateway: '192.168.0.1' } : { cidr: '192.168.0.0/24' },
-  };
+  const dataPath = Object.values(cni).join(' ') + (Math.floor(seed / DATA_PATHS.length) % 2 === 1 ? ' on two subnets' : '');
+  // Every other round of data paths puts the odd nodes on a second subnet behind a router: what host-gw cannot cross and
+  // crossSubnet and directRouting are for. Decided without drawing from the seed's random numbers, as the data path is.
+  const twoSubnets = Math.floor(seed / DATA_PATHS.length) % 2 === 1;
+  const network = twoSubnets
+    ? { subnets: ['192.168.0.0/24', '192.168.1.0/24'] }
+    : withGateway
+      ? { cidr: '192.168.0.0/24', gateway: '192.168.0.1' }
+      : { cidr: '192.168.0.0/24' };
+  const cluster: ClusterDoc = { nodes: [], pods: [], cni: twoSubnets ? crossing(cni) : cni, network };
   for (let i = 0; i < nodes; i++) {
     const name = `node-${i}`;
-    cluster.nodes.push({ name, addresses: [{ type: 'InternalIP', address: `192.168.0.${11 + i}` }], podCIDRs: [`10.1.${i}.0/24`] });
+    const address = `192.168.${twoSubnets ? i % 2 : 0}.${11 + i}`;
+    cluster.nodes.push({ name, addresses: [{ type: 'InternalIP', address }], podCIDRs: [`10.1.${i}.0/24`] });
     const pods = r.int(1, 4);
     for (let p = 0; p < pods; p++) {
       cluster.pods!.push({ namespace: 'default', name: `p${i}-${p}`, nodeName: name, podIPs: [`10.1.${i}.${10 + p}`] });

@@ -1,6 +1,6 @@
 // The kernel as the oracle: for every netns where the engine took a routing decision, ask the real namespace the same
 // question (`ip route get <dst> from <src> [iif <dev>]`) and compare; for pairs the engine delivers both ways, ping.
-import type { Trace, Path, Hop, Step } from '../../src/engine/trace.js';
+import type { Trace, Path, Hop } from '../../src/engine/trace.js';
 import type { Realised } from './realise.js';
 import { sh } from './realise.js';
 
@@ -50,43 +50,50 @@ const expectedErrors: Record<string, string[]> = {
   FORWARDING_DISABLED: ['No route to host', 'Network is unreachable'],
 };
 
-function stepsOf<T extends Step['type']>(hop: Hop, type: T) {
-  return hop.steps.filter((s): s is Extract<Step, { type: T }> => s.type === type);
-}
-
-/** Compares every routing decision of one path with the kernel's; returns what disagreed. */
+/**
+ * Compares every routing decision of one path with the kernel's; returns what disagreed. Inside a tunnel the lookups are
+ * for the outer packet, which the netns sends itself (no iif); where the outer packet arrives, the kernel must take its
+ * destination as local before the inner packet goes on.
+ */
 export async function checkPath(t: Trace, path: Path, realised: Realised): Promise<Disagreement[]> {
   const out: Disagreement[] = [];
-  const family = t.flow.dst.family as 4 | 6;
   const dst = t.flow.dst.toString();
   const src = t.flow.src.toString();
-  for (let i = 0; i < path.hops.length; i++) {
-    const hop = path.hops[i]!;
-    const route = stepsOf(hop, 'ROUTE')[0];
-    const deliver = stepsOf(hop, 'DELIVER')[0];
-    if (route === undefined && deliver === undefined) continue; // crossed at layer 2 only
-    const receive = stepsOf(hop, 'RECEIVE')[0];
+  const familyOf = (a: string) => (a.includes(':') ? 6 : 4) as 4 | 6;
+  for (const hop of path.hops) {
     const ns = realised.nsName(hop.netns);
-    const kernel = await routeGet(ns, family, dst, src, receive?.link.name);
-    const at = `${hop.netns.name}${receive ? ` iif ${receive.link.name}` : ''}`;
-    const seen = 'error' in kernel ? `error: ${kernel.error}` : JSON.stringify(kernel);
-    if (deliver !== undefined) {
-      if ('error' in kernel || kernel.type !== 'local') out.push({ at, engine: 'local delivery', kernel: seen });
-      continue;
+    let iif: string | undefined;
+    const local = async (what: string, d: string, s: string) => {
+      const kernel = await routeGet(ns, familyOf(d), d, s, iif);
+      if ('error' in kernel || kernel.type !== 'local') {
+        out.push({ at: `${hop.netns.name}${iif ? ` iif ${iif}` : ''}`, engine: what, kernel: 'error' in kernel ? `error: ${kernel.error}` : JSON.stringify(kernel) });
+      }
+    };
+    for (let k = 0; k < hop.steps.length; k++) {
+      const step = hop.steps[k]!;
+      if (step.type === 'RECEIVE') iif = step.link.name;
+      else if (step.type === 'ENCAPSULATE') iif = undefined;
+      else if (step.type === 'DECAPSULATE') await local('local delivery of the outer packet', step.outer.dst.toString(), step.outer.src.toString());
+      else if (step.type === 'DELIVER') await local('local delivery', dst, src);
+      else if (step.type === 'ROUTE') {
+        const kernel = await routeGet(ns, step.dst.family as 4 | 6, step.dst.toString(), step.src.toString(), iif);
+        const at = `${hop.netns.name}${iif ? ` iif ${iif}` : ''}${step.dst === t.flow.dst ? '' : ` (outer, to ${step.dst})`}`;
+        const seen = 'error' in kernel ? `error: ${kernel.error}` : JSON.stringify(kernel);
+        const next = hop.steps[k + 1];
+        const failure = next?.type === 'DROP' ? expectedErrors[next.disposition] : undefined;
+        if (failure !== undefined) {
+          if (!('error' in kernel) || !failure.includes(kernel.error)) out.push({ at, engine: `${next!.type === 'DROP' ? next.disposition : ''} (${failure.join(' or ')})`, kernel: seen });
+          continue;
+        }
+        const r = step.route!;
+        const options = r.nexthops.map((nh) => ({ dev: hop.netns.links[nh.dev]!.name, gateway: nh.gateway?.toString() }));
+        const chosen = options[step.nexthop]!;
+        const fits = (k: KernelRoute, o: { dev: string; gateway: string | undefined }) => k.dev === o.dev && k.gateway === o.gateway;
+        // An ECMP route: the kernel hashes the flow onto one next hop; the engine traces each, so any of them agrees.
+        const ok = !('error' in kernel) && (r.ecmp ? options.some((o) => fits(kernel, o)) : fits(kernel, chosen));
+        if (!ok) out.push({ at, engine: `dev ${chosen.dev}${chosen.gateway ? ` via ${chosen.gateway}` : ''}`, kernel: seen });
+      }
     }
-    const last = i === path.hops.length - 1;
-    const failure = last ? expectedErrors[path.disposition] : undefined;
-    if (failure !== undefined) {
-      if (!('error' in kernel) || !failure.includes(kernel.error)) out.push({ at, engine: `${path.disposition} (${failure.join(' or ')})`, kernel: seen });
-      continue;
-    }
-    const r = route!.route!;
-    const options = r.nexthops.map((nh) => ({ dev: hop.netns.links[nh.dev]!.name, gateway: nh.gateway?.toString() }));
-    const chosen = options[route!.nexthop]!;
-    const fits = (k: KernelRoute, o: { dev: string; gateway: string | undefined }) => k.dev === o.dev && k.gateway === o.gateway;
-    // An ECMP route: the kernel hashes the flow onto one next hop; the engine traces each, so any of them agrees.
-    const ok = !('error' in kernel) && (r.ecmp ? options.some((o) => fits(kernel, o)) : fits(kernel, chosen));
-    if (!ok) out.push({ at, engine: `dev ${chosen.dev}${chosen.gateway ? ` via ${chosen.gateway}` : ''}`, kernel: seen });
   }
   return out;
 }

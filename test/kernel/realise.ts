@@ -4,7 +4,7 @@
 // pairs are created inside their namespaces with `ip -n A link add … peer … netns B`).
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Fabric, Link, Netns } from '../../src/engine/fabric.js';
+import { DEFAULT_MTU, type Fabric, type Link, type Netns } from '../../src/engine/fabric.js';
 import type { Route } from '../../src/engine/route.js';
 import { fibRoutes } from '../../src/engine/materialise.js';
 
@@ -149,7 +149,15 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
           linkLines.push({ ns, line: `link add ${name} type veth peer name ${peer.name} netns ${await nsOf(peer)}` });
         }
       } else if (l.kind === 'dummy') linkLines.push({ ns, line: `link add ${name} type dummy` });
-      else {
+      else if (l.kind === 'vxlan' && l.tunnel !== undefined && l.tunnel.ipcache.length === 0) {
+        // After the underlay link it names: a node's links are created in order, and eth0 comes first.
+        const t = l.tunnel;
+        const under = t.underlay >= 0 ? ` dev ${fabric.netns[l.netns]!.links[t.underlay]!.name}` : '';
+        const local = t.local ? ` local ${t.local}` : '';
+        linkLines.push({ ns, line: `link add ${name} type vxlan id ${t.vni}${local}${under} dstport ${t.port} nolearning` });
+      } else if (l.tunnel !== undefined) {
+        throw new Error(`${l.name}: a ${l.kind} link${l.tunnel.ipcache.length > 0 ? ' with an ipcache' : ''} is not realised`);
+      } else {
         // A physical NIC (or an outside host's): a veth whose other end is a port of the segment's switch, or stands
         // alone when the NIC is plugged into nothing.
         linkLines.push({ ns, line: `link add ${name} type veth peer name p${l.id} netns ${sw}` });
@@ -166,6 +174,8 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
       const ns = await nsOf(l);
       const name = l.netns >= 0 ? l.name : 'eth0';
       if (l.master >= 0) cmd(ns, `link set ${name} master ${fabric.links[l.master]!.name}`);
+      if (l.mac !== undefined) cmd(ns, `link set ${name} address ${l.mac}`);
+      if (l.mtu !== DEFAULT_MTU) cmd(ns, `link set ${name} mtu ${l.mtu}`);
       for (const a of l.addrs) cmd(ns, `addr add ${a} dev ${name}${a.addr.family === 6 ? ' nodad' : ''}`);
       cmd(ns, `link set ${name} up`);
       if (l.proxyArp) proxy.push([ns, name]);
@@ -176,6 +186,17 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
       // proxy_delay 0, as Calico's Felix sets it on its cali interfaces: by default Linux holds a proxy-ARP answer back
       // for up to 0.8 s, and a one-second ping over two proxied hops (there and back) would time out at random.
       await sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv4.conf.${link}.proxy_arp=1`, `net.ipv4.neigh.${link}.proxy_delay=0`]);
+    }
+
+    // Permanent neighbours and VXLAN FDB entries, which tunnels need before they can send.
+    for (const ns of fabric.netns) {
+      const own = new Set(ns.links.flatMap((l) => l.addrs.map((a) => a.addr.toString())));
+      const neigh = ns.neigh.filter((n) => !own.has(n.dst.toString()));
+      await batch(names[ns.id]!, neigh.map((n) => `neigh replace ${n.dst} lladdr ${n.lladdr} dev ${ns.links[n.dev]!.name} nud permanent`));
+      const macs = new Set(ns.links.flatMap((l) => (l.mac === undefined ? [] : [l.mac])));
+      for (const e of ns.fdb.filter((x) => !macs.has(x.mac))) {
+        await sh('ip', ['netns', 'exec', names[ns.id]!, 'bridge', 'fdb', 'append', e.mac, 'dev', ns.links[e.dev]!.name, 'dst', e.dst.toString()]);
+      }
     }
 
     // Routes (the connected ones are the kernel's own), then the faults that flush routes: links set down.

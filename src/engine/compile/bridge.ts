@@ -1,21 +1,22 @@
 // The seed's data path (kubenet, flannel host-gw, the reference `bridge` plugin with host routes): per node a bridge cbr0
 // holding the first address of each pod CIDR, a veth pair per pod (pod eth0 with the pod IP and the CIDR's length, host
-// end a port of cbr0), `default via <cbr0 address>` in every pod, node eth0 on one underlay segment, and on every node a
-// route to every other node's pod CIDR via that node's address. Flannel's host-gw backend is the same with the bridge
+// end a port of cbr0), `default via <cbr0 address>` in every pod, node eth0 on the underlay (underlay.ts), and on every
+// node a route to every other node's pod CIDR via that node's address (onlink, and unanswered, for a node on another
+// subnet). Flannel's host-gw backend is the same with the bridge
 // named cni0. With `routes: cloud` the nodes hold only `default via <router>`, and a router netns on the underlay (the
 // cloud VPC's route table) holds every node's pod CIDR via that node.
 //
-// At 5,000 nodes that is 25 million route rows if each node held its own copy. Instead one shared table holds every pod
-// CIDR via its node, and each node's own table (connected routes, default) shadows the entry for its own CIDR; pods of a
+// At 5,000 nodes that is 25 million route rows if each node held its own copy. Instead one table per underlay subnet,
+// shared by its nodes, holds every pod CIDR via its node, and each node's own table (connected routes, default) shadows the entry for its own CIDR; pods of a
 // node share one table too (their routes differ only in prefsrc, which a shared table leaves out).
 import { Addr, type Family } from '../addr.js';
 import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
 import { Fib, RouteTable } from '../fib.js';
 import { Route } from '../route.js';
-import { FabricBuilder, type Fabric, type Link, type Netns, type Segment } from '../fabric.js';
+import { FabricBuilder, type Fabric, type Link, type Netns } from '../fabric.js';
 import type { ClusterDoc, ClusterPodDoc } from '../../topology/schema.js';
-import { EMPTY_FIB4, EMPTY_FIB6, connectedRoute } from './fabric.js';
+import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf, type Underlay } from './underlay.js';
 
 export interface ClusterFabric {
   fabric: Fabric;
@@ -23,29 +24,25 @@ export interface ClusterFabric {
   hostNetworkPods: Map<string, Netns>;
 }
 
-export const FAMILIES: readonly Family[] = [4, 6];
-export const ETH0 = 0; // every node's and pod's eth0 is its first link, so shared routes can name it by index
 const CBR0 = 1;
+
+/** The name of the router netns that `routes: cloud` adds: the cloud VPC's route table. */
+export const ROUTER_NAME = 'vpc-router';
 
 export const podKey = (p: ClusterPodDoc) => `${p.namespace ?? 'default'}/${p.name}`;
 
 export const podAddrs = (p: ClusterPodDoc): Addr[] =>
   (p.podIPs ?? []).map((e) => Addr.parse(typeof e === 'string' ? e : e.ip));
 
-export function nodeAddr(node: ClusterDoc['nodes'][number], family: Family): Addr | undefined {
-  const parsed = (type: string) =>
-    node.addresses.filter((a) => a.type === type).map((a) => Addr.tryParse(a.address)).find((a) => a?.family === family);
-  return parsed('InternalIP') ?? parsed('ExternalIP');
-}
-
 export const via = (gateway: Addr, dev: number) => [{ gateway, dev, onlink: false, weight: 1 }];
-export const connected = (addrs: readonly IfAddr[], family: Family, dev: number, withSrc = true): Route[] =>
-  addrs.filter((a) => a.addr.family === family).flatMap((a) => connectedRoute(a, dev, withSrc) ?? []);
 export const defaultRoute = (gateway: Addr, dev: number) =>
   new Route(Prefix.of(gateway, 0), 'unicast', gateway.family === 6 ? 1024 : 0, via(gateway, dev), 'global', undefined, undefined);
-/** `<prefix> via <gateway> dev <dev>` (metric 1024 for IPv6, as `ip -6 route add` gives it). */
-export const viaRoute = (prefix: Prefix, gateway: Addr, dev: number) =>
-  new Route(prefix, 'unicast', prefix.family === 6 ? 1024 : 0, via(gateway, dev), 'global', undefined, undefined);
+/**
+ * `<prefix> via <gateway> dev <dev> [onlink]` (metric 1024 for IPv6, as `ip -6 route add` gives it): onlink for a
+ * gateway on another subnet, which the kernel takes only so.
+ */
+export const viaRoute = (prefix: Prefix, gateway: Addr, dev: number, onlink = false) =>
+  new Route(prefix, 'unicast', prefix.family === 6 ? 1024 : 0, [{ gateway, dev, onlink, weight: 1 }], 'global', undefined, undefined);
 /** `<prefix> dev <dev> scope link`. */
 export const linkRoute = (prefix: Prefix, dev: number) =>
   new Route(prefix, 'unicast', prefix.family === 6 ? 1024 : 0, [{ gateway: undefined, dev, onlink: false, weight: 1 }], 'link', undefined, undefined);
@@ -67,42 +64,11 @@ export function hostVethName(prefix: string, key: string, digits = 8): string {
   return `${prefix}${hex.slice(0, digits)}`;
 }
 
-export interface Underlay {
-  segment: Segment;
-  /** The node network per family. */
-  prefixes: Map<Family, Prefix>;
-  /** `network.gateway`, when given. */
-  gateway: Addr | undefined;
-}
-
-/** The underlay: one segment holding every node's eth0, with the node network per family that the nodes have addresses in. */
-export function underlayOf(b: FabricBuilder, cluster: ClusterDoc, externalGateway = true): Underlay {
-  const network = cluster.network;
-  const prefixes = new Map<Family, Prefix>();
-  for (const family of FAMILIES) {
-    const addrs = cluster.nodes.map((n) => nodeAddr(n, family)).filter((a) => a !== undefined);
-    if (addrs.length === 0) continue;
-    const given = network?.cidr === undefined ? undefined : Prefix.parse(network.cidr);
-    prefixes.set(family, given?.family === family ? given : Prefix.smallestContaining(addrs));
-  }
-  const segment = b.segment('underlay', prefixes.get(4) ?? prefixes.get(6));
-  const gateway = network?.gateway === undefined ? undefined : Addr.parse(network.gateway);
-  if (gateway !== undefined && externalGateway) {
-    const bits = prefixes.get(gateway.family)?.bits ?? gateway.bits;
-    b.plug(b.addLink(undefined, `external ${gateway}`, 'external', true, [IfAddr.of(gateway, bits)]), segment);
-  }
-  return { segment, prefixes, gateway };
-}
-
-/** A node netns with its eth0 on the underlay (link 0, so shared routes can name it), forwarding on. */
-export function addNode(b: FabricBuilder, node: ClusterDoc['nodes'][number], u: Underlay): { ns: Netns; eth0Addrs: IfAddr[] } {
-  const ns = b.addNetns(node.name, 'node', undefined, true, EMPTY_FIB4, EMPTY_FIB6);
-  const eth0Addrs = FAMILIES.flatMap((f) => {
-    const a = nodeAddr(node, f);
-    return a === undefined ? [] : [IfAddr.of(a, u.prefixes.get(f)!.bits)];
-  });
-  b.plug(b.addLink(ns, 'eth0', 'physical', true, eth0Addrs), u.segment);
-  return { ns, eth0Addrs };
+/** A stable, locally administered unicast MAC for a device derived from `key` (tunnel devices get random ones). */
+export function deviceMac(key: string): string {
+  const h = hash32(key);
+  const bytes = [0x02, hash32(`mac/${key}`) & 0xff, h >>> 24, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
+  return bytes.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 export interface BridgeOptions {
@@ -110,6 +76,17 @@ export interface BridgeOptions {
   bridgeName?: string;
   /** host-gw: every node routes every pod CIDR; cloud: an underlay router does. */
   routes?: 'host-gw' | 'cloud';
+  overlay?: Overlay;
+}
+
+/** A tunnel between the nodes' bridges (flannel's vxlan backend). */
+export interface Overlay {
+  /** The MTU of the bridge, the pods' eth0 and their host ends: what the tunnel leaves of the underlay's. */
+  readonly mtu: number;
+  /** Adds the tunnel's links to a node, right after its bridge: they get the same index on every node. */
+  addLinks(b: FabricBuilder, ns: Netns, node: ClusterDoc['nodes'][number]): void;
+  /** The route on the nodes of subnet `local` to another node's pod CIDR, or undefined for host-gw's. */
+  route(cidr: Prefix, node: ClusterDoc['nodes'][number], local: number, u: Underlay): Route | undefined;
 }
 
 export function compileBridge(cluster: ClusterDoc, options: BridgeOptions = {}): ClusterFabric {
@@ -118,21 +95,40 @@ export function compileBridge(cluster: ClusterDoc, options: BridgeOptions = {}):
   const cloud = options.routes === 'cloud';
 
   // In cloud mode the router is the network's gateway: it takes network.gateway's address instead of an outside host.
-  const u = underlayOf(b, cluster, !cloud);
+  const u = underlayOf(b, cluster, cloud ? ROUTER_NAME : undefined);
 
-  // Every node's pod CIDRs via that node's address on eth0: the nodes' shared table (host-gw) or the router's (cloud).
-  const podCidrRoutes = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
-  for (const node of cluster.nodes) {
-    for (const text of node.podCIDRs) {
-      const cidr = Prefix.parse(text);
-      const next = nodeAddr(node, cidr.family);
-      if (next !== undefined) podCidrRoutes.get(cidr.family)!.push(viaRoute(cidr, next, ETH0));
+  // Every node's pod CIDRs via that node's address on eth0: the cloud router's table, or the table the nodes of each
+  // subnet share (a node on another subnet is no neighbour: its host-gw route is onlink, and ARP for it goes unanswered).
+  const podCidrRoutes = (local: number) => {
+    const routes = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
+    for (const node of cluster.nodes) {
+      for (const text of node.podCIDRs) {
+        const cidr = Prefix.parse(text);
+        const next = nodeAddr(node, cidr.family);
+        const elsewhere = u.subnetOf(node) !== local;
+        const route =
+          options.overlay?.route(cidr, node, local, u) ?? (next === undefined ? undefined : viaRoute(cidr, next, ETH0, elsewhere));
+        if (route !== undefined) routes.get(cidr.family)!.push(route);
+      }
     }
+    return routes;
+  };
+  if (cloud) {
+    // The VPC's table reaches every node through the router's link on that node's subnet.
+    const routes = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
+    for (const node of cluster.nodes) {
+      for (const text of node.podCIDRs) {
+        const cidr = Prefix.parse(text);
+        const next = nodeAddr(node, cidr.family);
+        if (next !== undefined) routes.get(cidr.family)!.push(viaRoute(cidr, next, u.subnetOf(node)));
+      }
+    }
+    u.routeAtRouter(routes);
   }
-  const router = cloud ? addRouter(b, cluster, u, podCidrRoutes) : undefined;
-  const sharedTables = new Map(
-    FAMILIES.map((f) => [f, cloud ? undefined : new RouteTable(f, podCidrRoutes.get(f)!)]),
-  );
+  const sharedTables = u.subnets.map((_, s) => {
+    const routes = cloud ? undefined : podCidrRoutes(s);
+    return new Map(FAMILIES.map((f) => [f, routes === undefined ? undefined : new RouteTable(f, routes.get(f)!)]));
+  });
 
   const nodes = new Map<string, { ns: Netns; bridge: Link; bridgeAddrs: IfAddr[]; podFib: Map<Family, Fib> }>();
   for (const node of cluster.nodes) {
@@ -141,16 +137,19 @@ export function compileBridge(cluster: ClusterDoc, options: BridgeOptions = {}):
       const cidr = Prefix.parse(text);
       return IfAddr.of(cidr.addr.add(1), cidr.bits);
     });
-    const bridge = b.addLink(ns, bridgeName, 'bridge', true, bridgeAddrs);
+    const mtu = options.overlay?.mtu;
+    const bridge = b.addLink(ns, bridgeName, 'bridge', true, bridgeAddrs, false, { mtu });
+    options.overlay?.addLinks(b, ns, node);
 
     const own = (family: Family): RouteTable => {
       const routes = [...connected(eth0Addrs, family, ETH0), ...connected(bridgeAddrs, family, CBR0)];
-      const gateway = router?.get(family) ?? (u.gateway?.family === family ? u.gateway : undefined);
+      const gateway = u.gatewayOf(node, family);
       if (gateway !== undefined) routes.push(defaultRoute(gateway, ETH0));
       return new RouteTable(family, routes);
     };
-    ns.fib4 = new Fib(own(4), sharedTables.get(4));
-    ns.fib6 = new Fib(own(6), sharedTables.get(6));
+    const shared = sharedTables[u.subnetOf(node)]!;
+    ns.fib4 = new Fib(own(4), shared.get(4));
+    ns.fib6 = new Fib(own(6), shared.get(6));
 
     // Every pod of this node: `<cidr> dev eth0 proto kernel scope link` and `default via <cbr0 address> dev eth0`.
     const podRoutes = (f: Family) => [
@@ -167,8 +166,9 @@ export function compileBridge(cluster: ClusterDoc, options: BridgeOptions = {}):
       return IfAddr.of(a, cidr?.bits ?? a.bits);
     });
     const ns = b.addNetns(key, 'pod', pod.nodeName, false, node.podFib.get(4)!, node.podFib.get(6)!);
-    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs);
-    const host = b.addLink(node.ns, hostVethName('veth', key), 'veth', true, []);
+    const mtu = options.overlay?.mtu;
+    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs, false, { mtu });
+    const host = b.addLink(node.ns, hostVethName('veth', key), 'veth', true, [], false, { mtu });
     b.pair(eth0, host);
     b.enslave(host, node.bridge);
   });
@@ -194,31 +194,4 @@ export function placePods<N extends { ns: Netns }>(
   return hostNetworkPods;
 }
 
-/** The name of the router netns that `routes: cloud` adds: the cloud VPC's route table. */
-export const ROUTER_NAME = 'vpc-router';
 
-/**
- * The underlay router of `routes: cloud`: eth0 on the node network, at network.gateway or else the network's first
- * address no node has, forwarding on, and every node's pod CIDR via that node (what a cloud VPC route table holds).
- * Returns its address per family: the nodes' default gateway.
- */
-function addRouter(b: FabricBuilder, cluster: ClusterDoc, u: Underlay, routes: Map<Family, Route[]>): Map<Family, Addr> {
-  const taken = new Set(cluster.nodes.flatMap((n) => FAMILIES.map((f) => nodeAddr(n, f)?.toString())));
-  const addrs = new Map<Family, Addr>();
-  for (const [family, prefix] of u.prefixes) {
-    if (u.gateway?.family === family) {
-      addrs.set(family, u.gateway);
-      continue;
-    }
-    let a = prefix.addr.add(1);
-    while (taken.has(a.toString()) && prefix.contains(a.add(1))) a = a.add(1);
-    addrs.set(family, a);
-  }
-  const ns = b.addNetns(ROUTER_NAME, 'router', undefined, true, EMPTY_FIB4, EMPTY_FIB6);
-  const eth0Addrs = [...addrs].map(([f, a]) => IfAddr.of(a, u.prefixes.get(f)!.bits));
-  b.plug(b.addLink(ns, 'eth0', 'physical', true, eth0Addrs), u.segment);
-  const table = (f: Family) => new RouteTable(f, [...connected(eth0Addrs, f, ETH0), ...routes.get(f)!]);
-  ns.fib4 = new Fib(table(4));
-  ns.fib6 = new Fib(table(6));
-  return addrs;
-}

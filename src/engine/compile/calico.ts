@@ -12,32 +12,33 @@
 //
 // As in bridge.ts, the routes to remote blocks live in one table every node shares; a node's own blackhole shadows the
 // shared entry for its own block, so 5,000 nodes hold one copy of the block routes, not 5,000.
+//
+// The overlay modes carry pod traffic between nodes in a tunnel. ipip: every node has tunl0 (IP-in-IP, no local or
+// remote, MTU 1480) holding its tunnel address (the first free address of its first block) as a /32, and the remote
+// blocks go `via <node> dev tunl0 onlink`: the route's gateway is the outer destination. vxlan: `vxlan.calico` (VNI 4096,
+// UDP 4789, MTU 1450) holds the tunnel address, the remote blocks go `via <that node's tunnel address> dev vxlan.calico
+// onlink`, and Felix writes a permanent neighbour (tunnel address → the node's VTEP MAC) and an FDB entry (MAC → node
+// address) per node. The pods' veths get the tunnel's MTU. `crossSubnet` encapsulates only between nodes on different
+// subnets (network.subnets). IPv6 blocks are routed natively (Calico's IP-in-IP is IPv4 only, and its IPv6 VXLAN device
+// is not modelled).
 import { Addr, type Family } from '../addr.js';
 import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
 import { Fib, RouteTable } from '../fib.js';
 import { Route } from '../route.js';
-import { FabricBuilder, type Netns } from '../fabric.js';
+import { FabricBuilder, type FdbEntry, type Neighbour, type Netns } from '../fabric.js';
 import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 
 type CalicoCniDoc = Extract<CniDoc, { plugin: 'calico' }>;
-import {
-  ETH0,
-  FAMILIES,
-  addNode,
-  connected,
-  defaultRoute,
-  hostVethName,
-  linkRoute,
-  nodeAddr,
-  podAddrs,
-  placePods,
-  underlayOf,
-  type ClusterFabric,
-} from './bridge.js';
+import { defaultRoute, deviceMac, hostVethName, linkRoute, podAddrs, placePods, type ClusterFabric } from './bridge.js';
+import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf } from './underlay.js';
 import { EMPTY_FIB4, EMPTY_FIB6 } from './fabric.js';
 
 export const CALICO_GATEWAY4 = Addr.parse('169.254.1.1');
+const TUNNEL = 1; // the tunnel device's index on every node: right after eth0
+const VXLAN_VNI = 4096;
+const VXLAN_PORT = 4789;
+const MTU = { ipip: 1480, vxlan: 1450 } as const;
 export const CALICO_GATEWAY6 = Addr.parse('fe80::ecee:eeff:feee:eeee');
 const BIRD = 'bird';
 
@@ -66,13 +67,16 @@ export function calicoBlocks(cluster: ClusterDoc, cni: CalicoCniDoc): Map<string
         blocks.get(node.name)!.push(cidr);
         continue;
       }
-      // A block per node: the first of the CIDR's blocks that holds one of its pods (the CIDR's first without pods).
+      // A block per node: the first of the CIDR's blocks that holds one of its pods (the CIDR's first without pods). A
+      // CIDR none of the node's pods is in (kubeadm assigns them, Calico's pools ignore them) tells nothing.
       const inside = pods.filter((a) => cidr.contains(a)).sort((a, b) => a.compare(b));
+      if (inside.length === 0 && pods.some((a) => a.family === cidr.family)) continue;
       blocks.get(node.name)!.push(Prefix.of(inside[0] ?? cidr.addr, bits));
     }
-    // Calico allocates from its own pools, so imported nodes often have no pod CIDR: the block of their lowest pod IP.
+    // Calico allocates from its own pools, so imported nodes often have no pod CIDR, or one their pods are not in: the
+    // block of their lowest pod IP.
     for (const family of FAMILIES) {
-      if (node.podCIDRs.some((t) => Prefix.parse(t).family === family)) continue;
+      if (blocks.get(node.name)!.some((b) => b.family === family)) continue;
       const lowest = pods.filter((a) => a.family === family).sort((a, b) => a.compare(b))[0];
       if (lowest !== undefined) carved.push({ node: node.name, block: Prefix.of(lowest, size(family)) });
     }
@@ -89,22 +93,65 @@ export function calicoBlocks(cluster: ClusterDoc, cni: CalicoCniDoc): Map<string
   return blocks;
 }
 
+/** The tunnel address of each node that has an IPv4 block: its first block's first address no pod holds. */
+function tunnelAddresses(cluster: ClusterDoc, blocks: Map<string, Prefix[]>): Map<string, Addr> {
+  const taken = new Set((cluster.pods ?? []).flatMap((p) => podAddrs(p).map((a) => a.toString())));
+  const out = new Map<string, Addr>();
+  for (const [node, list] of blocks) {
+    const block = list.find((x) => x.family === 4);
+    if (block === undefined) continue;
+    let a = block.addr;
+    while (taken.has(a.toString()) && block.contains(a.add(1))) a = a.add(1);
+    out.set(node, a);
+  }
+  return out;
+}
+
 export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFabric {
   const b = new FabricBuilder();
   const u = underlayOf(b, cluster);
   const blocks = calicoBlocks(cluster, cni);
+  const mode = cni.mode ?? 'ipip';
+  const tunnelAddrs = mode === 'bgp' ? new Map<string, Addr>() : tunnelAddresses(cluster, blocks);
+  const mac = (node: string) => deviceMac(`${node}/vxlan.calico`);
 
-  // The shared table: every block via its node (what BIRD learns from the other nodes).
-  const shared = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
+  const neigh: Neighbour[] = [];
+  const fdb: FdbEntry[] = [];
   for (const node of cluster.nodes) {
-    for (const block of blocks.get(node.name)!) {
-      const next = nodeAddr(node, block.family);
-      if (next === undefined) continue;
-      const nh = [{ gateway: next, dev: ETH0, onlink: false, weight: 1 }];
-      shared.get(block.family)!.push(new Route(block, 'unicast', block.family === 6 ? 1024 : 0, nh, 'global', BIRD, undefined));
+    const tunnelAddr = tunnelAddrs.get(node.name);
+    const next4 = nodeAddr(node, 4);
+    if (mode === 'vxlan' && tunnelAddr !== undefined && next4 !== undefined) {
+      neigh.push({ dst: tunnelAddr, lladdr: mac(node.name), dev: TUNNEL });
+      fdb.push({ mac: mac(node.name), dev: TUNNEL, dst: next4 });
     }
   }
-  const sharedTables = new Map(FAMILIES.map((f) => [f, new RouteTable(f, shared.get(f)!)]));
+
+  // The table the nodes of subnet `local` share: every block via its node (what BIRD learns from the other nodes),
+  // through the tunnel for IPv4 unless crossSubnet keeps a node of the same subnet native. BIRD resolves the next hop of
+  // a node on another subnet recursively, through the router.
+  const sharedTables = u.subnets.map((_, local) => {
+    const shared = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
+    for (const node of cluster.nodes) {
+      const near = u.subnetOf(node) === local;
+      const tunnelAddr = tunnelAddrs.get(node.name);
+      for (const block of blocks.get(node.name)!) {
+        const next = nodeAddr(node, block.family);
+        if (next === undefined) continue;
+        const metric = block.family === 6 ? 1024 : 0;
+        const encap = block.family === 4 && mode !== 'bgp' && !(cni.crossSubnet === true && near);
+        let nh = [{ gateway: next, dev: ETH0, onlink: false, weight: 1 }];
+        if (encap && mode === 'ipip') nh = [{ gateway: next, dev: TUNNEL, onlink: true, weight: 1 }];
+        else if (encap && tunnelAddr !== undefined) nh = [{ gateway: tunnelAddr, dev: TUNNEL, onlink: true, weight: 1 }];
+        else if (!encap && !near) {
+          const router = u.router?.addrs[local]?.get(block.family);
+          nh = [{ gateway: router ?? next, dev: ETH0, onlink: router === undefined, weight: 1 }];
+        }
+        const protocol = encap && mode === 'vxlan' ? undefined : BIRD;
+        shared.get(block.family)!.push(new Route(block, 'unicast', metric, nh, 'global', protocol, undefined));
+      }
+    }
+    return new Map(FAMILIES.map((f) => [f, new RouteTable(f, shared.get(f)!)]));
+  });
 
   // Every pod's table is the same: the gateway on eth0, and the default route via it.
   const gateways: Record<Family, Addr> = { 4: CALICO_GATEWAY4, 6: CALICO_GATEWAY6 };
@@ -113,20 +160,35 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
   const podFib4 = podFib(4);
   const podFib6 = podFib(6);
 
-  const nodes = new Map<string, { ns: Netns; own: Map<Family, Route[]> }>();
+  const nodes = new Map<string, { ns: Netns; own: Map<Family, Route[]>; subnet: number }>();
+  const mtu = mode === 'bgp' ? undefined : MTU[mode];
   for (const node of cluster.nodes) {
     const { ns, eth0Addrs } = addNode(b, node, u);
+    if (mode !== 'bgp') {
+      const a = tunnelAddrs.get(node.name);
+      const addrs = a === undefined ? [] : [IfAddr.of(a, 32)];
+      if (mode === 'ipip') {
+        const tunnel = { vni: 0, port: 0, local: undefined, underlay: -1, ipcache: [] };
+        b.addLink(ns, 'tunl0', 'ipip', true, addrs, false, { mtu, tunnel });
+      } else {
+        const tunnel = { vni: VXLAN_VNI, port: VXLAN_PORT, local: nodeAddr(node, 4), underlay: ETH0, ipcache: [] };
+        b.addLink(ns, 'vxlan.calico', 'vxlan', true, addrs, false, { mtu, mac: mac(node.name), tunnel });
+        ns.neigh = neigh;
+        ns.fdb = fdb;
+      }
+    }
     const own = new Map<Family, Route[]>(
       FAMILIES.map((f) => {
         const routes = connected(eth0Addrs, f, ETH0);
-        if (u.gateway?.family === f) routes.push(defaultRoute(u.gateway, ETH0));
+        const gateway = u.gatewayOf(node, f);
+        if (gateway !== undefined) routes.push(defaultRoute(gateway, ETH0));
         for (const block of blocks.get(node.name)!) {
           if (block.family === f) routes.push(new Route(block, 'blackhole', f === 6 ? 1024 : 0, [], 'global', BIRD, undefined));
         }
         return [f, routes];
       }),
     );
-    nodes.set(node.name, { ns, own });
+    nodes.set(node.name, { ns, own, subnet: u.subnetOf(node) });
   }
 
   const hostNetworkPods = placePods(cluster, nodes, (pod, key, node) => {
@@ -134,16 +196,16 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
     // A pod gets the routes of the families it has an address in.
     const has = (f: Family) => addrs.some((a) => a.family === f);
     const ns = b.addNetns(key, 'pod', pod.nodeName, false, has(4) ? podFib4 : EMPTY_FIB4, has(6) ? podFib6 : EMPTY_FIB6);
-    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs.map((a) => IfAddr.of(a, a.bits)));
+    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs.map((a) => IfAddr.of(a, a.bits)), false, { mtu });
     const hostAddrs = has(6) ? [IfAddr.of(CALICO_GATEWAY6, 64)] : [];
-    const host = b.addLink(node.ns, hostVethName('cali', key, 11), 'veth', true, hostAddrs, true);
+    const host = b.addLink(node.ns, hostVethName('cali', key, 11), 'veth', true, hostAddrs, true, { mtu });
     b.pair(eth0, host);
     for (const a of addrs) node.own.get(a.family)!.push(linkRoute(Prefix.of(a, a.bits), host.index));
   });
 
-  for (const { ns, own } of nodes.values()) {
-    ns.fib4 = new Fib(new RouteTable(4, own.get(4)!), sharedTables.get(4));
-    ns.fib6 = new Fib(new RouteTable(6, own.get(6)!), sharedTables.get(6));
+  for (const { ns, own, subnet } of nodes.values()) {
+    ns.fib4 = new Fib(new RouteTable(4, own.get(4)!), sharedTables[subnet]!.get(4));
+    ns.fib6 = new Fib(new RouteTable(6, own.get(6)!), sharedTables[subnet]!.get(6));
   }
   return { fabric: b.build(), hostNetworkPods };
 }

@@ -3,12 +3,21 @@ import { TopologyName } from '../../topology/schema.js';
 
 export const TraceParams = Type.Object({ name: TopologyName }, { additionalProperties: false });
 
+export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
+/** An IP packet's size: from the smallest datagram every IPv4 host must forward to the largest IP length. */
+export const Size = Type.Integer({ minimum: 68, maximum: 65535 });
+
 export const TraceQuery = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: 253, description: 'An address, a pod (namespace/name, or a bare name when unique), a node or a netns.' }),
     to: Type.String({ minLength: 1, maxLength: 253, description: 'Like from; may also be an address that nobody in the topology owns.' }),
     protocol: Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')], { default: 'icmp' }),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    port: Type.Optional(Port),
+    srcPort: Type.Optional(Port),
+    dstPort: Type.Optional(Port),
+    family: Type.Optional(Family),
+    size: Type.Optional(Size),
     ttl: Type.Integer({ minimum: 1, maximum: 255, default: 64 }),
     revision: Type.Optional(Type.Integer({ minimum: 1 })),
     format: Type.Optional(
@@ -35,7 +44,38 @@ const Disposition = Type.Union(
     (d) => Type.Literal(d),
   ),
 );
-const PathReport = Type.Object({ disposition: Disposition, hops: Type.Array(Hop), summary: Type.String(), choices: Type.Array(Type.Integer()) });
+const Mtu = Type.Object(
+  {
+    smallest: Type.Integer({ description: 'The largest packet that gets through every link the packet leaves by (inside a tunnel: the MTU less the outer headers).' }),
+    netns: Type.String(),
+    link: Type.String({ description: 'Where the smallest MTU is: the first such link on the path.' }),
+    size: Type.Optional(Type.Integer()),
+    fits: Type.Optional(Type.Boolean()),
+    explanation: Type.Optional(Type.String({ description: 'With size: whether it fits, and what Linux does with a packet that does not.' })),
+  },
+  { description: 'Absent when the packet leaves by no link.' },
+);
+const PathReport = Type.Object({
+  disposition: Disposition,
+  hops: Type.Array(Hop),
+  summary: Type.String(),
+  choices: Type.Array(Type.Integer()),
+  mtu: Type.Optional(Mtu),
+});
+const Ecmp = Type.Object(
+  {
+    policy: Type.Union([Type.Literal('l3'), Type.Literal('l4')], {
+      description: 'fib_multipath_hash_policy 0 (addresses) or, with protocol, srcPort and dstPort, 1 (addresses, protocol and ports).',
+    }),
+    path: Type.Union([Type.Integer(), Type.Null()], { description: 'The index into paths of the branch the hash selects; null when the path limit left it out.' }),
+    decisions: Type.Array(
+      Type.Object({ netns: Type.String(), dst: Type.String(), nexthop: Type.Integer(), gateway: Type.Optional(Type.String()), dev: Type.String() }),
+    ),
+    model: Type.Literal(true),
+    note: Type.String(),
+  },
+  { description: 'Which branch Linux hash-threshold selection would give the flow, with a stand-in for the kernel\'s secret hash.' },
+);
 
 export const TraceAnswer = Type.Object({
   topology: Type.Object({ name: Type.String(), revision: Type.Integer() }),
@@ -43,7 +83,10 @@ export const TraceAnswer = Type.Object({
     src: Type.String(),
     dst: Type.String(),
     protocol: Type.String(),
-    port: Type.Optional(Type.Integer()),
+    srcPort: Type.Optional(Type.Integer()),
+    dstPort: Type.Optional(Type.Integer()),
+    port: Type.Optional(Type.Integer({ description: 'The same as dstPort.' })),
+    size: Type.Optional(Type.Integer()),
     ttl: Type.Integer(),
   }),
   source: Endpoint,
@@ -51,6 +94,8 @@ export const TraceAnswer = Type.Object({
   disposition: Disposition,
   summary: Type.String(),
   hops: Type.Array(Hop),
+  mtu: Type.Optional(Mtu),
   paths: Type.Optional(Type.Array(PathReport)),
+  ecmp: Type.Optional(Ecmp),
   notes: Type.Array(Type.String(), { description: 'Routes on the path that the kernel would refuse or has removed.' }),
 });

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { TopologyName } from '../../topology/schema.js';
-import { TraceAnswer } from './trace.schemas.js';
+import { Family, Port, Size, TraceAnswer } from './trace.schemas.js';
 
 export const MAX_FLOWS = 10_000;
 
@@ -9,7 +9,11 @@ export const Flow = Type.Object(
     from: Type.String({ minLength: 1, maxLength: 253 }),
     to: Type.String({ minLength: 1, maxLength: 253 }),
     protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')])),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    port: Type.Optional(Port),
+    srcPort: Type.Optional(Port),
+    dstPort: Type.Optional(Port),
+    family: Type.Optional(Family),
+    size: Type.Optional(Size),
     ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
   },
   { additionalProperties: false },

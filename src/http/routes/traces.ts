@@ -10,6 +10,13 @@ import { BatchAnswer, BatchBody, BatchParams, BatchQuery, MAX_FLOWS, type BatchI
 
 type Item = Static<typeof BatchItem>;
 
+/** The flow back: from the destination to the source, the ports swapped. */
+function reversed(flow: FlowRequest, from: string, to: string): FlowRequest {
+  const { port, srcPort, dstPort, ...rest } = flow;
+  const there = dstPort ?? port;
+  return { ...rest, from, to, ...(there !== undefined ? { srcPort: there } : {}), ...(srcPort !== undefined ? { dstPort: srcPort } : {}) };
+}
+
 const routed = (a: Answer) => a.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).map((h) => h.netns);
 
 export function traceFlows(compiled: CompiledTopology, topology: { name: string; revision: number }, flows: FlowRequest[], bidirectional: boolean) {
@@ -34,7 +41,7 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     if (!bidirectional) return { flow, trace: there.trace };
     const dst = there.trace.destination;
     if (dst.netns === null) return { flow, trace: there.trace, return: null };
-    const back = attempt({ ...flow, from: dst.name, to: there.trace.source.name });
+    const back = attempt(reversed(flow, dst.name, there.trace.source.name));
     if ('error' in back) return { flow, trace: there.trace, return: null, returnError: back.error };
     const forth = routed(there.trace as Answer);
     const returned = routed(back.trace as Answer).reverse();

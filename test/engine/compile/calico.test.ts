@@ -2,7 +2,10 @@
 // the remote blocks, 169.254.1.1 as the pods' gateway), and traces through them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compile, exampleCluster, hops, netnsDoc, run } from './helpers.js';
+import { compile, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
+import { materialise } from '../../../src/engine/materialise.js';
+import { compileTopology } from '../../../src/engine/topology.js';
+import { checkTopology } from '../../../src/topology/validate.js';
 
 const c = compile(exampleCluster('calico-bgp-two-nodes'));
 
@@ -116,4 +119,88 @@ test('nodes without pod CIDRs (as imported from Calico clusters) get the block o
     ['blackhole 10.1.2.0/26', 'via 10.1.1.0/26'],
   );
   assert.equal(run(c2, 'pod-a1', 'pod-b1').disposition, 'DELIVERED');
+});
+
+// ---- the overlay modes ----
+
+test('ipip: tunl0 holds the tunnel address, the other blocks go via their nodes on tunl0 onlink', () => {
+  const c3 = compile(exampleCluster('calico-ipip-three-nodes'));
+  const node = netnsDoc(c3, 'node-a');
+  assert.deepEqual(node.links.find((l) => l.name === 'tunl0'), { name: 'tunl0', kind: 'ipip', addresses: ['10.1.1.0/32'], mtu: 1480 });
+  assert.deepEqual(node.routes!.filter((r) => r.protocol === 'bird'), [
+    { type: 'blackhole', dst: '10.1.1.0/26', protocol: 'bird' },
+    { dst: '10.1.2.0/26', gateway: '192.168.0.12', dev: 'tunl0', protocol: 'bird', flags: ['onlink'] },
+    { dst: '10.1.3.0/26', gateway: '192.168.0.13', dev: 'tunl0', protocol: 'bird', flags: ['onlink'] },
+  ]);
+  assert.ok(node.links.filter((l) => l.name.startsWith('cali')).every((l) => l.mtu === 1480));
+
+  const r = run(c3, 'pod-a1', 'pod-c1');
+  assert.equal(r.disposition, 'DELIVERED');
+  assert.deepEqual(stepTypes(r), tunnelled('pod-a1', 'node-a', 'node-c', 'pod-c1'));
+  const encap = r.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
+  // IP-in-IP: the route's gateway is the outer destination, the TTL is inherited, 20 bytes of header.
+  assert.deepEqual(encap.outer, { src: '192.168.0.11', dst: '192.168.0.13', protocol: 'ipip', ttl: 63 });
+  assert.equal(encap.overhead, 20);
+
+  const same = run(c3, 'pod-a1', 'pod-a2');
+  assert.deepEqual(same.hops.map((h) => h.netns), ['default/pod-a1', 'node-a', 'default/pod-a2']);
+});
+
+test('ipip: a node whose tunl0 is down cannot take the outer packet (ICMP protocol unreachable)', () => {
+  const fabric = materialise(compile(exampleCluster('calico-ipip-two-nodes')).fabric);
+  fabric.netns.find((n) => n.name === 'node-b')!.links.find((l) => l.name === 'tunl0')!.up = false;
+  const r = run(compileTopology(checkTopology({ fabric })), 'pod-a1', 'pod-b1');
+  assert.equal(r.disposition, 'UNREACHABLE');
+  assert.equal(r.hops.at(-1)!.netns, 'node-b');
+  assert.match(r.summary, /no ipip link is up there: the kernel answers ICMP protocol unreachable/);
+});
+
+test('vxlan: vxlan.calico (VNI 4096, UDP 4789), the other blocks via their tunnel addresses, neighbours and FDB', () => {
+  const c3 = compile(exampleCluster('calico-vxlan-three-nodes'));
+  const node = netnsDoc(c3, 'node-a');
+  const mac = (n: string) => netnsDoc(c3, n).links.find((l) => l.name === 'vxlan.calico')!.mac!;
+  assert.deepEqual(node.links.find((l) => l.name === 'vxlan.calico'), {
+    name: 'vxlan.calico',
+    kind: 'vxlan',
+    addresses: ['10.1.1.0/32'],
+    mtu: 1450,
+    mac: mac('node-a'),
+    vni: 4096,
+    port: 4789,
+    local: '192.168.0.11',
+    underlay: 'eth0',
+  });
+  assert.deepEqual(node.routes!.filter((r) => r.dev === 'vxlan.calico'), [
+    { dst: '10.1.2.0/26', gateway: '10.1.2.0', dev: 'vxlan.calico', flags: ['onlink'] },
+    { dst: '10.1.3.0/26', gateway: '10.1.3.0', dev: 'vxlan.calico', flags: ['onlink'] },
+  ]);
+  assert.deepEqual(node.neigh, [
+    { dst: '10.1.2.0', lladdr: mac('node-b'), dev: 'vxlan.calico' },
+    { dst: '10.1.3.0', lladdr: mac('node-c'), dev: 'vxlan.calico' },
+  ]);
+  assert.deepEqual(node.fdb, [
+    { mac: mac('node-b'), dev: 'vxlan.calico', dst: '192.168.0.12' },
+    { mac: mac('node-c'), dev: 'vxlan.calico', dst: '192.168.0.13' },
+  ]);
+
+  const r = run(c3, 'pod-b1', 'pod-c1');
+  assert.equal(r.disposition, 'DELIVERED');
+  assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-b1', 'node-b', 'node-c', 'default/pod-c1']);
+  const encap = r.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
+  assert.deepEqual(encap.outer, { src: '192.168.0.12', dst: '192.168.0.13', protocol: 'udp', vni: 4096, port: 4789, ttl: 64 });
+
+  // An unassigned address of a remote block: carried through the tunnel, blackholed by the owner of the block.
+  const hole = run(c3, 'pod-a1', '10.1.3.50');
+  assert.equal(hole.disposition, 'BLACKHOLED');
+  assert.equal(hole.hops.at(-1)!.netns, 'node-c');
+});
+
+test('crossSubnet on one subnet: tunl0 is there, but every node is a neighbour and nothing is encapsulated', () => {
+  const doc = exampleCluster('calico-ipip-two-nodes');
+  doc.cni = { plugin: 'calico', mode: 'ipip', crossSubnet: true };
+  const c2 = compile(doc);
+  const node = netnsDoc(c2, 'node-a');
+  assert.ok(node.links.some((l) => l.name === 'tunl0'));
+  assert.ok(node.routes!.some((r) => r.dst === '10.1.2.0/26' && r.dev === 'eth0' && r.gateway === '192.168.0.12'));
+  assert.ok(run(c2, 'pod-a1', 'pod-b1').hops.every((h) => h.steps.every((s) => s.type !== 'ENCAPSULATE')));
 });

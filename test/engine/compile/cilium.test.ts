@@ -2,7 +2,10 @@
 // lxc…, every other node's pod CIDR via that node; tunnel routing stays unsupported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compile, exampleCluster, hops, netnsDoc, run } from './helpers.js';
+import { compile, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
+import { materialise } from '../../../src/engine/materialise.js';
+import { compileTopology } from '../../../src/engine/topology.js';
+import { checkTopology } from '../../../src/topology/validate.js';
 
 const c = compile(exampleCluster('cilium-native-two-nodes'));
 const lxc = (node: string) => netnsDoc(c, node).links.filter((l) => l.name.startsWith('lxc')).map((l) => l.name);
@@ -54,11 +57,74 @@ test('an unassigned address of the local pod CIDR goes to cilium_host, where not
   assert.deepEqual(hops(r).at(-1), `node-a ${lxc('node-a')[0]}→cilium_host: RECEIVE ROUTE DROP`);
 });
 
-test('tunnel routing and IPv6 are answered as unsupported, naming what can be traced', () => {
-  const doc = exampleCluster('cilium-native-two-nodes');
-  doc.cni = { plugin: 'cilium', routing: 'tunnel', tunnel: 'geneve' };
-  assert.throws(() => compile(doc), /cilium data path cannot be traced yet with tunnel routing \(geneve\).*cilium with native routing/);
+test('IPv6 is answered as unsupported, naming what can be traced', () => {
   const v6 = exampleCluster('cilium-native-two-nodes');
   v6.nodes[0]!.podCIDRs.push('fd01:1::/64');
-  assert.throws(() => compile(v6), /cilium data path cannot be traced yet with IPv6/);
+  assert.throws(() => compile(v6), /cilium data path cannot be traced yet with IPv6.*cilium \(native or tunnel routing\)/);
+});
+
+// ---- tunnel routing ----
+
+const tc = compile(exampleCluster('cilium-tunnel-three-nodes'));
+
+test('tunnel: cilium_vxlan in external mode with the ipcache; the other pod CIDRs go to it', () => {
+  const node = netnsDoc(tc, 'node-a');
+  assert.deepEqual(node.links.find((l) => l.name === 'cilium_vxlan'), {
+    name: 'cilium_vxlan',
+    kind: 'vxlan',
+    vni: 0,
+    port: 8472,
+    ipcache: [
+      { prefix: '10.1.1.0/24', tunnelEndpoint: '192.168.0.11' },
+      { prefix: '10.1.2.0/24', tunnelEndpoint: '192.168.0.12' },
+      { prefix: '10.1.3.0/24', tunnelEndpoint: '192.168.0.13' },
+    ],
+  });
+  const routes = node.routes!.filter((r) => r.dev === 'cilium_vxlan');
+  assert.deepEqual(routes, [
+    { dst: '10.1.2.0/24', dev: 'cilium_vxlan', scope: 'link' },
+    { dst: '10.1.3.0/24', dev: 'cilium_vxlan', scope: 'link' },
+  ]);
+  assert.equal(netnsDoc(tc, 'default/pod-a1').links[0]!.mtu, 1450);
+});
+
+test('tunnel cross-node: a BPF decision, encapsulated to the ipcache\'s endpoint, decapsulated by the other node', () => {
+  const r = run(tc, 'pod-a1', 'pod-c1');
+  assert.equal(r.disposition, 'DELIVERED');
+  assert.deepEqual(stepTypes(r), tunnelled('pod-a1', 'node-a', 'node-c', 'pod-c1'));
+  const decision = r.hops[1]!.steps[1]!;
+  assert.equal(decision.table, 'bpf');
+  assert.match(decision.explanation, /Cilium's BPF program, not the kernel's route lookup/);
+  const encap = r.hops[1]!.steps[2]!;
+  assert.equal(encap.via, 'ipcache');
+  assert.deepEqual(encap.outer, { src: '192.168.0.11', dst: '192.168.0.13', protocol: 'udp', port: 8472, ttl: 64 });
+});
+
+test('tunnel same node: routed by the node between lxc devices, never encapsulated', () => {
+  const r = run(tc, 'pod-a1', 'pod-a2');
+  assert.equal(r.disposition, 'DELIVERED');
+  assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-a1', 'node-a', 'default/pod-a2']);
+  assert.ok(r.hops.every((h) => h.steps.every((s) => s.type !== 'ENCAPSULATE')));
+});
+
+test('tunnel: an address the ipcache does not know is dropped by the BPF program at the sender', () => {
+  const fabric = materialise(tc.fabric);
+  const vx = fabric.netns.find((n) => n.name === 'node-a')!.links.find((l) => l.name === 'cilium_vxlan')!;
+  vx.ipcache = vx.ipcache!.filter((e) => e.prefix !== '10.1.3.0/24');
+  const c = compileTopology(checkTopology({ fabric }));
+  const r = run(c, 'pod-a1', 'pod-c1');
+  assert.equal(r.disposition, 'NEIGHBOR_UNREACHABLE');
+  assert.equal(r.hops.at(-1)!.netns, 'node-a');
+  assert.match(r.summary, /Cilium's ipcache on cilium_vxlan has no entry for 10\.1\.3\.2/);
+});
+
+test('tunnel with geneve: cilium_geneve on UDP 6081', () => {
+  const doc = exampleCluster('cilium-tunnel-two-nodes');
+  doc.cni = { plugin: 'cilium', routing: 'tunnel', tunnel: 'geneve' };
+  const c = compile(doc);
+  const r = run(c, 'pod-a1', 'pod-b1');
+  assert.equal(r.disposition, 'DELIVERED');
+  const encap = r.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
+  assert.equal(encap.link, 'cilium_geneve');
+  assert.deepEqual(encap.outer, { src: '192.168.0.11', dst: '192.168.0.12', protocol: 'udp', port: 6081, ttl: 64 });
 });

@@ -1,7 +1,11 @@
-// Flannel's host-gw backend: the bridge data path with the bridge named cni0, and every other node's subnet via that node.
+// Flannel: the host-gw backend (the bridge data path with the bridge named cni0, and every other node's subnet via that
+// node) and the vxlan backend (flannel.1, its neighbours and FDB, encapsulation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, exampleCluster, hops, netnsDoc, run } from './helpers.js';
+import { materialise } from '../../../src/engine/materialise.js';
+import { compileTopology } from '../../../src/engine/topology.js';
+import { checkTopology } from '../../../src/topology/validate.js';
 
 const c = compile(exampleCluster('flannel-host-gw-two-nodes'));
 
@@ -45,8 +49,122 @@ test('an unassigned address of another node\'s subnet: routed there, then NEIGHB
   assert.match(r.summary, /cni0/);
 });
 
-test('the vxlan backend is still answered as unsupported, naming what can be traced', () => {
-  const doc = exampleCluster('flannel-host-gw-two-nodes');
-  doc.cni = { plugin: 'flannel', backend: 'vxlan' };
-  assert.throws(() => compile(doc), /flannel data path cannot be traced yet with the vxlan backend: it needs tunnel encapsulation.*flannel with the host-gw backend/);
+// ---- the vxlan backend ----
+
+const vx = compile(exampleCluster('flannel-vxlan-three-nodes'));
+const macOf = (node: string) => netnsDoc(vx, node).links.find((l) => l.name === 'flannel.1')!.mac!;
+
+test('vxlan: flannel.1 holds the subnet\'s .0, other subnets go via their .0 onlink, with a neighbour and an FDB entry each', () => {
+  const node = netnsDoc(vx, 'node-a');
+  assert.deepEqual(node.links.find((l) => l.name === 'flannel.1'), {
+    name: 'flannel.1',
+    kind: 'vxlan',
+    addresses: ['10.1.1.0/32'],
+    mtu: 1450,
+    mac: macOf('node-a'),
+    vni: 1,
+    port: 8472,
+    local: '192.168.0.11',
+    underlay: 'eth0',
+  });
+  assert.equal(node.links.find((l) => l.name === 'cni0')!.mtu, 1450);
+  assert.deepEqual(node.routes, [
+    { dst: 'default', gateway: '192.168.0.1', dev: 'eth0' },
+    { dst: '10.1.2.0/24', gateway: '10.1.2.0', dev: 'flannel.1', flags: ['onlink'] },
+    { dst: '10.1.3.0/24', gateway: '10.1.3.0', dev: 'flannel.1', flags: ['onlink'] },
+  ]);
+  assert.deepEqual(node.neigh, [
+    { dst: '10.1.2.0', lladdr: macOf('node-b'), dev: 'flannel.1' },
+    { dst: '10.1.3.0', lladdr: macOf('node-c'), dev: 'flannel.1' },
+  ]);
+  assert.deepEqual(node.fdb, [
+    { mac: macOf('node-b'), dev: 'flannel.1', dst: '192.168.0.12' },
+    { mac: macOf('node-c'), dev: 'flannel.1', dst: '192.168.0.13' },
+  ]);
+  assert.equal(netnsDoc(vx, 'default/pod-a1').links[0]!.mtu, 1450);
+});
+
+test('vxlan cross-node: encapsulated on flannel.1, the outer packet routed on eth0, decapsulated by the other flannel.1', () => {
+  const r = run(vx, 'pod-a1', 'pod-c1');
+  assert.equal(r.disposition, 'DELIVERED');
+  const vethA1 = netnsDoc(vx, 'default/pod-a1').links[0]!.peer!.link;
+  assert.deepEqual(hops(r), [
+    'default/pod-a1 -→eth0: ORIGINATE ROUTE TRANSMIT',
+    `node-a ${vethA1}→eth0: BRIDGE RECEIVE ROUTE ENCAPSULATE ROUTE TRANSMIT`,
+    'node-c eth0→cni0: RECEIVE DECAPSULATE RECEIVE ROUTE TRANSMIT BRIDGE',
+    'default/pod-c1 eth0→-: RECEIVE DELIVER',
+  ]);
+  const encap = r.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
+  assert.deepEqual(encap.outer, { src: '192.168.0.11', dst: '192.168.0.13', protocol: 'udp', vni: 1, port: 8472, ttl: 64 });
+  assert.equal(encap.overhead, 50);
+  assert.equal(encap.lladdr, macOf('node-c'));
+  const outerRoute = r.hops[1]!.steps.filter((s) => s.type === 'ROUTE')[1]!;
+  assert.equal(outerRoute.dst, '192.168.0.13');
+  // The inner TTL drops at each node; the outer header starts afresh.
+  assert.deepEqual(r.hops[2]!.steps.filter((s) => s.type === 'RECEIVE').map((s) => s.ttl), [64, 63]);
+});
+
+test('vxlan same node: switched by cni0, never encapsulated', () => {
+  const r = run(vx, 'pod-a1', 'pod-a2');
+  assert.equal(r.disposition, 'DELIVERED');
+  assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-a1', 'node-a', 'default/pod-a2']);
+  assert.ok(r.hops.every((h) => h.steps.every((s) => s.type !== 'ENCAPSULATE')));
+});
+
+/** The compiled vxlan cluster as a fabric document, changed by `edit`, compiled again. */
+function edited(edit: (fabric: ReturnType<typeof materialise>) => void) {
+  const fabric = materialise(vx.fabric);
+  edit(fabric);
+  return compileTopology(checkTopology({ fabric }));
+}
+
+test('vxlan: a missing FDB entry drops the packet at the sender, as the VXLAN device does', () => {
+  const c = edited((f) => {
+    const a = f.netns.find((n) => n.name === 'node-a')!;
+    a.fdb = a.fdb!.filter((e) => e.dst !== '192.168.0.13');
+  });
+  const r = run(c, 'pod-a1', 'pod-c1');
+  assert.equal(r.disposition, 'NEIGHBOR_UNREACHABLE');
+  assert.equal(r.hops.at(-1)!.netns, 'node-a');
+  assert.match(r.summary, /flannel\.1's FDB has no entry for/);
+});
+
+test('vxlan: a missing neighbour entry drops at the sender too (ARP cannot cross the tunnel)', () => {
+  const c = edited((f) => {
+    const a = f.netns.find((n) => n.name === 'node-a')!;
+    a.neigh = a.neigh!.filter((e) => e.dst !== '10.1.3.0');
+  });
+  const r = run(c, 'pod-a1', 'pod-c1');
+  assert.equal(r.disposition, 'NEIGHBOR_UNREACHABLE');
+  assert.match(r.summary, /no permanent neighbour entry for 10\.1\.3\.0/);
+});
+
+test('vxlan: a stale VTEP MAC is discarded by the receiver; a VNI nobody listens on is refused', () => {
+  const stale = edited((f) => {
+    const a = f.netns.find((n) => n.name === 'node-a')!;
+    a.neigh = a.neigh!.map((e) => (e.dst === '10.1.3.0' ? { ...e, lladdr: '02:00:00:00:00:99' } : e));
+    a.fdb = [...a.fdb!, { mac: '02:00:00:00:00:99', dev: 'flannel.1', dst: '192.168.0.13' }];
+  });
+  const r1 = run(stale, 'pod-a1', 'pod-c1');
+  assert.equal(r1.disposition, 'NEIGHBOR_UNREACHABLE');
+  assert.equal(r1.hops.at(-1)!.netns, 'node-c');
+  assert.match(r1.summary, /stale VTEP MAC/);
+
+  const vni = edited((f) => {
+    f.netns.find((n) => n.name === 'node-c')!.links.find((l) => l.name === 'flannel.1')!.vni = 2;
+  });
+  const r2 = run(vni, 'pod-a1', 'pod-c1');
+  assert.equal(r2.disposition, 'UNREACHABLE');
+  assert.equal(r2.hops.at(-1)!.netns, 'node-c');
+  assert.match(r2.summary, /no vxlan link listens on UDP port 8472 with VNI 1/);
+});
+
+test('vxlan with directRouting: the nodes share the underlay subnet, so every route is host-gw', () => {
+  const doc = exampleCluster('flannel-vxlan-two-nodes');
+  doc.cni = { plugin: 'flannel', backend: 'vxlan', directRouting: true };
+  const node = netnsDoc(compile(doc), 'node-a');
+  assert.deepEqual(node.routes, [
+    { dst: 'default', gateway: '192.168.0.1', dev: 'eth0' },
+    { dst: '10.1.2.0/24', gateway: '192.168.0.12', dev: 'eth0' },
+  ]);
 });

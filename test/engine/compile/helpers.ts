@@ -29,3 +29,14 @@ export function run(c: CompiledTopology, from: string, to: string): TraceReport 
 /** Each hop as "netns in→out: STEPS". */
 export const hops = (r: TraceReport) =>
   r.hops.map((h) => `${h.netns} ${h.in ?? '-'}→${h.out ?? '-'}: ${h.steps.map((s) => s.type).join(' ')}`);
+
+/** Each hop as "netns: STEPS". */
+export const stepTypes = (r: TraceReport) => r.hops.map((h) => `${h.netns}: ${h.steps.map((s) => s.type).join(' ')}`);
+
+/** The hops of a pod → pod trace through a tunnel between two nodes that route their pods (no bridge). */
+export const tunnelled = (from: string, fromNode: string, toNode: string, to: string) => [
+  `default/${from}: ORIGINATE ROUTE TRANSMIT`,
+  `${fromNode}: RECEIVE ROUTE ENCAPSULATE ROUTE TRANSMIT`,
+  `${toNode}: RECEIVE DECAPSULATE RECEIVE ROUTE TRANSMIT`,
+  `default/${to}: RECEIVE DELIVER`,
+];

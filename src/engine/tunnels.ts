@@ -1,0 +1,219 @@
+// What a tunnel link needs to find the far end of a packet: the permanent neighbours (next hop → MAC) and the VXLAN FDB
+// (MAC → remote endpoint) of each netns, and Cilium's ipcache (prefix → tunnel endpoint) of each external-mode link. A
+// compiler may hand the same neighbour, FDB or ipcache list to many netns (every flannel node holds an entry per other
+// node): each distinct list is indexed once, and lookups read integer arrays and LPM tries only, MACs being numbered.
+import type { Addr } from './addr.js';
+import { Lpm } from './lpm.js';
+import { Prefix } from './prefix.js';
+import type { FdbEntry, IpcacheEntry, Link, Neighbour, Netns } from './fabric.js';
+
+/** Ints per neighbour entry in `neighChain`: the device index, the next entry of the same address (-1 at the end), the MAC. */
+const NEIGH = 3;
+/** Ints per link in `facts`: tunnel kind (0 none), UDP port, VNI, external mode (1/0). */
+const FACTS = 4;
+const VXLAN = 1;
+const GENEVE = 2;
+const IPIP = 3;
+const KIND_CODES: Partial<Record<Link['kind'], number>> = { vxlan: VXLAN, geneve: GENEVE, ipip: IPIP };
+
+interface NeighIndex {
+  readonly lpm4: Lpm;
+  readonly lpm6: Lpm;
+}
+
+interface IpcacheIndex {
+  readonly lpm4: Lpm;
+  readonly lpm6: Lpm;
+}
+
+export class Tunnels {
+  /** MAC addresses by number. */
+  readonly macs: string[] = [];
+  /** Remote endpoints by number: FDB destinations and ipcache tunnel endpoints. */
+  readonly endpoints: Addr[] = [];
+  private readonly macIds = new Map<string, number>();
+  private readonly endpointIds = new Map<string, number>();
+  /** Per netns, its neighbour index and FDB index (-1 for none). */
+  private readonly nsNeigh: Int32Array;
+  private readonly nsFdb: Int32Array;
+  private readonly neighIndexes: NeighIndex[] = [];
+  private neighChain = new Int32Array(0);
+  /** Per FDB index, (device index, MAC number) → endpoint number. */
+  private readonly fdbs: Map<number, number>[] = [];
+  /** Per link, its ipcache index, or -1. */
+  private readonly linkIpcache: Int32Array;
+  private readonly ipcaches: IpcacheIndex[] = [];
+  private readonly linkMacs: Int32Array;
+  private readonly facts: Int32Array;
+
+  constructor(netns: readonly Netns[], links: readonly Link[]) {
+    this.nsNeigh = new Int32Array(netns.length).fill(-1);
+    this.nsFdb = new Int32Array(netns.length).fill(-1);
+    const neighLists = new Map<readonly Neighbour[], number>();
+    const fdbLists = new Map<readonly FdbEntry[], number>();
+    const chain: number[] = [];
+    for (const ns of netns) {
+      if (ns.neigh.length > 0) {
+        let id = neighLists.get(ns.neigh);
+        if (id === undefined) neighLists.set(ns.neigh, (id = this.indexNeighbours(ns.neigh, chain)));
+        this.nsNeigh[ns.id] = id;
+      }
+      if (ns.fdb.length > 0) {
+        let id = fdbLists.get(ns.fdb);
+        if (id === undefined) fdbLists.set(ns.fdb, (id = this.indexFdb(ns.fdb)));
+        this.nsFdb[ns.id] = id;
+      }
+    }
+    this.neighChain = Int32Array.from(chain);
+
+    this.linkMacs = new Int32Array(links.length).fill(-1);
+    this.facts = new Int32Array(links.length * FACTS);
+    for (const l of links) {
+      if (l.mac !== undefined) this.linkMacs[l.id] = this.mac(l.mac);
+      if (l.tunnel === undefined) continue;
+      const g = l.id * FACTS;
+      this.facts[g] = KIND_CODES[l.kind] ?? 0;
+      this.facts[g + 1] = l.tunnel.port;
+      this.facts[g + 2] = l.tunnel.vni;
+      this.facts[g + 3] = l.tunnel.ipcache.length > 0 ? 1 : 0;
+    }
+    this.linkIpcache = new Int32Array(links.length).fill(-1);
+    const ipcacheLists = new Map<readonly IpcacheEntry[], number>();
+    for (const l of links) {
+      const list = l.tunnel?.ipcache;
+      if (list === undefined || list.length === 0) continue;
+      let id = ipcacheLists.get(list);
+      if (id === undefined) {
+        const entries = list.map((e) => ({ prefix: e.prefix, value: this.endpoint(e.tunnelEndpoint) }));
+        id = this.ipcaches.length;
+        this.ipcaches.push({
+          lpm4: new Lpm(4, entries.filter((e) => e.prefix.family === 4)),
+          lpm6: new Lpm(6, entries.filter((e) => e.prefix.family === 6)),
+        });
+        ipcacheLists.set(list, id);
+      }
+      this.linkIpcache[l.id] = id;
+    }
+  }
+
+  /** The MAC a permanent neighbour entry of netns `ns` gives the address w0..w3 on device `dev`, or -1. */
+  neighbour(ns: number, dev: number, family: 4 | 6, w0: number, w1: number, w2: number, w3: number): number {
+    const id = this.nsNeigh[ns]!;
+    if (id < 0) return -1;
+    const index = this.neighIndexes[id]!;
+    let e = family === 4 ? index.lpm4.lookup4(w0) : index.lpm6.lookup6(w0, w1, w2, w3);
+    const chain = this.neighChain;
+    for (; e >= 0; e = chain[e * NEIGH + 1]!) if (chain[e * NEIGH] === dev) return chain[e * NEIGH + 2]!;
+    return -1;
+  }
+
+  /** The remote endpoint the FDB of netns `ns` gives MAC number `mac` on device `dev`, or -1. */
+  remote(ns: number, dev: number, mac: number): number {
+    const id = this.nsFdb[ns]!;
+    return id < 0 ? -1 : (this.fdbs[id]!.get(mac * 65536 + dev) ?? -1);
+  }
+
+  /** Whether the link forwards by an ipcache (Cilium's external-mode tunnel). */
+  hasIpcache(link: number): boolean {
+    return this.linkIpcache[link]! >= 0;
+  }
+
+  /** The tunnel endpoint the link's ipcache gives the address w0..w3, or -1. */
+  ipcache(link: number, family: 4 | 6, w0: number, w1: number, w2: number, w3: number): number {
+    const index = this.ipcaches[this.linkIpcache[link]!]!;
+    return family === 4 ? index.lpm4.lookup4(w0) : index.lpm6.lookup6(w0, w1, w2, w3);
+  }
+
+  /** The ipcache entry that gave endpoint lookups for `dst` their answer (for explanations), or undefined. */
+  ipcacheEntry(link: Link, dst: Addr): IpcacheEntry | undefined {
+    let best: IpcacheEntry | undefined;
+    for (const e of link.tunnel?.ipcache ?? []) {
+      if (e.prefix.contains(dst) && (best === undefined || e.prefix.bits > best.prefix.bits)) best = e;
+    }
+    return best;
+  }
+
+  /** The number of the link's MAC address, or -1 when the document gives none. */
+  linkMac(link: number): number {
+    return this.linkMacs[link]!;
+  }
+
+  /**
+   * The tunnel link of netns `ns` that takes an outer packet sent by tunnel link `sender`, or -1: IP-in-IP goes to any
+   * ipip link that is up (Calico's tunl0 has neither local nor remote, so it takes every sender); VXLAN and Geneve to a
+   * link of the same kind and UDP port with the same VNI, or to an external-mode one (which takes any VNI).
+   */
+  receiver(ns: Netns, sender: number): number {
+    const f = this.facts;
+    const kind = f[sender * FACTS]!;
+    for (const l of ns.links) {
+      const g = l.id * FACTS;
+      if (f[g] !== kind || !l.up) continue;
+      if (kind === IPIP) return l.id;
+      if (f[g + 1] === f[sender * FACTS + 1] && (f[g + 3] === 1 || f[g + 2] === f[sender * FACTS + 2])) return l.id;
+    }
+    return -1;
+  }
+
+  private mac(mac: string): number {
+    let id = this.macIds.get(mac);
+    if (id === undefined) {
+      this.macIds.set(mac, (id = this.macs.length));
+      this.macs.push(mac);
+    }
+    return id;
+  }
+
+  private endpoint(a: Addr): number {
+    const key = a.toString();
+    let id = this.endpointIds.get(key);
+    if (id === undefined) {
+      this.endpointIds.set(key, (id = this.endpoints.length));
+      this.endpoints.push(a);
+    }
+    return id;
+  }
+
+  private indexNeighbours(list: readonly Neighbour[], chain: number[]): number {
+    // Per address, the first and last entry so far: a later entry of the same address and device replaces the earlier
+    // one (`ip neigh replace`), an entry on another device joins the chain.
+    const heads = new Map<string, number>();
+    const entries: { prefix: Prefix; value: number }[] = [];
+    for (const n of list) {
+      const key = n.dst.toString();
+      const mac = this.mac(n.lladdr);
+      let e = heads.get(key);
+      let replaced = false;
+      for (let x = e ?? -1; x >= 0; x = chain[x * NEIGH + 1]!) {
+        if (chain[x * NEIGH] === n.dev) {
+          chain[x * NEIGH + 2] = mac;
+          replaced = true;
+        }
+      }
+      if (replaced) continue;
+      const at = chain.length / NEIGH;
+      chain.push(n.dev, e ?? -1, mac);
+      e = at;
+      if (!heads.has(key)) entries.push({ prefix: Prefix.of(n.dst, n.dst.bits), value: -1 });
+      heads.set(key, e);
+    }
+    for (const entry of entries) (entry as { value: number }).value = heads.get(entry.prefix.addr.toString())!;
+    const id = this.neighIndexes.length;
+    this.neighIndexes.push({
+      lpm4: new Lpm(4, entries.filter((x) => x.prefix.family === 4)),
+      lpm6: new Lpm(6, entries.filter((x) => x.prefix.family === 6)),
+    });
+    return id;
+  }
+
+  private indexFdb(list: readonly FdbEntry[]): number {
+    // `bridge fdb append` adds destinations to a MAC (head-end replication for broadcasts); unicast goes to the first.
+    const map = new Map<number, number>();
+    for (const e of list) {
+      const key = this.mac(e.mac) * 65536 + e.dev;
+      if (!map.has(key)) map.set(key, this.endpoint(e.dst));
+    }
+    this.fdbs.push(map);
+    return this.fdbs.length - 1;
+  }
+}
