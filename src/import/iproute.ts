@@ -67,6 +67,7 @@ export interface IprouteImport {
 const WARNINGS = {
   'veth-peer-outside': 'veths whose other end is in none of the dumped namespaces are taken as physical links',
   'kind-not-modelled': 'links of kinds the fabric does not model are taken as physical links',
+  'ipip-remote-not-modelled': "IP-in-IP links with a remote are traced as Calico's tunl0 (no remote): the route's gateway is the outer destination",
   'master-not-bridge': "links enslaved to something other than a bridge are taken without their master",
   'no-carrier': 'physical links that are up but have no carrier are traced as if they had it',
   'segment-inferred': 'physical links that no segment names were put on one segment per subnet they share',
@@ -106,7 +107,7 @@ const escape = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 const LINK_LOCAL6 = Prefix.parse('fe80::/10');
 const MULTICAST6 = Prefix.parse('ff00::/8');
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-const FABRIC_KINDS = new Set(['veth', 'bridge', 'vxlan', 'dummy']);
+const FABRIC_KINDS = new Set(['veth', 'bridge', 'vxlan', 'geneve', 'ipip', 'dummy']);
 const SKIPPED_TYPES = new Set(['local', 'broadcast', 'multicast', 'anycast']);
 const ROUTE_TYPES = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit']);
 const SCOPES = new Set(['global', 'link', 'host']);
@@ -249,7 +250,8 @@ class Converter {
       if (!link.up) doc.up = false;
       if (raw.mtu !== undefined && raw.mtu >= 68 && raw.mtu <= 65535) doc.mtu = raw.mtu;
       if (raw.address !== undefined && MAC.test(raw.address)) doc.mac = raw.address;
-      if (doc.kind === 'vxlan') this.readVxlan(link, ns, lp);
+      if (doc.kind === 'vxlan' || doc.kind === 'geneve') this.readVxlan(link, ns, lp);
+      if (doc.kind === 'ipip') this.readIpip(link, lp);
     }
   }
 
@@ -279,6 +281,17 @@ class Converter {
     if (data.link !== undefined) {
       if (typeof data.link === 'string' && ns.byName.has(data.link)) link.doc.underlay = data.link;
       else this.error(`${dp}/link`, `netns ${ns.dump.name} has no link named ${JSON.stringify(data.link)}`);
+    }
+  }
+
+  /**
+   * The engine models IP-in-IP as Calico's tunl0 has it: no remote, the outer destination being the route's gateway. A
+   * point-to-point tunnel (a remote address) would send every packet to its remote instead.
+   */
+  private readIpip(link: LinkRec, lp: string) {
+    const data = (link.raw.linkinfo?.info_data ?? {}) as Record<string, unknown>;
+    if (typeof data.remote === 'string' && data.remote !== 'any') {
+      this.warnings.add('ipip-remote-not-modelled', lp, `${link.doc.name} has the remote ${data.remote}: it is traced as tunl0 is, sending to each route's gateway`);
     }
   }
 

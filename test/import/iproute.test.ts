@@ -276,3 +276,22 @@ describe('POST and PUT /v1/topologies with dumps', () => {
     assert.deepEqual(res.json().errors, [{ pointer: '/dumps/netns/0/route/0/dev', detail: 'netns node-a has no link named eth7' }]);
   });
 });
+
+describe('tunnel links', () => {
+  test('ipip and geneve are kept as tunnels, with their facts; an ipip remote is reported', () => {
+    const dumps = kitchenSink();
+    const router = dumps.netns.find((n) => n.name === 'router')!;
+    router.link.push(
+      { ifindex: 40, ifname: 'tunl0', flags: ['NOARP', 'UP', 'LOWER_UP'], mtu: 1480, linkinfo: { info_kind: 'ipip', info_data: { remote: 'any', local: 'any' } } },
+      { ifindex: 41, ifname: 'gn0', flags: ['UP', 'LOWER_UP'], mtu: 1450, linkinfo: { info_kind: 'geneve', info_data: { id: 7, port: 6081 } } },
+      { ifindex: 42, ifname: 'ip9', flags: ['NOARP', 'UP', 'LOWER_UP'], linkinfo: { info_kind: 'ipip', info_data: { remote: '172.16.0.9' } } },
+    );
+    const { fabric, warnings } = importIproute(dumps);
+    assert.deepEqual(link(fabric, 'router', 'tunl0'), { name: 'tunl0', kind: 'ipip', mtu: 1480 });
+    const gn = link(fabric, 'router', 'gn0');
+    assert.deepEqual([gn.kind, gn.vni, gn.port], ['geneve', 7, 6081]);
+    const w = warnings.find((x) => x.code === 'ipip-remote-not-modelled')!;
+    assert.equal(w.count, 1);
+    assert.match(w.examples[0]!.detail, /ip9 has the remote 172\.16\.0\.9/);
+  });
+});
