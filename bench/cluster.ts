@@ -1,9 +1,23 @@
-// Generates Kubernetes-scale cluster documents: n nodes with a /24 pod CIDR each and `podsPerNode` pods, on one underlay.
-import type { ClusterDoc } from '../src/topology/schema.js';
+// Generates Kubernetes-scale cluster documents: n nodes with a /24 pod CIDR each and `podsPerNode` pods, on one underlay,
+// on any data path (bridge host-gw by default).
+import type { ClusterDoc, CniDoc } from '../src/topology/schema.js';
 
-export function generateCluster(nodes: number, podsPerNode: number): ClusterDoc {
+/** The data paths by the names the benchmarks take (the pod IPs are in 10.0.0.0/8, which weave takes as its subnet). */
+export const DATA_PATHS: Record<string, CniDoc> = {
+  'bridge-host-gw': { plugin: 'bridge', routes: 'host-gw' },
+  'bridge-cloud': { plugin: 'bridge', routes: 'cloud' },
+  'flannel-vxlan': { plugin: 'flannel', backend: 'vxlan' },
+  'calico-bgp': { plugin: 'calico', mode: 'bgp' },
+  'calico-ipip': { plugin: 'calico', mode: 'ipip' },
+  'calico-vxlan': { plugin: 'calico', mode: 'vxlan' },
+  'cilium-native': { plugin: 'cilium', routing: 'native' },
+  'cilium-tunnel': { plugin: 'cilium', routing: 'tunnel' },
+  weave: { plugin: 'weave', subnet: '10.0.0.0/8' },
+};
+
+export function generateCluster(nodes: number, podsPerNode: number, cni: CniDoc = DATA_PATHS['bridge-host-gw']!): ClusterDoc {
   if (nodes > 65_000 || podsPerNode > 250) throw new RangeError('at most 65,000 nodes and 250 pods per node');
-  const doc: ClusterDoc = { nodes: [], pods: [], cni: { plugin: 'bridge', routes: 'host-gw' }, network: { cidr: '172.16.0.0/16' } };
+  const doc: ClusterDoc = { nodes: [], pods: [], cni, network: { cidr: '172.16.0.0/16' } };
   for (let i = 0; i < nodes; i++) {
     const name = `node-${i}`;
     const host = i + 1;

@@ -1,20 +1,23 @@
-// Engine throughput on a maximal cluster: compile time and memory of a 5,000-node / 150,000-pod bridge host-gw cluster,
+// Engine throughput on a maximal cluster: compile time and memory of a 5,000-node / 150,000-pod cluster (bridge host-gw,
+// or the data path named by the third argument, see bench/cluster.ts),
 // then traces per second between random pod pairs in-process (tracing alone, and tracing plus the rendered explanation).
 // The pairs are spread over the whole cluster, as a dashboard's questions are: what limits a trace is cache misses, not
 // instructions. Each figure is taken in several rounds, and the median and the best are reported, since on a shared
 // machine other jobs only ever slow a round down.
-// Run with `node --expose-gc --import tsx bench/trace.ts [nodes] [podsPerNode]`; writes bench/results/trace.json.
+// Run with `node --expose-gc --import tsx bench/trace.ts [nodes] [podsPerNode] [data path]`; writes bench/results/trace.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { compileTopology, type Endpoint } from '../src/engine/topology.js';
 import { explain } from '../src/engine/explain.js';
-import { generateCluster } from './cluster.js';
+import { DATA_PATHS, generateCluster } from './cluster.js';
 
 const nodes = Number(process.argv[2] ?? 5000);
 const podsPerNode = Number(process.argv[3] ?? 30);
+const dataPath = process.argv[4] ?? 'bridge-host-gw';
+if (DATA_PATHS[dataPath] === undefined) throw new Error(`unknown data path ${dataPath}: ${Object.keys(DATA_PATHS).join(', ')}`);
 const mb = (n: number) => Math.round(n / 1048576);
 
-const cluster = generateCluster(nodes, podsPerNode);
+const cluster = generateCluster(nodes, podsPerNode, DATA_PATHS[dataPath]);
 global.gc?.();
 const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();
@@ -59,7 +62,7 @@ function measure(label: string, seconds: number, fn: (i: number) => unknown) {
 }
 
 const sample = compiled.trace(pairs[0]![0], pairs[0]![1]);
-console.log(`cluster: ${nodes} nodes, ${pods.length} pods; sample trace: ${sample.paths[0]!.disposition}, ${sample.paths[0]!.hops.length} hops`);
+console.log(`cluster: ${nodes} nodes, ${pods.length} pods, ${dataPath}; sample trace: ${sample.paths[0]!.disposition}, ${sample.paths[0]!.hops.length} hops`);
 console.log(`compile: ${Math.round(compileMs)} ms, RSS +${mb(rssAfter - rssBefore)} MB (total ${mb(rssAfter)} MB)`);
 const traces = measure('traces (engine only)', 5, (i) => {
   const [a, b] = pairs[i & 4095]!;
@@ -73,7 +76,7 @@ const explained = measure('traces + explanation', 5, (i) => {
 const result = {
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
   date: new Date().toISOString(),
-  cluster: { nodes, pods: pods.length },
+  cluster: { nodes, pods: pods.length, dataPath },
   compileMs: Math.round(compileMs),
   compileRssMB: mb(rssAfter - rssBefore),
   totalRssMB: mb(rssAfter),
@@ -81,6 +84,8 @@ const result = {
   explainedTracesPerSec: explained,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-// The default size writes trace.json; other sizes (bench/growth.ts) write trace-<nodes>x<podsPerNode>.json.
-const file = nodes === 5000 && podsPerNode === 30 ? 'trace.json' : `trace-${nodes}x${podsPerNode}.json`;
+// The default size and data path write trace.json; others (bench/growth.ts, bench/datapaths.ts) write
+// trace-<nodes>x<podsPerNode>[-<data path>].json.
+const suffix = dataPath === 'bridge-host-gw' ? '' : `-${dataPath}`;
+const file = nodes === 5000 && podsPerNode === 30 && suffix === '' ? 'trace.json' : `trace-${nodes}x${podsPerNode}${suffix}.json`;
 writeFileSync(new URL(`./results/${file}`, import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

@@ -9,8 +9,8 @@ import type { FdbEntry, IpcacheEntry, Link, Neighbour, Netns } from './fabric.js
 
 /** Ints per neighbour entry in `neighChain`: the device index, the next entry of the same address (-1 at the end), the MAC. */
 const NEIGH = 3;
-/** Ints per link in `facts`: tunnel kind (0 none), UDP port, VNI, external mode (1/0). */
-const FACTS = 4;
+/** Ints per link in `facts`: tunnel kind (0 none), UDP port, VNI, external mode (1/0), outer family (of `local`, else 4). */
+const FACTS = 5;
 const VXLAN = 1;
 const GENEVE = 2;
 const IPIP = 3;
@@ -76,6 +76,7 @@ export class Tunnels {
       this.facts[g + 1] = l.tunnel.port;
       this.facts[g + 2] = l.tunnel.vni;
       this.facts[g + 3] = l.tunnel.ipcache.length > 0 ? 1 : 0;
+      this.facts[g + 4] = l.tunnel.local?.family ?? 4;
     }
     this.linkIpcache = new Int32Array(links.length).fill(-1);
     const ipcacheLists = new Map<readonly IpcacheEntry[], number>();
@@ -124,13 +125,13 @@ export class Tunnels {
     return family === 4 ? index.lpm4.lookup4(w0) : index.lpm6.lookup6(w0, w1, w2, w3);
   }
 
-  /** The ipcache entry that gave endpoint lookups for `dst` their answer (for explanations), or undefined. */
-  ipcacheEntry(link: Link, dst: Addr): IpcacheEntry | undefined {
-    let best: IpcacheEntry | undefined;
-    for (const e of link.tunnel?.ipcache ?? []) {
-      if (e.prefix.contains(dst) && (best === undefined || e.prefix.bits > best.prefix.bits)) best = e;
-    }
-    return best;
+  /** The ipcache entry whose prefix the link's lookup for `dst` matched (for explanations), or undefined. */
+  ipcacheEntry(link: Link, dst: Addr): { prefix: Prefix; tunnelEndpoint: Addr } | undefined {
+    const id = this.linkIpcache[link.id]!;
+    if (id < 0) return undefined;
+    const index = this.ipcaches[id]!;
+    const match = (dst.family === 4 ? index.lpm4 : index.lpm6).matches(dst)[0];
+    return match === undefined ? undefined : { prefix: match.prefix, tunnelEndpoint: this.endpoints[match.value]! };
   }
 
   /** The number of the link's MAC address, or -1 when the document gives none. */
@@ -141,14 +142,15 @@ export class Tunnels {
   /**
    * The tunnel link of netns `ns` that takes an outer packet sent by tunnel link `sender`, or -1: IP-in-IP goes to any
    * ipip link that is up (Calico's tunl0 has neither local nor remote, so it takes every sender); VXLAN and Geneve to a
-   * link of the same kind and UDP port with the same VNI, or to an external-mode one (which takes any VNI).
+   * link of the same kind, outer family (its socket's) and UDP port with the same VNI, or to an external-mode one (which
+   * takes any VNI).
    */
   receiver(ns: Netns, sender: number): number {
     const f = this.facts;
     const kind = f[sender * FACTS]!;
     for (const l of ns.links) {
       const g = l.id * FACTS;
-      if (f[g] !== kind || !l.up) continue;
+      if (f[g] !== kind || !l.up || f[g + 4] !== f[sender * FACTS + 4]) continue;
       if (kind === IPIP) return l.id;
       if (f[g + 1] === f[sender * FACTS + 1] && (f[g + 3] === 1 || f[g + 2] === f[sender * FACTS + 2])) return l.id;
     }

@@ -16,7 +16,8 @@
 //   exactly their peers; two netnsids of a namespace never name the same one. What these constraints leave ambiguous
 //   needs `peers` (or, for pods, `node`: a netnsid only names namespaces of the same kernel). A veth whose peer is in no
 //   dumped namespace is a link out of the dumps: a physical link;
-// - addresses from addr_info, without lo, link-local IPv6 and host-scope addresses;
+// - addresses from addr_info, without lo, host-scope addresses and the link-local IPv6 addresses no dumped route names as
+//   its gateway (every link has one; Calico's pods route via fe80::ecee:eeff:feee:eeee, which their node must own);
 // - the main table's routes (also from route6), without what the fabric derives (proto kernel connected routes) and what
 //   it does not model (the local table, broadcast/multicast/anycast routes, other tables, which are counted in warnings);
 // - forwarding and proxy-ARP from the sysctls (forwarding defaults to on for nodes and routers, off for pods and hosts);
@@ -149,6 +150,8 @@ class Converter {
   private readonly nss: NsRec[] = [];
   private readonly nsByName = new Map<string, NsRec>();
   private readonly segments: SegmentDoc[] = [];
+  /** The link-local IPv6 gateways of every dumped route: the only link-local addresses worth keeping. */
+  private readonly linkLocalGateways = new Set<string>();
 
   constructor(
     private readonly dumps: DumpsDoc,
@@ -160,6 +163,14 @@ class Converter {
   }
 
   run(): IprouteImport {
+    for (const d of this.dumps.netns) {
+      for (const r of [...d.route, ...(d.route6 ?? [])]) {
+        for (const gw of [r.gateway, ...(r.nexthops ?? []).map((n) => n.gateway)]) {
+          const a = gw === undefined ? undefined : Addr.tryParse(gw);
+          if (a?.family === 6 && LINK_LOCAL6.contains(a)) this.linkLocalGateways.add(a.toString());
+        }
+      }
+    }
     this.dumps.netns.forEach((d, i) => this.readNetns(d, i));
     this.resolvePeers();
     for (const ns of this.nss) {
@@ -473,7 +484,7 @@ class Converter {
         if (info.scope === 'host') return;
         const a = Addr.tryParse(info.local);
         if (a === undefined) return this.error(`${ip}/local`, `${JSON.stringify(info.local)} is not an IPv4 or IPv6 address`);
-        if (a.family === 6 && LINK_LOCAL6.contains(a)) return;
+        if (a.family === 6 && LINK_LOCAL6.contains(a) && !this.linkLocalGateways.has(a.toString())) return;
         const bits = info.prefixlen ?? a.bits;
         if (bits > a.bits) return this.error(`${ip}/prefixlen`, `${bits} is longer than an IPv${a.family} address`);
         if (info.dadfailed) return this.warnings.add('address-dadfailed', ip, `${a}/${bits} on ${ns.dump.name} ${link.name}`);

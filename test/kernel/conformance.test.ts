@@ -79,58 +79,66 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
       const targets: Endpoint[] = [...pods, ...g.extraDestinations.map((a) => compiled.resolve(a, 'destination'))];
       const results = new Map<string, string>();
       const checks: Promise<void>[] = [];
+      // Every pair in each family both ends have: a dual-stack topology is traced, and asked, once per family.
+      const families = (a: Endpoint, b: Endpoint) => ([4, 6] as const).filter((f) => (f === 4 ? a.v4 && b.v4 : a.v6 && b.v6));
       for (const from of pods) {
         for (const to of targets) {
-          if (from === to || from.addrs.length === 0 || to.addrs.length === 0) continue;
-          const t = compiled.trace(from, to);
-          const flow = `${from.name} → ${to.name}`;
-          pairs++;
-          for (const path of t.paths) {
-            dispositions.set(path.disposition, (dispositions.get(path.disposition) ?? 0) + 1);
-            decisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
-            for (const d of await checkPath(t, path, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
-          }
-          if (imported !== undefined) {
-            const it = imported.trace(imported.resolve(from.name, 'source'), imported.resolve(to.name, 'destination'));
-            importedPairs++;
-            if (signatures(it) !== signatures(t)) {
-              importDisagreements.push({ seed, flow, faults: g.faults, at: 'trace', engine: signatures(t), kernel: `imported: ${signatures(it)}` });
+          if (from === to) continue;
+          for (const family of families(from, to)) {
+            const t = compiled.trace(from, to, 64, family);
+            const flow = `${from.name} → ${to.name} (IPv${family})`;
+            pairs++;
+            for (const path of t.paths) {
+              dispositions.set(path.disposition, (dispositions.get(path.disposition) ?? 0) + 1);
+              decisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
+              for (const d of await checkPath(t, path, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
             }
-            for (const path of it.paths) {
-              importedDecisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
-              for (const d of await checkPath(it, path, importedRealised)) {
-                importDisagreements.push({ ...d, seed, flow, faults: g.faults, at: `imported ${d.at}` });
+            if (imported !== undefined) {
+              const it = imported.trace(imported.resolve(from.name, 'source'), imported.resolve(to.name, 'destination'), 64, family);
+              importedPairs++;
+              if (signatures(it) !== signatures(t)) {
+                importDisagreements.push({ seed, flow, faults: g.faults, at: 'trace', engine: signatures(t), kernel: `imported: ${signatures(it)}` });
+              }
+              for (const path of it.paths) {
+                importedDecisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
+                for (const d of await checkPath(it, path, importedRealised)) {
+                  importDisagreements.push({ ...d, seed, flow, faults: g.faults, at: `imported ${d.at}` });
+                }
               }
             }
+            const delivered = t.paths.every((p) => p.disposition === 'DELIVERED') ? 'yes' : t.paths.some((p) => p.disposition === 'DELIVERED') ? 'some' : 'no';
+            results.set(`${from.name}|${to.name}|${family}`, delivered);
           }
-          results.set(`${from.name}|${to.name}`, t.paths.every((p) => p.disposition === 'DELIVERED') ? 'yes' : t.paths.some((p) => p.disposition === 'DELIVERED') ? 'some' : 'no');
         }
       }
       // Ping needs both directions: it proves delivery where the engine delivers there and back, and its failure where
       // the engine delivers in neither direction.
       for (const from of pods) {
         for (const to of pods) {
-          const there = results.get(`${from.name}|${to.name}`);
-          const back = results.get(`${to.name}|${from.name}`);
-          if (there === undefined || back === undefined) continue;
-          const expect = there === 'yes' && back === 'yes' ? true : there === 'no' ? false : undefined;
-          if (expect === undefined) continue;
-          checks.push(
-            ping(realised, from.netns!, from.addrs[0]!.toString(), to.addrs[0]!.toString()).then((ok) => {
-              pings++;
-              if (ok !== expect) {
-                disagreements.push({
-                  seed,
-                  flow: `${from.name} → ${to.name}`,
-                  faults: g.faults,
-                  at: 'ping',
-                  engine: expect ? 'delivered both ways' : 'not delivered',
-                  kernel: ok ? 'ping answered' : 'ping failed',
-                });
-              }
-            }),
-          );
-          if (checks.length >= 16) await Promise.all(checks.splice(0));
+          for (const family of families(from, to)) {
+            const there = results.get(`${from.name}|${to.name}|${family}`);
+            const back = results.get(`${to.name}|${from.name}|${family}`);
+            if (there === undefined || back === undefined) continue;
+            const expect = there === 'yes' && back === 'yes' ? true : there === 'no' ? false : undefined;
+            if (expect === undefined) continue;
+            const [src, dst] = family === 4 ? [from.v4!, to.v4!] : [from.v6!, to.v6!];
+            checks.push(
+              ping(realised, from.netns!, src.toString(), dst.toString()).then((ok) => {
+                pings++;
+                if (ok !== expect) {
+                  disagreements.push({
+                    seed,
+                    flow: `${from.name} → ${to.name} (IPv${family})`,
+                    faults: g.faults,
+                    at: 'ping',
+                    engine: expect ? 'delivered both ways' : 'not delivered',
+                    kernel: ok ? 'ping answered' : 'ping failed',
+                  });
+                }
+              }),
+            );
+            if (checks.length >= 16) await Promise.all(checks.splice(0));
+          }
         }
       }
       await Promise.all(checks);

@@ -68,14 +68,24 @@ export function generate(seed: number): Generated {
     : withGateway
       ? { cidr: '192.168.0.0/24', gateway: '192.168.0.1' }
       : { cidr: '192.168.0.0/24' };
+  // A third of the one-subnet topologies are dual-stack, on the data paths that route IPv6 (Cilium's needs its BPF NDP
+  // responder and Weave allocates IPv4 only).
+  const dualStack = !twoSubnets && seed % 3 === 1 && cni.plugin !== 'cilium' && cni.plugin !== 'weave';
   const cluster: ClusterDoc = { nodes: [], pods: [], cni: twoSubnets ? crossing(cni) : cni, network };
+  const hex = (n: number) => n.toString(16);
   for (let i = 0; i < nodes; i++) {
     const name = `node-${i}`;
     const address = `192.168.${twoSubnets ? i % 2 : 0}.${11 + i}`;
-    cluster.nodes.push({ name, addresses: [{ type: 'InternalIP', address }], podCIDRs: [`10.1.${i}.0/24`] });
+    const node = { name, addresses: [{ type: 'InternalIP' as const, address }], podCIDRs: [`10.1.${i}.0/24`] };
+    if (dualStack) {
+      node.addresses.push({ type: 'InternalIP', address: `fd00::${hex(11 + i)}` });
+      node.podCIDRs.push(`fd01:0:0:${hex(i)}::/64`);
+    }
+    cluster.nodes.push(node);
     const pods = r.int(1, 4);
     for (let p = 0; p < pods; p++) {
-      cluster.pods!.push({ namespace: 'default', name: `p${i}-${p}`, nodeName: name, podIPs: [`10.1.${i}.${10 + p}`] });
+      const podIPs = [`10.1.${i}.${10 + p}`, ...(dualStack ? [`fd01:0:0:${hex(i)}::${hex(10 + p)}`] : [])];
+      cluster.pods!.push({ namespace: 'default', name: `p${i}-${p}`, nodeName: name, podIPs });
     }
   }
   const fabric = materialise(compileTopology({ form: 'cluster', cluster }).fabric);
@@ -85,8 +95,9 @@ export function generate(seed: number): Generated {
   const podNs = fabric.netns.filter((n) => n.kind === 'pod');
   // Unassigned pod IPs: .50 is in calico's block of the node (blackholed there), .200 outside it.
   const extraDestinations = ['8.8.8.8', ...nodeNs.flatMap((_, i) => [`10.1.${i}.50`, `10.1.${i}.200`])];
+  if (dualStack) extraDestinations.push('2001:db8::1', ...nodeNs.map((_, i) => `fd01:0:0:${hex(i)}::50`));
   // The data path leads the list, so that every disagreement the suite prints says which compiler made the topology.
-  const faults: string[] = [`data path ${dataPath}`];
+  const faults: string[] = [`data path ${dataPath}${dualStack ? ' dual-stack' : ''}`];
   const routesOf = (n: NetnsDoc) => (n.routes ??= []);
 
   const kinds = ['delete-route', 'blackhole', 'wrong-gateway', 'veth-down', 'forwarding-off', 'loop'] as const;

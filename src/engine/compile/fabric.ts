@@ -170,6 +170,8 @@ function userRoute(ns: Netns, r: RouteDoc, direct: readonly Route[]): { route: R
       // then has host scope and the kernel uses the gateway only for scope link (rt_set_nexthop), so packets go straight
       // to their destination on dev, as `ip route get` shows.
       if (gateway.family === 6) return refuse(`the gateway ${gateway} is a local address, which IPv6 refuses`);
+      // onlink asks the kernel to take the gateway as a neighbour on dev, and a local address is none (fib_check_nh_v4_gw).
+      if (onlink) return refuse(`the gateway ${gateway} is a local address, and onlink makes the kernel refuse it (Nexthop has invalid gateway)`);
       notes.push(`${describe(r)}: ${gateway} is an address of this netns, so the kernel sends to the destination directly`);
       nexthops.push({ gateway: undefined, dev: dev.index, onlink, weight: spec.weight ?? 1 });
       continue;

@@ -1,10 +1,10 @@
 // Flannel. The host-gw backend is the bridge data path with the bridge named cni0. The vxlan backend adds per node a
 // VXLAN device flannel.<VNI> (VNI 1, UDP 8472, MTU 1450: the underlay's 1500 less 50 bytes of headers) holding the first
-// address of the node's subnet as a /32 (flannel-v6.<VNI> and the subnet's first IPv6 address as a /128 for IPv6), and
-// for every other node: `<subnet> via <subnet's first address> dev flannel.1 onlink`, a permanent neighbour entry giving
+// address of the node's subnet as a /32 (flannel-v6.<VNI>, MTU 1430, and the subnet's first IPv6 address as a /128 for
+// IPv6, the outer packets then being IPv6 between the nodes' IPv6 addresses), and for every other node: `<subnet> via <subnet's first address> dev flannel.1 onlink`, a permanent neighbour entry giving
 // that address the other node's VTEP MAC, and an FDB entry sending the MAC to the other node's address. The packet is
 // encapsulated on flannel.1, the outer UDP packet is routed again in the node and carried on the underlay, and the other
-// node's flannel.1 decapsulates it. cni0, the pods' eth0 and their host ends get the MTU of flannel.1.
+// node's flannel.1 decapsulates it. cni0, the pods' eth0 and their host ends get the smallest MTU of the VXLAN devices.
 //
 // `directRouting: true` gives the nodes on the sender's own underlay subnet host-gw routes instead (network.subnets).
 // The neighbour and FDB lists are shared by every node: an entry for the node itself is never looked up (its own subnet
@@ -22,7 +22,11 @@ type FlannelCniDoc = Extract<CniDoc, { plugin: 'flannel' }>;
 type ClusterNode = ClusterDoc['nodes'][number];
 
 export const FLANNEL_PORT = 8472;
-export const FLANNEL_MTU = 1450;
+/**
+ * The underlay's 1500 less the outer headers: 50 bytes over IPv4, 70 over IPv6 (the kernel refuses a larger MTU on a
+ * VXLAN device). cni0 and the pods take the smallest of the devices a node has.
+ */
+const VTEP_MTU: Record<Family, number> = { 4: 1450, 6: 1430 };
 /** eth0, cni0, then the VXLAN devices (IPv4 first). */
 const FIRST_VTEP = 2;
 
@@ -52,13 +56,13 @@ function vxlanOverlay(cluster: ClusterDoc, vni: number, directRouting: boolean):
   }
 
   return {
-    mtu: FLANNEL_MTU,
+    mtu: Math.min(...families.map((f) => VTEP_MTU[f])),
     addLinks(b: FabricBuilder, ns: Netns, node: ClusterNode) {
       for (const f of families) {
         const s = subnet(node, f);
         const addrs = s === undefined ? [] : [IfAddr.of(s.addr, f === 4 ? 32 : 128)];
         const tunnel = { vni, port: FLANNEL_PORT, local: nodeAddr(node, f), underlay: ETH0, ipcache: [] };
-        b.addLink(ns, devName(f), 'vxlan', true, addrs, false, { mtu: FLANNEL_MTU, mac: mac(node, f), tunnel });
+        b.addLink(ns, devName(f), 'vxlan', true, addrs, false, { mtu: VTEP_MTU[f], mac: mac(node, f), tunnel });
       }
       ns.neigh = neigh;
       ns.fdb = fdb;

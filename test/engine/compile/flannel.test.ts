@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, exampleCluster, hops, netnsDoc, run } from './helpers.js';
+import { explain } from '../../../src/engine/explain.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { compileTopology } from '../../../src/engine/topology.js';
 import { checkTopology } from '../../../src/topology/validate.js';
@@ -167,4 +168,30 @@ test('vxlan with directRouting: the nodes share the underlay subnet, so every ro
     { dst: 'default', gateway: '192.168.0.1', dev: 'eth0' },
     { dst: '10.1.2.0/24', gateway: '192.168.0.12', dev: 'eth0' },
   ]);
+});
+
+test('vxlan dual-stack: IPv6 goes through flannel-v6.1 (MTU 1430) between the nodes\' IPv6 addresses', () => {
+  const doc = exampleCluster('flannel-vxlan-two-nodes');
+  doc.nodes.forEach((n, i) => {
+    n.addresses.push({ type: 'InternalIP', address: `fd00::${11 + i}` });
+    n.podCIDRs.push(`fd01:0:0:${i + 1}::/64`);
+  });
+  doc.pods!.forEach((p) => p.podIPs!.push(`fd01:0:0:${p.nodeName === 'node-a' ? 1 : 2}::${p.name.replace(/\D/g, '')}`));
+  const c = compile(doc);
+  const node = netnsDoc(c, 'node-a');
+  const v6 = node.links.find((l) => l.name === 'flannel-v6.1')!;
+  assert.deepEqual([v6.kind, v6.addresses, v6.mtu, v6.local], ['vxlan', ['fd01:0:0:1::/128'], 1430, 'fd00::11']);
+  assert.equal(node.links.find((l) => l.name === 'cni0')!.mtu, 1430);
+  assert.ok(node.routes!.some((r) => r.dst === 'fd01:0:0:2::/64' && r.gateway === 'fd01:0:0:2::' && r.dev === 'flannel-v6.1'));
+
+  const src = c.resolve('pod-a1', 'source');
+  const dst = c.resolve('pod-b1', 'destination');
+  const r6 = explain(c.fabric, c.trace(src, dst, 64, 6), { from: src.name, to: dst.name });
+  assert.equal(r6.disposition, 'DELIVERED');
+  const encap = r6.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
+  assert.deepEqual([encap.link, encap.outer.src, encap.outer.dst, encap.overhead], ['flannel-v6.1', 'fd00::11', 'fd00::12', 70]);
+  const decap = r6.hops[2]!.steps.find((s) => s.type === 'DECAPSULATE')!;
+  assert.equal(decap.link, 'flannel-v6.1');
+  const r4 = explain(c.fabric, c.trace(src, dst, 64, 4), { from: src.name, to: dst.name });
+  assert.equal(r4.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!.link, 'flannel.1');
 });
