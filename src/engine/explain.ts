@@ -203,7 +203,9 @@ function stepReport(ctx: Context, hop: Hop, step: Step): StepReport {
       const who = linkLabel(fabric, step.answeredBy);
       const how =
         step.how === 'proxy'
-          ? `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${neighbor} out of another link`
+          ? step.neighbor.family === 6
+            ? `${who} answers Neighbour Solicitation for it by proxy (a proxy NDP entry)`
+            : `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${neighbor} out of another link`
           : step.how === 'host'
             ? `${who} answers ARP for it: the address is one of that netns's own, on another link`
             : step.answeredBy.netns < 0

@@ -56,6 +56,7 @@ export interface FdbEntry {
 }
 
 export interface LinkOptions {
+  readonly proxyNdp?: readonly Addr[];
   readonly mtu?: number;
   readonly mac?: string;
   readonly tunnel?: Tunnel;
@@ -73,6 +74,8 @@ export interface Link {
   readonly up: boolean;
   readonly addrs: readonly IfAddr[];
   readonly proxyArp: boolean;
+  /** Addresses the link answers Neighbour Solicitations for (`ip -6 neigh add proxy <addr> dev <link>`, proxy_ndp on). */
+  readonly proxyNdp: readonly Addr[];
   readonly mtu: number;
   /** The MAC address, where the document gives one (tunnels resolve their neighbours to it). */
   readonly mac: string | undefined;
@@ -291,6 +294,7 @@ export class FabricBuilder {
       up,
       addrs,
       proxyArp,
+      proxyNdp: options.proxyNdp ?? [],
       mtu: options.mtu ?? DEFAULT_MTU,
       mac: options.mac,
       tunnel: options.tunnel,

@@ -9,6 +9,7 @@ interface Wired {
   readonly master: number;
   readonly segment: number;
   readonly proxyArp: boolean;
+  readonly proxyNdp: readonly unknown[];
 }
 
 /**
@@ -27,6 +28,9 @@ export class L2 {
   /** Per domain root: the first link in the domain that answers ARP by proxy; chained through proxyNext. */
   private readonly proxyHead: Int32Array;
   private readonly proxyNext: Int32Array;
+  /** The same for the links with proxy NDP entries. */
+  private readonly ndpHead: Int32Array;
+  private readonly ndpNext: Int32Array;
   /** Where path() writes; long enough for any path. */
   readonly scratch: Int32Array;
 
@@ -90,11 +94,18 @@ export class L2 {
 
     this.proxyHead = new Int32Array(n).fill(-1);
     this.proxyNext = new Int32Array(links.length).fill(-1);
+    this.ndpHead = new Int32Array(n).fill(-1);
+    this.ndpNext = new Int32Array(links.length).fill(-1);
     for (let i = links.length - 1; i >= 0; i--) {
-      if (!links[i]!.proxyArp) continue;
       const d = this.domain(i);
-      this.proxyNext[i] = this.proxyHead[d]!;
-      this.proxyHead[d] = i;
+      if (links[i]!.proxyArp) {
+        this.proxyNext[i] = this.proxyHead[d]!;
+        this.proxyHead[d] = i;
+      }
+      if (links[i]!.proxyNdp.length > 0) {
+        this.ndpNext[i] = this.ndpHead[d]!;
+        this.ndpHead[d] = i;
+      }
     }
   }
 
@@ -109,6 +120,15 @@ export class L2 {
 
   proxyAfter(link: number): number {
     return this.proxyNext[link]!;
+  }
+
+  /** The first link of the domain with proxy NDP entries, or -1; the next one is ndpProxyAfter(link). */
+  firstNdpProxy(domain: number): number {
+    return this.ndpHead[domain]!;
+  }
+
+  ndpProxyAfter(link: number): number {
+    return this.ndpNext[link]!;
   }
 
   /**

@@ -51,6 +51,7 @@ export function materialise(fabric: Fabric): FabricDoc {
       if (l.segment >= 0) doc.segment = segments[l.segment]!.name;
       if (!l.up) doc.up = false;
       if (l.proxyArp) doc.proxyArp = true;
+      if (l.proxyNdp.length > 0) doc.proxyNdp = l.proxyNdp.map((a) => a.toString());
       if (l.mtu !== DEFAULT_MTU) doc.mtu = l.mtu;
       if (l.mac !== undefined) doc.mac = l.mac;
       const t = l.tunnel;

@@ -33,7 +33,7 @@ function sourceKey(fabric: Fabric, ns: Netns, keys: Map<Fib, string>): string {
     return k;
   };
   // A link's peer state decides its carrier, so it is part of what the source is.
-  const links = ns.links.map((l) => [l.name, fabric.l2.domain(l.id), l.up, l.peer < 0 || fabric.links[l.peer]!.up, l.proxyArp, l.master >= 0]);
+  const links = ns.links.map((l) => [l.name, fabric.l2.domain(l.id), l.up, l.peer < 0 || fabric.links[l.peer]!.up, l.proxyArp, l.proxyNdp.join(), l.master >= 0]);
   return JSON.stringify([ns.kind, ns.forwarding, fib(ns.fib4), fib(ns.fib6), links]);
 }
 

@@ -7,7 +7,7 @@ import { compileBridge, podAddrs, podKey, type ClusterFabric } from './compile/b
 import { nodeAddr } from './compile/underlay.js';
 import { compileCalico } from './compile/calico.js';
 import { compileFlannel } from './compile/flannel.js';
-import { ciliumUnsupported, compileCilium } from './compile/cilium.js';
+import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
 import { trace, type Trace } from './trace.js';
 import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
@@ -40,7 +40,6 @@ export class EndpointError extends Error {
   }
 }
 
-export class UnsupportedDataPathError extends Error {}
 
 export class CompiledTopology {
   private readonly bareNames = new Map<string, string[]>();
@@ -146,15 +145,9 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   return new CompiledTopology(fabric, endpoints);
 }
 
-const TRACEABLE =
-  'traceable now: bridge (host-gw or cloud routes), flannel (host-gw or vxlan), calico (bgp, ipip or vxlan), cilium ' +
-  '(native or tunnel routing) with IPv4 pods, weave, and any fabric document';
-
-/** Dispatches a cluster to the compiler of its data path; throws UnsupportedDataPathError for the others. */
+/** Dispatches a cluster to the compiler of its data path. */
 function compileCluster(cluster: ClusterDoc): ClusterFabric {
   const cni = cluster.cni ?? { plugin: 'bridge' as const };
-  const unsupported = (mode: string, why: string) =>
-    new UnsupportedDataPathError(`the ${cni.plugin} data path cannot be traced yet${mode}: ${why}; ${TRACEABLE}`);
   switch (cni.plugin) {
     case 'bridge':
       return compileBridge(cluster, { bridgeName: 'cbr0', routes: cni.routes ?? 'host-gw' });
@@ -162,11 +155,8 @@ function compileCluster(cluster: ClusterDoc): ClusterFabric {
       return compileFlannel(cluster, cni);
     case 'calico':
       return compileCalico(cluster, cni);
-    case 'cilium': {
-      const why = ciliumUnsupported(cluster);
-      if (why !== undefined) throw unsupported(' with IPv6', why);
+    case 'cilium':
       return compileCilium(cluster, { ...cni, routing: cni.routing ?? 'tunnel' });
-    }
     case 'weave':
       return compileWeave(cluster, cni);
   }

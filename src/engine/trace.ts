@@ -551,9 +551,16 @@ function resolve(fabric: Fabric, out: number, dst: Addr, nh: number, owner: numb
     const id = owners.link(o);
     if (id !== out && fabric.masterOf(id) < 0 && l2.domain(id) === domain) return reach(fabric, out, id, OWNER);
   }
-  // Neighbour discovery answers only for an address of the link the solicitation arrived on, and proxy NDP needs
-  // explicit proxy entries (proxy_arp does not apply to IPv6): past the owner on the domain, nobody answers.
-  if (dst.family === 4) {
+  const neighbor = nh < 0 ? dst : fibs.gateway(nh)!;
+  if (dst.family === 6) {
+    // Neighbour discovery answers only for an address of the link the solicitation arrived on, or by proxy for an
+    // address the link has a proxy entry for, in a netns that forwards (ndisc_recv_ns); proxy_arp does not apply.
+    for (let p = l2.firstNdpProxy(domain); p >= 0; p = l2.ndpProxyAfter(p)) {
+      const ns = fabric.netnsOf(p);
+      if (p === out || ns < 0 || !fabric.isUp(p) || !fabric.forwards(ns)) continue;
+      for (const a of fabric.links[p]!.proxyNdp) if (a.equals(neighbor)) return reach(fabric, out, p, PROXY);
+    }
+  } else {
     // Linux answers ARP for any of its addresses on any of its links (arp_ignore=0), up or down, since the address's
     // local route stays: a netns that owns the address on another link but has a link on this domain answers with it.
     for (let o = owner; o >= 0; o = owners.next(o)) {
@@ -565,7 +572,6 @@ function resolve(fabric: Fabric, out: number, dst: Addr, nh: number, owner: numb
       }
     }
     // Proxy ARP: a link with proxy_arp answers for an address its netns would forward out of a different link.
-    const neighbor = nh < 0 ? dst : fibs.gateway(nh)!;
     for (let p = l2.firstProxy(domain); p >= 0; p = l2.proxyAfter(p)) {
       const ns = fabric.netnsOf(p);
       if (p === out || ns < 0 || !fabric.isUp(p) || !fabric.forwards(ns)) continue;

@@ -3,9 +3,8 @@
 // database from answering from a stale revision. An LRU bounds the memory; concurrent misses share one compilation.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { compileTopology, UnsupportedDataPathError, type CompiledTopology } from '../engine/topology.js';
+import { compileTopology, type CompiledTopology } from '../engine/topology.js';
 import type { TopologySpec } from '../topology/schema.js';
-import { Problem } from './problem.js';
 
 export interface CompiledRevision {
   name: string;
@@ -60,12 +59,7 @@ export class CompiledCache {
     const stored = await this.app.store.get(name, revision);
     const doc: unknown = JSON.parse(stored.documentJson);
     const spec = (stored.form === 'cluster' ? { form: 'cluster', cluster: doc } : { form: 'fabric', fabric: doc }) as TopologySpec;
-    try {
-      return { name, revision, compiled: compileTopology(spec) };
-    } catch (err) {
-      if (err instanceof UnsupportedDataPathError) throw new Problem(422, 'unsupported-data-path', err.message);
-      throw err;
-    }
+    return { name, revision, compiled: compileTopology(spec) };
   }
 }
 

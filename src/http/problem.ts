@@ -25,7 +25,6 @@ const titles: Record<string, string> = {
   'not-found': 'Not found',
   'unknown-endpoint': 'No such endpoint in the topology',
   'ambiguous-endpoint': 'The endpoint name is ambiguous',
-  'unsupported-data-path': 'The data path cannot be traced yet',
   'slack-not-configured': 'The Slack command is not configured',
   'bad-signature': 'The request signature is not valid',
   'method-not-allowed': 'Method not allowed',

@@ -2,7 +2,8 @@
 // node (and of its pods),
 //
 //   ip -j -d link show · ip -j addr show · ip -j route show table all · ip -6 -j route show table all
-//   ip -j neigh show · bridge -j fdb show · sysctl net.ipv4.ip_forward net.ipv4.conf.all.proxy_arp net.ipv4.conf.<link>.proxy_arp
+//   ip -j neigh show · ip -j neigh show proxy · bridge -j fdb show · sysctl net.ipv4.ip_forward net.ipv4.conf.all.proxy_arp
+//   net.ipv4.conf.<link>.proxy_arp net.ipv6.conf.<link>.proxy_ndp
 //
 // and pastes the outputs, verbatim, into a dumps document ({netns: [{name, kind, link, addr, route, ...}], segments}).
 // This file turns that into the fabric the tracer walks:
@@ -21,6 +22,7 @@
 // - the main table's routes (also from route6), without what the fabric derives (proto kernel connected routes) and what
 //   it does not model (the local table, broadcast/multicast/anycast routes, other tables, which are counted in warnings);
 // - forwarding and proxy-ARP from the sysctls (forwarding defaults to on for nodes and routers, off for pods and hosts);
+//   proxy NDP entries from `ip -j neigh show proxy`, where proxy_ndp is on;
 // - segments: physical links join the segments the document names (by link, or by a cidr holding their address), the
 //   others one segment per subnet they share; a neighbour entry for an address no dump owns on a segment's subnet makes
 //   it a host outside the dumps (an upstream router), so that traces leave the model there.
@@ -84,6 +86,7 @@ const WARNINGS = {
   'connected-route-kept': 'connected routes (proto kernel) that the fabric does not derive from an address are kept as routes',
   'connected-route-missing': 'the fabric derives a connected route from these addresses that the dumped table does not hold',
   'sysctl-not-modelled': 'sysctls that change forwarding decisions but are not modelled',
+  'proxy-ndp-off': 'proxy NDP entries of links whose proxy_ndp is off are left out',
   'fdb-skipped': 'FDB entries without a remote (dst) are left out: the fabric keeps tunnel endpoints only',
 } as const;
 type WarningCode = keyof typeof WARNINGS;
@@ -507,8 +510,8 @@ class Converter {
       else this.error(`${ns.pointer}/sysctl/${escape(key)}`, `${JSON.stringify(value)} is not an integer`);
     }
     // sysctl writes the dots of an interface name as slashes (net.ipv4.conf.eth0/100.proxy_arp); take either.
-    const confOf = (link: string, name: string) =>
-      values.get(`net.ipv4.conf.${link.replace(/\./g, '/')}.${name}`) ?? values.get(`net.ipv4.conf.${link}.${name}`);
+    const confOf = (link: string, name: string, family: 4 | 6 = 4) =>
+      values.get(`net.ipv${family}.conf.${link.replace(/\./g, '/')}.${name}`) ?? values.get(`net.ipv${family}.conf.${link}.${name}`);
 
     const ipForward = values.get('net.ipv4.ip_forward') ?? values.get('net.ipv4.conf.all.forwarding');
     const forwarding = ipForward !== undefined ? ipForward !== 0 : ns.dump.kind === 'node' || ns.dump.kind === 'router';
@@ -521,6 +524,17 @@ class Converter {
     }
     const allProxy = (confOf('all', 'proxy_arp') ?? 0) !== 0;
     const allRp = confOf('all', 'rp_filter') ?? 0;
+    // Proxy NDP entries answer only where proxy_ndp is on; a dump without the sysctl is taken at its word.
+    const allNdp = confOf('all', 'proxy_ndp', 6);
+    ns.dump.neighProxy?.forEach((e, j) => {
+      const ep = `${ns.pointer}/neighProxy/${j}`;
+      const link = e.dev === undefined ? undefined : ns.byName.get(e.dev);
+      const a = Addr.tryParse(e.dst);
+      if (link === undefined || a === undefined || a.family !== 6) return;
+      const on = allNdp === 1 || (confOf(link.name, 'proxy_ndp', 6) ?? allNdp ?? 1) !== 0;
+      if (!on) return this.warnings.add('proxy-ndp-off', ep, `${ns.dump.name} ${link.name}: proxy ${a} is left out, proxy_ndp is off`);
+      (link.doc.proxyNdp ??= []).push(a.toString());
+    });
     for (const link of ns.links) {
       if (allProxy || (confOf(link.name, 'proxy_arp') ?? 0) !== 0) link.doc.proxyArp = true;
       const rp = Math.max(allRp, confOf(link.name, 'rp_filter') ?? 0);
@@ -849,7 +863,7 @@ class Converter {
   }
 }
 
-const LINK_KEYS: (keyof LinkDoc)[] = ['name', 'kind', 'addresses', 'peer', 'master', 'segment', 'up', 'mtu', 'proxyArp', 'mac', 'vni', 'port', 'local', 'underlay'];
+const LINK_KEYS: (keyof LinkDoc)[] = ['name', 'kind', 'addresses', 'peer', 'master', 'segment', 'up', 'mtu', 'proxyArp', 'proxyNdp', 'mac', 'vni', 'port', 'local', 'underlay'];
 
 /** A netns in the order the fabric documents write their fields (name, kind, ..., links, routes), for people reading it. */
 function ordered(ns: NetnsDoc): NetnsDoc {

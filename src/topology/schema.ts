@@ -129,6 +129,13 @@ export const Link = Closed({
   up: Type.Optional(Type.Boolean({ default: true })),
   mtu: Type.Optional(Type.Integer({ minimum: 68, maximum: 65535 })),
   proxyArp: Type.Optional(Type.Boolean()),
+  proxyNdp: Type.Optional(
+    Type.Array(IpAddress, {
+      description:
+        'IPv6 addresses the link answers Neighbour Solicitations for by proxy (`ip -6 neigh add proxy <addr> dev <link>` ' +
+        "with proxy_ndp on): the kernel's stand-in for Cilium's BPF NDP responder.",
+    }),
+  ),
   mac: Type.Optional(Mac),
   vni: Type.Optional(Type.Integer({ minimum: 0, maximum: 16777215 })),
   port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
@@ -325,12 +332,17 @@ export const DumpNetns = Closed(
     route: Type.Array(DumpRoute, { description: 'The output of `ip -j route show table all`.' }),
     route6: Type.Optional(Type.Array(DumpRoute, { description: 'The output of `ip -6 -j route show table all`.' })),
     neigh: Type.Optional(Type.Array(DumpNeigh, { description: 'The output of `ip -j neigh show`.' })),
+    neighProxy: Type.Optional(
+      Type.Array(Open({ dst: Type.String(), dev: Type.Optional(Type.String()) }), {
+        description: 'The output of `ip -j neigh show proxy` (proxy NDP entries).',
+      }),
+    ),
     fdb: Type.Optional(Type.Array(DumpFdb, { description: 'The output of `bridge -j fdb show`.' })),
     sysctl: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer()]), {
         description:
           'What no dump shows, by sysctl name: net.ipv4.ip_forward, net.ipv4.conf.all.proxy_arp, ' +
-          'net.ipv4.conf.<link>.proxy_arp ("1" or "0").',
+          'net.ipv4.conf.<link>.proxy_arp, net.ipv6.conf.<link>.proxy_ndp ("1" or "0").',
       }),
     ),
     peers: Type.Optional(

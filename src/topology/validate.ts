@@ -333,6 +333,10 @@ function checkFabric(fabric: FabricDoc, f: Findings, base = '/fabric') {
       if (l.ipcache !== undefined && l.kind !== 'vxlan' && l.kind !== 'geneve') {
         f.add(`${lp}/ipcache`, `only a vxlan or geneve link has an ipcache; ${l.name} is a ${l.kind}`);
       }
+      l.proxyNdp?.forEach((text, k) => {
+        const a = f.addr(`${lp}/proxyNdp/${k}`, text);
+        if (a && a.family !== 6) f.add(`${lp}/proxyNdp/${k}`, `${a} is IPv4: proxy NDP answers for IPv6 addresses (proxyArp is IPv4's)`);
+      });
       l.ipcache?.forEach((e, k) => {
         f.prefix(`${lp}/ipcache/${k}/prefix`, e.prefix);
         f.addr(`${lp}/ipcache/${k}/tunnelEndpoint`, e.tunnelEndpoint);

@@ -7,7 +7,6 @@ import { bottleneck, mtuReport } from '../../src/engine/mtu.js';
 import type { Link, Netns } from '../../src/engine/fabric.js';
 import type { Hop, Step } from '../../src/engine/trace.js';
 import { checkTopology } from '../../src/topology/validate.js';
-import type { FabricDoc } from '../../src/topology/schema.js';
 import { example } from '../helpers/examples.js';
 import { narrow } from '../helpers/fabrics.js';
 

@@ -5,7 +5,7 @@ import type { DumpNetnsDoc, DumpsDoc } from '../../src/topology/schema.js';
 import { sh, type Realised } from './realise.js';
 
 /** The sysctls that change a forwarding decision (what `sysctl -a -r` prints, as {name: value}). */
-export const SYSCTL_PATTERN = '^net\\.ipv(4\\.(ip_forward|conf\\..*\\.(proxy_arp|forwarding|rp_filter))|6\\.conf\\.all\\.forwarding)$';
+export const SYSCTL_PATTERN = '^net\\.ipv(4\\.(ip_forward|conf\\..*\\.(proxy_arp|forwarding|rp_filter))|6\\.conf\\.(all\\.forwarding|.*\\.proxy_ndp))$';
 
 export type NamespaceDump = Omit<DumpNetnsDoc, 'name' | 'kind' | 'node'>;
 
@@ -13,12 +13,13 @@ const json = async (args: string[]) => JSON.parse(await sh(args[0]!, args.slice(
 
 /** Dumps one kernel namespace with exactly the commands the README gives operators. */
 export async function dumpNamespace(ns: string): Promise<NamespaceDump> {
-  const [link, addr, route, route6, neigh, fdb, sysctl] = await Promise.all([
+  const [link, addr, route, route6, neigh, neighProxy, fdb, sysctl] = await Promise.all([
     json(['ip', '-n', ns, '-j', '-d', 'link', 'show']),
     json(['ip', '-n', ns, '-j', 'addr', 'show']),
     json(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'all']),
     json(['ip', '-n', ns, '-6', '-j', 'route', 'show', 'table', 'all']),
     json(['ip', '-n', ns, '-j', 'neigh', 'show']),
+    json(['ip', '-n', ns, '-j', 'neigh', 'show', 'proxy']),
     json(['ip', 'netns', 'exec', ns, 'bridge', '-j', 'fdb', 'show']),
     sh('ip', ['netns', 'exec', ns, 'sysctl', '-a', '-r', SYSCTL_PATTERN]),
   ]);
@@ -28,6 +29,7 @@ export async function dumpNamespace(ns: string): Promise<NamespaceDump> {
     route,
     route6,
     neigh,
+    neighProxy,
     fdb,
     sysctl: Object.fromEntries(
       sysctl

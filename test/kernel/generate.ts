@@ -68,9 +68,8 @@ export function generate(seed: number): Generated {
     : withGateway
       ? { cidr: '192.168.0.0/24', gateway: '192.168.0.1' }
       : { cidr: '192.168.0.0/24' };
-  // A third of the one-subnet topologies are dual-stack, on the data paths that route IPv6 (Cilium's needs its BPF NDP
-  // responder and Weave allocates IPv4 only).
-  const dualStack = !twoSubnets && seed % 3 === 1 && cni.plugin !== 'cilium' && cni.plugin !== 'weave';
+  // A third of the one-subnet topologies are dual-stack, on the data paths that route IPv6 (Weave allocates IPv4 only).
+  const dualStack = !twoSubnets && seed % 3 === 1 && cni.plugin !== 'weave';
   const cluster: ClusterDoc = { nodes: [], pods: [], cni: twoSubnets ? crossing(cni) : cni, network };
   const hex = (n: number) => n.toString(16);
   for (let i = 0; i < nodes; i++) {

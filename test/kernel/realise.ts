@@ -182,6 +182,13 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
     }
     for (const ns of [...names, ...externals.values()]) cmd(ns, 'link set lo up');
     for (const [ns, lines] of perNs) await batch(ns, lines);
+    for (const l of fabric.links) {
+      if (l.proxyNdp.length === 0) continue;
+      const ns = await nsOf(l);
+      // proxy_delay 0: as for proxy ARP below, a held-back answer would time pings out at random.
+      await sh('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${l.name}.proxy_ndp=1`, `net.ipv6.neigh.${l.name}.proxy_delay=0`]);
+      await batch(ns, l.proxyNdp.map((a) => `neigh add proxy ${a} dev ${l.name}`), 6);
+    }
     for (const [ns, link] of proxy) {
       // proxy_delay 0, as Calico's Felix sets it on its cali interfaces: by default Linux holds a proxy-ARP answer back
       // for up to 0.8 s, and a one-second ping over two proxied hops (there and back) would time out at random.

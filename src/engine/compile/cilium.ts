@@ -9,10 +9,11 @@
 // pod CIDR → that node's address), not from the kernel's neighbours. Kernel routes do not take that decision; the
 // compiled `<pod CIDR> dev cilium_vxlan` stands for it and traces say so. The pods' veths get MTU 1450.
 //
-// Cilium's BPF program on the lxc device answers the pod's ARP for its gateway; the kernel model gets the same answer
-// from proxy_arp on the lxc end (and the node owns the router IP on cilium_host, which Linux answers ARP for on any link).
-// IPv6 needs the BPF NDP responder, which no kernel setting stands for: a cluster with IPv6 pods is not compiled here.
-import { Addr } from '../addr.js';
+// Cilium's BPF program on the lxc device answers the pod's ARP and NDP for its gateway; the kernel model gets the same
+// answers from proxy_arp on the lxc end (the node owns the router IP on cilium_host, and Linux answers ARP for it on any
+// link) and, for IPv6, from a proxy NDP entry for the router's IPv6 address on the lxc end. IPv6 is the same as IPv4 with
+// /128 addresses.
+import type { Addr, Family } from '../addr.js';
 import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
 import { Fib, RouteTable } from '../fib.js';
@@ -22,7 +23,7 @@ import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 
 type CiliumCniDoc = Extract<CniDoc, { plugin: 'cilium' }>;
 import { defaultRoute, hostVethName, linkRoute, podAddrs, placePods, viaRoute, type ClusterFabric } from './bridge.js';
-import { ETH0, addNode, connected, nodeAddr, underlayOf } from './underlay.js';
+import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf } from './underlay.js';
 
 const CILIUM_HOST = 1;
 /** After eth0, cilium_host and cilium_net. */
@@ -34,78 +35,85 @@ export function compileCilium(cluster: ClusterDoc, cni: CiliumCniDoc): ClusterFa
   const b = new FabricBuilder();
   const u = underlayOf(b, cluster);
   const tunnel = cni.routing === 'tunnel' ? TUNNELS[cni.tunnel ?? 'vxlan'] : undefined;
+  const cidrOf = (node: ClusterDoc['nodes'][number], f: Family) => node.podCIDRs.map((t) => Prefix.parse(t)).find((p) => p.family === f);
 
-  // Per underlay subnet, the table its nodes share: auto-direct-node-routes reaches only the nodes of the same subnet
-  // (a node elsewhere gets no route, and its pods are left to the default route); the tunnel reaches every node.
+  // The ipcache: every pod CIDR, of either family, behind its node's address (IPv4 first: the tunnel's underlay).
   const ipcache: IpcacheEntry[] = [];
-  const routesFor = (local: number): Route[] => {
+  for (const node of cluster.nodes) {
+    const endpoint = nodeAddr(node, 4) ?? nodeAddr(node, 6);
+    for (const text of node.podCIDRs) if (endpoint !== undefined) ipcache.push({ prefix: Prefix.parse(text), tunnelEndpoint: endpoint });
+  }
+  // Per underlay subnet, the tables its nodes share: auto-direct-node-routes reaches only the nodes of the same subnet (a
+  // node elsewhere gets no route, and its pods are left to the default route); the tunnel reaches every node.
+  const routesFor = (local: number, f: Family): Route[] => {
     const routes: Route[] = [];
     for (const node of cluster.nodes) {
-      for (const text of node.podCIDRs) {
-        const cidr = Prefix.parse(text);
-        const next = nodeAddr(node, 4);
-        if (cidr.family !== 4 || next === undefined) continue;
-        if (tunnel !== undefined) routes.push(linkRoute(cidr, TUNNEL));
-        else if (u.subnetOf(node) === local) routes.push(viaRoute(cidr, next, ETH0));
-      }
+      const cidr = cidrOf(node, f);
+      const next = nodeAddr(node, f);
+      if (cidr === undefined) continue;
+      if (tunnel !== undefined) routes.push(linkRoute(cidr, TUNNEL));
+      else if (next !== undefined && u.subnetOf(node) === local) routes.push(viaRoute(cidr, next, ETH0));
     }
     return routes;
   };
-  for (const node of cluster.nodes) {
-    const next = nodeAddr(node, 4);
-    for (const text of node.podCIDRs) {
-      const cidr = Prefix.parse(text);
-      if (cidr.family === 4 && next !== undefined) ipcache.push({ prefix: cidr, tunnelEndpoint: next });
-    }
-  }
-  const sharedTables = u.subnets.map((_, local) => new RouteTable(4, routesFor(local)));
+  const sharedTables = u.subnets.map((_, local) => new Map(FAMILIES.map((f) => [f, new RouteTable(f, routesFor(local, f))])));
   const mtu = tunnel === undefined ? undefined : TUNNEL_MTU;
-  const emptyFib6 = new Fib(new RouteTable(6, []));
 
-  const nodes = new Map<string, { ns: Netns; own: Route[]; podFib: Fib; subnet: number }>();
+  interface NodeState {
+    ns: Netns;
+    own: Map<Family, Route[]>;
+    podFib: Map<Family, Fib>;
+    router6: Addr | undefined;
+    subnet: number;
+  }
+  const nodes = new Map<string, NodeState>();
   for (const node of cluster.nodes) {
     const { ns, eth0Addrs } = addNode(b, node, u);
-    const cidr = node.podCIDRs.map((t) => Prefix.parse(t)).find((p) => p.family === 4);
-    const router = cidr?.addr.add(1);
+    // The router IP of each family: the first host address of the node's pod CIDR, on cilium_host.
+    const routers = new Map<Family, Addr>();
+    for (const f of FAMILIES) {
+      const cidr = cidrOf(node, f);
+      if (cidr !== undefined) routers.set(f, cidr.addr.add(1));
+    }
     // cilium_host and cilium_net are a veth pair inside the node, as Cilium creates them.
-    const host = b.addLink(ns, 'cilium_host', 'veth', true, router === undefined ? [] : [IfAddr.of(router, 32)]);
+    const host = b.addLink(ns, 'cilium_host', 'veth', true, [...routers.values()].map((a) => IfAddr.of(a, a.bits)));
     b.pair(host, b.addLink(ns, 'cilium_net', 'veth', true, []));
     if (tunnel !== undefined) {
       const facts = { vni: 0, port: tunnel.port, local: undefined, underlay: -1, ipcache };
       b.addLink(ns, tunnel.name, cni.tunnel === 'geneve' ? 'geneve' : 'vxlan', true, [], false, { tunnel: facts });
     }
-    const own = connected(eth0Addrs, 4, ETH0);
-    // The node's own pod CIDR goes to cilium_host, where Cilium's BPF drops what no endpoint route claims (Cilium writes
-    // it `via <router ip> dev cilium_host`; the gateway is the node's own address, so the kernel sends straight out of
-    // cilium_host, which is what this route says). It also shadows the shared table's route to the node itself.
-    if (cidr !== undefined) own.push(linkRoute(cidr, CILIUM_HOST));
-    const gateway4 = u.gatewayOf(node, 4);
-    if (gateway4 !== undefined) own.push(defaultRoute(gateway4, ETH0));
-    const podRoutes = router === undefined ? [] : [linkRoute(Prefix.of(router, 32), ETH0), defaultRoute(router, ETH0)];
-    nodes.set(node.name, { ns, own, podFib: new Fib(new RouteTable(4, podRoutes)), subnet: u.subnetOf(node) });
-    const gateway6 = u.gatewayOf(node, 6);
-    const v6 = new RouteTable(6, [...connected(eth0Addrs, 6, ETH0), ...(gateway6 !== undefined ? [defaultRoute(gateway6, ETH0)] : [])]);
-    ns.fib6 = new Fib(v6);
+    const own = new Map<Family, Route[]>();
+    const podFib = new Map<Family, Fib>();
+    for (const f of FAMILIES) {
+      const routes = connected(eth0Addrs, f, ETH0);
+      // The node's own pod CIDR goes to cilium_host, where Cilium's BPF drops what no endpoint route claims (Cilium
+      // writes it `via <router ip> dev cilium_host`; the gateway is the node's own address, so the kernel sends straight
+      // out of cilium_host, which is what this route says). It also shadows the shared table's route to the node itself.
+      const cidr = cidrOf(node, f);
+      if (cidr !== undefined) routes.push(linkRoute(cidr, CILIUM_HOST));
+      const gateway = u.gatewayOf(node, f);
+      if (gateway !== undefined) routes.push(defaultRoute(gateway, ETH0));
+      own.set(f, routes);
+      const router = routers.get(f);
+      const podRoutes = router === undefined ? [] : [linkRoute(Prefix.of(router, router.bits), ETH0), defaultRoute(router, ETH0)];
+      podFib.set(f, new Fib(new RouteTable(f, podRoutes)));
+    }
+    nodes.set(node.name, { ns, own, podFib, router6: routers.get(6), subnet: u.subnetOf(node) });
   }
 
   const hostNetworkPods = placePods(cluster, nodes, (pod, key, node) => {
-    const addrs = podAddrs(pod).filter((a) => a.family === 4);
-    const ns = b.addNetns(key, 'pod', pod.nodeName, false, node.podFib, emptyFib6);
-    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs.map((a) => IfAddr.of(a, 32)), false, { mtu });
-    const lxc = b.addLink(node.ns, hostVethName('lxc', key, 12), 'veth', true, [], true, { mtu });
+    const addrs = podAddrs(pod);
+    const ns = b.addNetns(key, 'pod', pod.nodeName, false, node.podFib.get(4)!, node.podFib.get(6)!);
+    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs.map((a) => IfAddr.of(a, a.bits)), false, { mtu });
+    // Cilium's BPF program answers the pod's ARP and NDP for its gateway; proxy ARP and a proxy NDP entry do it here.
+    const proxyNdp = addrs.some((a) => a.family === 6) && node.router6 !== undefined ? [node.router6] : [];
+    const lxc = b.addLink(node.ns, hostVethName('lxc', key, 12), 'veth', true, [], true, { mtu, proxyNdp });
     b.pair(eth0, lxc);
-    for (const a of addrs) node.own.push(linkRoute(Prefix.of(a, 32), lxc.index));
+    for (const a of addrs) node.own.get(a.family)!.push(linkRoute(Prefix.of(a, a.bits), lxc.index));
   });
-  for (const { ns, own, subnet } of nodes.values()) ns.fib4 = new Fib(new RouteTable(4, own), sharedTables[subnet]);
+  for (const { ns, own, subnet } of nodes.values()) {
+    ns.fib4 = new Fib(new RouteTable(4, own.get(4)!), sharedTables[subnet]!.get(4));
+    ns.fib6 = new Fib(new RouteTable(6, own.get(6)!), sharedTables[subnet]!.get(6));
+  }
   return { fabric: b.build(), hostNetworkPods };
 }
-
-/** Why a cilium cluster cannot be compiled by compileCilium, or undefined when it can. */
-export function ciliumUnsupported(cluster: ClusterDoc): string | undefined {
-  const v6 = (a: string) => Addr.tryParse(a.split('/')[0]!)?.family === 6;
-  const has6 =
-    cluster.nodes.some((n) => n.podCIDRs.some(v6)) ||
-    (cluster.pods ?? []).some((p) => !p.hostNetwork && podAddrs(p).some((a) => a.family === 6));
-  return has6 ? 'IPv6 pods need the BPF NDP responder, which the kernel model has no stand-in for' : undefined;
-}
-

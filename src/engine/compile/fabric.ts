@@ -32,7 +32,8 @@ export function compileFabric(doc: FabricDoc): Fabric {
     const byName = new Map<string, Link>();
     for (const ld of nd.links) {
       const addrs = (ld.addresses ?? []).map((a) => IfAddr.parse(a));
-      const options = { mtu: ld.mtu, mac: ld.mac?.toLowerCase(), tunnel: tunnelOf(ld, nd) };
+      const proxyNdp = (ld.proxyNdp ?? []).map((a) => Addr.parse(a));
+      const options = { mtu: ld.mtu, mac: ld.mac?.toLowerCase(), tunnel: tunnelOf(ld, nd), proxyNdp };
       byName.set(ld.name, b.addLink(ns, ld.name, ld.kind, ld.up ?? true, addrs, ld.proxyArp ?? false, options));
     }
     const dev = (name: string) => byName.get(name)!.index;

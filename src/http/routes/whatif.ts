@@ -2,24 +2,14 @@
 // and stores nothing.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { compileTopology, UnsupportedDataPathError, type CompiledTopology } from '../../engine/topology.js';
+import { compileTopology } from '../../engine/topology.js';
 import { materialise } from '../../engine/materialise.js';
 import { checkTopology } from '../../topology/validate.js';
 import { applyChanges, mergePatch, type Change } from '../../topology/patch.js';
-import type { TopologySpec } from '../../topology/schema.js';
 import { Problem } from '../problem.js';
 import { MAX_FLOWS } from './traces.schemas.js';
 import { traceFlows } from './traces.js';
 import { WhatIfAnswer, WhatIfBody } from './whatif.schemas.js';
-
-function compile(spec: TopologySpec): CompiledTopology {
-  try {
-    return compileTopology(spec);
-  } catch (err) {
-    if (err instanceof UnsupportedDataPathError) throw new Problem(422, 'unsupported-data-path', err.message);
-    throw err;
-  }
-}
 
 export default async function whatIfRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
@@ -40,7 +30,7 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
           errors: [{ pointer: body.patch !== undefined ? '/patch' : body.changes !== undefined ? '/changes' : '/revision', detail: 'only with base' }],
         });
       }
-      const compiled = compile(checkTopology(body.topology));
+      const compiled = compileTopology(checkTopology(body.topology));
       const { count, traces } = traceFlows(compiled, { name: 'what-if', revision: 0 }, body.flows, body.bidirectional ?? false);
       return { base: null, count, traces };
     }
@@ -50,11 +40,11 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
     if (body.patch !== undefined) doc = mergePatch(doc, body.patch) as typeof doc;
     let spec = checkTopology(doc as Parameters<typeof checkTopology>[0]);
     if (body.changes !== undefined) {
-      const fabric = spec.form === 'fabric' ? spec.fabric : materialise(compile(spec).fabric);
+      const fabric = spec.form === 'fabric' ? spec.fabric : materialise(compileTopology(spec).fabric);
       spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
     }
     const base = { name: stored.name, revision: stored.revision };
-    const { count, traces } = traceFlows(compile(spec), base, body.flows, body.bidirectional ?? false);
+    const { count, traces } = traceFlows(compileTopology(spec), base, body.flows, body.bidirectional ?? false);
     return { base, count, traces };
   });
 }

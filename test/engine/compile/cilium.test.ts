@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
+import { explain } from '../../../src/engine/explain.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { compileTopology } from '../../../src/engine/topology.js';
 import { checkTopology } from '../../../src/topology/validate.js';
@@ -57,10 +58,31 @@ test('an unassigned address of the local pod CIDR goes to cilium_host, where not
   assert.deepEqual(hops(r).at(-1), `node-a ${lxc('node-a')[0]}→cilium_host: RECEIVE ROUTE DROP`);
 });
 
-test('IPv6 is answered as unsupported, naming what can be traced', () => {
-  const v6 = exampleCluster('cilium-native-two-nodes');
-  v6.nodes[0]!.podCIDRs.push('fd01:1::/64');
-  assert.throws(() => compile(v6), /cilium data path cannot be traced yet with IPv6.*cilium \(native or tunnel routing\)/);
+test('dual-stack: the router IPv6 address on cilium_host, /128 pods, and a proxy NDP entry on lxc standing for BPF', () => {
+  const doc = exampleCluster('cilium-native-two-nodes');
+  doc.nodes.forEach((n, i) => {
+    n.addresses.push({ type: 'InternalIP', address: `fd00::${11 + i}` });
+    n.podCIDRs.push(`fd01:0:0:${i + 1}::/64`);
+  });
+  doc.pods!.forEach((p) => p.podIPs!.push(`fd01:0:0:${p.nodeName === 'node-a' ? 1 : 2}::${p.name.replace(/\D/g, '')}`));
+  const c = compile(doc);
+  const node = netnsDoc(c, 'node-a');
+  assert.deepEqual(node.links.find((l) => l.name === 'cilium_host')!.addresses, ['10.1.1.1/32', 'fd01:0:0:1::1/128']);
+  const lxc = node.links.find((l) => l.name.startsWith('lxc'))!;
+  assert.deepEqual([lxc.proxyArp, lxc.proxyNdp], [true, ['fd01:0:0:1::1']]);
+  assert.deepEqual(netnsDoc(c, 'default/pod-a1').routes!.filter((r) => r.dst.includes(':') || r.gateway?.includes(':')), [
+    { dst: 'fd01:0:0:1::1', dev: 'eth0', scope: 'link', metric: 1024 },
+    { dst: 'default', gateway: 'fd01:0:0:1::1', dev: 'eth0', metric: 1024 },
+  ]);
+  assert.ok(node.routes!.some((r) => r.dst === 'fd01:0:0:2::/64' && r.gateway === 'fd00::12' && r.dev === 'eth0'));
+
+  const src = c.resolve('pod-a1', 'source');
+  const dst = c.resolve('pod-b1', 'destination');
+  const r = explain(c.fabric, c.trace(src, dst, 64, 6), { from: src.name, to: dst.name });
+  assert.equal(r.disposition, 'DELIVERED', r.summary);
+  const transmit = r.hops[0]!.steps.find((s) => s.type === 'TRANSMIT')!;
+  assert.match(transmit.explanation, /answers Neighbour Solicitation for it by proxy \(a proxy NDP entry\)/);
+  assert.equal(explain(c.fabric, c.trace(src, dst, 64, 4), { from: src.name, to: dst.name }).disposition, 'DELIVERED');
 });
 
 // ---- tunnel routing ----

@@ -189,7 +189,8 @@ test('vxlan dual-stack: IPv6 goes through flannel-v6.1 (MTU 1430) between the no
   const r6 = explain(c.fabric, c.trace(src, dst, 64, 6), { from: src.name, to: dst.name });
   assert.equal(r6.disposition, 'DELIVERED');
   const encap = r6.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
-  assert.deepEqual([encap.link, encap.outer.src, encap.outer.dst, encap.overhead], ['flannel-v6.1', 'fd00::11', 'fd00::12', 70]);
+  const outer = encap.outer as { src: string; dst: string };
+  assert.deepEqual([encap.link, outer.src, outer.dst, encap.overhead], ['flannel-v6.1', 'fd00::11', 'fd00::12', 70]);
   const decap = r6.hops[2]!.steps.find((s) => s.type === 'DECAPSULATE')!;
   assert.equal(decap.link, 'flannel-v6.1');
   const r4 = explain(c.fabric, c.trace(src, dst, 64, 4), { from: src.name, to: dst.name });

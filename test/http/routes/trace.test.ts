@@ -90,17 +90,6 @@ test('a write is visible to the next trace, and revision= traces an older revisi
   assert.equal(then.topology.revision, 1);
 });
 
-test('a data path the engine cannot trace yet is a 422 problem, not a wrong answer', async () => {
-  const doc = example('two-nodes');
-  doc.cluster!.cni = { plugin: 'cilium', routing: 'native' };
-  doc.cluster!.nodes[0]!.podCIDRs.push('fd01:1::/64');
-  await t.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: doc });
-  const res = await trace('from=pod-a1&to=pod-b1');
-  assert.equal(res.statusCode, 422);
-  assert.equal(res.json().type, 'urn:pathtrace:problem:unsupported-data-path');
-  assert.match(res.json().detail, /cilium data path cannot be traced yet with IPv6/);
-});
-
 test('formats: format= or Accept picks text, markdown, Mermaid or SVG; an unacceptable Accept is 406', async () => {
   const url = '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1';
   const json = (await t.app.inject(url)).json();

@@ -1,7 +1,6 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestApp, seedTwoNodes, type TestApp } from '../../helpers/app.js';
-import { example } from '../../helpers/examples.js';
 
 let t: TestApp;
 before(async () => {
