@@ -2,7 +2,7 @@
 // lxc…, every other node's pod CIDR via that node; tunnel routing stays unsupported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compile, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
+import { compile, dualStack, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
 import { explain } from '../../../src/engine/explain.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { compileTopology } from '../../../src/engine/topology.js';
@@ -59,12 +59,7 @@ test('an unassigned address of the local pod CIDR goes to cilium_host, where not
 });
 
 test('dual-stack: the router IPv6 address on cilium_host, /128 pods, and a proxy NDP entry on lxc standing for BPF', () => {
-  const doc = exampleCluster('cilium-native-two-nodes');
-  doc.nodes.forEach((n, i) => {
-    n.addresses.push({ type: 'InternalIP', address: `fd00::${11 + i}` });
-    n.podCIDRs.push(`fd01:0:0:${i + 1}::/64`);
-  });
-  doc.pods!.forEach((p) => p.podIPs!.push(`fd01:0:0:${p.nodeName === 'node-a' ? 1 : 2}::${p.name.replace(/\D/g, '')}`));
+  const doc = dualStack(exampleCluster('cilium-native-two-nodes'));
   const c = compile(doc);
   const node = netnsDoc(c, 'node-a');
   assert.deepEqual(node.links.find((l) => l.name === 'cilium_host')!.addresses, ['10.1.1.1/32', 'fd01:0:0:1::1/128']);

@@ -2,7 +2,7 @@
 // node) and the vxlan backend (flannel.1, its neighbours and FDB, encapsulation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compile, exampleCluster, hops, netnsDoc, run } from './helpers.js';
+import { compile, dualStack, exampleCluster, hops, netnsDoc, run } from './helpers.js';
 import { explain } from '../../../src/engine/explain.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { compileTopology } from '../../../src/engine/topology.js';
@@ -171,12 +171,7 @@ test('vxlan with directRouting: the nodes share the underlay subnet, so every ro
 });
 
 test('vxlan dual-stack: IPv6 goes through flannel-v6.1 (MTU 1430) between the nodes\' IPv6 addresses', () => {
-  const doc = exampleCluster('flannel-vxlan-two-nodes');
-  doc.nodes.forEach((n, i) => {
-    n.addresses.push({ type: 'InternalIP', address: `fd00::${11 + i}` });
-    n.podCIDRs.push(`fd01:0:0:${i + 1}::/64`);
-  });
-  doc.pods!.forEach((p) => p.podIPs!.push(`fd01:0:0:${p.nodeName === 'node-a' ? 1 : 2}::${p.name.replace(/\D/g, '')}`));
+  const doc = dualStack(exampleCluster('flannel-vxlan-two-nodes'));
   const c = compile(doc);
   const node = netnsDoc(c, 'node-a');
   const v6 = node.links.find((l) => l.name === 'flannel-v6.1')!;

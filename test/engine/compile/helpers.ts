@@ -13,6 +13,19 @@ export const compile = (doc: ClusterDoc): CompiledTopology => compileTopology(ch
 /** A copy of an example's cluster, to change before compiling. */
 export const exampleCluster = (name: string): ClusterDoc => structuredClone(example(name).cluster!);
 
+/**
+ * A two-node example made dual-stack: node-a and node-b get fd00::11 and fd00::12 and the pod CIDRs fd01:0:0:1::/64 and
+ * fd01:0:0:2::/64, and each pod the IPv6 address whose last group is the digits of its name (pod-a1 → fd01:0:0:1::1).
+ */
+export function dualStack(doc: ClusterDoc): ClusterDoc {
+  doc.nodes.forEach((n, i) => {
+    n.addresses.push({ type: 'InternalIP', address: `fd00::${11 + i}` });
+    n.podCIDRs.push(`fd01:0:0:${i + 1}::/64`);
+  });
+  doc.pods!.forEach((p) => p.podIPs!.push(`fd01:0:0:${p.nodeName === 'node-a' ? 1 : 2}::${p.name.replace(/\D/g, '')}`));
+  return doc;
+}
+
 /** The netns as a fabric document holds it: links and routes in `ip -j` field names (connected routes left out). */
 export function netnsDoc(c: CompiledTopology, name: string): NetnsDoc {
   const ns = materialise(c.fabric).netns.find((n) => n.name === name);
