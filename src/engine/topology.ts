@@ -9,6 +9,7 @@ import { compileCalico } from './compile/calico.js';
 import { compileFlannel } from './compile/flannel.js';
 import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
+import { sourceAddress } from './source.js';
 import { trace, type Trace } from './trace.js';
 import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
 
@@ -19,7 +20,10 @@ export interface Endpoint {
   /** Where the endpoint lives; undefined for an address that nobody in the topology owns. */
   readonly netns: Netns | undefined;
   readonly addrs: readonly Addr[];
-  /** The first address of each family: what a trace from or to the endpoint is sent from or to. */
+  /**
+   * The first address of each family: what a trace to the endpoint is sent to, and from a pod sent from (a node or netns
+   * sends from the address the kernel picks for the route, see source.ts).
+   */
   readonly v4: Addr | undefined;
   readonly v6: Addr | undefined;
 }
@@ -112,7 +116,9 @@ export class CompiledTopology {
       const missing = [src === undefined ? from : undefined, dst === undefined ? to : undefined].filter((e) => e !== undefined);
       throw new EndpointError(`cannot trace in IPv${family}: ${missing.map(lacks).join('; ')}`, 'family');
     }
-    return trace(this.fabric, from.netns, { src, dst, ttl });
+    // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route.
+    const picked = from.kind === 'node' || from.kind === 'netns' ? sourceAddress(this.fabric, from.netns, dst) : undefined;
+    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl });
   }
 }
 

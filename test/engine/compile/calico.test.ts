@@ -189,6 +189,11 @@ test('vxlan: vxlan.calico (VNI 4096, UDP 4789), the other blocks via their tunne
   const encap = r.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
   assert.deepEqual(encap.outer, { src: '192.168.0.12', dst: '192.168.0.13', protocol: 'udp', vni: 4096, port: 4789, ttl: 64 });
 
+  // Same node: routed by the node from one cali… to the other, never encapsulated.
+  const same = run(c3, 'pod-a1', 'pod-a2');
+  assert.deepEqual(same.hops.map((h) => h.netns), ['default/pod-a1', 'node-a', 'default/pod-a2']);
+  assert.ok(same.hops.every((h) => h.steps.every((s) => s.type !== 'ENCAPSULATE')));
+
   // An unassigned address of a remote block: carried through the tunnel, blackholed by the owner of the block.
   const hole = run(c3, 'pod-a1', '10.1.3.50');
   assert.equal(hole.disposition, 'BLACKHOLED');

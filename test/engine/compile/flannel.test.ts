@@ -191,3 +191,10 @@ test('vxlan dual-stack: IPv6 goes through flannel-v6.1 (MTU 1430) between the no
   const r4 = explain(c.fabric, c.trace(src, dst, 64, 4), { from: src.name, to: dst.name });
   assert.equal(r4.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!.link, 'flannel.1');
 });
+
+test('vxlan: a node sends to another node\'s pods from flannel.1\'s address, as the kernel picks it', () => {
+  const r = run(vx, 'node-a', 'pod-c1');
+  assert.equal(r.disposition, 'DELIVERED');
+  assert.equal(r.hops[0]!.steps[0]!.src, '10.1.1.0');
+  assert.equal(run(vx, 'node-a', 'node-c').hops[0]!.steps[0]!.src, '192.168.0.11');
+});

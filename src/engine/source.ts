@@ -1,0 +1,40 @@
+// The source address Linux gives a packet that a netns sends without binding one: the matched route's preferred source
+// (`src`), else an address of the route's device (IPv4: its primary address, inet_select_addr; IPv6: the one sharing
+// the longest prefix with the destination, RFC 6724's last rule, link-local only towards a link-local destination), else
+// the first such address on any link of the netns. A node sending through flannel.1 or Calico's tunl0 therefore speaks
+// from the tunnel device's address, not from its eth0's.
+import type { Addr } from './addr.js';
+import type { Fabric, Netns } from './fabric.js';
+import { Prefix } from './prefix.js';
+
+const LINK_LOCAL6 = Prefix.parse('fe80::/10');
+
+/** The source address for a packet from `ns` to `dst`, or undefined when no route or no address gives one. */
+export function sourceAddress(fabric: Fabric, ns: Netns, dst: Addr): Addr | undefined {
+  const group = fabric.route(ns.id, dst.family, dst.w0, dst.w1, dst.w2, dst.w3);
+  if (group < 0) return undefined;
+  const route = fabric.fibs.route(group);
+  if (route.prefsrc !== undefined) return route.prefsrc;
+  const linkLocal = dst.family === 6 && LINK_LOCAL6.contains(dst);
+  const usable = (a: Addr) => a.family === dst.family && (dst.family === 4 || LINK_LOCAL6.contains(a) === linkLocal);
+  const nh = route.nexthops[0];
+  const dev = nh === undefined ? undefined : ns.links[nh.dev];
+  const own = (dev?.addrs ?? []).map((a) => a.addr).filter(usable);
+  if (own.length > 0) return dst.family === 4 ? own[0] : longestMatch(own, dst);
+  for (const link of ns.links) for (const a of link.addrs) if (usable(a.addr)) return a.addr;
+  return undefined;
+}
+
+function longestMatch(addrs: readonly Addr[], dst: Addr): Addr {
+  let best = addrs[0]!;
+  let bestBits = -1;
+  for (const a of addrs) {
+    let bits = 0;
+    while (bits < 128 && Prefix.of(a, bits + 1).contains(dst)) bits++;
+    if (bits > bestBits) {
+      best = a;
+      bestBits = bits;
+    }
+  }
+  return best;
+}
