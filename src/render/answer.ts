@@ -29,3 +29,17 @@ export function routeDst(step: StepView): string | undefined {
 
 /** The sentence saying that the packet of the asked size does not fit the path's MTU, or undefined when it fits. */
 export const tooBig = (a: Answer): string | undefined => (a.mtu?.fits === false ? a.mtu.explanation : undefined);
+
+/**
+ * What carries the packet out of a hop that encapsulates it, in a few words ("flannel.1: UDP 8472 VNI 1 to
+ * 192.168.0.12", "tunl0: IP-in-IP to 192.168.0.13"), or undefined for a hop without a tunnel.
+ */
+export function tunnelOf(hop: HopView): string | undefined {
+  const step = hop.steps.find((s) => s.type === 'ENCAPSULATE') as
+    | (StepView & { link: string; outer: { dst: string; protocol: string; port?: number; vni?: number } })
+    | undefined;
+  if (step === undefined) return undefined;
+  const { outer } = step;
+  const how = outer.protocol === 'ipip' ? 'IP-in-IP' : `UDP ${outer.port}${outer.vni !== undefined ? ` VNI ${outer.vni}` : ''}`;
+  return `${step.link}: ${how} to ${outer.dst}`;
+}

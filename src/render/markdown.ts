@@ -1,6 +1,6 @@
 // Markdown for Slack, Teams and Mattermost: a bold summary and a table of hops. Table cells escape the characters that
 // would break the table or turn into formatting.
-import { decisionOf, ok, tooBig, type Answer } from './answer.js';
+import { decisionOf, ok, tooBig, tunnelOf, type Answer } from './answer.js';
 
 const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/([*_`])/g, '\\$1').replace(/\n/g, ' ');
 
@@ -8,7 +8,9 @@ export function renderMarkdown(a: Answer): string {
   const head = `${ok(a) ? '✅' : '❌'} **${a.disposition}** — ${cell(a.summary.slice(a.summary.indexOf(':') + 1).trim())}`;
   const rows = a.hops.map((hop, i) => {
     const step = decisionOf(hop);
-    return `| ${i + 1} | \`${hop.netns}\` | ${cell(hop.in ?? '–')} → ${cell(hop.out ?? '–')} | ${step ? `${step.type}: ${cell(step.explanation)}` : ''} |`;
+    const tunnel = tunnelOf(hop);
+    const decision = `${step ? `${step.type}: ${cell(step.explanation)}` : ''}${tunnel ? ` ⇒ ${cell(tunnel)}` : ''}`;
+    return `| ${i + 1} | \`${hop.netns}\` | ${cell(hop.in ?? '–')} → ${cell(hop.out ?? '–')} | ${decision} |`;
   });
   const mtu = tooBig(a);
   const notes = [...(mtu ? [`> ⚠️ MTU: ${cell(mtu)}`] : []), ...a.notes.map((n) => `> note: ${cell(n)}`)];

@@ -1,5 +1,5 @@
 // A Mermaid flowchart: hops as boxes grouped by node, the links between them as labelled arrows, the drop point marked.
-import { decisionOf, hostOf, ok, routeDst, type Answer } from './answer.js';
+import { decisionOf, hostOf, ok, routeDst, tunnelOf, type Answer } from './answer.js';
 
 // Mermaid labels are quoted strings; a quote or a bracket inside would end them early.
 const label = (s: string) => s.replace(/"/g, '#quot;').replace(/[[\]{}<>]/g, ' ');
@@ -23,7 +23,11 @@ export function renderMermaid(a: Answer): string {
   }
   a.hops.forEach((hop, i) => {
     if (i === 0) return;
-    lines.push(`  ${ids[i - 1]} -- "${label(`${a.hops[i - 1]!.out ?? ''} → ${hop.in ?? ''}`)}" --> ${ids[i]}`);
+    const prev = a.hops[i - 1]!;
+    const tunnel = tunnelOf(prev);
+    const text = `${label(`${prev.out ?? ''} → ${hop.in ?? ''}`)}${tunnel ? `<br/>${label(tunnel)}` : ''}`;
+    // A thick arrow for a packet carried in a tunnel.
+    lines.push(`  ${ids[i - 1]} ${tunnel ? '==' : '--'} "${text}" ${tunnel ? '==>' : '-->'} ${ids[i]}`);
   });
   const last = ids[ids.length - 1]!;
   lines.push(`  ${last} --- result(["${label(a.disposition)}"])`);

@@ -1,7 +1,7 @@
 // A self-contained SVG of a trace, drawn by the service itself: hops as boxes in order, grouped by the node they run on,
 // the links between them as labelled arrows, the outcome at the end (green when delivered, red where it was dropped),
 // and below, one line per hop with the reason. No scripts, fonts or images from elsewhere: it renders anywhere.
-import { decisionOf, hostOf, ok, routeDst, type Answer } from './answer.js';
+import { decisionOf, hostOf, ok, routeDst, tunnelOf, type Answer } from './answer.js';
 
 const BOX_W = 200;
 const BOX_H = 64;
@@ -89,6 +89,14 @@ export function renderSvg(a: Answer): string {
         `<line x1="${from + 2}" y1="${y}" x2="${x(i) - 3}" y2="${y}" stroke="#455a64" stroke-width="1.5" marker-end="url(#arrow)"/>`,
         `<text x="${(from + x(i)) / 2}" y="${y - 8}" font-size="9" text-anchor="middle" fill="#455a64">${esc(clip(a.hops[i - 1]!.out ?? '', 14))}</text>`,
       );
+      // A packet carried in a tunnel: its device and outer header under the arrow.
+      const tunnel = tunnelOf(a.hops[i - 1]!);
+      if (tunnel) {
+        const [device, header] = tunnel.split(' to ')[0]!.split(': ');
+        for (const [k, text] of [device!, header!].entries()) {
+          parts.push(`<text x="${(from + x(i)) / 2}" y="${y + 14 + 10 * k}" font-size="8" text-anchor="middle" fill="#6a1b9a">${esc(clip(text, 14))}</text>`);
+        }
+      }
     }
   });
 

@@ -1,11 +1,12 @@
 // Plain text for terminals and bots: the summary, then one line per hop — netns, in → out, and the decision with its reason.
-import { decisionOf, tooBig, type Answer } from './answer.js';
+import { decisionOf, tooBig, tunnelOf, type Answer } from './answer.js';
 
 export function renderText(a: Answer): string {
   const rows = a.hops.map((hop, i) => {
     const step = decisionOf(hop);
     const mark = step?.type === 'DROP' ? '✗ ' : step?.type === 'DELIVER' ? '✓ ' : '';
-    return [`${i + 1}.`, hop.netns, `${hop.in ?? '-'} → ${hop.out ?? '-'}`, `${mark}${step?.explanation ?? ''}`];
+    const tunnel = tunnelOf(hop);
+    return [`${i + 1}.`, hop.netns, `${hop.in ?? '-'} → ${hop.out ?? '-'}`, `${mark}${step?.explanation ?? ''}${tunnel ? ` ⇒ ${tunnel}` : ''}`];
   });
   const width = (c: number) => Math.max(...rows.map((r) => r[c]!.length));
   const lines = rows.map((r) => [r[0]!.padStart(width(0)), r[1]!.padEnd(width(1)), r[2]!.padEnd(width(2)), r[3]].join('  '));

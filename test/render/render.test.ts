@@ -5,6 +5,10 @@ import { renderText } from '../../src/render/text.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
 import { renderMermaid } from '../../src/render/mermaid.js';
 import { tracedAnswers } from '../helpers/traced.js';
+import { example } from '../helpers/examples.js';
+import { compileTopology } from '../../src/engine/topology.js';
+import { checkTopology } from '../../src/topology/validate.js';
+import { answerFlow } from '../../src/http/trace-answer.js';
 
 let delivered: Answer;
 let dropped: Answer;
@@ -46,4 +50,13 @@ test('mermaid: a flowchart grouped by node, with labelled links and the drop mar
   assert.match(m, /h2 --- result\(\["NEIGHBOR_UNREACHABLE"\]\)/);
   assert.match(m, /class result drop\n\s+class h2 drop/);
   assert.match(renderMermaid(delivered), /class result ok/);
+});
+
+test('a tunnel: the text line, the markdown cell and a thick Mermaid arrow name the device and the outer header', () => {
+  const doc = example('calico-vxlan-two-nodes');
+  const c = compileTopology(checkTopology({ cluster: doc.cluster }));
+  const a = answerFlow(c, { name: doc.name, revision: 1 }, { from: 'pod-a1', to: 'pod-b1' });
+  assert.match(renderText(a).split('\n')[2]!, /⇒ vxlan\.calico: UDP 4789 VNI 4096 to 192\.168\.0\.12$/);
+  assert.match(renderMarkdown(a), /\| 2 \| `node-a` \|.* ⇒ vxlan\.calico: UDP 4789 VNI 4096 to 192\.168\.0\.12 \|/);
+  assert.match(renderMermaid(a), /h1 == "eth0 → eth0<br\/>vxlan\.calico: UDP 4789 VNI 4096 to 192\.168\.0\.12" ==> h2/);
 });
