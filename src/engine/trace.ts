@@ -338,7 +338,7 @@ function walk(fabric: Fabric, source: number, flow: Flow, flowOwner: number, for
       // An outer packet has arrived: a tunnel link of this netns takes it, strips the outer header and receives the
       // inner packet, which is routed on from here.
       const sender = scratch.tunnelLink[depth - 1]!;
-      const rx = tunnels.receiver(fabric.netns[ns]!, sender);
+      const rx = tunnels.receiver(ns, sender);
       if (rx < 0) {
         put(DROP);
         put(NO_RECEIVER);

@@ -9,8 +9,11 @@ import type { FdbEntry, IpcacheEntry, Link, Neighbour, Netns } from './fabric.js
 
 /** Ints per neighbour entry in `neighChain`: the device index, the next entry of the same address (-1 at the end), the MAC. */
 const NEIGH = 3;
-/** Ints per link in `facts`: tunnel kind (0 none), UDP port, VNI, external mode (1/0), outer family (of `local`, else 4). */
-const FACTS = 5;
+/**
+ * Ints per link in `facts`: tunnel kind (0 none), UDP port, VNI, external mode (1/0), outer family (of `local`, else 4),
+ * up (1/0).
+ */
+const FACTS = 6;
 const VXLAN = 1;
 const GENEVE = 2;
 const IPIP = 3;
@@ -45,6 +48,9 @@ export class Tunnels {
   private readonly ipcaches: IpcacheIndex[] = [];
   private readonly linkMacs: Int32Array;
   private readonly facts: Int32Array;
+  /** The tunnel links of each netns: nsTunnelLinks[nsTunnelStart[ns] .. nsTunnelStart[ns + 1]). */
+  private readonly nsTunnelStart: Int32Array;
+  private readonly nsTunnelLinks: Int32Array;
 
   constructor(netns: readonly Netns[], links: readonly Link[]) {
     this.nsNeigh = new Int32Array(netns.length).fill(-1);
@@ -77,7 +83,17 @@ export class Tunnels {
       this.facts[g + 2] = l.tunnel.vni;
       this.facts[g + 3] = l.tunnel.ipcache.length > 0 ? 1 : 0;
       this.facts[g + 4] = l.tunnel.local?.family ?? 4;
+      this.facts[g + 5] = l.up ? 1 : 0;
     }
+    // A node has dozens of pod veths and one or two tunnels: the receiver is looked for among the tunnels only.
+    this.nsTunnelStart = new Int32Array(netns.length + 1);
+    const tunnelLinks: number[] = [];
+    for (const ns of netns) {
+      this.nsTunnelStart[ns.id] = tunnelLinks.length;
+      for (const l of ns.links) if (l.tunnel !== undefined) tunnelLinks.push(l.id);
+    }
+    this.nsTunnelStart[netns.length] = tunnelLinks.length;
+    this.nsTunnelLinks = Int32Array.from(tunnelLinks);
     this.linkIpcache = new Int32Array(links.length).fill(-1);
     const ipcacheLists = new Map<readonly IpcacheEntry[], number>();
     for (const l of links) {
@@ -145,14 +161,15 @@ export class Tunnels {
    * link of the same kind, outer family (its socket's) and UDP port with the same VNI, or to an external-mode one (which
    * takes any VNI).
    */
-  receiver(ns: Netns, sender: number): number {
+  receiver(ns: number, sender: number): number {
     const f = this.facts;
-    const kind = f[sender * FACTS]!;
-    for (const l of ns.links) {
-      const g = l.id * FACTS;
-      if (f[g] !== kind || !l.up || f[g + 4] !== f[sender * FACTS + 4]) continue;
-      if (kind === IPIP) return l.id;
-      if (f[g + 1] === f[sender * FACTS + 1] && (f[g + 3] === 1 || f[g + 2] === f[sender * FACTS + 2])) return l.id;
+    const s = sender * FACTS;
+    for (let i = this.nsTunnelStart[ns]!, end = this.nsTunnelStart[ns + 1]!; i < end; i++) {
+      const l = this.nsTunnelLinks[i]!;
+      const g = l * FACTS;
+      if (f[g] !== f[s] || f[g + 5] === 0 || f[g + 4] !== f[s + 4]) continue;
+      if (f[g] === IPIP) return l;
+      if (f[g + 1] === f[s + 1] && (f[g + 3] === 1 || f[g + 2] === f[s + 2])) return l;
     }
     return -1;
   }
