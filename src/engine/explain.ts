@@ -324,6 +324,11 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
       );
     case 'exit':
       return `the packet leaves the modelled network through ${addrText(ctx, d.neighbor)}`;
+    case 'martian':
+      return (
+        `the packet has come back to ${ns.name}, which sent it: Linux drops a packet received on ${d.link.name} whose source ` +
+        `${ctx.srcText} is one of its own addresses (martian source), so the loop ends here`
+      );
     case 'tunnel-neighbor':
       return (
         `${d.link.name} has no permanent neighbour entry for ${addrText(ctx, d.neighbor)}, and ARP cannot cross the ` +

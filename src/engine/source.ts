@@ -1,7 +1,7 @@
 // The source address Linux gives a packet that a netns sends without binding one: the matched route's preferred source
 // (`src`), else an address of the route's device (IPv4: its primary address, inet_select_addr; IPv6: the one sharing
 // the longest prefix with the destination, RFC 6724's last rule, link-local only towards a link-local destination), else
-// the first such address on any link of the netns. A node sending through flannel.1 or Calico's tunl0 therefore speaks
+// (IPv4) the first address on any link of the netns or (IPv6) the longest match among all of them. A node sending through flannel.1 or Calico's tunl0 therefore speaks
 // from the tunnel device's address, not from its eth0's.
 import type { Addr } from './addr.js';
 import type { Fabric, Netns } from './fabric.js';
@@ -20,9 +20,14 @@ export function sourceAddress(fabric: Fabric, ns: Netns, dst: Addr): Addr | unde
   const nh = route.nexthops[0];
   const dev = nh === undefined ? undefined : ns.links[nh.dev];
   const own = (dev?.addrs ?? []).map((a) => a.addr).filter(usable);
-  if (own.length > 0) return dst.family === 4 ? own[0] : longestMatch(own, dst);
-  for (const link of ns.links) for (const a of link.addrs) if (usable(a.addr)) return a.addr;
-  return undefined;
+  if (dst.family === 4) {
+    if (own.length > 0) return own[0];
+    for (const link of ns.links) for (const a of link.addrs) if (usable(a.addr)) return a.addr;
+    return undefined;
+  }
+  // IPv6 prefers the outgoing device's addresses (RFC 6724 rule 5), then any of the netns's, by longest match (rule 8).
+  const all = own.length > 0 ? own : ns.links.flatMap((l) => l.addrs.map((a) => a.addr)).filter(usable);
+  return all.length > 0 ? longestMatch(all, dst) : undefined;
 }
 
 function longestMatch(addrs: readonly Addr[], dst: Addr): Addr {

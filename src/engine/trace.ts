@@ -111,6 +111,8 @@ export type DropDetail =
   | { readonly kind: 'carrier'; readonly link: Link }
   | { readonly kind: 'neighbor'; readonly link: Link; readonly neighbor: Addr; readonly blockedAt: Link | undefined }
   | { readonly kind: 'loop'; readonly cycle: readonly Netns[]; readonly ttl: number }
+  /** An IPv4 packet came back to the netns that sent it, whose own address its source is (a martian source). */
+  | { readonly kind: 'martian'; readonly link: Link }
   | { readonly kind: 'exit'; readonly link: Link; readonly neighbor: Addr; readonly external: Link }
   /** A tunnel link without a permanent neighbour entry for the next hop (it cannot ARP through the tunnel). */
   | { readonly kind: 'tunnel-neighbor'; readonly link: Link; readonly neighbor: Addr }
@@ -195,7 +197,7 @@ export function trace(fabric: Fabric, source: Netns, flow: Flow): Trace {
 //   DROP code operands…   per code: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
 //     TTL_EXCEEDED ttl | LINK_DOWN link | NEIGHBOR_UNREACHABLE link neighbor blockedAt | EXITS_NETWORK link neighbor
 //     external | LOOP ttl count netns… | NO_TUNNEL_NEIGHBOR link neighbor | NO_FDB link neighbor mac | NO_IPCACHE link |
-//     NO_RECEIVER link at | WRONG_MAC link mac
+//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link
 const HOP = 0;
 const ORIGINATE = 1;
 const RECEIVE = 2;
@@ -225,6 +227,8 @@ const DISPOSITIONS: readonly Disposition[] = [
   'NEIGHBOR_UNREACHABLE',
   'UNREACHABLE',
   'NEIGHBOR_UNREACHABLE',
+  // A packet back at its sender: Linux drops it as a martian source; the trace has gone round in a loop.
+  'LOOP',
 ];
 const DELIVERED = 0;
 const EXITS_NETWORK = 1;
@@ -241,6 +245,7 @@ const NO_FDB = 11;
 const NO_IPCACHE = 12;
 const NO_RECEIVER = 13;
 const WRONG_MAC = 14;
+const MARTIAN = 15;
 
 const HOW = ['owner', 'host', 'proxy'] as const;
 const OWNER = 0;
@@ -329,7 +334,11 @@ function walk(fabric: Fabric, source: number, flow: Flow, flowOwner: number, for
     // The local table: an address of this netns, on any of its links, up or not (its local route stays).
     let local = -1;
     for (let o = dstOwner; o >= 0 && local < 0; o = owners.next(o)) if (owners.netns(o) === ns) local = owners.link(o);
+    // IPv4 refuses a received packet whose source is its own address (fib_validate_source, accept_local off), whether it
+    // would deliver or forward it, once the lookup found a route: the flow's packet has come back to its sender.
+    const martian = inLink >= 0 && depth === 0 && ns === source && family === 4;
     if (local >= 0) {
+      if (martian) return drop(fabric, flow, choices, MARTIAN, inLink);
       if (depth === 0) {
         put(DELIVER);
         put(local);
@@ -399,6 +408,7 @@ function walk(fabric: Fabric, source: number, flow: Flow, flowOwner: number, for
 
     if (forwarded) {
       if (!fabric.forwards(ns)) return drop(fabric, flow, choices, FORWARDING_DISABLED, family);
+      if (martian) return drop(fabric, flow, choices, MARTIAN, inLink);
       if (ttl <= 1) return drop(fabric, flow, choices, TTL_EXCEEDED, ttl);
       const n = scratch.forwardings;
       let seen = first;
@@ -790,6 +800,9 @@ function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
           case NO_RECEIVER:
             detail = { kind: 'tunnel-receiver', link: links[a]!, at: links[r[i + 3]!]!, outer: top().encap!.outer };
             operands = 2;
+            break;
+          case MARTIAN:
+            detail = { kind: 'martian', link: links[a]! };
             break;
           case WRONG_MAC:
             detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top().encap!.outer };

@@ -386,6 +386,14 @@ describe('fabric faults', () => {
     );
   });
 
+  test('the same loop from a node: the packet back at its sender is dropped there as a martian source', () => {
+    const r = run(fabric(loop), 'node-a', '10.9.1.1');
+    assert.equal(r.disposition, 'LOOP');
+    assert.deepEqual(r.hops.map((h) => h.netns), ['node-a', 'node-b', 'node-a']);
+    assert.deepEqual(r.hops[2]!.steps.map((s) => s.type), ['RECEIVE', 'ROUTE', 'DROP']);
+    assert.match(dropOf(r).explanation, /come back to node-a, which sent it: .*\(martian source\)/);
+  });
+
   test('the same loop with a small TTL: TTL_EXCEEDED where forwarding would bring it to 0', () => {
     const c = fabric(loop);
     const r = run(c, 'pod-a1', '10.9.1.1', 2);

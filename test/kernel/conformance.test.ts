@@ -9,7 +9,7 @@ import { compileTopology, type Endpoint } from '../../src/engine/topology.js';
 import { checkTopology, checkTopologyBody } from '../../src/topology/validate.js';
 import { generate } from './generate.js';
 import { realise, type Realised } from './realise.js';
-import { checkPath, ping, type Disagreement } from './oracle.js';
+import { checkPath, checkSource, ping, type Disagreement } from './oracle.js';
 import { dumpDocument } from './dump.js';
 import type { Path, Trace } from '../../src/engine/trace.js';
 
@@ -77,10 +77,27 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
       const importedRealised: Realised = { ...realised, nsName: (ns) => realised.nsName(compiled.fabric.byName.get(ns.name)!) };
       const pods = compiled.fabric.netns.filter((n) => n.kind === 'pod').map((n) => compiled.resolve(n.name, 'source'));
       const targets: Endpoint[] = [...pods, ...g.extraDestinations.map((a) => compiled.resolve(a, 'destination'))];
-      const results = new Map<string, string>();
-      const checks: Promise<void>[] = [];
       // Every pair in each family both ends have: a dual-stack topology is traced, and asked, once per family.
       const families = (a: Endpoint, b: Endpoint) => ([4, 6] as const).filter((f) => (f === 4 ? a.v4 && b.v4 : a.v6 && b.v6));
+      // Nodes send too: what they are asked is the source address the kernel picks for them, and their routes.
+      const nodes = compiled.fabric.netns.filter((n) => n.kind === 'node').map((n) => compiled.resolve(n.name, 'source'));
+      for (const from of nodes) {
+        for (const to of targets) {
+          for (const family of families(from, to)) {
+            const t = compiled.trace(from, to, 64, family);
+            const flow = `${from.name} → ${to.name} (IPv${family})`;
+            pairs++;
+            decisions++;
+            for (const d of await checkSource(t, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
+            for (const path of t.paths) {
+              decisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
+              for (const d of await checkPath(t, path, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
+            }
+          }
+        }
+      }
+      const results = new Map<string, string>();
+      const checks: Promise<void>[] = [];
       for (const from of pods) {
         for (const to of targets) {
           if (from === to) continue;

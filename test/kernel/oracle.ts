@@ -15,13 +15,15 @@ interface KernelRoute {
   dst?: string;
   gateway?: string;
   dev?: string;
+  /** The source address the kernel picks when none is given. */
+  prefsrc?: string;
 }
 
 // The realised namespaces do not change while they are questioned, so one answer serves every trace that asks the same
 // question (the compiled fabric's and the imported dumps' ask the same ones).
 const answers = new Map<string, Promise<KernelRoute | { error: string }>>();
 
-function routeGet(ns: string, family: 4 | 6, dst: string, src: string, iif: string | undefined): Promise<KernelRoute | { error: string }> {
+function routeGet(ns: string, family: 4 | 6, dst: string, src: string | undefined, iif: string | undefined): Promise<KernelRoute | { error: string }> {
   const key = `${ns} ${family} ${dst} ${src} ${iif ?? ''}`;
   let answer = answers.get(key);
   if (answer === undefined) {
@@ -31,8 +33,8 @@ function routeGet(ns: string, family: 4 | 6, dst: string, src: string, iif: stri
   return answer;
 }
 
-async function askKernel(ns: string, family: 4 | 6, dst: string, src: string, iif: string | undefined): Promise<KernelRoute | { error: string }> {
-  const args = [`-${family}`, '-n', ns, '-j', 'route', 'get', dst, 'from', src, ...(iif ? ['iif', iif] : [])];
+async function askKernel(ns: string, family: 4 | 6, dst: string, src: string | undefined, iif: string | undefined): Promise<KernelRoute | { error: string }> {
+  const args = [`-${family}`, '-n', ns, '-j', 'route', 'get', dst, ...(src ? ['from', src] : []), ...(iif ? ['iif', iif] : [])];
   try {
     const out = JSON.parse(await sh('ip', args)) as KernelRoute[];
     return out[0] ?? { error: 'empty answer' };
@@ -83,7 +85,9 @@ export async function checkPath(t: Trace, path: Path, realised: Realised): Promi
         // IPv6 drops a packet it may not forward in ip6_forward, after the lookup that `ip route get` shows: there the
         // kernel answers with the route the engine matched (the pings tell whether it is forwarded).
         const v6NoForwarding = next?.type === 'DROP' && next.disposition === 'FORWARDING_DISABLED' && step.dst.family === 6;
-        const failure = next?.type === 'DROP' && !v6NoForwarding ? expectedErrors[next.disposition] : undefined;
+        // A packet back at its sender is refused by the lookup itself (martian source: Invalid argument).
+        const martian = next?.type === 'DROP' && next.detail.kind === 'martian';
+        const failure = martian ? ['Invalid argument'] : next?.type === 'DROP' && !v6NoForwarding ? expectedErrors[next.disposition] : undefined;
         if (failure !== undefined) {
           if (!('error' in kernel) || !failure.includes(kernel.error)) out.push({ at, engine: `${next!.type === 'DROP' ? next.disposition : ''} (${failure.join(' or ')})`, kernel: seen });
           continue;
@@ -99,6 +103,14 @@ export async function checkPath(t: Trace, path: Path, realised: Realised): Promi
     }
   }
   return out;
+}
+
+/** For a trace a netns sends without a bound address: the source the engine picked against the kernel's `prefsrc`. */
+export async function checkSource(t: Trace, realised: Realised): Promise<Disagreement[]> {
+  const source = t.paths[0]!.hops[0]!.netns;
+  const kernel = await routeGet(realised.nsName(source), t.flow.dst.family as 4 | 6, t.flow.dst.toString(), undefined, undefined);
+  if ('error' in kernel || kernel.prefsrc === undefined || kernel.prefsrc === t.flow.src.toString()) return [];
+  return [{ at: `${source.name} (source address)`, engine: t.flow.src.toString(), kernel: `prefsrc ${kernel.prefsrc}` }];
 }
 
 export async function ping(realised: Realised, from: Hop['netns'], src: string, dst: string): Promise<boolean> {
