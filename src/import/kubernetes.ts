@@ -1042,6 +1042,16 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     throw new DataError(err.message, relocate(err.errors, nodeAt, podAt), err.status, err.slug);
   }
 
+  // Calico's pods reach their gateway 169.254.1.1 by the node's proxy ARP, which answers only for an address the node
+  // routes: without a default route (the objects do not say where the nodes' gateway is) they reach nothing.
+  if (cni.cni.plugin === 'calico' && cluster.network?.gateway === undefined && cluster.network?.subnets === undefined) {
+    warnings.add(
+      'no-node-gateway',
+      () => "the nodes have no default route, so Calico's pods get no ARP answer for 169.254.1.1 and reach nothing: give network.gateway next to the objects",
+      '',
+      'no network.gateway was given and the objects do not name the nodes\' gateway',
+    );
+  }
   const counts: ImportCounts = { nodes: built.nodes.length, pods: clusterPods.length, skipped, skippedNodes, ignored };
   const skippedTotal = Object.values(skipped).reduce((a, b) => a + b, 0);
   const description =

@@ -108,7 +108,11 @@ describe('the fixtures', () => {
     assert.equal(r.counts.nodes, 4);
     assert.equal(r.counts.pods, 22);
     assert.deepEqual(r.counts.skipped, { ...noneSkipped, pending: 1, duplicateIP: 1 });
-    assert.deepEqual(codes(r), ['duplicate-ip', 'node-not-ready', 'node-without-pod-cidr', 'pod-ip-in-other-node-cidr', 'pod-ip-outside-node-cidrs']);
+    assert.deepEqual(codes(r), ['duplicate-ip', 'no-node-gateway', 'node-not-ready', 'node-without-pod-cidr', 'pod-ip-in-other-node-cidr', 'pod-ip-outside-node-cidrs']);
+    assert.match(warning(r, 'no-node-gateway')!.detail, /no ARP answer for 169\.254\.1\.1.*give network\.gateway/);
+    // With the nodes' gateway given, the pods reach it and the warning is gone.
+    const withGateway = run({ ...fixture('calico-ipip'), network: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' } });
+    assert.equal(warning(withGateway, 'no-node-gateway'), undefined);
     assert.equal(warning(r, 'pod-ip-outside-node-cidrs')!.count, 7);
     assert.match(warning(r, 'pod-ip-outside-node-cidrs')!.detail, /usual with Calico.*kept$/);
     assert.deepEqual(warning(r, 'pod-ip-in-other-node-cidr')!.examples.map((e) => e.detail), [
@@ -250,7 +254,7 @@ describe('detecting the data path', () => {
     assert.deepEqual(r.warnings, []);
     r = run(mini(twoNodes(), agents('calico-node')));
     assert.deepEqual(r.cluster.cni, { plugin: 'calico' });
-    assert.deepEqual(codes(r), ['cni-mode-unknown']);
+    assert.deepEqual(codes(r), ['cni-mode-unknown', 'no-node-gateway']);
     // A user's pod of the same name in another namespace is no evidence.
     assert.ok(fails(mini(twoNodes(), agents('calico-node').map((p) => ({ ...p, ns: 'default' })))) instanceof CniRequiredError);
   });

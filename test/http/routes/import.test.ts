@@ -160,6 +160,7 @@ describe('calico ipip', () => {
         ['pod-ip-outside-node-cidrs', 7],
         ['pod-ip-in-other-node-cidr', 2],
         ['duplicate-ip', 1],
+        ['no-node-gateway', 1],
       ],
     );
     const dup = body.warnings.find((w: Obj) => w.code === 'duplicate-ip');
