@@ -18,9 +18,10 @@
 // blocks go `via <node> dev tunl0 onlink`: the route's gateway is the outer destination. vxlan: `vxlan.calico` (VNI 4096,
 // UDP 4789, MTU 1450) holds the tunnel address, the remote blocks go `via <that node's tunnel address> dev vxlan.calico
 // onlink`, and Felix writes a permanent neighbour (tunnel address → the node's VTEP MAC) and an FDB entry (MAC → node
-// address) per node. The pods' veths get the tunnel's MTU. `crossSubnet` encapsulates only between nodes on different
-// subnets (network.subnets). IPv6 blocks are routed natively (Calico's IP-in-IP is IPv4 only, and its IPv6 VXLAN device
-// is not modelled).
+// address) per node; IPv6 blocks the same through `vxlan-v6.calico` (MTU 1430, its IPv6 tunnel address, the outer
+// packets between the nodes' IPv6 addresses). The pods' veths get the smallest tunnel MTU. `crossSubnet` encapsulates
+// only between nodes on different subnets (network.subnets). In ipip mode IPv6 blocks are routed natively: Calico's
+// IP-in-IP is IPv4 only.
 import { Addr, type Family } from '../addr.js';
 import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
@@ -35,10 +36,11 @@ import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf } from './unde
 import { EMPTY_FIB4, EMPTY_FIB6 } from './fabric.js';
 
 export const CALICO_GATEWAY4 = Addr.parse('169.254.1.1');
-const TUNNEL = 1; // the tunnel device's index on every node: right after eth0
+const TUNNEL = 1; // the first tunnel device's index on every node: right after eth0
 const VXLAN_VNI = 4096;
 const VXLAN_PORT = 4789;
-const MTU = { ipip: 1480, vxlan: 1450 } as const;
+/** The underlay's 1500 less the outer headers: IPv4 20 (IP-in-IP) or 50 (VXLAN), IPv6 70 (VXLAN). */
+const MTU = { ipip: 1480, vxlan: 1450, vxlan6: 1430 } as const;
 export const CALICO_GATEWAY6 = Addr.parse('fe80::ecee:eeff:feee:eeee');
 const BIRD = 'bird';
 
@@ -93,12 +95,12 @@ export function calicoBlocks(cluster: ClusterDoc, cni: CalicoCniDoc): Map<string
   return blocks;
 }
 
-/** The tunnel address of each node that has an IPv4 block: its first block's first address no pod holds. */
-function tunnelAddresses(cluster: ClusterDoc, blocks: Map<string, Prefix[]>): Map<string, Addr> {
+/** The tunnel address of each node that has a block of `family`: its first such block's first address no pod holds. */
+function tunnelAddresses(cluster: ClusterDoc, blocks: Map<string, Prefix[]>, family: Family): Map<string, Addr> {
   const taken = new Set((cluster.pods ?? []).flatMap((p) => podAddrs(p).map((a) => a.toString())));
   const out = new Map<string, Addr>();
   for (const [node, list] of blocks) {
-    const block = list.find((x) => x.family === 4);
+    const block = list.find((x) => x.family === family);
     if (block === undefined) continue;
     let a = block.addr;
     while (taken.has(a.toString()) && block.contains(a.add(1))) a = a.add(1);
@@ -112,42 +114,50 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
   const u = underlayOf(b, cluster);
   const blocks = calicoBlocks(cluster, cni);
   const mode = cni.mode ?? 'ipip';
-  const tunnelAddrs = mode === 'bgp' ? new Map<string, Addr>() : tunnelAddresses(cluster, blocks);
-  const mac = (node: string) => deviceMac(`${node}/vxlan.calico`);
+  // The families carried in a tunnel: IPv4 in ipip mode (Calico has no IPv6 IP-in-IP), both in vxlan mode. Each has its
+  // device, at the same index on every node.
+  const encapsulated = FAMILIES.filter(
+    (f) => mode !== 'bgp' && (f === 4 || mode === 'vxlan') && cluster.nodes.some((n) => blocks.get(n.name)!.some((x) => x.family === f)),
+  );
+  const devIndex = (f: Family) => TUNNEL + encapsulated.indexOf(f);
+  const devName = (f: Family) => (mode === 'ipip' ? 'tunl0' : f === 4 ? 'vxlan.calico' : 'vxlan-v6.calico');
+  const tunnelAddrs = new Map(encapsulated.map((f) => [f, tunnelAddresses(cluster, blocks, f)]));
+  const mac = (node: string, f: Family) => deviceMac(`${node}/${devName(f)}`);
 
   const neigh: Neighbour[] = [];
   const fdb: FdbEntry[] = [];
   for (const node of cluster.nodes) {
-    const tunnelAddr = tunnelAddrs.get(node.name);
-    const next4 = nodeAddr(node, 4);
-    if (mode === 'vxlan' && tunnelAddr !== undefined && next4 !== undefined) {
-      neigh.push({ dst: tunnelAddr, lladdr: mac(node.name), dev: TUNNEL });
-      fdb.push({ mac: mac(node.name), dev: TUNNEL, dst: next4 });
+    for (const f of mode === 'vxlan' ? encapsulated : []) {
+      const tunnelAddr = tunnelAddrs.get(f)!.get(node.name);
+      const next = nodeAddr(node, f);
+      if (tunnelAddr === undefined || next === undefined) continue;
+      neigh.push({ dst: tunnelAddr, lladdr: mac(node.name, f), dev: devIndex(f) });
+      fdb.push({ mac: mac(node.name, f), dev: devIndex(f), dst: next });
     }
   }
 
   // The table the nodes of subnet `local` share: every block via its node (what BIRD learns from the other nodes),
-  // through the tunnel for IPv4 unless crossSubnet keeps a node of the same subnet native. BIRD resolves the next hop of
-  // a node on another subnet recursively, through the router.
+  // through the tunnel unless crossSubnet keeps a node of the same subnet native. BIRD resolves the next hop of a node on
+  // another subnet recursively, through the router.
   const sharedTables = u.subnets.map((_, local) => {
     const shared = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
     for (const node of cluster.nodes) {
       const near = u.subnetOf(node) === local;
-      const tunnelAddr = tunnelAddrs.get(node.name);
       for (const block of blocks.get(node.name)!) {
-        const next = nodeAddr(node, block.family);
+        const f = block.family;
+        const next = nodeAddr(node, f);
         if (next === undefined) continue;
-        const metric = block.family === 6 ? 1024 : 0;
-        const encap = block.family === 4 && mode !== 'bgp' && !(cni.crossSubnet === true && near);
+        const tunnelAddr = tunnelAddrs.get(f)?.get(node.name);
+        const encap = encapsulated.includes(f) && !(cni.crossSubnet === true && near);
         let nh = [{ gateway: next, dev: ETH0, onlink: false, weight: 1 }];
-        if (encap && mode === 'ipip') nh = [{ gateway: next, dev: TUNNEL, onlink: true, weight: 1 }];
-        else if (encap && tunnelAddr !== undefined) nh = [{ gateway: tunnelAddr, dev: TUNNEL, onlink: true, weight: 1 }];
+        if (encap && mode === 'ipip') nh = [{ gateway: next, dev: devIndex(f), onlink: true, weight: 1 }];
+        else if (encap && tunnelAddr !== undefined) nh = [{ gateway: tunnelAddr, dev: devIndex(f), onlink: true, weight: 1 }];
         else if (!encap && !near) {
-          const router = u.router?.addrs[local]?.get(block.family);
+          const router = u.router?.addrs[local]?.get(f);
           nh = [{ gateway: router ?? next, dev: ETH0, onlink: router === undefined, weight: 1 }];
         }
         const protocol = encap && mode === 'vxlan' ? undefined : BIRD;
-        shared.get(block.family)!.push(new Route(block, 'unicast', metric, nh, 'global', protocol, undefined));
+        shared.get(f)!.push(new Route(block, 'unicast', f === 6 ? 1024 : 0, nh, 'global', protocol, undefined));
       }
     }
     return new Map(FAMILIES.map((f) => [f, new RouteTable(f, shared.get(f)!)]));
@@ -161,21 +171,24 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
   const podFib6 = podFib(6);
 
   const nodes = new Map<string, { ns: Netns; own: Map<Family, Route[]>; subnet: number }>();
-  const mtu = mode === 'bgp' ? undefined : MTU[mode];
+  // The pods' veths take the smallest MTU of the tunnels.
+  const mtu = encapsulated.length === 0 ? undefined : Math.min(...encapsulated.map((f) => MTU[mode === 'ipip' ? 'ipip' : f === 4 ? 'vxlan' : 'vxlan6']));
   for (const node of cluster.nodes) {
     const { ns, eth0Addrs } = addNode(b, node, u);
-    if (mode !== 'bgp') {
-      const a = tunnelAddrs.get(node.name);
-      const addrs = a === undefined ? [] : [IfAddr.of(a, 32)];
+    for (const f of encapsulated) {
+      const a = tunnelAddrs.get(f)!.get(node.name);
+      const addrs = a === undefined ? [] : [IfAddr.of(a, a.bits)];
       if (mode === 'ipip') {
         const tunnel = { vni: 0, port: 0, local: undefined, underlay: -1, ipcache: [] };
-        b.addLink(ns, 'tunl0', 'ipip', true, addrs, false, { mtu, tunnel });
+        b.addLink(ns, devName(f), 'ipip', true, addrs, false, { mtu: MTU.ipip, tunnel });
       } else {
-        const tunnel = { vni: VXLAN_VNI, port: VXLAN_PORT, local: nodeAddr(node, 4), underlay: ETH0, ipcache: [] };
-        b.addLink(ns, 'vxlan.calico', 'vxlan', true, addrs, false, { mtu, mac: mac(node.name), tunnel });
-        ns.neigh = neigh;
-        ns.fdb = fdb;
+        const tunnel = { vni: VXLAN_VNI, port: VXLAN_PORT, local: nodeAddr(node, f), underlay: ETH0, ipcache: [] };
+        b.addLink(ns, devName(f), 'vxlan', true, addrs, false, { mtu: MTU[f === 4 ? 'vxlan' : 'vxlan6'], mac: mac(node.name, f), tunnel });
       }
+    }
+    if (mode === 'vxlan') {
+      ns.neigh = neigh;
+      ns.fdb = fdb;
     }
     const own = new Map<Family, Route[]>(
       FAMILIES.map((f) => {

@@ -2,7 +2,8 @@
 // the remote blocks, 169.254.1.1 as the pods' gateway), and traces through them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compile, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
+import { compile, dualStack, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
+import { explain } from '../../../src/engine/explain.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { compileTopology } from '../../../src/engine/topology.js';
 import { checkTopology } from '../../../src/topology/validate.js';
@@ -208,4 +209,25 @@ test('crossSubnet on one subnet: tunl0 is there, but every node is a neighbour a
   assert.ok(node.links.some((l) => l.name === 'tunl0'));
   assert.ok(node.routes!.some((r) => r.dst === '10.1.2.0/26' && r.dev === 'eth0' && r.gateway === '192.168.0.12'));
   assert.ok(run(c2, 'pod-a1', 'pod-b1').hops.every((h) => h.steps.every((s) => s.type !== 'ENCAPSULATE')));
+});
+
+test('vxlan dual-stack: IPv6 blocks through vxlan-v6.calico (MTU 1430) between the nodes\' IPv6 addresses; ipip keeps IPv6 native', () => {
+  const c = compile(dualStack(exampleCluster('calico-vxlan-two-nodes')));
+  const node = netnsDoc(c, 'node-a');
+  const v6 = node.links.find((l) => l.name === 'vxlan-v6.calico')!;
+  assert.deepEqual([v6.kind, v6.addresses, v6.mtu, v6.local, v6.vni, v6.port], ['vxlan', ['fd01:0:0:1::/128'], 1430, 'fd00::11', 4096, 4789]);
+  assert.ok(node.links.filter((l) => l.name.startsWith('cali')).every((l) => l.mtu === 1430));
+  assert.ok(node.routes!.some((r) => r.dst === 'fd01:0:0:2::/122' && r.gateway === 'fd01:0:0:2::' && r.dev === 'vxlan-v6.calico'));
+  assert.ok(node.fdb!.some((e) => e.dev === 'vxlan-v6.calico' && e.dst === 'fd00::12'));
+
+  const src = c.resolve('pod-a1', 'source');
+  const dst = c.resolve('pod-b1', 'destination');
+  const r6 = explain(c.fabric, c.trace(src, dst, 64, 6), { from: src.name, to: dst.name });
+  assert.equal(r6.disposition, 'DELIVERED', r6.summary);
+  const encap = r6.hops[1]!.steps.find((s) => s.type === 'ENCAPSULATE')!;
+  const outer = encap.outer as { src: string; dst: string };
+  assert.deepEqual([encap.link, outer.src, outer.dst, encap.overhead], ['vxlan-v6.calico', 'fd00::11', 'fd00::12', 70]);
+
+  const ipip = compile(dualStack(exampleCluster('calico-ipip-two-nodes')));
+  assert.ok(netnsDoc(ipip, 'node-a').routes!.some((r) => r.dst === 'fd01:0:0:2::/122' && r.gateway === 'fd00::12' && r.dev === 'eth0'));
 });
