@@ -1,7 +1,7 @@
 // A compiled fabric written back as a fabric document: what a cluster compiles to, in the kernel's own terms. Used to
 // show users the routes their cluster implies, to apply faults to a compiled cluster, and to realise it in real network
 // namespaces. Connected routes are left out (the kernel derives them from the addresses, and so does the compiler).
-import { DEFAULT_MTU, type Fabric, type Netns } from './fabric.js';
+import { DEFAULT_MTU, type Fabric, type FdbEntry, type Neighbour, type Netns } from './fabric.js';
 import type { Fib } from './fib.js';
 import type { Route } from './route.js';
 import type { FabricDoc, LinkDoc, NetnsDoc, RouteDoc } from '../topology/schema.js';
@@ -22,11 +22,17 @@ export function routeDoc(route: Route, ns: Netns): RouteDoc {
  * The netns's neighbour and FDB entries, without those for its own addresses and MACs: compilers share one list among
  * all nodes, and the entry of a node for itself is never looked up (nor programmed by the CNI).
  */
-function neighbours(ns: Netns): Pick<NetnsDoc, 'neigh' | 'fdb'> {
+export function remoteNeighbours(ns: Netns): { neigh: Neighbour[]; fdb: FdbEntry[] } {
   const own = new Set(ns.links.flatMap((l) => l.addrs.map((a) => a.addr.toString())));
   const macs = new Set(ns.links.flatMap((l) => (l.mac === undefined ? [] : [l.mac])));
-  const neigh = ns.neigh.filter((n) => !own.has(n.dst.toString()));
-  const fdb = ns.fdb.filter((e) => !macs.has(e.mac) && !own.has(e.dst.toString()));
+  return {
+    neigh: ns.neigh.filter((n) => !own.has(n.dst.toString())),
+    fdb: ns.fdb.filter((e) => !macs.has(e.mac) && !own.has(e.dst.toString())),
+  };
+}
+
+function neighbours(ns: Netns): Pick<NetnsDoc, 'neigh' | 'fdb'> {
+  const { neigh, fdb } = remoteNeighbours(ns);
   return {
     ...(neigh.length > 0 ? { neigh: neigh.map((n) => ({ dst: n.dst.toString(), lladdr: n.lladdr, dev: ns.links[n.dev]!.name })) } : {}),
     ...(fdb.length > 0 ? { fdb: fdb.map((e) => ({ mac: e.mac, dev: ns.links[e.dev]!.name, dst: e.dst.toString() })) } : {}),

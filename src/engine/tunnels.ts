@@ -19,15 +19,16 @@ const GENEVE = 2;
 const IPIP = 3;
 const KIND_CODES: Partial<Record<Link['kind'], number>> = { vxlan: VXLAN, geneve: GENEVE, ipip: IPIP };
 
-interface NeighIndex {
+/** A trie per family over the entries of one list (neighbours or an ipcache). */
+interface FamilyLpms {
   readonly lpm4: Lpm;
   readonly lpm6: Lpm;
 }
 
-interface IpcacheIndex {
-  readonly lpm4: Lpm;
-  readonly lpm6: Lpm;
-}
+const familyLpms = (entries: readonly { prefix: Prefix; value: number }[]): FamilyLpms => ({
+  lpm4: new Lpm(4, entries.filter((e) => e.prefix.family === 4)),
+  lpm6: new Lpm(6, entries.filter((e) => e.prefix.family === 6)),
+});
 
 export class Tunnels {
   /** MAC addresses by number. */
@@ -39,13 +40,13 @@ export class Tunnels {
   /** Per netns, its neighbour index and FDB index (-1 for none). */
   private readonly nsNeigh: Int32Array;
   private readonly nsFdb: Int32Array;
-  private readonly neighIndexes: NeighIndex[] = [];
+  private readonly neighIndexes: FamilyLpms[] = [];
   private neighChain = new Int32Array(0);
   /** Per FDB index, (device index, MAC number) → endpoint number. */
   private readonly fdbs: Map<number, number>[] = [];
   /** Per link, its ipcache index, or -1. */
   private readonly linkIpcache: Int32Array;
-  private readonly ipcaches: IpcacheIndex[] = [];
+  private readonly ipcaches: FamilyLpms[] = [];
   private readonly linkMacs: Int32Array;
   private readonly facts: Int32Array;
   /** The tunnel links of each netns: nsTunnelLinks[nsTunnelStart[ns] .. nsTunnelStart[ns + 1]). */
@@ -103,10 +104,7 @@ export class Tunnels {
       if (id === undefined) {
         const entries = list.map((e) => ({ prefix: e.prefix, value: this.endpoint(e.tunnelEndpoint) }));
         id = this.ipcaches.length;
-        this.ipcaches.push({
-          lpm4: new Lpm(4, entries.filter((e) => e.prefix.family === 4)),
-          lpm6: new Lpm(6, entries.filter((e) => e.prefix.family === 6)),
-        });
+        this.ipcaches.push(familyLpms(entries));
         ipcacheLists.set(list, id);
       }
       this.linkIpcache[l.id] = id;
@@ -218,10 +216,7 @@ export class Tunnels {
     }
     for (const entry of entries) (entry as { value: number }).value = heads.get(entry.prefix.addr.toString())!;
     const id = this.neighIndexes.length;
-    this.neighIndexes.push({
-      lpm4: new Lpm(4, entries.filter((x) => x.prefix.family === 4)),
-      lpm6: new Lpm(6, entries.filter((x) => x.prefix.family === 6)),
-    });
+    this.neighIndexes.push(familyLpms(entries));
     return id;
   }
 

@@ -6,7 +6,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DEFAULT_MTU, type Fabric, type Link, type Netns } from '../../src/engine/fabric.js';
 import type { Route } from '../../src/engine/route.js';
-import { fibRoutes } from '../../src/engine/materialise.js';
+import { fibRoutes, remoteNeighbours } from '../../src/engine/materialise.js';
 
 const run = promisify(execFile);
 
@@ -197,11 +197,9 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
 
     // Permanent neighbours and VXLAN FDB entries, which tunnels need before they can send.
     for (const ns of fabric.netns) {
-      const own = new Set(ns.links.flatMap((l) => l.addrs.map((a) => a.addr.toString())));
-      const neigh = ns.neigh.filter((n) => !own.has(n.dst.toString()));
+      const { neigh, fdb } = remoteNeighbours(ns);
       await batch(names[ns.id]!, neigh.map((n) => `neigh replace ${n.dst} lladdr ${n.lladdr} dev ${ns.links[n.dev]!.name} nud permanent`));
-      const macs = new Set(ns.links.flatMap((l) => (l.mac === undefined ? [] : [l.mac])));
-      for (const e of ns.fdb.filter((x) => !macs.has(x.mac))) {
+      for (const e of fdb) {
         await sh('ip', ['netns', 'exec', names[ns.id]!, 'bridge', 'fdb', 'append', e.mac, 'dev', ns.links[e.dev]!.name, 'dst', e.dst.toString()]);
       }
     }
