@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { compileTopology, type CompiledTopology } from '../engine/topology.js';
 import type { TopologySpec } from '../topology/schema.js';
+import { ConflictError } from '../store/errors.js';
 
 export interface CompiledRevision {
   name: string;
@@ -37,13 +38,24 @@ export class CompiledCache {
   }
 
   async get(name: string, revision: number | undefined): Promise<CompiledRevision> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.lookup(name, revision);
+      } catch (err) {
+        if (!(err instanceof Incarnation)) throw err;
+        if (attempt === 3) throw new ConflictError(`${name} was deleted and created again while it was being read; retry`);
+      }
+    }
+  }
+
+  private async lookup(name: string, revision: number | undefined): Promise<CompiledRevision> {
     const head = await this.app.store.head(name);
     const wanted = revision ?? head.revision;
     const key = `${head.id}:${wanted}`;
     let entry = this.entries.get(key);
     if (entry === undefined) {
       this.compilations++;
-      entry = this.compile(name, wanted);
+      entry = this.compile(head.id, name, wanted);
       this.entries.set(key, entry);
       entry.catch(() => this.entries.delete(key));
       while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
@@ -55,13 +67,18 @@ export class CompiledCache {
     return entry;
   }
 
-  private async compile(name: string, revision: number): Promise<CompiledRevision> {
+  private async compile(id: string, name: string, revision: number): Promise<CompiledRevision> {
     const stored = await this.app.store.get(name, revision);
+    // The name was deleted and created again since its head was read: what was read belongs to another incarnation and
+    // must not be cached under this one's key. The caller asks again and finds the new head.
+    if (stored.id !== id) throw new Incarnation();
     const doc: unknown = JSON.parse(stored.documentJson);
     const spec = (stored.form === 'cluster' ? { form: 'cluster', cluster: doc } : { form: 'fabric', fabric: doc }) as TopologySpec;
     return { name, revision, compiled: compileTopology(spec) };
   }
 }
+
+class Incarnation extends Error {}
 
 declare module 'fastify' {
   interface FastifyInstance {

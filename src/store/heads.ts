@@ -14,7 +14,11 @@ export interface Head {
 type Waiter = { resolve: (h: Head | undefined) => void; reject: (err: unknown) => void };
 
 export class Heads {
-  private readonly known = new Map<string, Head | null>();
+  /**
+   * Only names that exist: a miss is not remembered, or a caller asking for many names that do not exist would grow this
+   * without bound. A miss costs one small read each time, and answers 404 anyway.
+   */
+  private readonly known = new Map<string, Head>();
   /** Bumped by every write: a read that a write overtook must not be remembered. */
   private writes = 0;
   private batch: Map<string, Waiter[]> | undefined;
@@ -24,17 +28,24 @@ export class Heads {
   async get(name: string): Promise<Head | undefined> {
     if (this.db.kind !== 'pglite') return this.batched(name);
     const known = this.known.get(name);
-    if (known !== undefined) return known ?? undefined;
+    if (known !== undefined) return known;
     const before = this.writes;
     const head = (await this.read([name])).get(name);
-    if (this.writes === before) this.known.set(name, head ?? null);
+    if (head !== undefined && this.writes === before) this.known.set(name, head);
     return head;
+  }
+
+  /** How many names are remembered (embedded only). */
+  get size(): number {
+    return this.known.size;
   }
 
   /** Called after a write commits, before it is acknowledged: `head` is the new newest revision, undefined once deleted. */
   wrote(name: string, head: Head | undefined): void {
     this.writes++;
-    if (this.db.kind === 'pglite') this.known.set(name, head ?? null);
+    if (this.db.kind !== 'pglite') return;
+    if (head === undefined) this.known.delete(name);
+    else this.known.set(name, head);
   }
 
   private batched(name: string): Promise<Head | undefined> {

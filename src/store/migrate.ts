@@ -16,10 +16,12 @@ export interface Migration {
 }
 
 export async function loadMigrations(dir = migrationsDir): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
+  const files = (await readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f));
   const migrations = await Promise.all(
     files.map(async (name) => ({ version: Number.parseInt(name, 10), name, sql: await readFile(dir + name, 'utf8') })),
   );
+  // By number, not by name: 10_x comes after 2_x, however the files are padded.
+  migrations.sort((a, b) => a.version - b.version);
   const seen = new Set<number>();
   for (const m of migrations) {
     if (seen.has(m.version)) throw new Error(`two migrations share the number ${m.version}`);

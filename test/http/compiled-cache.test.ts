@@ -69,3 +69,39 @@ test('a write compiles its revision before it is acknowledged, so the first trac
   assert.equal(answer.topology.revision, 2);
   assert.equal(cache.compilations, compiled, 'the trace found revision 2 compiled');
 });
+
+test('a topology deleted and created again while its revision is read is compiled as the new incarnation', async () => {
+  const { name: _, ...doc } = example('two-nodes') as { name: string };
+  const other = example('flannel-vxlan-two-nodes') as { name: string };
+  const store = t.app.store;
+  const get = store.get.bind(store);
+  const created = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { ...doc, name: 'lru-race' } });
+  assert.equal(created.statusCode, 201, created.body);
+  const old = (await store.head('lru-race')).id;
+  // Two other traces push its compiled revision out of the cache (room for 2): the next trace must read it again.
+  await trace('lru-b');
+  await trace('lru-c');
+  let raced = false;
+  // Between the cache's read of the head (incarnation 1) and its read of the document, the name is deleted and created
+  // again with another cluster: what the cache reads then is incarnation 2's revision 1.
+  store.get = async (name, revision) => {
+    if (name === 'lru-race' && !raced) {
+      raced = true;
+      await store.remove('lru-race', undefined);
+      const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { ...other, name: 'lru-race' } });
+      assert.equal(res.statusCode, 201, res.body);
+    }
+    return get(name, revision);
+  };
+  try {
+    const first = await t.app.compiled.get('lru-race', 1);
+    const head = await store.head('lru-race');
+    assert.notEqual(head.id, old);
+    // Whatever the cache holds for the new incarnation is the new cluster (flannel's nodes), not the deleted one.
+    const again = await t.app.compiled.get('lru-race', 1);
+    assert.equal(again, first);
+    assert.ok(first.compiled.fabric.netns.some((ns) => ns.links.some((l) => l.name === 'flannel.1')), 'the new incarnation was compiled');
+  } finally {
+    store.get = get;
+  }
+});

@@ -58,3 +58,16 @@ test('embedded: a read that a write overtakes is not remembered', async () => {
   assert.equal(await reading, undefined);
   if (db.kind === 'pglite') assert.deepEqual(await heads.get('heads-c'), { id: '999', revision: 1 });
 });
+
+test('names that do not exist are not remembered: 5,000 unknown names leave nothing behind', async () => {
+  const heads = new Heads(db);
+  await new TopologyStore(db, 5).create(input('heads-d'));
+  for (let i = 0; i < 5000; i += 500) {
+    await Promise.all(Array.from({ length: 500 }, (_, k) => heads.get(`heads-unknown-${i + k}`)));
+  }
+  assert.equal(await heads.get('heads-unknown-1'), undefined);
+  assert.equal((await heads.get('heads-d'))?.revision, 1);
+  assert.equal(heads.size, db.kind === 'pglite' ? 1 : 0);
+  heads.wrote('heads-d', undefined);
+  assert.equal(heads.size, 0, 'a deleted name is forgotten');
+});

@@ -1,4 +1,7 @@
 import { test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { openDb, type Db } from '../../src/store/db.js';
 import { isMigrated, loadMigrations, migrate } from '../../src/store/migrate.js';
@@ -72,5 +75,22 @@ test('a broken migration leaves nothing applied', async () => {
     assert.equal(t.rows[0]!.t, null);
   } finally {
     await fresh.drop();
+  }
+});
+
+test('migrations run in the order of their numbers, not of their file names (10 after 2)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pathtrace-migrations-'));
+  const fresh = await freshDb();
+  try {
+    // 10_ sorts before 2_ as a string; the second file depends on the first.
+    await writeFile(join(dir, '2_first.sql'), 'CREATE TABLE order_first (x int PRIMARY KEY);');
+    await writeFile(join(dir, '10_second.sql'), 'CREATE TABLE order_second (x int REFERENCES order_first (x));');
+    await writeFile(join(dir, '1_zero.sql'), 'SELECT 1;');
+    const loaded = await loadMigrations(dir + '/');
+    assert.deepEqual(loaded.map((m) => m.version), [1, 2, 10]);
+    assert.deepEqual(await migrate(await fresh.open(), loaded), ['1_zero.sql', '2_first.sql', '10_second.sql']);
+  } finally {
+    await fresh.drop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
