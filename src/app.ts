@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from './store/db.js';
 import { TopologyStore } from './store/topologies.js';
 import validation from './http/validation.js';
-import problem from './http/problem.js';
+import problem, { clientError, frameworkError, MAX_PARAM_LENGTH } from './http/problem.js';
 import health from './http/routes/health.js';
 import topologies from './http/routes/topologies.js';
 import traceRoutes from './http/routes/trace.js';
@@ -42,7 +42,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // While closing, new requests get 503 and keep-alive connections are ended once their in-flight request is answered.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Only JSON bodies are accepted; Fastify's built-in text/plain parser would turn a wrong Content-Type into a confusing 400.

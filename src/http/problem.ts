@@ -2,6 +2,8 @@
 // answered with what was wrong and where (JSON pointers); nothing internal (stack traces, SQL) ever reaches the client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { maxHeaderSize } from 'node:http';
+import type { Socket } from 'node:net';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../store/errors.js';
 import { problemDetailsOfAjv, type InvalidParam } from './validation.js';
 import { DataError } from '../topology/data-error.js';
@@ -34,6 +36,9 @@ const titles: Record<string, string> = {
   'payload-too-large': 'Request body too large',
   'unsupported-media-type': 'Unsupported media type',
   'not-acceptable': 'Not acceptable',
+  'uri-too-long': 'URI too long',
+  'headers-too-large': 'Request headers too large',
+  'request-timeout': 'Request timeout',
   unavailable: 'Service unavailable',
   internal: 'Internal error',
 };
@@ -94,6 +99,40 @@ function problemOf(err: FastifyError & { validation?: unknown[]; validationConte
     return new Problem(err.statusCode, 'invalid-request', err.message);
   }
   return new Problem(500, 'internal', 'the service failed to answer this request; the error is in its log');
+}
+
+/**
+ * Fastify's answers to requests it refuses before any route sees them (a URL that does not decode, a path parameter
+ * past the router's length limit), as problem documents like every other error.
+ */
+export function frameworkError(err: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendProblem(reply, 414, 'uri-too-long', `a path segment is longer than ${MAX_PARAM_LENGTH} characters; names are at most 63`);
+  }
+  if (err.code === 'FST_ERR_BAD_URL') return sendProblem(reply, 400, 'invalid-request', 'the URL has an escape (%XX) that is not valid UTF-8');
+  return sendProblem(reply, err.statusCode ?? 400, 'invalid-request', err.message);
+}
+
+/** The longest path parameter the router takes: a topology name (63) or a revision, with room to spare. */
+export const MAX_PARAM_LENGTH = 256;
+
+/**
+ * Errors of the connection, before there is a request: a header block past Node's limit (431) or bytes that are not HTTP
+ * (400). Written straight to the socket, as problem documents.
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const [status, reason, slug, detail] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'headers-too-large', `the request's headers are larger than the limit of ${maxHeaderSize} bytes`]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'request-timeout', 'the request was not received in time']
+        : [400, 'Bad Request', 'invalid-request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ type: PROBLEM_TYPE_BASE + slug, title: titles[slug], status, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 async function problemPlugin(app: FastifyInstance) {
