@@ -117,7 +117,16 @@ export class TopologyStore {
    * (or, for '*', exist); with ifNoneMatch the topology must not exist yet.
    */
   async put(input: TopologyInput, ifMatch: IfMatch, ifNoneMatch: boolean): Promise<{ meta: TopologyMeta; created: boolean }> {
-    const result = await this.db.transaction(async (tx) => {
+    // A create that loses the race with a concurrent one finds the name taken: with If-None-Match: * that is the failed
+    // precondition; without, the write is retried once and replaces what the other one created.
+    let result: { meta: TopologyMeta; created: boolean } | undefined;
+    for (let attempt = 1; result === undefined; attempt++) result = await this.putOnce(input, ifMatch, ifNoneMatch, attempt === 2);
+    this.heads.wrote(result.meta.name, { id: result.meta.id, revision: result.meta.revision });
+    return result;
+  }
+
+  private putOnce(input: TopologyInput, ifMatch: IfMatch, ifNoneMatch: boolean, last: boolean) {
+    return this.db.transaction(async (tx): Promise<{ meta: TopologyMeta; created: boolean } | undefined> => {
       const current = await tx.query<{ id: string; revision: string }>(
         'SELECT id, revision FROM topologies WHERE name = $1 FOR UPDATE',
         [input.name],
@@ -132,8 +141,11 @@ export class TopologyStore {
           [input.name],
         );
         const id = inserted.rows[0]?.id;
-        // Lost a race with a concurrent create; the client retries and then takes the replace path with a fresh view.
-        if (id === undefined) throw new ConflictError(`a topology named ${input.name} was created concurrently; retry`);
+        if (id === undefined) {
+          if (ifNoneMatch) throw new PreconditionFailedError(`If-None-Match: * was given but ${input.name} was created concurrently`, undefined);
+          if (last) throw new ConflictError(`a topology named ${input.name} was created and deleted concurrently; retry`);
+          return undefined;
+        }
         return { meta: await this.addRevision(tx, id, 1, input), created: true };
       }
       const revision = Number(row.revision);
@@ -150,8 +162,6 @@ export class TopologyStore {
       ]);
       return { meta, created: false };
     });
-    this.heads.wrote(result.meta.name, { id: result.meta.id, revision: result.meta.revision });
-    return result;
   }
 
   /** The newest revision, or the given one while it is still kept. */

@@ -55,3 +55,14 @@ test('int8 columns come back as strings and timestamps as ISO text on this backe
   assert.match(meta.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.deepEqual(await store.head('prod'), { id: meta.id, revision: 1 });
 });
+
+test('concurrent creates: with If-None-Match: * one wins and the others fail their precondition; without, all land', async () => {
+  const guarded = await Promise.allSettled(Array.from({ length: 8 }, () => store.put(input('race-guarded'), undefined, true)));
+  assert.equal(guarded.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of guarded) {
+    if (r.status === 'rejected') assert.equal((r.reason as Error).constructor.name, 'PreconditionFailedError', String(r.reason));
+  }
+  const open = await Promise.all(Array.from({ length: 8 }, () => store.put(input('race-open'), undefined, false)));
+  assert.equal(open.filter((r) => r.created).length, 1);
+  assert.deepEqual(open.map((r) => r.meta.revision).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+});
