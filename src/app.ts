@@ -16,6 +16,7 @@ import importRoutes from './http/routes/import.js';
 import reachabilityRoutes from './http/routes/reachability.js';
 import diffRoutes from './http/routes/diff.js';
 import compiledCache from './http/compiled-cache.js';
+import auth, { type Verifiers } from './http/auth.js';
 
 export interface AppOptions {
   db: Db;
@@ -26,6 +27,8 @@ export interface AppOptions {
   /** Slack's signing secret; without it the Slack command refuses every request. */
   slackSigningSecret?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Who may call; without it every caller may do everything (server.ts allows that on loopback only). */
+  auth?: Verifiers;
 }
 
 declare module 'fastify' {
@@ -54,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(validation);
   await app.register(problem);
+  await app.register(auth, { verifiers: options.auth });
   await app.register(health);
   await app.register(compiledCache, { capacity: options.compiledCacheSize ?? 16 });
   await app.register(topologies, { prefix: '/v1' });

@@ -1,5 +1,8 @@
 // Configuration comes from the environment only (twelve-factor); every value has a default that works on a laptop.
+import { readFileSync } from 'node:fs';
 import type { DbConfig } from './store/db.js';
+import { parseTokens, TokenSyntaxError, type TokenEntry } from './auth/tokens.js';
+import type { OidcConfig } from './auth/oidc.js';
 
 export interface Config {
   host: string;
@@ -13,6 +16,15 @@ export interface Config {
   compiledCacheSize: number;
   slackSigningSecret: string | undefined;
   logLevel: string;
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  /** From AUTH_TOKENS and AUTH_TOKENS_FILE; tokens made with `npm run token` live in the database. */
+  tokens: TokenEntry[];
+  oidc: OidcConfig | undefined;
+  /** AUTH_DISABLED=true: serve without authentication even off loopback (behind a proxy that authenticates). */
+  disabled: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -27,6 +39,56 @@ function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: num
   return n;
 }
 
+function authConfig(env: NodeJS.ProcessEnv): AuthConfig {
+  const tokens: TokenEntry[] = [];
+  try {
+    if (env.AUTH_TOKENS) tokens.push(...parseTokens(env.AUTH_TOKENS, 'AUTH_TOKENS'));
+    if (env.AUTH_TOKENS_FILE) tokens.push(...parseTokens(readFileSync(env.AUTH_TOKENS_FILE, 'utf8'), env.AUTH_TOKENS_FILE));
+  } catch (err) {
+    if (err instanceof TokenSyntaxError) throw new ConfigError(err.message);
+    throw new ConfigError(`AUTH_TOKENS_FILE: ${(err as Error).message}`);
+  }
+  const names = new Set<string>();
+  for (const t of tokens) {
+    if (names.has(t.name)) throw new ConfigError(`two tokens are named ${t.name}`);
+    names.add(t.name);
+  }
+  let oidc: OidcConfig | undefined;
+  if (env.OIDC_ISSUER) {
+    if (!env.OIDC_AUDIENCE) throw new ConfigError('OIDC_ISSUER is set but OIDC_AUDIENCE is not: tokens must be checked for this service');
+    oidc = {
+      issuer: env.OIDC_ISSUER,
+      audience: env.OIDC_AUDIENCE,
+      jwksUrl: env.OIDC_JWKS_URL || undefined,
+      jwksFile: env.OIDC_JWKS_FILE || undefined,
+      scopePrefix: env.OIDC_SCOPE_PREFIX ?? 'pathtrace:',
+    };
+  } else if (env.OIDC_AUDIENCE || env.OIDC_JWKS_URL || env.OIDC_JWKS_FILE) {
+    throw new ConfigError('OIDC_AUDIENCE, OIDC_JWKS_URL and OIDC_JWKS_FILE need OIDC_ISSUER');
+  }
+  const disabled = env.AUTH_DISABLED === 'true';
+  if (!disabled && env.AUTH_DISABLED !== undefined && env.AUTH_DISABLED !== '' && env.AUTH_DISABLED !== 'false') {
+    throw new ConfigError(`AUTH_DISABLED=${env.AUTH_DISABLED} is neither true nor false`);
+  }
+  return { tokens, oidc, disabled };
+}
+
+/** Whether a HOST value only listens on this machine. */
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * Secure by default: a service without authentication listens on loopback only. Refused otherwise, unless authentication
+ * was turned off on purpose.
+ */
+export function checkExposure(config: Config, authenticated: boolean): void {
+  if (authenticated || config.auth.disabled || isLoopback(config.host)) return;
+  throw new ConfigError(
+    `HOST=${config.host} would let anyone on the network call the service, and no authentication is configured: ` +
+      'set AUTH_TOKENS (or create a token with `npm run token -- create NAME --scope write`) or OIDC_ISSUER, ' +
+      'or AUTH_DISABLED=true behind a proxy that authenticates',
+  );
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const databaseUrl = env.DATABASE_URL?.trim();
   return {
@@ -38,5 +100,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     compiledCacheSize: integer(env, 'COMPILED_CACHE_SIZE', 16, 1, 100_000),
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'info',
+    auth: authConfig(env),
   };
 }

@@ -1,7 +1,9 @@
 // The listening service: configuration from the environment, the database (migrated under an advisory lock), the app,
 // and a graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the database).
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { checkExposure, ConfigError, loadConfig } from './config.js';
+import { TokenVerifier } from './auth/tokens.js';
+import { JwtVerifier } from './auth/oidc.js';
 import { openDb } from './store/db.js';
 import { DataDirLockedError } from './store/datadir-lock.js';
 import { migrate } from './store/migrate.js';
@@ -10,7 +12,14 @@ async function main() {
   const config = loadConfig(process.env);
   const db = await openDb(config.db);
   await migrate(db);
+  // Authentication is on when any token or an identity provider is configured, tokens made with `npm run token`
+  // included (those are looked up per request, so tokens created later work too).
+  const { auth } = config;
+  const stored = Number((await db.query<{ n: string }>('SELECT count(*)::int8 AS n FROM api_tokens')).rows[0]!.n);
+  const authenticated = !auth.disabled && (auth.tokens.length > 0 || stored > 0 || auth.oidc !== undefined);
+  checkExposure(config, authenticated);
   const app = await buildApp({
+    auth: authenticated ? { tokens: new TokenVerifier(auth.tokens, db), jwt: auth.oidc && new JwtVerifier(auth.oidc) } : undefined,
     db,
     bodyLimit: config.bodyLimit,
     revisionsKept: config.revisionsKept,
@@ -40,6 +49,8 @@ async function main() {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
 
+  if (auth.disabled) app.log.warn('AUTH_DISABLED=true: every caller may read and change every topology');
+  else if (!authenticated) app.log.info('no authentication configured: listening on loopback only');
   await app.listen({ host: config.host, port: config.port });
   app.log.info(`pathtrace on ${db.kind === 'pg' ? 'PostgreSQL' : `embedded PGlite in ${'dataDir' in config.db ? config.db.dataDir : 'memory'}`}`);
 }

@@ -19,8 +19,8 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function start(port: number): Running {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+function start(port: number, extra: NodeJS.ProcessEnv = {}): Running {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extra };
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -97,5 +97,27 @@ test('npm start: embedded database, data survives a restart, one process per dat
   } finally {
     again.child.kill('SIGTERM');
     await again.exited;
+  }
+});
+
+test('secure by default: no authentication and a HOST off loopback refuses to start, saying what to set', async () => {
+  const refused = start(await freePort(), { HOST: '0.0.0.0', AUTH_TOKENS: '', OIDC_ISSUER: '', AUTH_DISABLED: '' });
+  assert.equal(await refused.exited, 1);
+  assert.match(refused.stderr(), /HOST=0\.0\.0\.0 would let anyone on the network call the service.*AUTH_TOKENS/);
+  assert.doesNotMatch(refused.stderr(), /at .*\.ts:\d+/);
+});
+
+test('with AUTH_TOKENS the service listens off loopback and wants the token', async () => {
+  const port = await freePort();
+  const token = 'server-test-token-0123456789';
+  const running = start(port, { HOST: '0.0.0.0', AUTH_TOKENS: `ci:read:${token}` });
+  try {
+    await ready(running);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/v1/topologies`)).status, 401);
+    const ok = await fetch(`http://127.0.0.1:${port}/v1/topologies`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(ok.status, 200);
+  } finally {
+    running.child.kill('SIGTERM');
+    await running.exited;
   }
 });

@@ -30,6 +30,8 @@ const titles: Record<string, string> = {
   'slack-not-configured': 'The Slack command is not configured',
   'bad-signature': 'The request signature is not valid',
   'method-not-allowed': 'Method not allowed',
+  unauthorized: 'Authentication required',
+  forbidden: 'Not allowed',
   conflict: 'Conflict',
   'precondition-failed': 'Precondition failed',
   'precondition-required': 'Precondition required',
