@@ -17,6 +17,7 @@ import reachabilityRoutes from './http/routes/reachability.js';
 import diffRoutes from './http/routes/diff.js';
 import compiledCache from './http/compiled-cache.js';
 import auth, { type Verifiers } from './http/auth.js';
+import rateLimit, { type RateLimits } from './http/rate-limit.js';
 
 export interface AppOptions {
   db: Db;
@@ -29,6 +30,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Who may call; without it every caller may do everything (server.ts allows that on loopback only). */
   auth?: Verifiers;
+  /** Requests per caller and minute; off when absent. */
+  rateLimits?: RateLimits;
 }
 
 declare module 'fastify' {
@@ -58,6 +61,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(validation);
   await app.register(problem);
   await app.register(auth, { verifiers: options.auth });
+  await app.register(rateLimit, options.rateLimits ?? { perMinute: 0, heavyPerMinute: 0 });
   await app.register(health);
   await app.register(compiledCache, { capacity: options.compiledCacheSize ?? 16 });
   await app.register(topologies, { prefix: '/v1' });

@@ -17,6 +17,8 @@ export interface Config {
   slackSigningSecret: string | undefined;
   logLevel: string;
   auth: AuthConfig;
+  /** Requests per caller and minute (RATE_LIMIT, RATE_LIMIT_HEAVY); RATE_LIMIT=0 turns limiting off. */
+  rateLimits: { perMinute: number; heavyPerMinute: number };
 }
 
 export interface AuthConfig {
@@ -101,5 +103,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     auth: authConfig(env),
+    rateLimits: { perMinute: integer(env, 'RATE_LIMIT', 6000, 0, 1_000_000), heavyPerMinute: integer(env, 'RATE_LIMIT_HEAVY', 120, 1, 1_000_000) },
   };
 }

@@ -25,6 +25,7 @@ async function main() {
     revisionsKept: config.revisionsKept,
     compiledCacheSize: config.compiledCacheSize,
     slackSigningSecret: config.slackSigningSecret,
+    rateLimits: config.rateLimits,
     logger: { level: config.logLevel },
   });
 

@@ -31,6 +31,7 @@ const titles: Record<string, string> = {
   'bad-signature': 'The request signature is not valid',
   'method-not-allowed': 'Method not allowed',
   unauthorized: 'Authentication required',
+  'rate-limited': 'Too many requests',
   forbidden: 'Not allowed',
   conflict: 'Conflict',
   'precondition-failed': 'Precondition failed',
