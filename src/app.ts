@@ -17,6 +17,8 @@ import reachabilityRoutes from './http/routes/reachability.js';
 import diffRoutes from './http/routes/diff.js';
 import compiledCache from './http/compiled-cache.js';
 import auth, { type Verifiers } from './http/auth.js';
+import metrics from './http/metrics.js';
+import requestIds, { requestId } from './http/request-id.js';
 import rateLimit, { type RateLimits } from './http/rate-limit.js';
 
 export interface AppOptions {
@@ -50,6 +52,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: frameworkError,
+    genReqId: requestId,
     clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -59,7 +62,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
 
   await app.register(validation);
+  await app.register(requestIds);
   await app.register(problem);
+  await app.register(metrics);
   await app.register(auth, { verifiers: options.auth });
   await app.register(rateLimit, options.rateLimits ?? { perMinute: 0, heavyPerMinute: 0 });
   await app.register(health);

@@ -53,6 +53,7 @@ export class CompiledCache {
     const wanted = revision ?? head.revision;
     const key = `${head.id}:${wanted}`;
     let entry = this.entries.get(key);
+    this.app.metrics.cacheLookups.inc({ result: entry === undefined ? 'miss' : 'hit' });
     if (entry === undefined) {
       this.compilations++;
       entry = this.compile(head.id, name, wanted);
@@ -74,7 +75,11 @@ export class CompiledCache {
     if (stored.id !== id) throw new Incarnation();
     const doc: unknown = JSON.parse(stored.documentJson);
     const spec = (stored.form === 'cluster' ? { form: 'cluster', cluster: doc } : { form: 'fabric', fabric: doc }) as TopologySpec;
-    return { name, revision, compiled: compileTopology(spec) };
+    const started = performance.now();
+    const compiled = compileTopology(spec);
+    this.app.metrics.compileSeconds.observe((performance.now() - started) / 1000);
+    this.app.metrics.compiledNetns.observe(compiled.fabric.netns.length);
+    return { name, revision, compiled };
   }
 }
 
@@ -90,5 +95,5 @@ export default fp(
   async (app: FastifyInstance, options: { capacity: number }) => {
     app.decorate('compiled', new CompiledCache(app, options.capacity));
   },
-  { name: 'compiled-cache' },
+  { name: 'compiled-cache', dependencies: ['metrics'] },
 );
