@@ -10,7 +10,13 @@ import { migrate } from './store/migrate.js';
 
 async function main() {
   const config = loadConfig(process.env);
-  const db = await openDb(config.db);
+  const db = await openDb(config.db, {
+    // Another process has the folder now: this one must not write another byte to it, not even a clean close.
+    onDataDirLost: (err) => {
+      console.error(`pathtrace: ${err.message}: another process has taken the data folder over; exiting without touching it`);
+      process.exit(1);
+    },
+  });
   await migrate(db);
   // Authentication is on when any token or an identity provider is configured, tokens made with `npm run token`
   // included (those are looked up per request, so tokens created later work too).

@@ -62,7 +62,7 @@ test('npm start: embedded database, data survives a restart, one process per dat
     // A second process on the same folder refuses, saying why, and does not disturb the first.
     const second = start(await freePort());
     assert.equal(await second.exited, 1);
-    assert.match(second.stderr(), /data folder .* is in use by another pathtrace process \(pid \d+\)/);
+    assert.match(second.stderr(), /data folder .* is in use by another pathtrace process \(pid \d+ on /);
     assert.doesNotMatch(second.stderr(), /at .*\.ts:\d+/, 'no stack trace for a user error');
     assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200);
 

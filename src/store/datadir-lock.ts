@@ -1,23 +1,68 @@
-// A lock file with the owner's pid, created atomically (O_EXCL). A stale lock, left by a process that died without
-// releasing it, is taken over; a live owner makes the second process refuse to start.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+// One process per embedded data folder, also across containers, PID namespaces and hosts that share the folder: a lease.
+// The holder keeps a lock directory's modification time fresh (proper-lockfile); a lock not refreshed for STALE_MS is a
+// dead holder's, and is taken over. A second process waits up to WAIT_MS for that, then refuses to start. On the same
+// host and PID namespace a dead holder is recognised at once by its pid, so a restart after a crash does not wait.
+// A holder that finds its lease taken (it was frozen longer than STALE_MS, or two starters raced for a stale lease) stops
+// using the folder at once: see onLost.
+import { existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
 
 export interface DataDirLock {
   readonly path: string;
-  release(): void;
+  /** True once another process has taken the folder over: nothing may be written any more. */
+  readonly lost: boolean;
+  release(): Promise<void>;
 }
 
 export class DataDirLockedError extends Error {
   constructor(
     readonly dataDir: string,
-    readonly ownerPid: number,
+    readonly owner: string,
   ) {
     super(
-      `the data folder ${dataDir} is in use by another pathtrace process (pid ${ownerPid}); ` +
+      `the data folder ${dataDir} is in use by another pathtrace process (${owner}); ` +
         'stop it, or give this one its own folder with DATA_DIR, or share a PostgreSQL server with DATABASE_URL',
     );
   }
+}
+
+export interface LockOptions {
+  /** A lease not refreshed for this long is a dead holder's. */
+  staleMs?: number;
+  /** How long a second process waits for a lease to go stale before it refuses. */
+  waitMs?: number;
+  /** Called once if another process takes the folder over. */
+  onLost?: (err: Error) => void;
+}
+
+/** Who holds the lease, written beside it: for the refusal message, and to recognise a dead holder on this very host. */
+interface Owner {
+  pid: number;
+  host: string;
+  /** The kernel's boot and PID namespace: a pid means something only within both. */
+  boot: string;
+  pidns: string;
+  since: string;
+}
+
+const read = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+function self(): Owner {
+  let pidns = '';
+  try {
+    pidns = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    // not Linux: the pid shortcut is simply not taken
+  }
+  return { pid: process.pid, host: hostname(), boot: read('/proc/sys/kernel/random/boot_id'), pidns, since: new Date().toISOString() };
 }
 
 const alive = (pid: number): boolean => {
@@ -25,44 +70,82 @@ const alive = (pid: number): boolean => {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    // EPERM: it exists but belongs to someone else, which still means the folder is taken.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 };
 
-// In a container the service is often pid 1 on every start, so a lock with our own pid is stale unless this very process
-// holds it.
-const heldHere = new Set<string>();
+/**
+ * What this process can tell of the holder by its pid: only when it runs in the same kernel boot and PID namespace
+ * ('unknown' otherwise, and then only the lease's age tells).
+ */
+function holderHere(owner: Owner | undefined, me: Owner): 'alive' | 'dead' | 'unknown' {
+  if (owner === undefined || owner.pidns === '' || owner.boot === '') return 'unknown';
+  if (owner.host !== me.host || owner.boot !== me.boot || owner.pidns !== me.pidns) return 'unknown';
+  return owner.pid === me.pid || alive(owner.pid) ? 'alive' : 'dead';
+}
 
-export function lockDataDir(dataDir: string): DataDirLock {
+export async function lockDataDir(dataDir: string, options: LockOptions = {}): Promise<DataDirLock> {
+  const staleMs = options.staleMs ?? 20_000;
+  const waitMs = options.waitMs ?? staleMs + 5_000;
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, '.pathtrace.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
+  // Beside the lock directory, which proper-lockfile removes with rmdir. Written right after the lock is made: two
+  // starters racing for a dead holder's lock could both take it, which the loser learns at its next refresh (onLost).
+  const ownerPath = `${path}.owner`;
+  const me = self();
+  const owner = (): Owner | undefined => {
     try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      heldHere.add(path);
-      let released = false;
-      return {
-        path,
-        release() {
-          if (released) return;
-          released = true;
-          heldHere.delete(path);
-          rmSync(path, { force: true });
-        },
-      };
+      return JSON.parse(readFileSync(ownerPath, 'utf8')) as Owner;
+    } catch {
+      return undefined;
+    }
+  };
+
+  let lost = false;
+  const attempt = () =>
+    lockfile.lock(dir, {
+      lockfilePath: path,
+      realpath: false,
+      stale: staleMs,
+      onCompromised: (err) => {
+        lost = true;
+        options.onLost?.(err);
+      },
+    });
+  const deadline = Date.now() + waitMs;
+  let release: () => Promise<void>;
+  for (;;) {
+    try {
+      release = await attempt();
+      break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      const live = owner === process.pid ? heldHere.has(path) : Number.isInteger(owner) && owner > 0 && alive(owner);
-      if (live) {
-        throw new DataDirLockedError(dir, owner);
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+      const holder = owner();
+      const here = holderHere(holder, me);
+      if (here === 'dead' && existsSync(path)) {
+        rmSync(path, { recursive: true, force: true });
+        continue;
       }
-      rmSync(path, { force: true });
+      if (here === 'alive' || Date.now() >= deadline) {
+        throw new DataDirLockedError(dir, holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'unknown holder');
+      }
+      await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, deadline - Date.now()))));
     }
   }
-  throw new Error(`could not lock the data folder ${dir}`);
+  writeFileSync(ownerPath, JSON.stringify(me));
+  let released = false;
+  return {
+    path,
+    get lost() {
+      return lost;
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      if (lost) return;
+      rmSync(ownerPath, { force: true });
+      await release();
+    },
+  };
 }

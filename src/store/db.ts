@@ -26,9 +26,9 @@ export interface Db extends Queryable {
 
 export type DbConfig = { databaseUrl: string } | { dataDir: string } | { memory: true };
 
-export async function openDb(config: DbConfig): Promise<Db> {
+export async function openDb(config: DbConfig, options: { onDataDirLost?: (err: Error) => void } = {}): Promise<Db> {
   if ('databaseUrl' in config) return openPg(config.databaseUrl);
-  if ('dataDir' in config) return openPglite(config.dataDir);
+  if ('dataDir' in config) return openPglite(config.dataDir, options.onDataDirLost);
   return openPglite(undefined);
 }
 
@@ -71,23 +71,31 @@ function openPg(connectionString: string): Db {
   };
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Db> {
+/** Another process has taken the embedded data folder over: this one may not touch it any more. */
+export class DataDirLostError extends Error {}
+
+async function openPglite(dataDir: string | undefined, onLost?: (err: Error) => void): Promise<Db> {
   // PGlite does not lock its folder: two processes on one folder would both write and silently lose data.
-  const lock: DataDirLock | undefined = dataDir ? lockDataDir(dataDir) : undefined;
+  const lock: DataDirLock | undefined = dataDir ? await lockDataDir(dataDir, { onLost }) : undefined;
   let db: PGlite;
   try {
     db = await PGlite.create(dataDir ?? 'memory://', { parsers: { [INT8]: (v: string) => v } });
   } catch (err) {
-    lock?.release();
+    await lock?.release();
     throw err;
   }
+  const held = () => {
+    if (lock?.lost) throw new DataDirLostError(`another process has taken the data folder ${dataDir} over`);
+  };
   const wrap = (c: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query<T>(sql: string, params?: unknown[]) {
+      held();
       const r = await c.query<T>(sql, params);
       // PGlite counts only written rows in affectedRows; pg's rowCount also counts the rows a SELECT returns.
       return { rows: r.rows, rowCount: r.rows.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
     },
     async exec(sql: string) {
+      held();
       await c.exec(sql);
     },
   });
@@ -101,7 +109,7 @@ async function openPglite(dataDir: string | undefined): Promise<Db> {
       try {
         await db.close();
       } finally {
-        lock?.release();
+        await lock?.release();
       }
     },
   };
