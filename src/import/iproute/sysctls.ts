@@ -2,17 +2,15 @@
 // proxy NDP entries from `ip -j neigh show proxy`, where proxy_ndp is on. What changes forwarding decisions but is not
 // modelled (rp_filter, per-link forwarding, an IPv6 forwarding unlike IPv4's) is warned about.
 import { Addr } from '../../engine/addr.js';
+import { pointerToken } from '../../topology/data-error.js';
 import type { Conversion, NsRec } from './conversion.js';
-
-/** A sysctl name as a JSON pointer token. */
-const escape = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 export function readSysctls(c: Conversion, ns: NsRec) {
   const values = new Map<string, number>();
   for (const [key, value] of Object.entries(ns.dump.sysctl ?? {})) {
     const n = typeof value === 'number' ? value : /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
     if (Number.isInteger(n)) values.set(key.trim(), n);
-    else c.error(`${ns.pointer}/sysctl/${escape(key)}`, `${JSON.stringify(value)} is not an integer`);
+    else c.error(`${ns.pointer}/sysctl/${pointerToken(key)}`, `${JSON.stringify(value)} is not an integer`);
   }
   // sysctl writes the dots of an interface name as slashes (net.ipv4.conf.eth0/100.proxy_arp); take either.
   const confOf = (link: string, name: string, family: 4 | 6 = 4) =>
@@ -44,11 +42,11 @@ export function readSysctls(c: Conversion, ns: NsRec) {
     if (allProxy || (confOf(link.name, 'proxy_arp') ?? 0) !== 0) link.doc.proxyArp = true;
     const rp = Math.max(allRp, confOf(link.name, 'rp_filter') ?? 0);
     if (rp !== 0) {
-      c.warn('sysctl-not-modelled', `${sp}/net.ipv4.conf.${escape(link.name.replace(/\./g, '/'))}.rp_filter`, `${ns.dump.name} ${link.name}: rp_filter ${rp} is not modelled (traced as 0)`);
+      c.warn('sysctl-not-modelled', `${sp}/net.ipv4.conf.${pointerToken(link.name.replace(/\./g, '/'))}.rp_filter`, `${ns.dump.name} ${link.name}: rp_filter ${rp} is not modelled (traced as 0)`);
     }
     const f = confOf(link.name, 'forwarding');
     if (f !== undefined && ipForward !== undefined && (f !== 0) !== forwarding) {
-      c.warn('sysctl-not-modelled', `${sp}/net.ipv4.conf.${escape(link.name.replace(/\./g, '/'))}.forwarding`, `${ns.dump.name} ${link.name}: forwarding per link is not modelled (the netns's ip_forward is)`);
+      c.warn('sysctl-not-modelled', `${sp}/net.ipv4.conf.${pointerToken(link.name.replace(/\./g, '/'))}.forwarding`, `${ns.dump.name} ${link.name}: forwarding per link is not modelled (the netns's ip_forward is)`);
     }
   }
 }
