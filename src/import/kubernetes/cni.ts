@@ -174,6 +174,17 @@ export function describeCni(cni: CniDoc): string {
   }
 }
 
+/** That signs of other plugins were found too, with the first sign of the first of them; detail says which was taken. */
+function conflict<T extends { first: Sign; at: string }>(
+  signs: Map<Agent, T>,
+  taken: Agent,
+  detail: (others: Agent[]) => string,
+): Detection['warnings'][number] {
+  const others = [...signs.keys()].filter((p) => p !== taken);
+  const other = signs.get(others[0]!)!;
+  return { code: 'cni-evidence-conflict', at: other.at, example: `${other.first.plugin}: ${other.first.field} of ${other.first.object}`, detail: detail(others) };
+}
+
 export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[]): Detection {
   const warnings: Detection['warnings'] = [];
   // Per plugin: the nodes whose annotations name it (the strong signs), then agent pods (weaker: a DaemonSet may be left
@@ -218,17 +229,13 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
       annotated.has('flannel') && annotated.get('flannel')!.modes.size > 0 && annotated.has('calico') ? 'flannel' : pick(annotated, (e) => e.nodes)!;
     const e = annotated.get(plugin)!;
     if (annotated.size > 1) {
-      const others = [...annotated.keys()].filter((p) => p !== plugin);
-      const other = annotated.get(others[0]!)!;
-      warnings.push({
-        code: 'cni-evidence-conflict',
-        at: other.at,
-        example: `${other.first.plugin}: ${other.first.field} of ${other.first.object}`,
-        detail:
+      warnings.push(
+        conflict(annotated, plugin, (others) =>
           plugin === 'flannel' && others.includes('calico')
             ? 'both flannel and Calico annotate the nodes, as with Canal: flannel carries the packets (Calico enforces policy), so flannel was taken'
             : `node annotations of ${others.join(' and ')} were found as well; ${plugin} annotates the most nodes and was taken (give cni to say otherwise)`,
-      });
+        ),
+      );
     }
     const modes = [...e.modes].sort((x, y) => y[1].n - x[1].n);
     const chosen = modes[0];
@@ -269,14 +276,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
     const plugin = pick(agents, (e) => e.pods)! as Exclude<Agent, 'kindnet'>;
     const e = agents.get(plugin)!;
     if (agents.size > 1) {
-      const others = [...agents.keys()].filter((p) => p !== plugin);
-      const other = agents.get(others[0]!)!;
-      warnings.push({
-        code: 'cni-evidence-conflict',
-        at: other.at,
-        example: `${other.first.plugin}: ${other.first.field} of ${other.first.object}`,
-        detail: `agent pods of ${others.join(' and ')} run as well; ${plugin} has the most and was taken (give cni to say otherwise)`,
-      });
+      warnings.push(
+        conflict(agents, plugin, (others) => `agent pods of ${others.join(' and ')} run as well; ${plugin} has the most and was taken (give cni to say otherwise)`),
+      );
     }
     if (plugin !== 'weave') {
       warnings.push({
