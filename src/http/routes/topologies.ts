@@ -2,12 +2,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../../topology/schema.js';
-import { checkTopology, topologyForm } from '../../topology/validate.js';
-import { checkDumps } from '../../import/iproute.js';
 import type { ImportWarning } from '../../import/warnings.js';
 import { summarize } from '../../topology/summary.js';
 import type { StoredTopology, TopologyInput, TopologyMeta } from '../../store/topologies.js';
 import { Problem } from '../problem.js';
+import { checkTopologyBody } from '../topology-body.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { NameParams, PageQuery, RevisionList, RevisionParams, TopologyList, TopologyWritten } from './topologies.schemas.js';
@@ -16,7 +15,7 @@ const location = (name: string) => `/v1/topologies/${name}`;
 
 /** The stored input of a body; dumps are converted to the fabric they describe, and the conversion's warnings kept. */
 function toInput(name: string, body: TopologyBodyDoc): { input: TopologyInput; warnings: ImportWarning[] } {
-  const { spec, warnings } = topologyForm(body) === 'dumps' ? checkDumps(body.dumps!) : { spec: checkTopology(body), warnings: [] };
+  const { spec, warnings } = checkTopologyBody(body);
   return {
     input: {
       name,
