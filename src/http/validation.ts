@@ -4,7 +4,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { InvalidParam } from '../topology/data-error.js';
+import { pointerToken, type InvalidParam } from '../topology/data-error.js';
 
 export type { InvalidParam };
 
@@ -14,15 +14,13 @@ export const MAX_REPORTED_ERRORS = 100;
 const bodyAjv = new Ajv({ allErrors: true, coerceTypes: false, useDefaults: false, removeAdditional: false, strict: true });
 const paramAjv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, removeAdditional: false, strict: true });
 
-const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
-
 function describe(e: ErrorObject): { path: string; detail: string } {
   const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties':
-      return { path: `${e.instancePath}/${escapePointer(String(p.additionalProperty))}`, detail: 'is not a known property' };
+      return { path: `${e.instancePath}/${pointerToken(String(p.additionalProperty))}`, detail: 'is not a known property' };
     case 'required':
-      return { path: `${e.instancePath}/${escapePointer(String(p.missingProperty))}`, detail: 'is required' };
+      return { path: `${e.instancePath}/${pointerToken(String(p.missingProperty))}`, detail: 'is required' };
     case 'const':
       return { path: e.instancePath, detail: `must be ${JSON.stringify(p.allowedValue)}` };
     default:

@@ -7,6 +7,9 @@ export interface InvalidParam {
   detail: string;
 }
 
+/** A name as one reference token of a JSON pointer (RFC 6901): "~" and "/" escaped. */
+export const pointerToken = (name: string) => name.replace(/~/g, '~0').replace(/\//g, '~1');
+
 /** A document that is well-formed but not consistent (422), or otherwise invalid with several places to point at. */
 export class DataError extends Error {
   constructor(

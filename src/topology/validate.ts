@@ -4,8 +4,7 @@ import { Addr, type Family } from '../engine/addr.js';
 import { Prefix } from '../engine/prefix.js';
 import { IfAddr } from '../engine/ifaddr.js';
 import { DataError, type InvalidParam } from './data-error.js';
-import type { ClusterDoc, CniDoc, DumpsDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
-import { importIproute, type ImportWarning } from '../import/iproute.js';
+import type { ClusterDoc, CniDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
 
 class Findings {
@@ -38,21 +37,11 @@ class Findings {
 
 const familyName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
 
-/** A checked topology, and what converting it said (for dumps: what the fabric leaves out or had to infer). */
-export interface CheckedTopology {
-  spec: TopologySpec;
-  warnings: ImportWarning[];
-}
-
 const FORMS = ['cluster', 'fabric', 'dumps'] as const;
+export type TopologyForm = (typeof FORMS)[number];
 
-/** Checks a topology body and returns its spec; throws DataError (400 for the shape, 422 for consistency). */
-export function checkTopology(body: { cluster?: ClusterDoc; fabric?: FabricDoc; dumps?: DumpsDoc }): TopologySpec {
-  return checkTopologyBody(body).spec;
-}
-
-/** checkTopology, with the warnings of a conversion: dumps are converted to the fabric they describe and stored as it. */
-export function checkTopologyBody(body: { cluster?: ClusterDoc; fabric?: FabricDoc; dumps?: DumpsDoc }): CheckedTopology {
+/** The form a topology body is given in; throws DataError (400) unless it gives exactly one. */
+export function topologyForm(body: { cluster?: unknown; fabric?: unknown; dumps?: unknown }): TopologyForm {
   const given = FORMS.filter((form) => body[form] !== undefined);
   if (given.length > 1) {
     const onlyTwo = body.dumps === undefined;
@@ -63,28 +52,7 @@ export function checkTopologyBody(body: { cluster?: ClusterDoc; fabric?: FabricD
       'invalid-request',
     );
   }
-  const f = new Findings();
-  let spec: TopologySpec;
-  let warnings: ImportWarning[] = [];
-  if (body.cluster !== undefined) {
-    checkCluster(body.cluster, f);
-    spec = { form: 'cluster', cluster: body.cluster };
-  } else if (body.fabric !== undefined) {
-    checkFabric(body.fabric, f);
-    spec = { form: 'fabric', fabric: body.fabric };
-  } else if (body.dumps !== undefined) {
-    const imported = importIproute(body.dumps, '/dumps');
-    // The converted fabric is checked like a given one; its problems are reported at the dump entries they come from.
-    const inner = new Findings();
-    checkFabric(imported.fabric, inner, '');
-    for (const e of inner.errors) {
-      const at = imported.origin(e.pointer!);
-      const where = at === undefined || at.rest !== '' ? ` (in the converted fabric, at ${e.pointer})` : '';
-      f.add(at?.pointer ?? '/dumps', `${e.detail}${where}`);
-    }
-    spec = { form: 'fabric', fabric: imported.fabric };
-    warnings = imported.warnings;
-  } else {
+  if (given.length === 0) {
     throw new DataError('a topology needs a cluster, a fabric or dumps', [
       {
         pointer: '',
@@ -93,15 +61,45 @@ export function checkTopologyBody(body: { cluster?: ClusterDoc; fabric?: FabricD
       },
     ], 400, 'invalid-request');
   }
-  if (f.errors.length > 0) {
-    const n = f.errors.length;
-    const first = f.errors[0]!;
-    throw new DataError(
-      n === 1 ? `the topology is not consistent: ${first.pointer}: ${first.detail}` : `the topology has ${n} consistency problems`,
-      f.errors.slice(0, 100),
-    );
+  return given[0]!;
+}
+
+/**
+ * Checks a cluster or a fabric and returns its spec; throws DataError (400 for the shape, 422 for consistency). Dumps are
+ * converted to the fabric they describe first (checkDumps of src/import/iproute.ts), and that fabric is checked here.
+ */
+export function checkTopology(body: { cluster?: ClusterDoc; fabric?: FabricDoc }): TopologySpec {
+  const form = topologyForm(body);
+  if (form === 'dumps') throw new Error('dumps become a fabric before they are checked: see checkDumps');
+  const f = new Findings();
+  let spec: TopologySpec;
+  if (form === 'cluster') {
+    checkCluster(body.cluster!, f);
+    spec = { form, cluster: body.cluster! };
+  } else {
+    checkFabric(body.fabric!, f);
+    spec = { form, fabric: body.fabric! };
   }
-  return { spec, warnings };
+  assertConsistent(f.errors);
+  return spec;
+}
+
+/** The consistency problems of a fabric, at JSON pointers under base. */
+export function fabricProblems(fabric: FabricDoc, base = '/fabric'): InvalidParam[] {
+  const f = new Findings();
+  checkFabric(fabric, f, base);
+  return f.errors;
+}
+
+/** Throws the 422 of a topology's consistency problems (the first 100 of them), if it has any. */
+export function assertConsistent(problems: InvalidParam[]) {
+  if (problems.length === 0) return;
+  const n = problems.length;
+  const first = problems[0]!;
+  throw new DataError(
+    n === 1 ? `the topology is not consistent: ${first.pointer}: ${first.detail}` : `the topology has ${n} consistency problems`,
+    problems.slice(0, 100),
+  );
 }
 
 function checkCluster(c: ClusterDoc, f: Findings) {

@@ -3,8 +3,7 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { importIproute } from '../../src/import/iproute.js';
-import { checkTopologyBody } from '../../src/topology/validate.js';
+import { checkDumps, importIproute } from '../../src/import/iproute.js';
 import { DataError } from '../../src/topology/data-error.js';
 import { compileTopology, type CompiledTopology } from '../../src/engine/topology.js';
 import type { Path, Trace } from '../../src/engine/trace.js';
@@ -84,7 +83,7 @@ describe('a bridge cluster dumped from its kernels', () => {
   test('is traced exactly as the cluster it was realised from', () => {
     const { cluster, dumps } = twoNodes();
     const fromCluster = compileTopology({ form: 'cluster', cluster });
-    const imported = compileTopology(checkTopologyBody({ dumps }).spec);
+    const imported = compileTopology(checkDumps(dumps).spec);
     const pods = ['default/pod-a1', 'default/pod-a2', 'default/pod-b1'];
     const targets = [...pods, '10.1.1.200', '10.1.2.200', '192.168.0.11', '192.168.0.12', '8.8.8.8', '192.168.0.99'];
     const seen = new Set<string>();
@@ -168,7 +167,7 @@ describe('a router and a host wired by hand', () => {
   });
 
   test('is traced as the kernel routes it', () => {
-    const c = compileTopology(checkTopologyBody({ dumps: kitchenSink() }).spec);
+    const c = compileTopology(checkDumps(kitchenSink()).spec);
     const end = (from: string, to: string) => traceOf(c, from, to).paths.map((p) => p.disposition);
     assert.deepEqual(end('router', '10.50.0.1'), ['BLACKHOLED']);
     assert.deepEqual(end('router', '10.51.0.1'), ['UNREACHABLE']);
@@ -205,7 +204,7 @@ describe('what the import refuses, and where it says so', () => {
   test('the converted fabric is checked like a given one, with pointers into the dumps', () => {
     const { dumps } = twoNodes();
     dumps.segments = [{ name: 'underlay', cidr: '192.168.0.0/24', external: ['10.0.0.1'] }];
-    const err = conversionError(() => checkTopologyBody({ dumps }));
+    const err = conversionError(() => checkDumps(dumps));
     assert.deepEqual(err.errors, [{ pointer: '/dumps/segments/0/external/0', detail: '10.0.0.1 is outside the segment\'s 192.168.0.0/24' }]);
   });
 

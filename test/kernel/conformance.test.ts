@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { compileTopology, type Endpoint } from '../../src/engine/topology.js';
-import { checkTopology, checkTopologyBody } from '../../src/topology/validate.js';
+import { checkTopology } from '../../src/topology/validate.js';
+import { checkDumps } from '../../src/import/iproute.js';
 import { generate } from './generate.js';
 import { realise, type Realised } from './realise.js';
 import { checkPath, checkSource, ping, type Disagreement } from './oracle.js';
@@ -66,7 +67,7 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
       const dumps = await dumpDocument(compiled.fabric, realised);
       let imported: ReturnType<typeof compileTopology> | undefined;
       try {
-        const checked = checkTopologyBody({ dumps });
+        const checked = checkDumps(dumps);
         for (const w of checked.warnings) importWarnings.set(w.code, (importWarnings.get(w.code) ?? 0) + w.count);
         imported = compileTopology(checked.spec);
       } catch (err) {

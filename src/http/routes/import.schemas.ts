@@ -1,5 +1,5 @@
 // Request and response schemas of the import routes. The Kubernetes objects themselves are described next to the code that
-// reads them (src/import/kubernetes.ts): only the fields the import reads are checked, every other field is accepted.
+// reads them (src/import/kubernetes/schema.ts): only the fields the import reads are checked, every other field is accepted.
 import { Type, type TObject } from '@sinclair/typebox';
 import { Cni } from '../../topology/schema.js';
 import {

@@ -2,11 +2,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../../topology/schema.js';
-import { checkTopologyBody } from '../../topology/validate.js';
-import type { ImportWarning } from '../../import/iproute.js';
+import type { ImportWarning } from '../../import/warnings.js';
 import { summarize } from '../../topology/summary.js';
 import type { StoredTopology, TopologyInput, TopologyMeta } from '../../store/topologies.js';
 import { Problem } from '../problem.js';
+import { checkTopologyBody } from '../topology-body.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { NameParams, PageQuery, RevisionList, RevisionParams, TopologyList, TopologyWritten } from './topologies.schemas.js';

@@ -7,6 +7,7 @@ import { materialise } from '../../engine/materialise.js';
 import { checkTopology } from '../../topology/validate.js';
 import { applyChanges, mergePatch, type Change } from '../../topology/patch.js';
 import { Problem } from '../problem.js';
+import { checkTopologyBody } from '../topology-body.js';
 import { MAX_FLOWS } from './traces.schemas.js';
 import { traceFlows } from './traces.js';
 import { WhatIfAnswer, WhatIfBody } from './whatif.schemas.js';
@@ -38,7 +39,8 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
     const stored = await app.store.get(body.base!, body.revision);
     let doc: { cluster?: unknown; fabric?: unknown } = { [stored.form]: JSON.parse(stored.documentJson) };
     if (body.patch !== undefined) doc = mergePatch(doc, body.patch) as typeof doc;
-    let spec = checkTopology(doc as Parameters<typeof checkTopology>[0]);
+    // A patch may turn the base into any form of a topology body.
+    let spec = checkTopologyBody(doc as Parameters<typeof checkTopologyBody>[0]).spec;
     if (body.changes !== undefined) {
       const fabric = spec.form === 'fabric' ? spec.fabric : materialise(compileTopology(spec).fabric);
       spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
