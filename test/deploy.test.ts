@@ -43,7 +43,7 @@ function dockerfile(): Stage[] {
   return stages;
 }
 
-type Manifest = { kind: string; spec: Record<string, any>; metadata: Record<string, any> };
+type Manifest = { kind: string; spec: Record<string, any>; metadata: Record<string, any>; stringData: Record<string, string> };
 const manifests = (): Manifest[] =>
   ['deployment.yaml', 'service.yaml', 'secret.example.yaml'].flatMap((f) => parseAllDocuments(read(`deploy/kubernetes/${f}`)).map((d) => d.toJS() as Manifest));
 

@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { openDb } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
-import { isScope } from './scope.js';
-import { createToken, listTokens, revokeToken } from './tokens.js';
+import { isScope } from '../auth/scope.js';
+import { createToken, listTokens, revokeToken } from '../auth/tokens.js';
 
 const USAGE = 'usage: npm run token -- create NAME --scope read|write|admin | list | revoke NAME';
 
