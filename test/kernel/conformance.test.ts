@@ -61,7 +61,7 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
     const g = generate(seed);
     checkTopology({ fabric: g.fabric });
     const compiled = compileTopology({ form: 'fabric', fabric: g.fabric });
-    const realised = await realise(compiled.fabric, `${runPrefix}s${seed}`);
+    const realised = await realise(compiled.fabric, `${runPrefix}s${seed}`, g.deletedConnected);
     try {
       const dumps = await dumpDocument(compiled.fabric, realised);
       let imported: ReturnType<typeof compileTopology> | undefined;
