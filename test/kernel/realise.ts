@@ -27,6 +27,19 @@ async function batch(ns: string, lines: string[], family?: 4 | 6): Promise<void>
   await sh('ip', [...(family ? [`-${family}`] : []), '-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
 }
 
+/** Why network namespaces cannot be used here (a test's skip reason), or undefined when they can. */
+export function namespacesWork(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const probe = `ptprobe${process.pid}`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'network namespaces do not work here';
+  }
+}
+
 export interface Realised {
   readonly prefix: string;
   /** The kernel namespace that realises a fabric netns. */
