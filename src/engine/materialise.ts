@@ -18,7 +18,7 @@ export function routeDoc(route: Route, ns: Netns): RouteDoc {
   const doc = route.toJSON((dev) => ns.links[dev]!.name) as RouteDoc;
   // "default" does not say its family, and without a gateway nothing else in the route does.
   const placed = route.nexthops.some((n) => n.gateway !== undefined);
-  return route.prefix.bits === 0 && route.prefix.family === 6 && !placed ? { ...doc, family: 6 } : doc;
+  return route.prefix.bits === 0 && !placed ? { ...doc, family: route.prefix.family } : doc;
 }
 
 /**

@@ -140,7 +140,9 @@ function connectedRoutes(ns: Netns): Route[] {
 /**
  * The routes the kernel holds for a document's netns. Routes without a gateway are taken first, since a gateway is only
  * accepted when one of them (or a connected route) reaches it: a dump lists routes in table order, not in the order they
- * were added. Then the routes are added in document order, each as `ip route append` would (see add()).
+ * were added. (A connected route that a listed route replaces still counts: the kernel checked the gateways of routes
+ * added before the replacement, and of the replacing route itself, against it.) Then the routes are added in document
+ * order, each as `ip route append` would (see add()).
  */
 function kernelRoutes(ns: Netns, docs: readonly RouteDoc[]): Route[] {
   const connected = connectedRoutes(ns);

@@ -153,6 +153,10 @@ test('"default dev eth0" in an IPv6-only netns is ::/0, and its family can be gi
   const dual = compile(oneFamily(['192.168.0.5/24', 'fd00::5/64'], [{ dst: 'default', type: 'unreachable', family: 6 }]));
   assert.match(walk(dual, 'h', '2001:db8::1'), /UNREACHABLE/);
   assert.match(walk(dual, 'h', '8.8.8.8'), /NO_ROUTE/);
+  // Written back, "default" keeps its family, and the document is valid and the same again.
+  const doc = materialise(dual.fabric);
+  assert.deepEqual(doc.netns[0]!.routes, [{ type: 'unreachable', dst: 'default', metric: 1024, family: 6 }]);
+  assert.deepEqual(materialise(compile(doc).fabric), doc);
 });
 
 // ---- IPv6 routes of one destination and metric: what `ip -6 route append` makes of them ----
