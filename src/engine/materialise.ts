@@ -15,7 +15,10 @@ export function fibRoutes(fib: Fib): Route[] {
 }
 
 export function routeDoc(route: Route, ns: Netns): RouteDoc {
-  return route.toJSON((dev) => ns.links[dev]!.name) as RouteDoc;
+  const doc = route.toJSON((dev) => ns.links[dev]!.name) as RouteDoc;
+  // "default" does not say its family, and without a gateway nothing else in the route does.
+  const placed = route.nexthops.some((n) => n.gateway !== undefined);
+  return route.prefix.bits === 0 && !placed ? { ...doc, family: route.prefix.family } : doc;
 }
 
 /**
@@ -48,7 +51,7 @@ export function materialise(fabric: Fabric): FabricDoc {
     forwarding: ns.forwarding,
     links: ns.links.map((l): LinkDoc => {
       const doc: LinkDoc = { name: l.name, kind: l.kind === 'external' ? 'physical' : l.kind };
-      if (l.addrs.length > 0) doc.addresses = l.addrs.map((a) => a.toString());
+      if (l.addrs.length > 0) doc.addresses = l.addrs.map((a) => (a.noprefixroute ? { address: a.toString(), noprefixroute: true } : a.toString()));
       if (l.peer >= 0) {
         const peer = links[l.peer]!;
         doc.peer = { netns: fabric.netns[peer.netns]!.name, link: peer.name };

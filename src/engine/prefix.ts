@@ -31,9 +31,12 @@ export class Prefix {
 
   /**
    * The `dst` field of `ip -j route`: a prefix, a bare host address, or "default". "default" does not say its family,
-   * so it means 0.0.0.0/0 unless family is 6; a given family is also enforced on the other forms.
+   * so it needs one (`ip route` vs `ip -6 route`); a given family is also enforced on the other forms.
    */
   static parseRouteDst(s: string, family?: Family): Prefix {
+    if (s === 'default' && family === undefined) {
+      throw new AddrError('route destination "default" does not say its family (0.0.0.0/0 or ::/0)');
+    }
     const p = s === 'default' ? Prefix.of(family === 6 ? ZERO6 : ZERO4, 0) : Prefix.parse(s);
     if (family !== undefined && p.family !== family) {
       throw new AddrError(`route destination ${JSON.stringify(s)} is not an IPv${family} prefix`);

@@ -119,10 +119,19 @@ export const LinkKind = Type.Union([
 
 export const IpcacheEntry = Closed({ prefix: Cidr, tunnelEndpoint: IpAddress });
 
+export const LinkAddress = Type.Union(
+  [InterfaceCidr, Closed({ address: InterfaceCidr, noprefixroute: Type.Optional(Type.Boolean()) })],
+  {
+    description:
+      'An interface address, as a string or as {"address", "noprefixroute"}. noprefixroute: the kernel holds no connected ' +
+      'route for it (`ip addr add … noprefixroute`, or `ip route del` of the route the address brought).',
+  },
+);
+
 export const Link = Closed({
   name: LinkName,
   kind: LinkKind,
-  addresses: Type.Optional(Type.Array(InterfaceCidr)),
+  addresses: Type.Optional(Type.Array(LinkAddress)),
   peer: Type.Optional(Closed({ netns: K8sName, link: LinkName }, { description: 'The other end of a veth pair.' })),
   master: Type.Optional(Type.String({ minLength: 1, description: 'The bridge this link is a port of.' })),
   segment: Type.Optional(Type.String({ minLength: 1, description: 'The L2 segment a physical link is plugged into.' })),
@@ -178,6 +187,13 @@ export const Route = Closed({
   prefsrc: Type.Optional(IpAddress),
   table: Type.Optional(Type.Union([Type.Literal('main'), Type.Literal('local')])),
   nexthops: Type.Optional(Type.Array(NextHop, { minItems: 1 })),
+  family: Type.Optional(
+    Type.Union([Type.Literal(4), Type.Literal(6)], {
+      description:
+        'The family of a "default" route that no gateway places (`ip -6 route add unreachable default`); needed when the ' +
+        'netns has addresses of both families or none.',
+    }),
+  ),
 });
 
 export const Neighbour = Closed({ dst: IpAddress, lladdr: Mac, dev: LinkName });
@@ -414,6 +430,7 @@ export type CniDoc = Static<typeof Cni>;
 export type FabricDoc = Static<typeof Fabric>;
 export type NetnsDoc = Static<typeof Netns>;
 export type LinkDoc = Static<typeof Link>;
+export type LinkAddressDoc = Static<typeof LinkAddress>;
 export type RouteDoc = Static<typeof Route>;
 export type NextHopDoc = Static<typeof NextHop>;
 export type SegmentDoc = Static<typeof Segment>;

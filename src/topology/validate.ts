@@ -4,8 +4,9 @@ import { Addr, type Family } from '../engine/addr.js';
 import { Prefix } from '../engine/prefix.js';
 import { IfAddr } from '../engine/ifaddr.js';
 import { DataError, type InvalidParam } from './data-error.js';
-import type { ClusterDoc, CniDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
+import type { ClusterDoc, CniDoc, FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
+import { defaultFamily, dstFamily, linkAddress } from '../engine/compile/fabric.js';
 
 class Findings {
   readonly errors: InvalidParam[] = [];
@@ -25,9 +26,9 @@ class Findings {
       return undefined;
     }
   }
-  ifAddr(pointer: string, text: string): IfAddr | undefined {
+  ifAddr(pointer: string, doc: LinkAddressDoc): IfAddr | undefined {
     try {
-      return IfAddr.parse(text);
+      return linkAddress(doc);
     } catch (err) {
       this.add(pointer, (err as Error).message);
       return undefined;
@@ -298,9 +299,14 @@ function checkFabric(fabric: FabricDoc, f: Findings, base = '/fabric') {
       if (!links.has(dev)) f.add(pointer, `netns ${ns.name} has no link named ${dev}`);
     };
 
+    // The families of the netns's addresses: what places a "default" route that no gateway does.
+    const families = new Set<Family>();
     ns.links.forEach((l, j) => {
       const lp = `${np}/links/${j}`;
-      l.addresses?.forEach((a, k) => f.ifAddr(`${lp}/addresses/${k}`, a));
+      l.addresses?.forEach((a, k) => {
+        const ifAddr = f.ifAddr(`${lp}/addresses/${k}${typeof a === 'string' ? '' : '/address'}`, a);
+        if (ifAddr !== undefined) families.add(ifAddr.addr.family);
+      });
       if (l.kind === 'veth') {
         if (!l.peer) {
           f.add(`${lp}/peer`, 'a veth has a peer: {netns, link} of its other end');
@@ -341,7 +347,7 @@ function checkFabric(fabric: FabricDoc, f: Findings, base = '/fabric') {
       });
     });
 
-    ns.routes?.forEach((r, j) => checkRoute(r, `${np}/routes/${j}`, hasLink, f));
+    ns.routes?.forEach((r, j) => checkRoute(r, `${np}/routes/${j}`, hasLink, f, ns.name, families));
     ns.neigh?.forEach((n, j) => {
       f.addr(`${np}/neigh/${j}/dst`, n.dst);
       hasLink(`${np}/neigh/${j}/dev`, n.dev);
@@ -353,13 +359,22 @@ function checkFabric(fabric: FabricDoc, f: Findings, base = '/fabric') {
   });
 }
 
-function checkRoute(r: RouteDoc, rp: string, hasLink: (pointer: string, dev: string) => void, f: Findings) {
+function checkRoute(
+  r: RouteDoc,
+  rp: string,
+  hasLink: (pointer: string, dev: string) => void,
+  f: Findings,
+  netns: string,
+  families: ReadonlySet<Family>,
+) {
   const gateway = r.gateway === undefined ? undefined : f.addr(`${rp}/gateway`, r.gateway);
-  // "default" means IPv4 unless the gateways are IPv6, as with `ip route` vs `ip -6 route`.
-  const family =
-    gateway?.family ??
-    r.nexthops?.map((n) => (n.gateway === undefined ? undefined : Addr.tryParse(n.gateway)?.family)).find((x) => x !== undefined);
-  const dst = f.prefix(`${rp}/dst`, r.dst, (s) => Prefix.parseRouteDst(s, s === 'default' ? family : undefined));
+  let dst: Prefix | undefined;
+  if (r.dst === 'default' && defaultFamily(r, families) === undefined) {
+    const has = families.size === 0 ? 'no addresses' : 'addresses of both families';
+    f.add(`${rp}/family`, `"default" does not say its family, no gateway tells it, and netns ${netns} has ${has}: give family 4 or 6`);
+  } else {
+    dst = f.prefix(`${rp}/dst`, r.dst, (s) => Prefix.parseRouteDst(s, dstFamily(r, families)));
+  }
   const type = r.type ?? 'unicast';
   if (type !== 'unicast') {
     if (r.gateway !== undefined || r.nexthops !== undefined) f.add(`${rp}/type`, `a ${type} route has no gateway or next hops`);

@@ -94,7 +94,7 @@ test('Prefix.of masks host bits and checks the length', () => {
 });
 
 test('route destinations in the ip -j route form', () => {
-  assert.equal(Prefix.parseRouteDst('default').toString(), '0.0.0.0/0');
+  assert.throws(() => Prefix.parseRouteDst('default'), /"default" does not say its family/);
   assert.equal(Prefix.parseRouteDst('default', 4).toString(), '0.0.0.0/0');
   assert.equal(Prefix.parseRouteDst('default', 6).toString(), '::/0');
   assert.equal(Prefix.parseRouteDst('10.1.2.0/24').toString(), '10.1.2.0/24');

@@ -178,6 +178,38 @@ describe('semantic errors: 422, every problem at once', () => {
       { pointer: '/fabric/netns/1/links/2/segment', detail: 'only a physical link is plugged into a segment; br0 is a bridge' },
     ]);
   });
+
+  test('fabric: "default" that nothing places in a family asks for family; an address can say noprefixroute', async () => {
+    const host = (addresses: unknown[], routes: unknown[]) => ({
+      netns: [{ name: 'h', kind: 'host', links: [{ name: 'eth0', kind: 'physical', addresses, segment: 'lan' }], routes }],
+    });
+    const dual = ['192.168.0.5/24', { address: 'fd00::5/64', noprefixroute: true }];
+    const body = assertProblem(
+      await post({ name: 'ambiguous', fabric: host(dual, [{ dst: 'default', type: 'unreachable' }, { dst: 'fd09::/64', family: 4, dev: 'eth0' }]) }),
+      422,
+      'invalid-topology',
+    );
+    assert.deepEqual(body.errors, [
+      {
+        pointer: '/fabric/netns/0/routes/0/family',
+        detail: '"default" does not say its family, no gateway tells it, and netns h has addresses of both families: give family 4 or 6',
+      },
+      { pointer: '/fabric/netns/0/routes/1/dst', detail: 'route destination "fd09::/64" is not an IPv4 prefix' },
+    ]);
+    assertProblem(await post({ name: 'bare', fabric: host([], [{ dst: 'default', type: 'blackhole' }]) }), 422, 'invalid-topology');
+    const bad = assertProblem(await post({ name: 'bad', fabric: host([{ address: 'fd00::5/129' }], []) }), 422, 'invalid-topology');
+    assert.equal(bad.errors[0].pointer, '/fabric/netns/0/links/0/addresses/0/address');
+    await nothingStored();
+    // What places it: the family field, a gateway, or addresses of one family.
+    for (const [addresses, route] of [
+      [dual, { dst: 'default', type: 'unreachable', family: 6 }],
+      [dual, { dst: 'default', gateway: 'fd00::1', dev: 'eth0' }],
+      [['fd00::5/64'], { dst: 'default', dev: 'eth0' }],
+    ] as const) {
+      assert.equal((await post({ name: `ok-${route.dst}`, fabric: host([...addresses], [route]) })).statusCode, 201);
+      await resetDb(t.db);
+    }
+  });
 });
 
 describe('transport errors', () => {

@@ -294,3 +294,35 @@ describe('tunnel links', () => {
     assert.match(w.examples[0]!.detail, /ip9 has the remote 172\.16\.0\.9/);
   });
 });
+
+describe('a connected route the dumped table does not hold', () => {
+  /** The two-node dumps with node-a's table changed as `change` says, imported and compiled. */
+  function nodeA(change: (routes: DumpsDoc['netns'][number]['route']) => void) {
+    const { dumps } = twoNodes();
+    const a = dumps.netns.find((n) => n.name === 'node-a')!;
+    const connected = a.route.findIndex((r) => r.dst === '10.1.1.0/24' && r.protocol === 'kernel');
+    a.route.splice(connected, 1);
+    change(a.route);
+    const { spec, warnings } = checkDumps(dumps);
+    assert.ok(spec.form === 'fabric');
+    return { fabric: spec.fabric, warnings, c: compileTopology(spec) };
+  }
+
+  test('deleted (ip route del): the address is stored noprefixroute, and node-a no longer reaches its pods', () => {
+    const { fabric, warnings, c } = nodeA(() => {});
+    assert.deepEqual(link(fabric, 'node-a', 'cbr0').addresses, [{ address: '10.1.1.1/24', noprefixroute: true }]);
+    assert.deepEqual(link(fabric, 'node-b', 'cbr0').addresses, ['10.1.2.1/24']);
+    assert.ok(!codes(warnings).includes('connected-route-missing'));
+    // The kernel of node-a sends 10.1.1.10 to its default gateway, outside the dumps.
+    assert.deepEqual(signatures(traceOf(c, 'default/pod-b1', 'default/pod-a1')), [
+      'default/pod-b1: dev eth0 via 10.1.2.1 → node-b: dev eth0 via 192.168.0.11 → node-a: dev eth0 via 192.168.0.1 ⇒ EXITS_NETWORK at node-a',
+    ]);
+  });
+
+  test('replaced (ip route replace via node-b): the listed route takes its place, and the packet loops', () => {
+    const { fabric, c } = nodeA((routes) => routes.push({ dst: '10.1.1.0/24', gateway: '192.168.0.12', dev: 'eth0', flags: [] }));
+    assert.deepEqual(link(fabric, 'node-a', 'cbr0').addresses, ['10.1.1.1/24']);
+    const [path] = signatures(traceOf(c, 'default/pod-b1', 'default/pod-a1'));
+    assert.match(path!, /^default\/pod-b1: dev eth0 via 10\.1\.2\.1 → node-b: dev eth0 via 192\.168\.0\.11 → node-a: dev eth0 via 192\.168\.0\.12 → node-b: .* ⇒ LOOP/);
+  });
+});

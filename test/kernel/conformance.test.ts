@@ -3,28 +3,15 @@
 // test:kernel` runs it (KERNEL_TOPOLOGIES=500 for a long run, KERNEL_SEED to start elsewhere).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { compileTopology, type Endpoint } from '../../src/engine/topology.js';
 import { checkTopology } from '../../src/topology/validate.js';
 import { checkDumps } from '../../src/import/iproute.js';
 import { generate } from './generate.js';
-import { realise, type Realised } from './realise.js';
+import { namespacesWork, realise, type Realised } from './realise.js';
 import { checkPath, checkSource, ping, type Disagreement } from './oracle.js';
 import { dumpDocument } from './dump.js';
 import type { Path, Trace } from '../../src/engine/trace.js';
-
-function namespacesWork(): string | undefined {
-  if (process.getuid?.() !== 0) return 'needs root';
-  const probe = `ptprobe${process.pid}`;
-  try {
-    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
-    execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'network namespaces do not work here';
-  }
-}
 
 /** What a path says, as far as the kernel can be asked: the routing decisions (netns, egress device, gateway) and the end. */
 function signature(path: Path): string {
@@ -62,7 +49,7 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
     const g = generate(seed);
     checkTopology({ fabric: g.fabric });
     const compiled = compileTopology({ form: 'fabric', fabric: g.fabric });
-    const realised = await realise(compiled.fabric, `${runPrefix}s${seed}`);
+    const realised = await realise(compiled.fabric, `${runPrefix}s${seed}`, g.deletedConnected);
     try {
       const dumps = await dumpDocument(compiled.fabric, realised);
       let imported: ReturnType<typeof compileTopology> | undefined;

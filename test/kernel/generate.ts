@@ -1,10 +1,13 @@
 // Seeded random topologies for the conformance suite: a cluster of 2-6 nodes and 1-4 pods per node on one of the data
 // paths this kernel can realise (bridge host-gw or cloud routes, flannel host-gw or vxlan, calico bgp or vxlan, cilium
 // native, weave; IP-in-IP and Geneve need kernel modules the test machines lack, and Cilium's tunnel is a BPF decision), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
-// route, a blackhole, a wrong gateway, a downed veth, forwarding off, a routing loop between two nodes.
+// route, a blackhole, a wrong gateway, a downed veth, forwarding off, a routing loop between two nodes; and a node's
+// connected route replaced by a route via another node, deleted, or never added (an address with noprefixroute).
 import { compileTopology } from '../../src/engine/topology.js';
 import { materialise } from '../../src/engine/materialise.js';
-import type { ClusterDoc, CniDoc, FabricDoc, NetnsDoc } from '../../src/topology/schema.js';
+import { linkAddress } from '../../src/engine/compile/fabric.js';
+import type { DeletedConnected } from './realise.js';
+import type { ClusterDoc, CniDoc, FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc } from '../../src/topology/schema.js';
 
 /**
  * The data paths of the seeded topologies, one per seed in turn (seed % 8): taken without drawing from the seed's random
@@ -38,6 +41,84 @@ export interface Generated {
   faults: string[];
   /** Addresses worth tracing to besides the pods: unassigned pod IPs, outside addresses, a looped prefix. */
   extraDestinations: string[];
+  /** Connected routes the realiser deletes (`ip route del`); the fabric has their addresses noprefixroute. */
+  deletedConnected: DeletedConnected[];
+}
+
+type Random = ReturnType<typeof rng>;
+
+const addressText = (a: LinkAddressDoc) => (typeof a === 'string' ? a : a.address);
+/** The address of a link, without its prefix length. */
+const ipOf = (l: LinkDoc, family: 4 | 6 = 4) => addressText(l.addresses!.find((a) => linkAddress(a).addr.family === family)!).split('/')[0]!;
+const eth0 = (n: NetnsDoc) => n.links.find((l) => l.name === 'eth0')!;
+
+/**
+ * The addresses of a node whose connected routes a fault can take away: on its pod-side links (bridges, tunnels), up
+ * and no bridge port, an IPv4 address shorter than /32 or a global IPv6 address. Not eth0's: the routes through the
+ * underlay's gateways hang on its subnet.
+ */
+function connectedAddresses(node: NetnsDoc): { link: LinkDoc; index: number }[] {
+  return node.links.flatMap((link) => {
+    if (link.name === 'eth0' || link.up === false || link.master !== undefined) return [];
+    return (link.addresses ?? []).flatMap((a, index) => {
+      const { addr, bits } = linkAddress(a);
+      const keep = typeof a === 'string' && (addr.family === 6 ? !addr.toString().startsWith('fe80:') : bits < 32);
+      return keep ? [{ link, index }] : [];
+    });
+  });
+}
+
+/** `ip route replace <own pod CIDR> via <other node>`: the other node sends it back, and the packet loops. */
+function replaceConnected(r: Random, node: NetnsDoc, nodeNs: readonly NetnsDoc[]): string | undefined {
+  const candidates = connectedAddresses(node);
+  if (candidates.length === 0) return undefined;
+  const { link, index } = r.pick(candidates);
+  const { prefix, addr } = linkAddress(link.addresses![index]!);
+  // A gateway on the node's own subnet, as `ip route replace` accepts it.
+  const own = linkAddress(eth0(node).addresses!.find((a) => linkAddress(a).addr.family === addr.family)!).prefix;
+  const others = nodeNs.filter((n) => n !== node && own.contains(linkAddress(eth0(n).addresses!.find((a) => linkAddress(a).addr.family === addr.family)!).addr));
+  if (others.length === 0) return undefined;
+  const gateway = ipOf(eth0(r.pick(others)), addr.family);
+  // IPv6 holds the connected route at metric 256, and `ip -6 route replace` without one adds at 1024 beside it.
+  (node.routes ??= []).push({ dst: prefix.toString(), gateway, dev: 'eth0', ...(addr.family === 6 ? { metric: 256 } : {}) });
+  return `${node.name}: ip route replace ${prefix} via ${gateway}${addr.family === 6 ? ' metric 256' : ''}`;
+}
+
+/** `ip route del <connected prefix>`: the kernel no longer reaches the subnet, though it still owns the address. */
+function deleteConnected(r: Random, node: NetnsDoc, deleted: DeletedConnected[]): string | undefined {
+  const candidates = connectedAddresses(node);
+  if (candidates.length === 0) return undefined;
+  const { link, index } = r.pick(candidates);
+  const address = addressText(link.addresses![index]!);
+  // The fabric form of a deleted connected route: an address the kernel derives none from.
+  link.addresses![index] = { address, noprefixroute: true };
+  const prefix = linkAddress(address).prefix.toString();
+  deleted.push({ netns: node.name, prefix, dev: link.name });
+  return `${node.name}: ip route del ${prefix} dev ${link.name}`;
+}
+
+/** An address added with noprefixroute. */
+function noPrefixRoute(r: Random, node: NetnsDoc): string | undefined {
+  const candidates = connectedAddresses(node);
+  if (candidates.length === 0) return undefined;
+  const { link, index } = r.pick(candidates);
+  const address = addressText(link.addresses![index]!);
+  link.addresses![index] = { address, noprefixroute: true };
+  return `${node.name}: ${address} dev ${link.name} noprefixroute`;
+}
+
+/**
+ * In about two topologies of five, a node loses a connected route: replaced, deleted, or never added (noprefixroute).
+ * Drawn from numbers of its own, so that every seed keeps the other faults it always had (and seed 18 gets none: other
+ * tests count what its node that does not forward cuts off).
+ */
+function connectedFault(seed: number, nodeNs: readonly NetnsDoc[], deleted: DeletedConnected[]): string | undefined {
+  const r = rng(seed ^ 0x85ebca6b);
+  if (r.next() >= 0.4) return undefined;
+  const node = r.pick(nodeNs);
+  const kind = r.pick(['replace', 'delete', 'noprefixroute'] as const);
+  if (kind === 'replace') return replaceConnected(r, node, nodeNs);
+  return kind === 'delete' ? deleteConnected(r, node, deleted) : noPrefixRoute(r, node);
 }
 
 function rng(seed: number) {
@@ -99,12 +180,13 @@ export function generate(seed: number): Generated {
   const faults: string[] = [`data path ${dataPath}${dualStack ? ' dual-stack' : ''}`];
   const routesOf = (n: NetnsDoc) => (n.routes ??= []);
 
+  const deletedConnected: DeletedConnected[] = [];
   const kinds = ['delete-route', 'blackhole', 'wrong-gateway', 'veth-down', 'forwarding-off', 'loop'] as const;
   const count = r.int(0, 2);
   for (let f = 0; f < count; f++) {
     const kind = r.pick(kinds);
     const node = r.pick(kind === 'delete-route' || kind === 'wrong-gateway' || kind === 'forwarding-off' ? routers : nodeNs);
-    const remote = routesOf(node).filter((x) => x.dst !== 'default' && (kind !== 'wrong-gateway' || x.gateway !== undefined));
+    const remote = routesOf(node).filter((x) => x.dst !== 'default' && (kind !== 'wrong-gateway' || x.gateway?.includes('.') === true));
     switch (kind) {
       case 'delete-route': {
         if (remote.length === 0) break;
@@ -115,7 +197,7 @@ export function generate(seed: number): Generated {
       }
       case 'blackhole': {
         const pod = r.pick(podNs);
-        const ip = pod.links[0]!.addresses![0]!.split('/')[0]!;
+        const ip = ipOf(pod.links[0]!);
         routesOf(node).push({ dst: ip, type: 'blackhole' });
         faults.push(`${node.name}: blackhole ${ip}`);
         break;
@@ -145,14 +227,15 @@ export function generate(seed: number): Generated {
         // One loop per topology: a second one between the same nodes would add the same routes again (File exists).
         if (extraDestinations.includes('10.99.0.1')) break;
         const other = nodeNs.find((n) => n !== node)!;
-        const ip = (n: NetnsDoc) => n.links.find((l) => l.name === 'eth0')!.addresses![0]!.split('/')[0]!;
-        routesOf(node).push({ dst: '10.99.0.0/16', gateway: ip(other), dev: 'eth0' });
-        routesOf(other).push({ dst: '10.99.0.0/16', gateway: ip(node), dev: 'eth0' });
+        routesOf(node).push({ dst: '10.99.0.0/16', gateway: ipOf(eth0(other)), dev: 'eth0' });
+        routesOf(other).push({ dst: '10.99.0.0/16', gateway: ipOf(eth0(node)), dev: 'eth0' });
         extraDestinations.push('10.99.0.1');
         faults.push(`loop: ${node.name} <-> ${other.name} for 10.99.0.0/16`);
         break;
       }
     }
   }
-  return { seed, fabric, dataPath, faults, extraDestinations };
+  const fault = connectedFault(seed, nodeNs, deletedConnected);
+  if (fault !== undefined) faults.push(fault);
+  return { seed, fabric, dataPath, faults, extraDestinations, deletedConnected };
 }

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_MTU, type Fabric, type Link, type Netns } from '../../src/engine/fabric.js';
 import type { Route } from '../../src/engine/route.js';
 import { fibRoutes, remoteNeighbours } from '../../src/engine/materialise.js';
+import { connectedRoute } from '../../src/engine/compile/fabric.js';
 
 const run = promisify(execFile);
 
@@ -24,6 +25,19 @@ export async function sh(cmd: string, args: string[], input?: string): Promise<s
 async function batch(ns: string, lines: string[], family?: 4 | 6): Promise<void> {
   if (lines.length === 0) return;
   await sh('ip', [...(family ? [`-${family}`] : []), '-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
+}
+
+/** Why network namespaces cannot be used here (a test's skip reason), or undefined when they can. */
+export function namespacesWork(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root';
+  const probe = `ptprobe${process.pid}`;
+  try {
+    execFileSync('ip', ['netns', 'add', probe], { stdio: 'ignore' });
+    execFileSync('ip', ['netns', 'del', probe], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'network namespaces do not work here';
+  }
 }
 
 export interface Realised {
@@ -56,9 +70,16 @@ function hookCleanup() {
   }
 }
 
-function routeLine(route: Route, ns: Netns): string {
+/** A connected route to delete after its address is added (`ip route del <prefix> dev <link>`). */
+export interface DeletedConnected {
+  readonly netns: string;
+  readonly prefix: string;
+  readonly dev: string;
+}
+
+function routeLine(route: Route, ns: Netns, verb: 'append' | 'replace'): string {
   const dev = (i: number) => ns.links[i]!.name;
-  const parts = ['route', 'append'];
+  const parts = ['route', verb];
   if (route.type !== 'unicast') parts.push(route.type);
   parts.push(route.prefix.toString());
   if (route.nexthops.length === 1) {
@@ -80,7 +101,27 @@ function routeLine(route: Route, ns: Netns): string {
   return parts.join(' ');
 }
 
-export async function realise(fabric: Fabric, prefix: string): Promise<Realised> {
+/**
+ * The kernel's own route for a (prefix, metric) that a route of the FIB takes the place of: the connected route of an
+ * address (without noprefixroute) of an up link that is no bridge port. Such a route is added with `ip route replace`.
+ */
+function replacedConnected(ns: Netns): Set<string> {
+  const keys = new Set<string>();
+  for (const l of ns.links) {
+    if (!l.up || l.master >= 0) continue;
+    for (const a of l.addrs) {
+      const route = a.noprefixroute ? undefined : connectedRoute(a, l.index);
+      if (route !== undefined) keys.add(`${route.prefix} ${route.metric}`);
+    }
+  }
+  return keys;
+}
+
+/**
+ * Realises a fabric. A noprefixroute address is added with noprefixroute, unless `deleted` names its connected route:
+ * then it is added plainly and the route deleted, as an operator's `ip route del` leaves it.
+ */
+export async function realise(fabric: Fabric, prefix: string, deleted: readonly DeletedConnected[] = []): Promise<Realised> {
   hookCleanup();
   const names = fabric.netns.map((_, i) => `${prefix}-${i}`);
   const sw = `${prefix}-sw`;
@@ -176,7 +217,10 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
       if (l.master >= 0) cmd(ns, `link set ${name} master ${fabric.links[l.master]!.name}`);
       if (l.mac !== undefined) cmd(ns, `link set ${name} address ${l.mac}`);
       if (l.mtu !== DEFAULT_MTU) cmd(ns, `link set ${name} mtu ${l.mtu}`);
-      for (const a of l.addrs) cmd(ns, `addr add ${a} dev ${name}${a.addr.family === 6 ? ' nodad' : ''}`);
+      for (const a of l.addrs) {
+        const plain = !a.noprefixroute || deleted.some((d) => d.netns === fabric.netns[l.netns]?.name && d.dev === l.name && d.prefix === a.prefix.toString());
+        cmd(ns, `addr add ${a} dev ${name}${a.addr.family === 6 ? ' nodad' : ''}${plain ? '' : ' noprefixroute'}`);
+      }
       cmd(ns, `link set ${name} up`);
       if (l.proxyArp) proxy.push([ns, name]);
     }
@@ -204,12 +248,19 @@ export async function realise(fabric: Fabric, prefix: string): Promise<Realised>
       }
     }
 
-    // Routes (the connected ones are the kernel's own), then the faults that flush routes: links set down.
+    // Deleted connected routes; routes (the connected ones are the kernel's own, and the first route of the same
+    // destination and metric replaces one); then the faults that flush routes: links set down.
+    for (const d of deleted) {
+      const ns = fabric.byName.get(d.netns)!;
+      await batch(names[ns.id]!, [`route del ${d.prefix} dev ${d.dev}`], d.prefix.includes(':') ? 6 : 4);
+    }
     for (const ns of fabric.netns) {
+      const replaced = replacedConnected(ns);
       for (const family of [4, 6] as const) {
         const fib = family === 4 ? ns.fib4 : ns.fib6;
         const routes = fibRoutes(fib).filter((r) => r.protocol !== 'kernel');
-        await batch(names[ns.id]!, routes.map((r) => routeLine(r, ns)), family);
+        const lines = routes.map((r) => routeLine(r, ns, replaced.delete(`${r.prefix} ${r.metric}`) ? 'replace' : 'append'));
+        await batch(names[ns.id]!, lines, family);
       }
     }
     for (const l of fabric.links) {

@@ -9,7 +9,7 @@ import { Prefix } from '../prefix.js';
 import { Fib, RouteTable } from '../fib.js';
 import { Route, type NextHop, type RouteType, type Scope } from '../route.js';
 import { FabricBuilder, type Fabric, type Link, type Netns, type Tunnel } from '../fabric.js';
-import type { FabricDoc, LinkDoc, NetnsDoc, RouteDoc } from '../../topology/schema.js';
+import type { FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc, RouteDoc } from '../../topology/schema.js';
 
 export const EMPTY_FIB4 = new Fib(new RouteTable(4, []));
 export const EMPTY_FIB6 = new Fib(new RouteTable(6, []));
@@ -31,7 +31,7 @@ export function compileFabric(doc: FabricDoc): Fabric {
     const ns = b.addNetns(nd.name, nd.kind, nd.node, forwarding, EMPTY_FIB4, EMPTY_FIB6);
     const byName = new Map<string, Link>();
     for (const ld of nd.links) {
-      const addrs = (ld.addresses ?? []).map((a) => IfAddr.parse(a));
+      const addrs = (ld.addresses ?? []).map(linkAddress);
       const proxyNdp = (ld.proxyNdp ?? []).map((a) => Addr.parse(a));
       const options = { mtu: ld.mtu, mac: ld.mac?.toLowerCase(), tunnel: tunnelOf(ld, nd), proxyNdp };
       byName.set(ld.name, b.addLink(ns, ld.name, ld.kind, ld.up ?? true, addrs, ld.proxyArp ?? false, options));
@@ -66,6 +66,29 @@ export function compileFabric(doc: FabricDoc): Fabric {
   return b.build();
 }
 
+/** An address of a fabric link: a string, or {address, noprefixroute}. */
+export function linkAddress(doc: LinkAddressDoc): IfAddr {
+  return typeof doc === 'string' ? IfAddr.parse(doc) : IfAddr.parse(doc.address, doc.noprefixroute ?? false);
+}
+
+/**
+ * The family of a route document's "default", which does not say it: the route's `family`, else its gateways', else
+ * that of the netns's addresses when they are of one family (`families`). Undefined when none of these tells.
+ */
+export function defaultFamily(r: RouteDoc, families: ReadonlySet<Family>): Family | undefined {
+  if (r.family !== undefined) return r.family;
+  for (const text of [r.gateway, ...(r.nexthops ?? []).map((n) => n.gateway)]) {
+    const gateway = text === undefined ? undefined : Addr.tryParse(text);
+    if (gateway !== undefined) return gateway.family;
+  }
+  return families.size === 1 ? [...families][0] : undefined;
+}
+
+/** The family a route document's dst is to be read in: enforced when the route names one, required for "default". */
+export function dstFamily(r: RouteDoc, families: ReadonlySet<Family>): Family | undefined {
+  return r.dst === 'default' ? defaultFamily(r, families) : r.family;
+}
+
 /** The UDP port the kernel gives a tunnel created without one: Linux's own VXLAN port, and Geneve's IANA port. */
 const DEFAULT_PORT = { vxlan: 8472, geneve: 6081 } as const;
 
@@ -95,14 +118,17 @@ export function connectedRoute(a: IfAddr, dev: number, withSrc = true): Route | 
   return new Route(a.prefix, 'unicast', 0, direct, 'link', 'kernel', withSrc ? a.addr : undefined);
 }
 
-/** The connected routes of the links that are up; a second address in a subnet (a secondary) adds no second route. */
+/**
+ * The connected routes of the links that are up; a second address in a subnet (a secondary) adds no second route, and a
+ * noprefixroute address none.
+ */
 function connectedRoutes(ns: Netns): Route[] {
   const out: Route[] = [];
   for (const link of ns.links) {
     if (!link.up || link.master >= 0) continue;
     const seen = new Set<string>();
     for (const a of link.addrs) {
-      const route = connectedRoute(a, link.index);
+      const route = a.noprefixroute ? undefined : connectedRoute(a, link.index);
       if (route === undefined || seen.has(route.prefix.toString())) continue;
       seen.add(route.prefix.toString());
       out.push(route);
@@ -112,33 +138,91 @@ function connectedRoutes(ns: Netns): Route[] {
 }
 
 /**
- * The routes the kernel holds for a document's netns, in document order. Routes without a gateway are taken first, since
- * a gateway is only accepted when one of them (or a connected route) reaches it: a dump lists routes in table order,
- * not in the order they were added.
+ * The routes the kernel holds for a document's netns. Routes without a gateway are taken first, since a gateway is only
+ * accepted when one of them (or a connected route) reaches it: a dump lists routes in table order, not in the order they
+ * were added. (A connected route that a listed route replaces still counts: the kernel checked the gateways of routes
+ * added before the replacement, and of the replacing route itself, against it.) Then the routes are added in document
+ * order, each as `ip route append` would (see add()).
  */
 function kernelRoutes(ns: Netns, docs: readonly RouteDoc[]): Route[] {
   const connected = connectedRoutes(ns);
+  const families = new Set(ns.links.flatMap((l) => l.addrs.map((a) => a.addr.family)));
   const hasGateway = (r: RouteDoc) => r.gateway !== undefined || (r.nexthops ?? []).some((n) => n.gateway !== undefined);
   const result = new Map<RouteDoc, { route: Route | undefined; notes: string[] }>();
-  for (const r of docs) if (!hasGateway(r)) result.set(r, userRoute(ns, r, connected));
+  for (const r of docs) if (!hasGateway(r)) result.set(r, userRoute(ns, r, connected, families));
   const direct = [...connected, ...[...result.values()].flatMap((x) => (x.route && x.route.type === 'unicast' ? [x.route] : []))];
-  for (const r of docs) if (hasGateway(r)) result.set(r, userRoute(ns, r, direct));
+  for (const r of docs) if (hasGateway(r)) result.set(r, userRoute(ns, r, direct, families));
   const routes = [...connected];
+  const derived = new Set(connected);
   for (const r of docs) {
     const { route, notes } = result.get(r)!;
     ns.ignored.push(...notes);
-    if (route !== undefined) routes.push(route);
+    if (route !== undefined) add(ns, routes, derived, route, r);
   }
   return routes;
 }
 
-function userRoute(ns: Netns, r: RouteDoc, direct: readonly Route[]): { route: Route | undefined; notes: string[] } {
+/**
+ * Adds a listed route to the routes the kernel holds. A route of the same destination and metric as a derived connected
+ * route replaces it: a table that shows the one and not the other is what `ip route replace` leaves (a table with both
+ * lists the connected route too, and that one then replaces the derived one with itself). Otherwise, as `ip route
+ * append`: IPv4 keeps the second route behind the first, which wins; IPv6 makes two routes with gateways ECMP siblings
+ * (rt6_qualify_for_ecmp), refuses a next hop it already holds (rt6_duplicate_nexthop: File exists), and keeps any other
+ * second route behind the first.
+ */
+function add(ns: Netns, routes: Route[], derived: Set<Route>, route: Route, doc: RouteDoc): void {
+  const same = (x: Route) => x.metric === route.metric && x.prefix.equals(route.prefix);
+  const i = routes.findIndex((x) => same(x) && derived.has(x));
+  if (i >= 0) {
+    derived.delete(routes[i]!);
+    routes[i] = route;
+    return;
+  }
+  if (route.prefix.family === 4) {
+    routes.push(route);
+    return;
+  }
+  const held = routes.filter(same);
+  if (held.some((x) => x.nexthops.some((a) => route.nexthops.some((b) => sameNexthop(a, b))) || (isReject(x) && isReject(route)))) {
+    ns.ignored.push(`${describe(doc)}: the kernel already holds this next hop for ${route.prefix} metric ${route.metric} (File exists)`);
+    return;
+  }
+  const sibling = qualifiesForEcmp(route) ? held.find(qualifiesForEcmp) : undefined;
+  if (sibling === undefined) {
+    routes.push(route);
+    return;
+  }
+  const { prefix, type, metric, scope, protocol, prefsrc } = sibling;
+  routes[routes.indexOf(sibling)] = new Route(prefix, type, metric, [...sibling.nexthops, ...route.nexthops], scope, protocol, prefsrc);
+}
+
+/** IPv6 spreads flows only over routes through gateways (rt6_qualify_for_ecmp). */
+function qualifiesForEcmp(r: Route): boolean {
+  return r.type === 'unicast' && r.nexthops.every((n) => n.gateway !== undefined);
+}
+
+/** A reject route's next hop is lo, so two of them (blackhole, unreachable, prohibit) are the same next hop to IPv6. */
+function isReject(r: Route): boolean {
+  return r.type !== 'unicast';
+}
+
+function sameNexthop(a: NextHop, b: NextHop): boolean {
+  return a.dev === b.dev && (a.gateway === undefined ? b.gateway === undefined : b.gateway !== undefined && a.gateway.equals(b.gateway));
+}
+
+function userRoute(
+  ns: Netns,
+  r: RouteDoc,
+  direct: readonly Route[],
+  families: ReadonlySet<Family>,
+): { route: Route | undefined; notes: string[] } {
   const notes: string[] = [];
   const refuse = (why: string) => ({ route: undefined, notes: [...notes, `${describe(r)}: ${why}`] });
   if (r.table === 'local') return refuse('the local table is derived from the interface addresses');
-  const gateways = [r.gateway, ...(r.nexthops ?? []).map((n) => n.gateway)].filter((g) => g !== undefined);
-  const family = gateways.length > 0 ? Addr.parse(gateways[0]!).family : undefined;
-  const prefix = Prefix.parseRouteDst(r.dst, r.dst === 'default' ? family : undefined);
+  const family = dstFamily(r, families);
+  // Validation asks for a family where nothing tells one; a document compiled unvalidated loses the route, not a guess.
+  if (r.dst === 'default' && family === undefined) return refuse('"default" does not say its family: give family 4 or 6');
+  const prefix = Prefix.parseRouteDst(r.dst, family);
   const type: RouteType = r.type ?? 'unicast';
   const metric = r.metric ?? DEFAULT_METRIC[prefix.family];
   const prefsrc = r.prefsrc === undefined ? undefined : Addr.parse(r.prefsrc);

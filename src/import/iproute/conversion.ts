@@ -23,7 +23,6 @@ const WARNINGS = {
   'route-via-skipped': 'routes through a gateway of another family (via) are left out',
   'route-lo-skipped': 'unicast routes through lo are left out',
   'connected-route-kept': 'connected routes (proto kernel) that the fabric does not derive from an address are kept as routes',
-  'connected-route-missing': 'the fabric derives a connected route from these addresses that the dumped table does not hold',
   'sysctl-not-modelled': 'sysctls that change forwarding decisions but are not modelled',
   'proxy-ndp-off': 'proxy NDP entries of links whose proxy_ndp is off are left out',
   'fdb-skipped': 'FDB entries without a remote (dst) are left out: the fabric keeps tunnel endpoints only',

@@ -37,14 +37,19 @@ export function readRoutes(c: Conversion, ns: NsRec) {
   read(ns.dump.route6 ?? [], 'route6');
   if (routes.length > 0) ns.doc.routes = routes;
 
-  // The other way round: a connected route the fabric derives but the kernel does not hold (deleted, noprefixroute).
+  // The other way round: a connected route the kernel does not hold (deleted, noprefixroute) and no listed route
+  // replaces (same dst and metric) makes its addresses noprefixroute, so that the fabric derives none either.
   const dumpedV6 = ns.dump.route6 !== undefined || ns.dump.route.some((r) => isV6(r, false));
   for (const link of ns.links) {
     for (const a of derivable(link)) {
-      if (a.addr.family === 6 && !dumpedV6) continue;
-      if (!present.has(`${a.prefix}|${link.name}`)) {
-        c.warn('connected-route-missing', link.pointer, `${ns.dump.name}: ${a.prefix} dev ${link.name} (from ${a}) is not in the dumped table`);
-      }
+      // Link-local prefix routes are held but not read (see readRoute).
+      if (a.addr.family === 6 && (!dumpedV6 || LINK_LOCAL6.contains(a.addr))) continue;
+      if (present.has(`${a.prefix}|${link.name}`)) continue;
+      const metric = a.addr.family === 6 ? 256 : 0;
+      const defaultMetric = a.addr.family === 6 ? 1024 : 0;
+      if (routes.some((r) => r.dst === a.prefix.toRouteDst() && (r.metric ?? defaultMetric) === metric)) continue;
+      const at = link.doc.addresses!.indexOf(a.toString());
+      link.doc.addresses![at] = { address: a.toString(), noprefixroute: true };
     }
   }
 }
