@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from './store/db.js';
 import { TopologyStore } from './store/topologies.js';
 import validation from './http/validation.js';
+import jsonBody from './http/json-body.js';
 import problem, { clientError, frameworkError, MAX_PARAM_LENGTH } from './http/problem.js';
 import health from './http/routes/health.js';
 import topologies from './http/routes/topologies.js';
@@ -61,6 +62,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('db', options.db);
   app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
 
+  await app.register(jsonBody);
   await app.register(validation);
   await app.register(requestIds);
   await app.register(problem);

@@ -8,7 +8,7 @@ import type { StoredTopology, TopologyInput, TopologyMeta } from '../../store/to
 import { Problem } from '../problem.js';
 import { checkTopologyBody } from '../topology-body.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, decodeRevisionCursor, encodeCursor } from '../cursor.js';
 import { NameParams, PageQuery, RevisionList, RevisionParams, TopologyList, TopologyWritten } from './topologies.schemas.js';
 
 const location = (name: string) => `/v1/topologies/${name}`;
@@ -108,8 +108,7 @@ export default async function topologies(plain: FastifyInstance) {
     { schema: { params: NameParams, querystring: PageQuery, response: { 200: RevisionList } } },
     async (request) => {
       const { name } = request.params;
-      const cursor = decodeCursor(request.query.cursor);
-      const before = cursor === undefined ? undefined : Number(cursor);
+      const before = decodeRevisionCursor(request.query.cursor);
       const page = await store.revisions(name, request.query.limit, before);
       return { name, items: page.items, nextCursor: encodeCursor(page.next) };
     },

@@ -8,9 +8,28 @@ import { checkTopology } from '../../topology/validate.js';
 import { applyChanges, mergePatch, type Change } from '../../topology/patch.js';
 import { Problem } from '../problem.js';
 import { checkTopologyBody } from '../topology-body.js';
+import { checkAsBody } from '../validation.js';
+import { TopologyPutBody } from '../../topology/schema.js';
 import { MAX_FLOWS } from './traces.schemas.js';
 import { traceFlows } from './traces.js';
 import { WhatIfAnswer, WhatIfBody } from './whatif.schemas.js';
+
+/** Deeper than any topology document: a patch nested further is refused before anything recurses into it. */
+const MAX_PATCH_DEPTH = 32;
+
+function checkDepth(patch: unknown, at: string): void {
+  const stack: [unknown, number][] = [[patch, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_PATCH_DEPTH) {
+      throw new Problem(400, 'invalid-request', `the patch is nested deeper than ${MAX_PATCH_DEPTH} levels; no topology document is`, {
+        errors: [{ pointer: at, detail: `nested deeper than ${MAX_PATCH_DEPTH} levels` }],
+      });
+    }
+    for (const v of Object.values(value)) stack.push([v, depth + 1]);
+  }
+}
 
 export default async function whatIfRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
@@ -36,9 +55,14 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
       return { base: null, count, traces };
     }
 
+    if (body.patch !== undefined) checkDepth(body.patch, '/patch');
     const stored = await app.store.get(body.base!, body.revision);
     let doc: { cluster?: unknown; fabric?: unknown } = { [stored.form]: JSON.parse(stored.documentJson) };
-    if (body.patch !== undefined) doc = mergePatch(doc, body.patch) as typeof doc;
+    if (body.patch !== undefined) {
+      doc = mergePatch(doc, body.patch) as typeof doc;
+      // The patched document is a topology body like any other: as strictly checked as one that was sent whole.
+      checkAsBody(TopologyPutBody, doc, '/patch', 'the base topology after the patch');
+    }
     // A patch may turn the base into any form of a topology body.
     let spec = checkTopologyBody(doc as Parameters<typeof checkTopologyBody>[0]).spec;
     if (body.changes !== undefined) {

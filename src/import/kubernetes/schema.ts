@@ -145,7 +145,8 @@ export interface Located<T> {
 export function collect(body: KubernetesImportBodyDoc) {
   const nodes: Located<KubeNodeDoc>[] = [];
   const pods: Located<KubePodDoc>[] = [];
-  const ignored: Record<string, number> = {};
+  // Keyed by what the caller sent: a Map, so that a kind named "constructor" or "__proto__" is just a name.
+  const ignored = new Map<string, number>();
   if (body.items !== undefined) {
     if (body.nodes !== undefined || body.pods !== undefined) {
       throw badRequest('the body is a List (items) and also has nodes or pods', [
@@ -155,7 +156,7 @@ export function collect(body: KubernetesImportBodyDoc) {
     body.items.forEach((item, i) => {
       if (item.kind === 'Node') nodes.push({ obj: item as unknown as KubeNodeDoc, at: `/items/${i}` });
       else if (item.kind === 'Pod') pods.push({ obj: item as unknown as KubePodDoc, at: `/items/${i}` });
-      else ignored[item.kind] = (ignored[item.kind] ?? 0) + 1;
+      else ignored.set(item.kind, (ignored.get(item.kind) ?? 0) + 1);
     });
     if (nodes.length === 0) {
       throw badRequest('the List holds no Node', [
@@ -179,6 +180,6 @@ export function collect(body: KubernetesImportBodyDoc) {
       },
     ]);
   }
-  return { nodes, pods, ignored };
+  return { nodes, pods, ignored: Object.fromEntries(ignored) };
 }
 
