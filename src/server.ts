@@ -1,6 +1,7 @@
 // The listening service: configuration from the environment, the database (migrated under an advisory lock), the app,
 // and a graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the database).
 import { buildApp } from './app.js';
+import { logSerializers } from './http/log.js';
 import { checkExposure, ConfigError, loadConfig } from './config.js';
 import { TokenVerifier } from './auth/tokens.js';
 import { JwtVerifier } from './auth/oidc.js';
@@ -32,7 +33,7 @@ async function main() {
     compiledCacheSize: config.compiledCacheSize,
     slackSigningSecret: config.slackSigningSecret,
     rateLimits: config.rateLimits,
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, serializers: logSerializers },
   });
 
   let stopping = false;
