@@ -4,11 +4,11 @@
 // message (ephemeral help for mistakes), never an error page.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Answer } from '../../render/answer.js';
 import { decisionOf, ok } from '../../render/answer.js';
 import { NotFoundError } from '../../store/errors.js';
 import { Problem } from '../problem.js';
-import { answerFlow } from '../trace-answer.js';
+import { answerFlow } from '../flow.js';
+import type { TraceAnswer } from '../../answer/schema.js';
 
 /** Slack's replay window. */
 const MAX_AGE_SECONDS = 5 * 60;
@@ -26,7 +26,7 @@ interface SlackBody {
 
 const ephemeral = (text: string) => ({ response_type: 'ephemeral', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
 
-function message(a: Answer) {
+function message(a: TraceAnswer) {
   const hops = a.hops
     .map((h, i) => `${i + 1}. \`${h.netns}\` ${h.in ?? '–'} → ${h.out ?? '–'}: ${decisionOf(h)?.explanation ?? ''}`)
     .join('\n');

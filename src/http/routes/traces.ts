@@ -3,9 +3,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CompiledTopology } from '../../engine/topology.js';
-import type { Answer } from '../../render/answer.js';
+import type { TraceAnswer } from '../../answer/schema.js';
 import { Problem, problemBody } from '../problem.js';
-import { answerFlow, type FlowRequest } from '../trace-answer.js';
+import type { FlowRequest } from '../../answer/trace-answer.js';
+import { answerFlow } from '../flow.js';
 import { BatchAnswer, BatchBody, BatchParams, BatchQuery, MAX_FLOWS, type BatchItem } from './traces.schemas.js';
 
 type Item = Static<typeof BatchItem>;
@@ -17,12 +18,12 @@ function reversed(flow: FlowRequest, from: string, to: string): FlowRequest {
   return { ...rest, from, to, ...(there !== undefined ? { srcPort: there } : {}), ...(srcPort !== undefined ? { dstPort: srcPort } : {}) };
 }
 
-const routed = (a: Answer) => a.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).map((h) => h.netns);
+const routed = (a: Pick<TraceAnswer, 'hops'>) => a.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).map((h) => h.netns);
 
 export function traceFlows(compiled: CompiledTopology, topology: { name: string; revision: number }, flows: FlowRequest[], bidirectional: boolean) {
   const byDisposition: Record<string, number> = {};
   let errors = 0;
-  const attempt = (flow: FlowRequest): { trace: Omit<Answer, 'topology'> } | { error: ReturnType<typeof problemBody> } => {
+  const attempt = (flow: FlowRequest): { trace: Omit<TraceAnswer, 'topology'> } | { error: ReturnType<typeof problemBody> } => {
     try {
       const { topology: _, ...trace } = answerFlow(compiled, topology, flow);
       return { trace };
@@ -43,8 +44,8 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     if (dst.netns === null) return { flow, trace: there.trace, return: null };
     const back = attempt(reversed(flow, dst.name, there.trace.source.name));
     if ('error' in back) return { flow, trace: there.trace, return: null, returnError: back.error };
-    const forth = routed(there.trace as Answer);
-    const returned = routed(back.trace as Answer).reverse();
+    const forth = routed(there.trace);
+    const returned = routed(back.trace).reverse();
     return {
       flow,
       trace: there.trace,
