@@ -26,6 +26,8 @@ export interface AppOptions {
   /** Slack's signing secret; without it the Slack command refuses every request. */
   slackSigningSecret?: string;
   logger?: FastifyServerOptions['logger'];
+  /** Called before any route is registered, so that what it registers sees every route: tools/openapi.ts documents them. */
+  beforeRoutes?: (app: FastifyInstance) => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -50,6 +52,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('db', options.db);
   app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
 
+  await options.beforeRoutes?.(app);
   await app.register(validation);
   await app.register(problem);
   await app.register(health);

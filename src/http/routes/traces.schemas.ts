@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { TopologyName } from '../../topology/schema.js';
+import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
 
 export const MAX_FLOWS = 10_000;
@@ -24,9 +24,9 @@ export const Flow = Type.Object(
   { additionalProperties: false },
 );
 
-export const BatchParams = Type.Object({ name: TopologyName }, { additionalProperties: false });
+export const BatchParams = NameParams;
 export const BatchQuery = Type.Object(
-  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])) },
+  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')], { description: '`json` (the default) or `text`.' })) },
   { additionalProperties: false },
 );
 
