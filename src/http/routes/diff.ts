@@ -7,9 +7,9 @@ import { materialise } from '../../engine/materialise.js';
 import { reachability } from '../../engine/reachability.js';
 import type { CompiledTopology } from '../../engine/topology.js';
 import { TopologyName, type FabricDoc } from '../../topology/schema.js';
-import { Problem, ProblemDocument } from '../problem.js';
+import { Problem } from '../problem.js';
 import { MAX_MATRIX_PODS } from './reachability.js';
-import { BadRequest, NotFound } from '../responses.js';
+import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
 
 
@@ -145,21 +145,16 @@ const diffRevisionsDoc = {
     },
     400: BadRequest,
     404: NotFound,
-    413: {
-      description: 'More than 5,000 pods in common.',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:payload-too-large',
-            title: 'Request body too large',
-            status: 413,
-            detail: '7000 pods: a diff compares at most 5000',
-            instance: '/v1/topologies/prod/diff',
-          },
-        },
+    413: problemResponse(
+      'More than 5,000 pods in common.',
+      {
+        type: 'urn:pathtrace:problem:payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: '7000 pods: a diff compares at most 5000',
+        instance: '/v1/topologies/prod/diff',
       },
-    },
+    ),
   },
 };
 

@@ -8,8 +8,8 @@ import type { Disposition } from '../../engine/trace.js';
 import { renderHeatmap } from '../../render/heatmap.js';
 import { TopologyName } from '../../topology/schema.js';
 import { pickFormat } from '../formats.js';
-import { Problem, ProblemDocument } from '../problem.js';
-import { BadRequest, NotFound } from '../responses.js';
+import { Problem } from '../problem.js';
+import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
 
 
@@ -145,21 +145,16 @@ const reachabilityMatrixDoc = {
     },
     400: BadRequest,
     404: NotFound,
-    413: {
-      description: 'More than 5,000 pods; filter by namespace or node.',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:payload-too-large',
-            title: 'Request body too large',
-            status: 413,
-            detail: '7000 pods: a matrix answers at most 5000; filter by namespace or node',
-            instance: '/v1/topologies/prod/reachability',
-          },
-        },
+    413: problemResponse(
+      'More than 5,000 pods; filter by namespace or node.',
+      {
+        type: 'urn:pathtrace:problem:payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: '7000 pods: a matrix answers at most 5000; filter by namespace or node',
+        instance: '/v1/topologies/prod/reachability',
       },
-    },
+    ),
   },
 };
 

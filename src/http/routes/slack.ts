@@ -7,7 +7,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { decisionOf, ok } from '../../render/answer.js';
 import { NotFoundError } from '../../store/errors.js';
-import { Problem, ProblemDocument } from '../problem.js';
+import { Problem } from '../problem.js';
+import { problemResponse } from '../responses.js';
 import { answerFlow } from '../flow.js';
 import type { TraceAnswer } from '../../answer/schema.js';
 
@@ -108,51 +109,36 @@ const slackCommandDoc = {
         },
       },
     },
-    401: {
-      description: 'The signature is missing, wrong, or older than 5 minutes.',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:bad-signature',
-            title: 'The request signature is not valid',
-            status: 401,
-            detail: 'the signature does not match',
-            instance: '/v1/integrations/slack/command',
-          },
-        },
+    401: problemResponse(
+      'The signature is missing, wrong, or older than 5 minutes.',
+      {
+        type: 'urn:pathtrace:problem:bad-signature',
+        title: 'The request signature is not valid',
+        status: 401,
+        detail: 'the signature does not match',
+        instance: '/v1/integrations/slack/command',
       },
-    },
-    403: {
-      description: 'SLACK_SIGNING_SECRET is not set.',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:slack-not-configured',
-            title: 'The Slack command is not configured',
-            status: 403,
-            detail: 'set SLACK_SIGNING_SECRET to enable the Slack command',
-            instance: '/v1/integrations/slack/command',
-          },
-        },
+    ),
+    403: problemResponse(
+      'SLACK_SIGNING_SECRET is not set.',
+      {
+        type: 'urn:pathtrace:problem:slack-not-configured',
+        title: 'The Slack command is not configured',
+        status: 403,
+        detail: 'set SLACK_SIGNING_SECRET to enable the Slack command',
+        instance: '/v1/integrations/slack/command',
       },
-    },
-    415: {
-      description: 'The body is not a form.',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:unsupported-media-type',
-            title: 'Unsupported media type',
-            status: 415,
-            detail: 'Slack commands are sent as application/x-www-form-urlencoded',
-            instance: '/v1/integrations/slack/command',
-          },
-        },
+    ),
+    415: problemResponse(
+      'The body is not a form.',
+      {
+        type: 'urn:pathtrace:problem:unsupported-media-type',
+        title: 'Unsupported media type',
+        status: 415,
+        detail: 'Slack commands are sent as application/x-www-form-urlencoded',
+        instance: '/v1/integrations/slack/command',
       },
-    },
+    ),
   },
 };
 

@@ -52,6 +52,45 @@ function sendDocument(reply: FastifyReply, { documentJson, ...meta }: StoredTopo
   return reply.send(`${head.slice(0, -1)},${JSON.stringify(meta.form)}:${documentJson}}`);
 }
 
+const topologyBody = {
+  content: {
+    'application/json': {
+      examples: {
+        cluster: { $ref: '#/components/examples/TwoNodeBridgeCluster' },
+        fabric: { $ref: '#/components/examples/OneNodeFabric' },
+        dumps: { $ref: '#/components/examples/OneNodeDumps' },
+        inconsistent: { $ref: '#/components/examples/InconsistentCluster' },
+      },
+    },
+  },
+};
+
+const topologyCreated = {
+  description: 'Created as revision 1.',
+  headers: { Location: Location, ETag: ETag },
+  content: {
+    'application/json': {
+      schema: TopologyWritten,
+      examples: {
+        cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterMeta' },
+        fabric: { $ref: '#/components/examples/OneNodeFabricMeta' },
+        dumps: { $ref: '#/components/examples/OneNodeDumpsMeta' },
+      },
+    },
+  },
+};
+
+/** A revision as GET answers it, the newest or an older one. */
+const documentContent = {
+  'application/json': {
+    schema: TopologyDocument,
+    examples: {
+      cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterDocument' },
+      fabric: { $ref: '#/components/examples/OneNodeFabricDocument' },
+    },
+  },
+};
+
 const createTopologyDoc = {
   tags: ['topologies'],
   operationId: 'createTopology',
@@ -65,33 +104,9 @@ const createTopologyDoc = {
     '`link_netnsid` and `link_index`; where that is ambiguous (netnsids only mean something inside one kernel: give each\n' +
     'pod its `node`) or impossible, the answer is 422 with pointers into the dumps, and `peers` settles it. What the\n' +
     'fabric does not model or had to infer is listed in the answer\'s `warnings` (code, count, up to 10 examples).\n',
-  'x-request-body': {
-    content: {
-      'application/json': {
-        examples: {
-          cluster: { $ref: '#/components/examples/TwoNodeBridgeCluster' },
-          fabric: { $ref: '#/components/examples/OneNodeFabric' },
-          dumps: { $ref: '#/components/examples/OneNodeDumps' },
-          inconsistent: { $ref: '#/components/examples/InconsistentCluster' },
-        },
-      },
-    },
-  },
+  'x-request-body': topologyBody,
   response: {
-    201: {
-      description: 'Created as revision 1.',
-      headers: { Location: Location, ETag: ETag },
-      content: {
-        'application/json': {
-          schema: TopologyWritten,
-          examples: {
-            cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterMeta' },
-            fabric: { $ref: '#/components/examples/OneNodeFabricMeta' },
-            dumps: { $ref: '#/components/examples/OneNodeDumpsMeta' },
-          },
-        },
-      },
-    },
+    201: topologyCreated,
     400: BadRequest,
     409: Conflict,
     413: PayloadTooLarge,
@@ -150,15 +165,7 @@ const getTopologyDoc = {
     200: {
       description: 'The newest revision.',
       headers: { ETag: ETag },
-      content: {
-        'application/json': {
-          schema: TopologyDocument,
-          examples: {
-            cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterDocument' },
-            fabric: { $ref: '#/components/examples/OneNodeFabricDocument' },
-          },
-        },
-      },
+      content: documentContent,
     },
     304: {
       description: 'If-None-Match matched the current revision; the copy the client holds is current. No body.',
@@ -178,18 +185,7 @@ const putTopologyDoc = {
     'path; a `name` in the body must be the same. Send If-Match with the ETag you read to replace only the revision you\n' +
     'have seen (412 otherwise), or `If-None-Match: *` to create only. Only the newest revisions are kept (50 by\n' +
     'default); older ones are dropped as new ones are written.\n',
-  'x-request-body': {
-    content: {
-      'application/json': {
-        examples: {
-          cluster: { $ref: '#/components/examples/TwoNodeBridgeCluster' },
-          fabric: { $ref: '#/components/examples/OneNodeFabric' },
-          dumps: { $ref: '#/components/examples/OneNodeDumps' },
-          inconsistent: { $ref: '#/components/examples/InconsistentCluster' },
-        },
-      },
-    },
-  },
+  'x-request-body': topologyBody,
   response: {
     200: {
       description: 'Replaced; the answer describes the new revision.',
@@ -209,20 +205,7 @@ const putTopologyDoc = {
         },
       },
     },
-    201: {
-      description: 'Created as revision 1.',
-      headers: { Location: Location, ETag: ETag },
-      content: {
-        'application/json': {
-          schema: TopologyWritten,
-          examples: {
-            cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterMeta' },
-            fabric: { $ref: '#/components/examples/OneNodeFabricMeta' },
-            dumps: { $ref: '#/components/examples/OneNodeDumpsMeta' },
-          },
-        },
-      },
-    },
+    201: topologyCreated,
     400: BadRequest,
     409: Conflict,
     412: PreconditionFailed,
@@ -293,15 +276,7 @@ const getRevisionDoc = {
     200: {
       description: 'The revision.',
       headers: { ETag: ETag },
-      content: {
-        'application/json': {
-          schema: TopologyDocument,
-          examples: {
-            cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterDocument' },
-            fabric: { $ref: '#/components/examples/OneNodeFabricDocument' },
-          },
-        },
-      },
+      content: documentContent,
     },
     400: BadRequest,
     404: NotFound,

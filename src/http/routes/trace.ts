@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CloneType, Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
-import { ProblemDocument } from '../problem.js';
+import { problemResponse } from '../responses.js';
 import { Family, Port, Size } from './traces.schemas.js';
 import { sendAnswer, type Format } from '../formats.js';
 import { answerFlow } from '../flow.js';
@@ -180,149 +180,134 @@ const tracePacketDoc = {
         },
       },
     },
-    400: {
-      description: 'The request is not valid: a path or query parameter does not match its schema (`errors[].parameter`), `port`\n' +
+    400: problemResponse(
+      'The request is not valid: a path or query parameter does not match its schema (`errors[].parameter`), `port`\n' +
         'is given without `protocol=tcp` or `udp`, `from` is an address that no pod, node or netns of the topology has,\n' +
         'the two ends have no address family in common, or a bare pod name names several pods\n' +
         '(`urn:pathtrace:problem:ambiguous-endpoint`, with the pods in `candidates`).\n',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          examples: {
-            query: {
-              summary: 'A required query parameter is missing',
-              value: {
-                type: 'urn:pathtrace:problem:invalid-request',
-                title: 'The request is not valid',
-                status: 400,
-                detail: 'the querystring is not valid (to: is required)',
-                instance: '/v1/topologies/two-nodes/trace?from=pod-a1',
-                errors: [{ parameter: 'to', detail: 'is required' }],
-              },
-            },
-            ambiguous: {
-              summary: 'A bare pod name that two namespaces use (here after staging/pod-b1 was added)',
-              value: {
-                type: 'urn:pathtrace:problem:ambiguous-endpoint',
-                title: 'The endpoint name is ambiguous',
-                status: 400,
-                detail: 'pod-b1 names 2 pods; say which with namespace/name',
-                instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1',
-                errors: [{ parameter: 'to', detail: 'pod-b1 names 2 pods; say which with namespace/name' }],
-                candidates: ['default/pod-b1', 'staging/pod-b1'],
-              },
-            },
-            outsideSource: {
-              summary: 'The source address is not in the topology',
-              value: {
-                type: 'urn:pathtrace:problem:invalid-request',
-                title: 'The request is not valid',
-                status: 400,
-                detail: '10.9.9.9 is not an address of any pod, node or netns in this topology',
-                instance: '/v1/topologies/two-nodes/trace?from=10.9.9.9&to=pod-b1',
-                errors: [
-                  {
-                    parameter: 'from',
-                    detail: '10.9.9.9 is not an address of any pod, node or netns in this topology',
-                  },
-                ],
-              },
-            },
-            addressFamily: {
-              summary: 'The two ends have no address family in common',
-              value: {
-                type: 'urn:pathtrace:problem:invalid-request',
-                title: 'The request is not valid',
-                status: 400,
-                detail: 'default/pod-a1 has IPv4 and fd00::1 has IPv6: there is no address family to trace in',
-                instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=fd00::1',
-                errors: [
-                  {
-                    parameter: 'to',
-                    detail: 'default/pod-a1 has IPv4 and fd00::1 has IPv6: there is no address family to trace in',
-                  },
-                ],
-              },
-            },
-            portWithoutProtocol: {
-              summary: 'A port with protocol=icmp (the default)',
-              value: {
-                type: 'urn:pathtrace:problem:invalid-request',
-                title: 'The request is not valid',
-                status: 400,
-                detail: 'port goes with protocol=tcp or protocol=udp',
-                instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&port=80',
-                errors: [{ parameter: 'port', detail: 'needs protocol tcp or udp' }],
-              },
-            },
+      { examples: {
+        query: {
+          summary: 'A required query parameter is missing',
+          value: {
+            type: 'urn:pathtrace:problem:invalid-request',
+            title: 'The request is not valid',
+            status: 400,
+            detail: 'the querystring is not valid (to: is required)',
+            instance: '/v1/topologies/two-nodes/trace?from=pod-a1',
+            errors: [{ parameter: 'to', detail: 'is required' }],
           },
         },
-      },
-    },
-    404: {
-      description: 'There is no topology with this name (`urn:pathtrace:problem:not-found`), the revision is not (or no longer)\n' +
+        ambiguous: {
+          summary: 'A bare pod name that two namespaces use (here after staging/pod-b1 was added)',
+          value: {
+            type: 'urn:pathtrace:problem:ambiguous-endpoint',
+            title: 'The endpoint name is ambiguous',
+            status: 400,
+            detail: 'pod-b1 names 2 pods; say which with namespace/name',
+            instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1',
+            errors: [{ parameter: 'to', detail: 'pod-b1 names 2 pods; say which with namespace/name' }],
+            candidates: ['default/pod-b1', 'staging/pod-b1'],
+          },
+        },
+        outsideSource: {
+          summary: 'The source address is not in the topology',
+          value: {
+            type: 'urn:pathtrace:problem:invalid-request',
+            title: 'The request is not valid',
+            status: 400,
+            detail: '10.9.9.9 is not an address of any pod, node or netns in this topology',
+            instance: '/v1/topologies/two-nodes/trace?from=10.9.9.9&to=pod-b1',
+            errors: [
+              {
+                parameter: 'from',
+                detail: '10.9.9.9 is not an address of any pod, node or netns in this topology',
+              },
+            ],
+          },
+        },
+        addressFamily: {
+          summary: 'The two ends have no address family in common',
+          value: {
+            type: 'urn:pathtrace:problem:invalid-request',
+            title: 'The request is not valid',
+            status: 400,
+            detail: 'default/pod-a1 has IPv4 and fd00::1 has IPv6: there is no address family to trace in',
+            instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=fd00::1',
+            errors: [
+              {
+                parameter: 'to',
+                detail: 'default/pod-a1 has IPv4 and fd00::1 has IPv6: there is no address family to trace in',
+              },
+            ],
+          },
+        },
+        portWithoutProtocol: {
+          summary: 'A port with protocol=icmp (the default)',
+          value: {
+            type: 'urn:pathtrace:problem:invalid-request',
+            title: 'The request is not valid',
+            status: 400,
+            detail: 'port goes with protocol=tcp or protocol=udp',
+            instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&port=80',
+            errors: [{ parameter: 'port', detail: 'needs protocol tcp or udp' }],
+          },
+        },
+      } },
+    ),
+    404: problemResponse(
+      'There is no topology with this name (`urn:pathtrace:problem:not-found`), the revision is not (or no longer)\n' +
         'kept, or `from` or `to` names no pod, node or netns of the topology (`urn:pathtrace:problem:unknown-endpoint`,\n' +
         'with the names that contain it in `candidates` when there are any).\n',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          examples: {
-            topology: {
-              summary: 'No topology with this name',
-              value: {
-                type: 'urn:pathtrace:problem:not-found',
-                title: 'Not found',
-                status: 404,
-                detail: 'there is no topology named nope',
-                instance: '/v1/topologies/nope/trace?from=pod-a1&to=pod-b1',
-              },
-            },
-            revision: {
-              summary: 'The revision is not kept',
-              value: {
-                type: 'urn:pathtrace:problem:not-found',
-                title: 'Not found',
-                status: 404,
-                detail: 'two-nodes has no revision 7; its newest is 1',
-                instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&revision=7',
-              },
-            },
-            unknownEndpoint: {
-              summary: 'No pod, node or netns with this name; some names contain it',
-              value: {
-                type: 'urn:pathtrace:problem:unknown-endpoint',
-                title: 'No such endpoint in the topology',
-                status: 404,
+      { examples: {
+        topology: {
+          summary: 'No topology with this name',
+          value: {
+            type: 'urn:pathtrace:problem:not-found',
+            title: 'Not found',
+            status: 404,
+            detail: 'there is no topology named nope',
+            instance: '/v1/topologies/nope/trace?from=pod-a1&to=pod-b1',
+          },
+        },
+        revision: {
+          summary: 'The revision is not kept',
+          value: {
+            type: 'urn:pathtrace:problem:not-found',
+            title: 'Not found',
+            status: 404,
+            detail: 'two-nodes has no revision 7; its newest is 1',
+            instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&revision=7',
+          },
+        },
+        unknownEndpoint: {
+          summary: 'No pod, node or netns with this name; some names contain it',
+          value: {
+            type: 'urn:pathtrace:problem:unknown-endpoint',
+            title: 'No such endpoint in the topology',
+            status: 404,
+            detail: 'there is no pod, node or netns named pod in this topology',
+            instance: '/v1/topologies/two-nodes/trace?from=pod&to=pod-b1',
+            errors: [
+              {
+                parameter: 'from',
                 detail: 'there is no pod, node or netns named pod in this topology',
-                instance: '/v1/topologies/two-nodes/trace?from=pod&to=pod-b1',
-                errors: [
-                  {
-                    parameter: 'from',
-                    detail: 'there is no pod, node or netns named pod in this topology',
-                  },
-                ],
-                candidates: ['default/pod-a1', 'default/pod-a2', 'default/pod-b1'],
               },
-            },
+            ],
+            candidates: ['default/pod-a1', 'default/pod-a2', 'default/pod-b1'],
           },
         },
+      } },
+    ),
+    406: problemResponse(
+      'The Accept header allows none of the formats (application/json, text/plain, text/markdown, text/vnd.mermaid, image/svg+xml).',
+      {
+        type: 'urn:pathtrace:problem:not-acceptable',
+        title: 'Not acceptable',
+        status: 406,
+        detail: 'this answer is available as application/json, text/plain, text/markdown, text/vnd.mermaid, image/svg+xml; Accept: application/xml allows none of them',
+        instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1',
       },
-    },
-    406: {
-      description: 'The Accept header allows none of the formats (application/json, text/plain, text/markdown, text/vnd.mermaid, image/svg+xml).',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:not-acceptable',
-            title: 'Not acceptable',
-            status: 406,
-            detail: 'this answer is available as application/json, text/plain, text/markdown, text/vnd.mermaid, image/svg+xml; Accept: application/xml allows none of them',
-            instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1',
-          },
-        },
-      },
-    },
+    ),
   },
 };
 

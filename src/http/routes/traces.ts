@@ -4,8 +4,8 @@ import type { Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CompiledTopology } from '../../engine/topology.js';
 import type { TraceAnswer } from '../../answer/schema.js';
-import { Problem, ProblemDocument, problemBody } from '../problem.js';
-import { BadRequest, NotFound } from '../responses.js';
+import { Problem, problemBody } from '../problem.js';
+import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import type { FlowRequest } from '../../answer/trace-answer.js';
 import { answerFlow } from '../flow.js';
 import { BatchAnswer, BatchBody, BatchParams, BatchQuery, MAX_FLOWS, type BatchItem } from './traces.schemas.js';
@@ -211,21 +211,16 @@ const traceBatchDoc = {
     },
     400: BadRequest,
     404: NotFound,
-    413: {
-      description: 'More than 10,000 flows, or a body over the size limit.',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:payload-too-large',
-            title: 'Request body too large',
-            status: 413,
-            detail: '10001 flows in one request; the limit is 10000: split the batch',
-            instance: '/v1/topologies/two-nodes/traces',
-          },
-        },
+    413: problemResponse(
+      'More than 10,000 flows, or a body over the size limit.',
+      {
+        type: 'urn:pathtrace:problem:payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: '10001 flows in one request; the limit is 10000: split the batch',
+        instance: '/v1/topologies/two-nodes/traces',
       },
-    },
+    ),
   },
 };
 

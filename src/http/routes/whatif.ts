@@ -6,11 +6,11 @@ import { compileTopology } from '../../engine/topology.js';
 import { materialise } from '../../engine/materialise.js';
 import { checkTopology } from '../../topology/validate.js';
 import { applyChanges, mergePatch, type Change } from '../../topology/patch.js';
-import { Problem, ProblemDocument } from '../problem.js';
+import { Problem } from '../problem.js';
 import { MAX_FLOWS } from './traces.schemas.js';
 import { traceFlows } from './traces.js';
 import { WhatIfAnswer, WhatIfBody } from './whatif.schemas.js';
-import { BadRequest, NotFound } from '../responses.js';
+import { BadRequest, NotFound, problemResponse } from '../responses.js';
 
 
 const traceWhatIfDoc = {
@@ -136,37 +136,27 @@ const traceWhatIfDoc = {
     },
     400: BadRequest,
     404: NotFound,
-    413: {
-      description: 'More than 10,000 flows, or a body over the size limit.',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:payload-too-large',
-            title: 'Request body too large',
-            status: 413,
-            detail: '10001 flows in one request; the limit is 10000: split the batch',
-            instance: '/v1/traces',
-          },
-        },
+    413: problemResponse(
+      'More than 10,000 flows, or a body over the size limit.',
+      {
+        type: 'urn:pathtrace:problem:payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: '10001 flows in one request; the limit is 10000: split the batch',
+        instance: '/v1/traces',
       },
-    },
-    422: {
-      description: 'The changed topology is not consistent (the errors point into the changes or the patched document).',
-      content: {
-        'application/problem+json': {
-          schema: ProblemDocument,
-          example: {
-            type: 'urn:pathtrace:problem:invalid-topology',
-            title: 'The topology is not consistent',
-            status: 422,
-            detail: '1 of the changes do not apply to the topology',
-            instance: '/v1/traces',
-            errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }],
-          },
-        },
+    ),
+    422: problemResponse(
+      'The changed topology is not consistent (the errors point into the changes or the patched document).',
+      {
+        type: 'urn:pathtrace:problem:invalid-topology',
+        title: 'The topology is not consistent',
+        status: 422,
+        detail: '1 of the changes do not apply to the topology',
+        instance: '/v1/traces',
+        errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }],
       },
-    },
+    ),
   },
 };
 
