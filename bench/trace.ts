@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { compileTopology, type Endpoint } from '../src/engine/topology.js';
-import { explain } from '../src/engine/explain.js';
+import { explain } from '../src/answer/explain.js';
 import { DATA_PATHS, generateCluster } from './cluster.js';
 
 const nodes = Number(process.argv[2] ?? 5000);

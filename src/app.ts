@@ -35,6 +35,8 @@ export interface AppOptions {
   auth?: Verifiers;
   /** Requests per caller and minute; off when absent. */
   rateLimits?: RateLimits;
+  /** Called before any route is registered, so that what it registers sees every route: tools/openapi.ts documents them. */
+  beforeRoutes?: (app: FastifyInstance) => Promise<void>;
 }
 
 declare module 'fastify' {
@@ -63,6 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
 
   await app.register(jsonBody);
+  await options.beforeRoutes?.(app);
   await app.register(validation);
   await app.register(requestIds);
   await app.register(problem);

@@ -1,6 +1,6 @@
 // Content negotiation for trace answers: `format=` wins, then the Accept header (with q-values), then JSON.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Answer } from '../render/answer.js';
+import type { TraceAnswer } from '../answer/schema.js';
 import { renderText } from '../render/text.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { renderMermaid } from '../render/mermaid.js';
@@ -41,7 +41,7 @@ export function pickFormat(format: Format | undefined, accept: string | undefine
 }
 
 /** Sends the answer in the format the client asked for. */
-export function sendAnswer(request: FastifyRequest, reply: FastifyReply, answer: Answer, format: Format | undefined) {
+export function sendAnswer(request: FastifyRequest, reply: FastifyReply, answer: TraceAnswer, format: Format | undefined) {
   const chosen = pickFormat(format, request.headers.accept);
   reply.header('vary', 'Accept');
   if (chosen === 'json') return answer;

@@ -4,8 +4,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
+import { Type } from '@sinclair/typebox';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../store/errors.js';
-import { problemDetailsOfAjv, type InvalidParam } from './validation.js';
+import { MAX_REPORTED_ERRORS, problemDetailsOfAjv, type InvalidParam } from './validation.js';
 import { DataError } from '../topology/data-error.js';
 
 export const PROBLEM_TYPE_BASE = 'urn:pathtrace:problem:';
@@ -20,6 +21,47 @@ export interface ProblemBody {
   errors?: InvalidParam[];
   [extension: string]: unknown;
 }
+
+/** The schema of every problem document, as the routes declare it for their error responses. */
+export const ProblemDocument = Type.Object(
+  {
+    type: Type.String({ pattern: '^urn:pathtrace:problem:[a-z0-9-]+$' }),
+    title: Type.String({ description: 'A short summary of the kind of problem; the same for every problem of a type.' }),
+    status: Type.Integer({ minimum: 400, maximum: 599 }),
+    detail: Type.String({ description: 'What went wrong with this request, for a person to read.' }),
+    instance: Type.Optional(Type.String({ description: 'The path and query of the request.' })),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            pointer: Type.Optional(Type.String({ description: 'An RFC 6901 JSON pointer into the request body ("" is the whole body).' })),
+            parameter: Type.Optional(Type.String({ description: 'The name of the path or query parameter.' })),
+            detail: Type.String(),
+          },
+          { additionalProperties: false, description: 'One offending place of an invalid request; either `pointer` or `parameter` is given.' },
+        ),
+        { description: `For invalid input, every offending place (up to ${MAX_REPORTED_ERRORS}).` },
+      ),
+    ),
+    currentRevision: Type.Optional(Type.Integer({ minimum: 1, description: 'On a 412, the revision the topology is at, when it exists.' })),
+    candidates: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'On an unknown-endpoint or ambiguous-endpoint problem of a trace, the endpoint names that may have been meant: ' +
+          'every pod a bare name names, or up to 10 names that contain the unknown one.',
+      }),
+    ),
+    evidence: Type.Optional(
+      Type.Array(Type.String(), { description: 'On a cni-required problem of an import, every sign of a CNI plugin found in the objects.' }),
+    ),
+  },
+  {
+    description:
+      'An RFC 9457 problem document. `type` is stable per kind of problem: `urn:pathtrace:problem:` followed by ' +
+      'invalid-request, invalid-topology, not-found, unknown-endpoint, ambiguous-endpoint, cni-required, conflict, ' +
+      'precondition-failed, payload-too-large, unsupported-media-type, unavailable or internal. Further members may be added.',
+  },
+);
 
 const titles: Record<string, string> = {
   'invalid-request': 'The request is not valid',
@@ -65,7 +107,8 @@ export function problemBody(p: Problem): ProblemBody {
 
 export function sendProblem(reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}) {
   const body: ProblemBody = { ...problemBody(new Problem(status, slug, detail, extensions)), instance: reply.request.url };
-  return reply.code(status).type('application/problem+json; charset=utf-8').send(body);
+  // Sent as written: the routes declare ProblemDocument to document their errors, not to have them serialized again.
+  return reply.code(status).type('application/problem+json; charset=utf-8').send(JSON.stringify(body));
 }
 
 function problemOf(err: FastifyError & { validation?: unknown[]; validationContext?: string }, request: FastifyRequest): Problem {

@@ -1,10 +1,11 @@
 // A Mermaid flowchart: hops as boxes grouped by node, the links between them as labelled arrows, the drop point marked.
-import { decisionOf, hostOf, ok, routeDst, tunnelOf, type Answer } from './answer.js';
+import { decisionOf, hostOf, ok, routeDst, tunnelOf } from './answer.js';
+import type { TraceAnswer } from '../answer/schema.js';
 
 // Mermaid labels are quoted strings; a quote or a bracket inside would end them early.
 const label = (s: string) => s.replace(/"/g, '#quot;').replace(/[[\]{}<>]/g, ' ');
 
-export function renderMermaid(a: Answer): string {
+export function renderMermaid(a: TraceAnswer): string {
   const lines = ['flowchart LR'];
   const ids = a.hops.map((_, i) => `h${i}`);
   const groups = new Map<string, number[]>();

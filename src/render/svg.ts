@@ -1,7 +1,8 @@
 // A self-contained SVG of a trace, drawn by the service itself: hops as boxes in order, grouped by the node they run on,
 // the links between them as labelled arrows, the outcome at the end (green when delivered, red where it was dropped),
 // and below, one line per hop with the reason. No scripts, fonts or images from elsewhere: it renders anywhere.
-import { decisionOf, hostOf, ok, routeDst, tunnelOf, type Answer } from './answer.js';
+import { decisionOf, hostOf, ok, routeDst, tunnelOf } from './answer.js';
+import type { TraceAnswer } from '../answer/schema.js';
 
 const BOX_W = 200;
 const BOX_H = 64;
@@ -30,7 +31,7 @@ function wrap(s: string, n: number): string[] {
   return out;
 }
 
-export function renderSvg(a: Answer): string {
+export function renderSvg(a: TraceAnswer): string {
   const delivered = ok(a);
   const n = a.hops.length;
   const x = (i: number) => PAD + GROUP_PAD + i * (BOX_W + GAP);

@@ -1,7 +1,8 @@
 // Plain text for terminals and bots: the summary, then one line per hop — netns, in → out, and the decision with its reason.
-import { decisionOf, tooBig, tunnelOf, type Answer } from './answer.js';
+import { decisionOf, tooBig, tunnelOf } from './answer.js';
+import type { TraceAnswer } from '../answer/schema.js';
 
-export function renderText(a: Answer): string {
+export function renderText(a: TraceAnswer): string {
   const rows = a.hops.map((hop, i) => {
     const step = decisionOf(hop);
     const mark = step?.type === 'DROP' ? '✗ ' : step?.type === 'DELIVER' ? '✓ ' : '';

@@ -4,7 +4,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTopology, type CompiledTopology } from '../../src/engine/topology.js';
-import { explain, type PathReport, type StepReport, type TraceReport } from '../../src/engine/explain.js';
+import { explain } from '../../src/answer/explain.js';
+import type { AnyStep, ExplainedPathView, ExplanationView } from '../helpers/explained.js';
 import { checkTopology } from '../../src/topology/validate.js';
 import type { ClusterDoc, FabricDoc, LinkDoc, NetnsDoc, RouteDoc } from '../../src/topology/schema.js';
 import { example } from '../helpers/examples.js';
@@ -20,7 +21,7 @@ function fabric(doc: FabricDoc): CompiledTopology {
 }
 
 /** Traces and explains, and checks what every report must satisfy whatever the case. */
-function run(c: CompiledTopology, from: string, to: string, ttl?: number): TraceReport {
+function run(c: CompiledTopology, from: string, to: string, ttl?: number): ExplanationView {
   const src = c.resolve(from, 'source');
   const dst = c.resolve(to, 'destination');
   const report = explain(c.fabric, c.trace(src, dst, ttl), { from: src.name, to: dst.name });
@@ -28,7 +29,7 @@ function run(c: CompiledTopology, from: string, to: string, ttl?: number): Trace
   return report;
 }
 
-function assertWellExplained(p: PathReport) {
+function assertWellExplained(p: ExplainedPathView) {
   for (const hop of p.hops) {
     for (const s of hop.steps) {
       assert.equal(typeof s.explanation, 'string', `${hop.netns} ${s.type}`);
@@ -44,10 +45,10 @@ function assertWellExplained(p: PathReport) {
 }
 
 /** Hops as netns, in, out and step types: the whole shape of a path in one comparable value. */
-const shape = (p: PathReport) =>
+const shape = (p: ExplainedPathView) =>
   p.hops.map((h) => ({ netns: h.netns, in: h.in, out: h.out, steps: h.steps.map((s) => s.type) }));
 
-function stepOf(p: PathReport, netns: string, type: string, nth = 0): StepReport {
+function stepOf(p: ExplainedPathView, netns: string, type: string, nth = 0): AnyStep {
   const hops = p.hops.filter((h) => h.netns === netns);
   assert.ok(hops.length > 0, `no hop in ${netns}`);
   const steps = hops.flatMap((h) => h.steps).filter((s) => s.type === type);
@@ -55,7 +56,7 @@ function stepOf(p: PathReport, netns: string, type: string, nth = 0): StepReport
   return steps[nth]!;
 }
 
-const dropOf = (p: PathReport) => p.hops.at(-1)!.steps.at(-1)!;
+const dropOf = (p: ExplainedPathView) => p.hops.at(-1)!.steps.at(-1)!;
 
 // ---- a small fabric, written the way `ip -j link/addr/route` show it ----
 //

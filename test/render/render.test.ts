@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Answer } from '../../src/render/answer.js';
+import type { TraceAnswer } from '../../src/answer/schema.js';
 import { renderText } from '../../src/render/text.js';
 import { renderMarkdown } from '../../src/render/markdown.js';
 import { renderMermaid } from '../../src/render/mermaid.js';
@@ -8,10 +8,10 @@ import { tracedAnswers } from '../helpers/traced.js';
 import { example } from '../helpers/examples.js';
 import { compileTopology } from '../../src/engine/topology.js';
 import { checkTopology } from '../../src/topology/validate.js';
-import { answerFlow } from '../../src/http/trace-answer.js';
+import { answerFlow } from '../../src/http/flow.js';
 
-let delivered: Answer;
-let dropped: Answer;
+let delivered: TraceAnswer;
+let dropped: TraceAnswer;
 before(async () => {
   [delivered, dropped] = await tracedAnswers(['from=pod-a1&to=pod-b1', 'from=pod-a1&to=10.1.2.99']);
 });

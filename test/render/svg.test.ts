@@ -7,14 +7,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import type { Answer } from '../../src/render/answer.js';
+import type { TraceAnswer } from '../../src/answer/schema.js';
 import { renderSvg } from '../../src/render/svg.js';
 import { tracedAnswers } from '../helpers/traced.js';
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
-let delivered: Answer;
-let dropped: Answer;
+let delivered: TraceAnswer;
+let dropped: TraceAnswer;
 before(async () => {
   [delivered, dropped] = await tracedAnswers(['from=pod-a1&to=pod-b1', 'from=pod-a1&to=10.1.2.99']);
 });

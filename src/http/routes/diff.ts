@@ -9,6 +9,9 @@ import type { CompiledTopology } from '../../engine/topology.js';
 import { TopologyName, type FabricDoc } from '../../topology/schema.js';
 import { Problem } from '../problem.js';
 import { MAX_MATRIX_PODS } from './reachability.js';
+import { BadRequest, NotFound, problemResponse } from '../responses.js';
+import { NameParams } from './topologies.schemas.js';
+
 
 /** Changed pairs listed in full up to this many; the count is always exact. */
 const MAX_LISTED = 1000;
@@ -92,18 +95,84 @@ function pairChanges(a: CompiledTopology, b: CompiledTopology) {
   return { pods: n, changedCount, changed };
 }
 
+const diffRevisionsDoc = {
+  tags: ['topologies'],
+  operationId: 'diffRevisions',
+  summary: 'What changed between two revisions',
+  description: 'Compares two revisions (`from`, default the one before `to`; `to`, default the newest): nodes and pods (for cluster\n' +
+    'documents), namespaces, links and routes (of the fabrics both compile to), and the outcome of every ordered pair of\n' +
+    'the pods present in both: the pairs whose disposition changed (listed up to 1,000; `changedCount` is exact).\n',
+  response: {
+    200: {
+      description: 'The differences.',
+      content: {
+        'application/json': {
+          schema: DiffAnswer,
+          example: {
+            topology: 'two-nodes',
+            from: 1,
+            to: 2,
+            changes: {
+              nodes: { added: [], removed: [], changed: ['node-b'] },
+              pods: { added: [], removed: ['default/pod-a2'], changed: ['default/pod-b1'] },
+              netns: {
+                added: [],
+                removed: ['default/pod-a2'],
+                changed: ['default/pod-b1', 'node-a', 'node-b'],
+              },
+              links: [
+                { netns: 'node-a', link: 'veth6f99aef2', change: 'removed' },
+                { netns: 'node-b', link: 'cbr0', change: 'changed' },
+                { netns: 'default/pod-b1', link: 'eth0', change: 'changed' },
+              ],
+              routes: [
+                {
+                  netns: 'node-a',
+                  added: ['{"dst":"10.1.3.0/24","gateway":"192.168.0.12","dev":"eth0"}'],
+                  removed: ['{"dst":"10.1.2.0/24","gateway":"192.168.0.12","dev":"eth0"}'],
+                },
+                {
+                  netns: 'default/pod-b1',
+                  added: ['{"dst":"default","gateway":"10.1.3.1","dev":"eth0"}'],
+                  removed: ['{"dst":"default","gateway":"10.1.2.1","dev":"eth0"}'],
+                },
+              ],
+            },
+            reachability: { pods: 3, changedCount: 0, changed: [] },
+          },
+        },
+      },
+    },
+    400: BadRequest,
+    404: NotFound,
+    413: problemResponse(
+      'More than 5,000 pods in common.',
+      {
+        type: 'urn:pathtrace:problem:payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: '7000 pods: a diff compares at most 5000',
+        instance: '/v1/topologies/prod/diff',
+      },
+    ),
+  },
+};
+
 export default async function diffRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/topologies/:name/diff',
     {
       schema: {
-        params: Type.Object({ name: TopologyName }, { additionalProperties: false }),
+        ...diffRevisionsDoc,
+        params: NameParams,
         querystring: Type.Object(
-          { from: Type.Optional(Type.Integer({ minimum: 1 })), to: Type.Optional(Type.Integer({ minimum: 1 })) },
+          {
+            from: Type.Optional(Type.Integer({ minimum: 1, examples: [1] })),
+            to: Type.Optional(Type.Integer({ minimum: 1, examples: [2] })),
+          },
           { additionalProperties: false },
         ),
-        response: { 200: DiffAnswer },
       },
     },
     async (request) => {

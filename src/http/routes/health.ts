@@ -3,13 +3,43 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { isMigrated } from '../../store/migrate.js';
 import { sendProblem } from '../problem.js';
+import { Unavailable } from '../responses.js';
 
-const Status = Type.Object({ status: Type.String() });
+export const Status = Type.Object({ status: Type.String() });
+
+const checkLivenessDoc = {
+  security: [],
+  tags: ['health'],
+  operationId: 'checkLiveness',
+  summary: 'Liveness probe',
+  description: 'Answers as long as the process serves HTTP; it does not touch the database.',
+  response: {
+    200: {
+      description: 'The process is alive.',
+      content: { 'application/json': { schema: Status, example: { status: 'ok' } } },
+    },
+  },
+};
+
+const checkReadinessDoc = {
+  security: [],
+  tags: ['health'],
+  operationId: 'checkReadiness',
+  summary: 'Readiness probe',
+  description: 'Answers 200 when the service can do its job, that is when the database answers and its schema is migrated.',
+  response: {
+    200: {
+      description: 'The database answers and is migrated.',
+      content: { 'application/json': { schema: Status, example: { status: 'ready' } } },
+    },
+    503: Unavailable,
+  },
+};
 
 export default async function health(app: FastifyInstance) {
-  app.get('/healthz', { schema: { response: { 200: Status } } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: checkLivenessDoc }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { response: { 200: Status } } }, async (request, reply) => {
+  app.get('/readyz', { schema: checkReadinessDoc }, async (request, reply) => {
     let migrated: boolean;
     try {
       migrated = await isMigrated(app.db);

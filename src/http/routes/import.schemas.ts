@@ -19,20 +19,18 @@ export const ImportQuery = Type.Object(
     cni: Type.Optional(
       Type.Union(
         CNI_PLUGINS.map((p) => Type.Literal(p)),
-        { description: 'The CNI plugin, when the objects do not say it or say it wrong.' },
+        { description: 'The CNI plugin, when the objects do not say it (422 cni-required) or say it wrong. Not with `cni` in the body.', examples: ['bridge'] },
       ),
     ),
     mode: Type.Optional(
       Type.Union(
         CNI_MODES.map((m) => Type.Literal(m)),
         {
-          description:
-            "With cni: bridge's routes (host-gw, cloud), flannel's backend (vxlan, host-gw), Calico's mode (bgp, ipip, vxlan), " +
-            "Cilium's routing (native, tunnel, or the tunnel: vxlan, geneve).",
+          description: 'With `cni` only: the routes of bridge (`host-gw`, `cloud`), the backend of flannel (`vxlan`, `host-gw`), the mode of Calico (`bgp`, `ipip`, `vxlan`), the routing of Cilium (`native`, `tunnel`, or its tunnel: `vxlan`, `geneve`); weave takes none. Another value for the plugin is answered 400.', examples: ['host-gw'],
         },
       ),
     ),
-    description: Type.Optional(Type.String({ maxLength: 4096 })),
+    description: Type.Optional(Type.String({ maxLength: 4096, description: 'The topology\'s description (by default a line that counts what was imported). Not with `description` in the body.', examples: ['production, 2026-11-25'] })),
   },
   { additionalProperties: false },
 );

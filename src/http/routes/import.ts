@@ -14,6 +14,9 @@ import type { TopologyInput, TopologyMeta } from '../../store/topologies.js';
 import { Problem } from '../problem.js';
 import { etag, parseIfMatch } from '../preconditions.js';
 import { ImportAnswer, ImportParams, ImportQuery, KubernetesImportBody } from './import.schemas.js';
+import { WriteHeaders } from './topologies.schemas.js';
+import { Conflict, ETag, ImportBadRequest, ImportUnprocessable, Location, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType } from '../responses.js';
+
 
 const location = (name: string) => `/v1/topologies/${name}`;
 
@@ -72,6 +75,133 @@ const answer = ({ id: _id, ...meta }: TopologyMeta, imported: KubernetesImport) 
   warnings: imported.warnings,
 });
 
+const importDescription = 'Builds a cluster topology from the output of `kubectl get nodes,pods -A -o json` and stores it, so that a real\n' +
+  'cluster can be traced at once:\n' +
+  '\n' +
+  '```sh\n' +
+  'kubectl get nodes,pods -A -o json |\n' +
+  '  curl --data-binary @- -H \'content-type: application/json\' localhost:8080/v1/topologies/prod/import/kubernetes\n' +
+  '```\n' +
+  '\n' +
+  '**The body** is what kubectl prints: a v1 `List` whose `items` are Nodes, Pods and objects of other kinds\n' +
+  '(counted in `counts.ignored`, otherwise ignored), or `{nodes: <List of Nodes>, pods: <List of Pods>}`, as\n' +
+  '`kubectl get nodes -o json` and `kubectl get pods -A -o json` (or the API\'s NodeList and PodList) print them. Only\n' +
+  'the fields the import reads are checked; every other field kubectl prints (managedFields, containers,\n' +
+  'conditions...) is accepted. Next to them the body may carry `cni`, `description` and `network` as in a cluster\n' +
+  'document (`jq \'.cni = {plugin: "bridge"}\'`). The body limit is 64 MiB unless configured otherwise; kubectl ≥ 1.21\n' +
+  'leaves managedFields out, which keeps a 500-node, 15,000-pod cluster near 45 MB.\n' +
+  '\n' +
+  '**What is read.** A node: `metadata.name`; `status.addresses` (InternalIP first, then the others; node addresses\n' +
+  'are what the nodes route pod traffic to); `spec.podCIDRs`, or the older `spec.podCIDR`; the Ready condition.\n' +
+  'A pod: `metadata.namespace` and `.name`, `spec.nodeName`, `spec.hostNetwork`, `status.phase`, and\n' +
+  '`status.podIPs` or `status.podIP`.\n' +
+  '\n' +
+  '**The data path** (`cni` of the cluster) is, in this order: `cni` in the body; `cni=` (and `mode=`) of the query\n' +
+  '(with `cni=` alone, the mode the nodes\' annotations show fills in); or detected from the objects:\n' +
+  '\n' +
+  '- flannel from the node annotation `flannel.alpha.coreos.com/backend-type` (backend `vxlan`, with the VNI of\n' +
+  '  `backend-data`, or `host-gw`), or `flannel.alpha.coreos.com/public-ip` (backend unknown);\n' +
+  '- Calico from `projectcalico.org/IPv4VXLANTunnelAddr` (`vxlan`), `projectcalico.org/IPv4IPIPTunnelAddr`\n' +
+  '  (`ipip`), or `projectcalico.org/IPv4Address` alone (`bgp`); with flannel\'s annotations too (Canal), flannel;\n' +
+  '- Cilium from `network.cilium.io/ipv4-cilium-host`, `ipv4-pod-cidr`, `ipv4-health-ip` (and their IPv6 and\n' +
+  '  pre-1.12 `io.cilium.network.*` forms); its routing mode is not in the objects. With Cilium the nodes\' pod CIDRs\n' +
+  '  are the ones in its `ipv4-pod-cidr`/`ipv6-pod-cidr` annotations (cluster-pool IPAM), when they are there;\n' +
+  '- weaker, when no node is annotated: agent pods in kube-system, kube-flannel, calico-system or cilium named\n' +
+  '  `calico-node-*`, `kube-flannel-ds-*`, `canal-*`, `cilium-*` or `weave-net-*`.\n' +
+  '\n' +
+  'The answer\'s `cni` says what was stored and `detectedFrom` where it came from (`given`, or the field and the\n' +
+  'object, e.g. `metadata.annotations["flannel.alpha.coreos.com/backend-type"] of node cp-1`); `evidence` lists\n' +
+  'every sign found. When nothing tells (kubenet, kindnet and other plugins that leave no mark), the answer is 422\n' +
+  '`urn:pathtrace:problem:cni-required`: give `cni=`. A given plugin that differs from the detected one is stored\n' +
+  'as given, with a warning.\n' +
+  '\n' +
+  '**What the cluster form cannot hold** is left out, counted in `counts` and explained in `warnings` (each with a\n' +
+  'count and up to 10 examples that point into the request body), rather than refused: the cluster is simply like\n' +
+  'that, and the rest of it can be traced. Pods: not scheduled (`noNode`); no IP yet (`pending`); `Succeeded` or\n' +
+  '`Failed`, whose IP the plugin has released (`terminated`); on a node that is not imported (`unknownNode`); a\n' +
+  'repeated namespace/name (`duplicateName`); an IP another pod or a node has (`duplicateIP`: a Running pod on a\n' +
+  'Ready node keeps it, then the first); with a plugin that gives pods addresses from their node\'s pod CIDR (all but\n' +
+  'Calico), no IP inside it (`outsidePodCIDR`; the other IPs of a dual-stack pod are dropped alone). With Calico, whose\n' +
+  'IPAM allocates from its own blocks, pod IPs outside their node\'s pod CIDR are kept and reported. A hostNetwork\n' +
+  'pod keeps the addresses of its node only. Nodes: a repeated name (`duplicateName`), no InternalIP or ExternalIP\n' +
+  '(`noAddress`); an address of an earlier node or a pod CIDR that overlaps an earlier node\'s is dropped. Values\n' +
+  'kubectl never prints (an address that does not parse, a pod CIDR with host bits, two IPv4 pod IPs) are a 400\n' +
+  'with JSON pointers.\n' +
+  '\n' +
+  'POST creates the topology (409 if the name is taken); PUT creates or replaces it like PUT /v1/topologies/{name}.\n';
+
+const importBody = {
+  content: {
+    'application/json': {
+      examples: {
+        flannelHostGw: { $ref: '#/components/examples/KubectlFlannelHostGw' },
+        noCni: { $ref: '#/components/examples/KubectlWithoutCni' },
+      },
+    },
+  },
+};
+
+const importKubernetesDoc = {
+  tags: ['import'],
+  operationId: 'importKubernetes',
+  summary: 'Create a topology from what kubectl prints',
+  description: importDescription,
+  'x-request-body': importBody,
+  response: {
+    201: {
+      description: 'Created as revision 1. The answer is the topology\'s metadata, what was imported, the data path and the warnings.',
+      headers: { Location: Location, ETag: ETag },
+      content: {
+        'application/json': {
+          schema: ImportAnswer,
+          examples: { flannelHostGw: { $ref: '#/components/examples/KubectlFlannelHostGwImported' } },
+        },
+      },
+    },
+    400: ImportBadRequest,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: ImportUnprocessable,
+  },
+};
+
+const putKubernetesImportDoc = {
+  tags: ['import'],
+  operationId: 'putKubernetesImport',
+  summary: 'Create or replace a topology from what kubectl prints',
+  description: importDescription,
+  'x-request-body': importBody,
+  response: {
+    200: {
+      description: 'Replaced; the answer describes the new revision and what was imported.',
+      headers: { ETag: ETag },
+      content: {
+        'application/json': {
+          schema: ImportAnswer,
+          examples: { givenAsBridge: { $ref: '#/components/examples/KubectlFlannelHostGwAsBridge' } },
+        },
+      },
+    },
+    201: {
+      description: 'Created as revision 1.',
+      headers: { Location: Location, ETag: ETag },
+      content: {
+        'application/json': {
+          schema: ImportAnswer,
+          examples: { flannelHostGw: { $ref: '#/components/examples/KubectlFlannelHostGwImported' } },
+        },
+      },
+    },
+    400: ImportBadRequest,
+    409: Conflict,
+    412: PreconditionFailed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: ImportUnprocessable,
+  },
+};
+
 export default async function importRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = app;
@@ -82,7 +212,7 @@ export default async function importRoutes(plain: FastifyInstance) {
 
   app.post(
     path,
-    { schema: { params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody, response: { 201: ImportAnswer } }, validatorCompiler },
+    { schema: { ...importKubernetesDoc, params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody }, validatorCompiler },
     async (request, reply) => {
       const { name } = request.params;
       const imported = run(request.query, request.body);
@@ -95,7 +225,7 @@ export default async function importRoutes(plain: FastifyInstance) {
   app.put(
     path,
     {
-      schema: { params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody, response: { 200: ImportAnswer, 201: ImportAnswer } },
+      schema: { ...putKubernetesImportDoc, params: ImportParams, querystring: ImportQuery, headers: WriteHeaders, body: KubernetesImportBody },
       validatorCompiler,
     },
     async (request, reply) => {

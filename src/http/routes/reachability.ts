@@ -9,6 +9,9 @@ import { renderHeatmap } from '../../render/heatmap.js';
 import { TopologyName } from '../../topology/schema.js';
 import { pickFormat } from '../formats.js';
 import { Problem } from '../problem.js';
+import { BadRequest, NotFound, problemResponse } from '../responses.js';
+import { NameParams } from './topologies.schemas.js';
+
 
 /** One letter per outcome, so a row of the matrix is a short string. */
 export const LEGEND: Record<string, Disposition> = {
@@ -30,9 +33,9 @@ export const MAX_MATRIX_PODS = 5000;
 
 export const ReachabilityQuery = Type.Object(
   {
-    namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
-    node: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
-    revision: Type.Optional(Type.Integer({ minimum: 1 })),
+    namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 253, examples: ['default'] })),
+    node: Type.Optional(Type.String({ minLength: 1, maxLength: 253, examples: ['node-a'] })),
+    revision: Type.Optional(Type.Integer({ minimum: 1, examples: [1] })),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('svg')])),
   },
   { additionalProperties: false },
@@ -90,15 +93,80 @@ export function matrixAnswer(compiled: CompiledTopology, topology: { name: strin
   };
 }
 
+const reachabilityMatrixDoc = {
+  tags: ['traces'],
+  operationId: 'reachabilityMatrix',
+  summary: 'Which pods reach which',
+  description: 'The outcome of every ordered pair of pods (optionally only the pods of one `namespace` or `node`), as rows of one\n' +
+    'letter per destination (`legend` says which disposition each letter is; `-` is a pod to itself, `?` a pair without\n' +
+    'a common address family), with counts. Pods the kernel cannot tell apart (the same routes, links on the same\n' +
+    'layer-2 domains in the same state) share one trace per destination, so a 1,000-pod matrix takes well under a\n' +
+    'second. `format=svg` (or `Accept: image/svg+xml`) draws it as a heat map. At most 5,000 pods (413 beyond).\n',
+  response: {
+    200: {
+      description: 'The matrix.',
+      content: {
+        'application/json': {
+          schema: ReachabilityAnswer,
+          example: {
+            topology: { name: 'two-nodes', revision: 1 },
+            endpoints: [
+              { name: 'default/pod-a1', node: 'node-a', address: '10.1.1.2' },
+              { name: 'default/pod-a2', node: 'node-a', address: '10.1.1.3' },
+              { name: 'default/pod-b1', node: 'node-b', address: '10.1.2.2' },
+              { name: 'kube-system/kube-proxy-a', node: 'node-a', address: '192.168.0.11' },
+            ],
+            legend: {
+              D: 'DELIVERED',
+              X: 'EXITS_NETWORK',
+              R: 'NO_ROUTE',
+              B: 'BLACKHOLED',
+              U: 'UNREACHABLE',
+              N: 'NEIGHBOR_UNREACHABLE',
+              L: 'LINK_DOWN',
+              F: 'FORWARDING_DISABLED',
+              O: 'LOOP',
+              T: 'TTL_EXCEEDED',
+            },
+            rows: ['-DDD', 'D-DD', 'DD-D', 'DDD-'],
+            counts: { DELIVERED: 12 },
+            pairs: 12,
+            traced: 10,
+          },
+        },
+        'image/svg+xml': {
+          schema: { type: 'string' },
+          example: '<svg xmlns="http://www.w3.org/2000/svg" width="560" height="…" viewBox="…">\n' +
+            '<title>two-nodes revision 1: 12 of 12 pod pairs delivered</title>\n' +
+            '…\n' +
+            '</svg>\n',
+        },
+      },
+    },
+    400: BadRequest,
+    404: NotFound,
+    413: problemResponse(
+      'More than 5,000 pods; filter by namespace or node.',
+      {
+        type: 'urn:pathtrace:problem:payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: '7000 pods: a matrix answers at most 5000; filter by namespace or node',
+        instance: '/v1/topologies/prod/reachability',
+      },
+    ),
+  },
+};
+
 export default async function reachabilityRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/topologies/:name/reachability',
     {
       schema: {
-        params: Type.Object({ name: TopologyName }, { additionalProperties: false }),
+        ...reachabilityMatrixDoc,
+        params: NameParams,
         querystring: ReachabilityQuery,
-        response: { 200: ReachabilityAnswer },
       },
     },
     async (request, reply) => {

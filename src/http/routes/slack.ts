@@ -3,12 +3,15 @@
 // since an unsigned endpoint would let anyone read the topologies. Whatever the user types, the answer is a Slack
 // message (ephemeral help for mistakes), never an error page.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Answer } from '../../render/answer.js';
 import { decisionOf, ok } from '../../render/answer.js';
 import { NotFoundError } from '../../store/errors.js';
 import { Problem } from '../problem.js';
-import { answerFlow } from '../trace-answer.js';
+import { problemResponse } from '../responses.js';
+import { answerFlow } from '../flow.js';
+import type { TraceAnswer } from '../../answer/schema.js';
+
 
 /** Slack's replay window. */
 const MAX_AGE_SECONDS = 5 * 60;
@@ -26,7 +29,7 @@ interface SlackBody {
 
 const ephemeral = (text: string) => ({ response_type: 'ephemeral', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
 
-function message(a: Answer) {
+function message(a: TraceAnswer) {
   const hops = a.hops
     .map((h, i) => `${i + 1}. \`${h.netns}\` ${h.in ?? '–'} → ${h.out ?? '–'}: ${decisionOf(h)?.explanation ?? ''}`)
     .join('\n');
@@ -52,13 +55,112 @@ export function verifySlackSignature(secret: string, timestamp: string | undefin
   return undefined;
 }
 
+const slackCommandDoc = {
+  security: [],
+  tags: ['integrations'],
+  operationId: 'slackCommand',
+  summary: 'The Slack slash command /trace',
+  description: 'Point a Slack slash command (`/trace <topology> <from> <to>`) here. Requests must be signed with the app\'s signing\n' +
+    'secret (`X-Slack-Signature`, `X-Slack-Request-Timestamp`, at most 5 minutes old); the service refuses every request\n' +
+    'until `SLACK_SIGNING_SECRET` is set. The answer is a Slack message: the verdict and the hops in the channel, or an\n' +
+    'ephemeral help text for `help`, missing arguments or unknown names.\n',
+  'x-request-body': {
+    content: {
+      'application/x-www-form-urlencoded': {
+        schema: {
+          type: 'object',
+          properties: {
+            command: { type: 'string' },
+            text: { type: 'string', description: '<topology> <from> <to>, or help' },
+            user_id: { type: 'string' },
+            response_url: { type: 'string' },
+          },
+        },
+        example: { command: '/trace', text: 'two-nodes pod-a1 pod-b1', user_id: 'U1' },
+      },
+    },
+  },
+  response: {
+    200: {
+      description: 'A Slack message (blocks).',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: {
+              response_type: { type: 'string', enum: ['in_channel', 'ephemeral'] },
+              text: { type: 'string' },
+              blocks: { type: 'array', items: { type: 'object', additionalProperties: true } },
+            },
+            additionalProperties: true,
+          },
+          example: {
+            response_type: 'in_channel',
+            text: 'DELIVERED: default/pod-a1 (10.1.1.2) → default/pod-b1 (10.1.2.2) via default/pod-a1 → node-a → node-b → default/pod-b1',
+            blocks: [
+              {
+                type: 'section',
+                text: {
+                  type: 'mrkdwn',
+                  text: ':white_check_mark: *DELIVERED* default/pod-a1 (10.1.1.2) → default/pod-b1 (10.1.2.2) via default/pod-a1 → node-a → node-b → default/pod-b1',
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
+    401: problemResponse(
+      'The signature is missing, wrong, or older than 5 minutes.',
+      {
+        type: 'urn:pathtrace:problem:bad-signature',
+        title: 'The request signature is not valid',
+        status: 401,
+        detail: 'the signature does not match',
+        instance: '/v1/integrations/slack/command',
+      },
+    ),
+    403: problemResponse(
+      'SLACK_SIGNING_SECRET is not set.',
+      {
+        type: 'urn:pathtrace:problem:slack-not-configured',
+        title: 'The Slack command is not configured',
+        status: 403,
+        detail: 'set SLACK_SIGNING_SECRET to enable the Slack command',
+        instance: '/v1/integrations/slack/command',
+      },
+    ),
+    415: problemResponse(
+      'The body is not a form.',
+      {
+        type: 'urn:pathtrace:problem:unsupported-media-type',
+        title: 'Unsupported media type',
+        status: 415,
+        detail: 'Slack commands are sent as application/x-www-form-urlencoded',
+        instance: '/v1/integrations/slack/command',
+      },
+    ),
+  },
+};
+
+// Checked by the route against the signing secret, which answers their absence itself: the schema only documents them.
+const SlackHeaders = Type.Object({
+  'x-slack-signature': Type.Optional(
+    Type.String({
+      description: 'v0= and the hex HMAC-SHA256 of "v0:<timestamp>:<body>" with the signing secret.',
+      examples: ['v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503'],
+    }),
+  ),
+  'x-slack-request-timestamp': Type.Optional(Type.String({ description: 'Seconds since 1970; at most 5 minutes old.', examples: ['1795629000'] })),
+});
+
 export default async function slackRoutes(app: FastifyInstance, options: { signingSecret: string | undefined }) {
   // Slack posts forms; the signature is over the exact bytes, so the body is kept as sent.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, { raw: body as string, fields: new URLSearchParams(body as string) } satisfies SlackBody);
   });
 
-  app.post('/integrations/slack/command', async (request) => {
+  app.post('/integrations/slack/command', { schema: { ...slackCommandDoc, headers: SlackHeaders } }, async (request) => {
     const secret = options.signingSecret;
     if (!secret) throw new Problem(403, 'slack-not-configured', 'set SLACK_SIGNING_SECRET to enable the Slack command');
     const body = request.body as SlackBody | undefined;

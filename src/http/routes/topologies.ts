@@ -9,7 +9,19 @@ import { Problem } from '../problem.js';
 import { checkTopologyBody } from '../topology-body.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
 import { decodeCursor, decodeRevisionCursor, encodeCursor } from '../cursor.js';
-import { NameParams, PageQuery, RevisionList, RevisionParams, TopologyList, TopologyWritten } from './topologies.schemas.js';
+import {
+  DeleteHeaders,
+  NameParams,
+  PageQuery,
+  ReadHeaders,
+  RevisionList,
+  RevisionParams,
+  TopologyDocument,
+  TopologyList,
+  TopologyWritten,
+  WriteHeaders,
+} from './topologies.schemas.js';
+import { BadRequest, Conflict, ETag, InvalidTopology, Location, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType } from '../responses.js';
 
 const location = (name: string) => `/v1/topologies/${name}`;
 
@@ -40,11 +52,242 @@ function sendDocument(reply: FastifyReply, { documentJson, ...meta }: StoredTopo
   return reply.send(`${head.slice(0, -1)},${JSON.stringify(meta.form)}:${documentJson}}`);
 }
 
+const topologyBody = {
+  content: {
+    'application/json': {
+      examples: {
+        cluster: { $ref: '#/components/examples/TwoNodeBridgeCluster' },
+        fabric: { $ref: '#/components/examples/OneNodeFabric' },
+        dumps: { $ref: '#/components/examples/OneNodeDumps' },
+        inconsistent: { $ref: '#/components/examples/InconsistentCluster' },
+      },
+    },
+  },
+};
+
+const topologyCreated = {
+  description: 'Created as revision 1.',
+  headers: { Location: Location, ETag: ETag },
+  content: {
+    'application/json': {
+      schema: TopologyWritten,
+      examples: {
+        cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterMeta' },
+        fabric: { $ref: '#/components/examples/OneNodeFabricMeta' },
+        dumps: { $ref: '#/components/examples/OneNodeDumpsMeta' },
+      },
+    },
+  },
+};
+
+/** A revision as GET answers it, the newest or an older one. */
+const documentContent = {
+  'application/json': {
+    schema: TopologyDocument,
+    examples: {
+      cluster: { $ref: '#/components/examples/TwoNodeBridgeClusterDocument' },
+      fabric: { $ref: '#/components/examples/OneNodeFabricDocument' },
+    },
+  },
+};
+
+const createTopologyDoc = {
+  tags: ['topologies'],
+  operationId: 'createTopology',
+  summary: 'Create a topology',
+  description: 'Stores a new topology as revision 1 under the name in the body. The document is checked twice: against the\n' +
+    'schema (400, with a JSON pointer per problem) and for consistency (422: overlapping pod CIDRs, pods on unknown\n' +
+    'nodes, veth peers that do not point back, routes through links that do not exist...). Use PUT to create or\n' +
+    'replace under a name of your choice.\n' +
+    '\n' +
+    '`dumps` are converted to a fabric first and stored as it (`form: fabric`). Veth peers are resolved from\n' +
+    '`link_netnsid` and `link_index`; where that is ambiguous (netnsids only mean something inside one kernel: give each\n' +
+    'pod its `node`) or impossible, the answer is 422 with pointers into the dumps, and `peers` settles it. What the\n' +
+    'fabric does not model or had to infer is listed in the answer\'s `warnings` (code, count, up to 10 examples).\n',
+  'x-request-body': topologyBody,
+  response: {
+    201: topologyCreated,
+    400: BadRequest,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: InvalidTopology,
+  },
+};
+
+const listTopologiesDoc = {
+  tags: ['topologies'],
+  operationId: 'listTopologies',
+  summary: 'List topologies',
+  description: 'The newest revision of every topology, without documents, in name order, one page at a time.',
+  response: {
+    200: {
+      description: 'A page of topologies.',
+      content: {
+        'application/json': {
+          schema: TopologyList,
+          example: {
+            items: [
+              {
+                name: 'one-bridge',
+                revision: 1,
+                description: 'One node: two pods on the cbr0 bridge, and the node\'s uplink to the underlay.',
+                form: 'fabric',
+                updatedAt: '2026-11-25T17:18:12.116Z',
+                summary: { nodes: 1, pods: 2, netns: 3 },
+              },
+              {
+                name: 'two-nodes',
+                revision: 2,
+                description: 'Two nodes with a bridge per node and host-gw routes between them.',
+                form: 'cluster',
+                updatedAt: '2026-11-25T17:40:03.512Z',
+                summary: { nodes: 2, pods: 4, netns: 6 },
+              },
+            ],
+            nextCursor: 'InR3by1ub2RlcyI',
+          },
+        },
+      },
+    },
+    400: BadRequest,
+  },
+};
+
+const getTopologyDoc = {
+  tags: ['topologies'],
+  operationId: 'getTopology',
+  summary: 'Get a topology',
+  description: 'The newest revision of a topology: its metadata and its document, under `cluster` or `fabric` as `form` says.\n' +
+    'The document is answered as it was stored. With If-None-Match, a client that holds the current revision gets a\n' +
+    '304 without a body.\n',
+  response: {
+    200: {
+      description: 'The newest revision.',
+      headers: { ETag: ETag },
+      content: documentContent,
+    },
+    304: {
+      description: 'If-None-Match matched the current revision; the copy the client holds is current. No body.',
+      headers: { ETag: ETag },
+      type: 'null',
+    },
+    400: BadRequest,
+    404: NotFound,
+  },
+};
+
+const putTopologyDoc = {
+  tags: ['topologies'],
+  operationId: 'putTopology',
+  summary: 'Create or replace a topology',
+  description: 'Creates the topology (revision 1, answered 201) or replaces it with a new revision (200). The name comes from the\n' +
+    'path; a `name` in the body must be the same. Send If-Match with the ETag you read to replace only the revision you\n' +
+    'have seen (412 otherwise), or `If-None-Match: *` to create only. Only the newest revisions are kept (50 by\n' +
+    'default); older ones are dropped as new ones are written.\n',
+  'x-request-body': topologyBody,
+  response: {
+    200: {
+      description: 'Replaced; the answer describes the new revision.',
+      headers: { ETag: ETag },
+      content: {
+        'application/json': {
+          schema: TopologyWritten,
+          example: {
+            name: 'two-nodes',
+            revision: 2,
+            description: 'Two nodes with a bridge per node and host-gw routes between them.',
+            form: 'cluster',
+            summary: { nodes: 2, pods: 4, netns: 6 },
+            createdAt: '2026-11-25T17:18:12.049Z',
+            updatedAt: '2026-11-25T17:40:03.512Z',
+          },
+        },
+      },
+    },
+    201: topologyCreated,
+    400: BadRequest,
+    409: Conflict,
+    412: PreconditionFailed,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    422: InvalidTopology,
+  },
+};
+
+const deleteTopologyDoc = {
+  tags: ['topologies'],
+  operationId: 'deleteTopology',
+  summary: 'Delete a topology',
+  description: 'Deletes the topology with all its revisions. With If-Match, only if it is still at one of the given revisions.',
+  response: {
+    204: { description: 'Deleted. No body.', type: 'null' },
+    400: BadRequest,
+    404: NotFound,
+    412: PreconditionFailed,
+  },
+};
+
+const listRevisionsDoc = {
+  tags: ['topologies'],
+  operationId: 'listRevisions',
+  summary: 'List the revisions of a topology',
+  description: 'The revisions still kept, newest first, without documents, one page at a time.',
+  response: {
+    200: {
+      description: 'A page of revisions.',
+      content: {
+        'application/json': {
+          schema: RevisionList,
+          example: {
+            name: 'two-nodes',
+            items: [
+              {
+                revision: 2,
+                description: 'Two nodes with a bridge per node and host-gw routes between them.',
+                form: 'cluster',
+                summary: { nodes: 2, pods: 4, netns: 6 },
+                createdAt: '2026-11-25T17:40:03.512Z',
+              },
+              {
+                revision: 1,
+                description: 'Two nodes, one bridge each.',
+                form: 'cluster',
+                summary: { nodes: 2, pods: 3, netns: 5 },
+                createdAt: '2026-11-25T17:18:12.049Z',
+              },
+            ],
+            nextCursor: null,
+          },
+        },
+      },
+    },
+    400: BadRequest,
+    404: NotFound,
+  },
+};
+
+const getRevisionDoc = {
+  tags: ['topologies'],
+  operationId: 'getRevision',
+  summary: 'Get a revision of a topology',
+  description: 'One revision of a topology, while it is kept, with its metadata and its document as GET /v1/topologies/{name} answers them.',
+  response: {
+    200: {
+      description: 'The revision.',
+      headers: { ETag: ETag },
+      content: documentContent,
+    },
+    400: BadRequest,
+    404: NotFound,
+  },
+};
+
 export default async function topologies(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = app;
 
-  app.post('/topologies', { schema: { body: TopologyBody, response: { 201: TopologyWritten } } }, async (request, reply) => {
+  app.post('/topologies', { schema: { ...createTopologyDoc, body: TopologyBody } }, async (request, reply) => {
     const { input, warnings } = toInput(request.body.name, request.body);
     const meta = await store.create(input);
     await app.compiled.warm(meta.name, meta.revision);
@@ -53,7 +296,7 @@ export default async function topologies(plain: FastifyInstance) {
 
   app.put(
     '/topologies/:name',
-    { schema: { params: NameParams, body: TopologyPutBody, response: { 200: TopologyWritten, 201: TopologyWritten } } },
+    { schema: { ...putTopologyDoc, params: NameParams, headers: WriteHeaders, body: TopologyPutBody } },
     async (request, reply) => {
       const { name } = request.params;
       if (request.body.name !== undefined && request.body.name !== name) {
@@ -73,7 +316,7 @@ export default async function topologies(plain: FastifyInstance) {
     },
   );
 
-  app.get('/topologies', { schema: { querystring: PageQuery, response: { 200: TopologyList } } }, async (request) => {
+  app.get('/topologies', { schema: { ...listTopologiesDoc, querystring: PageQuery } }, async (request) => {
     const page = await store.list(request.query.limit, decodeCursor(request.query.cursor));
     return {
       items: page.items.map(({ name, revision, description, form, updatedAt, summary }) => ({
@@ -88,7 +331,7 @@ export default async function topologies(plain: FastifyInstance) {
     };
   });
 
-  app.get('/topologies/:name', { schema: { params: NameParams } }, async (request, reply) => {
+  app.get('/topologies/:name', { schema: { ...getTopologyDoc, params: NameParams, headers: ReadHeaders } }, async (request, reply) => {
     const { name } = request.params;
     const conditional = request.headers['if-none-match'];
     if (conditional !== undefined) {
@@ -98,14 +341,14 @@ export default async function topologies(plain: FastifyInstance) {
     return sendDocument(reply, await store.get(name));
   });
 
-  app.delete('/topologies/:name', { schema: { params: NameParams } }, async (request, reply) => {
+  app.delete('/topologies/:name', { schema: { ...deleteTopologyDoc, params: NameParams, headers: DeleteHeaders } }, async (request, reply) => {
     await store.remove(request.params.name, parseIfMatch(request.headers['if-match']));
     return reply.code(204).send();
   });
 
   app.get(
     '/topologies/:name/revisions',
-    { schema: { params: NameParams, querystring: PageQuery, response: { 200: RevisionList } } },
+    { schema: { ...listRevisionsDoc, params: NameParams, querystring: PageQuery } },
     async (request) => {
       const { name } = request.params;
       const before = decodeRevisionCursor(request.query.cursor);
@@ -114,7 +357,7 @@ export default async function topologies(plain: FastifyInstance) {
     },
   );
 
-  app.get('/topologies/:name/revisions/:revision', { schema: { params: RevisionParams } }, async (request, reply) =>
+  app.get('/topologies/:name/revisions/:revision', { schema: { ...getRevisionDoc, params: RevisionParams } }, async (request, reply) =>
     sendDocument(reply, await store.get(request.params.name, request.params.revision)),
   );
 }

@@ -1,8 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { TopologyName } from '../../topology/schema.js';
-import { Family, Port, Size, TraceAnswer } from './trace.schemas.js';
+import { NameParams } from './topologies.schemas.js';
+import { TraceAnswer } from '../../answer/schema.js';
 
 export const MAX_FLOWS = 10_000;
+
+export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
+/** An IP packet's size: from the smallest datagram every IPv4 host must forward to the largest IP length. */
+export const Size = Type.Integer({ minimum: 68, maximum: 65535 });
 
 export const Flow = Type.Object(
   {
@@ -19,9 +24,9 @@ export const Flow = Type.Object(
   { additionalProperties: false },
 );
 
-export const BatchParams = Type.Object({ name: TopologyName }, { additionalProperties: false });
+export const BatchParams = NameParams;
 export const BatchQuery = Type.Object(
-  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])) },
+  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')], { description: '`json` (the default) or `text`.' })) },
   { additionalProperties: false },
 );
 

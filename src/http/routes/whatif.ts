@@ -13,6 +13,155 @@ import { TopologyPutBody } from '../../topology/schema.js';
 import { MAX_FLOWS } from './traces.schemas.js';
 import { traceFlows } from './traces.js';
 import { WhatIfAnswer, WhatIfBody } from './whatif.schemas.js';
+import { BadRequest, NotFound, problemResponse } from '../responses.js';
+
+
+const traceWhatIfDoc = {
+  tags: ['traces'],
+  operationId: 'traceWhatIf',
+  summary: 'What if? Trace flows without storing anything',
+  description: 'Traces flows through a topology given inline (`topology: {cluster | fabric}`), or through a stored one (`base`, at\n' +
+    '`revision` or the newest) with changes on top: an RFC 7396 JSON merge patch of its document (`patch`), and/or a list\n' +
+    'of `changes` (add-route, delete-route, link-down, link-up, forwarding) applied to the fabric it compiles to. The\n' +
+    'answer is that of the batch endpoint; nothing is stored.\n',
+  'x-request-body': {
+    content: {
+      'application/json': {
+        examples: {
+          changes: {
+            summary: 'What if node-a lost its route to node-b\'s pods?',
+            value: {
+              base: 'two-nodes',
+              changes: [{ op: 'delete-route', netns: 'node-a', dst: '10.1.2.0/24' }],
+              flows: [{ from: 'pod-a1', to: 'pod-b1' }, { from: 'pod-b1', to: 'pod-a1' }],
+            },
+          },
+          patch: {
+            summary: 'What if the nodes had a default route to an upstream router?',
+            value: {
+              base: 'two-nodes',
+              patch: { cluster: { network: { cidr: '192.168.0.0/24', gateway: '192.168.0.1' } } },
+              flows: [{ from: 'pod-a1', to: '8.8.8.8' }],
+            },
+          },
+        },
+      },
+    },
+  },
+  response: {
+    200: {
+      description: 'Every flow\'s trace through the changed topology.',
+      content: {
+        'application/json': {
+          schema: WhatIfAnswer,
+          example: {
+            base: { name: 'two-nodes', revision: 1 },
+            count: { flows: 1, errors: 0, byDisposition: { NO_ROUTE: 1 } },
+            traces: [
+              {
+                flow: { from: 'pod-a1', to: 'pod-b1' },
+                trace: {
+                  flow: { src: '10.1.1.2', dst: '10.1.2.2', protocol: 'icmp', ttl: 64 },
+                  source: { name: 'default/pod-a1', kind: 'pod', netns: 'default/pod-a1', address: '10.1.1.2' },
+                  destination: { name: 'default/pod-b1', kind: 'pod', netns: 'default/pod-b1', address: '10.1.2.2' },
+                  disposition: 'NO_ROUTE',
+                  summary: 'NO_ROUTE at node-a: default/pod-a1 (10.1.1.2) → default/pod-b1 (10.1.2.2) via default/pod-a1 → node-a: node-a has no route for the destination: the packet is dropped (Network is unreachable)',
+                  hops: [
+                    {
+                      netns: 'default/pod-a1',
+                      kind: 'pod',
+                      steps: [
+                        {
+                          type: 'ORIGINATE',
+                          explanation: 'default/pod-a1 sends a packet from 10.1.1.2 to 10.1.2.2 (TTL 64)',
+                          src: '10.1.1.2',
+                          dst: '10.1.2.2',
+                          ttl: 64,
+                        },
+                        {
+                          type: 'ROUTE',
+                          explanation: 'default via 10.1.1.1 dev eth0 is the longest prefix that contains 10.1.2.2: no other route in default/pod-a1\'s main table does',
+                          table: 'main',
+                          route: { dst: 'default', gateway: '10.1.1.1', dev: 'eth0' },
+                          candidates: [],
+                        },
+                        {
+                          type: 'TRANSMIT',
+                          explanation: 'default/pod-a1 sends the packet out of eth0 to the next hop 10.1.1.1; node-a cbr0 owns it',
+                          link: 'eth0',
+                          neighbor: '10.1.1.1',
+                          answeredBy: { netns: 'node-a', link: 'cbr0' },
+                        },
+                      ],
+                      node: 'node-a',
+                      out: 'eth0',
+                    },
+                    {
+                      netns: 'node-a',
+                      kind: 'node',
+                      steps: [
+                        {
+                          type: 'BRIDGE',
+                          explanation: 'cbr0 passes the frame from port veth6e99ad5f up to node-a\'s own IP stack: it is addressed to the bridge',
+                          bridge: 'cbr0',
+                          from: 'veth6e99ad5f',
+                          to: null,
+                        },
+                        {
+                          type: 'RECEIVE',
+                          explanation: 'node-a receives the packet on cbr0 (TTL 64)',
+                          link: 'cbr0',
+                          ttl: 64,
+                        },
+                        {
+                          type: 'ROUTE',
+                          explanation: 'no route in node-a\'s main table contains 10.1.2.2, and there is no default route',
+                          table: 'main',
+                          route: null,
+                          candidates: [],
+                        },
+                        {
+                          type: 'DROP',
+                          explanation: 'node-a has no route for the destination: the packet is dropped (Network is unreachable)',
+                          disposition: 'NO_ROUTE',
+                        },
+                      ],
+                      in: 'veth6e99ad5f',
+                    },
+                  ],
+                  notes: [],
+                },
+              },
+            ],
+          },
+        },
+      },
+    },
+    400: BadRequest,
+    404: NotFound,
+    413: problemResponse(
+      'More than 10,000 flows, or a body over the size limit.',
+      {
+        type: 'urn:pathtrace:problem:payload-too-large',
+        title: 'Request body too large',
+        status: 413,
+        detail: '10001 flows in one request; the limit is 10000: split the batch',
+        instance: '/v1/traces',
+      },
+    ),
+    422: problemResponse(
+      'The changed topology is not consistent (the errors point into the changes or the patched document).',
+      {
+        type: 'urn:pathtrace:problem:invalid-topology',
+        title: 'The topology is not consistent',
+        status: 422,
+        detail: '1 of the changes do not apply to the topology',
+        instance: '/v1/traces',
+        errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }],
+      },
+    ),
+  },
+};
 
 /** Deeper than any topology document: a patch nested further is refused before anything recurses into it. */
 const MAX_PATCH_DEPTH = 32;
@@ -34,7 +183,7 @@ function checkDepth(patch: unknown, at: string): void {
 export default async function whatIfRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.post('/traces', { schema: { body: WhatIfBody, response: { 200: WhatIfAnswer } } }, async (request) => {
+  app.post('/traces', { schema: { ...traceWhatIfDoc, body: WhatIfBody } }, async (request) => {
     const body = request.body;
     if (body.flows.length > MAX_FLOWS) {
       throw new Problem(413, 'payload-too-large', `${body.flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);

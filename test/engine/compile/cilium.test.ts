@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, dualStack, exampleCluster, hops, netnsDoc, run, stepTypes, tunnelled } from './helpers.js';
-import { explain } from '../../../src/engine/explain.js';
+import { explain } from '../../../src/answer/explain.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { compileTopology } from '../../../src/engine/topology.js';
 import { checkTopology } from '../../../src/topology/validate.js';

@@ -2,7 +2,8 @@
 // routes back in `ip -j route` form, and trace a pair down to the shape of its hops.
 import assert from 'node:assert/strict';
 import { compileTopology, type CompiledTopology } from '../../../src/engine/topology.js';
-import { explain, type TraceReport } from '../../../src/engine/explain.js';
+import { explain } from '../../../src/answer/explain.js';
+import type { ExplanationView } from '../../helpers/explained.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { checkTopology } from '../../../src/topology/validate.js';
 import type { ClusterDoc, NetnsDoc } from '../../../src/topology/schema.js';
@@ -33,18 +34,18 @@ export function netnsDoc(c: CompiledTopology, name: string): NetnsDoc {
   return ns;
 }
 
-export function run(c: CompiledTopology, from: string, to: string): TraceReport {
+export function run(c: CompiledTopology, from: string, to: string): ExplanationView {
   const src = c.resolve(from, 'source');
   const dst = c.resolve(to, 'destination');
   return explain(c.fabric, c.trace(src, dst), { from: src.name, to: dst.name });
 }
 
 /** Each hop as "netns in→out: STEPS". */
-export const hops = (r: TraceReport) =>
+export const hops = (r: ExplanationView) =>
   r.hops.map((h) => `${h.netns} ${h.in ?? '-'}→${h.out ?? '-'}: ${h.steps.map((s) => s.type).join(' ')}`);
 
 /** Each hop as "netns: STEPS". */
-export const stepTypes = (r: TraceReport) => r.hops.map((h) => `${h.netns}: ${h.steps.map((s) => s.type).join(' ')}`);
+export const stepTypes = (r: ExplanationView) => r.hops.map((h) => `${h.netns}: ${h.steps.map((s) => s.type).join(' ')}`);
 
 /** The hops of a pod → pod trace through a tunnel between two nodes that route their pods (no bridge). */
 export const tunnelled = (from: string, fromNode: string, toNode: string, to: string) => [

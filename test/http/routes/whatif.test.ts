@@ -60,8 +60,13 @@ test('bad what-ifs are problems: both or neither form, changes that do not apply
   res = await whatIf({ base: 'two-nodes', changes: [{ op: 'link-down', netns: 'node-z', link: 'eth0' }], flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
   assert.equal(res.statusCode, 422);
   assert.deepEqual(res.json().errors, [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }]);
+  // The patched base is checked as a body sent whole: no nodes is a schema error (400), as for POST.
   res = await whatIf({ base: 'two-nodes', patch: { cluster: { nodes: [] } }, flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
-  assert.equal(res.statusCode, 422);
+  assert.equal(res.statusCode, 400);
+  assert.deepEqual(res.json().errors, [{ pointer: '/patch/cluster/nodes', detail: 'must NOT have fewer than 1 items' }]);
+  // An inconsistent result (a pod on a node that is not there) is still a 422.
+  res = await whatIf({ base: 'two-nodes', patch: { cluster: { pods: [{ name: 'p', nodeName: 'node-z', podIPs: ['10.1.1.9'] }] } }, flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
+  assert.equal(res.statusCode, 422, res.body);
   res = await whatIf({ base: 'nope', flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
   assert.equal(res.statusCode, 404);
   res = await whatIf({ topology: { cluster: example('two-nodes').cluster }, changes: [], flows: [{ from: 'pod-a1', to: 'pod-b1' }] });

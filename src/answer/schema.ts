@@ -1,49 +1,17 @@
-import { Type } from '@sinclair/typebox';
-import { TopologyName } from '../../topology/schema.js';
-
-export const TraceParams = Type.Object({ name: TopologyName }, { additionalProperties: false });
-
-export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
-export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
-/** An IP packet's size: from the smallest datagram every IPv4 host must forward to the largest IP length. */
-export const Size = Type.Integer({ minimum: 68, maximum: 65535 });
-
-export const TraceQuery = Type.Object(
-  {
-    from: Type.String({ minLength: 1, maxLength: 253, description: 'An address, a pod (namespace/name, or a bare name when unique), a node or a netns.' }),
-    to: Type.String({ minLength: 1, maxLength: 253, description: 'Like from; may also be an address that nobody in the topology owns.' }),
-    protocol: Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')], { default: 'icmp' }),
-    port: Type.Optional(Port),
-    srcPort: Type.Optional(Port),
-    dstPort: Type.Optional(Port),
-    family: Type.Optional(Family),
-    size: Type.Optional(Size),
-    ttl: Type.Integer({ minimum: 1, maximum: 255, default: 64 }),
-    revision: Type.Optional(Type.Integer({ minimum: 1 })),
-    format: Type.Optional(
-      Type.Union(['json', 'text', 'markdown', 'mermaid', 'svg'].map((f) => Type.Literal(f)), {
-        description: 'The answer format; overrides Accept (application/json, text/plain, text/markdown, text/vnd.mermaid, image/svg+xml).',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
+// The wire shape of a trace answer: what the trace route answers in JSON, what the batch and what-if answers hold per
+// flow, and what every renderer draws from. One schema, so a text line, a diagram and the JSON tell the same story.
+import { Type, type Static } from '@sinclair/typebox';
+import { AnswerStep, Disposition } from './steps.js';
 
 const Endpoint = Type.Object({ name: Type.String(), kind: Type.String(), netns: Type.Union([Type.String(), Type.Null()]), address: Type.String() });
-const Step = Type.Object({ type: Type.String(), explanation: Type.String() }, { additionalProperties: true });
-const Hop = Type.Object({
+export const AnswerHop = Type.Object({
   netns: Type.String(),
   kind: Type.String(),
   node: Type.Optional(Type.String()),
   in: Type.Optional(Type.String()),
   out: Type.Optional(Type.String()),
-  steps: Type.Array(Step),
+  steps: Type.Array(AnswerStep),
 });
-const Disposition = Type.Union(
-  ['DELIVERED', 'EXITS_NETWORK', 'NO_ROUTE', 'BLACKHOLED', 'UNREACHABLE', 'NEIGHBOR_UNREACHABLE', 'LINK_DOWN', 'FORWARDING_DISABLED', 'LOOP', 'TTL_EXCEEDED'].map(
-    (d) => Type.Literal(d),
-  ),
-);
 const Mtu = Type.Object(
   {
     smallest: Type.Integer({ description: 'The largest packet that gets through every link the packet leaves by (inside a tunnel: the MTU less the outer headers).' }),
@@ -55,9 +23,9 @@ const Mtu = Type.Object(
   },
   { description: 'Absent when the packet leaves by no link.' },
 );
-const PathReport = Type.Object({
+export const AnswerPath = Type.Object({
   disposition: Disposition,
-  hops: Type.Array(Hop),
+  hops: Type.Array(AnswerHop),
   summary: Type.String(),
   choices: Type.Array(Type.Integer()),
   mtu: Type.Optional(Mtu),
@@ -93,9 +61,13 @@ export const TraceAnswer = Type.Object({
   destination: Endpoint,
   disposition: Disposition,
   summary: Type.String(),
-  hops: Type.Array(Hop),
+  hops: Type.Array(AnswerHop),
   mtu: Type.Optional(Mtu),
-  paths: Type.Optional(Type.Array(PathReport)),
+  paths: Type.Optional(Type.Array(AnswerPath)),
   ecmp: Type.Optional(Ecmp),
   notes: Type.Array(Type.String(), { description: 'Routes on the path that the kernel would refuse or has removed.' }),
 });
+
+export type TraceAnswer = Static<typeof TraceAnswer>;
+export type AnswerHop = Static<typeof AnswerHop>;
+export type AnswerPath = Static<typeof AnswerPath>;

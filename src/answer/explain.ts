@@ -1,35 +1,18 @@
 // Turns a trace into what people and programs read: hops with named links, routes in `ip -j route` form, one sentence per
-// step saying why, and a one-line summary a chatops bot can post as it is. Runs only when an answer is rendered.
-import type { Addr } from './addr.js';
-import type { Fabric, Link, Netns } from './fabric.js';
-import type { Route } from './route.js';
-import { worstPath, type Disposition, type Hop, type OuterHeader, type Path, type Step, type Trace } from './trace.js';
+// step saying why, and a one-line summary a chatops bot can post as it is. Runs only when an answer is made.
+import type { Addr } from '../engine/addr.js';
+import type { Fabric, Link, Netns } from '../engine/fabric.js';
+import type { Route } from '../engine/route.js';
+import { worstPath, type Hop, type OuterHeader, type Path, type Step, type Trace } from '../engine/trace.js';
+import type { AnswerHop, AnswerPath, TraceAnswer } from './schema.js';
+import type { AnswerRoute, AnswerStep, DropStep, EncapsulateStep, RouteStep } from './steps.js';
+import type { Static } from '@sinclair/typebox';
 
-export interface StepReport {
-  type: string;
-  explanation: string;
-  [detail: string]: unknown;
-}
+/** One path of a trace, explained: the parts of the answer that the engine's trace alone decides. */
+export type ExplainedPath = Pick<AnswerPath, 'disposition' | 'hops' | 'summary'>;
 
-export interface HopReport {
-  netns: string;
-  kind: string;
-  node?: string;
-  in?: string;
-  out?: string;
-  steps: StepReport[];
-}
-
-export interface PathReport {
-  disposition: Disposition;
-  hops: HopReport[];
-  summary: string;
-}
-
-export interface TraceReport extends PathReport {
-  /** Every path when an ECMP route splits the flow (the one above is the worst of them, see worstPath). */
-  paths?: (PathReport & { choices: number[] })[];
-}
+/** A trace explained: its worst path, and every path when an ECMP route splits the flow (see worstPath). */
+export type Explanation = ExplainedPath & Pick<TraceAnswer, 'paths'>;
 
 /**
  * A route as answers show it, kept per Route: rendering the same few routes again for every trace was a large part of
@@ -39,7 +22,7 @@ interface RenderedRoute {
   /** The names of its next hops' devices: a table shared by several namespaces names devices by index. */
   readonly devs: readonly string[];
   /** In `ip -j route` field names; frozen, since every answer that shows the route shares it. */
-  readonly json: Readonly<Record<string, unknown>>;
+  readonly json: Readonly<AnswerRoute>;
   /** As `ip route` prints it: "10.1.2.0/24 via 192.168.0.12 dev eth0". */
   readonly text: string;
 }
@@ -49,7 +32,8 @@ const rendered = new WeakMap<Route, RenderedRoute>();
 function render(route: Route, ns: Netns): RenderedRoute {
   const cached = rendered.get(route);
   if (cached !== undefined && route.nexthops.every((nh, i) => ns.links[nh.dev]!.name === cached.devs[i])) return cached;
-  const json = route.toJSON((dev) => ns.links[dev]!.name);
+  // toJSON writes the fields of `ip -j route`, which AnswerRoute types.
+  const json = route.toJSON((dev) => ns.links[dev]!.name) as AnswerRoute;
   const parts = [json.type, json.dst, json.gateway ? `via ${json.gateway}` : undefined, json.dev ? `dev ${json.dev}` : undefined];
   if (route.metric !== 0 && route.protocol !== 'kernel') parts.push(`metric ${route.metric}`);
   const r: RenderedRoute = {
@@ -81,7 +65,7 @@ interface Context {
   readonly dstText: string;
 }
 
-function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): StepReport {
+function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): Static<typeof RouteStep> {
   const dstText = addrText(ctx, dst);
   // Inside a tunnel the lookup is for the outer header: the answer says which packet it routed.
   const outer = dst === ctx.dst ? {} : { dst: dstText };
@@ -154,7 +138,7 @@ function addrText(ctx: Context, a: Addr): string {
   return a === ctx.dst ? ctx.dstText : a.toString();
 }
 
-function stepReport(ctx: Context, hop: Hop, step: Step): StepReport {
+function answerStep(ctx: Context, hop: Hop, step: Step): AnswerStep {
   const { fabric } = ctx;
   const ns = hop.netns;
   switch (step.type) {
@@ -238,7 +222,7 @@ function tunnelText(link: Link): string {
   return `${link.kind === 'vxlan' ? 'VXLAN' : 'Geneve'}${t.ipcache.length > 0 ? ' in external mode' : ` VNI ${t.vni}`}, UDP port ${t.port}`;
 }
 
-function outerJson(o: OuterHeader): Record<string, unknown> {
+function outerJson(o: OuterHeader): Static<typeof EncapsulateStep>['outer'] {
   return {
     src: o.src.toString(),
     dst: o.dst.toString(),
@@ -249,7 +233,7 @@ function outerJson(o: OuterHeader): Record<string, unknown> {
   };
 }
 
-function encapsulateStep(ctx: Context, ns: Netns, step: Extract<Step, { type: 'ENCAPSULATE' }>): StepReport {
+function encapsulateStep(ctx: Context, ns: Netns, step: Extract<Step, { type: 'ENCAPSULATE' }>): Static<typeof EncapsulateStep> {
   const { link, outer } = step;
   const header =
     outer.protocol === 'ipip'
@@ -278,7 +262,7 @@ function encapsulateStep(ctx: Context, ns: Netns, step: Extract<Step, { type: 'E
   };
 }
 
-function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Record<string, unknown> {
+function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<Static<typeof DropStep>, 'type' | 'explanation' | 'disposition'> {
   const d = step.detail;
   switch (d.kind) {
     case 'loop':
@@ -354,19 +338,19 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
   }
 }
 
-function hopReport(ctx: Context, hop: Hop): HopReport {
+function answerHop(ctx: Context, hop: Hop): AnswerHop {
   return {
     netns: hop.netns.name,
     kind: hop.netns.kind,
     ...(hop.netns.node !== undefined ? { node: hop.netns.node } : {}),
     ...(hop.in ? { in: hop.in.name } : {}),
     ...(hop.out ? { out: hop.out.name } : {}),
-    steps: hop.steps.map((s) => stepReport(ctx, hop, s)),
+    steps: hop.steps.map((s) => answerStep(ctx, hop, s)),
   };
 }
 
-function pathReport(ctx: Context, path: Path, names: { from: string; to: string }): PathReport {
-  const hops = path.hops.map((h) => hopReport(ctx, h));
+function explainPath(ctx: Context, path: Path, names: { from: string; to: string }): ExplainedPath {
+  const hops = path.hops.map((h) => answerHop(ctx, h));
   const route = path.hops.map((h) => h.netns.name).join(' → ');
   const last = hops[hops.length - 1]!;
   const finalStep = last.steps[last.steps.length - 1]!;
@@ -379,10 +363,10 @@ function pathReport(ctx: Context, path: Path, names: { from: string; to: string 
   return { disposition: path.disposition, hops, summary };
 }
 
-export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): TraceReport {
+export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): Explanation {
   const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString() };
-  if (t.paths.length === 1) return pathReport(ctx, t.paths[0]!, names);
-  const paths = t.paths.map((p) => ({ ...pathReport(ctx, p, names), choices: [...p.choices] }));
+  if (t.paths.length === 1) return explainPath(ctx, t.paths[0]!, names);
+  const paths = t.paths.map((p) => ({ ...explainPath(ctx, p, names), choices: [...p.choices] }));
   const shown = worstPath(paths);
   const { choices: _, ...worst } = paths[shown]!;
   const n = paths.length;

@@ -2,13 +2,11 @@
 // batch, the what-if endpoint and the chat integration, so they all say the same thing about the same flow.
 import type { Family } from '../engine/addr.js';
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
-import { EndpointError } from '../engine/topology.js';
-import { explain } from '../engine/explain.js';
-import { worstPath } from '../engine/trace.js';
+import { explain } from './explain.js';
+import { worstPath, type Trace } from '../engine/trace.js';
 import { hashedBranch } from '../engine/multipath.js';
 import { mtuReport } from '../engine/mtu.js';
-import type { Answer } from '../render/answer.js';
-import { Problem } from './problem.js';
+import type { TraceAnswer } from './schema.js';
 
 export interface FlowRequest {
   from: string;
@@ -24,60 +22,22 @@ export interface FlowRequest {
   ttl?: number;
 }
 
-type Parameter = 'from' | 'to' | 'family';
-
 const ECMP_NOTE =
   'Linux keys its multipath hash with a secret drawn at boot, so this shows how hash-threshold splits flows over the ' +
   'next hops by weight (with a stand-in hash), not a promise of the branch this flow takes on a real node.';
 
-function endpointProblem(err: EndpointError, parameter: Parameter): Problem {
-  const status = err.reason === 'unknown' ? 404 : 400;
-  const slug = err.reason === 'unknown' ? 'unknown-endpoint' : err.reason === 'ambiguous' ? 'ambiguous-endpoint' : 'invalid-request';
-  return new Problem(status, slug, err.message, {
-    errors: [{ parameter, detail: err.message }],
-    ...(err.candidates.length > 0 ? { candidates: err.candidates } : {}),
-  });
-}
-
-function resolve(compiled: CompiledTopology, text: string, role: 'source' | 'destination', parameter: 'from' | 'to'): Endpoint {
-  try {
-    return compiled.resolve(text, role);
-  } catch (err) {
-    if (err instanceof EndpointError) throw endpointProblem(err, parameter);
-    throw err;
-  }
-}
-
-/** The flow's destination port (`port` or `dstPort`); throws a Problem for ports without tcp/udp or two different ones. */
-function destinationPort(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp'): number | undefined {
-  const given = (['port', 'srcPort', 'dstPort'] as const).filter((p) => flow[p] !== undefined);
-  if (given.length > 0 && protocol === 'icmp') {
-    throw new Problem(400, 'invalid-request', `${given.join(' and ')} ${given.length === 1 ? 'goes' : 'go'} with protocol=tcp or protocol=udp`, {
-      errors: given.map((parameter) => ({ parameter, detail: 'needs protocol tcp or udp' })),
-    });
-  }
-  if (flow.port !== undefined && flow.dstPort !== undefined && flow.port !== flow.dstPort) {
-    throw new Problem(400, 'invalid-request', `port is another name for dstPort: port=${flow.port} and dstPort=${flow.dstPort} disagree`, {
-      errors: [{ parameter: 'port', detail: `differs from dstPort (${flow.dstPort})` }],
-    });
-  }
-  return flow.dstPort ?? flow.port;
-}
-
-/** Traces a flow; a flow that cannot be traced at all (unknown or ambiguous names, no common family) throws a Problem. */
-export function answerFlow(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest): Answer {
+/** The answer for a flow whose ends the topology resolved to from and to, and whose trace the engine made. */
+export function traceAnswer(
+  compiled: CompiledTopology,
+  topology: { name: string; revision: number },
+  flow: FlowRequest,
+  ends: { from: Endpoint; to: Endpoint },
+  t: Trace,
+): TraceAnswer {
   const protocol = flow.protocol ?? 'icmp';
-  const dstPort = destinationPort(flow, protocol);
-  const from = resolve(compiled, flow.from, 'source', 'from');
-  const to = resolve(compiled, flow.to, 'destination', 'to');
-  let t;
-  try {
-    t = compiled.trace(from, to, flow.ttl ?? 64, flow.family);
-  } catch (err) {
-    if (err instanceof EndpointError) throw endpointProblem(err, flow.family === undefined ? 'to' : 'family');
-    throw err;
-  }
-  const report = explain(compiled.fabric, t, { from: from.name, to: to.name });
+  const dstPort = flow.dstPort ?? flow.port;
+  const { from, to } = ends;
+  const explained = explain(compiled.fabric, t, { from: from.name, to: to.name });
   const family = t.flow.dst.family;
   const mtuOf = (i: number) => {
     const mtu = mtuReport(t.paths[i]!.hops, family, flow.size);
@@ -103,11 +63,11 @@ export function answerFlow(compiled: CompiledTopology, topology: { name: string;
     },
     source: endpoint(from, t.flow.src.toString()),
     destination: endpoint(to, t.flow.dst.toString()),
-    disposition: report.disposition,
-    summary: report.summary,
-    hops: report.hops,
+    disposition: explained.disposition,
+    summary: explained.summary,
+    hops: explained.hops,
     ...mtuOf(worstPath(t.paths)),
-    ...(report.paths ? { paths: report.paths.map((p, i) => ({ ...p, ...mtuOf(i) })) } : {}),
+    ...(explained.paths ? { paths: explained.paths.map((p, i) => ({ ...p, ...mtuOf(i) })) } : {}),
     ...(hashed
       ? {
           ecmp: {

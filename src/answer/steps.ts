@@ -1,0 +1,141 @@
+// The steps of a hop in a trace answer, one schema per step type, so that a client generated from openapi.yaml sees every
+// field a step carries. explain.ts builds them; the same schemas serialize them, so a field missing here is a compile error
+// there, not a field silently dropped from the JSON.
+import { Type, type Static } from '@sinclair/typebox';
+import type { Disposition as TraceDisposition } from '../engine/trace.js';
+
+const DISPOSITIONS = [
+  'DELIVERED',
+  'EXITS_NETWORK',
+  'NO_ROUTE',
+  'BLACKHOLED',
+  'UNREACHABLE',
+  'NEIGHBOR_UNREACHABLE',
+  'LINK_DOWN',
+  'FORWARDING_DISABLED',
+  'LOOP',
+  'TTL_EXCEEDED',
+] as const satisfies readonly TraceDisposition[];
+
+export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
+
+const explanation = Type.String({ description: 'One sentence saying what the kernel does here, and why.' });
+const Ttl = Type.Integer({ minimum: 0, maximum: 255 });
+
+/** A route as `ip -j route` prints it (the fields it leaves out are the defaults: unicast, metric 0, scope global). */
+export const AnswerRoute = Type.Object(
+  {
+    type: Type.Optional(Type.Union([Type.Literal('blackhole'), Type.Literal('unreachable'), Type.Literal('prohibit')])),
+    dst: Type.String({ description: '"default", a prefix, or a bare address (a host route).' }),
+    gateway: Type.Optional(Type.String()),
+    dev: Type.Optional(Type.String()),
+    protocol: Type.Optional(Type.String()),
+    scope: Type.Optional(Type.Union([Type.Literal('link'), Type.Literal('host')])),
+    prefsrc: Type.Optional(Type.String()),
+    metric: Type.Optional(Type.Integer()),
+    flags: Type.Optional(Type.Array(Type.Literal('onlink'))),
+    nexthops: Type.Optional(
+      Type.Array(
+        Type.Object({
+          gateway: Type.Optional(Type.String()),
+          dev: Type.String(),
+          weight: Type.Integer(),
+          flags: Type.Optional(Type.Array(Type.Literal('onlink'))),
+        }),
+        { description: 'The next hops of an ECMP route, with their weights.' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The headers a tunnel link puts around the packet. */
+export const OuterHeader = Type.Object(
+  {
+    src: Type.String(),
+    dst: Type.String(),
+    protocol: Type.Union([Type.Literal('udp'), Type.Literal('ipip')]),
+    vni: Type.Optional(Type.Integer({ description: 'VXLAN and Geneve only.' })),
+    port: Type.Optional(Type.Integer({ description: 'The UDP destination port; VXLAN and Geneve only.' })),
+    ttl: Ttl,
+  },
+  { additionalProperties: false },
+);
+
+const step = <T extends string, P extends Parameters<typeof Type.Object>[0]>(type: T, description: string, properties: P) =>
+  Type.Object({ type: Type.Literal(type), explanation, ...properties }, { additionalProperties: false, description });
+
+export const OriginateStep = step('ORIGINATE', 'The packet leaves its source.', { src: Type.String(), dst: Type.String(), ttl: Ttl });
+
+export const ReceiveStep = step('RECEIVE', 'The packet enters the netns.', { link: Type.String(), ttl: Ttl });
+
+export const RouteStep = step('ROUTE', "The route lookup in the netns's main table (or Cilium's BPF program standing for it).", {
+  dst: Type.Optional(Type.String({ description: 'Inside a tunnel: the outer destination the lookup was for.' })),
+  table: Type.Union([Type.Literal('main'), Type.Literal('bpf')]),
+  route: Type.Union([AnswerRoute, Type.Null()], { description: 'The route that matched; null when none did.' }),
+  nexthop: Type.Optional(Type.Integer({ description: 'With an ECMP route: the index of the next hop this path takes.' })),
+  candidates: Type.Array(
+    Type.Object({ route: AnswerRoute, why: Type.String({ description: 'Why it lost to the route that matched.' }) }, { additionalProperties: false }),
+    { description: 'The other routes that contain the destination.' },
+  ),
+});
+
+export const EncapsulateStep = step('ENCAPSULATE', 'A tunnel link wraps the packet in outer headers, which are routed again.', {
+  link: Type.String(),
+  via: Type.Union([Type.Literal('fdb'), Type.Literal('ipcache'), Type.Literal('gateway')], {
+    description: "How the tunnel found the far end: the neighbour entry and the FDB (VXLAN), Cilium's ipcache, or the route's gateway (IP-in-IP).",
+  }),
+  neighbor: Type.Optional(Type.String({ description: 'With via fdb: the next hop whose permanent neighbour entry gave the MAC.' })),
+  lladdr: Type.Optional(Type.String({ description: "With via fdb: that neighbour's MAC." })),
+  outer: OuterHeader,
+  overhead: Type.Integer({ description: 'The bytes the outer headers add.' }),
+});
+
+export const DecapsulateStep = step('DECAPSULATE', 'A tunnel link takes the outer packet and the inner one goes on.', {
+  link: Type.String(),
+  outer: OuterHeader,
+});
+
+export const BridgeStep = step('BRIDGE', 'A bridge forwards the frame at layer 2.', {
+  bridge: Type.String(),
+  from: Type.Union([Type.String(), Type.Null()], { description: 'The port the frame came in by; null when the netns itself sent it.' }),
+  to: Type.Union([Type.String(), Type.Null()], { description: "The port it goes out of; null when it goes up to the netns's own IP stack." }),
+});
+
+export const TransmitStep = step('TRANSMIT', 'The packet leaves by a link, to a next hop that answers for its address.', {
+  link: Type.String(),
+  neighbor: Type.String({ description: 'The next hop: the gateway, or the destination itself.' }),
+  answeredBy: Type.Union(
+    [
+      Type.Object({ netns: Type.String(), link: Type.String() }, { additionalProperties: false }),
+      Type.Object({ external: Type.Literal(true) }, { additionalProperties: false }),
+    ],
+    { description: 'Who answers ARP (Neighbour Solicitation) for the next hop: a link of a netns, or a host outside the model.' },
+  ),
+});
+
+export const DeliverStep = step('DELIVER', "The packet is for one of the netns's own addresses.", { link: Type.String(), address: Type.String() });
+
+export const DropStep = step('DROP', 'The packet goes no further.', {
+  disposition: Disposition,
+  cycle: Type.Optional(Type.Array(Type.String(), { description: 'LOOP: the netns the packet goes round, in order.' })),
+  link: Type.Optional(Type.String({ description: 'The link the packet could not leave (or enter) by.' })),
+  neighbor: Type.Optional(Type.String({ description: 'The next hop that could not be reached.' })),
+  blockedAt: Type.Optional(Type.String({ description: 'The link that is down on the way to the neighbour.' })),
+  outer: Type.Optional(OuterHeader),
+});
+
+export const AnswerStep = Type.Union([
+  OriginateStep,
+  ReceiveStep,
+  RouteStep,
+  EncapsulateStep,
+  DecapsulateStep,
+  BridgeStep,
+  TransmitStep,
+  DeliverStep,
+  DropStep,
+]);
+
+export type AnswerStep = Static<typeof AnswerStep>;
+export type AnswerRoute = Static<typeof AnswerRoute>;

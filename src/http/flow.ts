@@ -1,0 +1,57 @@
+// A flow asked over HTTP: its ports checked, its ends resolved and its trace made, or the problem document that says why
+// it cannot be traced at all.
+import type { CompiledTopology, Endpoint } from '../engine/topology.js';
+import { EndpointError } from '../engine/topology.js';
+import { traceAnswer, type FlowRequest } from '../answer/trace-answer.js';
+import type { TraceAnswer } from '../answer/schema.js';
+import { Problem } from './problem.js';
+
+type Parameter = 'from' | 'to' | 'family';
+
+function endpointProblem(err: EndpointError, parameter: Parameter): Problem {
+  const status = err.reason === 'unknown' ? 404 : 400;
+  const slug = err.reason === 'unknown' ? 'unknown-endpoint' : err.reason === 'ambiguous' ? 'ambiguous-endpoint' : 'invalid-request';
+  return new Problem(status, slug, err.message, {
+    errors: [{ parameter, detail: err.message }],
+    ...(err.candidates.length > 0 ? { candidates: err.candidates } : {}),
+  });
+}
+
+function resolve(compiled: CompiledTopology, text: string, role: 'source' | 'destination', parameter: 'from' | 'to'): Endpoint {
+  try {
+    return compiled.resolve(text, role);
+  } catch (err) {
+    if (err instanceof EndpointError) throw endpointProblem(err, parameter);
+    throw err;
+  }
+}
+
+/** Throws a Problem for ports without tcp/udp, or for `port` and `dstPort` that differ. */
+function checkPorts(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp'): void {
+  const given = (['port', 'srcPort', 'dstPort'] as const).filter((p) => flow[p] !== undefined);
+  if (given.length > 0 && protocol === 'icmp') {
+    throw new Problem(400, 'invalid-request', `${given.join(' and ')} ${given.length === 1 ? 'goes' : 'go'} with protocol=tcp or protocol=udp`, {
+      errors: given.map((parameter) => ({ parameter, detail: 'needs protocol tcp or udp' })),
+    });
+  }
+  if (flow.port !== undefined && flow.dstPort !== undefined && flow.port !== flow.dstPort) {
+    throw new Problem(400, 'invalid-request', `port is another name for dstPort: port=${flow.port} and dstPort=${flow.dstPort} disagree`, {
+      errors: [{ parameter: 'port', detail: `differs from dstPort (${flow.dstPort})` }],
+    });
+  }
+}
+
+/** Traces a flow; a flow that cannot be traced at all (unknown or ambiguous names, no common family) throws a Problem. */
+export function answerFlow(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest): TraceAnswer {
+  checkPorts(flow, flow.protocol ?? 'icmp');
+  const from = resolve(compiled, flow.from, 'source', 'from');
+  const to = resolve(compiled, flow.to, 'destination', 'to');
+  let t;
+  try {
+    t = compiled.trace(from, to, flow.ttl ?? 64, flow.family);
+  } catch (err) {
+    if (err instanceof EndpointError) throw endpointProblem(err, flow.family === undefined ? 'to' : 'family');
+    throw err;
+  }
+  return traceAnswer(compiled, topology, flow, { from, to }, t);
+}
