@@ -31,8 +31,8 @@ export class L2 {
   /** The same for the links with proxy NDP entries. */
   private readonly ndpHead: Int32Array;
   private readonly ndpNext: Int32Array;
-  /** Where path() writes; long enough for any path. */
-  readonly scratch: Int32Array;
+  /** How many vertices (links and segments) there are: the longest path there can be. */
+  readonly vertices: number;
 
   /** `records` holds RECORD ints for every link and then every segment. */
   constructor(
@@ -65,7 +65,7 @@ export class L2 {
       adj[fill[b]!++] = a;
     }
 
-    this.scratch = new Int32Array(n + 1);
+    this.vertices = n;
     const t = records;
     for (let v = 0; v < n; v++) {
       t[v * RECORD + PARENT] = -1;
@@ -132,14 +132,13 @@ export class L2 {
   }
 
   /**
-   * Writes the vertices a frame crosses from link a to link b, both included, into `scratch` (segments appear as vertex
-   * ids ≥ the link count) and returns how many there are, or -1 when a and b are not in one domain. The buffer is reused
-   * by the next call: a trace reads it before it asks for another path, so tracing allocates no arrays for paths.
+   * Writes the vertices a frame crosses from link a to link b, both included, into `out` (segments appear as vertex ids
+   * ≥ the link count) and returns how many there are, or -1 when a and b are not in one domain. `out` must hold
+   * `vertices` ints; each walk brings its own, so tracing allocates no arrays for paths and two traces never share one.
    */
-  path(a: number, b: number): number {
+  path(a: number, b: number, out: Int32Array): number {
     const t = this.records;
     if (t[a * RECORD + DOMAIN] !== t[b * RECORD + DOMAIN]) return -1;
-    const out = this.scratch;
     // Climb from a to the common ancestor writing forwards, from b writing backwards from the end; then close the gap.
     let n = 0;
     let m = out.length;
