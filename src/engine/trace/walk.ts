@@ -136,16 +136,16 @@ export class Walker {
         // An outer packet has arrived: a tunnel link of this netns takes it, strips the outer header and receives the
         // inner packet, which is routed on from here.
         const sender = this.tunnelLink[depth - 1]!;
-        const rx = tunnels.receiver(ns, sender);
-        if (rx < 0) {
+        const receiver = tunnels.receiver(ns, sender);
+        if (receiver < 0) {
           record.drop(NO_RECEIVER);
           record.put(sender);
           record.put(local);
           return this.finish(fabric, flow, choices, NO_RECEIVER);
         }
+        const rx = tunnels.receiverLink(receiver);
         const mac = this.tunnelMac[depth - 1]!;
-        const rxMac = tunnels.linkMac(rx);
-        if (mac >= 0 && rxMac >= 0 && rxMac !== mac) {
+        if (tunnels.wrongMac(receiver, mac)) {
           record.drop(WRONG_MAC);
           record.put(rx);
           record.put(mac);
@@ -229,35 +229,40 @@ export class Walker {
           return this.finish(fabric, flow, choices, LOOP);
         }
         let endpoint: Addr;
+        let endpointOwner: number;
         let ref: number;
         let mac = -1;
         if (mode === TUNNEL_IPIP) {
           // tunl0 has no remote: the outer destination is the route's gateway (or the inner destination on a direct route).
           ref = gateway ? nh : -1;
           endpoint = gateway ? fibs.gateway(nh)! : dst;
-        } else if (mode === TUNNEL_IPCACHE) {
-          ref = tunnels.ipcache(out, family, dst.w0, dst.w1, dst.w2, dst.w3);
-          if (ref < 0) return this.drop(fabric, flow, choices, NO_IPCACHE, out);
-          endpoint = tunnels.endpoints[ref]!;
+          endpointOwner = gateway ? fibs.gatewayOwner(nh) : dstOwner;
         } else {
-          const gw = gateway ? fibs.gateway(nh)! : dst;
-          mac = tunnels.neighbour(ns, dev, family, gw.w0, gw.w1, gw.w2, gw.w3);
-          const neighbor = gateway ? nh : -1;
-          if (mac < 0) {
-            record.drop(NO_TUNNEL_NEIGHBOR);
-            record.put(out);
-            record.put(neighbor);
-            return this.finish(fabric, flow, choices, NO_TUNNEL_NEIGHBOR);
-          }
-          ref = tunnels.remote(ns, dev, mac);
-          if (ref < 0) {
-            record.drop(NO_FDB);
-            record.put(out);
-            record.put(neighbor);
-            record.put(mac);
-            return this.finish(fabric, flow, choices, NO_FDB);
+          if (mode === TUNNEL_IPCACHE) {
+            ref = tunnels.ipcache(out, family, dst.w0, dst.w1, dst.w2, dst.w3);
+            if (ref < 0) return this.drop(fabric, flow, choices, NO_IPCACHE, out);
+          } else {
+            const gw = gateway ? fibs.gateway(nh)! : dst;
+            const entry = tunnels.neighbour(ns, dev, family, gw.w0, gw.w1, gw.w2, gw.w3);
+            const neighbor = gateway ? nh : -1;
+            if (entry < 0) {
+              record.drop(NO_TUNNEL_NEIGHBOR);
+              record.put(out);
+              record.put(neighbor);
+              return this.finish(fabric, flow, choices, NO_TUNNEL_NEIGHBOR);
+            }
+            mac = tunnels.neighbourMac(entry);
+            ref = tunnels.remote(entry);
+            if (ref < 0) {
+              record.drop(NO_FDB);
+              record.put(out);
+              record.put(neighbor);
+              record.put(mac);
+              return this.finish(fabric, flow, choices, NO_FDB);
+            }
           }
           endpoint = tunnels.endpoints[ref]!;
+          endpointOwner = tunnels.endpointOwner(ref, owners);
         }
         // IP-in-IP inherits the inner TTL (tunl0's default); VXLAN and Geneve start afresh.
         const outerTtl = mode === TUNNEL_IPIP ? ttl : OUTER_TTL;
@@ -274,7 +279,7 @@ export class Walker {
         packet = ++this.packets;
         dst = endpoint;
         family = endpoint.family;
-        dstOwner = owners.first(endpoint);
+        dstOwner = endpointOwner;
         ttl = outerTtl;
         first = this.forwardings;
         inLink = -1;
