@@ -1,8 +1,10 @@
 // What a tunnel link needs to find the far end of a packet: the permanent neighbours (next hop → MAC) and the VXLAN FDB
 // (MAC → remote endpoint) of each netns, and Cilium's ipcache (prefix → tunnel endpoint) of each external-mode link. A
 // compiler may hand the same neighbour, FDB or ipcache list to many netns (every flannel node holds an entry per other
-// node): each distinct list is indexed once, and lookups read integer arrays and LPM tries only, MACs being numbered.
+// node): each distinct list is indexed once, and lookups read integer arrays, hash tables of addresses and LPM tries
+// only, MACs being numbered.
 import type { Addr } from './addr.js';
+import { AddressMap } from './address-map.js';
 import { Lpm } from './lpm.js';
 import { Prefix } from './prefix.js';
 import type { FdbEntry, IpcacheEntry, Link, Neighbour, Netns } from './fabric.js';
@@ -29,7 +31,7 @@ const KIND_CODES: Partial<Record<Link['kind'], number>> = { vxlan: VXLAN, geneve
 /** An endpoint whose owner entry nobody has asked for yet. */
 const UNKNOWN = -2;
 
-/** A trie per family over the entries of one list (neighbours or an ipcache). */
+/** A trie per family over the prefixes of one ipcache. */
 interface FamilyLpms {
   readonly lpm4: Lpm;
   readonly lpm6: Lpm;
@@ -51,7 +53,7 @@ export class Tunnels {
   private endpointOwners = new Int32Array(0);
   /** Per netns, its neighbour index (-1 for none): one per distinct pair of neighbour and FDB lists. */
   private readonly nsNeigh: Int32Array;
-  private readonly neighIndexes: FamilyLpms[] = [];
+  private readonly neighIndexes: AddressMap[] = [];
   private neighChain = new Int32Array(0);
   /** Per link, its ipcache index, or -1. */
   private readonly linkIpcache: Int32Array;
@@ -125,8 +127,7 @@ export class Tunnels {
   neighbour(ns: number, dev: number, family: 4 | 6, w0: number, w1: number, w2: number, w3: number): number {
     const id = this.nsNeigh[ns]!;
     if (id < 0) return -1;
-    const index = this.neighIndexes[id]!;
-    let e = family === 4 ? index.lpm4.lookup4(w0) : index.lpm6.lookup6(w0, w1, w2, w3);
+    let e = this.neighIndexes[id]!.get(family, w0, w1, w2, w3);
     const chain = this.neighChain;
     for (; e >= 0; e = chain[e * NEIGH + 1]!) if (chain[e * NEIGH] === dev) return e;
     return -1;
@@ -222,7 +223,7 @@ export class Tunnels {
     // Per address, the first and last entry so far: a later entry of the same address and device replaces the earlier
     // one (`ip neigh replace`), an entry on another device joins the chain.
     const heads = new Map<string, number>();
-    const entries: { prefix: Prefix; value: number }[] = [];
+    const entries: { addr: Addr; value: number }[] = [];
     for (const n of list) {
       const key = n.dst.toString();
       const mac = this.mac(n.lladdr);
@@ -240,12 +241,12 @@ export class Tunnels {
       const at = chain.length / NEIGH;
       chain.push(n.dev, e ?? -1, mac, remote);
       e = at;
-      if (!heads.has(key)) entries.push({ prefix: Prefix.of(n.dst, n.dst.bits), value: -1 });
+      if (!heads.has(key)) entries.push({ addr: n.dst, value: -1 });
       heads.set(key, e);
     }
-    for (const entry of entries) (entry as { value: number }).value = heads.get(entry.prefix.addr.toString())!;
+    for (const entry of entries) entry.value = heads.get(entry.addr.toString())!;
     const id = this.neighIndexes.length;
-    this.neighIndexes.push(familyLpms(entries));
+    this.neighIndexes.push(new AddressMap(entries));
     return id;
   }
 
