@@ -49,9 +49,16 @@ export function resolve(fabric: Fabric, answer: Resolution, out: number, dst: Ad
   } else {
     // Linux answers ARP for any of its addresses on any of its links (arp_ignore=0), up or down, since the address's
     // local route stays: a netns that owns the address on another link but has a link on this domain answers with it.
+    // On a veth pair (a pod's eth0 and its node's end, Cilium's and Calico's way) the other end is the only candidate:
+    // a node of a hundred links need not be searched.
+    const pair = l2.pair(out);
     for (let o = owner; o >= 0; o = owners.next(o)) {
       const ns = owners.netns(o);
       if (ns < 0) continue;
+      if (pair >= 0) {
+        if (fabric.netnsOf(pair) === ns) return reach(fabric, answer, out, pair, HOST);
+        continue;
+      }
       for (let i = 0, n = fabric.linkCount(ns); i < n; i++) {
         const link = fabric.linkAt(ns, i);
         if (link !== out && fabric.masterOf(link) < 0 && l2.domain(link) === domain) return reach(fabric, answer, out, link, HOST);
