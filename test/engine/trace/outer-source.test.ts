@@ -94,3 +94,22 @@ test('a tunnel with `local` speaks from it', () => {
   assert.equal(`${outer.src} → ${outer.dst}`, '2001:db8::1:a → 2001:db8::b');
   assert.equal(routed, '2001:db8::1:a → 2001:db8::b');
 });
+
+test('an underlay device of two subnets, the outer route\'s gateway on the second: the source is on the gateway\'s subnet', () => {
+  const doc = vxlan(4, ['192.168.9.1/24', '192.168.1.1/24']);
+  // node-b moves behind a router on node-a's second subnet (inet_select_addr prefers the gateway's subnet).
+  doc.segments!.push({ name: 'far' });
+  doc.netns[1]!.links[0] = { name: 'eth0', kind: 'physical', addresses: ['192.168.0.2/24'], segment: 'far' };
+  doc.netns[1]!.routes = [{ dst: '192.168.1.0/24', gateway: '192.168.0.254', dev: 'eth0' }];
+  doc.netns[0]!.routes!.push({ dst: '192.168.0.0/24', gateway: '192.168.1.254', dev: 'eth0' });
+  doc.netns.push({
+    name: 'router',
+    kind: 'router',
+    links: [
+      { name: 'eth0', kind: 'physical', addresses: ['192.168.1.254/24'], segment: 'underlay' },
+      { name: 'eth1', kind: 'physical', addresses: ['192.168.0.254/24'], segment: 'far' },
+    ],
+  });
+  const { outer } = outerOf(doc);
+  assert.equal(`${outer.src} → ${outer.dst}`, '192.168.1.1 → 192.168.0.2');
+});
