@@ -14,7 +14,8 @@ interface Wired {
 
 /**
  * Ints per vertex in the records L2 shares with the fabric. L2 writes its part from TREE on: the parent in the domain's
- * spanning tree (-1 at the root), the depth, the domain (its root). The fabric keeps a link's other facts before it, in
+ * spanning tree (-1 at the root), the depth, the domain (its root), and for a link whose domain is it and one other link
+ * (a veth pair, neither end in a bridge or on a segment) that other link, else -1. The fabric keeps a link's other facts before it, in
  * the same 32 bytes: a trace reads one cache line for each link it crosses, not one per array. A segment's record holds
  * L2's part only.
  */
@@ -23,6 +24,7 @@ const TREE = 4;
 const PARENT = TREE;
 const DEPTH = TREE + 1;
 const DOMAIN = TREE + 2;
+const PAIR = TREE + 3;
 
 export class L2 {
   /** Per domain root: the first link in the domain that answers ARP by proxy; chained through proxyNext. */
@@ -31,8 +33,8 @@ export class L2 {
   /** The same for the links with proxy NDP entries. */
   private readonly ndpHead: Int32Array;
   private readonly ndpNext: Int32Array;
-  /** Where path() writes; long enough for any path. */
-  readonly scratch: Int32Array;
+  /** How many vertices (links and segments) there are: the longest path there can be. */
+  readonly vertices: number;
 
   /** `records` holds RECORD ints for every link and then every segment. */
   constructor(
@@ -65,12 +67,13 @@ export class L2 {
       adj[fill[b]!++] = a;
     }
 
-    this.scratch = new Int32Array(n + 1);
+    this.vertices = n;
     const t = records;
     for (let v = 0; v < n; v++) {
       t[v * RECORD + PARENT] = -1;
       t[v * RECORD + DEPTH] = 0;
       t[v * RECORD + DOMAIN] = -1;
+      t[v * RECORD + PAIR] = -1;
     }
     const queue = new Int32Array(n);
     for (let root = 0; root < n; root++) {
@@ -89,6 +92,17 @@ export class L2 {
           t[w * RECORD + DEPTH] = t[v * RECORD + DEPTH]! + 1;
           queue[tail++] = w;
         }
+      }
+    }
+
+    // A domain of two vertices is a root and its one child; both must be links to be a pair.
+    const size = new Int32Array(n);
+    for (let v = 0; v < n; v++) size[t[v * RECORD + DOMAIN]!]!++;
+    for (let v = 0; v < links.length; v++) {
+      const parent = t[v * RECORD + PARENT]!;
+      if (parent >= 0 && parent < links.length && size[t[v * RECORD + DOMAIN]!] === 2) {
+        t[v * RECORD + PAIR] = parent;
+        t[parent * RECORD + PAIR] = v;
       }
     }
 
@@ -113,6 +127,11 @@ export class L2 {
     return this.records[link * RECORD + DOMAIN]!;
   }
 
+  /** The other link of a domain of two links (a veth pair on its own), or -1. */
+  pair(link: number): number {
+    return this.records[link * RECORD + PAIR]!;
+  }
+
   /** The first link of the domain that answers ARP by proxy, or -1; the next one is proxyAfter(link). */
   firstProxy(domain: number): number {
     return this.proxyHead[domain]!;
@@ -132,14 +151,13 @@ export class L2 {
   }
 
   /**
-   * Writes the vertices a frame crosses from link a to link b, both included, into `scratch` (segments appear as vertex
-   * ids ≥ the link count) and returns how many there are, or -1 when a and b are not in one domain. The buffer is reused
-   * by the next call: a trace reads it before it asks for another path, so tracing allocates no arrays for paths.
+   * Writes the vertices a frame crosses from link a to link b, both included, into `out` (segments appear as vertex ids
+   * ≥ the link count) and returns how many there are, or -1 when a and b are not in one domain. `out` must hold
+   * `vertices` ints; each walk brings its own, so tracing allocates no arrays for paths and two traces never share one.
    */
-  path(a: number, b: number): number {
+  path(a: number, b: number, out: Int32Array): number {
     const t = this.records;
     if (t[a * RECORD + DOMAIN] !== t[b * RECORD + DOMAIN]) return -1;
-    const out = this.scratch;
     // Climb from a to the common ancestor writing forwards, from b writing backwards from the end; then close the gap.
     let n = 0;
     let m = out.length;

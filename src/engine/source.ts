@@ -1,32 +1,39 @@
 // The source address Linux gives a packet that a netns sends without binding one: the matched route's preferred source
-// (`src`), else an address of the route's device (IPv4: its primary address, inet_select_addr; IPv6: the one sharing
-// the longest prefix with the destination, RFC 6724's last rule, link-local only towards a link-local destination), else
-// (IPv4) the first address on any link of the netns or (IPv6) the longest match among all of them. A node sending through flannel.1 or Calico's tunl0 therefore speaks
-// from the tunnel device's address, not from its eth0's.
+// (`src`), else an address of the route's device (IPv4: its primary address, the first on the gateway's subnet if one
+// is, inet_select_addr; IPv6: the one sharing the longest prefix with the destination, RFC 6724's last rule, link-local
+// only towards a link-local destination), else (IPv4) the first address on any link of the netns or (IPv6) the longest
+// match among all of them. A node sending through flannel.1 or Calico's tunl0 therefore speaks from the tunnel device's
+// address, not from its eth0's; and a tunnel's outer packet, which its netns sends, gets its source the same way.
 import type { Addr } from './addr.js';
 import type { Fabric, Netns } from './fabric.js';
 import { Prefix } from './prefix.js';
+import type { Route } from './route.js';
 
 const LINK_LOCAL6 = Prefix.parse('fe80::/10');
 
 /** The source address for a packet from `ns` to `dst`, or undefined when no route or no address gives one. */
 export function sourceAddress(fabric: Fabric, ns: Netns, dst: Addr): Addr | undefined {
   const group = fabric.route(ns.id, dst.family, dst.w0, dst.w1, dst.w2, dst.w3);
-  if (group < 0) return undefined;
-  const route = fabric.fibs.route(group);
+  return group < 0 ? undefined : routeSource(ns, fabric.fibs.route(group), 0, dst);
+}
+
+/** The source address for a packet from `ns` to `dst` that `route` sends through its next hop `nexthop`, or undefined. */
+export function routeSource(ns: Netns, route: Route, nexthop: number, dst: Addr): Addr | undefined {
   if (route.prefsrc !== undefined) return route.prefsrc;
   const linkLocal = dst.family === 6 && LINK_LOCAL6.contains(dst);
   const usable = (a: Addr) => a.family === dst.family && (dst.family === 4 || LINK_LOCAL6.contains(a) === linkLocal);
-  const nh = route.nexthops[0];
+  const nh = route.nexthops[nexthop];
   const dev = nh === undefined ? undefined : ns.links[nh.dev];
-  const own = (dev?.addrs ?? []).map((a) => a.addr).filter(usable);
+  const own = (dev?.addrs ?? []).filter((a) => usable(a.addr));
   if (dst.family === 4) {
-    if (own.length > 0) return own[0];
+    const gateway = nh?.gateway;
+    const onSubnet = gateway === undefined ? undefined : own.find((a) => a.prefix.contains(gateway));
+    if (own.length > 0) return (onSubnet ?? own[0]!).addr;
     for (const link of ns.links) for (const a of link.addrs) if (usable(a.addr)) return a.addr;
     return undefined;
   }
   // IPv6 prefers the outgoing device's addresses (RFC 6724 rule 5), then any of the netns's, by longest match (rule 8).
-  const all = own.length > 0 ? own : ns.links.flatMap((l) => l.addrs.map((a) => a.addr)).filter(usable);
+  const all = own.length > 0 ? own.map((a) => a.addr) : ns.links.flatMap((l) => l.addrs.map((a) => a.addr)).filter(usable);
   return all.length > 0 ? longestMatch(all, dst) : undefined;
 }
 

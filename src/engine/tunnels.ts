@@ -1,25 +1,37 @@
 // What a tunnel link needs to find the far end of a packet: the permanent neighbours (next hop → MAC) and the VXLAN FDB
 // (MAC → remote endpoint) of each netns, and Cilium's ipcache (prefix → tunnel endpoint) of each external-mode link. A
 // compiler may hand the same neighbour, FDB or ipcache list to many netns (every flannel node holds an entry per other
-// node): each distinct list is indexed once, and lookups read integer arrays and LPM tries only, MACs being numbered.
+// node): each distinct list is indexed once, and lookups read integer arrays, hash tables of addresses and LPM tries
+// only, MACs being numbered.
 import type { Addr } from './addr.js';
+import { AddressMap } from './address-map.js';
 import { Lpm } from './lpm.js';
 import { Prefix } from './prefix.js';
 import type { FdbEntry, IpcacheEntry, Link, Neighbour, Netns } from './fabric.js';
+import type { Owners } from './owners.js';
 
-/** Ints per neighbour entry in `neighChain`: the device index, the next entry of the same address (-1 at the end), the MAC. */
-const NEIGH = 3;
 /**
- * Ints per link in `facts`: tunnel kind (0 none), UDP port, VNI, external mode (1/0), outer family (of `local`, else 4),
- * up (1/0).
+ * Ints per neighbour entry in `neighChain`: the device index, the next entry of the same address (-1 at the end), the
+ * MAC, and the remote endpoint the FDB of the netns gives that MAC on that device (-1 for none): what a VXLAN link needs
+ * to send is one 16-byte entry.
  */
-const FACTS = 6;
+const NEIGH = 4;
+/**
+ * Ints per link in `facts`, and per receiving tunnel link in `nsTunnels` (where the link id follows): tunnel kind (0
+ * none), UDP port, VNI, external mode (1/0), outer family (of `local`, else 4), up (1/0), MAC number (-1 none). Padded to
+ * 32 bytes, so a link's facts are one cache line.
+ */
+const FACTS = 8;
+const MAC = 6;
+const RX_LINK = 7;
 const VXLAN = 1;
 const GENEVE = 2;
 const IPIP = 3;
 const KIND_CODES: Partial<Record<Link['kind'], number>> = { vxlan: VXLAN, geneve: GENEVE, ipip: IPIP };
+/** An endpoint whose owner entry nobody has asked for yet. */
+const UNKNOWN = -2;
 
-/** A trie per family over the entries of one list (neighbours or an ipcache). */
+/** A trie per family over the prefixes of one ipcache. */
 interface FamilyLpms {
   readonly lpm4: Lpm;
   readonly lpm6: Lpm;
@@ -37,64 +49,63 @@ export class Tunnels {
   readonly endpoints: Addr[] = [];
   private readonly macIds = new Map<string, number>();
   private readonly endpointIds = new Map<string, number>();
-  /** Per netns, its neighbour index and FDB index (-1 for none). */
+  /** Per endpoint, its first owner entry (see Owners), filled in the first time a walk asks. */
+  private endpointOwners = new Int32Array(0);
+  /** Per netns, its neighbour index (-1 for none): one per distinct pair of neighbour and FDB lists. */
   private readonly nsNeigh: Int32Array;
-  private readonly nsFdb: Int32Array;
-  private readonly neighIndexes: FamilyLpms[] = [];
+  private readonly neighIndexes: AddressMap[] = [];
   private neighChain = new Int32Array(0);
-  /** Per FDB index, (device index, MAC number) → endpoint number. */
-  private readonly fdbs: Map<number, number>[] = [];
   /** Per link, its ipcache index, or -1. */
   private readonly linkIpcache: Int32Array;
   private readonly ipcaches: FamilyLpms[] = [];
-  private readonly linkMacs: Int32Array;
   private readonly facts: Int32Array;
-  /** The tunnel links of each netns: nsTunnelLinks[nsTunnelStart[ns] .. nsTunnelStart[ns + 1]). */
+  /** The tunnel links of each netns with their facts: nsTunnels[nsTunnelStart[ns] .. nsTunnelStart[ns + 1]). */
   private readonly nsTunnelStart: Int32Array;
-  private readonly nsTunnelLinks: Int32Array;
+  private readonly nsTunnels: Int32Array;
 
   constructor(netns: readonly Netns[], links: readonly Link[]) {
     this.nsNeigh = new Int32Array(netns.length).fill(-1);
-    this.nsFdb = new Int32Array(netns.length).fill(-1);
-    const neighLists = new Map<readonly Neighbour[], number>();
-    const fdbLists = new Map<readonly FdbEntry[], number>();
+    const indexes = new Map<readonly Neighbour[], Map<readonly FdbEntry[], number>>();
+    const fdbs = new Map<readonly FdbEntry[], Map<number, number>>();
     const chain: number[] = [];
     for (const ns of netns) {
-      if (ns.neigh.length > 0) {
-        let id = neighLists.get(ns.neigh);
-        if (id === undefined) neighLists.set(ns.neigh, (id = this.indexNeighbours(ns.neigh, chain)));
-        this.nsNeigh[ns.id] = id;
+      if (ns.neigh.length === 0) continue;
+      let byFdb = indexes.get(ns.neigh);
+      if (byFdb === undefined) indexes.set(ns.neigh, (byFdb = new Map()));
+      let id = byFdb.get(ns.fdb);
+      if (id === undefined) {
+        let fdb = fdbs.get(ns.fdb);
+        if (fdb === undefined) fdbs.set(ns.fdb, (fdb = this.indexFdb(ns.fdb)));
+        byFdb.set(ns.fdb, (id = this.indexNeighbours(ns.neigh, fdb, chain)));
       }
-      if (ns.fdb.length > 0) {
-        let id = fdbLists.get(ns.fdb);
-        if (id === undefined) fdbLists.set(ns.fdb, (id = this.indexFdb(ns.fdb)));
-        this.nsFdb[ns.id] = id;
-      }
+      this.nsNeigh[ns.id] = id;
     }
     this.neighChain = Int32Array.from(chain);
 
-    this.linkMacs = new Int32Array(links.length).fill(-1);
     this.facts = new Int32Array(links.length * FACTS);
     for (const l of links) {
-      if (l.mac !== undefined) this.linkMacs[l.id] = this.mac(l.mac);
-      if (l.tunnel === undefined) continue;
       const g = l.id * FACTS;
+      this.facts[g + MAC] = l.mac === undefined ? -1 : this.mac(l.mac);
+      if (l.tunnel === undefined) continue;
       this.facts[g] = KIND_CODES[l.kind] ?? 0;
       this.facts[g + 1] = l.tunnel.port;
       this.facts[g + 2] = l.tunnel.vni;
       this.facts[g + 3] = l.tunnel.ipcache.length > 0 ? 1 : 0;
       this.facts[g + 4] = l.tunnel.local?.family ?? 4;
       this.facts[g + 5] = l.up ? 1 : 0;
+      this.facts[g + RX_LINK] = l.id;
     }
-    // A node has dozens of pod veths and one or two tunnels: the receiver is looked for among the tunnels only.
+    // A node has dozens of pod veths and one or two tunnels: the receiver is looked for among the tunnels only, whose
+    // facts are copied next to each other.
     this.nsTunnelStart = new Int32Array(netns.length + 1);
     const tunnelLinks: number[] = [];
     for (const ns of netns) {
-      this.nsTunnelStart[ns.id] = tunnelLinks.length;
+      this.nsTunnelStart[ns.id] = tunnelLinks.length * FACTS;
       for (const l of ns.links) if (l.tunnel !== undefined) tunnelLinks.push(l.id);
     }
-    this.nsTunnelStart[netns.length] = tunnelLinks.length;
-    this.nsTunnelLinks = Int32Array.from(tunnelLinks);
+    this.nsTunnelStart[netns.length] = tunnelLinks.length * FACTS;
+    this.nsTunnels = new Int32Array(tunnelLinks.length * FACTS);
+    tunnelLinks.forEach((l, i) => this.nsTunnels.set(this.facts.subarray(l * FACTS, l * FACTS + FACTS), i * FACTS));
     this.linkIpcache = new Int32Array(links.length).fill(-1);
     const ipcacheLists = new Map<readonly IpcacheEntry[], number>();
     for (const l of links) {
@@ -109,23 +120,34 @@ export class Tunnels {
       }
       this.linkIpcache[l.id] = id;
     }
+    this.endpointOwners = new Int32Array(this.endpoints.length).fill(UNKNOWN);
   }
 
-  /** The MAC a permanent neighbour entry of netns `ns` gives the address w0..w3 on device `dev`, or -1. */
+  /** The permanent neighbour entry of netns `ns` for the address w0..w3 on device `dev`, or -1. */
   neighbour(ns: number, dev: number, family: 4 | 6, w0: number, w1: number, w2: number, w3: number): number {
     const id = this.nsNeigh[ns]!;
     if (id < 0) return -1;
-    const index = this.neighIndexes[id]!;
-    let e = family === 4 ? index.lpm4.lookup4(w0) : index.lpm6.lookup6(w0, w1, w2, w3);
+    let e = this.neighIndexes[id]!.get(family, w0, w1, w2, w3);
     const chain = this.neighChain;
-    for (; e >= 0; e = chain[e * NEIGH + 1]!) if (chain[e * NEIGH] === dev) return chain[e * NEIGH + 2]!;
+    for (; e >= 0; e = chain[e * NEIGH + 1]!) if (chain[e * NEIGH] === dev) return e;
     return -1;
   }
 
-  /** The remote endpoint the FDB of netns `ns` gives MAC number `mac` on device `dev`, or -1. */
-  remote(ns: number, dev: number, mac: number): number {
-    const id = this.nsFdb[ns]!;
-    return id < 0 ? -1 : (this.fdbs[id]!.get(mac * 65536 + dev) ?? -1);
+  /** The MAC number a neighbour entry gives. */
+  neighbourMac(entry: number): number {
+    return this.neighChain[entry * NEIGH + 2]!;
+  }
+
+  /** The remote endpoint the netns's FDB gives the MAC of a neighbour entry on its device, or -1. */
+  remote(entry: number): number {
+    return this.neighChain[entry * NEIGH + 3]!;
+  }
+
+  /** The first owner entry of endpoint number `ref` (see Owners), or -1: looked up once per endpoint. */
+  endpointOwner(ref: number, owners: Owners): number {
+    let o = this.endpointOwners[ref]!;
+    if (o === UNKNOWN) this.endpointOwners[ref] = o = owners.first(this.endpoints[ref]!);
+    return o;
   }
 
   /** Whether the link forwards by an ipcache (Cilium's external-mode tunnel). */
@@ -148,28 +170,34 @@ export class Tunnels {
     return match === undefined ? undefined : { prefix: match.prefix, tunnelEndpoint: this.endpoints[match.value]! };
   }
 
-  /** The number of the link's MAC address, or -1 when the document gives none. */
-  linkMac(link: number): number {
-    return this.linkMacs[link]!;
-  }
-
   /**
    * The tunnel link of netns `ns` that takes an outer packet sent by tunnel link `sender`, or -1: IP-in-IP goes to any
    * ipip link that is up (Calico's tunl0 has neither local nor remote, so it takes every sender); VXLAN and Geneve to a
    * link of the same kind, outer family (its socket's) and UDP port with the same VNI, or to an external-mode one (which
-   * takes any VNI).
+   * takes any VNI). A sender that names the MAC of the link it sends to (`mac` ≥ 0, from its neighbour entry) reaches a
+   * link with another MAC only to be dropped: `wrongMac` tells.
    */
   receiver(ns: number, sender: number): number {
     const f = this.facts;
     const s = sender * FACTS;
-    for (let i = this.nsTunnelStart[ns]!, end = this.nsTunnelStart[ns + 1]!; i < end; i++) {
-      const l = this.nsTunnelLinks[i]!;
-      const g = l * FACTS;
-      if (f[g] !== f[s] || f[g + 5] === 0 || f[g + 4] !== f[s + 4]) continue;
-      if (f[g] === IPIP) return l;
-      if (f[g + 1] === f[s + 1] && (f[g + 3] === 1 || f[g + 2] === f[s + 2])) return l;
+    const t = this.nsTunnels;
+    for (let g = this.nsTunnelStart[ns]!, end = this.nsTunnelStart[ns + 1]!; g < end; g += FACTS) {
+      if (t[g] !== f[s] || t[g + 5] === 0 || t[g + 4] !== f[s + 4]) continue;
+      if (t[g] === IPIP) return g;
+      if (t[g + 1] === f[s + 1] && (t[g + 3] === 1 || t[g + 2] === f[s + 2])) return g;
     }
     return -1;
+  }
+
+  /** The link of a receiver() answer. */
+  receiverLink(rx: number): number {
+    return this.nsTunnels[rx + RX_LINK]!;
+  }
+
+  /** Whether a receiver() answer has a MAC other than `mac` (a MAC number, or -1 for none asked). */
+  wrongMac(rx: number, mac: number): boolean {
+    const own = this.nsTunnels[rx + MAC]!;
+    return mac >= 0 && own >= 0 && own !== mac;
   }
 
   private mac(mac: string): number {
@@ -191,43 +219,45 @@ export class Tunnels {
     return id;
   }
 
-  private indexNeighbours(list: readonly Neighbour[], chain: number[]): number {
+  private indexNeighbours(list: readonly Neighbour[], fdb: ReadonlyMap<number, number>, chain: number[]): number {
     // Per address, the first and last entry so far: a later entry of the same address and device replaces the earlier
     // one (`ip neigh replace`), an entry on another device joins the chain.
     const heads = new Map<string, number>();
-    const entries: { prefix: Prefix; value: number }[] = [];
+    const entries: { addr: Addr; value: number }[] = [];
     for (const n of list) {
       const key = n.dst.toString();
       const mac = this.mac(n.lladdr);
+      const remote = fdb.get(mac * 65536 + n.dev) ?? -1;
       let e = heads.get(key);
       let replaced = false;
       for (let x = e ?? -1; x >= 0; x = chain[x * NEIGH + 1]!) {
         if (chain[x * NEIGH] === n.dev) {
           chain[x * NEIGH + 2] = mac;
+          chain[x * NEIGH + 3] = remote;
           replaced = true;
         }
       }
       if (replaced) continue;
       const at = chain.length / NEIGH;
-      chain.push(n.dev, e ?? -1, mac);
+      chain.push(n.dev, e ?? -1, mac, remote);
       e = at;
-      if (!heads.has(key)) entries.push({ prefix: Prefix.of(n.dst, n.dst.bits), value: -1 });
+      if (!heads.has(key)) entries.push({ addr: n.dst, value: -1 });
       heads.set(key, e);
     }
-    for (const entry of entries) (entry as { value: number }).value = heads.get(entry.prefix.addr.toString())!;
+    for (const entry of entries) entry.value = heads.get(entry.addr.toString())!;
     const id = this.neighIndexes.length;
-    this.neighIndexes.push(familyLpms(entries));
+    this.neighIndexes.push(new AddressMap(entries));
     return id;
   }
 
-  private indexFdb(list: readonly FdbEntry[]): number {
+  /** (MAC number, device index) → endpoint number: the FDB as the neighbour entries of the netns holding it read it. */
+  private indexFdb(list: readonly FdbEntry[]): Map<number, number> {
     // `bridge fdb append` adds destinations to a MAC (head-end replication for broadcasts); unicast goes to the first.
     const map = new Map<number, number>();
     for (const e of list) {
       const key = this.mac(e.mac) * 65536 + e.dev;
       if (!map.has(key)) map.set(key, this.endpoint(e.dst));
     }
-    this.fdbs.push(map);
-    return this.fdbs.length - 1;
+    return map;
   }
 }

@@ -1,0 +1,134 @@
+// What a trace answers: the flow, the paths, their hops and steps, and the disposition each path ends in. These are the
+// shapes explain.ts, the HTTP answers and the renderers read. The walk (walk.ts) writes integers only, into a record
+// (record.ts) that decode.ts turns into these objects when someone reads a path's hops.
+import type { Addr, Family } from '../addr.js';
+import type { Link, Netns } from '../fabric.js';
+import type { Route } from '../route.js';
+
+/**
+ * Every disposition, from best to worst. The position is the disposition's severity, for the answer to an ECMP split:
+ * the kernel spreads flows over every branch, so an answer that said DELIVERED while a branch drops would hide the flows
+ * that fail. DELIVERED is best; EXITS_NETWORK next (the packet leaves the model: no failure seen, but no delivery either);
+ * then the drops, whose order only breaks ties so that the same trace always shows the same path. The position is also
+ * the disposition's code in a walk's record (see record.ts), where further drop codes name finer causes.
+ */
+export const DISPOSITIONS = [
+  'DELIVERED',
+  'EXITS_NETWORK',
+  'NO_ROUTE',
+  'BLACKHOLED',
+  'UNREACHABLE',
+  'NEIGHBOR_UNREACHABLE',
+  'LINK_DOWN',
+  'FORWARDING_DISABLED',
+  'LOOP',
+  'TTL_EXCEEDED',
+] as const;
+
+export type Disposition = (typeof DISPOSITIONS)[number];
+
+const SEVERITY = Object.fromEntries(DISPOSITIONS.map((d, i) => [d, i])) as Readonly<Record<Disposition, number>>;
+
+/** The index of the path with the worst disposition (the first of equals): the one an answer reports. */
+export function worstPath(paths: readonly { readonly disposition: Disposition }[]): number {
+  let worst = 0;
+  for (let i = 1; i < paths.length; i++) if (SEVERITY[paths[i]!.disposition] > SEVERITY[paths[worst]!.disposition]) worst = i;
+  return worst;
+}
+
+export interface Flow {
+  readonly src: Addr;
+  readonly dst: Addr;
+  readonly ttl: number;
+}
+
+export type Step =
+  | { readonly type: 'ORIGINATE'; readonly src: Addr; readonly dst: Addr; readonly ttl: number }
+  | { readonly type: 'RECEIVE'; readonly link: Link; readonly ttl: number }
+  | {
+      readonly type: 'ROUTE';
+      readonly netns: Netns;
+      /** The packet routed: the flow's, or inside a tunnel the outer one. */
+      readonly src: Addr;
+      readonly dst: Addr;
+      readonly route: Route | undefined;
+      readonly nexthop: number;
+    }
+  | {
+      readonly type: 'ENCAPSULATE';
+      readonly link: Link;
+      /** How the far end was found: the neighbour and FDB (VXLAN), Cilium's ipcache, or the route's gateway (IP-in-IP). */
+      readonly via: 'fdb' | 'ipcache' | 'gateway';
+      /** For `fdb`: the next hop, and the MAC its permanent neighbour entry gives. */
+      readonly neighbor: Addr | undefined;
+      readonly lladdr: string | undefined;
+      readonly outer: OuterHeader;
+      /** Bytes the outer headers add: what the inner packet loses of every MTU on the way. */
+      readonly overhead: number;
+    }
+  | { readonly type: 'DECAPSULATE'; readonly link: Link; readonly outer: OuterHeader }
+  | { readonly type: 'BRIDGE'; readonly bridge: Link; readonly from: Link | undefined; readonly to: Link | undefined; readonly dst: Addr }
+  | {
+      readonly type: 'TRANSMIT';
+      readonly link: Link;
+      readonly neighbor: Addr;
+      /** The link that answered ARP/ND for the neighbour. */
+      readonly answeredBy: Link;
+      readonly how: 'owner' | 'host' | 'proxy';
+      readonly ttl: number;
+    }
+  | { readonly type: 'DELIVER'; readonly link: Link; readonly dst: Addr }
+  | { readonly type: 'DROP'; readonly disposition: Disposition; readonly detail: DropDetail };
+
+export interface OuterHeader {
+  readonly src: Addr;
+  readonly dst: Addr;
+  readonly protocol: 'udp' | 'ipip';
+  /** VXLAN/Geneve only. */
+  readonly vni: number | undefined;
+  readonly port: number | undefined;
+  readonly ttl: number;
+}
+
+export type DropDetail =
+  | { readonly kind: 'route'; readonly route: Route | undefined }
+  | { readonly kind: 'forwarding'; readonly family: Family }
+  | { readonly kind: 'ttl'; readonly ttl: number }
+  | { readonly kind: 'carrier'; readonly link: Link }
+  | { readonly kind: 'neighbor'; readonly link: Link; readonly neighbor: Addr; readonly blockedAt: Link | undefined }
+  | { readonly kind: 'loop'; readonly cycle: readonly Netns[]; readonly ttl: number }
+  /** An IPv4 packet came back to the netns that sent it, whose own address its source is (a martian source). */
+  | { readonly kind: 'martian'; readonly link: Link }
+  | { readonly kind: 'exit'; readonly link: Link; readonly neighbor: Addr; readonly external: Link }
+  /** A tunnel link without a permanent neighbour entry for the next hop (it cannot ARP through the tunnel). */
+  | { readonly kind: 'tunnel-neighbor'; readonly link: Link; readonly neighbor: Addr }
+  | { readonly kind: 'fdb'; readonly link: Link; readonly neighbor: Addr; readonly lladdr: string }
+  | { readonly kind: 'ipcache'; readonly link: Link; readonly dst: Addr }
+  /** The outer packet reached `at`, whose netns has no tunnel link that takes it. */
+  | { readonly kind: 'tunnel-receiver'; readonly link: Link; readonly at: Link; readonly outer: OuterHeader }
+  /** The receiving tunnel link's MAC is not the one the sender's neighbour entry gave. */
+  | { readonly kind: 'tunnel-mac'; readonly link: Link; readonly lladdr: string; readonly outer: OuterHeader };
+
+export interface Hop {
+  readonly netns: Netns;
+  /** The link the packet entered this netns by (undefined where it originated). */
+  readonly in: Link | undefined;
+  /** The link it left by: the route's device, or for a netns it only crossed at L2, the bridge port. */
+  readonly out: Link | undefined;
+  readonly steps: readonly Step[];
+}
+
+export interface Trace {
+  readonly flow: Flow;
+  readonly source: Netns;
+  /** The path through the first next hop of every ECMP route; then every other combination. */
+  readonly paths: readonly Path[];
+}
+
+/** One way the flow goes: through one next hop of every ECMP route on the way. */
+export interface Path {
+  readonly disposition: Disposition;
+  /** The next hop taken at each ECMP route on the way (index into the route's nexthops). */
+  readonly choices: readonly number[];
+  readonly hops: readonly Hop[];
+}

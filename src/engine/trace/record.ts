@@ -1,0 +1,167 @@
+// The record of a walk: what the walk writes as it goes, integers only (netns, link, route group and next-hop numbers),
+// and decode.ts turns into Hop and Step objects when someone reads them. A sequence of entries, each an opcode and its
+// operands; link, netns, group and next-hop numbers are -1 for none.
+//   HOP netns in out            a netns entered (out is filled in when the packet leaves)
+//   ORIGINATE ttl | RECEIVE link ttl | ROUTE group nexthop | BRIDGE bridge from to | DELIVER link
+//   TRANSMIT link neighbor answeredBy how ttl    neighbor: the next hop whose gateway it is, or -1 for the destination
+//   ENCAP link mode ref mac ttl   mode TUNNEL_FDB or TUNNEL_IPCACHE: ref is an endpoint number (Tunnels.endpoints), mac
+//     the neighbour's MAC number (-1 for ipcache); TUNNEL_IPIP: ref the next hop (its gateway is the endpoint), or -1 for
+//     the inner destination. Every entry up to the matching DECAP is about the outer packet.
+//   DECAP link at                 link: the tunnel link that takes the packet; at: the link owning the outer destination
+//   DROP code operands…   per code: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
+//     TTL_EXCEEDED ttl | LINK_DOWN link | NEIGHBOR_UNREACHABLE link neighbor blockedAt | EXITS_NETWORK link neighbor
+//     external | LOOP ttl count netns… | NO_TUNNEL_NEIGHBOR link neighbor | NO_FDB link neighbor mac | NO_IPCACHE link |
+//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link
+// A new step type is a new opcode here with its writer method, a case in decode.ts, and its Step in model.ts.
+import { DISPOSITIONS, type Disposition } from './model.js';
+
+export const HOP = 0;
+export const ORIGINATE = 1;
+export const RECEIVE = 2;
+export const ROUTE = 3;
+export const BRIDGE = 4;
+export const TRANSMIT = 5;
+export const DELIVER = 6;
+export const DROP = 7;
+export const ENCAP = 8;
+export const DECAP = 9;
+
+// Drop codes: a disposition's code is its position in DISPOSITIONS; the codes after those name a finer cause.
+const code = (d: Disposition) => DISPOSITIONS.indexOf(d);
+export const DELIVERED = code('DELIVERED');
+export const EXITS_NETWORK = code('EXITS_NETWORK');
+export const NO_ROUTE = code('NO_ROUTE');
+export const BLACKHOLED = code('BLACKHOLED');
+export const UNREACHABLE = code('UNREACHABLE');
+export const NEIGHBOR_UNREACHABLE = code('NEIGHBOR_UNREACHABLE');
+export const LINK_DOWN = code('LINK_DOWN');
+export const FORWARDING_DISABLED = code('FORWARDING_DISABLED');
+export const LOOP = code('LOOP');
+export const TTL_EXCEEDED = code('TTL_EXCEEDED');
+
+/**
+ * The finer causes, by the disposition each ends in: the tunnel's sender cannot find the far end (as a neighbour it
+ * cannot resolve), or the far end refuses the outer packet (the kernel answers port or protocol unreachable); a packet
+ * back at its sender, which Linux drops as a martian source, has gone round in a loop.
+ */
+const CAUSES = [
+  ['NO_TUNNEL_NEIGHBOR', 'NEIGHBOR_UNREACHABLE'],
+  ['NO_FDB', 'NEIGHBOR_UNREACHABLE'],
+  ['NO_IPCACHE', 'NEIGHBOR_UNREACHABLE'],
+  ['NO_RECEIVER', 'UNREACHABLE'],
+  ['WRONG_MAC', 'NEIGHBOR_UNREACHABLE'],
+  ['MARTIAN', 'LOOP'],
+] as const satisfies readonly (readonly [string, Disposition])[];
+const cause = (name: (typeof CAUSES)[number][0]) => DISPOSITIONS.length + CAUSES.findIndex(([n]) => n === name);
+export const NO_TUNNEL_NEIGHBOR = cause('NO_TUNNEL_NEIGHBOR');
+export const NO_FDB = cause('NO_FDB');
+export const NO_IPCACHE = cause('NO_IPCACHE');
+export const NO_RECEIVER = cause('NO_RECEIVER');
+export const WRONG_MAC = cause('WRONG_MAC');
+export const MARTIAN = cause('MARTIAN');
+
+/** The disposition of every code. */
+export const DISPOSITION_OF: readonly Disposition[] = [...DISPOSITIONS, ...CAUSES.map(([, d]) => d)];
+
+/** How a neighbour was answered for (TRANSMIT's `how`). */
+export const HOW = ['owner', 'host', 'proxy'] as const;
+export const OWNER = 0;
+export const HOST = 1;
+export const PROXY = 2;
+
+/** Writes one walk's record into a buffer that the next walk reuses; a finished path keeps a copy. */
+export class Recorder {
+  private entries = new Array<number>(1024).fill(0);
+  length = 0;
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  /** The entries so far, copied out of the buffer. */
+  copy(): number[] {
+    return this.entries.slice(0, this.length);
+  }
+
+  put(x: number): void {
+    this.entries[this.length++] = x;
+  }
+
+  /** Starts the record of a hop into netns `ns`; returns where it is, for netnsOf() and out(). */
+  hop(ns: number, inLink: number): number {
+    const at = this.length;
+    this.put(HOP);
+    this.put(ns);
+    this.put(inLink);
+    this.put(-1);
+    return at;
+  }
+
+  netnsOf(hop: number): number {
+    return this.entries[hop + 1]!;
+  }
+
+  /** Fills in the link by which the packet leaves the hop at `hop`. */
+  out(hop: number, link: number): void {
+    this.entries[hop + 3] = link;
+  }
+
+  originate(ttl: number): void {
+    this.put(ORIGINATE);
+    this.put(ttl);
+  }
+
+  receive(link: number, ttl: number): void {
+    this.put(RECEIVE);
+    this.put(link);
+    this.put(ttl);
+  }
+
+  route(group: number, nexthop: number): void {
+    this.put(ROUTE);
+    this.put(group);
+    this.put(nexthop);
+  }
+
+  bridge(bridge: number, from: number, to: number): void {
+    this.put(BRIDGE);
+    this.put(bridge);
+    this.put(from);
+    this.put(to);
+  }
+
+  transmit(link: number, neighbor: number, answeredBy: number, how: number, ttl: number): void {
+    this.put(TRANSMIT);
+    this.put(link);
+    this.put(neighbor);
+    this.put(answeredBy);
+    this.put(how);
+    this.put(ttl);
+  }
+
+  deliver(link: number): void {
+    this.put(DELIVER);
+    this.put(link);
+  }
+
+  encap(link: number, mode: number, ref: number, mac: number, ttl: number): void {
+    this.put(ENCAP);
+    this.put(link);
+    this.put(mode);
+    this.put(ref);
+    this.put(mac);
+    this.put(ttl);
+  }
+
+  decap(link: number, at: number): void {
+    this.put(DECAP);
+    this.put(link);
+    this.put(at);
+  }
+
+  /** A DROP with its code; the caller puts the code's operands. */
+  drop(code: number): void {
+    this.put(DROP);
+    this.put(code);
+  }
+}

@@ -1,0 +1,326 @@
+// The walk: one packet through the fabric the way the Linux kernel would forward it. Per netns entered: local address →
+// deliver (or, for an outer packet, decapsulate); FIB lookup (longest prefix, then lowest metric; blackhole, unreachable
+// and prohibit end it); a packet that was forwarded in needs forwarding on and a TTL above 1; a tunnel encapsulates and
+// routes the outer packet from the same netns; otherwise the next hop is resolved on the egress link's L2 domain
+// (neighbour.ts) and the frame crosses veths, bridges and segments to it (cross.ts).
+//
+// A Walker holds everything a walk writes as it goes, so that walks never share state: a trace takes a walker of its own
+// for as long as it runs (trace.ts), and a walker's buffers are reused by its next walk, so the walk allocates nothing
+// but the path it returns.
+import type { Addr } from '../addr.js';
+import type { Fabric, Netns } from '../fabric.js';
+import { TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
+import { BLACKHOLE, UNICAST } from '../fib.js';
+import { cross } from './cross.js';
+import { RecordedPath } from './decode.js';
+import type { Flow, Path, Trace } from './model.js';
+import { resolve, Resolution } from './neighbour.js';
+import {
+  BLACKHOLED,
+  DELIVERED,
+  DISPOSITION_OF,
+  EXITS_NETWORK,
+  FORWARDING_DISABLED,
+  LINK_DOWN,
+  LOOP,
+  MARTIAN,
+  NEIGHBOR_UNREACHABLE,
+  NO_FDB,
+  NO_IPCACHE,
+  NO_RECEIVER,
+  NO_ROUTE,
+  NO_TUNNEL_NEIGHBOR,
+  Recorder,
+  TTL_EXCEEDED,
+  UNREACHABLE,
+  WRONG_MAC,
+} from './record.js';
+
+/** Enough for any real ECMP fan-out; a pathological document cannot make one trace explode. */
+const MAX_PATHS = 64;
+const NO_CHOICES: readonly number[] = Object.freeze([]);
+/** Tunnels in tunnels are legal; a document that nests them deeper than this is looping. */
+const MAX_DEPTH = 8;
+/** The TTL of a VXLAN or Geneve outer header: the kernel's default when the link sets none (ip4_dst_hoplimit). */
+const OUTER_TTL = 64;
+
+export class Walker {
+  private readonly record = new Recorder();
+  private readonly answer = new Resolution();
+  /** The netns that forwarded the packets so far, in order (for loops). */
+  private readonly forwardedAt: number[] = new Array<number>(256).fill(0);
+  private forwardings = 0;
+  /**
+   * The ECMP decisions taken, in order: where (netns and packet), which next hop, and of how many. A packet is the
+   * flow's (0) or one outer packet (numbered as the walk encapsulates): the kernel hashes a packet's header, so the same
+   * packet takes the same next hop on every visit of a netns, and another packet decides afresh.
+   */
+  private readonly takenNs: number[] = new Array<number>(64).fill(0);
+  private readonly takenPacket: number[] = new Array<number>(64).fill(0);
+  private readonly taken: number[] = new Array<number>(64).fill(0);
+  private readonly widths: number[] = new Array<number>(64).fill(0);
+  private packets = 0;
+  /** While a packet travels encapsulated, per tunnel level, the inner packet's state and the tunnel it went into. */
+  private readonly innerDst = new Array<Addr | undefined>(MAX_DEPTH).fill(undefined);
+  private readonly innerOwner = new Array<number>(MAX_DEPTH).fill(0);
+  private readonly innerTtl = new Array<number>(MAX_DEPTH).fill(0);
+  private readonly innerForwardings = new Array<number>(MAX_DEPTH).fill(0);
+  private readonly innerFirst = new Array<number>(MAX_DEPTH).fill(0);
+  private readonly innerPacket = new Array<number>(MAX_DEPTH).fill(0);
+  private readonly tunnelLink = new Array<number>(MAX_DEPTH).fill(0);
+  private readonly tunnelMac = new Array<number>(MAX_DEPTH).fill(0);
+
+  /** Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination. */
+  trace(fabric: Fabric, source: Netns, flow: Flow): Trace {
+    this.answer.fit(fabric);
+    // The destination is the same at every hop: who owns it is looked up once.
+    const dstOwner = fabric.owners.first(flow.dst);
+    let path = this.walk(fabric, source.id, flow, dstOwner, NO_CHOICES);
+    if (path.choices.length === 0) return { flow, source, paths: [path] };
+    // Every other next hop of an ECMP route makes another path, walked breadth first: at each decision a path took first,
+    // the paths that share its earlier choices and take another branch there.
+    const paths: Path[] = [];
+    const pending: (readonly number[])[] = [];
+    let forced = NO_CHOICES;
+    for (;;) {
+      for (let d = forced.length; d < path.choices.length; d++) {
+        for (let j = 1; j < this.widths[d]! && paths.length + pending.length < MAX_PATHS; j++) {
+          pending.push([...path.choices.slice(0, d), j]);
+        }
+      }
+      paths.push(path);
+      if (pending.length === 0 || paths.length >= MAX_PATHS) return { flow, source, paths };
+      forced = pending.shift()!;
+      path = this.walk(fabric, source.id, flow, dstOwner, forced);
+    }
+  }
+
+  /** One path: the one through the `forced` next hops at the first ECMP decisions, and the first at the others. */
+  private walk(fabric: Fabric, source: number, flow: Flow, flowOwner: number, forced: readonly number[]): Path {
+    const { fibs, owners, tunnels } = fabric;
+    const record = this.record;
+    const answer = this.answer;
+    record.reset();
+    this.forwardings = 0;
+    this.packets = 0;
+    let choices: number[] | undefined;
+    // The packet being routed: the flow's, or while it is encapsulated the outermost header's.
+    let dst = flow.dst;
+    let family = dst.family;
+    let dstOwner = flowOwner;
+    let ttl = flow.ttl;
+    let depth = 0;
+    let packet = 0;
+    // Loops are looked for among the forwardings of the current packet only: an outer packet crosses the same routers.
+    let first = 0;
+    let ns = source;
+    let hop = record.hop(ns, -1);
+    record.originate(ttl);
+    let inLink = -1;
+
+    for (;;) {
+      if (inLink >= 0) record.receive(inLink, ttl);
+
+      // The local table: an address of this netns, on any of its links, up or not (its local route stays).
+      let local = -1;
+      for (let o = dstOwner; o >= 0 && local < 0; o = owners.next(o)) if (owners.netns(o) === ns) local = owners.link(o);
+      // IPv4 refuses a received packet whose source is its own address (fib_validate_source, accept_local off), whether it
+      // would deliver or forward it, once the lookup found a route: the flow's packet has come back to its sender.
+      const martian = inLink >= 0 && depth === 0 && ns === source && family === 4;
+      if (local >= 0) {
+        if (martian) return this.drop(fabric, flow, choices, MARTIAN, inLink);
+        if (depth === 0) {
+          record.deliver(local);
+          return this.finish(fabric, flow, choices, DELIVERED);
+        }
+        // An outer packet has arrived: a tunnel link of this netns takes it, strips the outer header and receives the
+        // inner packet, which is routed on from here.
+        const sender = this.tunnelLink[depth - 1]!;
+        const receiver = tunnels.receiver(ns, sender);
+        if (receiver < 0) {
+          record.drop(NO_RECEIVER);
+          record.put(sender);
+          record.put(local);
+          return this.finish(fabric, flow, choices, NO_RECEIVER);
+        }
+        const rx = tunnels.receiverLink(receiver);
+        const mac = this.tunnelMac[depth - 1]!;
+        if (tunnels.wrongMac(receiver, mac)) {
+          record.drop(WRONG_MAC);
+          record.put(rx);
+          record.put(mac);
+          return this.finish(fabric, flow, choices, WRONG_MAC);
+        }
+        record.decap(rx, local);
+        depth--;
+        dst = this.innerDst[depth]!;
+        family = dst.family;
+        dstOwner = this.innerOwner[depth]!;
+        ttl = this.innerTtl[depth]!;
+        this.forwardings = this.innerForwardings[depth]!;
+        first = this.innerFirst[depth]!;
+        packet = this.innerPacket[depth]!;
+        inLink = rx;
+        continue;
+      }
+
+      const group = fabric.route(ns, family, dst.w0, dst.w1, dst.w2, dst.w3);
+      let choice = 0;
+      const width = group >= 0 ? fibs.width(group) : 0;
+      if (width > 1) {
+        const decisions = choices?.length ?? 0;
+        let t = 0;
+        while (t < decisions && (this.takenNs[t] !== ns || this.takenPacket[t] !== packet)) t++;
+        if (t < decisions) choice = this.taken[t]!;
+        else {
+          if (decisions < forced.length) choice = forced[decisions]!;
+          this.widths[decisions] = width;
+          this.takenNs[decisions] = ns;
+          this.takenPacket[decisions] = packet;
+          this.taken[decisions] = choice;
+          (choices ??= []).push(choice);
+        }
+      }
+      record.route(group, choice);
+      const forwarded = inLink >= 0;
+      // IPv4 (ip_route_input_slow) drops a packet it may not forward right after the lookup, whatever the lookup found;
+      // IPv6 lets a reject route act first (its input handler) and checks forwarding in ip6_forward, on unicast routes only.
+      if (forwarded && family === 4 && !fabric.forwards(ns)) return this.drop(fabric, flow, choices, FORWARDING_DISABLED, 4);
+      if (group < 0) return this.drop(fabric, flow, choices, NO_ROUTE, -1);
+      const type = fibs.type(group);
+      if (type === BLACKHOLE) return this.drop(fabric, flow, choices, BLACKHOLED, group);
+      if (type !== UNICAST) return this.drop(fabric, flow, choices, UNREACHABLE, group);
+
+      if (forwarded) {
+        if (!fabric.forwards(ns)) return this.drop(fabric, flow, choices, FORWARDING_DISABLED, family);
+        if (martian) return this.drop(fabric, flow, choices, MARTIAN, inLink);
+        if (ttl <= 1) return this.drop(fabric, flow, choices, TTL_EXCEEDED, ttl);
+        const n = this.forwardings;
+        let seen = first;
+        while (seen < n && this.forwardedAt[seen] !== ns) seen++;
+        if (seen < n) {
+          record.drop(LOOP);
+          record.put(ttl);
+          record.put(n - seen + 1);
+          for (let i = seen; i < n; i++) record.put(this.forwardedAt[i]!);
+          record.put(ns);
+          return this.finish(fabric, flow, choices, LOOP);
+        }
+        this.forwardedAt[this.forwardings++] = ns;
+        ttl--;
+      }
+
+      const nh = fibs.nexthop(group, choice);
+      const dev = fibs.dev(nh);
+      const out = fabric.linkAt(ns, dev);
+      record.out(hop, out);
+      if (!fabric.hasCarrier(out)) return this.drop(fabric, flow, choices, LINK_DOWN, out);
+      const gateway = fibs.hasGateway(nh);
+
+      const mode = fabric.tunnelMode(out);
+      if (mode !== 0) {
+        // A tunnel: find the far end, push the inner packet's state and route the outer packet from this netns, as one
+        // it sends itself.
+        if (depth === MAX_DEPTH) {
+          record.drop(LOOP);
+          record.put(ttl);
+          record.put(1);
+          record.put(ns);
+          return this.finish(fabric, flow, choices, LOOP);
+        }
+        let endpoint: Addr;
+        let endpointOwner: number;
+        let ref: number;
+        let mac = -1;
+        if (mode === TUNNEL_IPIP) {
+          // tunl0 has no remote: the outer destination is the route's gateway (or the inner destination on a direct route).
+          ref = gateway ? nh : -1;
+          endpoint = gateway ? fibs.gateway(nh)! : dst;
+          endpointOwner = gateway ? fibs.gatewayOwner(nh) : dstOwner;
+        } else {
+          if (mode === TUNNEL_IPCACHE) {
+            ref = tunnels.ipcache(out, family, dst.w0, dst.w1, dst.w2, dst.w3);
+            if (ref < 0) return this.drop(fabric, flow, choices, NO_IPCACHE, out);
+          } else {
+            const gw = gateway ? fibs.gateway(nh)! : dst;
+            const entry = tunnels.neighbour(ns, dev, family, gw.w0, gw.w1, gw.w2, gw.w3);
+            const neighbor = gateway ? nh : -1;
+            if (entry < 0) {
+              record.drop(NO_TUNNEL_NEIGHBOR);
+              record.put(out);
+              record.put(neighbor);
+              return this.finish(fabric, flow, choices, NO_TUNNEL_NEIGHBOR);
+            }
+            mac = tunnels.neighbourMac(entry);
+            ref = tunnels.remote(entry);
+            if (ref < 0) {
+              record.drop(NO_FDB);
+              record.put(out);
+              record.put(neighbor);
+              record.put(mac);
+              return this.finish(fabric, flow, choices, NO_FDB);
+            }
+          }
+          endpoint = tunnels.endpoints[ref]!;
+          endpointOwner = tunnels.endpointOwner(ref, owners);
+        }
+        // IP-in-IP inherits the inner TTL (tunl0's default); VXLAN and Geneve start afresh.
+        const outerTtl = mode === TUNNEL_IPIP ? ttl : OUTER_TTL;
+        record.encap(out, mode, ref, mac, outerTtl);
+        this.innerDst[depth] = dst;
+        this.innerOwner[depth] = dstOwner;
+        this.innerTtl[depth] = ttl;
+        this.innerForwardings[depth] = this.forwardings;
+        this.innerFirst[depth] = first;
+        this.innerPacket[depth] = packet;
+        this.tunnelLink[depth] = out;
+        this.tunnelMac[depth] = mac;
+        depth++;
+        packet = ++this.packets;
+        dst = endpoint;
+        family = endpoint.family;
+        dstOwner = endpointOwner;
+        ttl = outerTtl;
+        first = this.forwardings;
+        inLink = -1;
+        continue;
+      }
+
+      // The neighbour: the gateway, or on a direct route the destination itself (whose owners are known already).
+      const neighbor = gateway ? nh : -1;
+      resolve(fabric, answer, out, dst, neighbor, gateway ? fibs.gatewayOwner(nh) : dstOwner);
+      const by = answer.link;
+      if (by < 0 || answer.blockedAt >= 0) {
+        record.drop(NEIGHBOR_UNREACHABLE);
+        record.put(out);
+        record.put(neighbor);
+        record.put(answer.blockedAt);
+        return this.finish(fabric, flow, choices, NEIGHBOR_UNREACHABLE);
+      }
+      record.transmit(out, neighbor, by, answer.how, ttl);
+      if (fabric.netnsOf(by) < 0) {
+        record.drop(EXITS_NETWORK);
+        record.put(out);
+        record.put(neighbor);
+        record.put(by);
+        return this.finish(fabric, flow, choices, EXITS_NETWORK);
+      }
+
+      hop = cross(fabric, record, hop, answer);
+      ns = record.netnsOf(hop);
+      inLink = by;
+    }
+  }
+
+  /** Ends the walk with the path recorded so far. */
+  private finish(fabric: Fabric, flow: Flow, choices: number[] | undefined, code: number): Path {
+    return new RecordedPath(DISPOSITION_OF[code]!, choices ?? NO_CHOICES, this.record.copy(), fabric, flow);
+  }
+
+  /** Ends the walk with a DROP of one operand. */
+  private drop(fabric: Fabric, flow: Flow, choices: number[] | undefined, code: number, operand: number): Path {
+    this.record.drop(code);
+    this.record.put(operand);
+    return this.finish(fabric, flow, choices, code);
+  }
+}
