@@ -128,7 +128,7 @@ const AUTH_RESPONSES = {
 
 const securitySchemes = {
   bearer: {
-    type: 'http',
+    type: 'http' as const,
     scheme: 'bearer',
     description:
       'A token from AUTH_TOKENS or `npm run token`, or a JWT of the configured OpenID Connect issuer. Scopes: `read` (GET, batches of ' +
