@@ -8,7 +8,7 @@
 // inputs no document holds (see Unknown): then the answer lists every branch instead of naming one.
 import { Addr } from './addr.js';
 import { Prefix } from './prefix.js';
-import type { Netns } from './fabric.js';
+import type { Link, Netns } from './fabric.js';
 import type { NextHop, Route } from './route.js';
 import type { Hop, Step, Trace } from './trace.js';
 
@@ -258,6 +258,8 @@ export interface EcmpLookup {
   readonly dst: Addr;
   /** An output lookup (the netns sends the packet: the flow at its source, or a tunnel's outer packet) or a forwarded one. */
   readonly output: boolean;
+  /** The link a forwarded packet came in by (`ip route get … iif`); undefined for an output lookup. */
+  readonly iif: Link | undefined;
   /** The tunnel whose outer packet this is: its protocol, and whether its link names the outer source (`local`). */
   readonly outer: { readonly protocol: 'udp' | 'ipip'; readonly local: boolean } | undefined;
 }
@@ -269,11 +271,15 @@ export function ecmpLookups(hops: readonly Hop[]): EcmpLookup[] {
   const tunnels: { protocol: 'udp' | 'ipip'; local: boolean; fresh: boolean }[] = [];
   const originated = hops[0]?.steps[0]?.type === 'ORIGINATE';
   let first = true;
+  let iif: Link | undefined;
   for (const hop of hops) {
     for (const step of hop.steps) {
-      if (step.type === 'ENCAPSULATE') tunnels.push({ protocol: step.outer.protocol, local: step.link.tunnel?.local !== undefined, fresh: true });
-      else if (step.type === 'DECAPSULATE') tunnels.pop();
-      else if (step.type === 'ROUTE') lookupOf(step);
+      if (step.type === 'RECEIVE') iif = step.link;
+      else if (step.type === 'ENCAPSULATE') tunnels.push({ protocol: step.outer.protocol, local: step.link.tunnel?.local !== undefined, fresh: true });
+      else if (step.type === 'DECAPSULATE') {
+        tunnels.pop();
+        iif = step.link;
+      } else if (step.type === 'ROUTE') lookupOf(step);
     }
   }
   return lookups;
@@ -285,7 +291,7 @@ export function ecmpLookups(hops: readonly Hop[]): EcmpLookup[] {
     else tunnel.fresh = false;
     if (step.route === undefined || !step.route.ecmp) return;
     const outer = tunnel && { protocol: tunnel.protocol, local: tunnel.local };
-    lookups.push({ netns: step.netns, route: step.route, nexthop: step.nexthop, src: step.src, dst: step.dst, output, outer });
+    lookups.push({ netns: step.netns, route: step.route, nexthop: step.nexthop, src: step.src, dst: step.dst, output, iif: output ? undefined : iif, outer });
   }
 }
 

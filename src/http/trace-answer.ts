@@ -28,7 +28,7 @@ type Parameter = 'from' | 'to' | 'family';
 
 const UNKNOWN: Record<Unknown, string> = {
   seed: "the kernel keys its multipath hash with a secret drawn at boot (set the netns's multipathHashSeed, net.ipv4.fib_multipath_hash_seed, to name the branch)",
-  ports: 'hash policy 1 hashes the source and destination ports, and the flow gives no source port',
+  ports: 'hash policy 1 hashes the source and destination ports, and the flow gives none (ICMP, or no srcPort and dstPort)',
   'flow-label': 'a forwarded IPv6 packet is hashed with its flow label, which the sending kernel draws per connection',
   'receive-hash': 'hash policy 1 on a forwarded packet takes the hash the packet arrives with (its socket\'s, or the NIC\'s) when it has one',
   'tunnel-source-port': "hash policy 1 hashes the tunnel's outer UDP source port, which the kernel derives from the inner flow with a key drawn at boot",

@@ -528,7 +528,6 @@ class Converter {
     if (policy === 1) ns.doc.multipathHashPolicy = 1;
     if (policy > 1 || policy6 !== policy) {
       this.warnings.add('sysctl-not-modelled', `${sp}/net.ipv${policy > 1 ? 4 : 6}.fib_multipath_hash_policy`, `${ns.dump.name}: multipath hash policy ${policy} (IPv4) and ${policy6} (IPv6); the fabric models policies 0 and 1, one for both families (IPv4's, 0 for a custom one)`);
-      if (policy > 1) delete ns.doc.multipathHashPolicy;
     }
     const seed = values.get('net.ipv4.fib_multipath_hash_seed') ?? 0;
     if (seed > 0 && seed <= 0xffffffff) ns.doc.multipathHashSeed = seed;

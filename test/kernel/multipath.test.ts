@@ -104,7 +104,7 @@ test('the engine names the next hop the kernel takes, for both policies and fami
               const d = Addr.parse(dst);
               const route = compiled.fabric.fibs.route(compiled.fabric.route(ns.id, family, d.w0, d.w1, d.w2, d.w3));
               const engine = kernelNexthop(
-                { netns: ns, route, nexthop: -1, src: Addr.parse(src), dst: d, output: mode === 'output', outer: undefined },
+                { netns: ns, route, nexthop: -1, src: Addr.parse(src), dst: d, output: mode === 'output', iif: undefined, outer: undefined },
                 { protocol: IP_PROTOCOL.tcp, srcPort, dstPort },
                 false,
               );
