@@ -3,8 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Addr } from '../../src/engine/addr.js';
-import { IP_PROTOCOL, multipathHash, selectNexthop, upperBounds } from '../../src/engine/multipath.js';
+import { ecmpLookups, hashedBranch, IP_PROTOCOL, multipathHash, selectNexthop, upperBounds } from '../../src/engine/multipath.js';
+import { compileTopology } from '../../src/engine/topology.js';
 import { readVectors, type Vector } from '../fixtures/multipath/vectors.js';
+import { generate } from '../kernel/generate.js';
 
 const HALF = 2 ** 30;
 const ALL = 2 ** 31;
@@ -75,4 +77,52 @@ test('policy l3 ignores the ports (and in IPv4 the protocol); l4 and IPv6 l3 rea
   assert.equal(multipathHash(7, 'l3', s6, d6, tcp), multipathHash(7, 'l3', s6, d6, { ...tcp, srcPort: 1 }));
   // The seed is the key: another seed, another hash.
   assert.notEqual(multipathHash(7, 'l3', s4, d4, tcp), multipathHash(8, 'l3', s4, d4, tcp));
+});
+
+// Which lookups the kernel's branch can be named at, on topologies of the kernel suite (whose next hops
+// test/kernel/conformance.test.ts checks against the kernel): seed 1 is Cilium native routing, dual-stack, with node-0
+// routing node-2's pod CIDRs over two next hops; seed 5 Calico VXLAN with node-1 routing node-0's own address (the
+// tunnel's underlay) over four.
+function branchOf(seed: number, from: string, to: string, family: 4 | 6, sysctls: { seed?: number; policy?: 0 | 1 }, keys = { protocol: 6, srcPort: 40000, dstPort: 443 }) {
+  const g = generate(seed);
+  for (const ns of g.fabric.netns) {
+    if (ns.kind !== 'node') continue;
+    if (sysctls.seed === undefined) delete ns.multipathHashSeed;
+    else ns.multipathHashSeed = sysctls.seed;
+    ns.multipathHashPolicy = sysctls.policy ?? 0;
+  }
+  const c = compileTopology({ form: 'fabric', fabric: g.fabric });
+  const t = c.trace(c.resolve(from, 'source'), c.resolve(to, 'destination'), 64, family);
+  const hashed = hashedBranch(t, keys)!;
+  const lookups = ecmpLookups(t.paths[0]!.hops).map((l) => `${l.netns.name} ${l.route.prefix} ${l.output ? 'sent' : `iif ${l.iif!.name}`}${l.outer ? ` outer ${l.outer.protocol}` : ''}`);
+  return { t, hashed, lookups, reason: hashed.unknown?.reason };
+}
+
+test('forwarded IPv4 under policy 0 is named; IPv6 forwarded hashes a flow label, policy 1 a hash the packet brings', () => {
+  const v4 = branchOf(1, 'default/p0-0', 'default/p2-0', 4, { seed: 77 });
+  assert.deepEqual(v4.lookups, ['node-0 10.1.2.0/24 iif ' + v4.lookups[0]!.split(' iif ')[1]]);
+  assert.equal(v4.reason, undefined);
+  assert.equal(v4.t.paths[v4.hashed.path!]!.choices[0], v4.hashed.decisions[0]!.nexthop);
+  assert.equal(branchOf(1, 'default/p0-0', 'default/p2-0', 6, { seed: 77 }).reason, 'flow-label');
+  assert.equal(branchOf(1, 'default/p0-0', 'default/p2-0', 4, { seed: 77, policy: 1 }).reason, 'receive-hash');
+  assert.equal(branchOf(1, 'default/p0-0', 'default/p2-0', 4, {}).reason, 'seed');
+  // node-0 itself sending: an output lookup, named under either policy, in either family (a branch that comes back to
+  // node-0 is forwarded there, and may be unknown).
+  for (const policy of [0, 1] as const) {
+    for (const family of [4, 6] as const) {
+      const sent = branchOf(1, 'node-0', 'default/p2-0', family, { seed: 77, policy });
+      assert.match(sent.lookups[0]!, / sent$/);
+      assert.equal(sent.hashed.decisions[0]?.netns.name, 'node-0', `policy ${policy} IPv${family}`);
+    }
+  }
+  assert.equal(branchOf(1, 'node-0', 'default/p2-0', 4, { seed: 77, policy: 1 }, { protocol: 1, srcPort: 0, dstPort: 0 }).reason, 'ports');
+});
+
+test("behind a VXLAN tunnel the outer packet's lookup is named under policy 0; under policy 1 its source port is unknown", () => {
+  const l3 = branchOf(5, 'node-1', 'default/p0-0', 4, { seed: 77 });
+  assert.deepEqual(l3.lookups, ['node-1 192.168.0.11/32 sent outer udp']);
+  assert.equal(l3.t.paths.length, 4);
+  assert.equal(l3.reason, undefined);
+  assert.equal(l3.t.paths[l3.hashed.path!]!.choices[0], l3.hashed.decisions[0]!.nexthop);
+  assert.equal(branchOf(5, 'node-1', 'default/p0-0', 4, { seed: 77, policy: 1 }).reason, 'tunnel-source-port');
 });
