@@ -160,16 +160,17 @@ export function generate(seed: number): Generated {
 }
 
 /**
- * ECMP, in the topologies of three nodes or more (but every seventh seed): every node gets a known fib_multipath_hash_seed and a hash
- * policy (0 or 1), and one node a multipath route (2-4 next hops over the nodes of its subnet, weights 1-3) either to
- * another node's pod CIDR (both families where the nodes have them) or, nested behind a tunnel, to another node's own
- * address (the underlay route an overlay's outer packets take; the other next hops forward them). Drawn from random
- * numbers of its own, so that every other choice of a seed stays what it was.
+ * ECMP, in the topologies of three nodes or more but every third (seed 18, whose node that does not forward other tests
+ * use, stays without): every node gets a known fib_multipath_hash_seed and a hash policy (0 or 1), and one node a
+ * multipath route (2-4 next hops over the nodes of its subnet, weights 1-3) either to another node's pod CIDR (both
+ * families where the nodes have them) or, nested behind a tunnel, to another node's own address (the underlay route an
+ * overlay's outer packets take; the other next hops forward them). Drawn from random numbers of its own, so that every
+ * other choice of a seed stays what it was.
  */
 function multipath(seed: number, fabric: FabricDoc, faults: string[]): void {
   const r = rng(seed * 7919 + 17);
   const nodes = fabric.netns.filter((n) => n.kind === 'node');
-  if (nodes.length < 3 || seed % 7 === 0) return;
+  if (nodes.length < 3 || seed % 3 === 0) return;
   const policy = r.int(0, 1) as 0 | 1;
   for (const n of nodes) {
     n.multipathHashPolicy = policy;
