@@ -30,19 +30,40 @@ export const AnswerPath = Type.Object({
   choices: Type.Array(Type.Integer()),
   mtu: Type.Optional(Mtu),
 });
+const HashPolicy = Type.Union([Type.Literal('l3'), Type.Literal('l4')], {
+  description: "The netns's fib_multipath_hash_policy: 0 (l3: addresses) or 1 (l4: addresses, protocol and ports).",
+});
 const Ecmp = Type.Object(
   {
-    policy: Type.Union([Type.Literal('l3'), Type.Literal('l4')], {
-      description: 'fib_multipath_hash_policy 0 (addresses) or, with protocol, srcPort and dstPort, 1 (addresses, protocol and ports).',
-    }),
-    path: Type.Union([Type.Integer(), Type.Null()], { description: 'The index into paths of the branch the hash selects; null when the path limit left it out.' }),
+    kernel: Type.Boolean({ description: 'Whether path is the branch the kernel takes (every ECMP netns on it has a known seed).' }),
+    path: Type.Union([Type.Integer(), Type.Null()], { description: 'The index into paths of the branch the kernel takes; null when unknown.' }),
     decisions: Type.Array(
-      Type.Object({ netns: Type.String(), dst: Type.String(), nexthop: Type.Integer(), gateway: Type.Optional(Type.String()), dev: Type.String() }),
+      Type.Object({
+        netns: Type.String(),
+        dst: Type.String(),
+        policy: HashPolicy,
+        nexthop: Type.Integer(),
+        gateway: Type.Optional(Type.String()),
+        dev: Type.String(),
+      }),
+      { description: 'The ECMP routes on that branch and the next hop the kernel takes at each, up to the first it cannot name.' },
     ),
-    model: Type.Literal(true),
+    unknown: Type.Optional(
+      Type.Object(
+        {
+          netns: Type.String(),
+          dst: Type.String(),
+          policy: HashPolicy,
+          reason: Type.Union(
+            ['seed', 'ports', 'flow-label', 'receive-hash', 'tunnel-source-port', 'ipip'].map((r) => Type.Literal(r)),
+          ),
+        },
+        { description: 'The first ECMP route whose branch depends on what the topology does not hold (seed: the per-boot key).' },
+      ),
+    ),
     note: Type.String(),
   },
-  { description: 'Which branch Linux hash-threshold selection would give the flow, with a stand-in for the kernel\'s secret hash.' },
+  { description: "Which branch of the ECMP routes on the way the kernel's multipath hash gives this flow." },
 );
 
 export const TraceAnswer = Type.Object({

@@ -4,7 +4,7 @@ import type { Family } from '../engine/addr.js';
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
 import { explain } from './explain.js';
 import { worstPath, type Trace } from '../engine/trace.js';
-import { hashedBranch } from '../engine/multipath.js';
+import { hashedBranch, IP_PROTOCOL, type HashedBranch, type Unknown } from '../engine/multipath.js';
 import { mtuReport } from '../engine/mtu.js';
 import type { TraceAnswer } from './schema.js';
 
@@ -22,9 +22,24 @@ export interface FlowRequest {
   ttl?: number;
 }
 
-const ECMP_NOTE =
-  'Linux keys its multipath hash with a secret drawn at boot, so this shows how hash-threshold splits flows over the ' +
-  'next hops by weight (with a stand-in hash), not a promise of the branch this flow takes on a real node.';
+const UNKNOWN: Record<Unknown, string> = {
+  seed: "the kernel keys its multipath hash with a secret drawn at boot (set the netns's multipathHashSeed, net.ipv4.fib_multipath_hash_seed, to name the branch)",
+  ports: 'hash policy 1 hashes the source and destination ports, and the flow gives none (ICMP, or no srcPort and dstPort)',
+  'flow-label': 'a forwarded IPv6 packet is hashed with its flow label, which the sending kernel draws per connection',
+  'receive-hash': 'hash policy 1 on a forwarded packet takes the hash the packet arrives with (its socket\'s, or the NIC\'s) when it has one',
+  'tunnel-source-port': "hash policy 1 hashes the tunnel's outer UDP source port, which the kernel derives from the inner flow with a key drawn at boot",
+  ipip: "an IP-in-IP tunnel mixes the inner packet's hash (drawn per boot or per connection) into the outer lookup",
+};
+
+/** What the answer says of the branch: the kernel's when every ECMP netns on it hashes with a known seed. */
+function ecmpNote(hashed: HashedBranch): string {
+  const { unknown } = hashed;
+  if (unknown !== undefined) {
+    return `The branch at ${unknown.netns.name} (${unknown.route.prefix.toRouteDst()}) depends on what the topology cannot know: ${UNKNOWN[unknown.reason]}; every branch is traced in paths, and the answer is the worst.`;
+  }
+  if (hashed.path === undefined) return 'The branch the kernel takes is past the limit of paths traced.';
+  return 'The branch the kernel takes: each netns hashes the flow as Linux does, with its own fib_multipath_hash_seed and policy.';
+}
 
 /** The answer for a flow whose ends the topology resolved to from and to, and whose trace the engine made. */
 export function traceAnswer(
@@ -44,8 +59,8 @@ export function traceAnswer(
     return mtu === undefined ? {} : { mtu };
   };
   const { srcPort } = flow;
-  const l4 = protocol !== 'icmp' && srcPort !== undefined && dstPort !== undefined ? { protocol, srcPort, dstPort } : undefined;
-  const hashed = hashedBranch(t, l4);
+  const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : IP_PROTOCOL[protocol];
+  const hashed = hashedBranch(t, { protocol: ipProtocol, srcPort: srcPort ?? 0, dstPort: dstPort ?? 0 });
   const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
   const endpoint = (e: Endpoint, address: string) => ({ name: e.name, kind: e.kind, netns: e.netns?.name ?? null, address });
   return {
@@ -71,20 +86,23 @@ export function traceAnswer(
     ...(hashed
       ? {
           ecmp: {
-            policy: hashed.policy,
+            kernel: hashed.path !== undefined,
             path: hashed.path ?? null,
-            decisions: hashed.decisions.map(({ netns, route, nexthop }) => {
+            decisions: hashed.decisions.map(({ netns, route, nexthop, policy }) => {
               const nh = route.nexthops[nexthop]!;
               return {
                 netns: netns.name,
                 dst: route.prefix.toRouteDst(),
+                policy,
                 nexthop,
                 ...(nh.gateway ? { gateway: nh.gateway.toString() } : {}),
                 dev: netns.links[nh.dev]!.name,
               };
             }),
-            model: true as const,
-            note: ECMP_NOTE,
+            ...(hashed.unknown
+              ? { unknown: { netns: hashed.unknown.netns.name, dst: hashed.unknown.route.prefix.toRouteDst(), policy: hashed.unknown.policy, reason: hashed.unknown.reason } }
+              : {}),
+            note: ecmpNote(hashed),
           },
         }
       : {}),

@@ -102,6 +102,10 @@ export interface Netns {
   readonly ignored: string[];
   neigh: readonly Neighbour[];
   fdb: readonly FdbEntry[];
+  /** fib_multipath_hash_policy (both families); absent is 0. */
+  multipathHashPolicy?: 0 | 1;
+  /** fib_multipath_hash_seed; absent when the kernel keys the hash with its per-boot secret. */
+  multipathHashSeed?: number;
 }
 
 export interface Segment {

@@ -109,12 +109,14 @@ const LINK_KEYS: (keyof LinkDoc)[] = ['name', 'kind', 'addresses', 'peer', 'mast
 /** A netns in the order the fabric documents write their fields (name, kind, ..., links, routes), for people reading it. */
 function ordered(ns: NetnsDoc): NetnsDoc {
   const links = ns.links.map((l) => Object.fromEntries(LINK_KEYS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]])) as LinkDoc);
-  const { name, kind, node, forwarding, routes, neigh, fdb } = ns;
+  const { name, kind, node, forwarding, multipathHashPolicy, multipathHashSeed, routes, neigh, fdb } = ns;
   return {
     name,
     kind,
     ...(node !== undefined ? { node } : {}),
     ...(forwarding !== undefined ? { forwarding } : {}),
+    ...(multipathHashPolicy !== undefined ? { multipathHashPolicy } : {}),
+    ...(multipathHashSeed !== undefined ? { multipathHashSeed } : {}),
     links,
     ...(routes !== undefined ? { routes } : {}),
     ...(neigh !== undefined ? { neigh } : {}),

@@ -12,8 +12,7 @@ export function renderText(a: TraceAnswer): string {
   const width = (c: number) => Math.max(...rows.map((r) => r[c]!.length));
   const lines = rows.map((r) => [r[0]!.padStart(width(0)), r[1]!.padEnd(width(1)), r[2]!.padEnd(width(2)), r[3]].join('  '));
   const extra = (a.paths?.length ?? 0) > 1 ? [`(${a.paths!.length} ECMP paths; the worst is shown: ${a.paths!.map((p) => p.disposition).join(', ')})`] : [];
-  const hashed = a.ecmp?.path ?? null;
-  const ecmp = hashed !== null ? [`(ECMP model, ${a.ecmp!.policy} hash with a stand-in for the kernel's secret one: this flow takes path ${hashed + 1})`] : [];
+  const ecmp = a.ecmp === undefined ? [] : [a.ecmp.path !== null ? `(ECMP: the kernel takes path ${a.ecmp.path + 1})` : `(ECMP: ${a.ecmp.note})`];
   const mtu = tooBig(a);
   const notes = a.notes.map((n) => `note: ${n}`);
   return [a.summary, ...lines, ...extra, ...ecmp, ...(mtu ? [`MTU: ${mtu}`] : []), ...notes].join('\n') + '\n';

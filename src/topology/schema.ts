@@ -211,6 +211,20 @@ export const Netns = Closed({
   kind: NetnsKind,
   node: Type.Optional(Type.String({ minLength: 1, description: 'For a pod: the node it runs on (used to group hops).' })),
   forwarding: Type.Optional(Type.Boolean({ description: 'net.ipv4.ip_forward; default true for nodes and routers.' })),
+  multipathHashPolicy: Type.Optional(
+    Type.Union([Type.Literal(0), Type.Literal(1)], {
+      description: 'net.ipv4 and net.ipv6 fib_multipath_hash_policy: 0 (addresses; the default) or 1 (addresses, protocol and ports).',
+    }),
+  ),
+  multipathHashSeed: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 4294967295,
+      description:
+        "net.ipv4.fib_multipath_hash_seed (Linux 6.11 and later): with it a trace names the ECMP branch the kernel takes; " +
+        'absent, the kernel keys the hash with a secret drawn at boot and a trace lists every branch.',
+    }),
+  ),
   links: Type.Array(Link),
   routes: Type.Optional(Type.Array(Route)),
   neigh: Type.Optional(Type.Array(Neighbour)),
@@ -358,7 +372,8 @@ export const DumpNetns = Closed(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer()]), {
         description:
           'What no dump shows, by sysctl name: net.ipv4.ip_forward, net.ipv4.conf.all.proxy_arp, ' +
-          'net.ipv4.conf.<link>.proxy_arp, net.ipv6.conf.<link>.proxy_ndp ("1" or "0").',
+          'net.ipv4.conf.<link>.proxy_arp, net.ipv6.conf.<link>.proxy_ndp ("1" or "0"), ' +
+          'net.ipv4.fib_multipath_hash_policy and _seed, net.ipv6.fib_multipath_hash_policy.',
       }),
     ),
     peers: Type.Optional(

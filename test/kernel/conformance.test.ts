@@ -9,7 +9,8 @@ import { checkTopology } from '../../src/topology/validate.js';
 import { checkDumps } from '../../src/import/iproute.js';
 import { generate } from './generate.js';
 import { namespacesWork, realise, type Realised } from './realise.js';
-import { checkPath, checkSource, ping, type Disagreement } from './oracle.js';
+import { checkBranches, checkPath, checkSource, ping, type Disagreement } from './oracle.js';
+import { hashedBranch, IP_PROTOCOL, type FlowKeys } from '../../src/engine/multipath.js';
 import { dumpDocument } from './dump.js';
 import type { Path, Trace } from '../../src/engine/trace.js';
 
@@ -44,6 +45,16 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
   let importedDecisions = 0;
   const importDisagreements: (Disagreement & { seed: number; flow: string; faults: string[] })[] = [];
   const importWarnings = new Map<string, number>();
+  // ECMP: the next hops the engine says the kernel's hash takes, compared; the traces whose branch it names.
+  const ecmp = { lookups: 0, named: 0, unknown: 0 };
+  /** A TCP flow per traced pair, its ports drawn from the pair's number. */
+  const flowKeys = (n: number): FlowKeys => ({ protocol: IP_PROTOCOL.tcp, srcPort: 32768 + ((n * 7919) % 28000), dstPort: 1 + ((n * 104729) % 65535) });
+  const branches = async (t: Trace, realised: Realised, flow: string, seed: number, faults: string[]) => {
+    const keys = flowKeys(pairs);
+    const hashed = hashedBranch(t, keys);
+    if (hashed !== undefined) ecmp[hashed.path !== undefined ? 'named' : 'unknown']++;
+    for (const path of t.paths) for (const d of await checkBranches(path, realised, keys, ecmp)) disagreements.push({ ...d, seed, flow, faults });
+  };
 
   for (let seed = firstSeed; seed < firstSeed + topologies; seed++) {
     const g = generate(seed);
@@ -77,6 +88,7 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
             pairs++;
             decisions++;
             for (const d of await checkSource(t, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
+            await branches(t, realised, flow, seed, g.faults);
             for (const path of t.paths) {
               decisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
               for (const d of await checkPath(t, path, realised)) disagreements.push({ ...d, seed, flow, faults: g.faults });
@@ -93,6 +105,7 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
             const t = compiled.trace(from, to, 64, family);
             const flow = `${from.name} → ${to.name} (IPv${family})`;
             pairs++;
+            await branches(t, realised, flow, seed, g.faults);
             for (const path of t.paths) {
               dispositions.set(path.disposition, (dispositions.get(path.disposition) ?? 0) + 1);
               decisions += path.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).length;
@@ -156,6 +169,10 @@ test(`the engine agrees with the kernel on ${topologies} random topologies`, { s
   console.log(
     `kernel conformance: ${topologies} topologies, ${pairs} traced pairs, ${decisions} routing decisions and ${pings} pings ` +
       `compared, agreement ${(agreement * 100).toFixed(2)}%; dispositions ${JSON.stringify(Object.fromEntries(dispositions))}`,
+  );
+  console.log(
+    `kernel ECMP: ${ecmp.lookups} multipath next hops compared with the kernel's hash; the branch named for ${ecmp.named} ` +
+      `traces, left to the kernel's unknowns for ${ecmp.unknown}`,
   );
   const failedImports = importDisagreements.filter((d) => d.at === 'import').length;
   const differentTraces = importDisagreements.filter((d) => d.at === 'trace').length;

@@ -5,7 +5,7 @@ import type { DumpNetnsDoc, DumpsDoc } from '../../src/topology/schema.js';
 import { sh, type Realised } from './realise.js';
 
 /** The sysctls that change a forwarding decision (what `sysctl -a -r` prints, as {name: value}). */
-export const SYSCTL_PATTERN = '^net\\.ipv(4\\.(ip_forward|conf\\..*\\.(proxy_arp|forwarding|rp_filter))|6\\.conf\\.(all\\.forwarding|.*\\.proxy_ndp))$';
+export const SYSCTL_PATTERN = '^net\\.ipv(4\\.(ip_forward|conf\\..*\\.(proxy_arp|forwarding|rp_filter)|fib_multipath_hash_(policy|seed))|6\\.(conf\\.(all\\.forwarding|.*\\.proxy_ndp)|fib_multipath_hash_policy))$';
 
 export type NamespaceDump = Omit<DumpNetnsDoc, 'name' | 'kind' | 'node'>;
 

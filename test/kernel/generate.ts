@@ -1,8 +1,9 @@
 // Seeded random topologies for the conformance suite: a cluster of 2-6 nodes and 1-4 pods per node on one of the data
 // paths this kernel can realise (bridge host-gw or cloud routes, flannel host-gw or vxlan, calico bgp or vxlan, cilium
 // native, weave; IP-in-IP and Geneve need kernel modules the test machines lack, and Cilium's tunnel is a BPF decision), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
-// route, a blackhole, a wrong gateway, a downed veth, forwarding off, a routing loop between two nodes; and a node's
-// connected route replaced by a route via another node, deleted, or never added (an address with noprefixroute).
+// route, a blackhole, a wrong gateway, a downed veth, forwarding off, a routing loop between two nodes; a node's
+// connected route replaced by a route via another node, deleted, or never added (an address with noprefixroute); and in
+// some, ECMP routes under known multipath hash seeds (see multipath()).
 import { compileTopology } from '../../src/engine/topology.js';
 import { materialise } from '../../src/engine/materialise.js';
 import { linkAddress } from '../../src/engine/compile/fabric.js';
@@ -237,5 +238,50 @@ export function generate(seed: number): Generated {
   }
   const fault = connectedFault(seed, nodeNs, deletedConnected);
   if (fault !== undefined) faults.push(fault);
+  multipath(seed, fabric, faults);
   return { seed, fabric, dataPath, faults, extraDestinations, deletedConnected };
+}
+
+/**
+ * ECMP, in the topologies of three nodes or more but every third (seed 18, whose node that does not forward other tests
+ * use, stays without): every node gets a known fib_multipath_hash_seed and a hash policy (0 or 1), and one node a
+ * multipath route (2-4 next hops over the nodes of its subnet, weights 1-3) either to another node's pod CIDR (both
+ * families where the nodes have them) or, nested behind a tunnel, to another node's own address (the underlay route an
+ * overlay's outer packets take; the other next hops forward them). Drawn from random numbers of its own, so that every
+ * other choice of a seed stays what it was.
+ */
+function multipath(seed: number, fabric: FabricDoc, faults: string[]): void {
+  const r = rng(seed * 7919 + 17);
+  const nodes = fabric.netns.filter((n) => n.kind === 'node');
+  if (nodes.length < 3 || seed % 3 === 0) return;
+  const policy = r.int(0, 1) as 0 | 1;
+  for (const n of nodes) {
+    n.multipathHashPolicy = policy;
+    n.multipathHashSeed = 1 + r.int(0, 0xfffffffe);
+  }
+  const addrs = (n: NetnsDoc, family: 4 | 6) =>
+    (n.links.find((l) => l.name === 'eth0')?.addresses ?? []).map(addressText).filter((a) => a.includes(':') === (family === 6));
+  const from = r.pick(nodes);
+  const subnet = (n: NetnsDoc) => addrs(n, 4)[0]?.replace(/\.\d+\/\d+$/, '');
+  const peers = nodes.filter((n) => n !== from && subnet(n) === subnet(from));
+  if (peers.length < 2) return;
+  const to = r.pick(peers);
+  const via = [to, ...peers.filter((n) => n !== to)].slice(0, r.int(2, Math.min(4, peers.length)));
+  const weights = via.map(() => r.int(1, 3));
+  const tunnelled = from.links.some((l) => l.kind === 'vxlan') && r.next() < 0.7;
+  for (const family of [4, 6] as const) {
+    const gateways = via.map((n) => addrs(n, family)[0]?.split('/')[0]);
+    if (addrs(from, family).length === 0 || gateways.some((g) => g === undefined)) continue;
+    const dst = tunnelled ? `${gateways[0]}/${family === 4 ? 32 : 128}` : podCidr(to, family);
+    if (dst === undefined) continue;
+    from.routes = (from.routes ?? []).filter((x) => x.dst !== dst);
+    from.routes.push({ dst, nexthops: gateways.map((gateway, k) => ({ gateway: gateway!, dev: 'eth0', weight: weights[k]! })) });
+    faults.push(`${from.name}: ECMP ${dst} via ${via.map((n, k) => `${n.name}×${weights[k]}`).join(', ')}${tunnelled ? ' (the tunnel\'s underlay)' : ''}; hash policy ${policy}`);
+  }
+}
+
+/** A node's pod CIDR in a family, as generate() numbers them (IPv6 only in a dual-stack topology). */
+function podCidr(node: NetnsDoc, family: 4 | 6): string | undefined {
+  const i = Number(node.name.replace('node-', ''));
+  return family === 4 ? `10.1.${i}.0/24` : node.links.some((l) => l.addresses?.some((a) => addressText(a).startsWith('fd00::'))) ? `fd01:0:0:${i.toString(16)}::/64` : undefined;
 }

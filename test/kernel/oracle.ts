@@ -1,8 +1,10 @@
 // The kernel as the oracle: for every netns where the engine took a routing decision, ask the real namespace the same
-// question (`ip route get <dst> from <src> [iif <dev>]`) and compare; for pairs the engine delivers both ways, ping.
+// question (`ip route get <dst> from <src> [iif <dev>]`) and compare; at ECMP routes, which next hop the kernel's hash
+// takes for a TCP flow; for pairs the engine delivers both ways, ping.
 import type { Trace, Path, Hop } from '../../src/engine/trace.js';
 import type { Realised } from './realise.js';
 import { sh } from './realise.js';
+import { ecmpLookups, kernelNexthop, type FlowKeys } from '../../src/engine/multipath.js';
 
 export interface Disagreement {
   at: string;
@@ -121,4 +123,39 @@ export async function ping(realised: Realised, from: Hop['netns'], src: string, 
   } catch {
     return false;
   }
+}
+
+/**
+ * ECMP: at every multipath route of a path, the next hop the engine says the kernel's hash takes for this TCP flow (or,
+ * in a tunnel, its outer packet), against `ip route get … ipproto … [sport … dport …]`. A tunnel that names no local
+ * address routes its outer packet without a source (the kernel hashes saddr 0). Counts the lookups compared in `count`.
+ */
+export async function checkBranches(path: Path, realised: Realised, keys: FlowKeys, count: { lookups: number }): Promise<Disagreement[]> {
+  const out: Disagreement[] = [];
+  for (const lookup of ecmpLookups(path.hops)) {
+    const engine = kernelNexthop(lookup, keys, false);
+    if (typeof engine === 'string') continue;
+    const { netns, outer, iif } = lookup;
+    const sourceless = outer !== undefined && lookup.output && !outer.local;
+    const transport =
+      outer === undefined
+        ? ['ipproto', 'tcp', 'sport', String(keys.srcPort), 'dport', String(keys.dstPort)]
+        : ['ipproto', outer.protocol === 'udp' ? 'udp' : '4'];
+    const args = [`-${lookup.dst.family}`, '-n', realised.nsName(netns), '-j', 'route', 'get', lookup.dst.toString(), ...(sourceless ? [] : ['from', lookup.src.toString()]), ...(iif ? ['iif', iif.name] : []), ...transport];
+    const nh = lookup.route.nexthops[engine]!;
+    const expected = `dev ${netns.links[nh.dev]!.name}${nh.gateway ? ` via ${nh.gateway}` : ''}`;
+    count.lookups++;
+    let seen: string;
+    try {
+      const k = (JSON.parse(await sh('ip', args)) as KernelRoute[])[0];
+      seen = k === undefined ? 'empty answer' : `dev ${k.dev}${k.gateway ? ` via ${k.gateway}` : ''}`;
+    } catch (err) {
+      seen = `error: ${(err as Error).message.trim()}`;
+    }
+    if (seen !== expected) {
+      const policy = netns.multipathHashPolicy ?? 0;
+      out.push({ at: `${netns.name} ECMP ${lookup.route.prefix} (policy ${policy}, ${lookup.output ? 'sent' : `iif ${iif?.name}`}${outer ? ', outer' : ''})`, engine: expected, kernel: seen });
+    }
+  }
+  return out;
 }

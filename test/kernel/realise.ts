@@ -160,6 +160,12 @@ export async function realise(fabric: Fabric, prefix: string, deleted: readonly 
   };
   try {
     for (const ns of fabric.netns) await addNs(names[ns.id]!, ns.forwarding);
+    // ECMP: each netns hashes with the document's policy, and its seed where it gives one (else a key drawn now).
+    for (const ns of fabric.netns) {
+      const policy = `${ns.multipathHashPolicy ?? 0}`;
+      const seed = ns.multipathHashSeed === undefined ? [] : [`net.ipv4.fib_multipath_hash_seed=${ns.multipathHashSeed}`];
+      await sh('ip', ['netns', 'exec', names[ns.id]!, 'sysctl', '-q', '-w', `net.ipv4.fib_multipath_hash_policy=${policy}`, `net.ipv6.fib_multipath_hash_policy=${policy}`, ...seed]);
+    }
     const segmentsUsed = new Set(fabric.links.filter((l) => l.segment >= 0).map((l) => l.segment));
     if (segmentsUsed.size > 0) await addNs(sw, false);
 

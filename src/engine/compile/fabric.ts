@@ -29,6 +29,8 @@ export function compileFabric(doc: FabricDoc): Fabric {
   for (const nd of doc.netns) {
     const forwarding = nd.forwarding ?? (nd.kind === 'node' || nd.kind === 'router');
     const ns = b.addNetns(nd.name, nd.kind, nd.node, forwarding, EMPTY_FIB4, EMPTY_FIB6);
+    if (nd.multipathHashPolicy !== undefined) ns.multipathHashPolicy = nd.multipathHashPolicy;
+    if (nd.multipathHashSeed !== undefined) ns.multipathHashSeed = nd.multipathHashSeed;
     const byName = new Map<string, Link>();
     for (const ld of nd.links) {
       const addrs = (ld.addresses ?? []).map(linkAddress);

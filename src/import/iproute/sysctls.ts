@@ -25,6 +25,15 @@ export function readSysctls(c: Conversion, ns: NsRec) {
   if (v6 !== undefined && v6 !== 0 !== forwarding && hasV6) {
     c.warn('sysctl-not-modelled', `${sp}/net.ipv6.conf.all.forwarding`, `${ns.dump.name}: IPv6 forwarding is ${v6 ? 'on' : 'off'} and IPv4 forwarding ${forwarding ? 'on' : 'off'}; the fabric has one setting (IPv4's) for both`);
   }
+  // ECMP: one policy for both families (policies 2 and 3 hash fields the fabric cannot name); seed 0 is the per-boot key.
+  const policy = values.get('net.ipv4.fib_multipath_hash_policy') ?? 0;
+  const policy6 = values.get('net.ipv6.fib_multipath_hash_policy') ?? policy;
+  if (policy === 1) ns.doc.multipathHashPolicy = 1;
+  if (policy > 1 || policy6 !== policy) {
+    c.warn('sysctl-not-modelled', `${sp}/net.ipv${policy > 1 ? 4 : 6}.fib_multipath_hash_policy`, `${ns.dump.name}: multipath hash policy ${policy} (IPv4) and ${policy6} (IPv6); the fabric models policies 0 and 1, one for both families (IPv4's, 0 for a custom one)`);
+  }
+  const seed = values.get('net.ipv4.fib_multipath_hash_seed') ?? 0;
+  if (seed > 0 && seed <= 0xffffffff) ns.doc.multipathHashSeed = seed;
   const allProxy = (confOf('all', 'proxy_arp') ?? 0) !== 0;
   const allRp = confOf('all', 'rp_filter') ?? 0;
   // Proxy NDP entries answer only where proxy_ndp is on; a dump without the sysctl is taken at its word.

@@ -1,11 +1,11 @@
-// ECMP through the API: every branch traced, the worst one reported, and the branch Linux's hash-threshold selection
-// gives the flow under policy l3 or l4, marked as a model.
+// ECMP through the API: every branch traced, the worst one reported, and the branch the kernel takes named where the
+// netns's fib_multipath_hash_seed is known (the expected branches are the kernel's own answers, Linux 6.18: `ip route
+// get 10.9.0.1 from 10.1.1.2 iif <pod veth>` and `ip route get 10.9.0.1 from 192.168.0.11 ipproto tcp sport … dport
+// 443` in a netns built as node-a), and otherwise which unknown the branch depends on.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestApp, type TestApp } from '../../helpers/app.js';
 import { resetDb } from '../../helpers/db.js';
-import { Addr } from '../../../src/engine/addr.js';
-import { flowHash, selectNexthop } from '../../../src/engine/multipath.js';
 import type { FabricDoc } from '../../../src/topology/schema.js';
 
 // pod-a1 ─ node-a ─ underlay ┬ node-b (owns 10.9.0.1 on svc0)
@@ -57,19 +57,33 @@ const fabric: FabricDoc = {
 };
 
 let t: TestApp;
+/** node-a's sysctls in each stored topology. */
+const variants = {
+  ecmp: {},
+  'ecmp-s1': { multipathHashSeed: 1 },
+  'ecmp-s2': { multipathHashSeed: 2 },
+  'ecmp-l4': { multipathHashSeed: 1, multipathHashPolicy: 1 as const },
+};
 before(async () => {
   t = await openTestApp();
   await resetDb(t.db);
-  const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { name: 'ecmp', fabric } });
-  assert.equal(res.statusCode, 201, res.body);
+  for (const [name, sysctls] of Object.entries(variants)) {
+    const doc = { ...fabric, netns: fabric.netns.map((ns) => (ns.name === 'node-a' ? { ...ns, ...sysctls } : ns)) };
+    const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { name, fabric: doc } });
+    assert.equal(res.statusCode, 201, res.body);
+  }
 });
 after(() => t.close());
 
-const trace = (query: string) => t.app.inject(`/v1/topologies/ecmp/trace?from=pod-a1&to=10.9.0.1${query}`);
-/** The branch hash-threshold gives a flow over node-a's two equal next hops. */
-const branch = (l4?: { srcPort: number; dstPort: number }) =>
-  selectNexthop([{ weight: 1 }, { weight: 1 }], flowHash(Addr.parse('10.1.1.2'), Addr.parse('10.9.0.1'), l4 && { protocol: 'tcp', ...l4 }));
-const decision = (nexthop: number) => ({ netns: 'node-a', dst: '10.9.0.0/24', nexthop, gateway: nexthop === 0 ? '192.168.0.12' : '192.168.0.13', dev: 'eth0' });
+const trace = (query: string, topology = 'ecmp', from = 'pod-a1') => t.app.inject(`/v1/topologies/${topology}/trace?from=${from}&to=10.9.0.1${query}`);
+const decision = (nexthop: number, policy = 'l3') => ({
+  netns: 'node-a',
+  dst: '10.9.0.0/24',
+  policy,
+  nexthop,
+  gateway: nexthop === 0 ? '192.168.0.12' : '192.168.0.13',
+  dev: 'eth0',
+});
 
 test('one branch delivers, the other is blackholed: the answer is the worst, every path is listed', async () => {
   const res = await trace('');
@@ -88,59 +102,65 @@ test('one branch delivers, the other is blackholed: the answer is the worst, eve
   assert.deepEqual(body.hops.map((h: { netns: string }) => h.netns), ['pod-a1', 'node-a', 'node-c']);
   assert.match(body.summary, /^BLACKHOLED at node-c: pod-a1 \(10\.1\.1\.2\) → 10\.9\.0\.1 via pod-a1 → node-a → node-c: /);
   assert.match(body.summary, /\(ECMP: 1 of 2 paths deliver; the worst, path 2, is shown; outcomes: DELIVERED, BLACKHOLED\)$/);
-
-  const pick = branch();
-  assert.deepEqual(body.ecmp, {
-    policy: 'l3',
-    path: pick,
-    decisions: [decision(pick)],
-    model: true,
-    note: body.ecmp.note,
-  });
-  assert.match(body.ecmp.note, /secret/);
-  assert.match(body.ecmp.note, /not a promise/);
   // Every path reports its MTU; the top level is the worst path's.
   assert.deepEqual(body.mtu, { smallest: 1500, netns: 'pod-a1', link: 'eth0' });
   assert.ok(body.paths.every((p: { mtu?: unknown }) => p.mtu !== undefined));
 });
 
-test('with protocol, srcPort and dstPort the hash is policy l4, and the ports move flows between the branches', async () => {
-  const picks = new Set<number>();
-  for (let srcPort = 40000; srcPort < 40016; srcPort++) {
-    const body = (await trace(`&protocol=tcp&srcPort=${srcPort}&dstPort=443`)).json();
-    assert.equal(body.disposition, 'BLACKHOLED');
-    assert.equal(body.ecmp.policy, 'l4');
-    assert.equal(body.ecmp.path, branch({ srcPort, dstPort: 443 }));
-    assert.deepEqual(body.ecmp.decisions, [decision(body.ecmp.path)]);
-    assert.deepEqual(body.flow, { src: '10.1.1.2', dst: '10.9.0.1', protocol: 'tcp', srcPort, dstPort: 443, ttl: 64 });
-    picks.add(body.ecmp.path);
-  }
-  assert.deepEqual([...picks].sort(), [0, 1]);
-  // Without the source port the transport fields are incomplete: policy l3, whatever the destination port.
-  assert.equal((await trace('&protocol=tcp&dstPort=443')).json().ecmp.policy, 'l3');
-  assert.equal((await trace('&protocol=udp&port=53')).json().ecmp.path, branch());
+test("without a seed the branch is node-a's per-boot secret: no branch is named, every one is listed", async () => {
+  const body = (await trace('&protocol=tcp&srcPort=40000&dstPort=443')).json();
+  const { note, ...ecmp } = body.ecmp;
+  assert.deepEqual(ecmp, { kernel: false, path: null, decisions: [], unknown: { netns: 'node-a', dst: '10.9.0.0/24', policy: 'l3', reason: 'seed' } });
+  assert.match(note, /^The branch at node-a \(10\.9\.0\.0\/24\) depends on .*secret drawn at boot.*multipathHashSeed.*every branch is traced in paths/);
+  assert.match((await trace('&format=text')).body, /^\(ECMP: The branch at node-a .* drawn at boot/m);
 });
 
-test('a trace without ECMP has no ecmp member; the text form names the worst path and the modelled branch', async () => {
+test("with node-a's seed the answer names the kernel's branch: seed 1 delivers, seed 2 is blackholed", async () => {
+  const s1 = (await trace('', 'ecmp-s1')).json();
+  assert.deepEqual({ ...s1.ecmp, note: undefined }, { kernel: true, path: 0, decisions: [decision(0)], note: undefined });
+  assert.match(s1.ecmp.note, /^The branch the kernel takes/);
+  const s2 = (await trace('', 'ecmp-s2')).json();
+  assert.deepEqual({ ...s2.ecmp, note: undefined }, { kernel: true, path: 1, decisions: [decision(1)], note: undefined });
+  // Policy 0 hashes the addresses only: ports move no flow.
+  for (const port of [1, 443, 65535]) assert.equal((await trace(`&protocol=udp&srcPort=${port}&dstPort=53`, 'ecmp-s2')).json().ecmp.path, 1);
+  const text = (await trace('&format=text', 'ecmp-s2')).body;
+  assert.match(text, /^\(2 ECMP paths; the worst is shown: DELIVERED, BLACKHOLED\)$/m);
+  assert.match(text, /^\(ECMP: the kernel takes path 2\)$/m);
+});
+
+test('policy 1: node-a sending hashes its ports as the kernel does; forwarding, it takes the hash the packet came with', async () => {
+  // The kernel's next hop for each source port 40000..40015 (seed 1, policy 1, from 192.168.0.11 to 10.9.0.1:443).
+  const kernel = [0, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0];
+  for (let i = 0; i < kernel.length; i++) {
+    const body = (await trace(`&protocol=tcp&srcPort=${40000 + i}&dstPort=443`, 'ecmp-l4', 'node-a')).json();
+    assert.equal(body.flow.src, '192.168.0.11');
+    assert.equal(body.ecmp.path, kernel[i], `source port ${40000 + i}`);
+    assert.deepEqual(body.ecmp.decisions, [decision(kernel[i]!, 'l4')]);
+  }
+  const noPort = (await trace('&protocol=tcp&dstPort=443', 'ecmp-l4', 'node-a')).json();
+  assert.equal(noPort.ecmp.unknown.reason, 'ports');
+  assert.equal(noPort.ecmp.path, null);
+  const forwarded = (await trace('&protocol=tcp&srcPort=40000&dstPort=443', 'ecmp-l4')).json();
+  assert.deepEqual(forwarded.ecmp.unknown, { netns: 'node-a', dst: '10.9.0.0/24', policy: 'l4', reason: 'receive-hash' });
+});
+
+test('a trace without ECMP has no ecmp member', async () => {
   const plain = (await t.app.inject('/v1/topologies/ecmp/trace?from=pod-a1&to=node-b')).json();
   assert.equal(plain.ecmp, undefined);
   assert.equal(plain.paths, undefined);
-  const text = (await trace('&format=text')).body;
-  assert.match(text, /^\(2 ECMP paths; the worst is shown: DELIVERED, BLACKHOLED\)$/m);
-  assert.match(text, new RegExp(`^\\(ECMP model, l3 hash .*: this flow takes path ${branch() + 1}\\)$`, 'm'));
 });
 
 test('the batch answers each flow with its own ECMP verdict', async () => {
   const res = await t.app.inject({
     method: 'POST',
-    url: '/v1/topologies/ecmp/traces',
+    url: '/v1/topologies/ecmp-s2/traces',
     payload: { flows: [{ from: 'pod-a1', to: '10.9.0.1', protocol: 'tcp', srcPort: 40001, dstPort: 443 }, { from: 'pod-a1', to: 'node-b' }] },
   });
   assert.equal(res.statusCode, 200, res.body);
   const [ecmp, plain] = res.json().traces;
   assert.equal(ecmp.trace.disposition, 'BLACKHOLED');
-  assert.equal(ecmp.trace.ecmp.policy, 'l4');
-  assert.equal(ecmp.trace.ecmp.path, branch({ srcPort: 40001, dstPort: 443 }));
+  assert.equal(ecmp.trace.ecmp.kernel, true);
+  assert.equal(ecmp.trace.ecmp.path, 1);
   assert.equal(plain.trace.disposition, 'DELIVERED');
   assert.deepEqual(res.json().count.byDisposition, { BLACKHOLED: 1, DELIVERED: 1 });
 });
