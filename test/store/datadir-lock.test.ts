@@ -42,6 +42,16 @@ test('a second lock on the same folder is refused while the first is held, and g
   await (await lockDataDir(dir, { waitMs: 0 })).release();
 });
 
+test('a lock held by a live process on this host is refused at once, even when the holder is frozen', async () => {
+  const dir = tmp();
+  const frozen = run([dir, '1000', '4000', '2000']);
+  await frozen.saw('locked');
+  await new Promise((r) => setTimeout(r, 2500));
+  await assert.rejects(lockDataDir(dir, { staleMs: 2000, waitMs: 5000 }), DataDirLockedError);
+  await frozen.exited;
+  assert.doesNotMatch(frozen.lines(), /lost/);
+});
+
 test('a lock left by a process that died on this host is taken over at once', async () => {
   const dir = tmp();
   const dead = run([dir, '60000']);
@@ -66,10 +76,11 @@ test('two processes in PID namespaces of their own (both pid 1): the second is r
   assert.equal(await first.exited, 0);
 });
 
-test('a holder frozen past the lease loses it to a newcomer, and is told', async () => {
+test('a holder in another container, frozen past the lease, loses it to a newcomer and is told', { skip: !canUnshare && 'needs root and unshare' }, async () => {
   const dir = tmp();
-  // Frozen for 4 s with a 2 s lease: its lock goes stale, and the newcomer takes it.
-  const frozen = run([dir, '3000', '4000', '2000']);
+  // Frozen for 4 s with a 2 s lease, in a PID namespace of its own (the newcomer cannot see its pid): its lock goes
+  // stale, and the newcomer takes it. (A holder whose pid is seen alive is never taken over, frozen or not.)
+  const frozen = run([dir, '3000', '4000', '2000'], true);
   await frozen.saw('locked');
   await new Promise((r) => setTimeout(r, 2500));
   const newcomer = await lockDataDir(dir, { staleMs: 2000, waitMs: 5000 });
