@@ -2,20 +2,7 @@
 // field a step carries. explain.ts builds them; the same schemas serialize them, so a field missing here is a compile error
 // there, not a field silently dropped from the JSON.
 import { Type, type Static } from '@sinclair/typebox';
-import type { Disposition as TraceDisposition } from '../engine/trace.js';
-
-const DISPOSITIONS = [
-  'DELIVERED',
-  'EXITS_NETWORK',
-  'NO_ROUTE',
-  'BLACKHOLED',
-  'UNREACHABLE',
-  'NEIGHBOR_UNREACHABLE',
-  'LINK_DOWN',
-  'FORWARDING_DISABLED',
-  'LOOP',
-  'TTL_EXCEEDED',
-] as const satisfies readonly TraceDisposition[];
+import { DISPOSITIONS } from '../engine/trace.js';
 
 export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
 

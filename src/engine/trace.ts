@@ -12,7 +12,7 @@ import type { Fabric, Netns } from './fabric.js';
 import type { Flow, Trace } from './trace/model.js';
 import { Walker } from './trace/walk.js';
 
-export { worstPath } from './trace/model.js';
+export { DISPOSITIONS, worstPath } from './trace/model.js';
 export type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, Step, Trace } from './trace/model.js';
 
 /**

@@ -5,6 +5,7 @@
 // connected route replaced by a route via another node, deleted, or never added (an address with noprefixroute); and in
 // some, ECMP routes under known multipath hash seeds (see multipath()).
 import { compileTopology } from '../../src/engine/topology.js';
+import { seeded, type Rng } from '../helpers/rng.js';
 import { materialise } from '../../src/engine/materialise.js';
 import { linkAddress } from '../../src/engine/compile/fabric.js';
 import type { DeletedConnected } from './realise.js';
@@ -46,7 +47,7 @@ export interface Generated {
   deletedConnected: DeletedConnected[];
 }
 
-type Random = ReturnType<typeof rng>;
+type Random = Rng;
 
 const addressText = (a: LinkAddressDoc) => (typeof a === 'string' ? a : a.address);
 /** The address of a link, without its prefix length. */
@@ -114,7 +115,7 @@ function noPrefixRoute(r: Random, node: NetnsDoc): string | undefined {
  * tests count what its node that does not forward cuts off).
  */
 function connectedFault(seed: number, nodeNs: readonly NetnsDoc[], deleted: DeletedConnected[]): string | undefined {
-  const r = rng(seed ^ 0x85ebca6b);
+  const r = seeded(seed ^ 0x85ebca6b);
   if (r.next() >= 0.4) return undefined;
   const node = r.pick(nodeNs);
   const kind = r.pick(['replace', 'delete', 'noprefixroute'] as const);
@@ -122,22 +123,8 @@ function connectedFault(seed: number, nodeNs: readonly NetnsDoc[], deleted: Dele
   return kind === 'delete' ? deleteConnected(r, node, deleted) : noPrefixRoute(r, node);
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
-  return { next, int, pick };
-}
-
 export function generate(seed: number): Generated {
-  const r = rng(seed);
+  const r = seeded(seed);
   const nodes = r.int(2, 6);
   const withGateway = r.next() < 0.5;
   const cni = DATA_PATHS[seed % DATA_PATHS.length]!;
@@ -251,7 +238,7 @@ export function generate(seed: number): Generated {
  * other choice of a seed stays what it was.
  */
 function multipath(seed: number, fabric: FabricDoc, faults: string[]): void {
-  const r = rng(seed * 7919 + 17);
+  const r = seeded(seed * 7919 + 17);
   const nodes = fabric.netns.filter((n) => n.kind === 'node');
   if (nodes.length < 3 || seed % 3 === 0) return;
   const policy = r.int(0, 1) as 0 | 1;
