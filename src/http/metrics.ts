@@ -44,6 +44,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Counts the flows of one answer (a single trace, or a batch's byDisposition). */
+  traced(byDisposition: Readonly<Record<string, number>>): void {
+    for (const [disposition, n] of Object.entries(byDisposition)) this.traces.inc({ disposition }, n);
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
   }

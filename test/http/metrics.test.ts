@@ -15,7 +15,7 @@ const sample = (text: string, pattern: RegExp): number => {
   return line === undefined ? 0 : Number(line.split(' ').at(-1));
 };
 
-test('/metrics counts requests by route pattern and status, compiles and cache lookups, and exposes Node process metrics', async () => {
+test('/metrics counts requests by route pattern and status, traces by disposition, compiles and cache lookups, and Node process metrics', async () => {
   await t.app.inject('/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1');
   await t.app.inject('/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1');
   await t.app.inject('/v1/topologies/two-nodes/trace?from=nobody&to=pod-b1');
@@ -31,6 +31,7 @@ test('/metrics counts requests by route pattern and status, compiles and cache l
   assert.ok(sample(text, /^pathtrace_compile_duration_seconds_count/) >= 1, 'the write compiled its revision');
   assert.ok(sample(text, /pathtrace_compiled_cache_lookups_total\{result="hit"\}/) >= 2);
   assert.equal(sample(text, /^pathtrace_compiled_cache_entries/), 1);
+  assert.equal(sample(text, /pathtrace_traces_total\{disposition="DELIVERED"\}/), 2);
   assert.match(text, /^nodejs_eventloop_lag_p99_seconds /m);
   assert.match(text, /^process_resident_memory_bytes /m);
 });

@@ -183,7 +183,9 @@ export default async function slackRoutes(app: FastifyInstance, options: { signi
     const [name, from, to] = words as [string, string, string];
     try {
       const { revision, compiled } = await app.compiled.get(name, undefined);
-      return message(answerFlow(compiled, { name, revision }, { from, to }));
+      const answer = answerFlow(compiled, { name, revision }, { from, to });
+      app.metrics.traced({ [answer.disposition]: 1 });
+      return message(answer);
     } catch (err) {
       if (err instanceof NotFoundError) return ephemeral(`There is no topology named \`${name}\`.`);
       if (err instanceof Problem) {

@@ -321,7 +321,9 @@ export default async function traceRoutes(plain: FastifyInstance) {
       const { name } = request.params;
       const { format, revision: wanted, ...flow } = request.query;
       const { revision, compiled } = await app.compiled.get(name, wanted);
-      return sendAnswer(request, reply, answerFlow(compiled, { name, revision }, flow), format as Format | undefined);
+      const answer = answerFlow(compiled, { name, revision }, flow);
+      app.metrics.traced({ [answer.disposition]: 1 });
+      return sendAnswer(request, reply, answer, format as Format | undefined);
     },
   );
 }

@@ -238,6 +238,7 @@ export default async function tracesRoutes(plain: FastifyInstance) {
       const { name } = request.params;
       const { revision, compiled } = await app.compiled.get(name, wanted);
       const answer = traceFlows(compiled, { name, revision }, flows, bidirectional ?? false);
+      app.metrics.traced(answer.count.byDisposition);
       const text = request.query.format === 'text' || (request.query.format === undefined && /^text\/plain/.test(request.headers.accept ?? ''));
       if (!text) return answer;
       const lines = answer.traces.map((t, i) => {

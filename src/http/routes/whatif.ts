@@ -201,6 +201,7 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
       }
       const compiled = compileTopology(checkTopology(body.topology));
       const { count, traces } = traceFlows(compiled, { name: 'what-if', revision: 0 }, body.flows, body.bidirectional ?? false);
+      app.metrics.traced(count.byDisposition);
       return { base: null, count, traces };
     }
 
@@ -220,6 +221,7 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
     }
     const base = { name: stored.name, revision: stored.revision };
     const { count, traces } = traceFlows(compileTopology(spec), base, body.flows, body.bidirectional ?? false);
+    app.metrics.traced(count.byDisposition);
     return { base, count, traces };
   });
 }
