@@ -63,3 +63,20 @@ test('kubectl List: object kinds named like Object.prototype members are counted
   assert.equal(ignored.toString, 1);
   assert.equal(Object.getOwnPropertyDescriptor(ignored, '__proto__')?.value, 1);
 });
+
+test('revision numbers past 2^53 (int8 and beyond) are refused as parameters, not sent to the database', async () => {
+  for (const url of [
+    '/v1/topologies/two-nodes/revisions/9223372036854775808',
+    '/v1/topologies/two-nodes/revisions/1e21',
+    '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&revision=9223372036854775808',
+    '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&revision=1e21',
+    '/v1/topologies/two-nodes/diff?from=1&to=9223372036854775808',
+    '/v1/topologies/two-nodes/reachability?revision=9007199254740992',
+  ]) {
+    const res = await send('GET', url);
+    assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+    assert.equal(res.json().type, 'urn:pathtrace:problem:invalid-request');
+  }
+  const batch = await send('POST', '/v1/topologies/two-nodes/traces', '{"revision": 9223372036854775808, "flows": [{"from": "pod-a1", "to": "pod-b1"}]}');
+  problem(batch, 400, /revision/);
+});

@@ -11,6 +11,7 @@ import { Problem } from '../problem.js';
 import { MAX_MATRIX_PODS } from './reachability.js';
 import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
+import { MAX_REVISION } from './topologies.schemas.js';
 
 
 /** Changed pairs listed in full up to this many; the count is always exact. */
@@ -168,8 +169,8 @@ export default async function diffRoutes(plain: FastifyInstance) {
         params: NameParams,
         querystring: Type.Object(
           {
-            from: Type.Optional(Type.Integer({ minimum: 1, examples: [1] })),
-            to: Type.Optional(Type.Integer({ minimum: 1, examples: [2] })),
+            from: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, examples: [1] })),
+            to: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, examples: [2] })),
           },
           { additionalProperties: false },
         ),

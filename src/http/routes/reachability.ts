@@ -11,6 +11,7 @@ import { pickFormat } from '../formats.js';
 import { Problem } from '../problem.js';
 import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
+import { MAX_REVISION } from './topologies.schemas.js';
 
 
 /** One letter per outcome, so a row of the matrix is a short string. */
@@ -35,7 +36,7 @@ export const ReachabilityQuery = Type.Object(
   {
     namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 253, examples: ['default'] })),
     node: Type.Optional(Type.String({ minLength: 1, maxLength: 253, examples: ['node-a'] })),
-    revision: Type.Optional(Type.Integer({ minimum: 1, examples: [1] })),
+    revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, examples: [1] })),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('svg')])),
   },
   { additionalProperties: false },

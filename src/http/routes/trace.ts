@@ -8,6 +8,7 @@ import { problemResponse } from '../responses.js';
 import { Family, Port, Size } from './traces.schemas.js';
 import { sendAnswer, type Format } from '../formats.js';
 import { answerFlow } from '../flow.js';
+import { MAX_REVISION } from './topologies.schemas.js';
 
 
 export const TraceParams = NameParams;
@@ -23,7 +24,7 @@ export const TraceQuery = Type.Object(
     family: Type.Optional(CloneType(Family, { description: 'The address family to trace in, `4` or `6`, when the endpoints are names (pods, nodes, netns) with addresses of both; each family is routed in its own tables. Without it the trace is made in IPv4 when both ends have an IPv4 address, in IPv6 otherwise. An end without an address of the asked family, or an address of the other family, is answered 400 with `family` in `errors`.', examples: [6] })),
     size: Type.Optional(CloneType(Size, { description: 'The size of the IP packet in bytes (headers included), checked against the MTU along the path: the answer\'s `mtu` then says whether it `fits` and, in `explanation`, what Linux does with it when it does not. The disposition does not change.', examples: [1500] })),
     ttl: Type.Integer({ minimum: 1, maximum: 255, default: 64, description: 'The TTL (IPv6 hop limit) the packet leaves the source with; every namespace that forwards it takes one off.', examples: [64] }),
-    revision: Type.Optional(Type.Integer({ minimum: 1, description: 'The revision to trace through, while it is kept (404 otherwise). Leave it out for the newest.', examples: [1] })),
+    revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, description: 'The revision to trace through, while it is kept (404 otherwise). Leave it out for the newest.', examples: [1] })),
     format: Type.Optional(
       Type.Union(['json', 'text', 'markdown', 'mermaid', 'svg'].map((f) => Type.Literal(f)), {
         description: 'The answer\'s format; it overrides the Accept header. `json` (the default), `text` (a summary line and one line per hop, for terminals and bots), `markdown` (a verdict and a table, for Slack, Teams, Mattermost), `mermaid` (a flowchart) or `svg` (a diagram drawn by the service: hops grouped by node, the drop point in red).', examples: ['text'],

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
+import { MAX_REVISION } from './topologies.schemas.js';
 
 export const MAX_FLOWS = 10_000;
 
@@ -34,7 +35,7 @@ export const BatchBody = Type.Object(
   {
     flows: Type.Array(Flow, { minItems: 1, description: `At most ${MAX_FLOWS} flows (413 beyond).` }),
     bidirectional: Type.Optional(Type.Boolean({ description: 'Also trace every flow back, and flag asymmetric or failing returns.' })),
-    revision: Type.Optional(Type.Integer({ minimum: 1 })),
+    revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION })),
   },
   { additionalProperties: false },
 );

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Cluster, Fabric, Route, TopologyName } from '../../topology/schema.js';
 import { Flow, BatchItem } from './traces.schemas.js';
+import { MAX_REVISION } from './topologies.schemas.js';
 
 const Change = Type.Union([
   Type.Object({ op: Type.Literal('add-route'), netns: Type.String(), route: Route }, { additionalProperties: false }),
@@ -18,7 +19,7 @@ export const WhatIfBody = Type.Object(
       Type.Object({ cluster: Type.Optional(Cluster), fabric: Type.Optional(Fabric) }, { additionalProperties: false, description: 'A topology to trace without storing it.' }),
     ),
     base: Type.Optional(TopologyName),
-    revision: Type.Optional(Type.Integer({ minimum: 1 })),
+    revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION })),
     patch: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'An RFC 7396 JSON merge patch of the base document ({cluster: …} or {fabric: …}).' })),
     changes: Type.Optional(Type.Array(Change, { description: 'Route and link changes applied to the fabric the base compiles to.' })),
     flows: Type.Array(Flow, { minItems: 1 }),
