@@ -15,6 +15,8 @@ export interface CompiledRevision {
 
 export class CompiledCache {
   private readonly entries = new Map<string, Promise<CompiledRevision>>();
+  /** The topology name of each entry, so that a deleted topology's revisions can be let go at once. */
+  private readonly names = new Map<string, string>();
   /** How many compilations were started (misses); with `size`, lets tests and benchmarks observe the LRU. */
   compilations = 0;
 
@@ -58,14 +60,25 @@ export class CompiledCache {
       this.compilations++;
       entry = this.compile(head.id, name, wanted);
       this.entries.set(key, entry);
-      entry.catch(() => this.entries.delete(key));
-      while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+      this.names.set(key, name);
+      entry.catch(() => this.drop(key));
+      while (this.entries.size > this.capacity) this.drop(this.entries.keys().next().value!);
     } else {
       // Most recently used goes last, so eviction takes the least recently used first.
       this.entries.delete(key);
       this.entries.set(key, entry);
     }
     return entry;
+  }
+
+  /** Lets go of every compiled revision of a topology that was deleted (this replica's; others' age out by LRU). */
+  forget(name: string): void {
+    for (const [key, of] of this.names) if (of === name) this.drop(key);
+  }
+
+  private drop(key: string): void {
+    this.entries.delete(key);
+    this.names.delete(key);
   }
 
   private async compile(id: string, name: string, revision: number): Promise<CompiledRevision> {

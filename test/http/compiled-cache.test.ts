@@ -105,3 +105,12 @@ test('a topology deleted and created again while its revision is read is compile
     store.get = get;
   }
 });
+
+test('deleting a topology lets go of its compiled revisions at once', async () => {
+  const cache = t.app.compiled;
+  assert.equal((await t.app.inject('/v1/topologies/lru-a/trace?from=pod-a1&to=pod-b1')).statusCode, 200);
+  const held = cache.size;
+  const res = await t.app.inject({ method: 'DELETE', url: '/v1/topologies/lru-a' });
+  assert.equal(res.statusCode, 204);
+  assert.equal(cache.size, held - 1);
+});

@@ -343,6 +343,7 @@ export default async function topologies(plain: FastifyInstance) {
 
   app.delete('/topologies/:name', { schema: { ...deleteTopologyDoc, params: NameParams, headers: DeleteHeaders } }, async (request, reply) => {
     await store.remove(request.params.name, parseIfMatch(request.headers['if-match']));
+    app.compiled.forget(request.params.name);
     return reply.code(204).send();
   });
 
