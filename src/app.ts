@@ -43,6 +43,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     db: Db;
     store: TopologyStore;
+    /** Set on SIGTERM: /readyz answers 503 so that load balancers stop sending. */
+    draining: boolean;
   }
 }
 
@@ -62,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Only JSON bodies are accepted; Fastify's built-in text/plain parser would turn a wrong Content-Type into a confusing 400.
   app.removeContentTypeParser('text/plain');
   app.decorate('db', options.db);
+  app.decorate('draining', false);
   app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
 
   await app.register(jsonBody);

@@ -17,6 +17,10 @@ export interface Config {
   slackSigningSecret: string | undefined;
   logLevel: string;
   auth: AuthConfig;
+  /** On SIGTERM: how long /readyz answers 503 while requests are still served, so load balancers stop sending. */
+  drainMs: number;
+  /** On SIGTERM, after the drain: how long answers in flight may take before the process gives up on them. */
+  shutdownTimeoutMs: number;
   /** Requests per caller and minute (RATE_LIMIT, RATE_LIMIT_HEAVY); RATE_LIMIT=0 turns limiting off. */
   rateLimits: { perMinute: number; heavyPerMinute: number };
 }
@@ -103,6 +107,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     auth: authConfig(env),
+    drainMs: integer(env, 'DRAIN_SECONDS', 0, 0, 300) * 1000,
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
     rateLimits: { perMinute: integer(env, 'RATE_LIMIT', 6000, 0, 1_000_000), heavyPerMinute: integer(env, 'RATE_LIMIT_HEAVY', 120, 1, 1_000_000) },
   };
 }

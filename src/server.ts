@@ -40,13 +40,16 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'stopping: finishing in-flight requests');
+    // Not ready any more, first: load balancers stop sending while what they already sent is answered.
+    app.draining = true;
+    app.log.info({ signal, drainSeconds: config.drainMs / 1000 }, 'stopping: /readyz answers 503, then in-flight requests are finished');
     // A request that never ends must not keep the process alive forever.
     const deadline = setTimeout(() => {
-      app.log.error('in-flight requests did not finish within 10 s; exiting');
+      app.log.error(`in-flight requests did not finish within ${config.shutdownTimeoutMs / 1000} s; exiting`);
       process.exit(1);
-    }, 10_000);
+    }, config.drainMs + config.shutdownTimeoutMs);
     deadline.unref();
+    if (config.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.drainMs));
     try {
       await app.close();
     } finally {

@@ -89,6 +89,7 @@ test('the manifests: probes on the real endpoints, ports by name, environment th
   const config = loadConfig(env);
   assert.equal(ports.get('http'), config.port, 'the container port is the one the server listens on');
   checkExposure(config, config.auth.tokens.length > 0 || config.auth.oidc !== undefined);
+  assert.ok(config.drainMs + config.shutdownTimeoutMs < pod.terminationGracePeriodSeconds * 1000, 'drain and shutdown fit the grace period');
 
   const t = await openTestApp();
   try {

@@ -121,3 +121,18 @@ test('with AUTH_TOKENS the service listens off loopback and wants the token', as
     await running.exited;
   }
 });
+
+test('SIGTERM: /readyz turns 503 at once while requests are still answered for DRAIN_SECONDS, then a clean exit 0', async () => {
+  const port = await freePort();
+  const running = start(port, { DRAIN_SECONDS: '3' });
+  await ready(running);
+  running.child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
+  assert.equal(readyz.status, 503);
+  assert.match((await readyz.json()).detail, /shutting down/);
+  assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  const list = await fetch(`http://127.0.0.1:${port}/v1/topologies`);
+  assert.equal(list.status, 200, 'still serving while draining');
+  assert.equal(await running.exited, 0);
+});

@@ -26,7 +26,9 @@ const checkReadinessDoc = {
   tags: ['health'],
   operationId: 'checkReadiness',
   summary: 'Readiness probe',
-  description: 'Answers 200 when the service can do its job, that is when the database answers and its schema is migrated.',
+  description:
+    'Answers 200 when the service can do its job, that is when the database answers and its schema is migrated; 503 ' +
+    'once it is shutting down (SIGTERM), while it still answers requests for DRAIN_SECONDS.',
   response: {
     200: {
       description: 'The database answers and is migrated.',
@@ -40,6 +42,7 @@ export default async function health(app: FastifyInstance) {
   app.get('/healthz', { schema: checkLivenessDoc }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: checkReadinessDoc }, async (request, reply) => {
+    if (app.draining) return sendProblem(reply, 503, 'unavailable', 'the service is shutting down');
     let migrated: boolean;
     try {
       migrated = await isMigrated(app.db);
