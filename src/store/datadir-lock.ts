@@ -84,6 +84,8 @@ function holderHere(owner: Owner | undefined, me: Owner): 'alive' | 'dead' | 'un
   return owner.pid === me.pid || alive(owner.pid) ? 'alive' : 'dead';
 }
 
+const describeOwner = (o: Owner | undefined): string => (o ? `pid ${o.pid} on ${o.host} since ${o.since}` : 'unknown holder');
+
 export async function lockDataDir(dataDir: string, options: LockOptions = {}): Promise<DataDirLock> {
   const staleMs = options.staleMs ?? 20_000;
   const waitMs = options.waitMs ?? staleMs + 5_000;
@@ -116,6 +118,10 @@ export async function lockDataDir(dataDir: string, options: LockOptions = {}): P
   const deadline = Date.now() + waitMs;
   let release: () => Promise<void>;
   for (;;) {
+    // A holder seen alive on this host keeps the folder even when its lease is stale (it may be frozen in heavy work):
+    // checked before proper-lockfile, which would take a stale lease over.
+    const seen = owner();
+    if (existsSync(path) && holderHere(seen, me) === 'alive') throw new DataDirLockedError(dir, describeOwner(seen));
     try {
       release = await attempt();
       break;
@@ -128,7 +134,7 @@ export async function lockDataDir(dataDir: string, options: LockOptions = {}): P
         continue;
       }
       if (here === 'alive' || Date.now() >= deadline) {
-        throw new DataDirLockedError(dir, holder ? `pid ${holder.pid} on ${holder.host} since ${holder.since}` : 'unknown holder');
+        throw new DataDirLockedError(dir, describeOwner(holder));
       }
       await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, deadline - Date.now()))));
     }
