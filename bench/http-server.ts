@@ -9,7 +9,7 @@ import { migrate } from '../src/store/migrate.js';
 const config = loadConfig(process.env);
 const db = await openDb(config.db);
 await migrate(db);
-const app = await buildApp({ db, bodyLimit: config.bodyLimit, compiledCacheSize: config.compiledCacheSize, logger: { level: config.logLevel } });
+const app = await buildApp({ db, bodyLimit: config.bodyLimit, work: config.work, logger: { level: config.logLevel } });
 const hello = Fastify();
 hello.get('/', async () => ({ hello: 'world' }));
 

@@ -16,7 +16,8 @@ import slackRoutes from './http/routes/slack.js';
 import importRoutes from './http/routes/import.js';
 import reachabilityRoutes from './http/routes/reachability.js';
 import diffRoutes from './http/routes/diff.js';
-import compiledCache from './http/compiled-cache.js';
+import work from './http/work.js';
+import { loadConfig, type WorkConfig } from './config.js';
 import auth, { type Verifiers } from './http/auth.js';
 import metrics from './http/metrics.js';
 import requestIds, { requestId } from './http/request-id.js';
@@ -26,8 +27,8 @@ export interface AppOptions {
   db: Db;
   bodyLimit?: number;
   revisionsKept?: number;
-  /** How many compiled topology revisions are kept in memory. */
-  compiledCacheSize?: number;
+  /** The worker threads and their limits; by default as the environment says (WORKERS, JOB_DEADLINE_SECONDS, …). */
+  work?: Partial<WorkConfig>;
   /** Slack's signing secret; without it the Slack command refuses every request. */
   slackSigningSecret?: string;
   logger?: FastifyServerOptions['logger'];
@@ -76,7 +77,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auth, { verifiers: options.auth });
   await app.register(rateLimit, options.rateLimits ?? { perMinute: 0, heavyPerMinute: 0 });
   await app.register(health);
-  await app.register(compiledCache, { capacity: options.compiledCacheSize ?? 16 });
+  await app.register(work, { ...loadConfig(process.env).work, ...options.work });
   await app.register(topologies, { prefix: '/v1' });
   await app.register(traceRoutes, { prefix: '/v1' });
   await app.register(tracesRoutes, { prefix: '/v1' });

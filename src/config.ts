@@ -1,5 +1,7 @@
 // Configuration comes from the environment only (twelve-factor); every value has a default that works on a laptop.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import type { DbConfig } from './store/db.js';
 import { parseTokens, TokenSyntaxError, type TokenEntry } from './auth/tokens.js';
 import type { OidcConfig } from './auth/oidc.js';
@@ -12,8 +14,8 @@ export interface Config {
   bodyLimit: number;
   /** How many revisions of each topology are kept; older ones are pruned on write. */
   revisionsKept: number;
-  /** How many compiled topology revisions are kept in memory (an LRU). */
-  compiledCacheSize: number;
+  /** The worker threads that compile and trace, and the limits on what they are asked. */
+  work: WorkConfig;
   slackSigningSecret: string | undefined;
   logLevel: string;
   auth: AuthConfig;
@@ -31,6 +33,35 @@ export interface AuthConfig {
   oidc: OidcConfig | undefined;
   /** AUTH_DISABLED=true: serve without authentication even off loopback (behind a proxy that authenticates). */
   disabled: boolean;
+}
+
+export interface WorkConfig {
+  /** WORKERS: threads that compile and trace (the main thread only parses, routes and writes). */
+  workers: number;
+  /** HEAVY_WORKERS: of those, how many may run batches, matrices, diffs and compiles at once. */
+  heavyWorkers: number;
+  /** WORK_QUEUE: requests that may wait for a worker; the next is answered 503 with Retry-After. */
+  queueLimit: number;
+  /** JOB_DEADLINE_SECONDS: how long one request's work may run before it is stopped and answered 503. */
+  deadlineSeconds: number;
+  /** WORKER_HEAP_MB: each worker's heap limit. */
+  heapMb: number;
+  /** COMPILED_CACHE_MB: compiled topology revisions each worker keeps, in MB of heap. */
+  cacheMb: number;
+}
+
+/** The defaults: every core a worker (at least two, so that a long job leaves one for traces), each with this process's heap limit. */
+function workConfig(env: NodeJS.ProcessEnv): WorkConfig {
+  const workers = integer(env, 'WORKERS', Math.max(2, availableParallelism()), 1, 256);
+  const heapMb = integer(env, 'WORKER_HEAP_MB', Math.round(getHeapStatistics().heap_size_limit / 2 ** 20), 64, 1_048_576);
+  return {
+    workers,
+    heavyWorkers: integer(env, 'HEAVY_WORKERS', Math.max(1, workers - 1), 1, workers),
+    queueLimit: integer(env, 'WORK_QUEUE', 256, 0, 1_000_000),
+    deadlineSeconds: integer(env, 'JOB_DEADLINE_SECONDS', 60, 1, 86_400),
+    heapMb,
+    cacheMb: integer(env, 'COMPILED_CACHE_MB', Math.round(heapMb / 2), 1, heapMb),
+  };
 }
 
 export class ConfigError extends Error {}
@@ -103,7 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     db: databaseUrl ? { databaseUrl } : { dataDir: env.DATA_DIR || './data' },
     bodyLimit: integer(env, 'BODY_LIMIT', 64 * 1024 * 1024, 1024, 2 ** 31 - 1),
     revisionsKept: integer(env, 'REVISIONS_KEPT', 50, 1, 1_000_000),
-    compiledCacheSize: integer(env, 'COMPILED_CACHE_SIZE', 16, 1, 100_000),
+    work: workConfig(env),
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     auth: authConfig(env),

@@ -30,11 +30,13 @@ async function main() {
     db,
     bodyLimit: config.bodyLimit,
     revisionsKept: config.revisionsKept,
-    compiledCacheSize: config.compiledCacheSize,
+    work: config.work,
     slackSigningSecret: config.slackSigningSecret,
     rateLimits: config.rateLimits,
     logger: { level: config.logLevel, serializers: logSerializers },
   });
+
+  app.work.pool.start();
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -38,9 +38,19 @@ export class Metrics {
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
-  readonly cacheEntries = new Gauge({
-    name: 'pathtrace_compiled_cache_entries',
-    help: 'Compiled topology revisions held in memory',
+  readonly cacheBytes = new Gauge({
+    name: 'pathtrace_compiled_cache_bytes',
+    help: 'Heap taken by the compiled topology revisions the workers hold',
+    registers: [this.registry],
+  });
+  readonly queued = new Gauge({
+    name: 'pathtrace_worker_queue_length',
+    help: 'Requests waiting for a worker thread',
+    registers: [this.registry],
+  });
+  readonly running = new Gauge({
+    name: 'pathtrace_worker_jobs_running',
+    help: 'Requests a worker thread is working on',
     registers: [this.registry],
   });
 
@@ -85,7 +95,8 @@ async function metricsPlugin(app: FastifyInstance) {
     metrics.requests.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
   app.get('/metrics', { schema: scrapeMetricsDoc }, async (_request, reply) => {
-    metrics.cacheEntries.set(app.compiled?.size ?? 0);
+    metrics.queued.set(app.work?.pool.queued ?? 0);
+    metrics.running.set(app.work?.pool.running ?? 0);
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -6,21 +6,11 @@ import { maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../store/errors.js';
-import { MAX_REPORTED_ERRORS, problemDetailsOfAjv, type InvalidParam } from './validation.js';
+import { MAX_REPORTED_ERRORS, problemDetailsOfAjv } from './validation.js';
 import { DataError } from '../topology/data-error.js';
+import { Problem, PROBLEM_TITLES, PROBLEM_TYPE_BASE, problemBody, type ProblemBody } from '../answer/problem.js';
 
-export const PROBLEM_TYPE_BASE = 'urn:pathtrace:problem:';
-
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  /** Validation errors: where (a JSON pointer into the body, or a parameter name) and what. */
-  errors?: InvalidParam[];
-  [extension: string]: unknown;
-}
+export { Problem, PROBLEM_TYPE_BASE, problemBody, type ProblemBody };
 
 /** The schema of every problem document, as the routes declare it for their error responses. */
 export const ProblemDocument = Type.Object(
@@ -62,48 +52,6 @@ export const ProblemDocument = Type.Object(
       'precondition-failed, payload-too-large, unsupported-media-type, unavailable or internal. Further members may be added.',
   },
 );
-
-const titles: Record<string, string> = {
-  'invalid-request': 'The request is not valid',
-  'invalid-topology': 'The topology is not consistent',
-  'not-found': 'Not found',
-  'unknown-endpoint': 'No such endpoint in the topology',
-  'ambiguous-endpoint': 'The endpoint name is ambiguous',
-  'slack-not-configured': 'The Slack command is not configured',
-  'bad-signature': 'The request signature is not valid',
-  'method-not-allowed': 'Method not allowed',
-  unauthorized: 'Authentication required',
-  'rate-limited': 'Too many requests',
-  forbidden: 'Not allowed',
-  conflict: 'Conflict',
-  'precondition-failed': 'Precondition failed',
-  'precondition-required': 'Precondition required',
-  'payload-too-large': 'Request body too large',
-  'unsupported-media-type': 'Unsupported media type',
-  'not-acceptable': 'Not acceptable',
-  'uri-too-long': 'URI too long',
-  'headers-too-large': 'Request headers too large',
-  'request-timeout': 'Request timeout',
-  unavailable: 'Service unavailable',
-  internal: 'Internal error',
-};
-
-/** An error that carries its own problem document; thrown anywhere below a route. */
-export class Problem extends Error {
-  constructor(
-    readonly status: number,
-    readonly slug: keyof typeof titles | string,
-    detail: string,
-    readonly extensions: Record<string, unknown> = {},
-  ) {
-    super(detail);
-  }
-}
-
-/** The problem document of a Problem, without `instance`: for problems reported inside a larger answer (a batch). */
-export function problemBody(p: Problem): ProblemBody {
-  return { type: PROBLEM_TYPE_BASE + p.slug, title: titles[p.slug] ?? p.slug, status: p.status, detail: p.message, ...p.extensions };
-}
 
 export function sendProblem(reply: FastifyReply, status: number, slug: string, detail: string, extensions: Record<string, unknown> = {}) {
   const body: ProblemBody = { ...problemBody(new Problem(status, slug, detail, extensions)), instance: reply.request.url };
@@ -174,7 +122,7 @@ export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', 'request-timeout', 'the request was not received in time']
         : [400, 'Bad Request', 'invalid-request', 'the request is not valid HTTP'];
-  const body = JSON.stringify({ type: PROBLEM_TYPE_BASE + slug, title: titles[slug], status, detail });
+  const body = JSON.stringify({ type: PROBLEM_TYPE_BASE + slug, title: PROBLEM_TITLES[slug], status, detail });
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
@@ -185,7 +133,9 @@ async function problemPlugin(app: FastifyInstance) {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = problemOf(err, request);
     if (problem.status >= 500) request.log.error({ err }, 'request failed');
-    return sendProblem(reply, problem.status, problem.slug, problem.message, problem.extensions);
+    const { retryAfterSeconds, ...extensions } = problem.extensions;
+    if (typeof retryAfterSeconds === 'number') reply.header('retry-after', String(retryAfterSeconds));
+    return sendProblem(reply, problem.status, problem.slug, problem.message, retryAfterSeconds === undefined ? extensions : { retryAfterSeconds, ...extensions });
   });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, 404, 'not-found', `there is no route ${request.method} ${request.url.split('?')[0]}`),

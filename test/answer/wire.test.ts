@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { openTestApp, type TestApp } from '../helpers/app.js';
 import { resetDb } from '../helpers/db.js';
 import { example } from '../helpers/examples.js';
-import { answerFlow } from '../../src/http/flow.js';
+import { answerFlow } from '../../src/answer/flow.js';
+import { compileStored } from '../../src/work/revisions.js';
 
 const TOPOLOGIES = ['two-nodes', 'flannel-vxlan-two-subnets', 'calico-ipip-three-nodes', 'cilium-tunnel-two-nodes', 'weave-two-nodes'];
 
@@ -30,12 +31,18 @@ function flows(name: string) {
   return from.flatMap((f) => [...from, '10.1.2.99', '8.8.8.8'].filter((to) => to !== f).map((to) => ({ from: f, to, protocol: 'tcp' as const, srcPort: 40000, dstPort: 443, size: 1500 })));
 }
 
+/** The newest revision compiled here, in the test's thread, to compare with what the workers answered. */
+async function compiledNewest(name: string) {
+  const stored = await t.app.store.get(name);
+  return { revision: stored.revision, compiled: compileStored(stored).compiled };
+}
+
 const asJson = (value: unknown) => JSON.parse(JSON.stringify(value));
 
 test('a trace answered over HTTP is the answer built for it, for every step type', async () => {
   const types = new Set<string>();
   for (const name of TOPOLOGIES) {
-    const { revision, compiled } = await t.app.compiled.get(name, undefined);
+    const { revision, compiled } = await compiledNewest(name);
     for (const flow of flows(name)) {
       const query = new URLSearchParams(Object.entries(flow).map(([k, v]) => [k, String(v)]));
       const res = await t.app.inject(`/v1/topologies/${name}/trace?${query}`);
@@ -50,7 +57,7 @@ test('a trace answered over HTTP is the answer built for it, for every step type
 
 test('the batch holds the same answers, there and back', async () => {
   const name = 'flannel-vxlan-two-subnets';
-  const { revision, compiled } = await t.app.compiled.get(name, undefined);
+  const { revision, compiled } = await compiledNewest(name);
   const batch = flows(name).slice(0, 60);
   const res = await t.app.inject({ method: 'POST', url: `/v1/topologies/${name}/traces`, payload: { flows: batch, bidirectional: true } });
   assert.equal(res.statusCode, 200, res.body);

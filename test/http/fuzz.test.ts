@@ -15,7 +15,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 
 let t: TestApp;
 before(async () => {
-  t = await openTestApp({ revisionsKept: 3, compiledCacheSize: 4 });
+  t = await openTestApp({ revisionsKept: 3, work: { cacheMb: 4 } });
   await seedTwoNodes(t);
 });
 after(() => t.close());

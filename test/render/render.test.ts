@@ -8,7 +8,7 @@ import { tracedAnswers } from '../helpers/traced.js';
 import { example } from '../helpers/examples.js';
 import { compileTopology } from '../../src/engine/topology.js';
 import { checkTopology } from '../../src/topology/validate.js';
-import { answerFlow } from '../../src/http/flow.js';
+import { answerFlow } from '../../src/answer/flow.js';
 
 let delivered: TraceAnswer;
 let dropped: TraceAnswer;

@@ -3,12 +3,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { compileStored } from '../../work/revisions.js';
 import { materialise } from '../../engine/materialise.js';
 import { reachability } from '../../engine/reachability.js';
 import type { CompiledTopology } from '../../engine/topology.js';
 import { TopologyName, type FabricDoc } from '../../topology/schema.js';
 import { Problem } from '../problem.js';
-import { MAX_MATRIX_PODS } from './reachability.js';
+import { MAX_MATRIX_PODS } from '../../answer/matrix.js';
 import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
 import { MAX_REVISION } from './topologies.schemas.js';
@@ -182,8 +183,8 @@ export default async function diffRoutes(plain: FastifyInstance) {
       const to = request.query.to ?? newest;
       const from = request.query.from ?? to - 1;
       if (from < 1) throw new Problem(400, 'invalid-request', `${name} has one revision: there is nothing to compare it with`);
-      const [a, b] = await Promise.all([app.compiled.get(name, from), app.compiled.get(name, to)]);
       const [da, db] = await Promise.all([app.store.get(name, from), app.store.get(name, to)]);
+      const [a, b] = [compileStored(da), compileStored(db)];
       const cluster = (d: typeof da) => (d.form === 'cluster' ? (JSON.parse(d.documentJson) as { nodes: { name: string }[]; pods?: { namespace?: string; name: string }[] }) : undefined);
       const ca = cluster(da);
       const cb = cluster(db);

@@ -217,7 +217,7 @@ export default async function importRoutes(plain: FastifyInstance) {
       const { name } = request.params;
       const imported = run(request.query, request.body);
       const meta = await store.create(toInput(name, imported));
-      await app.compiled.warm(meta.name, meta.revision);
+      await app.work.warm(meta.name, meta.revision);
       return reply.code(201).header('location', location(name)).header('etag', etag(meta.revision)).send(answer(meta, imported));
     },
   );
@@ -237,7 +237,7 @@ export default async function importRoutes(plain: FastifyInstance) {
       }
       const imported = run(request.query, request.body);
       const { meta, created } = await store.put(toInput(name, imported), ifMatch, ifNoneMatch !== undefined);
-      await app.compiled.warm(meta.name, meta.revision);
+      await app.work.warm(meta.name, meta.revision);
       if (created) reply.code(201).header('location', location(name));
       return reply.header('etag', etag(meta.revision)).send(answer(meta, imported));
     },

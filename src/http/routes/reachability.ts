@@ -1,36 +1,13 @@
 // GET /v1/topologies/{name}/reachability: the disposition of every ordered pair of pods, as JSON or an SVG heat map.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { sendEncoded } from '../work.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import type { CompiledTopology, Endpoint } from '../../engine/topology.js';
-import { reachability } from '../../engine/reachability.js';
-import type { Disposition } from '../../engine/trace.js';
-import { renderHeatmap } from '../../render/heatmap.js';
-import { TopologyName } from '../../topology/schema.js';
 import { pickFormat } from '../formats.js';
-import { Problem } from '../problem.js';
 import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
-
-/** One letter per outcome, so a row of the matrix is a short string. */
-export const LEGEND: Record<string, Disposition> = {
-  D: 'DELIVERED',
-  X: 'EXITS_NETWORK',
-  R: 'NO_ROUTE',
-  B: 'BLACKHOLED',
-  U: 'UNREACHABLE',
-  N: 'NEIGHBOR_UNREACHABLE',
-  L: 'LINK_DOWN',
-  F: 'FORWARDING_DISABLED',
-  O: 'LOOP',
-  T: 'TTL_EXCEEDED',
-};
-const LETTER = new Map(Object.entries(LEGEND).map(([k, v]) => [v, k]));
-
-/** Beyond this many pods a matrix is too large to answer in one response. */
-export const MAX_MATRIX_PODS = 5000;
 
 export const ReachabilityQuery = Type.Object(
   {
@@ -52,47 +29,6 @@ export const ReachabilityAnswer = Type.Object({
   traced: Type.Integer({ description: 'Traces it took: pods that the kernel cannot tell apart share one trace per destination.' }),
 });
 export type ReachabilityAnswerDoc = Static<typeof ReachabilityAnswer>;
-
-const nodeOf = (e: Endpoint) => (e.netns === undefined ? null : (e.netns.node ?? (e.netns.kind === 'node' ? e.netns.name : null)));
-
-export function selectPods(compiled: CompiledTopology, filter: { namespace?: string; node?: string }): Endpoint[] {
-  return compiled
-    .pods()
-    .filter((e) => filter.namespace === undefined || e.name.startsWith(`${filter.namespace}/`))
-    .filter((e) => filter.node === undefined || nodeOf(e) === filter.node);
-}
-
-export function matrixAnswer(compiled: CompiledTopology, topology: { name: string; revision: number }, pods: Endpoint[]): ReachabilityAnswerDoc {
-  if (pods.length > MAX_MATRIX_PODS) {
-    throw new Problem(413, 'payload-too-large', `${pods.length} pods: a matrix answers at most ${MAX_MATRIX_PODS}; filter by namespace or node`);
-  }
-  const m = reachability(compiled, pods);
-  const n = pods.length;
-  const counts: Record<string, number> = {};
-  const rows: string[] = [];
-  for (let i = 0; i < n; i++) {
-    let row = '';
-    for (let j = 0; j < n; j++) {
-      if (i === j) {
-        row += '-';
-        continue;
-      }
-      const d = m.cells[i * n + j];
-      if (d !== undefined) counts[d] = (counts[d] ?? 0) + 1;
-      row += d === undefined ? '?' : LETTER.get(d)!;
-    }
-    rows.push(row);
-  }
-  return {
-    topology,
-    endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
-    legend: { ...LEGEND },
-    rows,
-    counts,
-    pairs: n * (n - 1),
-    traced: m.traced,
-  };
-}
 
 const reachabilityMatrixDoc = {
   tags: ['traces'],
@@ -173,15 +109,9 @@ export default async function reachabilityRoutes(plain: FastifyInstance) {
     async (request, reply) => {
       const { name } = request.params;
       const { revision: wanted, format, ...filter } = request.query;
-      const { revision, compiled } = await app.compiled.get(name, wanted);
-      const answer = matrixAnswer(compiled, { name, revision }, selectPods(compiled, filter));
-      reply.header('vary', 'Accept');
       const chosen = format ?? (pickFormat(undefined, request.headers.accept) === 'svg' ? 'svg' : 'json');
-      if (chosen === 'json') return answer;
-      const ok = answer.counts.DELIVERED ?? 0;
-      const title = `${name} revision ${revision}: ${ok} of ${answer.pairs} pod pairs delivered`;
-      // The response schema types JSON answers; the SVG bypasses it.
-      return (reply as FastifyReply).type('image/svg+xml; charset=utf-8').send(renderHeatmap({ ...answer, title }));
+      reply.header('vary', 'Accept');
+      return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen }));
     },
   );
 }

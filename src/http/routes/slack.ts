@@ -9,7 +9,6 @@ import { decisionOf, ok } from '../../render/answer.js';
 import { NotFoundError } from '../../store/errors.js';
 import { Problem } from '../problem.js';
 import { problemResponse } from '../responses.js';
-import { answerFlow } from '../flow.js';
 import type { TraceAnswer } from '../../answer/schema.js';
 
 
@@ -182,8 +181,7 @@ export default async function slackRoutes(app: FastifyInstance, options: { signi
     if (words.length !== 3) return ephemeral(`I need three things, a topology, a source and a destination; I got ${words.length}.\n${USAGE}`);
     const [name, from, to] = words as [string, string, string];
     try {
-      const { revision, compiled } = await app.compiled.get(name, undefined);
-      const answer = answerFlow(compiled, { name, revision }, { from, to });
+      const answer = await app.work.run('trace', [{ name }], { flow: { from, to } });
       app.metrics.traced({ [answer.disposition]: 1 });
       return message(answer);
     } catch (err) {

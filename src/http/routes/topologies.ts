@@ -290,7 +290,7 @@ export default async function topologies(plain: FastifyInstance) {
   app.post('/topologies', { schema: { ...createTopologyDoc, body: TopologyBody } }, async (request, reply) => {
     const { input, warnings } = toInput(request.body.name, request.body);
     const meta = await store.create(input);
-    await app.compiled.warm(meta.name, meta.revision);
+    await app.work.warm(meta.name, meta.revision);
     return reply.code(201).header('location', location(meta.name)).header('etag', etag(meta.revision)).send(written(meta, warnings));
   });
 
@@ -310,7 +310,7 @@ export default async function topologies(plain: FastifyInstance) {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
       const { meta, created } = await store.put(input, parseIfMatch(request.headers['if-match']), ifNoneMatch !== undefined);
-      await app.compiled.warm(meta.name, meta.revision);
+      await app.work.warm(meta.name, meta.revision);
       if (created) reply.code(201).header('location', location(name));
       return reply.header('etag', etag(meta.revision)).send(written(meta, warnings));
     },
@@ -343,7 +343,7 @@ export default async function topologies(plain: FastifyInstance) {
 
   app.delete('/topologies/:name', { schema: { ...deleteTopologyDoc, params: NameParams, headers: DeleteHeaders } }, async (request, reply) => {
     await store.remove(request.params.name, parseIfMatch(request.headers['if-match']));
-    app.compiled.forget(request.params.name);
+    app.work.forget(request.params.name);
     return reply.code(204).send();
   });
 

@@ -7,7 +7,6 @@ import { TraceAnswer } from '../../answer/schema.js';
 import { problemResponse } from '../responses.js';
 import { Family, Port, Size } from './traces.schemas.js';
 import { sendAnswer, type Format } from '../formats.js';
-import { answerFlow } from '../flow.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
 
@@ -321,8 +320,7 @@ export default async function traceRoutes(plain: FastifyInstance) {
     async (request, reply) => {
       const { name } = request.params;
       const { format, revision: wanted, ...flow } = request.query;
-      const { revision, compiled } = await app.compiled.get(name, wanted);
-      const answer = answerFlow(compiled, { name, revision }, flow);
+      const answer = await app.work.run('trace', [{ name, revision: wanted }], { flow });
       app.metrics.traced({ [answer.disposition]: 1 });
       return sendAnswer(request, reply, answer, format as Format | undefined);
     },

@@ -11,7 +11,7 @@ import { checkTopologyBody } from '../topology-body.js';
 import { checkAsBody } from '../validation.js';
 import { TopologyPutBody } from '../../topology/schema.js';
 import { MAX_FLOWS } from './traces.schemas.js';
-import { traceFlows } from './traces.js';
+import { traceFlows } from '../../answer/batch.js';
 import { WhatIfAnswer, WhatIfBody } from './whatif.schemas.js';
 import { BadRequest, NotFound, problemResponse } from '../responses.js';
 

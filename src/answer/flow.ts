@@ -2,8 +2,8 @@
 // it cannot be traced at all.
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
 import { EndpointError } from '../engine/topology.js';
-import { traceAnswer, type FlowRequest } from '../answer/trace-answer.js';
-import type { TraceAnswer } from '../answer/schema.js';
+import { traceAnswer, type FlowRequest } from './trace-answer.js';
+import type { TraceAnswer } from './schema.js';
 import { Problem } from './problem.js';
 
 type Parameter = 'from' | 'to' | 'family';

@@ -1,0 +1,103 @@
+// The routes' way to compiled topologies: a job for the worker threads, on revisions named by topology name (and
+// revision, default the newest). The newest revision's number is read from the database on every request, which keeps
+// replicas that share one database from answering from a stale revision; a name deleted and created again while a job
+// waited is looked up again.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import fp from 'fastify-plugin';
+import type { WorkConfig } from '../config.js';
+import { ConflictError } from '../store/errors.js';
+import type { Encoded, JobArgs, JobKind, JobResult } from '../work/jobs.js';
+import { WorkPool } from '../work/pool.js';
+import { StaleRevision, type RevisionKey } from '../work/protocol.js';
+
+export interface RevisionRef {
+  name: string;
+  /** Default: the newest. */
+  revision?: number;
+}
+
+export class Work {
+  readonly pool: WorkPool;
+  /** Compilations the workers made (misses): with the pool's held keys, lets tests and benchmarks watch the caches. */
+  compilations = 0;
+
+  constructor(
+    private readonly app: FastifyInstance,
+    config: WorkConfig,
+  ) {
+    const bytes = new Map<number, number>();
+    this.pool = new WorkPool({
+      ...config,
+      cacheBytes: config.cacheMb * 2 ** 20,
+      load: async (key) => {
+        const stored = await app.store.get(key.name, key.revision);
+        // Another incarnation of the name (deleted and created again) must not be compiled under this one's key.
+        return stored === undefined || stored.id !== key.id ? undefined : { form: stored.form, documentJson: stored.documentJson };
+      },
+      onReport: (worker, report) => {
+        bytes.set(worker, report.bytes);
+        let total = 0;
+        for (const b of bytes.values()) total += b;
+        app.metrics.cacheBytes.set(total);
+        this.compilations += report.compiles.length;
+        for (const c of report.compiles) {
+          app.metrics.compileSeconds.observe(c.seconds);
+          app.metrics.compiledNetns.observe(c.netns);
+        }
+      },
+    });
+  }
+
+  /** Runs a job on the revisions named, and gives the answer (or throws its problem). */
+  async run<K extends JobKind>(kind: K, refs: RevisionRef[], args: JobArgs<K>, documents = false): Promise<JobResult<K>> {
+    for (let attempt = 1; ; attempt++) {
+      const keys = await Promise.all(refs.map((ref) => this.resolve(ref)));
+      try {
+        return await this.pool.run(kind, keys, args, documents);
+      } catch (err) {
+        if (!(err instanceof StaleRevision)) throw err;
+        if (attempt === 3) throw new ConflictError(`${refs[0]!.name} was deleted and created again while it was being read; retry`);
+      }
+    }
+  }
+
+  /**
+   * Compiles a revision just written, before the write is acknowledged: the first trace after a write of a large
+   * cluster then answers in milliseconds instead of waiting for the compilation. A revision that cannot be compiled (a
+   * data path not traceable yet) is left for the trace to report.
+   */
+  async warm(name: string, revision: number): Promise<void> {
+    await this.run('compile', [{ name, revision }], undefined as never).catch(() => undefined);
+  }
+
+  /** Lets go of every compiled revision of a topology that was deleted. */
+  forget(name: string): void {
+    this.pool.forget(name);
+  }
+
+  private async resolve(ref: RevisionRef): Promise<RevisionKey> {
+    const head = await this.app.store.head(ref.name);
+    return { id: head.id, name: ref.name, revision: ref.revision ?? head.revision };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    work: Work;
+  }
+}
+
+export default fp(
+  async (app: FastifyInstance, config: WorkConfig) => {
+    const work = new Work(app, config);
+    app.decorate('work', work);
+    app.addHook('onClose', () => work.pool.close());
+  },
+  { name: 'work', dependencies: ['metrics'] },
+);
+
+/** Writes an answer a worker serialised: its bytes as they are (the route's response schema documents them). */
+export function sendEncoded(reply: FastifyReply, answer: Encoded): FastifyReply {
+  const { body } = answer;
+  return reply.type(answer.contentType).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}

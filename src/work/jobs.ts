@@ -1,0 +1,59 @@
+// What a worker can be asked to do: each job takes the compiled revisions it names (in order) and plain arguments, and
+// returns plain data. The answer builders are the same functions the routes used in-process.
+import type { CompiledTopology } from '../engine/topology.js';
+import type { FlowRequest } from '../answer/trace-answer.js';
+import { answerFlow } from '../answer/flow.js';
+import { batchText, traceFlows } from '../answer/batch.js';
+import { matrixAnswer, selectPods } from '../answer/matrix.js';
+import { renderHeatmap } from '../render/heatmap.js';
+import type { RevisionKey, StoredDocument } from './protocol.js';
+
+export interface Loaded {
+  key: RevisionKey;
+  compiled: CompiledTopology;
+  /** The stored document, for jobs that asked for it (a diff compares documents too). */
+  document?: StoredDocument;
+}
+
+const topologyOf = (r: Loaded) => ({ name: r.key.name, revision: r.key.revision });
+
+/**
+ * An answer already written out, in the worker: a large answer is serialised where it was built and its bytes are
+ * handed over (transferred, not copied), so that the main thread only writes them to the socket.
+ */
+export interface Encoded {
+  contentType: string;
+  body: Uint8Array;
+}
+
+export const encoded = (contentType: string, text: string): Encoded => ({ contentType, body: new TextEncoder().encode(text) });
+
+function batch([r]: Loaded[], args: { flows: FlowRequest[]; bidirectional: boolean; format: 'json' | 'text' }): Encoded & { byDisposition: Record<string, number> } {
+  const answer = traceFlows(r!.compiled, topologyOf(r!), args.flows, args.bidirectional);
+  const body = args.format === 'json' ? encoded('application/json; charset=utf-8', JSON.stringify(answer)) : encoded('text/plain; charset=utf-8', batchText(answer));
+  return { ...body, byDisposition: answer.count.byDisposition };
+}
+
+function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' }): Encoded {
+  const { format, ...filter } = args;
+  const topology = topologyOf(r!);
+  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter));
+  if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
+  const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
+  return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title }));
+}
+
+export const JOBS = {
+  /** Compiles a revision just written, so that its first trace answers in milliseconds. */
+  compile: (_revisions: Loaded[]) => null,
+  trace: ([r]: Loaded[], args: { flow: FlowRequest }) => answerFlow(r!.compiled, topologyOf(r!), args.flow),
+  batch,
+  matrix,
+} satisfies Record<string, (revisions: Loaded[], args: never) => unknown>;
+
+export type JobKind = keyof typeof JOBS;
+export type JobArgs<K extends JobKind> = Parameters<(typeof JOBS)[K]>[1];
+export type JobResult<K extends JobKind> = ReturnType<(typeof JOBS)[K]>;
+
+/** Jobs that answer in milliseconds once compiled; the others may take seconds and are limited separately. */
+export const LIGHT: ReadonlySet<JobKind> = new Set<JobKind>(['trace']);

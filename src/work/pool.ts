@@ -1,0 +1,249 @@
+// The main thread's side of the workers: a queue of jobs, each given to an idle worker (one that holds its revision
+// when there is one), with a deadline per job and limits on what may wait. A job past its deadline has its worker
+// ended (the only way to stop synchronous work) and a new one started; a worker that dies (out of memory, say) fails
+// only the job it ran. Nothing here blocks: the main thread stays free for health checks and small requests.
+import { Worker } from 'node:worker_threads';
+import { Problem } from '../answer/problem.js';
+import { LIGHT, type JobArgs, type JobKind, type JobResult } from './jobs.js';
+import { fromWire, keyOf, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+
+export interface PoolOptions {
+  /** Worker threads. */
+  workers: number;
+  /** Jobs that may wait for a worker; one more is refused with 503. */
+  queueLimit: number;
+  /** Of the workers, how many may run heavy jobs (batches, matrices, compiles) at once, so traces always find one. */
+  heavyWorkers: number;
+  /** Seconds a job may run before it is stopped and answered 503. */
+  deadlineSeconds: number;
+  /** Each worker's heap limit (old generation), in MB. */
+  heapMb: number;
+  /** Bytes of compiled revisions each worker keeps. */
+  cacheBytes: number;
+  /** Reads a stored document for a worker; undefined when the key's incarnation no longer exists. */
+  load: (key: RevisionKey) => Promise<StoredDocument | undefined>;
+  /** Called with what each job reports of the worker's cache (for metrics). */
+  onReport?: (worker: number, report: CacheReport) => void;
+}
+
+interface Job {
+  id: number;
+  kind: JobKind;
+  keys: RevisionKey[];
+  documents: boolean;
+  args: unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  job?: Job;
+  timer?: NodeJS.Timeout;
+  held: Set<string>;
+}
+
+/** Tells how to ask for less when a kind of job does not finish in time. */
+const SMALLER: Record<JobKind, string> = {
+  compile: 'the topology is too large to compile in time here: split it or raise JOB_DEADLINE_SECONDS',
+  trace: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
+  batch: 'send fewer flows per request',
+  matrix: 'filter by namespace or node',
+};
+
+/**
+ * The worker's module: compiled JavaScript as served; under tsx (tests, `npm run dev`) its TypeScript source, through
+ * tsx's loader, which Node 20 does not hand down to workers by itself.
+ */
+function workerSource(): { code: string | URL; eval: boolean } {
+  if (!import.meta.url.endsWith('.ts')) return { code: new URL('./worker.js', import.meta.url), eval: false };
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const worker = new URL('./worker.ts', import.meta.url).href;
+  return { code: `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`, eval: true };
+}
+const source = workerSource();
+
+export class WorkPool {
+  private readonly slots: (Slot | undefined)[];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: PoolOptions) {
+    this.slots = new Array(options.workers).fill(undefined);
+  }
+
+  /** Jobs waiting for a worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** The revisions the workers hold (as of their last answers), by key. */
+  get held(): string[] {
+    return this.slots.flatMap((s) => (s === undefined ? [] : [...s.held]));
+  }
+
+  /** Jobs being run. */
+  get running(): number {
+    return this.slots.filter((s) => s?.job !== undefined).length;
+  }
+
+  run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, documents = false): Promise<JobResult<K>> {
+    if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
+    return new Promise((resolve, reject) => {
+      const job: Job = { id: this.nextId++, kind, keys, documents, args, resolve: resolve as (v: unknown) => void, reject };
+      this.queue.push(job);
+      this.pump();
+      // Only a job that has to wait counts against the limit: one a worker took at once is never refused.
+      if (this.queue.length > this.options.queueLimit && this.queue.at(-1) === job) {
+        this.queue.pop();
+        const waiting = this.queue.length;
+        reject(
+          new Problem(503, 'unavailable', `${waiting} requests are waiting for a worker already (the limit is ${this.options.queueLimit}); retry shortly`, {
+            retryAfterSeconds: 1,
+          }),
+        );
+      }
+    });
+  }
+
+  /** Starts every worker now rather than on the first jobs, so that those do not wait for a worker to load. */
+  start(): void {
+    for (let i = 0; i < this.slots.length; i++) if (this.slots[i] === undefined) this.spawn(i);
+  }
+
+  forget(name: string): void {
+    for (const slot of this.slots) slot?.worker.postMessage({ type: 'forget', name } satisfies ToWorker);
+  }
+
+  /** Ends the workers; jobs still waiting are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
+    await Promise.all(this.slots.map((slot) => slot?.worker.terminate()));
+  }
+
+  private heavyRunning(): number {
+    return this.slots.filter((s) => s?.job !== undefined && !LIGHT.has(s.job.kind)).length;
+  }
+
+  /** Gives waiting jobs to idle workers, in order, except heavy ones past their share of the workers. */
+  private pump(): void {
+    let heavy = this.heavyRunning();
+    for (let i = 0; i < this.queue.length; ) {
+      const job = this.queue[i]!;
+      const isHeavy = !LIGHT.has(job.kind);
+      const index = this.idleFor(job);
+      if (index === undefined) return;
+      if (isHeavy && heavy >= this.options.heavyWorkers) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      if (isHeavy) heavy++;
+      this.assign(index, job);
+    }
+  }
+
+  /** An idle worker for a job: one holding its first revision if there is one, else any (started if need be). */
+  private idleFor(job: Job): number | undefined {
+    let any: number | undefined;
+    const key = job.keys[0] && keyOf(job.keys[0]);
+    for (let i = 0; i < this.slots.length; i++) {
+      const slot = this.slots[i];
+      if (slot?.job !== undefined) continue;
+      if (slot !== undefined && key !== undefined && slot.held.has(key)) return i;
+      if (any === undefined || (this.slots[any] === undefined && slot !== undefined)) any = i;
+    }
+    return any;
+  }
+
+  private spawn(index: number): Slot {
+    const worker = new Worker(source.code, {
+      eval: source.eval,
+      workerData: { cacheBytes: this.options.cacheBytes },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb },
+    });
+    // A worker never keeps the process alive: the server ends through close(), tests and tools just exit.
+    worker.unref();
+    const slot: Slot = { index, worker, held: new Set() };
+    worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
+    worker.on('error', (err: Error & { code?: string }) => this.onDeath(slot, err));
+    worker.on('exit', () => this.onDeath(slot, undefined));
+    this.slots[index] = slot;
+    return slot;
+  }
+
+  private assign(index: number, job: Job): void {
+    const slot = this.slots[index] ?? this.spawn(index);
+    slot.job = job;
+    slot.timer = setTimeout(() => this.expire(slot), this.options.deadlineSeconds * 1000);
+    slot.worker.postMessage({ type: 'job', job: job.id, kind: job.kind, keys: job.keys, documents: job.documents, args: job.args } satisfies ToWorker);
+  }
+
+  private onMessage(slot: Slot, message: FromWorker): void {
+    const job = slot.job;
+    if (job === undefined || message.job !== job.id) return;
+    if (message.type === 'need') {
+      const { key } = message;
+      this.options.load(key).then(
+        (document) => slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key), document } satisfies ToWorker),
+        (err: unknown) => {
+          // The worker lets go of the job; its answer to this one is not waited for.
+          slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key) } satisfies ToWorker);
+          this.finish(slot, () => job.reject(err instanceof Error ? err : new Error(String(err))));
+        },
+      );
+      return;
+    }
+    slot.held = new Set(message.cache.held);
+    this.options.onReport?.(slot.index, message.cache);
+    if (message.type === 'done') this.finish(slot, () => job.resolve(message.result));
+    else this.finish(slot, () => job.reject(fromWire(message.error)));
+  }
+
+  private finish(slot: Slot, settle: () => void): void {
+    clearTimeout(slot.timer);
+    slot.job = undefined;
+    settle();
+    this.pump();
+  }
+
+  private expire(slot: Slot): void {
+    const job = slot.job;
+    if (job === undefined) return;
+    const seconds = this.options.deadlineSeconds;
+    this.discard(slot);
+    job.reject(new Problem(503, 'deadline-exceeded', `the ${job.kind} did not finish within the deadline of ${seconds} s: ${SMALLER[job.kind]}`));
+    void slot.worker.terminate();
+    this.pump();
+  }
+
+  private onDeath(slot: Slot, err: (Error & { code?: string }) | undefined): void {
+    if (this.slots[slot.index] !== slot) return;
+    const job = slot.job;
+    this.discard(slot);
+    if (job !== undefined && !this.closed) {
+      const detail =
+        err?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? `the ${job.kind} needed more than a worker's ${this.options.heapMb} MB of memory: ${SMALLER[job.kind]}`
+          : `the worker running the ${job.kind} stopped${err ? ` (${err.message})` : ''}`;
+      job.reject(new Problem(503, 'unavailable', detail));
+    }
+    this.pump();
+  }
+
+  /**
+   * Forgets a worker (ended or to be ended): its revisions go with it. A new one is started at once, so that the next
+   * job does not wait for a worker to load.
+   */
+  private discard(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.job = undefined;
+    this.options.onReport?.(slot.index, { held: [], bytes: 0, compiles: [] });
+    if (this.slots[slot.index] !== slot) return;
+    this.slots[slot.index] = undefined;
+    if (!this.closed) this.spawn(slot.index);
+  }
+}

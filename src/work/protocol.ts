@@ -1,0 +1,62 @@
+// The messages between the main thread and the workers that hold compiled topologies. The main thread parses, routes
+// and writes; a worker compiles and traces, so that a long request never holds up health checks or other requests.
+// Everything crossing is plain data (structured clone): keys, arguments, answers and problems.
+import { Problem } from '../answer/problem.js';
+import { DataError } from '../topology/data-error.js';
+
+/** One stored revision of one incarnation of a topology: a name deleted and created again is another id. */
+export interface RevisionKey {
+  id: string;
+  name: string;
+  revision: number;
+}
+
+export const keyOf = (k: RevisionKey): string => `${k.id}:${k.revision}`;
+
+/** A stored document as the store holds it. */
+export interface StoredDocument {
+  form: 'cluster' | 'fabric';
+  documentJson: string;
+}
+
+export type ToWorker =
+  | { type: 'job'; job: number; kind: string; keys: RevisionKey[]; documents: boolean; args: unknown }
+  /** The answer to a worker's `need`: the document, or `stale` when the key's incarnation is gone. */
+  | { type: 'document'; job: number; key: string; document?: StoredDocument }
+  | { type: 'forget'; name: string };
+
+export interface CacheReport {
+  /** Keys held after the job: the main thread sends a topology's jobs where it is compiled already. */
+  held: string[];
+  bytes: number;
+  compiles: { seconds: number; netns: number }[];
+}
+
+export type FromWorker =
+  | { type: 'need'; job: number; key: RevisionKey }
+  | { type: 'done'; job: number; result: unknown; cache: CacheReport }
+  | { type: 'failed'; job: number; error: WireError; cache: CacheReport };
+
+export type WireError =
+  | { kind: 'problem'; status: number; slug: string; detail: string; extensions: Record<string, unknown> }
+  | { kind: 'stale' }
+  | { kind: 'crash'; message: string; stack?: string };
+
+/** The key's incarnation was deleted (and maybe created again) while the job waited: the caller resolves it again. */
+export class StaleRevision extends Error {}
+
+export function toWire(err: unknown): WireError {
+  if (err instanceof Problem) return { kind: 'problem', status: err.status, slug: err.slug, detail: err.message, extensions: err.extensions };
+  if (err instanceof DataError) return { kind: 'problem', status: err.status, slug: err.slug, detail: err.message, extensions: { errors: err.errors } };
+  if (err instanceof StaleRevision) return { kind: 'stale' };
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { kind: 'crash', message: e.message, stack: e.stack };
+}
+
+export function fromWire(w: WireError): Error {
+  if (w.kind === 'problem') return new Problem(w.status, w.slug, w.detail, w.extensions);
+  if (w.kind === 'stale') return new StaleRevision();
+  const err = new Error(`in a worker: ${w.message}`);
+  if (w.stack) err.stack = w.stack;
+  return err;
+}

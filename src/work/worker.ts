@@ -1,0 +1,65 @@
+// A worker thread: holds compiled revisions (bounded by bytes) and runs jobs on them. It asks the main thread for a
+// document when it does not hold the revision, because only the main thread talks to the database (PGlite lives there).
+import { parentPort, workerData } from 'node:worker_threads';
+import { JOBS, type JobKind, type Loaded } from './jobs.js';
+import { compileStored, Revisions } from './revisions.js';
+import { keyOf, StaleRevision, toWire, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+
+const port = parentPort!;
+const revisions = new Revisions((workerData as { cacheBytes: number }).cacheBytes);
+const waiting = new Map<string, (document: StoredDocument | undefined) => void>();
+let compiles: CacheReport['compiles'] = [];
+
+const post = (message: FromWorker) => port.postMessage(message);
+
+function fetchDocument(job: number, key: RevisionKey): Promise<StoredDocument> {
+  return new Promise((resolve, reject) => {
+    waiting.set(`${job}/${keyOf(key)}`, (document) => (document === undefined ? reject(new StaleRevision()) : resolve(document)));
+    post({ type: 'need', job, key });
+  });
+}
+
+async function load(job: number, key: RevisionKey, documents: boolean): Promise<Loaded> {
+  const held = revisions.get(keyOf(key));
+  if (held !== undefined && !documents) return { key, compiled: held.compiled };
+  const document = await fetchDocument(job, key);
+  if (held !== undefined) return { key, compiled: held.compiled, document };
+  const compilation = compileStored(document);
+  compiles.push({ seconds: compilation.seconds, netns: compilation.compiled.fabric.netns.length });
+  revisions.put(keyOf(key), key.name, compilation);
+  return { key, compiled: compilation.compiled, ...(documents ? { document } : {}) };
+}
+
+function report(): CacheReport {
+  const r = { held: revisions.keys(), bytes: revisions.bytes, compiles };
+  compiles = [];
+  return r;
+}
+
+async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
+  const { job, kind, keys, documents, args } = message;
+  try {
+    const loaded: Loaded[] = [];
+    for (const key of keys) loaded.push(await load(job, key, documents));
+    const result = (JOBS[kind as JobKind] as (r: Loaded[], a: unknown) => unknown)(loaded, args);
+    const body = (result as { body?: unknown } | null)?.body;
+    port.postMessage({ type: 'done', job, result, cache: report() } satisfies FromWorker, body instanceof Uint8Array ? [body.buffer as ArrayBuffer] : []);
+  } catch (err) {
+    post({ type: 'failed', job, error: toWire(err), cache: report() });
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'job':
+      void run(message);
+      break;
+    case 'document':
+      waiting.get(`${message.job}/${message.key}`)?.(message.document);
+      waiting.delete(`${message.job}/${message.key}`);
+      break;
+    case 'forget':
+      revisions.forget(message.name);
+      break;
+  }
+});
