@@ -8,6 +8,7 @@ import { Problem, problemBody } from '../problem.js';
 import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import type { FlowRequest } from '../../answer/trace-answer.js';
 import { answerFlow } from '../flow.js';
+import { visible } from '../../render/escape.js';
 import { BatchAnswer, BatchBody, BatchParams, BatchQuery, MAX_FLOWS, type BatchItem } from './traces.schemas.js';
 
 
@@ -241,9 +242,10 @@ export default async function tracesRoutes(plain: FastifyInstance) {
       app.metrics.traced(answer.count.byDisposition);
       const text = request.query.format === 'text' || (request.query.format === undefined && /^text\/plain/.test(request.headers.accept ?? ''));
       if (!text) return answer;
+      // Names reach a terminal here: their control characters are shown, never sent as they are.
       const lines = answer.traces.map((t, i) => {
-        const head = `${i + 1}. ${t.trace ? t.trace.summary : `ERROR ${t.flow.from} → ${t.flow.to}: ${t.error!.detail}`}`;
-        return t.return ? `${head}\n   back: ${t.return.summary}${t.asymmetric ? ' (asymmetric)' : ''}` : head;
+        const head = `${i + 1}. ${visible(t.trace ? t.trace.summary : `ERROR ${t.flow.from} → ${t.flow.to}: ${t.error!.detail}`)}`;
+        return t.return ? `${head}\n   back: ${visible(t.return.summary)}${t.asymmetric ? ' (asymmetric)' : ''}` : head;
       });
       // The response schema types JSON answers; the text form bypasses it.
       return (reply as FastifyReply).type('text/plain; charset=utf-8').send(`${lines.join('\n')}\n`);
