@@ -55,12 +55,3 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
   });
   return { topology, count: { flows: flows.length, errors, byDisposition }, traces };
 }
-
-/** The batch as text: one summary line per flow (and one for its way back). */
-export function batchText(answer: ReturnType<typeof traceFlows>): string {
-  const lines = answer.traces.map((t, i) => {
-    const head = `${i + 1}. ${t.trace ? t.trace.summary : `ERROR ${t.flow.from} → ${t.flow.to}: ${t.error!.detail}`}`;
-    return t.return ? `${head}\n   back: ${t.return.summary}${t.asymmetric ? ' (asymmetric)' : ''}` : head;
-  });
-  return `${lines.join('\n')}\n`;
-}

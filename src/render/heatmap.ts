@@ -1,5 +1,7 @@
 // The reachability matrix as an SVG heat map: one cell per ordered pair (row: from, column: to), coloured by outcome,
 // runs of equal cells drawn as one rectangle so that a 1,000-pod matrix stays a small file.
+import { clip, xml as esc } from './escape.js';
+
 export interface MatrixView {
   endpoints: { name: string }[];
   legend: Record<string, string>;
@@ -22,8 +24,6 @@ const COLOURS: Record<string, string> = {
 };
 const SELF = '#eceff1';
 const NONE = '#bdbdbd';
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function renderHeatmap(m: MatrixView): string {
   const n = m.endpoints.length;
@@ -51,7 +51,7 @@ export function renderHeatmap(m: MatrixView): string {
   });
   if (labelled) {
     m.endpoints.forEach((e, i) => {
-      const name = esc(e.name.length > 40 ? `${e.name.slice(0, 39)}…` : e.name);
+      const name = esc(clip(e.name, 40));
       out.push(`<text x="${left - 4}" y="${top + i * cell + cell - 3}" font-size="10" text-anchor="end" fill="#37474f">${name}</text>`);
       const x = left + i * cell + cell - 3;
       out.push(`<text x="${x}" y="${top - 4}" font-size="10" transform="rotate(-90 ${x} ${top - 4})" fill="#37474f">${name}</text>`);

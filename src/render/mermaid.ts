@@ -1,9 +1,7 @@
 // A Mermaid flowchart: hops as boxes grouped by node, the links between them as labelled arrows, the drop point marked.
 import { decisionOf, hostOf, ok, routeDst, tunnelOf } from './answer.js';
+import { mermaid as label } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
-
-// Mermaid labels are quoted strings; a quote or a bracket inside would end them early.
-const label = (s: string) => s.replace(/"/g, '#quot;').replace(/[[\]{}<>]/g, ' ');
 
 export function renderMermaid(a: TraceAnswer): string {
   const lines = ['flowchart LR'];

@@ -2,6 +2,7 @@
 // the links between them as labelled arrows, the outcome at the end (green when delivered, red where it was dropped),
 // and below, one line per hop with the reason. No scripts, fonts or images from elsewhere: it renders anywhere.
 import { decisionOf, hostOf, ok, routeDst, tunnelOf } from './answer.js';
+import { clip, xml as esc } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
 const BOX_W = 200;
@@ -13,9 +14,6 @@ const TOP = 76;
 const LINE = 18;
 const GREEN = '#2e7d32';
 const RED = '#c62828';
-
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 /** Splits text into lines of at most n characters, at spaces where it can. */
 function wrap(s: string, n: number): string[] {

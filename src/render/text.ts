@@ -1,5 +1,7 @@
 // Plain text for terminals and bots: the summary, then one line per hop — netns, in → out, and the decision with its reason.
+// Every piece of the answer can hold a user's name, so each is shown with its control characters made visible.
 import { decisionOf, tooBig, tunnelOf } from './answer.js';
+import { visible as v } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
 export function renderText(a: TraceAnswer): string {
@@ -7,13 +9,13 @@ export function renderText(a: TraceAnswer): string {
     const step = decisionOf(hop);
     const mark = step?.type === 'DROP' ? '✗ ' : step?.type === 'DELIVER' ? '✓ ' : '';
     const tunnel = tunnelOf(hop);
-    return [`${i + 1}.`, hop.netns, `${hop.in ?? '-'} → ${hop.out ?? '-'}`, `${mark}${step?.explanation ?? ''}${tunnel ? ` ⇒ ${tunnel}` : ''}`];
+    return [`${i + 1}.`, v(hop.netns), `${v(hop.in ?? '-')} → ${v(hop.out ?? '-')}`, `${mark}${v(step?.explanation ?? '')}${tunnel ? ` ⇒ ${v(tunnel)}` : ''}`];
   });
   const width = (c: number) => Math.max(...rows.map((r) => r[c]!.length));
   const lines = rows.map((r) => [r[0]!.padStart(width(0)), r[1]!.padEnd(width(1)), r[2]!.padEnd(width(2)), r[3]].join('  '));
   const extra = (a.paths?.length ?? 0) > 1 ? [`(${a.paths!.length} ECMP paths; the worst is shown: ${a.paths!.map((p) => p.disposition).join(', ')})`] : [];
-  const ecmp = a.ecmp === undefined ? [] : [a.ecmp.path !== null ? `(ECMP: the kernel takes path ${a.ecmp.path + 1})` : `(ECMP: ${a.ecmp.note})`];
+  const ecmp = a.ecmp === undefined ? [] : [a.ecmp.path !== null ? `(ECMP: the kernel takes path ${a.ecmp.path + 1})` : `(ECMP: ${v(a.ecmp.note)})`];
   const mtu = tooBig(a);
-  const notes = a.notes.map((n) => `note: ${n}`);
-  return [a.summary, ...lines, ...extra, ...ecmp, ...(mtu ? [`MTU: ${mtu}`] : []), ...notes].join('\n') + '\n';
+  const notes = a.notes.map((n) => `note: ${v(n)}`);
+  return [v(a.summary), ...lines, ...extra, ...ecmp, ...(mtu ? [`MTU: ${v(mtu)}`] : []), ...notes].join('\n') + '\n';
 }

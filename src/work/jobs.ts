@@ -3,7 +3,8 @@
 import type { CompiledTopology } from '../engine/topology.js';
 import type { FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
-import { batchText, traceFlows } from '../answer/batch.js';
+import { traceFlows } from '../answer/batch.js';
+import { renderBatchText } from '../render/batch.js';
 import { matrixAnswer, selectPods } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
@@ -30,7 +31,7 @@ export const encoded = (contentType: string, text: string): Encoded => ({ conten
 
 function batch([r]: Loaded[], args: { flows: FlowRequest[]; bidirectional: boolean; format: 'json' | 'text' }): Encoded & { byDisposition: Record<string, number> } {
   const answer = traceFlows(r!.compiled, topologyOf(r!), args.flows, args.bidirectional);
-  const body = args.format === 'json' ? encoded('application/json; charset=utf-8', JSON.stringify(answer)) : encoded('text/plain; charset=utf-8', batchText(answer));
+  const body = args.format === 'json' ? encoded('application/json; charset=utf-8', JSON.stringify(answer)) : encoded('text/plain; charset=utf-8', renderBatchText(answer));
   return { ...body, byDisposition: answer.count.byDisposition };
 }
 

@@ -39,3 +39,21 @@ export const narrow: FabricDoc = {
     },
   ],
 };
+
+/** Every character that acts in some output: Slack's mentions and links, mrkdwn and Markdown formatting, XML. */
+const MARKUP = '<!channel> *b* _i_ ~s~ `c` ``d`` <https://evil.invalid|docs> &amp; ]]> "q" \'a\' |p| [l](x)';
+/** Every C0 control but NUL (which PostgreSQL cannot store), an ANSI colour, a C1 CSI and a bidi override. */
+export const CONTROLS = `${Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join('')}\u001b[31m\u009b\u202e`;
+/** Surrogates outside a pair: not characters, and not allowed in XML. */
+const LONE = '\ud800x\udc00';
+
+/**
+ * Names a user can store, built to break each output: the pod, its node and the node's veth carry them. The pod's
+ * begins with what breaks XML, so that the heat map's labels, cut at 40 characters, still hold it.
+ */
+const hostileNames = { pod: `<&"]]>${LONE}${CONTROLS}${MARKUP}`, node: `node ${MARKUP}${LONE}`, link: `v${CONTROLS}\`<&>` };
+
+/** `narrow` with the hostile names for pod-a, node-a and node-a's veth-a. */
+export const hostile: FabricDoc = JSON.parse(JSON.stringify(narrow), (_key, value: unknown) =>
+  value === 'pod-a' ? hostileNames.pod : value === 'node-a' ? hostileNames.node : value === 'veth-a' ? hostileNames.link : value,
+);

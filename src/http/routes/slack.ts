@@ -5,7 +5,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { decisionOf, ok } from '../../render/answer.js';
+import { ok } from '../../render/answer.js';
+import { slack, slackBlock, slackCode } from '../../render/escape.js';
+import { renderText } from '../../render/text.js';
 import { NotFoundError } from '../../store/errors.js';
 import { Problem } from '../problem.js';
 import { problemResponse } from '../responses.js';
@@ -28,18 +30,18 @@ interface SlackBody {
 
 const ephemeral = (text: string) => ({ response_type: 'ephemeral', text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
 
+// Names in the answer are the user's: the summary goes in inline code and the hops in a preformatted block (the text
+// rendering), the two places where Slack formats nothing, with &, < and > escaped so that no name can mention or link.
 function message(a: TraceAnswer) {
-  const hops = a.hops
-    .map((h, i) => `${i + 1}. \`${h.netns}\` ${h.in ?? '–'} → ${h.out ?? '–'}: ${decisionOf(h)?.explanation ?? ''}`)
-    .join('\n');
   const verdict = `${ok(a) ? ':white_check_mark:' : ':x:'} *${a.disposition}*`;
+  const hops = renderText(a).trimEnd().split('\n').slice(1);
   return {
     response_type: 'in_channel',
-    text: a.summary,
+    text: slack(a.summary),
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `${verdict} ${a.summary.slice(a.summary.indexOf(':') + 1).trim()}` } },
-      { type: 'section', text: { type: 'mrkdwn', text: hops.slice(0, 2900) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `topology ${a.topology.name}, revision ${a.topology.revision}` }] },
+      { type: 'section', text: { type: 'mrkdwn', text: `${verdict} ${slackCode(a.summary.slice(a.summary.indexOf(':') + 1).trim())}` } },
+      { type: 'section', text: { type: 'mrkdwn', text: slackBlock(hops, 3000) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `topology ${slack(a.topology.name)}, revision ${a.topology.revision}` }] },
     ],
   };
 }
@@ -101,7 +103,7 @@ const slackCommandDoc = {
                 type: 'section',
                 text: {
                   type: 'mrkdwn',
-                  text: ':white_check_mark: *DELIVERED* default/pod-a1 (10.1.1.2) → default/pod-b1 (10.1.2.2) via default/pod-a1 → node-a → node-b → default/pod-b1',
+                  text: ':white_check_mark: *DELIVERED* `default/pod-a1 (10.1.1.2) → default/pod-b1 (10.1.2.2) via default/pod-a1 → node-a → node-b → default/pod-b1`',
                 },
               },
             ],
@@ -185,10 +187,10 @@ export default async function slackRoutes(app: FastifyInstance, options: { signi
       app.metrics.traced({ [answer.disposition]: 1 });
       return message(answer);
     } catch (err) {
-      if (err instanceof NotFoundError) return ephemeral(`There is no topology named \`${name}\`.`);
+      if (err instanceof NotFoundError) return ephemeral(`There is no topology named ${slackCode(name)}.`);
       if (err instanceof Problem) {
-        const candidates = Array.isArray(err.extensions.candidates) ? `\nDid you mean: ${(err.extensions.candidates as string[]).map((c) => `\`${c}\``).join(', ')}?` : '';
-        return ephemeral(`${err.message}${candidates}`);
+        const candidates = Array.isArray(err.extensions.candidates) ? `\nDid you mean: ${(err.extensions.candidates as string[]).map(slackCode).join(', ')}?` : '';
+        return ephemeral(`${slack(err.message)}${candidates}`);
       }
       throw err;
     }

@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { openTestApp, type TestApp } from '../../helpers/app.js';
 import { example } from '../../helpers/examples.js';
+import { slackCommand } from '../../helpers/slack.js';
 
 const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 let t: TestApp;
@@ -12,17 +12,7 @@ before(async () => {
 });
 after(() => t.close());
 
-function command(text: string, { secret = SECRET, age = 0, app = t.app } = {}) {
-  const body = new URLSearchParams({ token: 'x', team_id: 'T1', user_id: 'U1', command: '/trace', text, response_url: 'https://hooks.slack.invalid/1' }).toString();
-  const timestamp = String(Math.floor(Date.now() / 1000) - age);
-  const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-  return app.inject({
-    method: 'POST',
-    url: '/v1/integrations/slack/command',
-    payload: body,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
-  });
-}
+const command = (text: string, { secret = SECRET, age = 0, app = t.app } = {}) => slackCommand(app, secret, text, age);
 
 test('a signed /trace answers in the channel with the verdict and the hops', async () => {
   const res = await command('two-nodes pod-a1 10.1.2.99');
@@ -30,9 +20,10 @@ test('a signed /trace answers in the channel with the verdict and the hops', asy
   const msg = res.json();
   assert.equal(msg.response_type, 'in_channel');
   assert.match(msg.text, /^NEIGHBOR_UNREACHABLE at node-b: /);
-  assert.match(msg.blocks[0].text.text, /^:x: \*NEIGHBOR_UNREACHABLE\* /);
-  assert.match(msg.blocks[1].text.text, /^1\. `default\/pod-a1` – → eth0: /m);
-  assert.match(msg.blocks[1].text.text, /3\. `node-b` eth0 → cbr0: nobody on cbr0's layer-2 domain owns 10\.1\.2\.99/);
+  assert.match(msg.blocks[0].text.text, /^:x: \*NEIGHBOR_UNREACHABLE\* `default\/pod-a1 \(10\.1\.1\.2\) → 10\.1\.2\.99 via /);
+  // The hops as the text format draws them, in a preformatted block.
+  assert.match(msg.blocks[1].text.text, /^```1\. {2}default\/pod-a1 {2}- → eth0 +default via 10\.1\.1\.1/);
+  assert.match(msg.blocks[1].text.text, /\n3\. {2}node-b +eth0 → cbr0 +✗ nobody on cbr0's layer-2 domain owns 10\.1\.2\.99 .*```$/);
   assert.equal(msg.blocks[2].elements[0].text, 'topology two-nodes, revision 1');
 });
 
