@@ -43,8 +43,17 @@ async function jsonBodyPlugin(app: FastifyInstance) {
       done(new Problem(400, 'invalid-request', problem.detail, { errors: [{ pointer: '', detail: `${problem.detail} (at ${problem.at})` }] }), undefined);
       return;
     }
+    // Kept for the routes that hand a large body to a worker as text (see src/work/jobs.ts: check, import).
+    request.jsonText = body as string;
     parse(request, body as string, done);
   });
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The JSON text of the body, as it arrived. */
+    jsonText?: string;
+  }
 }
 
 export default fp(jsonBodyPlugin, { name: 'json-body' });

@@ -7,8 +7,13 @@ import fp from 'fastify-plugin';
 import type { WorkConfig } from '../config.js';
 import { ConflictError } from '../store/errors.js';
 import type { Encoded, JobArgs, JobKind, JobResult } from '../work/jobs.js';
-import { WorkPool } from '../work/pool.js';
+import { WorkPool, type JobOptions } from '../work/pool.js';
 import { StaleRevision, type RevisionKey } from '../work/protocol.js';
+
+/** Topologies up to this many netns compile in milliseconds: their writes do not wait for a heavy worker. */
+const LIGHT_NETNS = 2000;
+/** Bodies up to this many characters are checked in milliseconds. */
+export const LIGHT_BODY = 1_000_000;
 
 export interface RevisionRef {
   name: string;
@@ -49,11 +54,11 @@ export class Work {
   }
 
   /** Runs a job on the revisions named, and gives the answer (or throws its problem). */
-  async run<K extends JobKind>(kind: K, refs: RevisionRef[], args: JobArgs<K>, documents = false): Promise<JobResult<K>> {
+  async run<K extends JobKind>(kind: K, refs: RevisionRef[], args: JobArgs<K>, options: JobOptions = {}): Promise<JobResult<K>> {
     for (let attempt = 1; ; attempt++) {
       const keys = await Promise.all(refs.map((ref) => this.resolve(ref)));
       try {
-        return await this.pool.run(kind, keys, args, documents);
+        return await this.pool.run(kind, keys, args, options);
       } catch (err) {
         if (!(err instanceof StaleRevision)) throw err;
         if (attempt === 3) throw new ConflictError(`${refs[0]!.name} was deleted and created again while it was being read; retry`);
@@ -66,8 +71,8 @@ export class Work {
    * cluster then answers in milliseconds instead of waiting for the compilation. A revision that cannot be compiled (a
    * data path not traceable yet) is left for the trace to report.
    */
-  async warm(name: string, revision: number): Promise<void> {
-    await this.run('compile', [{ name, revision }], undefined as never).catch(() => undefined);
+  async warm(name: string, revision: number, netns: number): Promise<void> {
+    await this.run('compile', [{ name, revision }], undefined as never, { heavy: netns > LIGHT_NETNS }).catch(() => undefined);
   }
 
   /** Lets go of every compiled revision of a topology that was deleted. */

@@ -8,6 +8,10 @@ import { renderBatchText } from '../render/batch.js';
 import { matrixAnswer, selectPods } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
+import { checkTopologyBody } from '../import/body.js';
+import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
+import { summarize } from '../topology/summary.js';
+import { Problem } from '../answer/problem.js';
 
 export interface Loaded {
   key: RevisionKey;
@@ -29,6 +33,43 @@ export interface Encoded {
 
 export const encoded = (contentType: string, text: string): Encoded => ({ contentType, body: new TextEncoder().encode(text) });
 
+/**
+ * A topology body as it will be stored: checked (consistency, dumps converted) and written out, from the request's JSON
+ * text, which crosses to the worker as one string (a parsed document of 150,000 pods would take seconds to copy).
+ */
+function check(_revisions: Loaded[], args: { text: string }) {
+  const { spec, warnings } = checkTopologyBody(JSON.parse(args.text) as Parameters<typeof checkTopologyBody>[0]);
+  return { form: spec.form, documentJson: JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric), summary: summarize(spec), warnings };
+}
+
+/** What `kubectl get … -o json` printed, as the cluster it describes, ready to store, and what the import saw. */
+function importCluster(_revisions: Loaded[], args: { text: string; cni?: CniPlugin; mode?: CniMode; description?: string }) {
+  let imported;
+  try {
+    imported = importKubernetes(JSON.parse(args.text) as KubernetesImportBodyDoc, { plugin: args.cni, mode: args.mode, description: args.description });
+  } catch (err) {
+    if (err instanceof CniRequiredError) {
+      throw new Problem(422, 'cni-required', err.message, { title: 'The CNI data path is needed', errors: err.errors, evidence: err.evidence });
+    }
+    throw err;
+  }
+  const { cni } = imported;
+  return {
+    description: imported.description,
+    documentJson: JSON.stringify(imported.cluster),
+    summary: summarize(imported.spec),
+    counts: imported.counts,
+    cni: {
+      ...cni.cni,
+      detectedFrom: cni.detectedFrom,
+      ...(cni.modeDetectedFrom !== undefined ? { modeDetectedFrom: cni.modeDetectedFrom } : {}),
+      evidence: cni.evidence,
+      ...(cni.note !== undefined ? { note: cni.note } : {}),
+    },
+    warnings: imported.warnings,
+  };
+}
+
 function batch([r]: Loaded[], args: { flows: FlowRequest[]; bidirectional: boolean; format: 'json' | 'text' }): Encoded & { byDisposition: Record<string, number> } {
   const answer = traceFlows(r!.compiled, topologyOf(r!), args.flows, args.bidirectional);
   const body = args.format === 'json' ? encoded('application/json; charset=utf-8', JSON.stringify(answer)) : encoded('text/plain; charset=utf-8', renderBatchText(answer));
@@ -47,6 +88,8 @@ function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format
 export const JOBS = {
   /** Compiles a revision just written, so that its first trace answers in milliseconds. */
   compile: (_revisions: Loaded[]) => null,
+  check,
+  import: importCluster,
   trace: ([r]: Loaded[], args: { flow: FlowRequest }) => answerFlow(r!.compiled, topologyOf(r!), args.flow),
   batch,
   matrix,
@@ -55,6 +98,3 @@ export const JOBS = {
 export type JobKind = keyof typeof JOBS;
 export type JobArgs<K extends JobKind> = Parameters<(typeof JOBS)[K]>[1];
 export type JobResult<K extends JobKind> = ReturnType<(typeof JOBS)[K]>;
-
-/** Jobs that answer in milliseconds once compiled; the others may take seconds and are limited separately. */
-export const LIGHT: ReadonlySet<JobKind> = new Set<JobKind>(['trace']);

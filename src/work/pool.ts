@@ -4,7 +4,7 @@
 // only the job it ran. Nothing here blocks: the main thread stays free for health checks and small requests.
 import { Worker } from 'node:worker_threads';
 import { Problem } from '../answer/problem.js';
-import { LIGHT, type JobArgs, type JobKind, type JobResult } from './jobs.js';
+import { type JobArgs, type JobKind, type JobResult } from './jobs.js';
 import { fromWire, keyOf, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
 
 export interface PoolOptions {
@@ -26,11 +26,22 @@ export interface PoolOptions {
   onReport?: (worker: number, report: CacheReport) => void;
 }
 
+export interface JobOptions {
+  /** The job needs the stored documents of its revisions, not only their compilations (a diff compares both). */
+  documents?: boolean;
+  /**
+   * Whether the job may take seconds, so that it waits for one of the HEAVY_WORKERS. Default: every kind but a trace;
+   * a small write is light.
+   */
+  heavy?: boolean;
+}
+
 interface Job {
   id: number;
   kind: JobKind;
   keys: RevisionKey[];
   documents: boolean;
+  heavy: boolean;
   args: unknown;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -48,6 +59,8 @@ interface Slot {
 const SMALLER: Record<JobKind, string> = {
   compile: 'the topology is too large to compile in time here: split it or raise JOB_DEADLINE_SECONDS',
   trace: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
+  check: 'the topology is too large to check in time here: split it or raise JOB_DEADLINE_SECONDS',
+  import: 'the objects are too many to import in time here: import fewer namespaces or raise JOB_DEADLINE_SECONDS',
   batch: 'send fewer flows per request',
   matrix: 'filter by namespace or node',
 };
@@ -89,10 +102,12 @@ export class WorkPool {
     return this.slots.filter((s) => s?.job !== undefined).length;
   }
 
-  run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, documents = false): Promise<JobResult<K>> {
+  run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, options: JobOptions = {}): Promise<JobResult<K>> {
+    const documents = options.documents ?? false;
+    const heavy = options.heavy ?? kind !== 'trace';
     if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
     return new Promise((resolve, reject) => {
-      const job: Job = { id: this.nextId++, kind, keys, documents, args, resolve: resolve as (v: unknown) => void, reject };
+      const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, resolve: resolve as (v: unknown) => void, reject };
       this.queue.push(job);
       this.pump();
       // Only a job that has to wait counts against the limit: one a worker took at once is never refused.
@@ -125,7 +140,7 @@ export class WorkPool {
   }
 
   private heavyRunning(): number {
-    return this.slots.filter((s) => s?.job !== undefined && !LIGHT.has(s.job.kind)).length;
+    return this.slots.filter((s) => s?.job?.heavy === true).length;
   }
 
   /** Gives waiting jobs to idle workers, in order, except heavy ones past their share of the workers. */
@@ -133,7 +148,7 @@ export class WorkPool {
     let heavy = this.heavyRunning();
     for (let i = 0; i < this.queue.length; ) {
       const job = this.queue[i]!;
-      const isHeavy = !LIGHT.has(job.kind);
+      const isHeavy = job.heavy;
       const index = this.idleFor(job);
       if (index === undefined) return;
       if (isHeavy && heavy >= this.options.heavyWorkers) {

@@ -1,15 +1,8 @@
 // POST|PUT /v1/topologies/{name}/import/kubernetes: store what `kubectl get nodes,pods -A -o json` prints as a cluster.
 import type { FastifyInstance, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {
-  CniRequiredError,
-  importKubernetes,
-  type CniMode,
-  type CniPlugin,
-  type KubernetesImport,
-  type KubernetesImportBodyDoc,
-} from '../../import/kubernetes.js';
-import { summarize } from '../../topology/summary.js';
+import type { JobResult } from '../../work/jobs.js';
+import { LIGHT_BODY } from '../work.js';
 import type { TopologyInput, TopologyMeta } from '../../store/topologies.js';
 import { Problem } from '../problem.js';
 import { etag, parseIfMatch } from '../preconditions.js';
@@ -39,41 +32,17 @@ function withoutIfErrors(base: FastifySchemaCompiler<unknown>): FastifySchemaCom
   };
 }
 
-function run(query: { cni?: CniPlugin; mode?: CniMode; description?: string }, body: KubernetesImportBodyDoc): KubernetesImport {
-  try {
-    return importKubernetes(body, { plugin: query.cni, mode: query.mode, description: query.description });
-  } catch (err) {
-    if (err instanceof CniRequiredError) {
-      throw new Problem(422, 'cni-required', err.message, {
-        title: 'The CNI data path is needed',
-        errors: err.errors,
-        evidence: err.evidence,
-      });
-    }
-    throw err;
-  }
-}
+type Imported = JobResult<'import'>;
 
-const toInput = (name: string, imported: KubernetesImport): TopologyInput => ({
+const toInput = (name: string, imported: Imported): TopologyInput => ({
   name,
   description: imported.description,
   form: 'cluster',
-  documentJson: JSON.stringify(imported.cluster),
-  summary: summarize(imported.spec),
+  documentJson: imported.documentJson,
+  summary: imported.summary,
 });
 
-const answer = ({ id: _id, ...meta }: TopologyMeta, imported: KubernetesImport) => ({
-  ...meta,
-  counts: imported.counts,
-  cni: {
-    ...imported.cni.cni,
-    detectedFrom: imported.cni.detectedFrom,
-    ...(imported.cni.modeDetectedFrom !== undefined ? { modeDetectedFrom: imported.cni.modeDetectedFrom } : {}),
-    evidence: imported.cni.evidence,
-    ...(imported.cni.note !== undefined ? { note: imported.cni.note } : {}),
-  },
-  warnings: imported.warnings,
-});
+const answer = ({ id: _id, ...meta }: TopologyMeta, { counts, cni, warnings }: Imported) => ({ ...meta, counts, cni, warnings });
 
 const importDescription = 'Builds a cluster topology from the output of `kubectl get nodes,pods -A -o json` and stores it, so that a real\n' +
   'cluster can be traced at once:\n' +
@@ -215,9 +184,9 @@ export default async function importRoutes(plain: FastifyInstance) {
     { schema: { ...importKubernetesDoc, params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody }, validatorCompiler },
     async (request, reply) => {
       const { name } = request.params;
-      const imported = run(request.query, request.body);
+      const imported = await app.work.run('import', [], { text: request.jsonText!, ...request.query }, { heavy: request.jsonText!.length > LIGHT_BODY });
       const meta = await store.create(toInput(name, imported));
-      await app.work.warm(meta.name, meta.revision);
+      await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       return reply.code(201).header('location', location(name)).header('etag', etag(meta.revision)).send(answer(meta, imported));
     },
   );
@@ -235,9 +204,9 @@ export default async function importRoutes(plain: FastifyInstance) {
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
-      const imported = run(request.query, request.body);
+      const imported = await app.work.run('import', [], { text: request.jsonText!, ...request.query }, { heavy: request.jsonText!.length > LIGHT_BODY });
       const { meta, created } = await store.put(toInput(name, imported), ifMatch, ifNoneMatch !== undefined);
-      await app.work.warm(meta.name, meta.revision);
+      await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       if (created) reply.code(201).header('location', location(name));
       return reply.header('etag', etag(meta.revision)).send(answer(meta, imported));
     },

@@ -1,12 +1,11 @@
 // CRUD of named topologies and their revisions. Thin: check, store, shape the answer.
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../../topology/schema.js';
 import type { ImportWarning } from '../../import/warnings.js';
-import { summarize } from '../../topology/summary.js';
 import type { StoredTopology, TopologyInput, TopologyMeta } from '../../store/topologies.js';
+import { LIGHT_BODY } from '../work.js';
 import { Problem } from '../problem.js';
-import { checkTopologyBody } from '../topology-body.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
 import { decodeCursor, decodeRevisionCursor, encodeCursor } from '../cursor.js';
 import {
@@ -26,18 +25,11 @@ import { BadRequest, Conflict, ETag, InvalidTopology, Location, NotFound, Payloa
 const location = (name: string) => `/v1/topologies/${name}`;
 
 /** The stored input of a body; dumps are converted to the fabric they describe, and the conversion's warnings kept. */
-function toInput(name: string, body: TopologyBodyDoc): { input: TopologyInput; warnings: ImportWarning[] } {
-  const { spec, warnings } = checkTopologyBody(body);
-  return {
-    input: {
-      name,
-      description: body.description,
-      form: spec.form,
-      documentJson: JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric),
-      summary: summarize(spec),
-    },
-    warnings,
-  };
+/** The body as it will be stored, checked by a worker (a large cluster takes seconds to check). */
+async function toInput(app: FastifyInstance, request: FastifyRequest, name: string): Promise<{ input: TopologyInput; warnings: ImportWarning[] }> {
+  const { form, documentJson, summary, warnings } = await app.work.run('check', [], { text: request.jsonText! }, { heavy: request.jsonText!.length > LIGHT_BODY });
+  const { description } = request.body as TopologyBodyDoc;
+  return { input: { name, description, form, documentJson, summary }, warnings };
 }
 
 const publicMeta = ({ id: _id, ...meta }: TopologyMeta) => meta;
@@ -288,9 +280,9 @@ export default async function topologies(plain: FastifyInstance) {
   const { store } = app;
 
   app.post('/topologies', { schema: { ...createTopologyDoc, body: TopologyBody } }, async (request, reply) => {
-    const { input, warnings } = toInput(request.body.name, request.body);
+    const { input, warnings } = await toInput(app, request, request.body.name);
     const meta = await store.create(input);
-    await app.work.warm(meta.name, meta.revision);
+    await app.work.warm(meta.name, meta.revision, meta.summary.netns);
     return reply.code(201).header('location', location(meta.name)).header('etag', etag(meta.revision)).send(written(meta, warnings));
   });
 
@@ -304,13 +296,13 @@ export default async function topologies(plain: FastifyInstance) {
           errors: [{ pointer: '/name', detail: `must be ${name}, the name in the path, or be left out` }],
         });
       }
-      const { input, warnings } = toInput(name, request.body);
+      const { input, warnings } = await toInput(app, request, name);
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
       const { meta, created } = await store.put(input, parseIfMatch(request.headers['if-match']), ifNoneMatch !== undefined);
-      await app.work.warm(meta.name, meta.revision);
+      await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       if (created) reply.code(201).header('location', location(name));
       return reply.header('etag', etag(meta.revision)).send(written(meta, warnings));
     },

@@ -7,7 +7,7 @@ import { materialise } from '../../engine/materialise.js';
 import { checkTopology } from '../../topology/validate.js';
 import { applyChanges, mergePatch, type Change } from '../../topology/patch.js';
 import { Problem } from '../problem.js';
-import { checkTopologyBody } from '../topology-body.js';
+import { checkTopologyBody } from '../../import/body.js';
 import { checkAsBody } from '../validation.js';
 import { TopologyPutBody } from '../../topology/schema.js';
 import { MAX_FLOWS } from './traces.schemas.js';
