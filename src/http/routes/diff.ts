@@ -1,5 +1,6 @@
 // GET /v1/topologies/{name}/diff: what changed between two revisions — nodes, pods, namespaces, links and routes — and
-// which pod pairs changed outcome: the question an operator asks after a change.
+// which pod pairs changed outcome: the question an operator asks after a change. The route reads the two revisions and
+// refuses a diff too large before compiling them; the answer itself is src/answer/diff.ts.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -18,7 +19,11 @@ const diffRevisionsDoc = {
   summary: 'What changed between two revisions',
   description: 'Compares two revisions (`from`, default the one before `to`; `to`, default the newest): nodes and pods (for cluster\n' +
     'documents), namespaces, links and routes (of the fabrics both compile to), and the outcome of every ordered pair of\n' +
-    'the pods present in both: the pairs whose disposition changed (listed up to 1,000; `changedCount` is exact).\n',
+    'the pods present in both: the pairs whose disposition changed (listed up to 1,000; `changedCount` is exact).\n' +
+    '`namespace` and `node` limit the pairs compared to the pods of one namespace or node (`reachability.filter` then\n' +
+    'says so); the changes listed are always the whole topology\'s. The pairs of at most 5,000 pods are compared: beyond\n' +
+    'that the answer is a 413 problem document, found from the stored documents before anything is compiled, that asks\n' +
+    'for a namespace or a node. Routes are listed until 10,000 are (`changes.routesOmitted` counts the netns left out).\n',
   response: {
     200: {
       description: 'The differences.',
@@ -63,12 +68,12 @@ const diffRevisionsDoc = {
     400: BadRequest,
     404: NotFound,
     413: problemResponse(
-      'More than 5,000 pods in common.',
+      'More than 5,000 pods in both revisions (and matching the filter); filter by namespace or node.',
       {
         type: 'urn:pathtrace:problem:payload-too-large',
         title: 'Request body too large',
         status: 413,
-        detail: '7000 pods: a diff compares at most 5000',
+        detail: '7000 pods are in both revisions: a diff compares the pairs of at most 5000; ask for the pods of one namespace or node (namespace=, node=)',
         instance: '/v1/topologies/prod/diff',
       },
     ),
