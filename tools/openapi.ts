@@ -20,7 +20,7 @@ import { ImportAnswer, KubernetesImportBody } from '../src/http/routes/import.sc
 import { BatchAnswer, BatchBody } from '../src/http/routes/traces.schemas.js';
 import { WhatIfAnswer, WhatIfBody } from '../src/http/routes/whatif.schemas.js';
 import { ReachabilityAnswer } from '../src/http/routes/reachability.js';
-import { DiffAnswer } from '../src/http/routes/diff.js';
+import { DiffAnswer } from '../src/answer/diff.js';
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
 

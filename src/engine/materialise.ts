@@ -1,7 +1,7 @@
 // A compiled fabric written back as a fabric document: what a cluster compiles to, in the kernel's own terms. Used to
 // show users the routes their cluster implies, to apply faults to a compiled cluster, and to realise it in real network
 // namespaces. Connected routes are left out (the kernel derives them from the addresses, and so does the compiler).
-import { DEFAULT_MTU, type Fabric, type FdbEntry, type Neighbour, type Netns } from './fabric.js';
+import { DEFAULT_MTU, type Fabric, type FdbEntry, type IpcacheEntry, type Link, type Neighbour, type Netns } from './fabric.js';
 import type { Fib } from './fib.js';
 import type { Route } from './route.js';
 import type { FabricDoc, LinkDoc, NetnsDoc, RouteDoc } from '../topology/schema.js';
@@ -42,6 +42,41 @@ function neighbours(ns: Netns): Pick<NetnsDoc, 'neigh' | 'fdb'> {
   };
 }
 
+/**
+ * A link as the document would write it, without its ipcache: a compiler hands one ipcache to every node, so whoever
+ * compares links compares that list once (see ipcacheDoc).
+ */
+export function linkDoc(fabric: Fabric, ns: Netns, l: Link): LinkDoc {
+  const { links, segments } = fabric;
+  const doc: LinkDoc = { name: l.name, kind: l.kind === 'external' ? 'physical' : l.kind };
+  if (l.addrs.length > 0) doc.addresses = l.addrs.map((a) => (a.noprefixroute ? { address: a.toString(), noprefixroute: true } : a.toString()));
+  if (l.peer >= 0) {
+    const peer = links[l.peer]!;
+    doc.peer = { netns: fabric.netns[peer.netns]!.name, link: peer.name };
+  }
+  if (l.master >= 0) doc.master = links[l.master]!.name;
+  if (l.segment >= 0) doc.segment = segments[l.segment]!.name;
+  if (!l.up) doc.up = false;
+  if (l.proxyArp) doc.proxyArp = true;
+  if (l.proxyNdp.length > 0) doc.proxyNdp = l.proxyNdp.map((a) => a.toString());
+  if (l.mtu !== DEFAULT_MTU) doc.mtu = l.mtu;
+  if (l.mac !== undefined) doc.mac = l.mac;
+  const t = l.tunnel;
+  if (t !== undefined) {
+    if (l.kind !== 'ipip') {
+      doc.vni = t.vni;
+      doc.port = t.port;
+    }
+    if (t.local !== undefined) doc.local = t.local.toString();
+    if (t.underlay >= 0) doc.underlay = ns.links[t.underlay]!.name;
+  }
+  return doc;
+}
+
+export function ipcacheDoc(ipcache: readonly IpcacheEntry[]): NonNullable<LinkDoc['ipcache']> {
+  return ipcache.map((e) => ({ prefix: e.prefix.toString(), tunnelEndpoint: e.tunnelEndpoint.toString() }));
+}
+
 export function materialise(fabric: Fabric): FabricDoc {
   const { links, segments } = fabric;
   const netns = fabric.netns.map((ns) => ({
@@ -49,32 +84,9 @@ export function materialise(fabric: Fabric): FabricDoc {
     kind: ns.kind,
     ...(ns.node !== undefined ? { node: ns.node } : {}),
     forwarding: ns.forwarding,
-    links: ns.links.map((l): LinkDoc => {
-      const doc: LinkDoc = { name: l.name, kind: l.kind === 'external' ? 'physical' : l.kind };
-      if (l.addrs.length > 0) doc.addresses = l.addrs.map((a) => (a.noprefixroute ? { address: a.toString(), noprefixroute: true } : a.toString()));
-      if (l.peer >= 0) {
-        const peer = links[l.peer]!;
-        doc.peer = { netns: fabric.netns[peer.netns]!.name, link: peer.name };
-      }
-      if (l.master >= 0) doc.master = links[l.master]!.name;
-      if (l.segment >= 0) doc.segment = segments[l.segment]!.name;
-      if (!l.up) doc.up = false;
-      if (l.proxyArp) doc.proxyArp = true;
-      if (l.proxyNdp.length > 0) doc.proxyNdp = l.proxyNdp.map((a) => a.toString());
-      if (l.mtu !== DEFAULT_MTU) doc.mtu = l.mtu;
-      if (l.mac !== undefined) doc.mac = l.mac;
-      const t = l.tunnel;
-      if (t !== undefined) {
-        if (l.kind !== 'ipip') {
-          doc.vni = t.vni;
-          doc.port = t.port;
-        }
-        if (t.local !== undefined) doc.local = t.local.toString();
-        if (t.underlay >= 0) doc.underlay = ns.links[t.underlay]!.name;
-        if (t.ipcache.length > 0) {
-          doc.ipcache = t.ipcache.map((e) => ({ prefix: e.prefix.toString(), tunnelEndpoint: e.tunnelEndpoint.toString() }));
-        }
-      }
+    links: ns.links.map((l) => {
+      const doc = linkDoc(fabric, ns, l);
+      if (l.tunnel !== undefined && l.tunnel.ipcache.length > 0) doc.ipcache = ipcacheDoc(l.tunnel.ipcache);
       return doc;
     }),
     routes: [...fibRoutes(ns.fib4), ...fibRoutes(ns.fib6)].filter((r) => r.protocol !== 'kernel').map((r) => routeDoc(r, ns)),

@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestApp, type TestApp } from '../../helpers/app.js';
 import { example } from '../../helpers/examples.js';
+import { generateCluster } from '../../../bench/cluster.js';
 
 let t: TestApp;
 before(async () => {
@@ -53,4 +54,52 @@ test('a fault shows up as pairs that changed outcome', async () => {
   assert.deepEqual(d.changes.routes, [{ netns: 'b', added: ['{"type":"blackhole","dst":"192.168.0.1"}'], removed: [] }]);
   assert.deepEqual(d.reachability, { pods: 2, changedCount: 1, changed: [{ from: 'b', to: 'a', before: 'DELIVERED', after: 'BLACKHOLED' }] });
   assert.equal((await t.app.inject('/v1/topologies/lab/diff?from=1&to=9')).statusCode, 404);
+});
+
+test('the pairs compared can be limited to the pods of a namespace or a node, and the answer says so', async () => {
+  const doc = example('two-nodes');
+  doc.name = 'filtered';
+  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: doc });
+  const next = structuredClone(doc.cluster!);
+  next.pods = next.pods!.filter((p) => p.name !== 'pod-a2');
+  await t.app.inject({ method: 'PUT', url: '/v1/topologies/filtered', payload: { cluster: next } });
+
+  const byNode = (await t.app.inject('/v1/topologies/filtered/diff?node=node-a')).json();
+  // pod-a1 and kube-proxy-a are on node-a in both revisions; pod-b1 is left out.
+  assert.equal(byNode.reachability.pods, 2);
+  assert.deepEqual(byNode.reachability.filter, { node: 'node-a' });
+  // The structural changes are the whole topology's.
+  assert.deepEqual(byNode.changes.pods.removed, ['default/pod-a2']);
+
+  const byNamespace = (await t.app.inject('/v1/topologies/filtered/diff?namespace=kube-system')).json();
+  assert.equal(byNamespace.reachability.pods, 1);
+  assert.deepEqual(byNamespace.reachability.filter, { namespace: 'kube-system' });
+
+  const all = (await t.app.inject('/v1/topologies/filtered/diff')).json();
+  assert.equal(all.reachability.pods, 3);
+  assert.equal(all.reachability.filter, undefined);
+});
+
+test('a diff of more pods than it compares is refused at once, with the limit and the filters to ask for less', async () => {
+  const cluster = generateCluster(200, 30); // 6,000 pods
+  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { name: 'large', cluster } });
+  const next = structuredClone(cluster);
+  next.pods!.pop();
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/large', payload: { cluster: next } })).statusCode, 200);
+
+  const started = performance.now();
+  const res = await t.app.inject('/v1/topologies/large/diff');
+  const ms = performance.now() - started;
+  assert.equal(res.statusCode, 413);
+  assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
+  const problem = res.json();
+  assert.equal(problem.type, 'urn:pathtrace:problem:payload-too-large');
+  assert.match(problem.detail, /5999 pods .* at most 5000; .*namespace=, node=/);
+  assert.ok(ms < 2000, `answered in ${Math.round(ms)} ms`);
+
+  // Asking for one node's pods answers: the structural changes of the whole cluster, the pairs of that node's 30 pods.
+  const d = (await t.app.inject('/v1/topologies/large/diff?node=node-7')).json();
+  assert.equal(d.reachability.pods, 30);
+  assert.deepEqual(d.changes.pods.removed, ['default/pod-199-29']);
+  assert.deepEqual(d.changes.netns.removed, ['default/pod-199-29']);
 });
