@@ -12,6 +12,7 @@ import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
 import { summarize } from '../topology/summary.js';
 import { Problem } from '../answer/problem.js';
+import { diffAnswer, podsToCompare, type PodFilter, type StoredDoc } from '../answer/diff.js';
 
 export interface Loaded {
   key: RevisionKey;
@@ -76,6 +77,21 @@ function batch([r]: Loaded[], args: { flows: FlowRequest[]; bidirectional: boole
   return { ...body, byDisposition: answer.count.byDisposition };
 }
 
+const parsed = (document: StoredDocument): StoredDoc => ({ form: document.form, document: JSON.parse(document.documentJson) as unknown }) as StoredDoc;
+
+function diff([a, b]: Loaded[], filter: PodFilter): Encoded {
+  const [sa, sb] = [parsed(a!.document!), parsed(b!.document!)];
+  // From the documents, before anything is compiled: a diff too large is refused in the time it takes to read them.
+  podsToCompare(sa, sb, filter);
+  const answer = diffAnswer({
+    topology: a!.key.name,
+    before: { revision: a!.key.revision, stored: sa, compiled: a!.compiled },
+    after: { revision: b!.key.revision, stored: sb, compiled: b!.compiled },
+    filter,
+  });
+  return encoded('application/json; charset=utf-8', JSON.stringify(answer));
+}
+
 function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' }): Encoded {
   const { format, ...filter } = args;
   const topology = topologyOf(r!);
@@ -87,12 +103,13 @@ function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format
 
 export const JOBS = {
   /** Compiles a revision just written, so that its first trace answers in milliseconds. */
-  compile: (_revisions: Loaded[]) => null,
+  compile: ([r]: Loaded[]) => void r!.compiled,
   check,
   import: importCluster,
   trace: ([r]: Loaded[], args: { flow: FlowRequest }) => answerFlow(r!.compiled, topologyOf(r!), args.flow),
   batch,
   matrix,
+  diff,
 } satisfies Record<string, (revisions: Loaded[], args: never) => unknown>;
 
 export type JobKind = keyof typeof JOBS;

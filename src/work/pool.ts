@@ -63,6 +63,7 @@ const SMALLER: Record<JobKind, string> = {
   import: 'the objects are too many to import in time here: import fewer namespaces or raise JOB_DEADLINE_SECONDS',
   batch: 'send fewer flows per request',
   matrix: 'filter by namespace or node',
+  diff: 'compare fewer pods: filter by namespace or node',
 };
 
 /**

@@ -19,15 +19,26 @@ function fetchDocument(job: number, key: RevisionKey): Promise<StoredDocument> {
   });
 }
 
+/**
+ * A revision for a job: its document fetched now (when the job wants it, or it is not held), its compilation when the
+ * job first asks for it, so that a job can refuse what is too large from the document alone.
+ */
 async function load(job: number, key: RevisionKey, documents: boolean): Promise<Loaded> {
-  const held = revisions.get(keyOf(key));
-  if (held !== undefined && !documents) return { key, compiled: held.compiled };
-  const document = await fetchDocument(job, key);
-  if (held !== undefined) return { key, compiled: held.compiled, document };
-  const compilation = compileStored(document);
-  compiles.push({ seconds: compilation.seconds, netns: compilation.compiled.fabric.netns.length });
-  revisions.put(keyOf(key), key.name, compilation);
-  return { key, compiled: compilation.compiled, ...(documents ? { document } : {}) };
+  let compiled = revisions.get(keyOf(key))?.compiled;
+  const document = documents || compiled === undefined ? await fetchDocument(job, key) : undefined;
+  return {
+    key,
+    ...(documents ? { document } : {}),
+    get compiled() {
+      if (compiled === undefined) {
+        const compilation = compileStored(document!);
+        compiles.push({ seconds: compilation.seconds, netns: compilation.compiled.fabric.netns.length });
+        revisions.put(keyOf(key), key.name, compilation);
+        compiled = compilation.compiled;
+      }
+      return compiled;
+    },
+  };
 }
 
 function report(): CacheReport {

@@ -4,9 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { DiffAnswer, diffAnswer, PodFilter, podsToCompare, type StoredDoc } from '../../answer/diff.js';
-import type { StoredTopology } from '../../store/topologies.js';
-import { compileTopology } from '../../engine/topology.js';
+import { DiffAnswer, PodFilter } from '../../answer/diff.js';
+import { sendEncoded } from '../work.js';
 import { Problem } from '../problem.js';
 import { BadRequest, NotFound, problemResponse } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
@@ -80,12 +79,6 @@ const diffRevisionsDoc = {
   },
 };
 
-const parsed = (stored: StoredTopology): StoredDoc =>
-  ({ form: stored.form, document: JSON.parse(stored.documentJson) as unknown }) as StoredDoc;
-
-/** Compiles the document already parsed for the size check, rather than parsing it again. */
-const compile = (s: StoredDoc) => compileTopology(s.form === 'cluster' ? { form: 'cluster', cluster: s.document } : { form: 'fabric', fabric: s.document });
-
 export default async function diffRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
@@ -104,23 +97,15 @@ export default async function diffRoutes(plain: FastifyInstance) {
         ),
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { name } = request.params;
       const { from: asked, to: wanted, ...filter } = request.query;
       const newest = (await app.store.head(name)).revision;
       const to = wanted ?? newest;
       const from = asked ?? to - 1;
       if (from < 1) throw new Problem(400, 'invalid-request', `${name} has one revision: there is nothing to compare it with`);
-      const [da, db] = await Promise.all([app.store.get(name, from), app.store.get(name, to)]);
-      const [sa, sb] = [parsed(da), parsed(db)];
-      // From the documents, before anything is compiled: a diff too large is refused in the time it takes to read them.
-      podsToCompare(sa, sb, filter);
-      return diffAnswer({
-        topology: name,
-        before: { revision: from, stored: sa, compiled: compile(sa) },
-        after: { revision: to, stored: sb, compiled: compile(sb) },
-        filter,
-      });
+      const answer = await app.work.run('diff', [{ name, revision: from }, { name, revision: to }], filter, { documents: true });
+      return sendEncoded(reply, answer);
     },
   );
 }
