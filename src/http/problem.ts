@@ -59,7 +59,7 @@ export const ProblemDocument = Type.Object(
     description:
       'An RFC 9457 problem document. `type` is stable per kind of problem: `urn:pathtrace:problem:` followed by ' +
       'invalid-request, invalid-topology, not-found, unknown-endpoint, ambiguous-endpoint, cni-required, conflict, ' +
-      'precondition-failed, payload-too-large, unsupported-media-type, unavailable or internal. Further members may be added.',
+      'precondition-failed, payload-too-large, answer-too-large, unsupported-media-type, unavailable or internal. Further members may be added.',
   },
 );
 
@@ -79,6 +79,7 @@ const titles: Record<string, string> = {
   'precondition-failed': 'Precondition failed',
   'precondition-required': 'Precondition required',
   'payload-too-large': 'Request body too large',
+  'answer-too-large': 'The answer would be too large',
   'unsupported-media-type': 'Unsupported media type',
   'not-acceptable': 'Not acceptable',
   'uri-too-long': 'URI too long',

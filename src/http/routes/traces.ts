@@ -3,11 +3,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { CompiledTopology } from '../../engine/topology.js';
-import type { TraceAnswer } from '../../answer/schema.js';
+import { worstPath, type Trace } from '../../engine/trace.js';
+import type { BareTraceAnswer } from '../../answer/schema.js';
 import { Problem, problemBody } from '../problem.js';
-import { BadRequest, NotFound, problemResponse } from '../responses.js';
-import type { FlowRequest } from '../../answer/trace-answer.js';
-import { answerFlow } from '../flow.js';
+import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse } from '../responses.js';
+import { traceAnswer, type AnswerOptions, type FlowRequest } from '../../answer/trace-answer.js';
+import { traceFlow } from '../flow.js';
+import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, jsonBytes } from '../answer-size.js';
 import { BatchAnswer, BatchBody, BatchParams, BatchQuery, MAX_FLOWS, type BatchItem } from './traces.schemas.js';
 
 
@@ -20,42 +22,68 @@ function reversed(flow: FlowRequest, from: string, to: string): FlowRequest {
   return { ...rest, from, to, ...(there !== undefined ? { srcPort: there } : {}), ...(srcPort !== undefined ? { dstPort: srcPort } : {}) };
 }
 
-const routed = (a: Pick<TraceAnswer, 'hops'>) => a.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).map((h) => h.netns);
+/** The netns that route the packet on the path the answer shows (the worst): what the ways there and back are compared by. */
+const routed = (t: Trace) =>
+  t.paths[worstPath(t.paths)]!.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).map((h) => h.netns.name);
 
-export function traceFlows(compiled: CompiledTopology, topology: { name: string; revision: number }, flows: FlowRequest[], bidirectional: boolean) {
+export interface BatchOptions extends AnswerOptions {
+  bidirectional: boolean;
+  /** The most bytes the answer may take (MAX_ANSWER_BYTES): past them the batch stops with a 422. */
+  maxBytes: number;
+}
+
+/** Every flow's answer, or a 422 Problem as soon as the answers so far pass options.maxBytes. */
+export function traceFlows(compiled: CompiledTopology, topology: { name: string; revision: number }, flows: FlowRequest[], options: BatchOptions) {
+  const { bidirectional, maxBytes } = options;
   const byDisposition: Record<string, number> = {};
   let errors = 0;
-  const attempt = (flow: FlowRequest): { trace: Omit<TraceAnswer, 'topology'> } | { error: ReturnType<typeof problemBody> } => {
+  const attempt = (flow: FlowRequest): { answer: Omit<BareTraceAnswer, 'topology'>; engine: Trace } | { error: ReturnType<typeof problemBody> } => {
     try {
-      const { topology: _, ...trace } = answerFlow(compiled, topology, flow);
-      return { trace };
+      const { ends, trace } = traceFlow(compiled, flow);
+      const { topology: _, ...answer } = traceAnswer(compiled, topology, flow, ends, trace, options);
+      return { answer, engine: trace };
     } catch (err) {
       if (err instanceof Problem) return { error: problemBody(err) };
       throw err;
     }
   };
-  const traces = flows.map((flow): Item => {
+  const itemOf = (flow: FlowRequest): Item => {
     const there = attempt(flow);
     if ('error' in there) {
       errors++;
       return { flow, error: there.error };
     }
-    byDisposition[there.trace.disposition] = (byDisposition[there.trace.disposition] ?? 0) + 1;
-    if (!bidirectional) return { flow, trace: there.trace };
-    const dst = there.trace.destination;
-    if (dst.netns === null) return { flow, trace: there.trace, return: null };
-    const back = attempt(reversed(flow, dst.name, there.trace.source.name));
-    if ('error' in back) return { flow, trace: there.trace, return: null, returnError: back.error };
-    const forth = routed(there.trace);
-    const returned = routed(back.trace).reverse();
+    const trace = there.answer;
+    byDisposition[trace.disposition] = (byDisposition[trace.disposition] ?? 0) + 1;
+    if (!bidirectional) return { flow, trace };
+    if (trace.destination.netns === null) return { flow, trace, return: null };
+    const back = attempt(reversed(flow, trace.destination.name, trace.source.name));
+    if ('error' in back) return { flow, trace, return: null, returnError: back.error };
     return {
       flow,
-      trace: there.trace,
-      return: back.trace,
-      asymmetric: forth.join('\n') !== returned.join('\n'),
-      returnFails: (there.trace.disposition === 'DELIVERED') !== (back.trace.disposition === 'DELIVERED'),
+      trace,
+      return: back.answer,
+      asymmetric: routed(there.engine).join('\n') !== routed(back.engine).reverse().join('\n'),
+      returnFails: (trace.disposition === 'DELIVERED') !== (back.answer.disposition === 'DELIVERED'),
     };
-  });
+  };
+  const traces: Item[] = [];
+  let bytes = 0;
+  for (const flow of flows) {
+    const item = itemOf(flow);
+    // Each answer is counted as it is made, so that a batch too large to send stops here, not after its last flow.
+    const size = jsonBytes(item) + 1;
+    if (bytes + size > maxBytes) {
+      const done = traces.length;
+      throw answerTooLarge(
+        maxBytes,
+        `: the first ${done} of ${flows.length} flows took ${bytes} bytes, and flow ${done + 1} (${flow.from} → ${flow.to}) would pass it`,
+        `, or fewer flows per request (${done} fit)`,
+      );
+    }
+    bytes += size;
+    traces.push(item);
+  }
   return { topology, count: { flows: flows.length, errors, byDisposition }, traces };
 }
 
@@ -68,7 +96,12 @@ const traceBatchDoc = {
     'and is answered as one. A flow that cannot be traced (an unknown name, say) gets an `error` problem document in its\n' +
     'place and does not fail the others. With `bidirectional`, every flow is also traced back from its destination\n' +
     '(with the ports swapped), and `asymmetric` (the way back crosses other namespaces) and `returnFails` (delivered one\n' +
-    'way only) are flagged. `format=text` (or `Accept: text/plain`) gives one summary line per flow.\n',
+    'way only) are flagged. `format=text` (or `Accept: text/plain`) gives one summary line per flow.\n' +
+    '\n' +
+    '`detail` says how much each trace holds (`hops`: no prose, `summary`: no hops) and `paths` how many paths of a\n' +
+    'flow that ECMP splits it lists, as in the single trace. The answer is bounded: as soon as the traces made so far\n' +
+    'would pass the service\'s limit (`MAX_ANSWER_BYTES`, 32 MiB unless configured), the batch stops there and is\n' +
+    'answered 422 `urn:pathtrace:problem:answer-too-large`, saying how many flows fit.\n',
   'x-request-body': {
     content: {
       'application/json': {
@@ -221,11 +254,21 @@ const traceBatchDoc = {
         instance: '/v1/topologies/two-nodes/traces',
       },
     ),
+    422: problemResponse(
+      ANSWER_TOO_LARGE,
+      answerTooLargeExample(
+        '/v1/topologies/ring/traces',
+        'the answer would be larger than the limit of 33554432 bytes (MAX_ANSWER_BYTES): the first 223 of 1000 flows took ' +
+          '33456690 bytes, and flow 224 (r0 → 10.99.0.1) would pass it; ask for less: detail=hops (no prose) or ' +
+          'detail=summary (no hops), or fewer paths per trace (paths=1), or fewer flows per request (223 fit)',
+      ),
+    ),
   },
 };
 
-export default async function tracesRoutes(plain: FastifyInstance) {
+export default async function tracesRoutes(plain: FastifyInstance, options: { maxAnswerBytes?: number }) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+  const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
 
   app.post(
     '/topologies/:name/traces',
@@ -235,11 +278,13 @@ export default async function tracesRoutes(plain: FastifyInstance) {
       if (flows.length > MAX_FLOWS) {
         throw new Problem(413, 'payload-too-large', `${flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
       }
+      const { format, detail, paths } = request.query;
+      const text = format === 'text' || (format === undefined && /^text\/plain/.test(request.headers.accept ?? ''));
       const { name } = request.params;
       const { revision, compiled } = await app.compiled.get(name, wanted);
-      const answer = traceFlows(compiled, { name, revision }, flows, bidirectional ?? false);
+      // The text form is the summary lines: nothing more is made for it.
+      const answer = traceFlows(compiled, { name, revision }, flows, { bidirectional: bidirectional ?? false, detail: text ? 'summary' : detail, paths, maxBytes });
       app.metrics.traced(answer.count.byDisposition);
-      const text = request.query.format === 'text' || (request.query.format === undefined && /^text\/plain/.test(request.headers.accept ?? ''));
       if (!text) return answer;
       const lines = answer.traces.map((t, i) => {
         const head = `${i + 1}. ${t.trace ? t.trace.summary : `ERROR ${t.flow.from} → ${t.flow.to}: ${t.error!.detail}`}`;
