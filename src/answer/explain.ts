@@ -405,15 +405,15 @@ export function explain(fabric: Fabric, t: Trace, names: { from: string; to: str
   const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString(), prose: options.detail === 'full' };
   const summarise = (p: Path) => ({ disposition: p.disposition, summary: pathSummary(ctx, p, names) });
   const hopByHop = (p: Path) => ({ ...summarise(p), hops: p.hops.map((h) => answerHop(ctx, h)) });
+  if (t.paths.length === 1) return options.detail === 'summary' ? summarise(t.paths[0]!) : hopByHop(t.paths[0]!);
   const shown = worstPath(t.paths);
-  const split = (worst: { summary: string }) => (t.paths.length === 1 ? {} : { summary: `${worst.summary} (${splitText(t, shown)})` });
+  const split = (worst: { summary: string }) => `${worst.summary} (${splitText(t, shown)})`;
   if (options.detail === 'summary') {
     const worst = summarise(t.paths[shown]!);
-    return { ...worst, ...split(worst) };
+    return { ...worst, summary: split(worst) };
   }
   const worst = hopByHop(t.paths[shown]!);
-  if (t.paths.length === 1) return worst;
   // Only the paths listed are explained: their hops are most of what a split flow's answer costs.
   const paths = t.paths.slice(0, options.paths).map((p, i) => ({ ...(i === shown ? worst : hopByHop(p)), choices: [...p.choices] }));
-  return { ...worst, ...split(worst), paths };
+  return { ...worst, summary: split(worst), paths };
 }

@@ -50,7 +50,9 @@ const HashPolicy = Type.Union([Type.Literal('l3'), Type.Literal('l4')], {
 const Ecmp = Type.Object(
   {
     kernel: Type.Boolean({ description: 'Whether path is the branch the kernel takes (every ECMP netns on it has a known seed).' }),
-    path: Type.Union([Type.Integer(), Type.Null()], { description: 'The index into paths of the branch the kernel takes; null when unknown.' }),
+    path: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'The index among the paths traced of the branch the kernel takes (in `paths` unless the list was cut before it); null when unknown.',
+    }),
     decisions: Type.Array(
       Type.Object({
         netns: Type.String(),
