@@ -34,6 +34,8 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Who may call; without it every caller may do everything (server.ts allows that on loopback only). */
   auth?: Verifiers;
+  /** The most bytes a trace answer (single, batch, what-if) may take; past them it is answered 422. */
+  maxAnswerBytes?: number;
   /** Requests per caller and minute; off when absent. */
   rateLimits?: RateLimits;
   /** Called before any route is registered, so that what it registers sees every route: tools/openapi.ts documents them. */
@@ -79,9 +81,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(health);
   await app.register(work, { ...loadConfig(process.env).work, ...options.work });
   await app.register(topologies, { prefix: '/v1' });
-  await app.register(traceRoutes, { prefix: '/v1' });
-  await app.register(tracesRoutes, { prefix: '/v1' });
-  await app.register(whatIfRoutes, { prefix: '/v1' });
+  await app.register(traceRoutes, { prefix: '/v1', maxAnswerBytes: options.maxAnswerBytes });
+  await app.register(tracesRoutes, { prefix: '/v1', maxAnswerBytes: options.maxAnswerBytes });
+  await app.register(whatIfRoutes, { prefix: '/v1', maxAnswerBytes: options.maxAnswerBytes });
   await app.register(slackRoutes, { prefix: '/v1', signingSecret: options.slackSigningSecret });
   await app.register(importRoutes, { prefix: '/v1' });
   await app.register(reachabilityRoutes, { prefix: '/v1' });

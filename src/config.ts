@@ -5,6 +5,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { DbConfig } from './store/db.js';
 import { parseTokens, TokenSyntaxError, type TokenEntry } from './auth/tokens.js';
 import type { OidcConfig } from './auth/oidc.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from './answer/size.js';
 
 export interface Config {
   host: string;
@@ -12,6 +13,8 @@ export interface Config {
   db: DbConfig;
   /** Largest request body accepted, in bytes (a 5,000-node cluster is tens of MB). */
   bodyLimit: number;
+  /** Largest trace answer, in bytes (single, batch, what-if): past it the answer is a 422 that says how to ask for less. */
+  maxAnswerBytes: number;
   /** How many revisions of each topology are kept; older ones are pruned on write. */
   revisionsKept: number;
   /** The worker threads that compile and trace, and the limits on what they are asked. */
@@ -133,6 +136,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     port: integer(env, 'PORT', 8080, 0, 65535),
     db: databaseUrl ? { databaseUrl } : { dataDir: env.DATA_DIR || './data' },
     bodyLimit: integer(env, 'BODY_LIMIT', 64 * 1024 * 1024, 1024, 2 ** 31 - 1),
+    // An answer is serialized as one string, and V8's longest is 512 Mi UTF-16 units.
+    maxAnswerBytes: integer(env, 'MAX_ANSWER_BYTES', DEFAULT_MAX_ANSWER_BYTES, 1024, 256 * 1024 * 1024),
     revisionsKept: integer(env, 'REVISIONS_KEPT', 50, 1, 1_000_000),
     work: workConfig(env),
     slackSigningSecret: env.SLACK_SIGNING_SECRET || undefined,

@@ -29,6 +29,7 @@ async function main() {
     auth: authenticated ? { tokens: new TokenVerifier(auth.tokens, db), jwt: auth.oidc && new JwtVerifier(auth.oidc) } : undefined,
     db,
     bodyLimit: config.bodyLimit,
+    maxAnswerBytes: config.maxAnswerBytes,
     revisionsKept: config.revisionsKept,
     work: config.work,
     slackSigningSecret: config.slackSigningSecret,

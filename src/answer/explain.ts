@@ -1,11 +1,12 @@
 // Turns a trace into what people and programs read: hops with named links, routes in `ip -j route` form, one sentence per
-// step saying why, and a one-line summary a chatops bot can post as it is. Runs only when an answer is made.
+// step saying why, and a one-line summary a chatops bot can post as it is. Runs only when an answer is made, and makes no
+// more of it than the detail asked for: the prose is most of an answer's cost.
 import type { Addr } from '../engine/addr.js';
 import type { Fabric, Link, Netns } from '../engine/fabric.js';
 import type { Route } from '../engine/route.js';
-import { worstPath, type Hop, type OuterHeader, type Path, type Step, type Trace } from '../engine/trace.js';
-import type { AnswerHop, AnswerPath, TraceAnswer } from './schema.js';
-import type { AnswerRoute, AnswerStep, DropStep, EncapsulateStep, RouteStep } from './steps.js';
+import { MAX_PATHS, worstPath, type Hop, type OuterHeader, type Path, type Step, type Trace } from '../engine/trace.js';
+import type { AnswerPath, BareHop, BareTraceAnswer, Detail, TraceAnswer } from './schema.js';
+import type { AnswerRoute, BareStep, DropStep, EncapsulateStep, RouteStep } from './steps.js';
 import type { Static } from '@sinclair/typebox';
 
 /** One path of a trace, explained: the parts of the answer that the engine's trace alone decides. */
@@ -13,6 +14,15 @@ export type ExplainedPath = Pick<AnswerPath, 'disposition' | 'hops' | 'summary'>
 
 /** A trace explained: its worst path, and every path when an ECMP route splits the flow (see worstPath). */
 export type Explanation = ExplainedPath & Pick<TraceAnswer, 'paths'>;
+
+/** A trace explained at any detail: no hops with `summary`, steps without their prose with `hops`. */
+export type BareExplanation = Pick<BareTraceAnswer, 'disposition' | 'summary' | 'hops' | 'paths'>;
+
+export interface ExplainOptions {
+  readonly detail: Detail;
+  /** How many of the paths of a split flow to list, the first ones. */
+  readonly paths: number;
+}
 
 /**
  * A route as answers show it, kept per Route: rendering the same few routes again for every trace was a large part of
@@ -63,12 +73,33 @@ interface Context {
   readonly dst: Addr;
   readonly srcText: string;
   readonly dstText: string;
+  /** Whether steps say why (`explanation`, and a ROUTE's `candidates`). */
+  readonly prose: boolean;
 }
 
 function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): Static<typeof RouteStep> {
-  const dstText = addrText(ctx, dst);
   // Inside a tunnel the lookup is for the outer header: the answer says which packet it routed.
-  const outer = dst === ctx.dst ? {} : { dst: dstText };
+  const outer = dst === ctx.dst ? {} : { dst: addrText(ctx, dst) };
+  if (route === undefined) return { type: 'ROUTE', ...outer, table: 'main', route: null, ...(ctx.prose ? routeProse(ctx, ns, dst, route, nexthop) : {}) };
+  return {
+    type: 'ROUTE',
+    ...outer,
+    table: bpfDevice(ns, route, nexthop) ? 'bpf' : 'main',
+    route: render(route, ns).json,
+    ...(route.ecmp ? { nexthop } : {}),
+    ...(ctx.prose ? routeProse(ctx, ns, dst, route, nexthop) : {}),
+  };
+}
+
+/** The tunnel device of Cilium's BPF program when it, not the route, forwards the packet: one with an ipcache. */
+function bpfDevice(ns: Netns, route: Route, nexthop: number): Link | undefined {
+  const dev = ns.links[route.nexthops[nexthop]?.dev ?? -1];
+  return dev?.tunnel !== undefined && dev.tunnel.ipcache.length > 0 ? dev : undefined;
+}
+
+/** Why a lookup matched the route it did: the routes it beat, and the sentence. */
+function routeProse(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number) {
+  const dstText = addrText(ctx, dst);
   const all = ctx.fabric.candidates(ns.id, dst);
   const candidates = [];
   for (const r of all) {
@@ -84,16 +115,9 @@ function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined,
     candidates.push({ route: render(r, ns).json, why });
   }
   if (route === undefined) {
-    return {
-      type: 'ROUTE',
-      ...outer,
-      table: 'main',
-      route: null,
-      candidates,
-      explanation: `no route in ${ns.name}'s main table contains ${dstText}, and there is no default route`,
-    };
+    return { candidates, explanation: `no route in ${ns.name}'s main table contains ${dstText}, and there is no default route` };
   }
-  const { json, text } = render(route, ns);
+  const { text } = render(route, ns);
   let why: string;
   if (all.length === 1) why = `${text} is the longest prefix that contains ${dstText}: no other route in ${ns.name}'s main table does`;
   else {
@@ -114,23 +138,14 @@ function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined,
     const nh = route.nexthops[nexthop]!;
     why += `; it has ${route.nexthops.length} next hops (ECMP) and this path takes #${nexthop + 1}, ${nh.gateway ? `via ${nh.gateway} ` : ''}dev ${ns.links[nh.dev]!.name}`;
   }
-  const dev = ns.links[route.nexthops[nexthop]?.dev ?? -1];
-  const bpf = dev?.tunnel !== undefined && dev.tunnel.ipcache.length > 0;
   if (dst !== ctx.dst) why = `the outer packet: ${why}`;
-  if (bpf) {
+  const dev = bpfDevice(ns, route, nexthop);
+  if (dev !== undefined) {
     why =
       `Cilium's BPF program, not the kernel's route lookup, forwards ${dstText}: it sends pod traffic for ${route.prefix} ` +
       `straight to ${dev.name}, which finds the tunnel endpoint in its ipcache (the route ${text} stands for that decision)`;
   }
-  return {
-    type: 'ROUTE',
-    ...outer,
-    table: bpf ? 'bpf' : 'main',
-    route: json,
-    ...(route.ecmp ? { nexthop } : {}),
-    candidates,
-    explanation: why,
-  };
+  return { candidates, explanation: why };
 }
 
 /** The text of an address; the destination's is written out once per explanation. */
@@ -138,7 +153,7 @@ function addrText(ctx: Context, a: Addr): string {
   return a === ctx.dst ? ctx.dstText : a.toString();
 }
 
-function answerStep(ctx: Context, hop: Hop, step: Step): AnswerStep {
+function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
   const { fabric } = ctx;
   const ns = hop.netns;
   switch (step.type) {
@@ -148,14 +163,14 @@ function answerStep(ctx: Context, hop: Hop, step: Step): AnswerStep {
         src: ctx.srcText,
         dst: ctx.dstText,
         ttl: step.ttl,
-        explanation: `${ns.name} sends a packet from ${ctx.srcText} to ${ctx.dstText} (TTL ${step.ttl})`,
+        ...(ctx.prose ? { explanation: `${ns.name} sends a packet from ${ctx.srcText} to ${ctx.dstText} (TTL ${step.ttl})` } : {}),
       };
     case 'RECEIVE':
       return {
         type: 'RECEIVE',
         link: step.link.name,
         ttl: step.ttl,
-        explanation: `${ns.name} receives the packet on ${step.link.name} (TTL ${step.ttl})`,
+        ...(ctx.prose ? { explanation: `${ns.name} receives the packet on ${step.link.name} (TTL ${step.ttl})` } : {}),
       };
     case 'ROUTE':
       return routeStep(ctx, ns, step.dst, step.route, step.nexthop);
@@ -163,44 +178,20 @@ function answerStep(ctx: Context, hop: Hop, step: Step): AnswerStep {
       return encapsulateStep(ctx, ns, step);
     case 'DECAPSULATE': {
       const { link, outer } = step;
-      return {
-        type: 'DECAPSULATE',
-        link: link.name,
-        outer: outerJson(outer),
-        explanation:
-          `${outer.dst} is an address of ${ns.name} and ${link.name} (${tunnelText(link)}) takes the outer packet: it strips ` +
-          `the outer headers and the inner packet ${ctx.srcText} → ${ctx.dstText} goes on from ${link.name}`,
-      };
+      return { type: 'DECAPSULATE', link: link.name, outer: outerJson(outer), ...(ctx.prose ? { explanation: decapsulateText(ctx, ns, step) } : {}) };
     }
     case 'BRIDGE': {
       const { bridge, from, to } = step;
-      const explanation =
-        to === undefined
-          ? `${bridge.name} passes the frame from port ${from!.name} up to ${ns.name}'s own IP stack: it is addressed to the bridge`
-          : from === undefined
-            ? `${bridge.name} switches the frame out of port ${to.name}, the port that leads to the next hop`
-            : `${bridge.name} switches the frame from port ${from.name} to port ${to.name} at layer 2, without a route lookup in ${ns.name}`;
-      return { type: 'BRIDGE', bridge: bridge.name, from: from?.name ?? null, to: to?.name ?? null, explanation };
+      return { type: 'BRIDGE', bridge: bridge.name, from: from?.name ?? null, to: to?.name ?? null, ...(ctx.prose ? { explanation: bridgeText(ns, step) } : {}) };
     }
     case 'TRANSMIT': {
       const neighbor = addrText(ctx, step.neighbor);
-      const who = linkLabel(fabric, step.answeredBy);
-      const how =
-        step.how === 'proxy'
-          ? step.neighbor.family === 6
-            ? `${who} answers Neighbour Solicitation for it by proxy (a proxy NDP entry)`
-            : `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${neighbor} out of another link`
-          : step.how === 'host'
-            ? `${who} answers ARP for it: the address is one of that netns's own, on another link`
-            : step.answeredBy.netns < 0
-              ? `it belongs to a host outside the model (${step.answeredBy.name.replace(/^external /, '')})`
-              : `${who} owns it`;
       return {
         type: 'TRANSMIT',
         link: step.link.name,
         neighbor,
         answeredBy: step.answeredBy.netns < 0 ? { external: true } : { netns: fabric.netns[step.answeredBy.netns]!.name, link: step.answeredBy.name },
-        explanation: `${ns.name} sends the packet out of ${step.link.name} to the next hop ${neighbor}; ${how}`,
+        ...(ctx.prose ? { explanation: transmitText(ctx, ns, step, neighbor) } : {}),
       };
     }
     case 'DELIVER':
@@ -208,11 +199,43 @@ function answerStep(ctx: Context, hop: Hop, step: Step): AnswerStep {
         type: 'DELIVER',
         link: step.link.name,
         address: ctx.dstText,
-        explanation: `${ctx.dstText} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally`,
+        ...(ctx.prose
+          ? { explanation: `${ctx.dstText} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally` }
+          : {}),
       };
     case 'DROP':
-      return { type: 'DROP', disposition: step.disposition, explanation: dropText(ctx, ns, step), ...dropDetail(ctx, step) };
+      return { type: 'DROP', disposition: step.disposition, ...(ctx.prose ? { explanation: dropText(ctx, ns, step) } : {}), ...dropDetail(ctx, step) };
   }
+}
+
+function decapsulateText(ctx: Context, ns: Netns, { link, outer }: Extract<Step, { type: 'DECAPSULATE' }>): string {
+  return (
+    `${outer.dst} is an address of ${ns.name} and ${link.name} (${tunnelText(link)}) takes the outer packet: it strips ` +
+    `the outer headers and the inner packet ${ctx.srcText} → ${ctx.dstText} goes on from ${link.name}`
+  );
+}
+
+function bridgeText(ns: Netns, { bridge, from, to }: Extract<Step, { type: 'BRIDGE' }>): string {
+  return to === undefined
+    ? `${bridge.name} passes the frame from port ${from!.name} up to ${ns.name}'s own IP stack: it is addressed to the bridge`
+    : from === undefined
+      ? `${bridge.name} switches the frame out of port ${to.name}, the port that leads to the next hop`
+      : `${bridge.name} switches the frame from port ${from.name} to port ${to.name} at layer 2, without a route lookup in ${ns.name}`;
+}
+
+function transmitText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'TRANSMIT' }>, neighbor: string): string {
+  const who = linkLabel(ctx.fabric, step.answeredBy);
+  const how =
+    step.how === 'proxy'
+      ? step.neighbor.family === 6
+        ? `${who} answers Neighbour Solicitation for it by proxy (a proxy NDP entry)`
+        : `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${neighbor} out of another link`
+      : step.how === 'host'
+        ? `${who} answers ARP for it: the address is one of that netns's own, on another link`
+        : step.answeredBy.netns < 0
+          ? `it belongs to a host outside the model (${step.answeredBy.name.replace(/^external /, '')})`
+          : `${who} owns it`;
+  return `${ns.name} sends the packet out of ${step.link.name} to the next hop ${neighbor}; ${how}`;
 }
 
 /** "VXLAN VNI 1, UDP port 8472", "IP-in-IP". */
@@ -234,6 +257,18 @@ function outerJson(o: OuterHeader): Static<typeof EncapsulateStep>['outer'] {
 }
 
 function encapsulateStep(ctx: Context, ns: Netns, step: Extract<Step, { type: 'ENCAPSULATE' }>): Static<typeof EncapsulateStep> {
+  return {
+    type: 'ENCAPSULATE',
+    link: step.link.name,
+    via: step.via,
+    ...(step.neighbor !== undefined ? { neighbor: addrText(ctx, step.neighbor), lladdr: step.lladdr } : {}),
+    outer: outerJson(step.outer),
+    overhead: step.overhead,
+    ...(ctx.prose ? { explanation: encapsulateText(ctx, ns, step) } : {}),
+  };
+}
+
+function encapsulateText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'ENCAPSULATE' }>): string {
   const { link, outer } = step;
   const header =
     outer.protocol === 'ipip'
@@ -251,15 +286,7 @@ function encapsulateStep(ctx: Context, ns: Netns, step: Extract<Step, { type: 'E
       `${link.name} (${tunnelText(link)}) encapsulates the packet: its permanent neighbour entry gives the next hop ` +
       `${addrText(ctx, step.neighbor!)} the MAC ${step.lladdr}, and the FDB sends that MAC to ${outer.dst}`;
   }
-  return {
-    type: 'ENCAPSULATE',
-    link: link.name,
-    via: step.via,
-    ...(step.neighbor !== undefined ? { neighbor: addrText(ctx, step.neighbor), lladdr: step.lladdr } : {}),
-    outer: outerJson(outer),
-    overhead: step.overhead,
-    explanation: `${how}; ${header} is routed again in ${ns.name}`,
-  };
+  return `${how}; ${header} is routed again in ${ns.name}`;
 }
 
 function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<Static<typeof DropStep>, 'type' | 'explanation' | 'disposition'> {
@@ -338,7 +365,7 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
   }
 }
 
-function answerHop(ctx: Context, hop: Hop): AnswerHop {
+function answerHop(ctx: Context, hop: Hop): BareHop {
   return {
     netns: hop.netns.name,
     kind: hop.netns.kind,
@@ -349,32 +376,44 @@ function answerHop(ctx: Context, hop: Hop): AnswerHop {
   };
 }
 
-function explainPath(ctx: Context, path: Path, names: { from: string; to: string }): ExplainedPath {
-  const hops = path.hops.map((h) => answerHop(ctx, h));
+/** The one line that says how a path ends; for one that is not delivered, with its last step's sentence. */
+function pathSummary(ctx: Context, path: Path, names: { from: string; to: string }): string {
   const route = path.hops.map((h) => h.netns.name).join(' → ');
-  const last = hops[hops.length - 1]!;
-  const finalStep = last.steps[last.steps.length - 1]!;
   const named = (name: string, text: string) => (name === text ? name : `${name} (${text})`);
   const flow = `${named(names.from, ctx.srcText)} → ${named(names.to, ctx.dstText)}`;
-  const summary =
-    path.disposition === 'DELIVERED'
-      ? `DELIVERED: ${flow} via ${route}`
-      : `${path.disposition} at ${last.netns}: ${flow} via ${route}: ${finalStep.explanation}`;
-  return { disposition: path.disposition, hops, summary };
+  if (path.disposition === 'DELIVERED') return `DELIVERED: ${flow} via ${route}`;
+  const last = path.hops[path.hops.length - 1]!;
+  const { explanation } = answerStep({ ...ctx, prose: true }, last, last.steps[last.steps.length - 1]!);
+  return `${path.disposition} at ${last.netns.name}: ${flow} via ${route}: ${explanation}`;
 }
 
-export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): Explanation {
-  const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString() };
-  if (t.paths.length === 1) return explainPath(ctx, t.paths[0]!, names);
-  const paths = t.paths.map((p) => ({ ...explainPath(ctx, p, names), choices: [...p.choices] }));
-  const shown = worstPath(paths);
-  const { choices: _, ...worst } = paths[shown]!;
-  const n = paths.length;
-  const delivered = paths.filter((p) => p.disposition === 'DELIVERED').length;
-  const outcomes = new Set(paths.map((p) => p.disposition));
-  const split =
-    outcomes.size === 1
-      ? `all ${n} ECMP paths agree: ${delivered} of ${n} deliver`
-      : `ECMP: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
-  return { ...worst, summary: `${worst.summary} (${split})`, paths };
+/** What the summary of a split flow adds: how many of its paths deliver, and which one the answer shows. */
+function splitText(t: Trace, shown: number): string {
+  const n = t.paths.length;
+  const delivered = t.paths.filter((p) => p.disposition === 'DELIVERED').length;
+  const outcomes = new Set(t.paths.map((p) => p.disposition));
+  return outcomes.size === 1
+    ? `all ${n} ECMP paths agree: ${delivered} of ${n} deliver`
+    : `ECMP: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
+}
+
+const FULL: ExplainOptions = { detail: 'full', paths: MAX_PATHS };
+
+export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): Explanation;
+export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }, options: ExplainOptions): BareExplanation;
+export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }, options = FULL): BareExplanation {
+  const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString(), prose: options.detail === 'full' };
+  const summarise = (p: Path) => ({ disposition: p.disposition, summary: pathSummary(ctx, p, names) });
+  const hopByHop = (p: Path) => ({ ...summarise(p), hops: p.hops.map((h) => answerHop(ctx, h)) });
+  if (t.paths.length === 1) return options.detail === 'summary' ? summarise(t.paths[0]!) : hopByHop(t.paths[0]!);
+  const shown = worstPath(t.paths);
+  const split = (worst: { summary: string }) => `${worst.summary} (${splitText(t, shown)})`;
+  if (options.detail === 'summary') {
+    const worst = summarise(t.paths[shown]!);
+    return { ...worst, summary: split(worst) };
+  }
+  const worst = hopByHop(t.paths[shown]!);
+  // Only the paths listed are explained: their hops are most of what a split flow's answer costs.
+  const paths = t.paths.slice(0, options.paths).map((p, i) => ({ ...(i === shown ? worst : hopByHop(p)), choices: [...p.choices] }));
+  return { ...worst, summary: split(worst), paths };
 }

@@ -2,8 +2,9 @@
 // it cannot be traced at all.
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
 import { EndpointError } from '../engine/topology.js';
-import { traceAnswer, type FlowRequest } from './trace-answer.js';
-import type { TraceAnswer } from './schema.js';
+import type { Trace } from '../engine/trace.js';
+import { traceAnswer, type AnswerOptions, type FlowRequest } from './trace-answer.js';
+import type { BareTraceAnswer, TraceAnswer } from './schema.js';
 import { Problem } from './problem.js';
 
 type Parameter = 'from' | 'to' | 'family';
@@ -42,16 +43,27 @@ function checkPorts(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp'): void {
 }
 
 /** Traces a flow; a flow that cannot be traced at all (unknown or ambiguous names, no common family) throws a Problem. */
-export function answerFlow(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest): TraceAnswer {
+export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends: { from: Endpoint; to: Endpoint }; trace: Trace } {
   checkPorts(flow, flow.protocol ?? 'icmp');
   const from = resolve(compiled, flow.from, 'source', 'from');
   const to = resolve(compiled, flow.to, 'destination', 'to');
-  let t;
   try {
-    t = compiled.trace(from, to, flow.ttl ?? 64, flow.family);
+    return { ends: { from, to }, trace: compiled.trace(from, to, flow.ttl ?? 64, flow.family) };
   } catch (err) {
     if (err instanceof EndpointError) throw endpointProblem(err, flow.family === undefined ? 'to' : 'family');
     throw err;
   }
-  return traceAnswer(compiled, topology, flow, { from, to }, t);
+}
+
+/** A flow's trace answer, in full unless the options ask for less; see traceFlow for the flows that throw. */
+export function answerFlow(
+  compiled: CompiledTopology,
+  topology: { name: string; revision: number },
+  flow: FlowRequest,
+  options?: AnswerOptions & { detail?: 'full' },
+): TraceAnswer;
+export function answerFlow(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest, options: AnswerOptions): BareTraceAnswer;
+export function answerFlow(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest, options?: AnswerOptions): BareTraceAnswer {
+  const { ends, trace } = traceFlow(compiled, flow);
+  return traceAnswer(compiled, topology, flow, ends, trace, options);
 }

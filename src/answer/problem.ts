@@ -31,6 +31,7 @@ export const PROBLEM_TITLES: Record<string, string> = {
   'precondition-failed': 'Precondition failed',
   'precondition-required': 'Precondition required',
   'payload-too-large': 'Request body too large',
+  'answer-too-large': 'The answer would be too large',
   'unsupported-media-type': 'Unsupported media type',
   'not-acceptable': 'Not acceptable',
   'uri-too-long': 'URI too long',

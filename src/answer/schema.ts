@@ -1,7 +1,19 @@
 // The wire shape of a trace answer: what the trace route answers in JSON, what the batch and what-if answers hold per
 // flow, and what every renderer draws from. One schema, so a text line, a diagram and the JSON tell the same story.
+// The schema types an answer at any detail (what `detail=hops` or `summary` leaves out is optional); the TraceAnswer type
+// is the full answer, which the renderers draw.
 import { Type, type Static } from '@sinclair/typebox';
 import { AnswerStep, Disposition } from './steps.js';
+import { MAX_PATHS } from '../engine/trace.js';
+import type { AnswerStep as FullStep } from './steps.js';
+
+/** How much a trace answer says; see DETAIL_DOC. */
+export const DETAILS = ['summary', 'hops', 'full'] as const;
+export type Detail = (typeof DETAILS)[number];
+export const DETAIL_DOC =
+  'How much each trace says. `full` (the default): everything. `hops`: the hops and every field of their steps, without ' +
+  'the prose (no `explanation`, no `candidates`), for clients that draw the path. `summary`: the flow, both ends, the ' +
+  '`disposition` and the `summary` line, and `pathCount`; no `hops`, `paths`, `mtu`, `ecmp` or `notes`.';
 
 const Endpoint = Type.Object({ name: Type.String(), kind: Type.String(), netns: Type.Union([Type.String(), Type.Null()]), address: Type.String() });
 export const AnswerHop = Type.Object({
@@ -19,7 +31,9 @@ const Mtu = Type.Object(
     link: Type.String({ description: 'Where the smallest MTU is: the first such link on the path.' }),
     size: Type.Optional(Type.Integer()),
     fits: Type.Optional(Type.Boolean()),
-    explanation: Type.Optional(Type.String({ description: 'With size: whether it fits, and what Linux does with a packet that does not.' })),
+    explanation: Type.Optional(
+      Type.String({ description: 'With size and `detail=full`: whether it fits, and what Linux does with a packet that does not.' }),
+    ),
   },
   { description: 'Absent when the packet leaves by no link.' },
 );
@@ -36,7 +50,9 @@ const HashPolicy = Type.Union([Type.Literal('l3'), Type.Literal('l4')], {
 const Ecmp = Type.Object(
   {
     kernel: Type.Boolean({ description: 'Whether path is the branch the kernel takes (every ECMP netns on it has a known seed).' }),
-    path: Type.Union([Type.Integer(), Type.Null()], { description: 'The index into paths of the branch the kernel takes; null when unknown.' }),
+    path: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'The index among the paths traced of the branch the kernel takes (in `paths` unless the list was cut before it); null when unknown.',
+    }),
     decisions: Type.Array(
       Type.Object({
         netns: Type.String(),
@@ -82,13 +98,27 @@ export const TraceAnswer = Type.Object({
   destination: Endpoint,
   disposition: Disposition,
   summary: Type.String(),
-  hops: Type.Array(AnswerHop),
+  hops: Type.Optional(Type.Array(AnswerHop, { description: 'The worst path, hop by hop; not with `detail=summary`.' })),
   mtu: Type.Optional(Mtu),
-  paths: Type.Optional(Type.Array(AnswerPath)),
+  pathCount: Type.Optional(
+    Type.Integer({
+      minimum: 2,
+      description: `When an ECMP route splits the flow: how many paths were traced (at most ${MAX_PATHS}), listed in \`paths\` or not.`,
+    }),
+  ),
+  paths: Type.Optional(Type.Array(AnswerPath, { description: 'The first of the paths traced, as many as the `paths` parameter asks; not with `detail=summary`.' })),
+  pathsOmitted: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'How many of the paths traced `paths` leaves out, when the `paths` parameter cut the list.' }),
+  ),
   ecmp: Type.Optional(Ecmp),
-  notes: Type.Array(Type.String(), { description: 'Routes on the path that the kernel would refuse or has removed.' }),
+  notes: Type.Optional(Type.Array(Type.String(), { description: 'Routes on the path that the kernel would refuse or has removed; not with `detail=summary`.' })),
 });
 
-export type TraceAnswer = Static<typeof TraceAnswer>;
-export type AnswerHop = Static<typeof AnswerHop>;
-export type AnswerPath = Static<typeof AnswerPath>;
+/** A trace answer at any detail, as the schema says. */
+export type BareTraceAnswer = Static<typeof TraceAnswer>;
+/** A hop at any detail, as the schema says. */
+export type BareHop = Static<typeof AnswerHop>;
+export type AnswerHop = Omit<BareHop, 'steps'> & { steps: FullStep[] };
+export type AnswerPath = Omit<Static<typeof AnswerPath>, 'hops'> & { hops: AnswerHop[] };
+/** The full answer (`detail=full`): every hop, with the prose. */
+export type TraceAnswer = Omit<BareTraceAnswer, 'hops' | 'paths' | 'notes'> & { hops: AnswerHop[]; paths?: AnswerPath[]; notes: string[] };

@@ -1,12 +1,15 @@
 // The steps of a hop in a trace answer, one schema per step type, so that a client generated from openapi.yaml sees every
 // field a step carries. explain.ts builds them; the same schemas serialize them, so a field missing here is a compile error
-// there, not a field silently dropped from the JSON.
+// there, not a field silently dropped from the JSON. The prose (`explanation`, a ROUTE's `candidates`) is in the answer
+// only at `detail=full`: the schemas make it optional, and the AnswerStep type, what a full answer holds, requires it.
 import { Type, type Static } from '@sinclair/typebox';
 import { DISPOSITIONS } from '../engine/trace.js';
 
 export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
 
-const explanation = Type.String({ description: 'One sentence saying what the kernel does here, and why.' });
+const explanation = Type.Optional(
+  Type.String({ description: 'One sentence saying what the kernel does here, and why. Only with `detail=full` (the default).' }),
+);
 const Ttl = Type.Integer({ minimum: 0, maximum: 255 });
 
 /** A route as `ip -j route` prints it (the fields it leaves out are the defaults: unicast, metric 0, scope global). */
@@ -61,9 +64,11 @@ export const RouteStep = step('ROUTE', "The route lookup in the netns's main tab
   table: Type.Union([Type.Literal('main'), Type.Literal('bpf')]),
   route: Type.Union([AnswerRoute, Type.Null()], { description: 'The route that matched; null when none did.' }),
   nexthop: Type.Optional(Type.Integer({ description: 'With an ECMP route: the index of the next hop this path takes.' })),
-  candidates: Type.Array(
-    Type.Object({ route: AnswerRoute, why: Type.String({ description: 'Why it lost to the route that matched.' }) }, { additionalProperties: false }),
-    { description: 'The other routes that contain the destination.' },
+  candidates: Type.Optional(
+    Type.Array(
+      Type.Object({ route: AnswerRoute, why: Type.String({ description: 'Why it lost to the route that matched.' }) }, { additionalProperties: false }),
+      { description: 'The other routes that contain the destination. Only with `detail=full` (the default).' },
+    ),
   ),
 });
 
@@ -124,5 +129,12 @@ export const AnswerStep = Type.Union([
   DropStep,
 ]);
 
-export type AnswerStep = Static<typeof AnswerStep>;
+/** A step at any detail, as the schema says. */
+export type BareStep = Static<typeof AnswerStep>;
+/** A step of a full answer: with its explanation, and a ROUTE with the routes it beat. */
+export type AnswerStep = BareStep extends infer S
+  ? S extends { type: 'ROUTE' }
+    ? S & { explanation: string; candidates: NonNullable<Static<typeof RouteStep>['candidates']> }
+    : S & { explanation: string }
+  : never;
 export type AnswerRoute = Static<typeof AnswerRoute>;

@@ -6,7 +6,7 @@ import { explain } from './explain.js';
 import { worstPath, type Trace } from '../engine/trace.js';
 import { hashedBranch, IP_PROTOCOL, type HashedBranch, type Unknown } from '../engine/multipath.js';
 import { mtuReport } from '../engine/mtu.js';
-import type { TraceAnswer } from './schema.js';
+import type { BareTraceAnswer, Detail } from './schema.js';
 
 export interface FlowRequest {
   from: string;
@@ -41,6 +41,16 @@ function ecmpNote(hashed: HashedBranch): string {
   return 'The branch the kernel takes: each netns hashes the flow as Linux does, with its own fib_multipath_hash_seed and policy.';
 }
 
+/** What the answer lists of a split flow unless asked for more (up to MAX_PATHS, every path the engine follows). */
+export const DEFAULT_PATHS = 16;
+
+export interface AnswerOptions {
+  /** How much the answer says (default `full`). */
+  detail?: Detail;
+  /** How many paths of a split flow to list (default DEFAULT_PATHS); every one is traced and counted. */
+  paths?: number;
+}
+
 /** The answer for a flow whose ends the topology resolved to from and to, and whose trace the engine made. */
 export function traceAnswer(
   compiled: CompiledTopology,
@@ -48,22 +58,17 @@ export function traceAnswer(
   flow: FlowRequest,
   ends: { from: Endpoint; to: Endpoint },
   t: Trace,
-): TraceAnswer {
+  options: AnswerOptions = {},
+): BareTraceAnswer {
+  const { detail = 'full', paths: listed = DEFAULT_PATHS } = options;
   const protocol = flow.protocol ?? 'icmp';
   const dstPort = flow.dstPort ?? flow.port;
   const { from, to } = ends;
-  const explained = explain(compiled.fabric, t, { from: from.name, to: to.name });
+  const explained = explain(compiled.fabric, t, { from: from.name, to: to.name }, { detail, paths: listed });
   const family = t.flow.dst.family;
-  const mtuOf = (i: number) => {
-    const mtu = mtuReport(t.paths[i]!.hops, family, flow.size);
-    return mtu === undefined ? {} : { mtu };
-  };
   const { srcPort } = flow;
-  const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : IP_PROTOCOL[protocol];
-  const hashed = hashedBranch(t, { protocol: ipProtocol, srcPort: srcPort ?? 0, dstPort: dstPort ?? 0 });
-  const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
   const endpoint = (e: Endpoint, address: string) => ({ name: e.name, kind: e.kind, netns: e.netns?.name ?? null, address });
-  return {
+  const answer = {
     topology,
     flow: {
       src: t.flow.src.toString(),
@@ -80,9 +85,23 @@ export function traceAnswer(
     destination: endpoint(to, t.flow.dst.toString()),
     disposition: explained.disposition,
     summary: explained.summary,
+    ...(t.paths.length > 1 ? { pathCount: t.paths.length } : {}),
+  };
+  if (detail === 'summary') return answer;
+  const mtuOf = (i: number) => {
+    const mtu = mtuReport(t.paths[i]!.hops, family, flow.size, detail === 'full');
+    return mtu === undefined ? {} : { mtu };
+  };
+  const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : IP_PROTOCOL[protocol];
+  const hashed = hashedBranch(t, { protocol: ipProtocol, srcPort: srcPort ?? 0, dstPort: dstPort ?? 0 });
+  const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
+  const omitted = t.paths.length - (explained.paths?.length ?? t.paths.length);
+  return {
+    ...answer,
     hops: explained.hops,
     ...mtuOf(worstPath(t.paths)),
     ...(explained.paths ? { paths: explained.paths.map((p, i) => ({ ...p, ...mtuOf(i) })) } : {}),
+    ...(omitted > 0 ? { pathsOmitted: omitted } : {}),
     ...(hashed
       ? {
           ecmp: {

@@ -65,14 +65,15 @@ export interface MtuReport {
 }
 
 /**
- * The path's smallest MTU, where it is, and with a packet size, whether the packet fits and what Linux does when it
- * does not. Undefined when the packet leaves by no link.
+ * The path's smallest MTU, where it is, and with a packet size, whether the packet fits and (with prose) what Linux does
+ * when it does not. Undefined when the packet leaves by no link.
  */
-export function mtuReport(hops: readonly Hop[], family: Family, size?: number): MtuReport | undefined {
+export function mtuReport(hops: readonly Hop[], family: Family, size?: number, prose = true): MtuReport | undefined {
   const b = bottleneck(hops);
   if (b === undefined) return undefined;
   const report: MtuReport = { smallest: b.mtu, netns: b.netns.name, link: b.link.name };
   if (size === undefined) return report;
+  if (!prose) return { ...report, size, fits: size <= b.mtu };
   const where = `${b.link.name} of ${b.netns.name} (MTU ${b.link.mtu}${b.overhead > 0 ? `, ${b.mtu} inside ${b.overhead} bytes of outer headers` : ''})`;
   const fits = size <= b.mtu;
   return { ...report, size, fits, explanation: fits ? `a ${size}-byte packet fits through every link on the way; the smallest MTU is at ${where}` : tooBig(size, where, family, b.atSource) };

@@ -12,6 +12,8 @@ import type { Fabric, Netns } from './fabric.js';
 import type { Flow, Trace } from './trace/model.js';
 import { Walker } from './trace/walk.js';
 
+export { MAX_PATHS } from './trace/walk.js';
+
 export { DISPOSITIONS, worstPath } from './trace/model.js';
 export type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, Step, Trace } from './trace/model.js';
 

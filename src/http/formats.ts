@@ -1,5 +1,5 @@
 // Content negotiation for trace answers: `format=` wins, then the Accept header (with q-values), then JSON.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { TraceAnswer } from '../answer/schema.js';
 import { renderText } from '../render/text.js';
 import { renderMarkdown } from '../render/markdown.js';
@@ -40,11 +40,8 @@ export function pickFormat(format: Format | undefined, accept: string | undefine
   throw new Problem(406, 'not-acceptable', `this answer is available as ${Object.values(FORMATS).join(', ')}; Accept: ${accept} allows none of them`);
 }
 
-/** Sends the answer in the format the client asked for. */
-export function sendAnswer(request: FastifyRequest, reply: FastifyReply, answer: TraceAnswer, format: Format | undefined) {
-  const chosen = pickFormat(format, request.headers.accept);
-  reply.header('vary', 'Accept');
-  if (chosen === 'json') return answer;
-  const render = { text: renderText, markdown: renderMarkdown, mermaid: renderMermaid, svg: renderSvg }[chosen];
-  return reply.type(`${FORMATS[chosen]}; charset=utf-8`).send(render(answer));
+/** Sends a full answer in one of the formats drawn from it (JSON is sent as it is built, at the detail asked for). */
+export function sendRendered(reply: FastifyReply, answer: TraceAnswer, format: Exclude<Format, 'json'>) {
+  const render = { text: renderText, markdown: renderMarkdown, mermaid: renderMermaid, svg: renderSvg }[format];
+  return reply.type(`${FORMATS[format]}; charset=utf-8`).send(render(answer));
 }

@@ -6,7 +6,7 @@ import { maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../store/errors.js';
-import { MAX_REPORTED_ERRORS, problemDetailsOfAjv } from './validation.js';
+import { MAX_REPORTED_ERRORS, problemDetailsOfAjv } from '../topology/schema-check.js';
 import { DataError } from '../topology/data-error.js';
 import { Problem, PROBLEM_TITLES, PROBLEM_TYPE_BASE, problemBody, type ProblemBody } from '../answer/problem.js';
 
@@ -49,7 +49,7 @@ export const ProblemDocument = Type.Object(
     description:
       'An RFC 9457 problem document. `type` is stable per kind of problem: `urn:pathtrace:problem:` followed by ' +
       'invalid-request, invalid-topology, not-found, unknown-endpoint, ambiguous-endpoint, cni-required, conflict, ' +
-      'precondition-failed, payload-too-large, unsupported-media-type, unavailable or internal. Further members may be added.',
+      'precondition-failed, payload-too-large, answer-too-large, unsupported-media-type, unavailable or internal. Further members may be added.',
   },
 );
 

@@ -8,6 +8,21 @@ export function problemResponse(description: string, example: Record<string, unk
   return { description, content: { 'application/problem+json': { schema: ProblemDocument, ...media } } };
 }
 
+/** What an answer-too-large 422 of the routes that answer traces means. */
+export const ANSWER_TOO_LARGE =
+  "The answer would be larger than the service's limit (`MAX_ANSWER_BYTES`, 32 MiB unless configured): nothing is\n" +
+  'answered, and `detail` says how far the answer got and how to ask for less (`detail=hops` or `detail=summary`,\n' +
+  'fewer paths, fewer flows). A batch stops at the flow that passes the limit.\n';
+
+/** An answer-too-large problem document, as a route at `instance` answers it. */
+export const answerTooLargeExample = (instance: string, detail: string) => ({
+  type: 'urn:pathtrace:problem:answer-too-large',
+  title: 'The answer would be too large',
+  status: 422,
+  detail,
+  instance,
+});
+
 export const ETag = { type: 'string', description: 'The revision the answer describes, as a strong entity tag.', examples: ['"1"'] } as const;
 export const Location = {
   type: 'string',

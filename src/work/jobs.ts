@@ -1,9 +1,9 @@
 // What a worker can be asked to do: each job takes the compiled revisions it names (in order) and plain arguments, and
 // returns plain data. The answer builders are the same functions the routes used in-process.
 import type { CompiledTopology } from '../engine/topology.js';
-import type { FlowRequest } from '../answer/trace-answer.js';
+import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
-import { traceFlows } from '../answer/batch.js';
+import { traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
 import { matrixAnswer, selectPods } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
@@ -71,8 +71,8 @@ function importCluster(_revisions: Loaded[], args: { text: string; cni?: CniPlug
   };
 }
 
-function batch([r]: Loaded[], args: { flows: FlowRequest[]; bidirectional: boolean; format: 'json' | 'text' }): Encoded & { byDisposition: Record<string, number> } {
-  const answer = traceFlows(r!.compiled, topologyOf(r!), args.flows, args.bidirectional);
+function batch([r]: Loaded[], args: { flows: FlowRequest[]; options: BatchOptions; format: 'json' | 'text' }): Encoded & { byDisposition: Record<string, number> } {
+  const answer = traceFlows(r!.compiled, topologyOf(r!), args.flows, args.options);
   const body = args.format === 'json' ? encoded('application/json; charset=utf-8', JSON.stringify(answer)) : encoded('text/plain; charset=utf-8', renderBatchText(answer));
   return { ...body, byDisposition: answer.count.byDisposition };
 }
@@ -106,7 +106,10 @@ export const JOBS = {
   compile: ([r]: Loaded[]) => void r!.compiled,
   check,
   import: importCluster,
-  trace: ([r]: Loaded[], args: { flow: FlowRequest }) => answerFlow(r!.compiled, topologyOf(r!), args.flow),
+  /** A flow's whole answer, as text, diagrams and chat draw it. */
+  trace: ([r]: Loaded[], args: { flow: FlowRequest; paths?: number }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, { paths: args.paths }),
+  /** A flow's answer with as much detail as the request asks (JSON). */
+  traceDetail: ([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options),
   batch,
   matrix,
   diff,

@@ -57,3 +57,35 @@ const hostileNames = { pod: `<&"]]>${LONE}${CONTROLS}${MARKUP}`, node: `node ${M
 export const hostile: FabricDoc = JSON.parse(JSON.stringify(narrow), (_key, value: unknown) =>
   value === 'pod-a' ? hostileNames.pod : value === 'node-a' ? hostileNames.node : value === 'veth-a' ? hostileNames.link : value,
 );
+
+/**
+ * `n` routers in a ring, r0 … r(n-1), each joined to the next by two segments (a and b) and routing everything by one
+ * default route with four equal next hops, over both segments to both neighbours: a packet for an address nobody owns
+ * splits at every router, into far more paths than the engine follows, each ending in a LOOP.
+ */
+export function ecmpRing(n: number): FabricDoc {
+  const prev = (i: number) => (i + n - 1) % n;
+  // The segment between r(i) and r(i+1) on side a or b: r(i) is .1 on it, r(i+1) is .2.
+  const net = (i: number, side: 'a' | 'b') => `192.168.${2 * i + (side === 'a' ? 0 : 1)}`;
+  const sides = ['a', 'b'] as const;
+  return {
+    segments: Array.from({ length: n }, (_, i) => sides.map((side) => ({ name: `s${i}${side}`, cidr: `${net(i, side)}.0/24` }))).flat(),
+    netns: Array.from({ length: n }, (_, i) => ({
+      name: `r${i}`,
+      kind: 'router' as const,
+      links: sides.flatMap((side) => [
+        { name: `right-${side}`, kind: 'physical' as const, addresses: [`${net(i, side)}.1/24`], segment: `s${i}${side}` },
+        { name: `left-${side}`, kind: 'physical' as const, addresses: [`${net(prev(i), side)}.2/24`], segment: `s${prev(i)}${side}` },
+      ]),
+      routes: [
+        {
+          dst: 'default',
+          nexthops: sides.flatMap((side) => [
+            { gateway: `${net(i, side)}.2`, dev: `right-${side}`, weight: 1 },
+            { gateway: `${net(prev(i), side)}.1`, dev: `left-${side}`, weight: 1 },
+          ]),
+        },
+      ],
+    })),
+  };
+}

@@ -36,8 +36,8 @@ import {
   WRONG_MAC,
 } from './record.js';
 
-/** Enough for any real ECMP fan-out; a pathological document cannot make one trace explode. */
-const MAX_PATHS = 64;
+/** Enough for any real ECMP fan-out; a pathological document cannot make one trace explode. Answers cite it. */
+export const MAX_PATHS = 64;
 const NO_CHOICES: readonly number[] = Object.freeze([]);
 /** Tunnels in tunnels are legal; a document that nests them deeper than this is looping. */
 const MAX_DEPTH = 8;

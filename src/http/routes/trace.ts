@@ -4,9 +4,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CloneType, Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
-import { problemResponse } from '../responses.js';
-import { Family, Port, Size } from './traces.schemas.js';
-import { sendAnswer, type Format } from '../formats.js';
+import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse } from '../responses.js';
+import { answerQuery, Family, Port, Size } from './traces.schemas.js';
+import { pickFormat, sendRendered, type Format } from '../formats.js';
+import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, jsonBytes } from '../../answer/size.js';
+import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
 
@@ -23,6 +25,7 @@ export const TraceQuery = Type.Object(
     family: Type.Optional(CloneType(Family, { description: 'The address family to trace in, `4` or `6`, when the endpoints are names (pods, nodes, netns) with addresses of both; each family is routed in its own tables. Without it the trace is made in IPv4 when both ends have an IPv4 address, in IPv6 otherwise. An end without an address of the asked family, or an address of the other family, is answered 400 with `family` in `errors`.', examples: [6] })),
     size: Type.Optional(CloneType(Size, { description: 'The size of the IP packet in bytes (headers included), checked against the MTU along the path: the answer\'s `mtu` then says whether it `fits` and, in `explanation`, what Linux does with it when it does not. The disposition does not change.', examples: [1500] })),
     ttl: Type.Integer({ minimum: 1, maximum: 255, default: 64, description: 'The TTL (IPv6 hop limit) the packet leaves the source with; every namespace that forwards it takes one off.', examples: [64] }),
+    ...answerQuery(' The JSON answer only: the other formats are drawn from the full answer, with every path.'),
     revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, description: 'The revision to trace through, while it is kept (404 otherwise). Leave it out for the newest.', examples: [1] })),
     format: Type.Optional(
       Type.Union(['json', 'text', 'markdown', 'mermaid', 'svg'].map((f) => Type.Literal(f)), {
@@ -87,13 +90,13 @@ const tracePacketDoc = {
     '\n' +
     '**Hops and steps.** `hops` has one entry per namespace the packet enters, in order: `netns`, its `kind` (pod,\n' +
     'node, router, host), the `node` it belongs to (a pod\'s namespace, or as a fabric document says), the link it came\n' +
-    '`in` by and the link it left by (`out`), and the `steps` taken there. Every step has a `type` and an `explanation`, one sentence that says why; the other\n' +
-    'members depend on the type:\n' +
+    '`in` by and the link it left by (`out`), and the `steps` taken there. Every step has a `type` and (at `detail=full`,\n' +
+    'the default) an `explanation`, one sentence that says why; the other members depend on the type:\n' +
     '\n' +
     '- `ORIGINATE`: the source namespace sends the packet (`src`, `dst`, `ttl`).\n' +
     '- `RECEIVE`: a namespace receives it on `link`, with the TTL it arrives with (`ttl`).\n' +
     '- `ROUTE`: the route lookup in the `main` table: the chosen `route` in `ip -j route` form (null when there is\n' +
-    '  none), the other routes that contain the destination in `candidates`, each with `why` it lost, and for an\n' +
+    '  none), the other routes that contain the destination in `candidates` (at `detail=full`), each with `why` it lost, and for an\n' +
     '  ECMP route the index of the `nexthop` this path takes.\n' +
     '- `BRIDGE`: a bridge forwards the frame at layer 2 from port `from` to port `to`; `from` is null when the\n' +
     '  namespace itself sends through the bridge, `to` is null when the frame goes up to the namespace\'s own IP stack.\n' +
@@ -108,11 +111,13 @@ const tracePacketDoc = {
     'refuse or has removed (a gateway no connected route reaches, a device that is down), which the trace therefore\n' +
     'ignores.\n' +
     '\n' +
-    '**ECMP.** When a route with several next hops splits the flow, `paths` lists every path (at most 64), each with\n' +
+    '**ECMP.** When a route with several next hops splits the flow, every path is traced (at most 64) and `pathCount`\n' +
+    'counts them; `paths` lists the first of them (16, or as many as the `paths` parameter asks, up to 64), each with\n' +
     'its `disposition` and the next hop it takes at each ECMP route in `choices`, the path through the first next hop\n' +
-    'of every route first. `disposition`, `hops` and `summary` are those of the worst path (DELIVERED is best, then\n' +
-    'EXITS_NETWORK, then the drops), and the summary says how many of the paths deliver. `ecmp` then says which path\n' +
-    'Linux\'s hash-threshold selection would give this flow (`path`, an index into `paths`, and the next hop taken at\n' +
+    'of every route first, and `pathsOmitted` says how many the list leaves out. `disposition`, `hops` and `summary`\n' +
+    'are those of the worst path of them all, listed or not (DELIVERED is best, then EXITS_NETWORK, then the drops),\n' +
+    'and the summary says how many of the paths deliver. `ecmp` then says which path\n' +
+    'Linux\'s hash-threshold selection would give this flow (`path`, its index among the paths traced, and the next hop taken at\n' +
     'each ECMP route in `decisions`): under hash policy `l3` (`fib_multipath_hash_policy=0`, the default: source and\n' +
     'destination addresses), or `l4` (policy 1: addresses, protocol and ports) when `protocol`, `srcPort` and\n' +
     '`dstPort` are all given. The kernel keys that hash with a secret drawn at boot, so the service hashes with a\n' +
@@ -123,7 +128,14 @@ const tracePacketDoc = {
     'link it leaves a namespace by, the link\'s MTU less the outer headers of the tunnels it is in there. Every entry of\n' +
     '`paths` has its own. With `size`, it adds `size`, `fits` and an `explanation` (with DF set, as TCP and\n' +
     '`ping -M do` send, a router drops a packet that does not fit and answers ICMP fragmentation needed; without DF it\n' +
-    'fragments it; IPv6 routers never fragment). `mtu` is absent when the packet leaves by no link.\n',
+    'fragments it; IPv6 routers never fragment). `mtu` is absent when the packet leaves by no link.\n' +
+    '\n' +
+    '**Detail.** `detail=hops` leaves the prose out: no `explanation` (of a step or of `mtu`), no `candidates`.\n' +
+    '`detail=summary` answers the flow, its ends, the `disposition`, the `summary` line and `pathCount` only. Less\n' +
+    'detail is a smaller answer and a faster one: what is left out is not made. An answer larger than the service\'s\n' +
+    'limit (`MAX_ANSWER_BYTES`, 32 MiB unless configured) is answered 422\n' +
+    '`urn:pathtrace:problem:answer-too-large`. Both parameters shape the JSON answer; the other formats are drawn\n' +
+    'from the full answer, with every path.\n',
   response: {
     200: {
       description: 'The trace: the flow, both ends as resolved, how the journey ends and why, hop by hop. A packet that is dropped\n' +
@@ -298,6 +310,14 @@ const tracePacketDoc = {
         },
       } },
     ),
+    422: problemResponse(
+      ANSWER_TOO_LARGE,
+      answerTooLargeExample(
+        '/v1/topologies/ring/trace?from=r0&to=10.99.0.1&paths=64',
+        'the answer would be larger than the limit of 100000 bytes (MAX_ANSWER_BYTES): this trace takes 668547 bytes; ask for less: ' +
+          'detail=hops (no prose) or detail=summary (no hops), or fewer paths per trace (paths=1)',
+      ),
+    ),
     406: problemResponse(
       'The Accept header allows none of the formats (application/json, text/plain, text/markdown, text/vnd.mermaid, image/svg+xml).',
       {
@@ -311,18 +331,29 @@ const tracePacketDoc = {
   },
 };
 
-export default async function traceRoutes(plain: FastifyInstance) {
+export default async function traceRoutes(plain: FastifyInstance, options: { maxAnswerBytes?: number }) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+  const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
 
   app.get(
     '/topologies/:name/trace',
     { schema: { ...tracePacketDoc, params: TraceParams, querystring: TraceQuery } },
     async (request, reply) => {
       const { name } = request.params;
-      const { format, revision: wanted, ...flow } = request.query;
-      const answer = await app.work.run('trace', [{ name, revision: wanted }], { flow });
+      const { format, revision: wanted, detail, paths, ...flow } = request.query;
+      const chosen = pickFormat(format as Format | undefined, request.headers.accept);
+      reply.header('vary', 'Accept');
+      if (chosen !== 'json') {
+        // A text line or a diagram is drawn from the full answer, which counts every path the engine followed.
+        const answer = await app.work.run('trace', [{ name, revision: wanted }], { flow, paths: MAX_PATHS });
+        app.metrics.traced({ [answer.disposition]: 1 });
+        return sendRendered(reply, answer, chosen);
+      }
+      const answer = await app.work.run('traceDetail', [{ name, revision: wanted }], { flow, options: { detail, paths } });
+      const bytes = jsonBytes(answer);
+      if (bytes > maxBytes) throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
       app.metrics.traced({ [answer.disposition]: 1 });
-      return sendAnswer(request, reply, answer, format as Format | undefined);
+      return answer;
     },
   );
 }

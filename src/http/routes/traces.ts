@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Problem } from '../problem.js';
 import { sendEncoded } from '../work.js';
-import { BadRequest, NotFound, problemResponse } from '../responses.js';
+import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse } from '../responses.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 import { BatchAnswer, BatchBody, BatchParams, BatchQuery, MAX_FLOWS } from './traces.schemas.js';
-
 
 const traceBatchDoc = {
   tags: ['traces'],
@@ -16,7 +16,12 @@ const traceBatchDoc = {
     'and is answered as one. A flow that cannot be traced (an unknown name, say) gets an `error` problem document in its\n' +
     'place and does not fail the others. With `bidirectional`, every flow is also traced back from its destination\n' +
     '(with the ports swapped), and `asymmetric` (the way back crosses other namespaces) and `returnFails` (delivered one\n' +
-    'way only) are flagged. `format=text` (or `Accept: text/plain`) gives one summary line per flow.\n',
+    'way only) are flagged. `format=text` (or `Accept: text/plain`) gives one summary line per flow.\n' +
+    '\n' +
+    '`detail` says how much each trace holds (`hops`: no prose, `summary`: no hops) and `paths` how many paths of a\n' +
+    'flow that ECMP splits it lists, as in the single trace. The answer is bounded: as soon as the traces made so far\n' +
+    'would pass the service\'s limit (`MAX_ANSWER_BYTES`, 32 MiB unless configured), the batch stops there and is\n' +
+    'answered 422 `urn:pathtrace:problem:answer-too-large`, saying how many flows fit.\n',
   'x-request-body': {
     content: {
       'application/json': {
@@ -169,11 +174,21 @@ const traceBatchDoc = {
         instance: '/v1/topologies/two-nodes/traces',
       },
     ),
+    422: problemResponse(
+      ANSWER_TOO_LARGE,
+      answerTooLargeExample(
+        '/v1/topologies/ring/traces',
+        'the answer would be larger than the limit of 33554432 bytes (MAX_ANSWER_BYTES): the first 223 of 1000 flows took ' +
+          '33456690 bytes, and flow 224 (r0 → 10.99.0.1) would pass it; ask for less: detail=hops (no prose) or ' +
+          'detail=summary (no hops), or fewer paths per trace (paths=1), or fewer flows per request (223 fit)',
+      ),
+    ),
   },
 };
 
-export default async function tracesRoutes(plain: FastifyInstance) {
+export default async function tracesRoutes(plain: FastifyInstance, options: { maxAnswerBytes?: number }) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+  const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
 
   app.post(
     '/topologies/:name/traces',
@@ -183,9 +198,12 @@ export default async function tracesRoutes(plain: FastifyInstance) {
       if (flows.length > MAX_FLOWS) {
         throw new Problem(413, 'payload-too-large', `${flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
       }
+      const { format, detail, paths } = request.query;
+      const text = format === 'text' || (format === undefined && /^text\/plain/.test(request.headers.accept ?? ''));
       const { name } = request.params;
-      const text = request.query.format === 'text' || (request.query.format === undefined && /^text\/plain/.test(request.headers.accept ?? ''));
-      const answer = await app.work.run('batch', [{ name, revision: wanted }], { flows, bidirectional: bidirectional ?? false, format: text ? 'text' : 'json' });
+      // The text form is the summary lines: nothing more is made for it.
+      const options = { bidirectional: bidirectional ?? false, detail: text ? 'summary' as const : detail, paths, maxBytes };
+      const answer = await app.work.run('batch', [{ name, revision: wanted }], { flows, options, format: text ? 'text' : 'json' });
       app.metrics.traced(answer.byDisposition);
       return sendEncoded(reply, answer);
     },

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { Cluster, Fabric, Route, TopologyName } from '../../topology/schema.js';
-import { Flow, BatchItem } from './traces.schemas.js';
+import { answerQuery, BatchItem, Flow } from './traces.schemas.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
 const Change = Type.Union([
@@ -27,6 +27,8 @@ export const WhatIfBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const WhatIfQuery = Type.Object(answerQuery(), { additionalProperties: false });
 
 export const WhatIfAnswer = Type.Object({
   base: Type.Union([Type.Object({ name: Type.String(), revision: Type.Integer() }), Type.Null()]),

@@ -8,12 +8,13 @@ import { checkTopology } from '../../topology/validate.js';
 import { applyChanges, mergePatch, type Change } from '../../topology/patch.js';
 import { Problem } from '../problem.js';
 import { checkTopologyBody } from '../../import/body.js';
-import { checkAsBody } from '../validation.js';
+import { checkAsBody } from '../../topology/schema-check.js';
 import { TopologyPutBody } from '../../topology/schema.js';
 import { MAX_FLOWS } from './traces.schemas.js';
 import { traceFlows } from '../../answer/batch.js';
-import { WhatIfAnswer, WhatIfBody } from './whatif.schemas.js';
-import { BadRequest, NotFound, problemResponse } from '../responses.js';
+import { WhatIfAnswer, WhatIfBody, WhatIfQuery } from './whatif.schemas.js';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
+import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse } from '../responses.js';
 
 
 const traceWhatIfDoc = {
@@ -23,7 +24,8 @@ const traceWhatIfDoc = {
   description: 'Traces flows through a topology given inline (`topology: {cluster | fabric}`), or through a stored one (`base`, at\n' +
     '`revision` or the newest) with changes on top: an RFC 7396 JSON merge patch of its document (`patch`), and/or a list\n' +
     'of `changes` (add-route, delete-route, link-down, link-up, forwarding) applied to the fabric it compiles to. The\n' +
-    'answer is that of the batch endpoint; nothing is stored.\n',
+    'answer is that of the batch endpoint, with its `detail` and `paths` parameters and its bound on the answer\'s\n' +
+    'size (422 `urn:pathtrace:problem:answer-too-large`); nothing is stored.\n',
   'x-request-body': {
     content: {
       'application/json': {
@@ -150,14 +152,31 @@ const traceWhatIfDoc = {
       },
     ),
     422: problemResponse(
-      'The changed topology is not consistent (the errors point into the changes or the patched document).',
+      'The changed topology is not consistent (`urn:pathtrace:problem:invalid-topology`: the errors point into the\n' +
+        'changes or the patched document), or (`urn:pathtrace:problem:answer-too-large`) ' + ANSWER_TOO_LARGE,
       {
-        type: 'urn:pathtrace:problem:invalid-topology',
-        title: 'The topology is not consistent',
-        status: 422,
-        detail: '1 of the changes do not apply to the topology',
-        instance: '/v1/traces',
-        errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }],
+        examples: {
+          invalidTopology: {
+            summary: 'A change names a netns the topology does not have',
+            value: {
+              type: 'urn:pathtrace:problem:invalid-topology',
+              title: 'The topology is not consistent',
+              status: 422,
+              detail: '1 of the changes do not apply to the topology',
+              instance: '/v1/traces',
+              errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }],
+            },
+          },
+          answerTooLarge: {
+            summary: 'A thousand flows that ECMP splits 64 ways each, in full',
+            value: answerTooLargeExample(
+              '/v1/traces',
+              'the answer would be larger than the limit of 33554432 bytes (MAX_ANSWER_BYTES): the first 223 of 1000 flows took ' +
+                '33456690 bytes, and flow 224 (r0 → 10.99.0.1) would pass it; ask for less: detail=hops (no prose) or ' +
+                'detail=summary (no hops), or fewer paths per trace (paths=1), or fewer flows per request (223 fit)',
+            ),
+          },
+        },
       },
     ),
   },
@@ -180,11 +199,13 @@ function checkDepth(patch: unknown, at: string): void {
   }
 }
 
-export default async function whatIfRoutes(plain: FastifyInstance) {
+export default async function whatIfRoutes(plain: FastifyInstance, options: { maxAnswerBytes?: number }) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+  const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
 
-  app.post('/traces', { schema: { ...traceWhatIfDoc, body: WhatIfBody } }, async (request) => {
+  app.post('/traces', { schema: { ...traceWhatIfDoc, querystring: WhatIfQuery, body: WhatIfBody } }, async (request) => {
     const body = request.body;
+    const answering = { bidirectional: body.bidirectional ?? false, ...request.query, maxBytes };
     if (body.flows.length > MAX_FLOWS) {
       throw new Problem(413, 'payload-too-large', `${body.flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
     }
@@ -200,7 +221,7 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
         });
       }
       const compiled = compileTopology(checkTopology(body.topology));
-      const { count, traces } = traceFlows(compiled, { name: 'what-if', revision: 0 }, body.flows, body.bidirectional ?? false);
+      const { count, traces } = traceFlows(compiled, { name: 'what-if', revision: 0 }, body.flows, answering);
       app.metrics.traced(count.byDisposition);
       return { base: null, count, traces };
     }
@@ -220,7 +241,7 @@ export default async function whatIfRoutes(plain: FastifyInstance) {
       spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
     }
     const base = { name: stored.name, revision: stored.revision };
-    const { count, traces } = traceFlows(compileTopology(spec), base, body.flows, body.bidirectional ?? false);
+    const { count, traces } = traceFlows(compileTopology(spec), base, body.flows, answering);
     app.metrics.traced(count.byDisposition);
     return { base, count, traces };
   });

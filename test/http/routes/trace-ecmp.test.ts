@@ -107,6 +107,19 @@ test('one branch delivers, the other is blackholed: the answer is the worst, eve
   assert.ok(body.paths.every((p: { mtu?: unknown }) => p.mtu !== undefined));
 });
 
+test('a list cut to one path still answers the worst of both, and counts both', async () => {
+  const body = (await trace('&paths=1')).json();
+  assert.equal(body.disposition, 'BLACKHOLED');
+  assert.deepEqual(body.hops.map((h: { netns: string }) => h.netns), ['pod-a1', 'node-a', 'node-c'], 'the worst path, though not listed');
+  assert.deepEqual(
+    body.paths.map((p: { disposition: string; choices: number[] }) => [p.disposition, p.choices]),
+    [['DELIVERED', [0]]],
+  );
+  assert.equal(body.pathCount, 2);
+  assert.equal(body.pathsOmitted, 1);
+  assert.equal((await trace('&detail=summary')).json().disposition, 'BLACKHOLED');
+});
+
 test("without a seed the branch is node-a's per-boot secret: no branch is named, every one is listed", async () => {
   const body = (await trace('&protocol=tcp&srcPort=40000&dstPort=443')).json();
   const { note, ...ecmp } = body.ecmp;
