@@ -12,6 +12,13 @@ import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
 import { summarize } from '../topology/summary.js';
 import { Problem } from '../answer/problem.js';
+import { compileTopology } from '../engine/topology.js';
+import { materialise } from '../engine/materialise.js';
+import { checkTopology } from '../topology/validate.js';
+import { applyChanges, mergePatch, type Change } from '../topology/patch.js';
+import { checkAsBody } from '../topology/schema-check.js';
+import { TopologyPutBody } from '../topology/schema.js';
+import type { WhatIfBodyDoc } from '../http/routes/whatif.schemas.js';
 import { diffAnswer, podsToCompare, type PodFilter, type StoredDoc } from '../answer/diff.js';
 
 export interface Loaded {
@@ -92,6 +99,33 @@ function diff([a, b]: Loaded[], filter: PodFilter): Encoded {
   return encoded('application/json; charset=utf-8', JSON.stringify(answer));
 }
 
+/**
+ * A what-if: flows through a topology given inline, or through a stored one changed by a merge patch and/or changes,
+ * each as strictly checked as a topology sent whole.
+ */
+function whatIf(_revisions: Loaded[], args: { text: string; options: BatchOptions; base?: StoredDocument & { name: string; revision: number } }) {
+  const body = JSON.parse(args.text) as WhatIfBodyDoc;
+  let base = null;
+  let spec;
+  if (args.base === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
+  else {
+    base = { name: args.base.name, revision: args.base.revision };
+    let doc: { cluster?: unknown; fabric?: unknown } = { [args.base.form]: JSON.parse(args.base.documentJson) };
+    if (body.patch !== undefined) {
+      doc = mergePatch(doc, body.patch) as typeof doc;
+      checkAsBody(TopologyPutBody, doc, '/patch', 'the base topology after the patch');
+    }
+    // A patch may turn the base into any form of a topology body.
+    spec = checkTopologyBody(doc as Parameters<typeof checkTopologyBody>[0]).spec;
+    if (body.changes !== undefined) {
+      const fabric = spec.form === 'fabric' ? spec.fabric : materialise(compileTopology(spec).fabric);
+      spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
+    }
+  }
+  const { count, traces } = traceFlows(compileTopology(spec), base ?? { name: 'what-if', revision: 0 }, body.flows, args.options);
+  return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
+}
+
 function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' }): Encoded {
   const { format, ...filter } = args;
   const topology = topologyOf(r!);
@@ -113,6 +147,7 @@ export const JOBS = {
   batch,
   matrix,
   diff,
+  whatIf,
 } satisfies Record<string, (revisions: Loaded[], args: never) => unknown>;
 
 export type JobKind = keyof typeof JOBS;

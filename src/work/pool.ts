@@ -65,6 +65,7 @@ const SMALLER: Record<JobKind, string> = {
   batch: 'send fewer flows per request',
   matrix: 'filter by namespace or node',
   diff: 'compare fewer pods: filter by namespace or node',
+  whatIf: 'send fewer flows per request, or a smaller topology',
 };
 
 /**

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { Cluster, Fabric, Route, TopologyName } from '../../topology/schema.js';
 import { answerQuery, BatchItem, Flow } from './traces.schemas.js';
 import { MAX_REVISION } from './topologies.schemas.js';
@@ -35,3 +35,4 @@ export const WhatIfAnswer = Type.Object({
   count: Type.Object({ flows: Type.Integer(), errors: Type.Integer(), byDisposition: Type.Record(Type.String(), Type.Integer()) }),
   traces: Type.Array(BatchItem),
 });
+export type WhatIfBodyDoc = Static<typeof WhatIfBody>;

@@ -1,17 +1,11 @@
 // POST /v1/traces: what-if. Traces flows through a topology given inline, or through a stored one with changes on top,
 // and stores nothing.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { JobResult } from '../../work/jobs.js';
+import { sendEncoded } from '../work.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { compileTopology } from '../../engine/topology.js';
-import { materialise } from '../../engine/materialise.js';
-import { checkTopology } from '../../topology/validate.js';
-import { applyChanges, mergePatch, type Change } from '../../topology/patch.js';
 import { Problem } from '../problem.js';
-import { checkTopologyBody } from '../../import/body.js';
-import { checkAsBody } from '../../topology/schema-check.js';
-import { TopologyPutBody } from '../../topology/schema.js';
 import { MAX_FLOWS } from './traces.schemas.js';
-import { traceFlows } from '../../answer/batch.js';
 import { WhatIfAnswer, WhatIfBody, WhatIfQuery } from './whatif.schemas.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse } from '../responses.js';
@@ -203,7 +197,12 @@ export default async function whatIfRoutes(plain: FastifyInstance, options: { ma
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
 
-  app.post('/traces', { schema: { ...traceWhatIfDoc, querystring: WhatIfQuery, body: WhatIfBody } }, async (request) => {
+  const answerWhatIf = (reply: FastifyReply, answer: JobResult<'whatIf'>) => {
+    app.metrics.traced(answer.byDisposition);
+    return sendEncoded(reply, answer);
+  };
+
+  app.post('/traces', { schema: { ...traceWhatIfDoc, querystring: WhatIfQuery, body: WhatIfBody } }, async (request, reply) => {
     const body = request.body;
     const answering = { bidirectional: body.bidirectional ?? false, ...request.query, maxBytes };
     if (body.flows.length > MAX_FLOWS) {
@@ -220,29 +219,12 @@ export default async function whatIfRoutes(plain: FastifyInstance, options: { ma
           errors: [{ pointer: body.patch !== undefined ? '/patch' : body.changes !== undefined ? '/changes' : '/revision', detail: 'only with base' }],
         });
       }
-      const compiled = compileTopology(checkTopology(body.topology));
-      const { count, traces } = traceFlows(compiled, { name: 'what-if', revision: 0 }, body.flows, answering);
-      app.metrics.traced(count.byDisposition);
-      return { base: null, count, traces };
+      return answerWhatIf(reply, await app.work.run('whatIf', [], { text: request.jsonText!, options: answering }));
     }
 
     if (body.patch !== undefined) checkDepth(body.patch, '/patch');
     const stored = await app.store.get(body.base!, body.revision);
-    let doc: { cluster?: unknown; fabric?: unknown } = { [stored.form]: JSON.parse(stored.documentJson) };
-    if (body.patch !== undefined) {
-      doc = mergePatch(doc, body.patch) as typeof doc;
-      // The patched document is a topology body like any other: as strictly checked as one that was sent whole.
-      checkAsBody(TopologyPutBody, doc, '/patch', 'the base topology after the patch');
-    }
-    // A patch may turn the base into any form of a topology body.
-    let spec = checkTopologyBody(doc as Parameters<typeof checkTopologyBody>[0]).spec;
-    if (body.changes !== undefined) {
-      const fabric = spec.form === 'fabric' ? spec.fabric : materialise(compileTopology(spec).fabric);
-      spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
-    }
-    const base = { name: stored.name, revision: stored.revision };
-    const { count, traces } = traceFlows(compileTopology(spec), base, body.flows, answering);
-    app.metrics.traced(count.byDisposition);
-    return { base, count, traces };
+    const base = { name: stored.name, revision: stored.revision, form: stored.form, documentJson: stored.documentJson };
+    return answerWhatIf(reply, await app.work.run('whatIf', [], { text: request.jsonText!, options: answering, base }));
   });
 }
