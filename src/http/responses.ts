@@ -213,3 +213,17 @@ export const ImportUnprocessable = problemResponse(
     },
   } },
 );
+
+/** What a request that needs a worker thread may answer besides its own problems. */
+export const Busy = problemResponse(
+  'The work could not be done now: as many requests are waiting for a worker as may wait (`Retry-After` says when to\n' +
+    'retry; `urn:pathtrace:problem:unavailable`), or it ran past the deadline (JOB_DEADLINE_SECONDS) or a worker\'s memory\n' +
+    'and was stopped (`urn:pathtrace:problem:deadline-exceeded`, or `unavailable`): `detail` says how to ask for less.\n',
+  {
+    type: 'urn:pathtrace:problem:deadline-exceeded',
+    title: 'The request took longer than its deadline',
+    status: 503,
+    detail: 'the matrix did not finish within the deadline of 60 s: filter by namespace or node',
+    instance: '/v1/topologies/prod/reachability',
+  },
+);

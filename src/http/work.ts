@@ -45,6 +45,8 @@ export class Work {
         for (const b of bytes.values()) total += b;
         app.metrics.cacheBytes.set(total);
         this.compilations += report.compiles.length;
+        if (report.hits > 0) app.metrics.cacheLookups.inc({ result: 'hit' }, report.hits);
+        if (report.compiles.length > 0) app.metrics.cacheLookups.inc({ result: 'miss' }, report.compiles.length);
         for (const c of report.compiles) {
           app.metrics.compileSeconds.observe(c.seconds);
           app.metrics.compiledNetns.observe(c.netns);

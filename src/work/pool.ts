@@ -259,7 +259,7 @@ export class WorkPool {
   private discard(slot: Slot): void {
     clearTimeout(slot.timer);
     slot.job = undefined;
-    this.options.onReport?.(slot.index, { held: [], bytes: 0, compiles: [] });
+    this.options.onReport?.(slot.index, { held: [], bytes: 0, hits: 0, compiles: [] });
     if (this.slots[slot.index] !== slot) return;
     this.slots[slot.index] = undefined;
     if (!this.closed) this.spawn(slot.index);

@@ -29,6 +29,9 @@ export interface CacheReport {
   /** Keys held after the job: the main thread sends a topology's jobs where it is compiled already. */
   held: string[];
   bytes: number;
+  /** Revisions the job found compiled. */
+  hits: number;
+  /** Revisions the job compiled (misses). */
   compiles: { seconds: number; netns: number }[];
 }
 

@@ -9,6 +9,7 @@ const port = parentPort!;
 const revisions = new Revisions((workerData as { cacheBytes: number }).cacheBytes);
 const waiting = new Map<string, (document: StoredDocument | undefined) => void>();
 let compiles: CacheReport['compiles'] = [];
+let hits = 0;
 
 const post = (message: FromWorker) => port.postMessage(message);
 
@@ -25,6 +26,7 @@ function fetchDocument(job: number, key: RevisionKey): Promise<StoredDocument> {
  */
 async function load(job: number, key: RevisionKey, documents: boolean): Promise<Loaded> {
   let compiled = revisions.get(keyOf(key))?.compiled;
+  if (compiled !== undefined) hits++;
   const document = documents || compiled === undefined ? await fetchDocument(job, key) : undefined;
   return {
     key,
@@ -42,8 +44,9 @@ async function load(job: number, key: RevisionKey, documents: boolean): Promise<
 }
 
 function report(): CacheReport {
-  const r = { held: revisions.keys(), bytes: revisions.bytes, compiles };
+  const r = { held: revisions.keys(), bytes: revisions.bytes, hits, compiles };
   compiles = [];
+  hits = 0;
   return r;
 }
 

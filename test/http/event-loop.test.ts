@@ -41,10 +41,10 @@ test('/healthz answers within 100 ms while a 5,000-pod matrix, a 150,000-pod dif
   const heavy = [
     fetch(`${base}/v1/topologies/el-matrix/reachability`).then(async (r) => ({ what: 'matrix', status: r.status, bytes: (await r.arrayBuffer()).byteLength })),
     fetch(`${base}/v1/topologies/el-big/diff`).then(async (r) => ({ what: 'diff', status: r.status, bytes: (await r.arrayBuffer()).byteLength })),
-    fetch(`${base}/v1/topologies/el-matrix/traces`, {
+    fetch(`${base}/v1/topologies/el-matrix/traces?detail=hops`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ flows, bidirectional: true }),
+      body: JSON.stringify({ flows }),
     }).then(async (r) => ({ what: 'batch', status: r.status, bytes: (await r.arrayBuffer()).byteLength })),
   ];
   let running = heavy.length;

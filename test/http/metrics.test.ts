@@ -30,7 +30,9 @@ test('/metrics counts requests by route pattern and status, traces by dispositio
   assert.doesNotMatch(text, /no-such-topology-xyz|pod-a1/, 'names and query strings never become labels');
   assert.ok(sample(text, /^pathtrace_compile_duration_seconds_count/) >= 1, 'the write compiled its revision');
   assert.ok(sample(text, /pathtrace_compiled_cache_lookups_total\{result="hit"\}/) >= 2);
-  assert.equal(sample(text, /^pathtrace_compiled_cache_entries/), 1);
+  assert.ok(sample(text, /^pathtrace_compiled_cache_bytes/) > 0, 'the workers report the heap their compiled revisions take');
+  assert.equal(sample(text, /^pathtrace_worker_queue_length/), 0);
+  assert.equal(sample(text, /^pathtrace_worker_jobs_running/), 0);
   assert.equal(sample(text, /pathtrace_traces_total\{disposition="DELIVERED"\}/), 2);
   assert.match(text, /^nodejs_eventloop_lag_p99_seconds /m);
   assert.match(text, /^process_resident_memory_bytes /m);

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import { DiffAnswer, PodFilter } from '../../answer/diff.js';
 import { sendEncoded } from '../work.js';
 import { Problem } from '../problem.js';
-import { BadRequest, NotFound, problemResponse } from '../responses.js';
+import { BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
@@ -66,6 +66,7 @@ const diffRevisionsDoc = {
     },
     400: BadRequest,
     404: NotFound,
+    503: Busy,
     413: problemResponse(
       'More than 5,000 pods in both revisions (and matching the filter); filter by namespace or node.',
       {

@@ -8,7 +8,7 @@ import { Problem } from '../problem.js';
 import { etag, parseIfMatch } from '../preconditions.js';
 import { ImportAnswer, ImportParams, ImportQuery, KubernetesImportBody } from './import.schemas.js';
 import { WriteHeaders } from './topologies.schemas.js';
-import { Conflict, ETag, ImportBadRequest, ImportUnprocessable, Location, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType } from '../responses.js';
+import { Conflict, ETag, ImportBadRequest, ImportUnprocessable, Location, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, Busy } from '../responses.js';
 
 
 const location = (name: string) => `/v1/topologies/${name}`;
@@ -130,6 +130,7 @@ const importKubernetesDoc = {
     400: ImportBadRequest,
     409: Conflict,
     413: PayloadTooLarge,
+    503: Busy,
     415: UnsupportedMediaType,
     422: ImportUnprocessable,
   },
@@ -166,6 +167,7 @@ const putKubernetesImportDoc = {
     409: Conflict,
     412: PreconditionFailed,
     413: PayloadTooLarge,
+    503: Busy,
     415: UnsupportedMediaType,
     422: ImportUnprocessable,
   },

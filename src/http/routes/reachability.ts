@@ -4,7 +4,7 @@ import { sendEncoded } from '../work.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
-import { BadRequest, NotFound, problemResponse } from '../responses.js';
+import { BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
@@ -82,6 +82,7 @@ const reachabilityMatrixDoc = {
     },
     400: BadRequest,
     404: NotFound,
+    503: Busy,
     413: problemResponse(
       'More than 5,000 pods; filter by namespace or node.',
       {

@@ -20,7 +20,7 @@ import {
   TopologyWritten,
   WriteHeaders,
 } from './topologies.schemas.js';
-import { BadRequest, Conflict, ETag, InvalidTopology, Location, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType } from '../responses.js';
+import { BadRequest, Conflict, ETag, InvalidTopology, Location, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, Busy } from '../responses.js';
 
 const location = (name: string) => `/v1/topologies/${name}`;
 
@@ -102,6 +102,7 @@ const createTopologyDoc = {
     400: BadRequest,
     409: Conflict,
     413: PayloadTooLarge,
+    503: Busy,
     415: UnsupportedMediaType,
     422: InvalidTopology,
   },
@@ -202,6 +203,7 @@ const putTopologyDoc = {
     409: Conflict,
     412: PreconditionFailed,
     413: PayloadTooLarge,
+    503: Busy,
     415: UnsupportedMediaType,
     422: InvalidTopology,
   },

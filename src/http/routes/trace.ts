@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CloneType, Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
-import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse } from '../responses.js';
+import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '../responses.js';
 import { answerQuery, Family, Port, Size } from './traces.schemas.js';
 import { pickFormat, sendRendered, type Format } from '../formats.js';
 import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, jsonBytes } from '../../answer/size.js';
@@ -328,6 +328,7 @@ const tracePacketDoc = {
         instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1',
       },
     ),
+    503: Busy,
   },
 };
 

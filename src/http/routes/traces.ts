@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Problem } from '../problem.js';
 import { sendEncoded } from '../work.js';
-import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse } from '../responses.js';
+import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 import { BatchAnswer, BatchBody, BatchParams, BatchQuery, MAX_FLOWS } from './traces.schemas.js';
 
@@ -164,6 +164,7 @@ const traceBatchDoc = {
     },
     400: BadRequest,
     404: NotFound,
+    503: Busy,
     413: problemResponse(
       'More than 10,000 flows, or a body over the size limit.',
       {

@@ -8,7 +8,7 @@ import { Problem } from '../problem.js';
 import { MAX_FLOWS } from './traces.schemas.js';
 import { WhatIfAnswer, WhatIfBody, WhatIfQuery } from './whatif.schemas.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
-import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse } from '../responses.js';
+import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
 
 
 const traceWhatIfDoc = {
@@ -135,6 +135,7 @@ const traceWhatIfDoc = {
     },
     400: BadRequest,
     404: NotFound,
+    503: Busy,
     413: problemResponse(
       'More than 10,000 flows, or a body over the size limit.',
       {
