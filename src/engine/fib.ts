@@ -77,6 +77,11 @@ export class Fibs {
   /** Per table: the number of its first group. */
   private readonly firstGroup: Int32Array;
   private readonly facts: Int32Array;
+  /**
+   * Per group, its prefix length, as in facts but dense: choosing between a netns's own match and the shared table's
+   * then reads neither group's record, where the losing one (often the default route) would be a cache miss of its own.
+   */
+  private readonly bits: Uint8Array;
   /** Per group: its routes and the one the kernel prefers; the gateways of next hops (all read off the hot path). */
   private readonly groups: RouteGroup[] = [];
   private readonly preferred: Route[] = [];
@@ -106,6 +111,7 @@ export class Fibs {
     }
     this.covers = new Array<undefined>(this.groups.length).fill(undefined);
     this.facts = new Int32Array(this.groups.length * GROUP + extra * NEXTHOP);
+    this.bits = Uint8Array.from(this.preferred, (r) => r.prefix.bits);
     let overflow = this.groups.length * GROUP;
     for (const [id, t] of this.tables.entries()) {
       for (let group = this.firstGroup[id]!; group < this.firstGroup[id]! + t.groups.length; group++) {
@@ -145,7 +151,7 @@ export class Fibs {
     const i = this.find(own, family, w0, w1, w2, w3);
     const j = shared < 0 ? -1 : this.find(shared, family, w0, w1, w2, w3);
     if (j < 0) return i;
-    return i >= 0 && this.facts[i * GROUP]! >= this.facts[j * GROUP]! ? i : j;
+    return i >= 0 && this.bits[i]! >= this.bits[j]! ? i : j;
   }
 
   /** The group of one table with the longest prefix that contains the address w0..w3, or -1. */
