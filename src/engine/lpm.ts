@@ -23,6 +23,8 @@
 // table is 4-6 KiB, and a lookup reads a cache line at each of up to four levels, one cache miss each when thousands of
 // nodes' tables are looked up in turn; this way a lookup reads the scan list and, only when the prefix it matched covers
 // host routes, one slot of the hash table. A host route is longer than any other prefix, so it wins wherever it matches.
+// Up to HOSTS_MAX host routes: a large table of clustered addresses (every pod's, in Owners) touches fewer cache lines
+// as a trie, whose last level keeps a /24's addresses side by side where a hash spreads them.
 
 import type { Addr, Family } from './addr.js';
 import { hash4, hash6, slotBits } from './address-map.js';
@@ -36,6 +38,7 @@ export interface LpmEntry {
 
 const STRIDE = 256;
 const SCAN_MAX = 8;
+const HOSTS_MAX = 1024;
 const NO_MATCH = -1;
 /** Leaves are -(value + 2); the most negative int32 bounds the values a slot can hold. */
 const MAX_VALUE = 2 ** 31 - 2;
@@ -75,7 +78,7 @@ export class Lpm {
     if (distinct.length <= SCAN_MAX) {
       this.t = scanList(family, distinct);
       this.scan = this.t.length;
-    } else if (distinct.length - hosts <= SCAN_MAX) {
+    } else if (distinct.length - hosts <= SCAN_MAX && hosts <= HOSTS_MAX) {
       this.t = hostTable(family, distinct);
       this.scan = -2 - (distinct.length - hosts) * (family === 4 ? 4 : 10);
     } else {
