@@ -86,6 +86,8 @@ export class Fibs {
   private readonly groups: RouteGroup[] = [];
   private readonly preferred: Route[] = [];
   private readonly gateways: Addr[] = [];
+  /** Per gateway, its words: a tunnel routes to a gateway's address without reading the Addr. */
+  private readonly gatewayWords: Int32Array;
   /** Per group, once an explanation asked: see covering(). */
   private readonly covers: (readonly number[] | undefined)[];
 
@@ -128,6 +130,8 @@ export class Fibs {
         }
       }
     }
+    this.gatewayWords = new Int32Array(4 * this.gateways.length);
+    for (const [i, g] of this.gateways.entries()) this.gatewayWords.set([g.w0, g.w1, g.w2, g.w3], 4 * i);
   }
 
   private putNexthop(at: number, nh: NextHop, ownerOf: (a: Addr) => number): void {
@@ -228,6 +232,11 @@ export class Fibs {
 
   hasGateway(nh: number): boolean {
     return this.facts[nh + 1]! >= 0;
+  }
+
+  /** Word `w` (0-3) of the address of the next hop's gateway, which it must have. */
+  gatewayWord(nh: number, w: number): number {
+    return this.gatewayWords[4 * this.facts[nh + 1]! + w]! >>> 0;
   }
 
   gateway(nh: number): Addr | undefined {
