@@ -224,7 +224,8 @@ export class Walker {
 
       const nh = fibs.nexthop(group, choice);
       const dev = fibs.dev(nh);
-      const out = fabric.linkAt(ns, dev);
+      const pinned = fibs.link(nh);
+      const out = pinned >= 0 ? pinned : fabric.linkAt(ns, dev);
       record.out(hop, out);
       if (!fabric.hasCarrier(out)) return this.drop(fabric, flow, choices, LINK_DOWN, out);
       const gateway = fibs.hasGateway(nh);
