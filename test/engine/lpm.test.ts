@@ -244,3 +244,21 @@ test('byteLength: a few words per prefix when scanned or hashed, 1 KiB per node 
   assert.equal(trie.byteLength, 7 * 1024);
   assert.equal(tables(6, [['fd00::/64', 0]])[0].byteLength, 9 * 4);
 });
+
+test('a host table holds at most 1,024 host routes; a larger table of them is a trie', () => {
+  const hosts = (n: number) =>
+    new Lpm(4, [
+      { prefix: Prefix.parse('0.0.0.0/0'), value: 0 },
+      ...Array.from({ length: n }, (_, i) => ({ prefix: Prefix.of(Addr.v4(0x0a000000 + i), 32), value: i + 1 })),
+    ]);
+  // A header, the default route's 4 ints, and 2,048 slots of 2 ints.
+  assert.equal(hosts(1024).byteLength, (3 + 4 + 2048 * 2) * 4);
+  // The root, nodes for 10 and 10.0, and one per /24 the addresses reach (10.0.0-4).
+  assert.equal(hosts(1025).byteLength, 8 * 1024);
+  for (const n of [1024, 1025]) {
+    const t = hosts(n);
+    assert.equal(t.lookup(Addr.parse('10.0.0.0')), 1);
+    assert.equal(t.lookup(Addr.v4(0x0a000000 + n - 1)), n);
+    assert.equal(t.lookup(Addr.v4(0x0a000000 + n)), 0);
+  }
+});
