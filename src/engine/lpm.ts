@@ -56,7 +56,7 @@ const TRIE = -1;
 const HOST_HEADER = 3;
 
 export class Lpm {
-  /** The trie, or for a tiny table the scan list. */
+  /** The trie, or for a tiny table the scan list, or a host table (see HOST_HEADER). */
   private readonly t: Int32Array;
   /** The length of the scan list, or -1 when t is a trie. */
   private readonly scan: number;

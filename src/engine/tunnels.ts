@@ -85,7 +85,6 @@ export class Tunnels {
     }
     this.neighChain = Int32Array.from(chain);
 
-    for (const l of links) if (l.mac !== undefined) this.mac(l.mac);
     this.linkIpcache = new Int32Array(links.length).fill(-1);
     const ipcacheLists = new Map<readonly IpcacheEntry[], number>();
     for (const l of links) {
@@ -190,15 +189,14 @@ export class Tunnels {
   }
 
   /**
-   * The tunnel link of netns `ns` that takes an outer packet sent by tunnel `sender` (see tunnel()), or -1: IP-in-IP goes
+   * The tunnel link of netns `ns` that takes an outer packet sent by tunnel `s` (see tunnel()), or -1: IP-in-IP goes
    * to any ipip link that is up (Calico's tunl0 has neither local nor remote, so it takes every sender); VXLAN and Geneve
    * to a link of the same kind, outer family (its socket's) and UDP port with the same VNI, or to an external-mode one
    * (which takes any VNI). A sender that names the MAC of the link it sends to (`mac` ≥ 0, from its neighbour entry)
    * reaches a link with another MAC only to be dropped: `wrongMac` tells.
    */
-  receiver(ns: number, sender: number): number {
+  receiver(ns: number, s: number): number {
     const t = this.nsTunnels;
-    const s = sender;
     for (let g = this.nsTunnelStart[ns]!, end = this.nsTunnelStart[ns + 1]!; g < end; g += FACTS) {
       if (t[g] !== t[s] || t[g + 5] === 0 || t[g + 4] !== t[s + 4]) continue;
       if (t[g] === IPIP) return g;
