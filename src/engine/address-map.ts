@@ -11,6 +11,23 @@ const EMPTY = -1;
 /** 2^32 / φ: multiplying by it spreads any run of addresses over the high bits of the product (Fibonacci hashing). */
 const GOLDEN = 0x9e3779b1;
 
+/** The hash of an IPv4 address: its high `32 - shift` bits number a slot of a table of 2^(32 - shift). */
+export function hash4(w0: number): number {
+  return Math.imul(w0, GOLDEN);
+}
+
+/** The hash of an IPv6 address, as hash4. */
+export function hash6(w0: number, w1: number, w2: number, w3: number): number {
+  return Math.imul(w0 ^ Math.imul(w1 ^ Math.imul(w2 ^ Math.imul(w3, GOLDEN), GOLDEN), GOLDEN), GOLDEN);
+}
+
+/** log2 of the slots for n keys: at least twice as many slots as keys, and two, so a probe always meets an empty slot. */
+export function slotBits(n: number): number {
+  let b = 1;
+  while (1 << b < 2 * n) b++;
+  return b;
+}
+
 export class AddressMap {
   private readonly slots4: Int32Array;
   private readonly slots6: Int32Array;
@@ -22,15 +39,8 @@ export class AddressMap {
 
   /** Values must be ≥ 0; a later entry of the same address replaces the earlier one. */
   constructor(entries: readonly { readonly addr: Addr; readonly value: number }[]) {
-    // At least twice as many slots as entries, and two: a lookup always meets its key or an empty slot.
-    const bits = (family: Family) => {
-      const n = entries.filter((e) => e.addr.family === family).length;
-      let b = 1;
-      while (1 << b < 2 * n) b++;
-      return b;
-    };
-    const b4 = bits(4);
-    const b6 = bits(6);
+    const b4 = slotBits(entries.filter((e) => e.addr.family === 4).length);
+    const b6 = slotBits(entries.filter((e) => e.addr.family === 6).length);
     const s4 = 1 << b4;
     const s6 = 1 << b6;
     this.shift4 = 32 - b4;
@@ -59,14 +69,14 @@ export class AddressMap {
   /** The slot holding the IPv4 address, or the empty one where it would go. */
   private slot4(w0: number): number {
     const t = this.slots4;
-    let i = Math.imul(w0, GOLDEN) >>> this.shift4;
+    let i = hash4(w0) >>> this.shift4;
     while (t[i * SLOT4 + 1] !== EMPTY && t[i * SLOT4] !== w0) i = (i + 1) & this.mask4;
     return i * SLOT4;
   }
 
   private slot6(w0: number, w1: number, w2: number, w3: number): number {
     const t = this.slots6;
-    let i = Math.imul(w0 ^ Math.imul(w1 ^ Math.imul(w2 ^ Math.imul(w3, GOLDEN), GOLDEN), GOLDEN), GOLDEN) >>> this.shift6;
+    let i = hash6(w0, w1, w2, w3) >>> this.shift6;
     for (;;) {
       const at = i * SLOT6;
       if (t[at + 4] === EMPTY || (t[at] === w0 && t[at + 1] === w1 && t[at + 2] === w2 && t[at + 3] === w3)) return at;

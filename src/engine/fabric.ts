@@ -4,7 +4,7 @@
 import type { Addr, Family } from './addr.js';
 import type { IfAddr } from './ifaddr.js';
 import type { Prefix } from './prefix.js';
-import { Fibs, type Fib } from './fib.js';
+import { Fibs, type Fib, type RouteTable } from './fib.js';
 import type { Route } from './route.js';
 import { Owners } from './owners.js';
 import { L2, RECORD } from './l2.js';
@@ -162,9 +162,17 @@ export class Fabric {
     const records = (this.records = new Int32Array((links.length + segments.length) * RECORD));
     this.l2 = new L2(links, segments.length, records);
     this.tunnels = new Tunnels(netns, links);
+    // The tables that one netns alone uses, with its link ids: their routes name their links directly.
+    const users = new Map<RouteTable, Netns | null>();
+    for (const n of netns) {
+      for (const t of [n.fib4.own, n.fib4.shared, n.fib6.own, n.fib6.shared]) {
+        if (t !== undefined) users.set(t, users.has(t) && users.get(t) !== n ? null : n);
+      }
+    }
     this.fibs = new Fibs(
       netns.flatMap((n) => [n.fib4, n.fib6]),
       (a) => this.owners.first(a),
+      (t) => users.get(t)?.links.map((l) => l.id),
     );
 
     const nsFacts = (this.nsFacts = new Int32Array(netns.length * NETNS));

@@ -49,18 +49,19 @@ const TYPE_CODES: Record<RouteType, number> = { unicast: UNICAST, blackhole: BLA
 
 /**
  * Ints per route group in Fibs.facts: prefix length, type, number of next hops, where its second next hop is (ECMP),
- * then its first next hop, whose unused fourth int holds the group's table: 32 bytes, so that a lookup's answer and its
- * next hop are one cache line, and the 25,000 groups of a 5,000-node cluster take under a megabyte.
+ * then its first next hop: 32 bytes, so that a lookup's answer and its next hop are one cache line.
  */
 const GROUP = 8;
 const FIRST_NEXTHOP = 4;
-const TABLE = 7;
 /**
  * Ints per next hop: device index, the gateway's number in `gateways` (-1 for none), the gateway's first owner entry
- * (see Owners; -1 for none), one unused. The owner never changes, so resolving a next hop needs no lookup. The first
- * next hop of a group is inside the group; the others of an ECMP route follow all groups.
+ * (see Owners; -1 for none), and the device's link id when only one netns uses the table (-1 otherwise). The owner never
+ * changes, so resolving a next hop needs no lookup; nor does the device of a netns's own route (a node's route to each
+ * of its pods), where the netns's list of links would be one more cache miss. The first next hop of a group is inside
+ * the group; the others of an ECMP route follow all groups.
  */
 const NEXTHOP = 4;
+const LINK = 3;
 
 const NO_GROUPS: readonly number[] = Object.freeze([]);
 
@@ -77,15 +78,27 @@ export class Fibs {
   /** Per table: the number of its first group. */
   private readonly firstGroup: Int32Array;
   private readonly facts: Int32Array;
+  /**
+   * Per group, its prefix length, as in facts but dense: choosing between a netns's own match and the shared table's
+   * then reads neither group's record, where the losing one (often the default route) would be a cache miss of its own.
+   */
+  private readonly bits: Uint8Array;
   /** Per group: its routes and the one the kernel prefers; the gateways of next hops (all read off the hot path). */
   private readonly groups: RouteGroup[] = [];
   private readonly preferred: Route[] = [];
   private readonly gateways: Addr[] = [];
+  /** Per gateway, its words: a tunnel routes to a gateway's address without reading the Addr. */
+  private readonly gatewayWords: Int32Array;
+  /** Per group, its table (read off the hot path). */
+  private readonly tableOf: Int32Array;
   /** Per group, once an explanation asked: see covering(). */
   private readonly covers: (readonly number[] | undefined)[];
 
-  /** `ownerOf` gives the first owner entry of an address (Owners.first). */
-  constructor(fibs: Iterable<Fib>, ownerOf: (a: Addr) => number) {
+  /**
+   * `ownerOf` gives the first owner entry of an address (Owners.first); `linksOf` the link ids by device index of the
+   * one netns whose FIBs use a table, or undefined when several do.
+   */
+  constructor(fibs: Iterable<Fib>, ownerOf: (a: Addr) => number, linksOf: (t: RouteTable) => readonly number[] | undefined = () => undefined) {
     for (const fib of fibs) {
       for (const t of [fib.own, fib.shared]) {
         if (t === undefined || this.ids.has(t)) continue;
@@ -106,8 +119,11 @@ export class Fibs {
     }
     this.covers = new Array<undefined>(this.groups.length).fill(undefined);
     this.facts = new Int32Array(this.groups.length * GROUP + extra * NEXTHOP);
+    this.tableOf = new Int32Array(this.groups.length);
+    this.bits = Uint8Array.from(this.preferred, (r) => r.prefix.bits);
     let overflow = this.groups.length * GROUP;
     for (const [id, t] of this.tables.entries()) {
+      const links = linksOf(t);
       for (let group = this.firstGroup[id]!; group < this.firstGroup[id]! + t.groups.length; group++) {
         const r = this.preferred[group]!;
         const at = group * GROUP;
@@ -115,20 +131,23 @@ export class Fibs {
         this.facts[at + 1] = TYPE_CODES[r.type];
         this.facts[at + 2] = r.nexthops.length;
         this.facts[at + 3] = overflow;
-        this.facts[at + TABLE] = id;
+        this.tableOf[group] = id;
         for (let k = 0; k < r.nexthops.length; k++) {
-          this.putNexthop(k === 0 ? at + FIRST_NEXTHOP : overflow, r.nexthops[k]!, ownerOf);
+          this.putNexthop(k === 0 ? at + FIRST_NEXTHOP : overflow, r.nexthops[k]!, ownerOf, links);
           if (k > 0) overflow += NEXTHOP;
         }
       }
     }
+    this.gatewayWords = new Int32Array(4 * this.gateways.length);
+    for (const [i, g] of this.gateways.entries()) this.gatewayWords.set([g.w0, g.w1, g.w2, g.w3], 4 * i);
   }
 
-  private putNexthop(at: number, nh: NextHop, ownerOf: (a: Addr) => number): void {
+  private putNexthop(at: number, nh: NextHop, ownerOf: (a: Addr) => number, links: readonly number[] | undefined): void {
     const g = nh.gateway;
     this.facts[at] = nh.dev;
     this.facts[at + 1] = g === undefined ? -1 : this.gateways.length;
     this.facts[at + 2] = g === undefined ? -1 : ownerOf(g);
+    this.facts[at + LINK] = links?.[nh.dev] ?? -1;
     if (g !== undefined) this.gateways.push(g);
   }
 
@@ -145,7 +164,7 @@ export class Fibs {
     const i = this.find(own, family, w0, w1, w2, w3);
     const j = shared < 0 ? -1 : this.find(shared, family, w0, w1, w2, w3);
     if (j < 0) return i;
-    return i >= 0 && this.facts[i * GROUP]! >= this.facts[j * GROUP]! ? i : j;
+    return i >= 0 && this.bits[i]! >= this.bits[j]! ? i : j;
   }
 
   /** The group of one table with the longest prefix that contains the address w0..w3, or -1. */
@@ -182,7 +201,7 @@ export class Fibs {
   private covering(group: number): readonly number[] {
     let cover = this.covers[group];
     if (cover === undefined) {
-      const table = this.facts[group * GROUP + TABLE]!;
+      const table = this.tableOf[group]!;
       const { prefix } = this.preferred[group]!;
       const first = this.firstGroup[table]!;
       cover = this.tables[table]!.lpm.matches(prefix.addr).flatMap((e) => (e.prefix.bits <= prefix.bits ? [first + e.value] : []));
@@ -215,6 +234,11 @@ export class Fibs {
     return this.facts[nh]!;
   }
 
+  /** The next hop's egress link id when the table is one netns's own (see NEXTHOP), or -1: then ask its netns. */
+  link(nh: number): number {
+    return this.facts[nh + LINK]!;
+  }
+
   /** The first owner entry of the next hop's gateway (see Owners), or -1. */
   gatewayOwner(nh: number): number {
     return this.facts[nh + 2]!;
@@ -222,6 +246,11 @@ export class Fibs {
 
   hasGateway(nh: number): boolean {
     return this.facts[nh + 1]! >= 0;
+  }
+
+  /** Word `w` (0-3) of the address of the next hop's gateway, which it must have. */
+  gatewayWord(nh: number, w: number): number {
+    return this.gatewayWords[4 * this.facts[nh + 1]! + w]! >>> 0;
   }
 
   gateway(nh: number): Addr | undefined {

@@ -17,8 +17,17 @@
 // Tiny tables skip the trie: a cluster has one table per namespace, and a pod's two or three routes would cost 1-3 KiB
 // as a trie, 450 MB over 150,000 pods. Up to SCAN_MAX prefixes are kept as a list of (network, mask, value), longest
 // first, in the same Int32Array, and scanned: tens of bytes, and still over 100 M lookups/s at 8 prefixes.
+//
+// Tables of host routes and at most SCAN_MAX other prefixes (a node's: its pods' /32s, its pod CIDR, its subnet, the
+// default route) are a scan list of the other prefixes followed by a hash table of the host routes: as a trie a node's
+// table is 4-6 KiB, and a lookup reads a cache line at each of up to four levels, one cache miss each when thousands of
+// nodes' tables are looked up in turn; this way a lookup reads the scan list and, only when the prefix it matched covers
+// host routes, one slot of the hash table. A host route is longer than any other prefix, so it wins wherever it matches.
+// Up to HOSTS_MAX host routes: a large table of clustered addresses (every pod's, in Owners) touches fewer cache lines
+// as a trie, whose last level keeps a /24's addresses side by side where a hash spreads them.
 
 import type { Addr, Family } from './addr.js';
+import { hash4, hash6, slotBits } from './address-map.js';
 import { Prefix } from './prefix.js';
 
 /** A route destination and what it maps to: an index into the caller's route groups. */
@@ -29,12 +38,25 @@ export interface LpmEntry {
 
 const STRIDE = 256;
 const SCAN_MAX = 8;
+const HOSTS_MAX = 1024;
 const NO_MATCH = -1;
 /** Leaves are -(value + 2); the most negative int32 bounds the values a slot can hold. */
 const MAX_VALUE = 2 ** 31 - 2;
+/**
+ * How a table is laid out, as one int (`scan`): a scan list of `scan` ints when ≥ 0, a trie when TRIE, and when below it
+ * a host table whose scan list has -scan - 2 ints.
+ */
+const TRIE = -1;
+/**
+ * A host table starts with a header: the hash table's slot mask, its shift (see hash4), and whether some host route lies
+ * under none of the scan list's prefixes. Its scan list's entries are those of a scan list plus one int: whether some
+ * host route has that prefix as its longest other match. The hash slots follow: the address's words, then the value (-1
+ * for an empty slot).
+ */
+const HOST_HEADER = 3;
 
 export class Lpm {
-  /** The trie, or for a tiny table the scan list. */
+  /** The trie, or for a tiny table the scan list, or a host table (see HOST_HEADER). */
   private readonly t: Int32Array;
   /** The length of the scan list, or -1 when t is a trie. */
   private readonly scan: number;
@@ -52,8 +74,17 @@ export class Lpm {
     entries: readonly LpmEntry[],
   ) {
     const distinct = dedupe(family, entries);
-    this.t = distinct.length <= SCAN_MAX ? scanList(family, distinct) : compile(distinct);
-    this.scan = distinct.length <= SCAN_MAX ? this.t.length : -1;
+    const hosts = distinct.filter((e) => e.prefix.bits === e.prefix.addr.bits).length;
+    if (distinct.length <= SCAN_MAX) {
+      this.t = scanList(family, distinct);
+      this.scan = this.t.length;
+    } else if (distinct.length - hosts <= SCAN_MAX && hosts <= HOSTS_MAX) {
+      this.t = hostTable(family, distinct);
+      this.scan = -2 - (distinct.length - hosts) * (family === 4 ? 4 : 10);
+    } else {
+      this.t = compile(distinct);
+      this.scan = TRIE;
+    }
     this.sorted = distinct.slice().sort(byPrefix);
     this.lengths = [...new Set(distinct.map((e) => e.prefix.bits))].sort((x, y) => y - x);
   }
@@ -97,7 +128,8 @@ export class Lpm {
     for (const [i, l] of tables.entries()) {
       at[2 * i] = root;
       at[2 * i + 1] = l.scan;
-      if (l.scan >= 0) t.set(l.t, root);
+      // Only a trie holds offsets; the other layouts are read relative to their start.
+      if (l.scan !== TRIE) t.set(l.t, root);
       else for (let k = 0; k < l.t.length; k++) t[root + k] = l.t[k] > 0 ? l.t[k] + root : l.t[k];
       root += l.t.length;
     }
@@ -155,15 +187,73 @@ export class LpmSet {
   }
 }
 
-/** The IPv4 lookup in the table at offset `root` of t: a scan list of `scan` ints, or a trie when scan < 0. */
+/** The IPv4 lookup in the table at offset `root` of t, laid out as `scan` says. */
 function find4(t: Int32Array, root: number, scan: number, a: number): number {
-  if (scan < 0) return -walk(t, root, a) - 2;
+  if (scan === TRIE) return -walk(t, root, a) - 2;
+  if (scan < TRIE) return hosts4(t, root, -scan - 2, a);
   for (let i = root, end = root + scan; i < end; i += 3) if ((a & t[i + 1]) === t[i]) return t[i + 2];
   return NO_MATCH;
 }
 
+/** The IPv4 lookup in a host table whose scan list has `scan` ints. */
+function hosts4(t: Int32Array, root: number, scan: number, a: number): number {
+  let value = NO_MATCH;
+  let under = t[root + 2];
+  const list = root + HOST_HEADER;
+  for (let i = list, end = list + scan; i < end; i += 4) {
+    if ((a & t[i + 1]) === t[i]) {
+      value = t[i + 2];
+      under = t[i + 3];
+      break;
+    }
+  }
+  if (under === 0) return value;
+  const slots = list + scan;
+  const mask = t[root];
+  const key = a | 0;
+  for (let h = hash4(key) >>> t[root + 1]; ; h = (h + 1) & mask) {
+    const at = slots + 2 * h;
+    const v = t[at + 1];
+    if (v === NO_MATCH) return value;
+    if (t[at] === key) return v;
+  }
+}
+
+/** The IPv6 lookup in a host table, as hosts4. */
+function hosts6(t: Int32Array, root: number, scan: number, w0: number, w1: number, w2: number, w3: number): number {
+  let value = NO_MATCH;
+  let under = t[root + 2];
+  const list = root + HOST_HEADER;
+  for (let i = list, end = list + scan; i < end; i += 10) {
+    if (
+      (w0 & t[i + 4]) === t[i] &&
+      (w1 & t[i + 5]) === t[i + 1] &&
+      (w2 & t[i + 6]) === t[i + 2] &&
+      (w3 & t[i + 7]) === t[i + 3]
+    ) {
+      value = t[i + 8];
+      under = t[i + 9];
+      break;
+    }
+  }
+  if (under === 0) return value;
+  const slots = list + scan;
+  const mask = t[root];
+  const k0 = w0 | 0;
+  const k1 = w1 | 0;
+  const k2 = w2 | 0;
+  const k3 = w3 | 0;
+  for (let h = hash6(k0, k1, k2, k3) >>> t[root + 1]; ; h = (h + 1) & mask) {
+    const at = slots + 5 * h;
+    const v = t[at + 4];
+    if (v === NO_MATCH) return value;
+    if (t[at] === k0 && t[at + 1] === k1 && t[at + 2] === k2 && t[at + 3] === k3) return v;
+  }
+}
+
 /** The IPv6 lookup in the table at offset `root` of t, as find4. */
 function find6(t: Int32Array, root: number, scan: number, w0: number, w1: number, w2: number, w3: number): number {
+  if (scan < TRIE) return hosts6(t, root, -scan - 2, w0, w1, w2, w3);
   if (scan >= 0) {
     for (let i = root, end = root + scan; i < end; i += 9) {
       if (
@@ -240,6 +330,38 @@ function scanList(family: Family, entries: readonly LpmEntry[]): Int32Array {
     for (let w = 0; w < words; w++) out[i + words + w] = ~(first.word(w) ^ last.word(w));
     out[i + 2 * words] = value;
     i += 2 * words + 1;
+  }
+  return out;
+}
+
+/**
+ * The host table (see HOST_HEADER) of entries of which at most SCAN_MAX are not host routes: those as a scan list,
+ * longest first, each flagged when it is the longest of them over some host route, then the host routes hashed.
+ */
+function hostTable(family: Family, entries: readonly LpmEntry[]): Int32Array {
+  const words = family === 4 ? 1 : 4;
+  // Longest first, the scan list's order (its sort is stable, so it keeps this one).
+  const others = entries.filter((e) => e.prefix.bits !== e.prefix.addr.bits).sort((x, y) => y.prefix.bits - x.prefix.bits);
+  const hosts = entries.filter((e) => e.prefix.bits === e.prefix.addr.bits);
+  const list = scanList(family, others);
+  const stride = 2 * words + 1;
+  const bits = slotBits(hosts.length);
+  const slot = words + 1;
+  const slots = HOST_HEADER + (list.length / stride) * (stride + 1);
+  const out = new Int32Array(slots + (1 << bits) * slot);
+  out[0] = (1 << bits) - 1;
+  out[1] = 32 - bits;
+  for (let i = 0; i < list.length / stride; i++) out.set(list.subarray(i * stride, (i + 1) * stride), HOST_HEADER + i * (stride + 1));
+  for (let i = slots; i < out.length; i += slot) out[i + words] = NO_MATCH;
+  for (const { prefix, value } of hosts) {
+    const a = prefix.addr;
+    const over = others.findIndex((e) => e.prefix.contains(a));
+    out[over < 0 ? 2 : HOST_HEADER + over * (stride + 1) + stride] = 1;
+    const hash = family === 4 ? hash4(a.w0 | 0) : hash6(a.w0 | 0, a.w1 | 0, a.w2 | 0, a.w3 | 0);
+    let h = hash >>> out[1]!;
+    while (out[slots + h * slot + words] !== NO_MATCH) h = (h + 1) & out[0]!;
+    for (let w = 0; w < words; w++) out[slots + h * slot + w] = a.word(w);
+    out[slots + h * slot + words] = value;
   }
   return out;
 }

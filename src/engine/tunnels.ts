@@ -17,11 +17,13 @@ import type { Owners } from './owners.js';
  */
 const NEIGH = 4;
 /**
- * Ints per link in `facts`, and per receiving tunnel link in `nsTunnels` (where the link id follows): tunnel kind (0
- * none), UDP port, VNI, external mode (1/0), outer family (of `local`, else 4), up (1/0), MAC number (-1 none). Padded to
- * 32 bytes, so a link's facts are one cache line.
+ * Ints per tunnel link in `nsTunnels`: tunnel kind, UDP port, VNI, its ipcache's number (-1 none; an ipcache makes it an
+ * external-mode link), outer family (of `local`, else 4), up (1/0), MAC number (-1 none), the link's id. 32 bytes, so a
+ * tunnel's facts are one cache line, and a sending and a receiving tunnel are both found there: the walk reads no array
+ * indexed by link id, which at 150,000 pods is megabytes of mostly other links.
  */
 const FACTS = 8;
+const IPCACHE = 3;
 const MAC = 6;
 const RX_LINK = 7;
 const VXLAN = 1;
@@ -55,10 +57,11 @@ export class Tunnels {
   private readonly nsNeigh: Int32Array;
   private readonly neighIndexes: AddressMap[] = [];
   private neighChain = new Int32Array(0);
-  /** Per link, its ipcache index, or -1. */
+  /** Per link, its ipcache index, or -1 (for explanations; the walk reads the tunnel's facts). */
   private readonly linkIpcache: Int32Array;
   private readonly ipcaches: FamilyLpms[] = [];
-  private readonly facts: Int32Array;
+  /** Per endpoint, its family and words, so that routing the outer packet reads no Addr object. */
+  private readonly endpointWords: Int32Array;
   /** The tunnel links of each netns with their facts: nsTunnels[nsTunnelStart[ns] .. nsTunnelStart[ns + 1]). */
   private readonly nsTunnelStart: Int32Array;
   private readonly nsTunnels: Int32Array;
@@ -82,30 +85,6 @@ export class Tunnels {
     }
     this.neighChain = Int32Array.from(chain);
 
-    this.facts = new Int32Array(links.length * FACTS);
-    for (const l of links) {
-      const g = l.id * FACTS;
-      this.facts[g + MAC] = l.mac === undefined ? -1 : this.mac(l.mac);
-      if (l.tunnel === undefined) continue;
-      this.facts[g] = KIND_CODES[l.kind] ?? 0;
-      this.facts[g + 1] = l.tunnel.port;
-      this.facts[g + 2] = l.tunnel.vni;
-      this.facts[g + 3] = l.tunnel.ipcache.length > 0 ? 1 : 0;
-      this.facts[g + 4] = l.tunnel.local?.family ?? 4;
-      this.facts[g + 5] = l.up ? 1 : 0;
-      this.facts[g + RX_LINK] = l.id;
-    }
-    // A node has dozens of pod veths and one or two tunnels: the receiver is looked for among the tunnels only, whose
-    // facts are copied next to each other.
-    this.nsTunnelStart = new Int32Array(netns.length + 1);
-    const tunnelLinks: number[] = [];
-    for (const ns of netns) {
-      this.nsTunnelStart[ns.id] = tunnelLinks.length * FACTS;
-      for (const l of ns.links) if (l.tunnel !== undefined) tunnelLinks.push(l.id);
-    }
-    this.nsTunnelStart[netns.length] = tunnelLinks.length * FACTS;
-    this.nsTunnels = new Int32Array(tunnelLinks.length * FACTS);
-    tunnelLinks.forEach((l, i) => this.nsTunnels.set(this.facts.subarray(l * FACTS, l * FACTS + FACTS), i * FACTS));
     this.linkIpcache = new Int32Array(links.length).fill(-1);
     const ipcacheLists = new Map<readonly IpcacheEntry[], number>();
     for (const l of links) {
@@ -120,7 +99,29 @@ export class Tunnels {
       }
       this.linkIpcache[l.id] = id;
     }
+    // A node has dozens of pod veths and one or two tunnels: a tunnel's facts are kept next to its netns's others.
+    this.nsTunnelStart = new Int32Array(netns.length + 1);
+    const tunnelLinks: Link[] = [];
+    for (const ns of netns) {
+      this.nsTunnelStart[ns.id] = tunnelLinks.length * FACTS;
+      for (const l of ns.links) if (l.tunnel !== undefined) tunnelLinks.push(l);
+    }
+    this.nsTunnelStart[netns.length] = tunnelLinks.length * FACTS;
+    const t = (this.nsTunnels = new Int32Array(tunnelLinks.length * FACTS));
+    for (const [i, l] of tunnelLinks.entries()) {
+      const g = i * FACTS;
+      t[g] = KIND_CODES[l.kind] ?? 0;
+      t[g + 1] = l.tunnel!.port;
+      t[g + 2] = l.tunnel!.vni;
+      t[g + IPCACHE] = this.linkIpcache[l.id]!;
+      t[g + 4] = l.tunnel!.local?.family ?? 4;
+      t[g + 5] = l.up ? 1 : 0;
+      t[g + MAC] = l.mac === undefined ? -1 : this.mac(l.mac);
+      t[g + RX_LINK] = l.id;
+    }
     this.endpointOwners = new Int32Array(this.endpoints.length).fill(UNKNOWN);
+    this.endpointWords = new Int32Array(this.endpoints.length * 5);
+    for (const [i, a] of this.endpoints.entries()) this.endpointWords.set([a.family, a.w0, a.w1, a.w2, a.w3], i * 5);
   }
 
   /** The permanent neighbour entry of netns `ns` for the address w0..w3 on device `dev`, or -1. */
@@ -150,14 +151,31 @@ export class Tunnels {
     return o;
   }
 
+  /** The family of endpoint number `ref`. */
+  endpointFamily(ref: number): 4 | 6 {
+    return this.endpointWords[ref * 5] as 4 | 6;
+  }
+
+  /** Word `w` (0-3) of endpoint number `ref`'s address. */
+  endpointWord(ref: number, w: number): number {
+    return this.endpointWords[ref * 5 + 1 + w]! >>> 0;
+  }
+
   /** Whether the link forwards by an ipcache (Cilium's external-mode tunnel). */
   hasIpcache(link: number): boolean {
     return this.linkIpcache[link]! >= 0;
   }
 
-  /** The tunnel endpoint the link's ipcache gives the address w0..w3, or -1. */
-  ipcache(link: number, family: 4 | 6, w0: number, w1: number, w2: number, w3: number): number {
-    const index = this.ipcaches[this.linkIpcache[link]!]!;
+  /** The tunnel link `link` of netns `ns`, as the number of its facts that ipcache() and receiver() take. */
+  tunnel(ns: number, link: number): number {
+    let g = this.nsTunnelStart[ns]!;
+    while (this.nsTunnels[g + RX_LINK] !== link) g += FACTS;
+    return g;
+  }
+
+  /** The tunnel endpoint the ipcache of tunnel `tunnel` (an external-mode link's) gives the address w0..w3, or -1. */
+  ipcache(tunnel: number, family: 4 | 6, w0: number, w1: number, w2: number, w3: number): number {
+    const index = this.ipcaches[this.nsTunnels[tunnel + IPCACHE]!]!;
     return family === 4 ? index.lpm4.lookup4(w0) : index.lpm6.lookup6(w0, w1, w2, w3);
   }
 
@@ -171,20 +189,18 @@ export class Tunnels {
   }
 
   /**
-   * The tunnel link of netns `ns` that takes an outer packet sent by tunnel link `sender`, or -1: IP-in-IP goes to any
-   * ipip link that is up (Calico's tunl0 has neither local nor remote, so it takes every sender); VXLAN and Geneve to a
-   * link of the same kind, outer family (its socket's) and UDP port with the same VNI, or to an external-mode one (which
-   * takes any VNI). A sender that names the MAC of the link it sends to (`mac` ≥ 0, from its neighbour entry) reaches a
-   * link with another MAC only to be dropped: `wrongMac` tells.
+   * The tunnel link of netns `ns` that takes an outer packet sent by tunnel `s` (see tunnel()), or -1: IP-in-IP goes
+   * to any ipip link that is up (Calico's tunl0 has neither local nor remote, so it takes every sender); VXLAN and Geneve
+   * to a link of the same kind, outer family (its socket's) and UDP port with the same VNI, or to an external-mode one
+   * (which takes any VNI). A sender that names the MAC of the link it sends to (`mac` ≥ 0, from its neighbour entry)
+   * reaches a link with another MAC only to be dropped: `wrongMac` tells.
    */
-  receiver(ns: number, sender: number): number {
-    const f = this.facts;
-    const s = sender * FACTS;
+  receiver(ns: number, s: number): number {
     const t = this.nsTunnels;
     for (let g = this.nsTunnelStart[ns]!, end = this.nsTunnelStart[ns + 1]!; g < end; g += FACTS) {
-      if (t[g] !== f[s] || t[g + 5] === 0 || t[g + 4] !== f[s + 4]) continue;
+      if (t[g] !== t[s] || t[g + 5] === 0 || t[g + 4] !== t[s + 4]) continue;
       if (t[g] === IPIP) return g;
-      if (t[g + 1] === f[s + 1] && (t[g + 3] === 1 || t[g + 2] === f[s + 2])) return g;
+      if (t[g + 1] === t[s + 1] && (t[g + IPCACHE]! >= 0 || t[g + 2] === t[s + 2])) return g;
     }
     return -1;
   }

@@ -49,10 +49,15 @@ const tableOf = (family: Family) => {
     noise: addrOf(family),
     bits: lengthOf(family),
   });
+  // Mostly host routes with a few other prefixes, as a node's table is: laid out as a host table.
+  const hostHeavy = fc
+    .tuple(fc.array(entry.map((e) => ({ ...e, bits: max })), { maxLength: 300 }), fc.array(entry, { maxLength: 8 }))
+    .chain(([hosts, others]) => fc.shuffledSubarray([...hosts, ...others], { minLength: hosts.length + others.length }));
   const entries = fc.oneof(
     fc.array(entry, { maxLength: 20 }),
     fc.array(entry, { maxLength: 300, size: 'max' }),
     fc.array(entry, { maxLength: 2000, size: 'max' }),
+    hostHeavy,
   );
   return fc.tuple(fc.array(addrOf(family), { minLength: 1, maxLength: 6 }), entries).map(([roots, es]) =>
     es.map(
@@ -126,15 +131,17 @@ for (const family of [4, 6] as const) {
 }
 
 /**
- * Each explicit case runs on two tables: the routes alone, small enough to be scanned, and the routes plus host routes
- * in a documentation range (192.0.2.0/24, 2001:db8::/32) that no case looks up, enough to make it a trie.
+ * Each explicit case runs on three tables: the routes alone, small enough to be scanned; the routes plus host routes in
+ * a documentation range (192.0.2.0/24, 2001:db8::/32) that no case looks up, enough to make it a host table; and the
+ * routes plus as many other prefixes there, which makes it a trie.
  */
 const tables = (family: Family, routes: [string, number][]) => {
-  const filler = Array.from({ length: 9 }, (_, i): [string, number] => [
-    family === 4 ? `192.0.2.${i}` : `2001:db8::${i}`,
+  const hosts = Array.from({ length: 9 }, (_, i): [string, number] => [family === 4 ? `192.0.2.${i}` : `2001:db8::${i}`, 100]);
+  const nets = Array.from({ length: 9 }, (_, i): [string, number] => [
+    family === 4 ? `192.0.2.${16 * i}/28` : `2001:db8:${i}::/48`,
     100,
   ]);
-  return [routes, [...filler, ...routes]].map(
+  return [routes, [...hosts, ...routes], [...nets, ...routes]].map(
     (rs) => new Lpm(family, rs.map(([dst, value]) => ({ prefix: Prefix.parseRouteDst(dst, family), value }))),
   );
 };
@@ -207,7 +214,7 @@ test('for a prefix given twice, the last value wins', () => {
   const routes: [string, number][] = [['10.0.0.0/8', 1], ['10.0.0.0/8', 2], ['default', 3], ['0.0.0.0/0', 4]];
   check(4, routes, [['10.1.1.1', 2], ['11.1.1.1', 4]]);
   checkMatches(4, routes, '10.1.1.1', ['10.0.0.0/8=2', '0.0.0.0/0=4']);
-  assert.deepEqual(tables(4, routes).map((t) => t.size), [2, 11]);
+  assert.deepEqual(tables(4, routes).map((t) => t.size), [2, 11, 11]);
 });
 
 test('the other family matches nothing', () => {
@@ -228,10 +235,30 @@ test('entries are validated', () => {
   check(4, [['10.0.0.0/8', 2 ** 31 - 2]], [['10.0.0.1', 2 ** 31 - 2]]);
 });
 
-test('byteLength: a few words per prefix when scanned, 1 KiB per node when a trie', () => {
-  const [small, trie] = tables(4, [['10.1.1.5', 0], ['10.1.1.0/24', 1], ['10.2.0.0/16', 2]]);
+test('byteLength: a few words per prefix when scanned or hashed, 1 KiB per node when a trie', () => {
+  const [small, hosts, trie] = tables(4, [['10.1.1.5', 0], ['10.1.1.0/24', 1], ['10.2.0.0/16', 2]]);
   assert.equal(small.byteLength, 3 * 3 * 4);
+  // A header of 3 ints, the /24 and the /16 in 4 ints each, and 32 slots of 2 ints for the 10 host routes.
+  assert.equal(hosts.byteLength, (3 + 2 * 4 + 32 * 2) * 4);
   // The root; nodes for 192, 192.0 and 192.0.2; nodes for 10, 10.1 and 10.1.1, which the /24 and the /16 share.
   assert.equal(trie.byteLength, 7 * 1024);
   assert.equal(tables(6, [['fd00::/64', 0]])[0].byteLength, 9 * 4);
+});
+
+test('a host table holds at most 1,024 host routes; a larger table of them is a trie', () => {
+  const hosts = (n: number) =>
+    new Lpm(4, [
+      { prefix: Prefix.parse('0.0.0.0/0'), value: 0 },
+      ...Array.from({ length: n }, (_, i) => ({ prefix: Prefix.of(Addr.v4(0x0a000000 + i), 32), value: i + 1 })),
+    ]);
+  // A header, the default route's 4 ints, and 2,048 slots of 2 ints.
+  assert.equal(hosts(1024).byteLength, (3 + 4 + 2048 * 2) * 4);
+  // The root, nodes for 10 and 10.0, and one per /24 the addresses reach (10.0.0-4).
+  assert.equal(hosts(1025).byteLength, 8 * 1024);
+  for (const n of [1024, 1025]) {
+    const t = hosts(n);
+    assert.equal(t.lookup(Addr.parse('10.0.0.0')), 1);
+    assert.equal(t.lookup(Addr.v4(0x0a000000 + n - 1)), n);
+    assert.equal(t.lookup(Addr.v4(0x0a000000 + n)), 0);
+  }
 });

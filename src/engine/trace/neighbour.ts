@@ -1,7 +1,7 @@
 // Neighbour resolution: who answers ARP/ND for a next hop on the L2 domain of the egress link, and the way a frame takes
 // to it. The owner of the address on that domain; for IPv4 also a host answering with an address of another of its
 // links (arp_ignore=0) or a link with proxy_arp; for IPv6 a link with a proxy NDP entry.
-import type { Addr } from '../addr.js';
+import type { Addr, Family } from '../addr.js';
 import type { Fabric } from '../fabric.js';
 import { UNICAST } from '../fib.js';
 import { HOST, OWNER, PROXY } from './record.js';
@@ -27,9 +27,9 @@ export class Resolution {
 /**
  * Resolves the neighbour on the L2 domain of link `out` into `answer`. The neighbour is the gateway of next hop `nh`, or
  * with nh = -1 the destination; `owner` is its first owner entry. A gateway is of the destination's family (a route of
- * one family cannot name a gateway of the other).
+ * one family cannot name a gateway of the other). The addresses are read only when no owner answers.
  */
-export function resolve(fabric: Fabric, answer: Resolution, out: number, dst: Addr, nh: number, owner: number): void {
+export function resolve(fabric: Fabric, answer: Resolution, out: number, family: Family, dst: Addr, nh: number, owner: number): void {
   const { l2, owners, fibs } = fabric;
   const domain = l2.domain(out);
   // The owner of the address on this very domain.
@@ -38,7 +38,7 @@ export function resolve(fabric: Fabric, answer: Resolution, out: number, dst: Ad
     if (id !== out && fabric.masterOf(id) < 0 && l2.domain(id) === domain) return reach(fabric, answer, out, id, OWNER);
   }
   const neighbor = nh < 0 ? dst : fibs.gateway(nh)!;
-  if (dst.family === 6) {
+  if (family === 6) {
     // Neighbour discovery answers only for an address of the link the solicitation arrived on, or by proxy for an
     // address the link has a proxy entry for, in a netns that forwards (ndisc_recv_ns); proxy_arp does not apply.
     for (let p = l2.firstNdpProxy(domain); p >= 0; p = l2.ndpProxyAfter(p)) {

@@ -68,6 +68,8 @@ export class Walker {
   private readonly innerFirst = new Array<number>(MAX_DEPTH).fill(0);
   private readonly innerPacket = new Array<number>(MAX_DEPTH).fill(0);
   private readonly tunnelLink = new Array<number>(MAX_DEPTH).fill(0);
+  /** The tunnel's facts (Tunnels.tunnel) for finding its receiver. */
+  private readonly tunnelFacts = new Array<number>(MAX_DEPTH).fill(0);
   private readonly tunnelMac = new Array<number>(MAX_DEPTH).fill(0);
 
   /** Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination. */
@@ -104,9 +106,15 @@ export class Walker {
     this.forwardings = 0;
     this.packets = 0;
     let choices: number[] | undefined;
-    // The packet being routed: the flow's, or while it is encapsulated the outermost header's.
+    // The packet being routed: the flow's, or while it is encapsulated the outermost header's. Its destination's words
+    // are kept apart from the Addr, which only an explanation and a proxy's answer read: a tunnel endpoint's Addr is
+    // one more object in the heap, and a cache miss.
     let dst = flow.dst;
     let family = dst.family;
+    let d0 = dst.w0;
+    let d1 = dst.w1;
+    let d2 = dst.w2;
+    let d3 = dst.w3;
     let dstOwner = flowOwner;
     let ttl = flow.ttl;
     let depth = 0;
@@ -136,7 +144,7 @@ export class Walker {
         // An outer packet has arrived: a tunnel link of this netns takes it, strips the outer header and receives the
         // inner packet, which is routed on from here.
         const sender = this.tunnelLink[depth - 1]!;
-        const receiver = tunnels.receiver(ns, sender);
+        const receiver = tunnels.receiver(ns, this.tunnelFacts[depth - 1]!);
         if (receiver < 0) {
           record.drop(NO_RECEIVER);
           record.put(sender);
@@ -155,6 +163,10 @@ export class Walker {
         depth--;
         dst = this.innerDst[depth]!;
         family = dst.family;
+        d0 = dst.w0;
+        d1 = dst.w1;
+        d2 = dst.w2;
+        d3 = dst.w3;
         dstOwner = this.innerOwner[depth]!;
         ttl = this.innerTtl[depth]!;
         this.forwardings = this.innerForwardings[depth]!;
@@ -164,7 +176,7 @@ export class Walker {
         continue;
       }
 
-      const group = fabric.route(ns, family, dst.w0, dst.w1, dst.w2, dst.w3);
+      const group = fabric.route(ns, family, d0, d1, d2, d3);
       let choice = 0;
       const width = group >= 0 ? fibs.width(group) : 0;
       if (width > 1) {
@@ -212,7 +224,8 @@ export class Walker {
 
       const nh = fibs.nexthop(group, choice);
       const dev = fibs.dev(nh);
-      const out = fabric.linkAt(ns, dev);
+      const pinned = fibs.link(nh);
+      const out = pinned >= 0 ? pinned : fabric.linkAt(ns, dev);
       record.out(hop, out);
       if (!fabric.hasCarrier(out)) return this.drop(fabric, flow, choices, LINK_DOWN, out);
       const gateway = fibs.hasGateway(nh);
@@ -228,22 +241,31 @@ export class Walker {
           record.put(ns);
           return this.finish(fabric, flow, choices, LOOP);
         }
+        const tunnel = tunnels.tunnel(ns, out);
         let endpoint: Addr;
         let endpointOwner: number;
         let ref: number;
         let mac = -1;
         if (mode === TUNNEL_IPIP) {
-          // tunl0 has no remote: the outer destination is the route's gateway (or the inner destination on a direct route).
+          // tunl0 has no remote: the outer destination is the route's gateway (or the inner destination on a direct route),
+          // of the inner packet's family.
           ref = gateway ? nh : -1;
           endpoint = gateway ? fibs.gateway(nh)! : dst;
           endpointOwner = gateway ? fibs.gatewayOwner(nh) : dstOwner;
+          if (gateway) {
+            d0 = fibs.gatewayWord(nh, 0);
+            d1 = fibs.gatewayWord(nh, 1);
+            d2 = fibs.gatewayWord(nh, 2);
+            d3 = fibs.gatewayWord(nh, 3);
+          }
         } else {
           if (mode === TUNNEL_IPCACHE) {
-            ref = tunnels.ipcache(out, family, dst.w0, dst.w1, dst.w2, dst.w3);
+            ref = tunnels.ipcache(tunnel, family, d0, d1, d2, d3);
             if (ref < 0) return this.drop(fabric, flow, choices, NO_IPCACHE, out);
           } else {
-            const gw = gateway ? fibs.gateway(nh)! : dst;
-            const entry = tunnels.neighbour(ns, dev, family, gw.w0, gw.w1, gw.w2, gw.w3);
+            const entry = gateway
+              ? tunnels.neighbour(ns, dev, family, fibs.gatewayWord(nh, 0), fibs.gatewayWord(nh, 1), fibs.gatewayWord(nh, 2), fibs.gatewayWord(nh, 3))
+              : tunnels.neighbour(ns, dev, family, d0, d1, d2, d3);
             const neighbor = gateway ? nh : -1;
             if (entry < 0) {
               record.drop(NO_TUNNEL_NEIGHBOR);
@@ -263,6 +285,11 @@ export class Walker {
           }
           endpoint = tunnels.endpoints[ref]!;
           endpointOwner = tunnels.endpointOwner(ref, owners);
+          family = tunnels.endpointFamily(ref);
+          d0 = tunnels.endpointWord(ref, 0);
+          d1 = tunnels.endpointWord(ref, 1);
+          d2 = tunnels.endpointWord(ref, 2);
+          d3 = tunnels.endpointWord(ref, 3);
         }
         // IP-in-IP inherits the inner TTL (tunl0's default); VXLAN and Geneve start afresh.
         const outerTtl = mode === TUNNEL_IPIP ? ttl : OUTER_TTL;
@@ -274,11 +301,11 @@ export class Walker {
         this.innerFirst[depth] = first;
         this.innerPacket[depth] = packet;
         this.tunnelLink[depth] = out;
+        this.tunnelFacts[depth] = tunnel;
         this.tunnelMac[depth] = mac;
         depth++;
         packet = ++this.packets;
         dst = endpoint;
-        family = endpoint.family;
         dstOwner = endpointOwner;
         ttl = outerTtl;
         first = this.forwardings;
@@ -288,7 +315,7 @@ export class Walker {
 
       // The neighbour: the gateway, or on a direct route the destination itself (whose owners are known already).
       const neighbor = gateway ? nh : -1;
-      resolve(fabric, answer, out, dst, neighbor, gateway ? fibs.gatewayOwner(nh) : dstOwner);
+      resolve(fabric, answer, out, family, dst, neighbor, gateway ? fibs.gatewayOwner(nh) : dstOwner);
       const by = answer.link;
       if (by < 0 || answer.blockedAt >= 0) {
         record.drop(NEIGHBOR_UNREACHABLE);
