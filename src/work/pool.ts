@@ -164,17 +164,26 @@ export class WorkPool {
     }
   }
 
-  /** An idle worker for a job: one holding its first revision if there is one, else any (started if need be). */
+  /**
+   * An idle worker for a job: the one holding most of its revisions, else one holding other revisions of its topology
+   * (where the next revision of a topology is compiled, the diff with the previous one finds both), else any started one.
+   */
   private idleFor(job: Job): number | undefined {
-    let any: number | undefined;
-    const key = job.keys[0] && keyOf(job.keys[0]);
+    const keys = job.keys.map(keyOf);
+    const topologies = job.keys.map((k) => `${k.id}:`);
+    let best: number | undefined;
+    let bestScore = -1;
     for (let i = 0; i < this.slots.length; i++) {
       const slot = this.slots[i];
       if (slot?.job !== undefined) continue;
-      if (slot !== undefined && key !== undefined && slot.held.has(key)) return i;
-      if (any === undefined || (this.slots[any] === undefined && slot !== undefined)) any = i;
+      let score = slot === undefined ? 0 : 1;
+      if (slot !== undefined) {
+        for (const key of keys) if (slot.held.has(key)) score += 100;
+        for (const held of slot.held) if (topologies.some((t) => held.startsWith(t))) score += 10;
+      }
+      if (score > bestScore) [best, bestScore] = [i, score];
     }
-    return any;
+    return best;
   }
 
   private spawn(index: number): Slot {

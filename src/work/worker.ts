@@ -21,19 +21,20 @@ function fetchDocument(job: number, key: RevisionKey): Promise<StoredDocument> {
 }
 
 /**
- * A revision for a job: its document fetched now (when the job wants it, or it is not held), its compilation when the
- * job first asks for it, so that a job can refuse what is too large from the document alone.
+ * A revision for a job: its document (held with its compilation, or fetched), its compilation when the job first asks
+ * for it, so that a job can refuse what is too large from the document alone.
  */
 async function load(job: number, key: RevisionKey, documents: boolean): Promise<Loaded> {
-  let compiled = revisions.get(keyOf(key))?.compiled;
-  if (compiled !== undefined) hits++;
-  const document = documents || compiled === undefined ? await fetchDocument(job, key) : undefined;
+  const held = revisions.get(keyOf(key));
+  let compiled = held?.compiled;
+  if (held !== undefined) hits++;
+  const document = held?.document ?? (await fetchDocument(job, key));
   return {
     key,
     ...(documents ? { document } : {}),
     get compiled() {
       if (compiled === undefined) {
-        const compilation = compileStored(document!);
+        const compilation = compileStored(document);
         compiles.push({ seconds: compilation.seconds, netns: compilation.compiled.fabric.netns.length });
         revisions.put(keyOf(key), key.name, compilation);
         compiled = compilation.compiled;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { Revisions } from '../../src/work/revisions.js';
 import type { CompiledTopology } from '../../src/engine/topology.js';
 
-const entry = (bytes: number) => ({ compiled: {} as CompiledTopology, bytes });
+const entry = (bytes: number) => ({ compiled: {} as CompiledTopology, document: { form: 'fabric' as const, documentJson: '{}' }, bytes });
 
 test('holds revisions up to the budget in bytes, letting the least recently used go first', () => {
   const r = new Revisions(100);
