@@ -17,7 +17,9 @@ import { materialise } from '../engine/materialise.js';
 import { checkTopology } from '../topology/validate.js';
 import { applyChanges, mergePatch, type Change } from '../topology/patch.js';
 import { checkAsBody } from '../topology/schema-check.js';
-import { TopologyPutBody } from '../topology/schema.js';
+import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../topology/schema.js';
+import { jsonTextProblem } from '../topology/json-text.js';
+import type { TSchema } from '@sinclair/typebox';
 import type { WhatIfBodyDoc } from '../http/routes/whatif.schemas.js';
 import { diffAnswer, podsToCompare, type PodFilter, type StoredDoc } from '../answer/diff.js';
 
@@ -45,9 +47,25 @@ export const encoded = (contentType: string, text: string): Encoded => ({ conten
  * A topology body as it will be stored: checked (consistency, dumps converted) and written out, from the request's JSON
  * text, which crosses to the worker as one string (a parsed document of 150,000 pods would take seconds to copy).
  */
-function check(_revisions: Loaded[], args: { text: string }) {
-  const { spec, warnings } = checkTopologyBody(JSON.parse(args.text) as Parameters<typeof checkTopologyBody>[0]);
-  return { form: spec.form, documentJson: JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric), summary: summarize(spec), warnings };
+function check(_revisions: Loaded[], args: { text: string; validate?: 'create' | 'put' }) {
+  const body = args.validate === undefined ? (JSON.parse(args.text) as TopologyBodyDoc) : readBody(args.text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
+  const { spec, warnings } = checkTopologyBody(body);
+  const documentJson = JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric);
+  return { name: body.name, description: body.description, form: spec.form, documentJson, summary: summarize(spec), warnings };
+}
+
+/** A body the main thread did not read (a LargeJson): scanned, parsed and validated here as the HTTP layer would have. */
+function readBody(text: string, schema: TSchema): TopologyBodyDoc {
+  const problem = jsonTextProblem(text);
+  if (problem !== undefined) throw new Problem(400, 'invalid-request', problem.detail, { errors: [{ pointer: '', detail: `${problem.detail} (at ${problem.at})` }] });
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Problem(400, 'invalid-request', 'the request body is not valid JSON');
+  }
+  checkAsBody(schema, body, '', 'the request body');
+  return body as TopologyBodyDoc;
 }
 
 /** What `kubectl get … -o json` printed, as the cluster it describes, ready to store, and what the import saw. */

@@ -166,7 +166,8 @@ export class WorkPool {
 
   /**
    * An idle worker for a job: the one holding most of its revisions, else one holding other revisions of its topology
-   * (where the next revision of a topology is compiled, the diff with the previous one finds both), else any started one.
+   * (where the next revision of a topology is compiled, the diff with the previous one finds both), else the started one
+   * holding least, so that different topologies spread over the workers and their jobs can run side by side.
    */
   private idleFor(job: Job): number | undefined {
     const keys = job.keys.map(keyOf);
@@ -176,7 +177,7 @@ export class WorkPool {
     for (let i = 0; i < this.slots.length; i++) {
       const slot = this.slots[i];
       if (slot?.job !== undefined) continue;
-      let score = slot === undefined ? 0 : 1;
+      let score = slot === undefined ? 0 : 2 - slot.held.size / (slot.held.size + 1);
       if (slot !== undefined) {
         for (const key of keys) if (slot.held.has(key)) score += 100;
         for (const held of slot.held) if (topologies.some((t) => held.startsWith(t))) score += 10;
@@ -210,6 +211,11 @@ export class WorkPool {
   }
 
   private onMessage(slot: Slot, message: FromWorker): void {
+    if (message.type === 'held') {
+      slot.held = new Set(message.cache.held);
+      this.options.onReport?.(slot.index, message.cache);
+      return;
+    }
     const job = slot.job;
     if (job === undefined || message.job !== job.id) return;
     if (message.type === 'need') {

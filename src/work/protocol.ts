@@ -37,6 +37,8 @@ export interface CacheReport {
 
 export type FromWorker =
   | { type: 'need'; job: number; key: RevisionKey }
+  /** What a worker holds after it let go of a deleted topology's revisions. */
+  | { type: 'held'; cache: CacheReport }
   | { type: 'done'; job: number; result: unknown; cache: CacheReport }
   | { type: 'failed'; job: number; error: WireError; cache: CacheReport };
 

@@ -1,7 +1,5 @@
 // A worker's compiled revisions, bounded by bytes rather than by count: one 150,000-pod revision takes hundreds of MB and
-// a 3-pod one a few KB, so a count bound either wastes memory or runs out of it. The size of an entry is what its
-// compilation added to the heap, so the bound holds however the topology is shaped.
-import { getHeapStatistics } from 'node:v8';
+// a 3-pod one a few KB, so a count bound either wastes memory or runs out of it.
 import { compileTopology, type CompiledTopology } from '../engine/topology.js';
 import type { TopologySpec } from '../topology/schema.js';
 import type { StoredDocument } from './protocol.js';
@@ -17,16 +15,21 @@ export interface Compilation extends Revision {
   seconds: number;
 }
 
+/**
+ * What a compiled revision and its document take in the heap, from the document's length: a compiled 5,000-node cluster
+ * takes 26-32 times its JSON on every data path (BENCHMARKS.md, compile RSS). The heap's own growth during a compile
+ * would count the compiler's garbage too (several times as much), and evict what still fits.
+ */
+const BYTES_PER_DOCUMENT_CHAR = 34;
+
 /** Compiles a stored document, measuring what it costs in time and heap. */
 export function compileStored(document: StoredDocument): Compilation {
-  const before = getHeapStatistics().used_heap_size;
   const started = performance.now();
   const doc: unknown = JSON.parse(document.documentJson);
   const spec = (document.form === 'cluster' ? { form: 'cluster', cluster: doc } : { form: 'fabric', fabric: doc }) as TopologySpec;
   const compiled = compileTopology(spec);
   const seconds = (performance.now() - started) / 1000;
-  // What is still garbage counts too, which errs on the side of holding less; a floor keeps tiny ones from counting 0.
-  const bytes = Math.max(getHeapStatistics().used_heap_size - before, 64 * 1024) + 2 * document.documentJson.length;
+  const bytes = Math.max(BYTES_PER_DOCUMENT_CHAR * document.documentJson.length, 64 * 1024);
   return { compiled, document, bytes, seconds };
 }
 

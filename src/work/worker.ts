@@ -75,6 +75,7 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'forget':
       revisions.forget(message.name);
+      post({ type: 'held', cache: report() });
       break;
   }
 });

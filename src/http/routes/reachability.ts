@@ -1,6 +1,7 @@
 // GET /v1/topologies/{name}/reachability: the disposition of every ordered pair of pods, as JSON or an SVG heat map.
 import type { FastifyInstance } from 'fastify';
 import { sendEncoded } from '../work.js';
+import { LEGEND } from '../../answer/matrix.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
@@ -53,18 +54,7 @@ const reachabilityMatrixDoc = {
               { name: 'default/pod-b1', node: 'node-b', address: '10.1.2.2' },
               { name: 'kube-system/kube-proxy-a', node: 'node-a', address: '192.168.0.11' },
             ],
-            legend: {
-              D: 'DELIVERED',
-              X: 'EXITS_NETWORK',
-              R: 'NO_ROUTE',
-              B: 'BLACKHOLED',
-              U: 'UNREACHABLE',
-              N: 'NEIGHBOR_UNREACHABLE',
-              L: 'LINK_DOWN',
-              F: 'FORWARDING_DISABLED',
-              O: 'LOOP',
-              T: 'TTL_EXCEEDED',
-            },
+            legend: { ...LEGEND },
             rows: ['-DDD', 'D-DD', 'DD-D', 'DDD-'],
             counts: { DELIVERED: 12 },
             pairs: 12,

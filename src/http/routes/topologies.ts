@@ -1,10 +1,10 @@
 // CRUD of named topologies and their revisions. Thin: check, store, shape the answer.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../../topology/schema.js';
+import { TopologyBody, TopologyPutBody } from '../../topology/schema.js';
 import type { ImportWarning } from '../../import/warnings.js';
 import type { StoredTopology, TopologyInput, TopologyMeta } from '../../store/topologies.js';
-import { LIGHT_BODY } from '../work.js';
+import { LargeJson } from '../json-body.js';
 import { Problem } from '../problem.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
 import { decodeCursor, decodeRevisionCursor, encodeCursor } from '../cursor.js';
@@ -24,11 +24,23 @@ import { BadRequest, Conflict, ETag, InvalidTopology, Location, NotFound, Payloa
 
 const location = (name: string) => `/v1/topologies/${name}`;
 
-/** The stored input of a body; dumps are converted to the fabric they describe, and the conversion's warnings kept. */
-/** The body as it will be stored, checked by a worker (a large cluster takes seconds to check). */
-async function toInput(app: FastifyInstance, request: FastifyRequest, name: string): Promise<{ input: TopologyInput; warnings: ImportWarning[] }> {
-  const { form, documentJson, summary, warnings } = await app.work.run('check', [], { text: request.jsonText! }, { heavy: request.jsonText!.length > LIGHT_BODY });
-  const { description } = request.body as TopologyBodyDoc;
+/**
+ * The body as it will be stored, checked by a worker: dumps converted to the fabric they describe (the conversion's
+ * warnings kept). A large body reaches it unread (LargeJson) and is read and validated there; `name` is the path's, or
+ * (a create) the body's.
+ */
+async function toInput(app: FastifyInstance, request: FastifyRequest, path: string | undefined): Promise<{ input: TopologyInput; warnings: ImportWarning[] }> {
+  const large = request.body instanceof LargeJson;
+  const text = large ? (request.body as LargeJson).text : request.jsonText!;
+  const validate = large ? (path === undefined ? 'create' : 'put') : undefined;
+  const checked = await app.work.run('check', [], { text, validate }, { heavy: large });
+  const name = path ?? checked.name!;
+  if (checked.name !== undefined && checked.name !== name) {
+    throw new Problem(400, 'invalid-request', `the body names ${checked.name} but the path names ${name}`, {
+      errors: [{ pointer: '/name', detail: `must be ${name}, the name in the path, or be left out` }],
+    });
+  }
+  const { description, form, documentJson, summary, warnings } = checked;
   return { input: { name, description, form, documentJson, summary }, warnings };
 }
 
@@ -281,8 +293,8 @@ export default async function topologies(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = app;
 
-  app.post('/topologies', { schema: { ...createTopologyDoc, body: TopologyBody } }, async (request, reply) => {
-    const { input, warnings } = await toInput(app, request, request.body.name);
+  app.post('/topologies', { schema: { ...createTopologyDoc, body: TopologyBody }, config: { largeJson: true } }, async (request, reply) => {
+    const { input, warnings } = await toInput(app, request, undefined);
     const meta = await store.create(input);
     await app.work.warm(meta.name, meta.revision, meta.summary.netns);
     return reply.code(201).header('location', location(meta.name)).header('etag', etag(meta.revision)).send(written(meta, warnings));
@@ -290,14 +302,9 @@ export default async function topologies(plain: FastifyInstance) {
 
   app.put(
     '/topologies/:name',
-    { schema: { ...putTopologyDoc, params: NameParams, headers: WriteHeaders, body: TopologyPutBody } },
+    { schema: { ...putTopologyDoc, params: NameParams, headers: WriteHeaders, body: TopologyPutBody }, config: { largeJson: true } },
     async (request, reply) => {
       const { name } = request.params;
-      if (request.body.name !== undefined && request.body.name !== name) {
-        throw new Problem(400, 'invalid-request', `the body names ${request.body.name} but the path names ${name}`, {
-          errors: [{ pointer: '/name', detail: `must be ${name}, the name in the path, or be left out` }],
-        });
-      }
       const { input, warnings } = await toInput(app, request, name);
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
