@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './helpers/net.js';
+import { generateCluster } from '../bench/cluster.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), 'pathtrace-server-'));
@@ -135,4 +136,32 @@ test('SIGTERM: /readyz turns 503 at once while requests are still answered for D
   const list = await fetch(`http://127.0.0.1:${port}/v1/topologies`);
   assert.equal(list.status, 200, 'still serving while draining');
   assert.equal(await running.exited, 0);
+});
+
+test('SIGTERM during a long matrix: handled at once (/readyz 503), the matrix answered whole, then exit 0', async () => {
+  const port = await freePort();
+  const running = start(port, { DRAIN_SECONDS: '1', SHUTDOWN_TIMEOUT_SECONDS: '300' });
+  await ready(running);
+  const base = `http://127.0.0.1:${port}`;
+  const put = await fetch(`${base}/v1/topologies/sigterm-matrix`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ cluster: generateCluster(100, 30) }),
+  });
+  assert.equal(put.status, 201, await put.text());
+  const started = Date.now();
+  const matrix = fetch(`${base}/v1/topologies/sigterm-matrix/reachability`).then(async (r) => ({ status: r.status, text: await r.text(), at: Date.now() }));
+  await new Promise((r) => setTimeout(r, 500));
+  running.child.kill('SIGTERM');
+  const signalled = Date.now();
+  const readyz = await fetch(`${base}/readyz`);
+  const answeredIn = Date.now() - signalled;
+  assert.equal(readyz.status, 503);
+  const done = await matrix;
+  assert.ok(done.at - started > answeredIn, 'the matrix was still running when /readyz answered');
+  assert.ok(answeredIn < 500, `/readyz answered ${answeredIn} ms after SIGTERM, while the matrix ran`);
+  assert.equal(done.status, 200, done.text.slice(0, 300));
+  const answer = JSON.parse(done.text) as { rows: string[] };
+  assert.equal(answer.rows.length, 3000, 'the whole answer was written');
+  assert.equal(await running.exited, 0, running.stderr());
 });
