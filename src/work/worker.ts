@@ -1,9 +1,26 @@
 // A worker thread: holds compiled revisions (bounded by bytes) and runs jobs on them. It asks the main thread for a
 // document when it does not hold the revision, because only the main thread talks to the database (PGlite lives there).
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JOBS, type JobKind, type Loaded } from './jobs.js';
 import { compileStored, Revisions } from './revisions.js';
 import { keyOf, StaleRevision, toWire, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+
+/**
+ * The workers yield the CPU to the main thread: with as many busy workers as cores, the main thread would otherwise
+ * wait its turn for tens of milliseconds before it could answer a health check. Linux sets a nice value per thread (a
+ * thread id where setpriority takes a process id); elsewhere, or without the right, the worker runs at normal priority.
+ */
+function yieldToMainThread(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid !== process.pid) setPriority(tid, 10);
+  } catch {
+    // Not Linux, or not allowed: the same work at the same priority.
+  }
+}
+yieldToMainThread();
 
 const port = parentPort!;
 const revisions = new Revisions((workerData as { cacheBytes: number }).cacheBytes);
