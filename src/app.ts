@@ -68,6 +68,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.decorate('db', options.db);
   app.decorate('draining', false);
+  // While stopping, a connection ends with the answer in flight on it, rather than waiting idle for a request that
+  // would be refused: the server's close waits for every connection.
+  app.addHook('onSend', async (_request, reply) => {
+    if (app.draining) reply.header('connection', 'close');
+  });
   app.decorate('store', new TopologyStore(options.db, options.revisionsKept ?? 50));
 
   await app.register(jsonBody);

@@ -79,7 +79,7 @@ test('npm start: embedded database, data survives a restart, one process per dat
     await new Promise((resolve) => setTimeout(resolve, 200));
     first.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    socket.end(body.slice(100));
+    socket.write(body.slice(100));
     await closed;
     assert.match(answer, /^HTTP\/1\.1 201 /);
     assert.equal(await first.exited, 0);

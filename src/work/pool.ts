@@ -85,6 +85,8 @@ export class WorkPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  /** Who waits for every job to be done (close). */
+  private readonly idle: (() => void)[] = [];
 
   constructor(private readonly options: PoolOptions) {
     this.slots = new Array(options.workers).fill(undefined);
@@ -135,10 +137,13 @@ export class WorkPool {
     for (const slot of this.slots) slot?.worker.postMessage({ type: 'forget', name } satisfies ToWorker);
   }
 
-  /** Ends the workers; jobs still waiting are refused. */
+  /**
+   * Refuses new jobs, lets those already asked for finish (requests in flight when the service stops are answered;
+   * the server's SHUTDOWN_TIMEOUT_SECONDS bounds the wait), then ends the workers.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
+    while (this.queue.length > 0 || this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     await Promise.all(this.slots.map((slot) => slot?.worker.terminate()));
   }
 
@@ -193,7 +198,8 @@ export class WorkPool {
       workerData: { cacheBytes: this.options.cacheBytes },
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb },
     });
-    // A worker never keeps the process alive: the server ends through close(), tests and tools just exit.
+    // An idle worker never keeps the process alive (the server ends through close(), tests and tools just exit); one
+    // with a job does, as the request waiting for it would if it were any other I/O.
     worker.unref();
     const slot: Slot = { index, worker, held: new Set() };
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
@@ -206,6 +212,7 @@ export class WorkPool {
   private assign(index: number, job: Job): void {
     const slot = this.slots[index] ?? this.spawn(index);
     slot.job = job;
+    slot.worker.ref();
     slot.timer = setTimeout(() => this.expire(slot), this.options.deadlineSeconds * 1000);
     slot.worker.postMessage({ type: 'job', job: job.id, kind: job.kind, keys: job.keys, documents: job.documents, args: job.args } satisfies ToWorker);
   }
@@ -239,8 +246,10 @@ export class WorkPool {
   private finish(slot: Slot, settle: () => void): void {
     clearTimeout(slot.timer);
     slot.job = undefined;
+    slot.worker.unref();
     settle();
     this.pump();
+    if (this.queue.length === 0 && this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
   private expire(slot: Slot): void {
@@ -257,7 +266,7 @@ export class WorkPool {
     if (this.slots[slot.index] !== slot) return;
     const job = slot.job;
     this.discard(slot);
-    if (job !== undefined && !this.closed) {
+    if (job !== undefined) {
       const detail =
         err?.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? `the ${job.kind} needed more than a worker's ${this.options.heapMb} MB of memory: ${SMALLER[job.kind]}`
