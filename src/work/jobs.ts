@@ -10,6 +10,7 @@ import { renderHeatmap } from '../render/heatmap.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
+import { KubernetesImportBody } from '../import/kubernetes/schema.js';
 import { summarize } from '../topology/summary.js';
 import { Problem } from '../answer/problem.js';
 import { compileTopology } from '../engine/topology.js';
@@ -20,7 +21,8 @@ import { checkAsBody } from '../topology/schema-check.js';
 import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../topology/schema.js';
 import { jsonTextProblem } from '../topology/json-text.js';
 import type { TSchema } from '@sinclair/typebox';
-import type { WhatIfBodyDoc } from '../http/routes/whatif.schemas.js';
+import { WhatIfBody, type WhatIfBodyDoc } from '../topology/requests.js';
+import { checkWhatIf } from '../answer/whatif.js';
 import { diffAnswer, podsToCompare, type PodFilter, type StoredDoc } from '../answer/diff.js';
 
 export interface Loaded {
@@ -48,14 +50,14 @@ export const encoded = (contentType: string, text: string): Encoded => ({ conten
  * text, which crosses to the worker as one string (a parsed document of 150,000 pods would take seconds to copy).
  */
 function check(_revisions: Loaded[], args: { text: string; validate?: 'create' | 'put' }) {
-  const body = args.validate === undefined ? (JSON.parse(args.text) as TopologyBodyDoc) : readBody(args.text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
+  const body = args.validate === undefined ? (JSON.parse(args.text) as TopologyBodyDoc) : readBody<TopologyBodyDoc>(args.text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
   const { spec, warnings } = checkTopologyBody(body);
   const documentJson = JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric);
   return { name: body.name, description: body.description, form: spec.form, documentJson, summary: summarize(spec), warnings };
 }
 
 /** A body the main thread did not read (a LargeJson): scanned, parsed and validated here as the HTTP layer would have. */
-function readBody(text: string, schema: TSchema): TopologyBodyDoc {
+function readBody<T>(text: string, schema: TSchema): T {
   const problem = jsonTextProblem(text);
   if (problem !== undefined) throw new Problem(400, 'invalid-request', problem.detail, { errors: [{ pointer: '', detail: `${problem.detail} (at ${problem.at})` }] });
   let body: unknown;
@@ -65,14 +67,15 @@ function readBody(text: string, schema: TSchema): TopologyBodyDoc {
     throw new Problem(400, 'invalid-request', 'the request body is not valid JSON');
   }
   checkAsBody(schema, body, '', 'the request body');
-  return body as TopologyBodyDoc;
+  return body as T;
 }
 
 /** What `kubectl get … -o json` printed, as the cluster it describes, ready to store, and what the import saw. */
-function importCluster(_revisions: Loaded[], args: { text: string; cni?: CniPlugin; mode?: CniMode; description?: string }) {
+function importCluster(_revisions: Loaded[], args: { text: string; validate: boolean; cni?: CniPlugin; mode?: CniMode; description?: string }) {
+  const body = args.validate ? readBody<KubernetesImportBodyDoc>(args.text, KubernetesImportBody) : (JSON.parse(args.text) as KubernetesImportBodyDoc);
   let imported;
   try {
-    imported = importKubernetes(JSON.parse(args.text) as KubernetesImportBodyDoc, { plugin: args.cni, mode: args.mode, description: args.description });
+    imported = importKubernetes(body, { plugin: args.cni, mode: args.mode, description: args.description });
   } catch (err) {
     if (err instanceof CniRequiredError) {
       throw new Problem(422, 'cni-required', err.message, { title: 'The CNI data path is needed', errors: err.errors, evidence: err.evidence });
@@ -121,8 +124,16 @@ function diff([a, b]: Loaded[], filter: PodFilter): Encoded {
  * A what-if: flows through a topology given inline, or through a stored one changed by a merge patch and/or changes,
  * each as strictly checked as a topology sent whole.
  */
-function whatIf(_revisions: Loaded[], args: { text: string; options: BatchOptions; base?: StoredDocument & { name: string; revision: number } }) {
-  const body = JSON.parse(args.text) as WhatIfBodyDoc;
+function whatIf(
+  _revisions: Loaded[],
+  args: { text: string; validate: boolean; options: Omit<BatchOptions, 'bidirectional'>; base?: StoredDocument & { name: string; revision: number } },
+): (Encoded & { byDisposition: Record<string, number> }) | { needs: { name: string; revision?: number } } {
+  let body: WhatIfBodyDoc;
+  if (args.validate) {
+    body = readBody<WhatIfBodyDoc>(args.text, WhatIfBody);
+    checkWhatIf(body);
+    if (body.base !== undefined && args.base === undefined) return { needs: { name: body.base, revision: body.revision } };
+  } else body = JSON.parse(args.text) as WhatIfBodyDoc;
   let base = null;
   let spec;
   if (args.base === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
@@ -140,7 +151,8 @@ function whatIf(_revisions: Loaded[], args: { text: string; options: BatchOption
       spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
     }
   }
-  const { count, traces } = traceFlows(compileTopology(spec), base ?? { name: 'what-if', revision: 0 }, body.flows, args.options);
+  const options = { ...args.options, bidirectional: body.bidirectional ?? false };
+  const { count, traces } = traceFlows(compileTopology(spec), base ?? { name: 'what-if', revision: 0 }, body.flows, options);
   return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
 }
 

@@ -1,8 +1,9 @@
 // POST|PUT /v1/topologies/{name}/import/kubernetes: store what `kubectl get nodes,pods -A -o json` prints as a cluster.
-import type { FastifyInstance, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
 import type { JobResult } from '../../work/jobs.js';
-import { LIGHT_BODY } from '../work.js';
+import { LargeJson } from '../json-body.js';
 import type { TopologyInput, TopologyMeta } from '../../store/topologies.js';
 import { Problem } from '../problem.js';
 import { etag, parseIfMatch } from '../preconditions.js';
@@ -12,25 +13,6 @@ import { Conflict, ETag, ImportBadRequest, ImportUnprocessable, Location, Payloa
 
 
 const location = (name: string) => `/v1/topologies/${name}`;
-
-type Validate = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null };
-
-/**
- * The app's validators, except that the body's `if` errors are dropped: a List item that is a Node but not a valid one
- * is reported by the errors of its fields, not once more as "must match then schema".
- */
-function withoutIfErrors(base: FastifySchemaCompiler<unknown>): FastifySchemaCompiler<unknown> {
-  return (route) => {
-    const validate = base(route) as Validate;
-    if (route.httpPart !== 'body') return validate;
-    const wrapped: Validate = (data: unknown) => {
-      const ok = validate(data);
-      wrapped.errors = ok ? null : (validate.errors ?? []).filter((e) => e.keyword !== 'if');
-      return ok;
-    };
-    return wrapped;
-  };
-}
 
 type Imported = JobResult<'import'>;
 
@@ -173,20 +155,27 @@ const putKubernetesImportDoc = {
   },
 };
 
+/**
+ * The List imported by a worker. A large body reaches the route unread (LargeJson): the worker scans, parses and
+ * validates it as the HTTP layer does a smaller one, so that tens of MB never hold the event loop.
+ */
+function runImport(request: FastifyRequest, query: Static<typeof ImportQuery>): Promise<Imported> {
+  const large = request.body instanceof LargeJson;
+  const text = large ? (request.body as LargeJson).text : request.jsonText!;
+  return request.server.work.run('import', [], { text, validate: large, ...query }, { heavy: large });
+}
+
 export default async function importRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = app;
-  const base = plain.validatorCompiler;
-  if (base === undefined) throw new Error('the validation plugin must be registered before the import routes');
-  const validatorCompiler = withoutIfErrors(base);
   const path = '/topologies/:name/import/kubernetes';
 
   app.post(
     path,
-    { schema: { ...importKubernetesDoc, params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody }, validatorCompiler },
+    { schema: { ...importKubernetesDoc, params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody }, config: { largeJson: true } },
     async (request, reply) => {
       const { name } = request.params;
-      const imported = await app.work.run('import', [], { text: request.jsonText!, ...request.query }, { heavy: request.jsonText!.length > LIGHT_BODY });
+      const imported = await runImport(request, request.query);
       const meta = await store.create(toInput(name, imported));
       await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       return reply.code(201).header('location', location(name)).header('etag', etag(meta.revision)).send(answer(meta, imported));
@@ -197,7 +186,7 @@ export default async function importRoutes(plain: FastifyInstance) {
     path,
     {
       schema: { ...putKubernetesImportDoc, params: ImportParams, querystring: ImportQuery, headers: WriteHeaders, body: KubernetesImportBody },
-      validatorCompiler,
+      config: { largeJson: true },
     },
     async (request, reply) => {
       const { name } = request.params;
@@ -206,7 +195,7 @@ export default async function importRoutes(plain: FastifyInstance) {
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
-      const imported = await app.work.run('import', [], { text: request.jsonText!, ...request.query }, { heavy: request.jsonText!.length > LIGHT_BODY });
+      const imported = await runImport(request, request.query);
       const { meta, created } = await store.put(toInput(name, imported), ifMatch, ifNoneMatch !== undefined);
       await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       if (created) reply.code(201).header('location', location(name));

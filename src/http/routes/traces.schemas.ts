@@ -5,27 +5,11 @@ import { DEFAULT_PATHS } from '../../answer/trace-answer.js';
 import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
-export const MAX_FLOWS = 10_000;
+import { MAX_FLOWS } from '../../answer/batch.js';
 
-export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
-export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
-/** An IP packet's size: from the smallest datagram every IPv4 host must forward to the largest IP length. */
-export const Size = Type.Integer({ minimum: 68, maximum: 65535 });
-
-export const Flow = Type.Object(
-  {
-    from: Type.String({ minLength: 1, maxLength: 253 }),
-    to: Type.String({ minLength: 1, maxLength: 253 }),
-    protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')])),
-    port: Type.Optional(Port),
-    srcPort: Type.Optional(Port),
-    dstPort: Type.Optional(Port),
-    family: Type.Optional(Family),
-    size: Type.Optional(Size),
-    ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
-  },
-  { additionalProperties: false },
-);
+export { MAX_FLOWS };
+export { Family, Flow, Port, Size } from '../../topology/requests.js';
+import { Flow } from '../../topology/requests.js';
 
 /**
  * The query parameters that say how much a trace answer holds: the single trace's, the batch's and the what-if's. `note`
