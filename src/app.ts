@@ -16,6 +16,7 @@ import slackRoutes from './http/routes/slack.js';
 import importRoutes from './http/routes/import.js';
 import reachabilityRoutes from './http/routes/reachability.js';
 import diffRoutes from './http/routes/diff.js';
+import pageRoutes from './http/routes/page.js';
 import work from './http/work.js';
 import { loadConfig, type WorkConfig } from './config.js';
 import auth, { type Verifiers } from './http/auth.js';
@@ -97,5 +98,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(importRoutes, { prefix: '/v1' });
   await app.register(reachabilityRoutes, { prefix: '/v1', maxAnswerBytes: options.maxAnswerBytes });
   await app.register(diffRoutes, { prefix: '/v1' });
+  await app.register(pageRoutes);
   return app;
 }

@@ -117,6 +117,7 @@ const base = {
     { name: 'trace', description: 'Packets traced hop by hop through a stored topology.' },
     { name: 'import', description: 'Topologies built from what kubectl prints.' },
     { name: 'health', description: 'Probes for orchestrators and load balancers, and metrics.' },
+    { name: 'page', description: 'The web page served at `/` and its files.' },
   ],
   security: [{ bearer: [] }],
 };
