@@ -5,6 +5,8 @@
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'pathtrace-token';
 const MAX_WHATIF_FLOWS = 10000;
+// A cell is a table cell with its label: past this many pods the table would hold more cells than a page draws quickly.
+const MAX_DRAWN_PODS = 400;
 
 const state = {
   topology: '',
@@ -244,6 +246,9 @@ async function loadMatrix() {
   if (node) q.set('node', node);
   if (state.revision) q.set('revision', state.revision);
   const m = await api(`${topologyPath('/reachability')}?${q}`);
+  if (m.endpoints.length > MAX_DRAWN_PODS) {
+    throw new Error(`${m.endpoints.length} pods: the page draws the matrix of at most ${MAX_DRAWN_PODS}; give a namespace or a node`);
+  }
   state.matrix = m;
   state.marks = new Map();
   drawMatrix();

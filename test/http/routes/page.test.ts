@@ -44,3 +44,21 @@ test('an unknown file is a 404 problem document; the page is at / only', async (
   }
   assert.equal((await t.app.inject('/ui/..%2Fpackage.json')).statusCode, 400, 'a path is never a file name');
 });
+
+test("the matrix's colours keep its letters readable (WCAG AA, 4.5:1)", async () => {
+  const css = (await t.app.inject('/ui/style.css')).body;
+  const luminance = (hex: string) => {
+    const [r, g, b] = [1, 3, 5].map((i) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const rules = [...css.matchAll(/\.o-([\w-]+) \{ background: (#[0-9a-f]{6}); color: (#[0-9a-f]{6});/g)];
+  assert.ok(rules.length >= 12, 'a rule per letter, the pod itself and no common family');
+  for (const [, name, background, colour] of rules) {
+    const [light, dark] = [luminance(background!), luminance(colour!)].sort((a, b) => b - a);
+    const ratio = (light! + 0.05) / (dark! + 0.05);
+    assert.ok(ratio >= 4.5, `.o-${name}: ${ratio.toFixed(2)}:1`);
+  }
+});
