@@ -289,12 +289,10 @@ function drawMatrix() {
     for (const j of order) {
       const letter = m.rows[i][j];
       const self = letter === '-';
-      const outcome = self ? 'the same pod' : (m.legend[letter] ?? 'no common address family');
-      const mark = state.marks.get(`${i},${j}`);
-      const label = `${m.endpoints[i].name} → ${m.endpoints[j].name}: ${outcome}${mark ? `; ${mark}` : ''}`;
+      // The label names the cell for a screen reader (its text alone is a letter) and, as the title, for the mouse.
+      const label = cellLabel(i, j);
       const td = el('td', {
-        class: [self ? 'o-self' : m.legend[letter] ? `o-${letter}` : 'o-none', starts.has(j) && by !== 'none' ? 'group-start' : '', mark ? 'changed' : ''].filter(Boolean).join(' '),
-        role: 'gridcell',
+        class: [self ? 'o-self' : m.legend[letter] ? `o-${letter}` : 'o-none', starts.has(j) && by !== 'none' ? 'group-start' : '', state.marks.has(`${i},${j}`) ? 'changed' : ''].filter(Boolean).join(' '),
         title: label,
         'aria-label': label,
         tabindex: first ? '0' : '-1',
@@ -316,6 +314,14 @@ function drawMatrix() {
   table.addEventListener('focusin', (e) => describeCell(e.target.closest('td')));
   table.addEventListener('mouseover', (e) => describeCell(e.target.closest('td')));
   $('matrix').replaceChildren(table);
+}
+
+function cellLabel(i, j) {
+  const m = state.matrix;
+  const letter = m.rows[i][j];
+  const outcome = letter === '-' ? 'the same pod' : (m.legend[letter] ?? 'no common address family');
+  const mark = state.marks.get(`${i},${j}`);
+  return `${m.endpoints[i].name} → ${m.endpoints[j].name}: ${outcome}${mark ? `; ${mark}` : ''}`;
 }
 
 function onGridKey(e) {
@@ -344,7 +350,7 @@ let describing = 0;
 /** Says what a cell is at once, then the step that decided, from a one-line trace. */
 function describeCell(td) {
   if (!td || td.classList.contains('o-self')) return;
-  const label = td.getAttribute('aria-label');
+  const label = cellLabel(Number(td.dataset.i), Number(td.dataset.j));
   $('cell-info').textContent = label;
   const ticket = ++describing;
   setTimeout(async () => {
