@@ -15,7 +15,20 @@ export function decisionOf(hop: AnswerHop): AnswerStep | undefined {
 /** The host a hop belongs to: a pod's node, or the netns itself. */
 export const hostOf = (hop: AnswerHop): string => hop.node ?? hop.netns;
 
-export const ok = (a: Pick<TraceAnswer, 'disposition'>) => a.disposition === 'DELIVERED';
+/**
+ * How a trace ended, as a reader judges it: delivered, left the modelled network (no failure seen: the packet went on to
+ * a gateway the topology does not describe), or failed. The wire calls the step where a packet leaves a DROP, since it
+ * ends the walk; no renderer may show it as a failure.
+ */
+export type Outcome = 'delivered' | 'exits' | 'failed';
+export const outcomeOf = (a: Pick<TraceAnswer, 'disposition'>): Outcome =>
+  a.disposition === 'DELIVERED' ? 'delivered' : a.disposition === 'EXITS_NETWORK' ? 'exits' : 'failed';
+
+/** A step where the packet died: a DROP, but not the one that records it leaving the network. */
+export const isDrop = (step: AnswerStep | undefined): boolean => step?.type === 'DROP' && step.disposition !== 'EXITS_NETWORK';
+
+/** The step that records the packet leaving the modelled network. */
+export const isExit = (step: AnswerStep | undefined): boolean => step?.type === 'DROP' && step.disposition === 'EXITS_NETWORK';
 
 /** The destination of the route a ROUTE step matched ("default", "10.1.2.0/24"), or undefined. */
 export function routeDst(step: AnswerStep): string | undefined {

@@ -1,15 +1,15 @@
 // Markdown for Slack, Teams and Mattermost: a bold summary and a table of hops. Everything taken from the answer is
 // escaped (escape.ts): a name must not break the table, turn into formatting, a link or HTML.
-import { decisionOf, ok, tooBig, tunnelOf } from './answer.js';
+import { decisionOf, isExit, outcomeOf, tooBig, tunnelOf } from './answer.js';
 import { markdown as cell, markdownCode } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
 export function renderMarkdown(a: TraceAnswer): string {
-  const head = `${ok(a) ? '✅' : '❌'} **${a.disposition}** — ${cell(a.summary.slice(a.summary.indexOf(':') + 1).trim())}`;
+  const head = `${{ delivered: '✅', exits: '↗️', failed: '❌' }[outcomeOf(a)]} **${a.disposition}** — ${cell(a.summary.slice(a.summary.indexOf(':') + 1).trim())}`;
   const rows = a.hops.map((hop, i) => {
     const step = decisionOf(hop);
     const tunnel = tunnelOf(hop);
-    const decision = `${step ? `${step.type}: ${cell(step.explanation)}` : ''}${tunnel ? ` ⇒ ${cell(tunnel)}` : ''}`;
+    const decision = `${step ? `${isExit(step) ? 'EXIT' : step.type}: ${cell(step.explanation)}` : ''}${tunnel ? ` ⇒ ${cell(tunnel)}` : ''}`;
     return `| ${i + 1} | ${markdownCode(hop.netns)} | ${cell(hop.in ?? '–')} → ${cell(hop.out ?? '–')} | ${decision} |`;
   });
   const mtu = tooBig(a);

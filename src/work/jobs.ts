@@ -5,7 +5,7 @@ import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { matrixAnswer, selectPods } from '../answer/matrix.js';
+import { matrixAnswer, matrixTable, selectPods } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
 import { checkTopologyBody } from '../import/body.js';
@@ -156,11 +156,14 @@ function whatIf(
   return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
 }
 
-function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' }): Encoded {
-  const { format, ...filter } = args;
+function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number }): Encoded {
+  const { format, maxBytes, ...filter } = args;
   const topology = topologyOf(r!);
   const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter));
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
+  if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
+  // header=present tells a spreadsheet that the first line names the columns (RFC 4180).
+  if (format === 'csv') return encoded('text/csv; charset=utf-8; header=present', matrixTable(answer, 'csv', maxBytes));
   const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
   return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title }));
 }

@@ -5,7 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ok } from '../../render/answer.js';
+import { outcomeOf } from '../../render/answer.js';
 import { slack, slackBlock, slackCode } from '../../render/escape.js';
 import { renderText } from '../../render/text.js';
 import { NotFoundError } from '../../store/errors.js';
@@ -33,7 +33,7 @@ const ephemeral = (text: string) => ({ response_type: 'ephemeral', text, blocks:
 // Names in the answer are the user's: the summary goes in inline code and the hops in a preformatted block (the text
 // rendering), the two places where Slack formats nothing, with &, < and > escaped so that no name can mention or link.
 function message(a: TraceAnswer) {
-  const verdict = `${ok(a) ? ':white_check_mark:' : ':x:'} *${a.disposition}*`;
+  const verdict = `${{ delivered: ':white_check_mark:', exits: ':arrow_upper_right:', failed: ':x:' }[outcomeOf(a)]} *${a.disposition}*`;
   const hops = renderText(a).trimEnd().split('\n').slice(1);
   return {
     response_type: 'in_channel',
