@@ -17,7 +17,7 @@ import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
 export interface Endpoint {
   /** How it was named: "default/pod-a1", "node-a", a netns name, or an address. */
   readonly name: string;
-  readonly kind: 'pod' | 'node' | 'netns' | 'address';
+  readonly kind: 'pod' | 'node' | 'netns' | 'address' | 'service';
   /** Where the endpoint lives; undefined for an address that nobody in the topology owns. */
   readonly netns: Netns | undefined;
   readonly addrs: readonly Addr[];

@@ -1,7 +1,7 @@
 // A self-contained SVG of a trace, drawn by the service itself: hops as boxes in order, grouped by the node they run on,
 // the links between them as labelled arrows, the outcome at the end (green when delivered, red where it was dropped),
 // and below, one line per hop with the reason. No scripts, fonts or images from elsewhere: it renders anywhere.
-import { decisionOf, hostOf, ok, routeDst, tunnelOf } from './answer.js';
+import { decisionOf, hostOf, natOf, ok, routeDst, tunnelOf } from './answer.js';
 import { clip, xml as esc } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -74,7 +74,8 @@ export function renderSvg(a: TraceAnswer): string {
     const step = decisionOf(hop);
     const dropped = step?.type === 'DROP';
     const dst = step && routeDst(step);
-    const what = dst ? `route ${dst}` : step?.type === 'DELIVER' ? 'delivered' : step?.type === 'BRIDGE' ? 'switched at L2' : dropped ? 'dropped' : (step?.type ?? '').toLowerCase();
+    const nat = dropped ? undefined : natOf(hop);
+    const what = nat ?? (dst ? `route ${dst}` : step?.type === 'DELIVER' ? 'delivered' : step?.type === 'BRIDGE' ? 'switched at L2' : dropped ? 'dropped' : (step?.type ?? '').toLowerCase());
     parts.push(
       `<rect x="${x(i)}" y="${top}" width="${BOX_W}" height="${BOX_H}" rx="6" fill="${dropped ? '#fde0dc' : '#ffffff'}" stroke="${dropped ? RED : '#37474f'}" stroke-width="${dropped ? 2.5 : 1.2}"/>`,
       `<text x="${x(i) + 10}" y="${top + 22}" font-size="13" font-weight="bold" fill="#263238">${esc(clip(hop.netns, 26))}</text>`,

@@ -167,6 +167,8 @@ export class Walker {
           d2 = dst.w2;
           d3 = dst.w3;
           dstOwner = nat.table!.epOwner[nat.endpoint]!;
+          // A packet to another destination: the netns it crossed on the way here may see it again without a loop.
+          first = this.forwardings;
         } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
       }
 
