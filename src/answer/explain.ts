@@ -431,9 +431,11 @@ function splitText(t: Trace, shown: number): string {
   const n = t.paths.length;
   const delivered = t.paths.filter((p) => p.disposition === 'DELIVERED').length;
   const outcomes = new Set(t.paths.map((p) => p.disposition));
+  // Paths that took no ECMP branch differ only by the Service endpoint kube-proxy chose.
+  const why = t.paths.every((p) => p.choices.length === 0) ? 'Service endpoint' : 'ECMP';
   return outcomes.size === 1
-    ? `all ${n} ECMP paths agree: ${delivered} of ${n} deliver`
-    : `ECMP: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
+    ? `all ${n} ${why === 'ECMP' ? 'ECMP paths' : 'paths (one per Service endpoint)'} agree: ${delivered} of ${n} deliver`
+    : `${why}: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
 }
 
 const FULL: ExplainOptions = { detail: 'full', paths: MAX_PATHS };
