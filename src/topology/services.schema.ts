@@ -45,6 +45,9 @@ export const Service = Open(
       externalTrafficPolicy: Type.Optional(Policy),
       internalTrafficPolicy: Type.Optional(Policy),
       loadBalancerSourceRanges: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 64 }))),
+      healthCheckNodePort: Type.Optional(
+        Type.Integer({ minimum: 1, maximum: 65535, description: "Answered by kube-proxy itself on every node (externalTrafficPolicy Local)." }),
+      ),
     }),
     status: Type.Optional(
       Open({

@@ -168,11 +168,26 @@ export class ServiceNat {
     return TRANSLATED;
   }
 
+  /** The verdict of the last prerouting() (service/policy.ts) and the endpoints it chose among. */
+  get verdict(): number {
+    return this.decision.verdict;
+  }
+
+  candidates(): readonly number[] {
+    return Array.from(this.decision.candidates.subarray(0, this.decision.count));
+  }
+
   /** Whether a packet to `dst` meets the NodePort rules of the node: one of its addresses that nodePortAddresses allows. */
   private nodePortAddress(fabric: Fabric, ns: number, node: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): boolean {
     const t = this.table!;
     const c = t.config;
-    if (family === 4 && d0 >>> 24 === 127) return inLink < 0 && c.localhostNodePorts;
+    // 127.0.0.0/8 answers NodePorts only to the node itself, with localhostNodePorts, and when nodePortAddresses allow it.
+    if (family === 4 && d0 >>> 24 === 127) {
+      const allowed = c.nodePortAddresses === 'all' || t.nodePortPrefixes.any(0, t.nodePortPrefixes.length, family, d0, d1, d2, d3);
+      return inLink < 0 && c.localhostNodePorts && allowed;
+    }
+    // IPv6 has no localhost NodePorts at all (kube-proxy excludes ::1 from them).
+    if (family === 6 && d0 === 0 && d1 === 0 && d2 === 0 && d3 === 1) return false;
     let local = false;
     for (let o = dstOwner; o >= 0 && !local; o = fabric.owners.next(o)) if (fabric.owners.netns(o) === ns) local = true;
     if (!local) return false;

@@ -103,6 +103,8 @@ export class ServiceTable {
   private readonly feNext: Int32Array;
   private readonly buckets: Int32Array;
   private readonly nodePorts = new Map<number, number>();
+  /** TCP ports kube-proxy's health check server answers on every node, by the Service that has it. */
+  readonly healthCheckNodePorts = new Map<number, number>();
   // Nodes.
   /** The node a netns is (kube-proxy runs there), or -1. */
   readonly nodeOfNetns: Int32Array;
@@ -187,6 +189,9 @@ export class ServiceTable {
         .map((i) => Addr.parse(i.ip!));
       const service = this.services.length;
       this.services.push({ namespace, name: svc.metadata.name, type, clusterIPs, loadBalancerIPs: lbIPs });
+      if (type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' && spec.healthCheckNodePort !== undefined) {
+        this.healthCheckNodePorts.set(spec.healthCheckNodePort, service);
+      }
       // A headless Service has no ClusterIP and kube-proxy programs nothing for it.
       if (clusterIPs.length === 0) continue;
       const ranges = (spec.loadBalancerSourceRanges ?? []).map(sloppyPrefix);
