@@ -157,11 +157,14 @@ export const KubeProxy = Open(
     ),
     iptables: Type.Optional(
       Open({
-        masqueradeAll: Type.Optional(Type.Boolean({ description: 'Masquerade all traffic to ClusterIPs. Default false.' })),
-        localhostNodePorts: Type.Optional(Type.Boolean({ description: 'NodePorts answer on 127.0.0.1 (iptables mode, IPv4). Default true.' })),
+        // kubeadm's kube-proxy ConfigMap writes the fields it leaves to kube-proxy's defaults as null.
+        masqueradeAll: Type.Optional(Type.Union([Type.Boolean(), Type.Null()], { description: 'Masquerade all traffic to ClusterIPs. Default false.' })),
+        localhostNodePorts: Type.Optional(
+          Type.Union([Type.Boolean(), Type.Null()], { description: 'NodePorts answer on 127.0.0.1 (iptables mode, IPv4). Default true.' }),
+        ),
       }),
     ),
-    nftables: Type.Optional(Open({ masqueradeAll: Type.Optional(Type.Boolean()) })),
+    nftables: Type.Optional(Open({ masqueradeAll: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])) })),
     nodePortAddresses: Type.Optional(
       Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 64 })), Type.Null()], {
         description: 'The prefixes (or "primary") of the node addresses NodePorts answer on. Default: every local address (iptables, ipvs) or the primary ones (nftables).',
