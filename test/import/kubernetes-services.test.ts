@@ -113,5 +113,5 @@ test('a Service the cluster form cannot read, and a ConfigMap whose config.conf 
   const cm = serviceObjects()[2]!;
   cm.data['config.conf'] = 'mode: userspace\n';
   body2.items.push(cm);
-  assert.throws(() => importKubernetes(body2 as never, {}), (err: unknown) => err instanceof DataError && err.status === 400 && err.errors.some((e) => e.pointer.startsWith(`/items/${m}/data/config.conf`)));
+  assert.throws(() => importKubernetes(body2 as never, {}), (err: unknown) => err instanceof DataError && err.status === 400 && err.errors.some((e) => e.pointer?.startsWith(`/items/${m}/data/config.conf`)));
 });
