@@ -5,12 +5,13 @@ import { EndpointError } from '../engine/topology.js';
 import { Addr } from '../engine/addr.js';
 import { EndpointNotCandidate } from '../engine/service/nat.js';
 import { resolveService, SERVICE_PREFIX, ServiceRefError, type ResolvedService } from '../engine/service/resolve.js';
+import { traceEntering, traceFromSource } from '../engine/entry.js';
 import type { Trace } from '../engine/trace.js';
 import { traceAnswer, type AnswerOptions, type FlowRequest } from './trace-answer.js';
 import type { BareTraceAnswer, TraceAnswer } from './schema.js';
 import { Problem } from './problem.js';
 
-type Parameter = 'from' | 'to' | 'family';
+type Parameter = 'from' | 'to' | 'family' | 'enter' | 'src';
 
 function endpointProblem(err: EndpointError, parameter: Parameter): Problem {
   const status = err.reason === 'unknown' ? 404 : 400;
@@ -21,7 +22,7 @@ function endpointProblem(err: EndpointError, parameter: Parameter): Problem {
   });
 }
 
-function resolve(compiled: CompiledTopology, text: string, role: 'source' | 'destination', parameter: 'from' | 'to'): Endpoint {
+function resolve(compiled: CompiledTopology, text: string, role: 'source' | 'destination', parameter: 'from' | 'to' | 'enter'): Endpoint {
   try {
     return compiled.resolve(text, role);
   } catch (err) {
@@ -71,7 +72,18 @@ export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends
   // A Service's port says its protocol: a trace to it needs no protocol of its own.
   const protocol = service?.protocol ?? flow.protocol ?? 'icmp';
   checkPorts(flow, protocol);
-  const from = resolve(compiled, flow.from, 'source', 'from');
+  const address = (parameter: 'from' | 'src', text: string) => {
+    const a = Addr.tryParse(text);
+    if (a === undefined) {
+      throw new Problem(400, 'invalid-request', `${parameter}=${text} is not an IPv4 or IPv6 address`, { errors: [{ parameter, detail: 'is not an IPv4 or IPv6 address' }] });
+    }
+    return a;
+  };
+  // A client outside the model: `from` is its address, `enter` where its packet comes in.
+  const outside = flow.enter === undefined ? undefined : { src: address('from', flow.from), at: resolve(compiled, flow.enter, 'source', 'enter') };
+  const from = outside
+    ? { name: flow.from, kind: 'address' as const, netns: undefined, addrs: [outside.src], v4: undefined, v6: undefined }
+    : resolve(compiled, flow.from, 'source', 'from');
   const to: Endpoint = service
     ? {
         name: service.name,
@@ -93,10 +105,19 @@ export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends
   }
   const dstPort = service?.port ?? flow.dstPort ?? (typeof flow.port === 'number' ? flow.port : undefined);
   const transport = { protocol, ...(flow.srcPort !== undefined ? { srcPort: flow.srcPort } : {}), ...(dstPort !== undefined ? { dstPort } : {}), endpoint };
+  const ttl = flow.ttl ?? 64;
   try {
-    return { ends: { from, to }, trace: compiled.trace(from, to, flow.ttl ?? 64, flow.family, transport) };
+    const trace = outside
+      ? traceEntering(compiled, outside.src, outside.at, to, ttl, transport)
+      : flow.src !== undefined
+        ? traceFromSource(compiled, from, address('src', flow.src), to, ttl, transport)
+        : compiled.trace(from, to, ttl, flow.family, transport);
+    return { ends: { from, to }, trace };
   } catch (err) {
-    if (err instanceof EndpointError) throw endpointProblem(err, flow.family === undefined ? 'to' : 'family');
+    if (err instanceof EndpointError) {
+      const parameter = err.reason === 'outside' && flow.src !== undefined ? 'src' : outside && err.reason === 'unknown' ? 'enter' : flow.family === undefined ? 'to' : 'family';
+      throw endpointProblem(err, parameter);
+    }
     if (err instanceof EndpointNotCandidate) {
       throw new Problem(400, 'invalid-request', err.message, {
         errors: [{ parameter: 'endpoint', detail: err.message }],

@@ -23,6 +23,10 @@ export interface FlowRequest {
   ttl?: number;
   /** The Service endpoint to trace, when kube-proxy would choose among several. */
   endpoint?: string;
+  /** For `from` an address outside the model: the node or netns its packet enters by its uplink. */
+  enter?: string;
+  /** The source address the `from` node or netns sends from (one of its own, or loopback). */
+  src?: string;
 }
 
 const UNKNOWN: Record<Unknown, string> = {

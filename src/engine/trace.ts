@@ -25,11 +25,14 @@ export type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, Step, Trace
  */
 const idle: Walker[] = [];
 
-/** `services`: kube-proxy's rules in the nodes (a cluster's); `endpoint`: the Service endpoint to trace, when not all. */
-export function trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr): Trace {
+/**
+ * `services`: kube-proxy's rules in the nodes (a cluster's); `endpoint`: the Service endpoint to trace, when not all;
+ * `entry`: for a packet from outside the model, the link of `source` it arrives by.
+ */
+export function trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1): Trace {
   const walker = idle.pop() ?? new Walker();
   try {
-    return walker.trace(fabric, source, flow, services, endpoint);
+    return walker.trace(fabric, source, flow, services, endpoint, entry);
   } finally {
     idle.push(walker);
   }

@@ -54,6 +54,8 @@ export class Walker {
   private readonly record = new Recorder();
   /** kube-proxy's DNAT and masquerade, and the flow's packet as NAT has left it (nat.src, nat.dst) for later rules. */
   readonly nat = new ServiceNat();
+  /** The link a packet from outside the model enters its first netns by (a node's uplink), or -1: the netns sends it. */
+  private entry = -1;
   private readonly answer = new Resolution();
   /** The netns that forwarded the packets so far, in order (for loops). */
   private readonly forwardedAt: number[] = new Array<number>(256).fill(0);
@@ -84,8 +86,9 @@ export class Walker {
    * Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination; and
    * where kube-proxy DNATs the packet, all of that once per endpoint it may choose (only `endpoint`'s when given).
    */
-  trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr): Trace {
+  trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1): Trace {
     this.answer.fit(fabric);
+    this.entry = entry;
     // The destination is the same at every hop until a DNAT: who owns it is looked up once.
     const dstOwner = fabric.owners.first(flow.dst);
     const nat = this.nat;
@@ -151,9 +154,9 @@ export class Walker {
     // Loops are looked for among the forwardings of the current packet only: an outer packet crosses the same routers.
     let first = 0;
     let ns = source;
-    let hop = record.hop(ns, -1);
-    record.originate(ttl);
-    let inLink = -1;
+    let hop = record.hop(ns, this.entry);
+    if (this.entry < 0) record.originate(ttl);
+    let inLink = this.entry;
 
     for (;;) {
       if (inLink >= 0) record.receive(inLink, ttl);
@@ -177,7 +180,7 @@ export class Walker {
       for (let o = dstOwner; o >= 0 && local < 0; o = owners.next(o)) if (owners.netns(o) === ns) local = owners.link(o);
       // IPv4 refuses a received packet whose source is its own address (fib_validate_source, accept_local off), whether it
       // would deliver or forward it, once the lookup found a route: the flow's packet has come back to its sender.
-      const martian = inLink >= 0 && depth === 0 && ns === source && family === 4 && !nat.snatted;
+      const martian = inLink >= 0 && depth === 0 && ns === source && family === 4 && !nat.snatted && this.entry < 0;
       if (local >= 0) {
         if (martian) return this.drop(fabric, flow, choices, MARTIAN, inLink);
         if (depth === 0) {

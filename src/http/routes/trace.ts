@@ -16,10 +16,12 @@ export const TraceParams = NameParams;
 
 export const TraceQuery = Type.Object(
   {
-    from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses.', examples: ['pod-a1'] }),
+    from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses; with `enter`, any address (a client outside the model).', examples: ['pod-a1'] }),
     to: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet is sent. Like `from`, or any address, including one that nobody in the topology owns (a ClusterIP, a node address with a NodePort, a load-balancer IP or an externalIP), or a Service: `svc/<namespace>/<name>` (its ClusterIP and the port `port` names or numbers, its protocol; the only port when `port` is left out).', examples: ['default/pod-b1'] }),
     protocol: Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')], { default: 'icmp', description: 'The protocol of the flow, echoed in `flow`.', examples: ['tcp'] }),
     port: Type.Optional(CloneType(PortOrName, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400. With `to=svc/…` it may name the Service port (`http`).', examples: [8080] })),
+    enter: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'With `from` an address outside the model (a client on the internet, a load balancer): the node or netns its packet enters, by the link that node routes that address out of (its uplink), as Batfish\'s start location. The packet arrives as one forwarded to it: kube-proxy\'s rules there see external traffic.', examples: ['node-a'] })),
+    src: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'The source address a node or netns `from` sends from, as `ip route get … from` picks it: one of its own addresses, or loopback (`127.0.0.1`, which kube-proxy\'s localhost NodePorts answer). 400 when it is not one of them.', examples: ['127.0.0.1'] })),
     endpoint: Type.Optional(CloneType(ServiceEndpointParam, { description: 'Of the endpoints kube-proxy may DNAT a Service packet to (each traced as a path of its own), trace this address\'s only; one that is not among them is answered 400 with them in `candidates`.', examples: ['10.1.2.10'] })),
     srcPort: Type.Optional(CloneType(Port, { description: 'The source port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [40000] })),
     dstPort: Type.Optional(CloneType(Port, { description: 'The destination port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [8080] })),
@@ -53,7 +55,9 @@ const tracePacketDoc = {
     '- a node (cluster form), by its name; its address is its InternalIP (its ExternalIP when it has none).\n' +
     '- a network namespace (fabric form), by its name.\n' +
     '- an IPv4 or IPv6 address. As `from`, it must be an address of a pod, node or netns of the topology (400\n' +
-    '  otherwise: a packet is only traced from inside the model). As `to`, any address will do: one that nobody in the\n' +
+    '  otherwise), unless `enter` names the node or netns a packet from that outside address enters (by the link that\n' +
+    '  node routes the address out of); `src` picks the source address of a node or netns `from` (loopback included).\n' +
+    '  As `to`, any address will do: one that nobody in the\n' +
     '  topology owns (an unassigned pod IP, a host on the internet) is traced as far as the packet gets, and the\n' +
     '  answer\'s `destination.netns` is null.\n' +
     '\n' +

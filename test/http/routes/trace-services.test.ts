@@ -123,3 +123,33 @@ test('an unknown Service is a 404 with the Services like it; a port it lacks is 
   const name = await get('from=pod-a1&to=10.96.0.10&port=dns');
   assert.equal(name.statusCode, 400);
 });
+
+test('from outside: a client entering node-a (no local endpoint, externalTrafficPolicy Local) is DENIED, entering node-b it is delivered unmasqueraded', async () => {
+  const a = (await get('from=203.0.113.7&enter=node-a&to=192.168.0.11&protocol=tcp&port=30080')).json();
+  assert.equal(a.disposition, 'DENIED');
+  assert.equal(a.source.netns, null);
+  assert.equal(a.hops[0].netns, 'node-a');
+  assert.equal(a.hops[0].in, 'eth0');
+  const drop = a.hops[0].steps.at(-1);
+  assert.deepEqual([drop.type, drop.rule], ['DROP', 'no-local-endpoints']);
+  const b = (await get('from=203.0.113.7&enter=node-b&to=192.168.0.12&protocol=tcp&port=30080')).json();
+  assert.equal(b.disposition, 'DELIVERED');
+  const dnat = steps(b).find((s) => s.type === 'DNAT')!;
+  assert.deepEqual([dnat.chain, dnat.masquerade], ['local', 'none']);
+  assert.equal(steps(b).find((s) => s.type === 'SNAT'), undefined);
+  const bad = await get('from=203.0.113.7&enter=default/pod-a1&to=192.168.0.12&protocol=tcp&port=30080');
+  assert.equal(bad.statusCode, 404);
+});
+
+test('src=127.0.0.1: a node to its own localhost NodePort is short-circuited and masqueraded to its uplink address', async () => {
+  const a = (await get('from=node-a&src=127.0.0.1&to=127.0.0.1&protocol=tcp&port=30080')).json();
+  assert.equal(a.flow.src, '127.0.0.1');
+  assert.equal(a.disposition, 'DELIVERED');
+  const dnat = steps(a).find((s) => s.type === 'DNAT')!;
+  assert.deepEqual([dnat.frontend, dnat.route], ['nodePort', 'node-short-circuit']);
+  const snat = steps(a).find((s) => s.type === 'SNAT')!;
+  assert.deepEqual([snat.from, snat.to], ['127.0.0.1', '192.168.0.11']);
+  const notOwn = await get('from=node-a&src=192.168.0.12&to=10.96.0.10&protocol=udp&port=53');
+  assert.equal(notOwn.statusCode, 400);
+  assert.equal(notOwn.json().errors[0].parameter, 'src');
+});
