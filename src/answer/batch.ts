@@ -18,7 +18,7 @@ type Item = Static<typeof BatchItem>;
 /** The flow back: from the destination to the source, the ports swapped. */
 function reversed(flow: FlowRequest, from: string, to: string): FlowRequest {
   const { port, srcPort, dstPort, ...rest } = flow;
-  const there = dstPort ?? port;
+  const there = dstPort ?? (typeof port === 'number' ? port : undefined);
   return { ...rest, from, to, ...(there !== undefined ? { srcPort: there } : {}), ...(srcPort !== undefined ? { dstPort: srcPort } : {}) };
 }
 

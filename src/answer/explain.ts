@@ -7,6 +7,7 @@ import type { Route } from '../engine/route.js';
 import { MAX_PATHS, worstPath, type Hop, type OuterHeader, type Path, type Step, type Trace } from '../engine/trace.js';
 import type { AnswerPath, BareHop, BareTraceAnswer, Detail, TraceAnswer } from './schema.js';
 import type { AnswerRoute, BareStep, DropStep, EncapsulateStep, RouteStep } from './steps.js';
+import { dnatJson, serviceDropText, snatJson } from './service-steps.js';
 import type { Static } from '@sinclair/typebox';
 
 /** One path of a trace, explained: the parts of the answer that the engine's trace alone decides. */
@@ -67,12 +68,12 @@ function linkLabel(fabric: Fabric, link: Link): string {
   return link.netns < 0 ? link.name : `${fabric.netns[link.netns]!.name} ${link.name}`;
 }
 
-/** What every step of one explanation refers to, with the flow's addresses written out once. */
+/** What every step of one explanation refers to, with the flow's addresses written out once (as NAT leaves them). */
 interface Context {
   readonly fabric: Fabric;
-  readonly dst: Addr;
-  readonly srcText: string;
-  readonly dstText: string;
+  dst: Addr;
+  srcText: string;
+  dstText: string;
   /** Whether steps say why (`explanation`, and a ROUTE's `candidates`). */
   readonly prose: boolean;
 }
@@ -203,6 +204,16 @@ function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
           ? { explanation: `${ctx.dstText} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally` }
           : {}),
       };
+    case 'DNAT':
+      // The steps after it are about the translated destination.
+      if (step.to !== undefined) {
+        ctx.dst = step.to.address;
+        ctx.dstText = step.to.address.toString();
+      }
+      return dnatJson(step, ns.name, ctx.prose);
+    case 'SNAT':
+      ctx.srcText = step.to.toString();
+      return snatJson(step, ctx.prose);
     case 'DROP':
       return { type: 'DROP', disposition: step.disposition, ...(ctx.prose ? { explanation: dropText(ctx, ns, step) } : {}), ...dropDetail(ctx, step) };
   }
@@ -303,6 +314,22 @@ function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<S
       return { link: d.link.name, neighbor: addrText(ctx, d.neighbor) };
     case 'tunnel-receiver':
       return { link: d.link.name, outer: outerJson(d.outer) };
+    case 'service': {
+      const s = d.service;
+      return {
+        service: {
+          namespace: s.namespace,
+          name: s.name,
+          port: s.port,
+          ...(s.portName ? { portName: s.portName } : {}),
+          protocol: s.protocol,
+          ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}),
+          internalTrafficPolicy: s.internalTrafficPolicy,
+          externalTrafficPolicy: s.externalTrafficPolicy,
+        },
+        rule: d.rule,
+      };
+    }
     default:
       return {};
   }
@@ -357,6 +384,8 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
       const icmp = d.outer.protocol === 'ipip' ? 'protocol' : 'port';
       return `${d.outer.dst} (${linkLabel(ctx.fabric, d.at)}) receives the outer packet, but ${what} there: the kernel answers ICMP ${icmp} unreachable and the packet is lost`;
     }
+    case 'service':
+      return serviceDropText(d);
     case 'tunnel-mac':
       return (
         `${d.link.name} of ${ns.name} has the MAC ${d.link.mac}, but the sender's neighbour entry addressed the inner frame ` +
@@ -383,7 +412,17 @@ function pathSummary(ctx: Context, path: Path, names: { from: string; to: string
   const flow = `${named(names.from, ctx.srcText)} → ${named(names.to, ctx.dstText)}`;
   if (path.disposition === 'DELIVERED') return `DELIVERED: ${flow} via ${route}`;
   const last = path.hops[path.hops.length - 1]!;
-  const { explanation } = answerStep({ ...ctx, prose: true }, last, last.steps[last.steps.length - 1]!);
+  // The last step is about the packet as NAT left it.
+  const own = { ...ctx, prose: true };
+  for (const hop of path.hops) {
+    for (const s of hop.steps) {
+      if (s.type === 'DNAT' && s.to !== undefined) {
+        own.dst = s.to.address;
+        own.dstText = s.to.address.toString();
+      } else if (s.type === 'SNAT') own.srcText = s.to.toString();
+    }
+  }
+  const { explanation } = answerStep(own, last, last.steps[last.steps.length - 1]!);
   return `${path.disposition} at ${last.netns.name}: ${flow} via ${route}: ${explanation}`;
 }
 
@@ -392,9 +431,11 @@ function splitText(t: Trace, shown: number): string {
   const n = t.paths.length;
   const delivered = t.paths.filter((p) => p.disposition === 'DELIVERED').length;
   const outcomes = new Set(t.paths.map((p) => p.disposition));
+  // Paths that took no ECMP branch differ only by the Service endpoint kube-proxy chose.
+  const why = t.paths.every((p) => p.choices.length === 0) ? 'Service endpoint' : 'ECMP';
   return outcomes.size === 1
-    ? `all ${n} ECMP paths agree: ${delivered} of ${n} deliver`
-    : `ECMP: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
+    ? `all ${n} ${why === 'ECMP' ? 'ECMP paths' : 'paths (one per Service endpoint)'} agree: ${delivered} of ${n} deliver`
+    : `${why}: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
 }
 
 const FULL: ExplainOptions = { detail: 'full', paths: MAX_PATHS };
@@ -404,7 +445,11 @@ export function explain(fabric: Fabric, t: Trace, names: { from: string; to: str
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }, options = FULL): BareExplanation {
   const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString(), prose: options.detail === 'full' };
   const summarise = (p: Path) => ({ disposition: p.disposition, summary: pathSummary(ctx, p, names) });
-  const hopByHop = (p: Path) => ({ ...summarise(p), hops: p.hops.map((h) => answerHop(ctx, h)) });
+  // A path's own copy of the context: its DNAT and SNAT steps change the addresses the steps after them are about.
+  const hopByHop = (p: Path) => {
+    const own = { ...ctx };
+    return { ...summarise(p), hops: p.hops.map((h) => answerHop(own, h)) };
+  };
   if (t.paths.length === 1) return options.detail === 'summary' ? summarise(t.paths[0]!) : hopByHop(t.paths[0]!);
   const shown = worstPath(t.paths);
   const split = (worst: { summary: string }) => `${worst.summary} (${splitText(t, shown)})`;

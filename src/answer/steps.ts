@@ -4,6 +4,7 @@
 // only at `detail=full`: the schemas make it optional, and the AnswerStep type, what a full answer holds, requires it.
 import { Type, type Static } from '@sinclair/typebox';
 import { DISPOSITIONS } from '../engine/trace.js';
+import { AnswerService, DnatStep, SnatStep } from './service-steps.js';
 
 export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
 
@@ -60,7 +61,7 @@ export const OriginateStep = step('ORIGINATE', 'The packet leaves its source.', 
 export const ReceiveStep = step('RECEIVE', 'The packet enters the netns.', { link: Type.String(), ttl: Ttl });
 
 export const RouteStep = step('ROUTE', "The route lookup in the netns's main table (or Cilium's BPF program standing for it).", {
-  dst: Type.Optional(Type.String({ description: 'Inside a tunnel: the outer destination the lookup was for.' })),
+  dst: Type.Optional(Type.String({ description: 'Inside a tunnel: the outer destination the lookup was for; after a DNAT, the endpoint.' })),
   table: Type.Union([Type.Literal('main'), Type.Literal('bpf')]),
   route: Type.Union([AnswerRoute, Type.Null()], { description: 'The route that matched; null when none did.' }),
   nexthop: Type.Optional(Type.Integer({ description: 'With an ECMP route: the index of the next hop this path takes.' })),
@@ -115,6 +116,12 @@ export const DropStep = step('DROP', 'The packet goes no further.', {
   neighbor: Type.Optional(Type.String({ description: 'The next hop that could not be reached.' })),
   blockedAt: Type.Optional(Type.String({ description: 'The link that is down on the way to the neighbour.' })),
   outer: Type.Optional(OuterHeader),
+  service: Type.Optional(Type.Unsafe<Static<typeof AnswerService>>(AnswerService)),
+  rule: Type.Optional(
+    Type.Union([Type.Literal('reject'), Type.Literal('no-local-endpoints'), Type.Literal('source-range')], {
+      description: "REJECTED or DENIED by kube-proxy: the rule (see the DNAT step's `verdict`).",
+    }),
+  ),
 });
 
 export const AnswerStep = Type.Union([
@@ -126,6 +133,8 @@ export const AnswerStep = Type.Union([
   BridgeStep,
   TransmitStep,
   DeliverStep,
+  DnatStep,
+  SnatStep,
   DropStep,
 ]);
 

@@ -7,19 +7,26 @@ import { worstPath, type Trace } from '../engine/trace.js';
 import { hashedBranch, IP_PROTOCOL, type HashedBranch, type Unknown } from '../engine/multipath.js';
 import { mtuReport } from '../engine/mtu.js';
 import type { BareTraceAnswer, Detail } from './schema.js';
+import { untranslatedNotes } from '../engine/service/resolve.js';
 
 export interface FlowRequest {
   from: string;
   to: string;
   protocol?: 'icmp' | 'tcp' | 'udp';
-  /** The first name of dstPort, kept as its alias. */
-  port?: number;
+  /** The first name of dstPort, kept as its alias; with `to=svc/…` also a Service port's name. */
+  port?: number | string;
   srcPort?: number;
   dstPort?: number;
   family?: Family;
   /** The IP packet's size in bytes, checked against the MTU along the path. */
   size?: number;
   ttl?: number;
+  /** The Service endpoint to trace, when kube-proxy would choose among several. */
+  endpoint?: string;
+  /** For `from` an address outside the model: the node or netns its packet enters by its uplink. */
+  enter?: string;
+  /** The source address the `from` node or netns sends from (one of its own, or loopback). */
+  src?: string;
 }
 
 const UNKNOWN: Record<Unknown, string> = {
@@ -41,6 +48,9 @@ function ecmpNote(hashed: HashedBranch): string {
   return 'The branch the kernel takes: each netns hashes the flow as Linux does, with its own fib_multipath_hash_seed and policy.';
 }
 
+/** IANA's number for SCTP, which a Service port may carry. */
+const SCTP_PROTOCOL = 132;
+
 /** What the answer lists of a split flow unless asked for more (up to MAX_PATHS, every path the engine follows). */
 export const DEFAULT_PATHS = 16;
 
@@ -61,8 +71,9 @@ export function traceAnswer(
   options: AnswerOptions = {},
 ): BareTraceAnswer {
   const { detail = 'full', paths: listed = DEFAULT_PATHS } = options;
-  const protocol = flow.protocol ?? 'icmp';
-  const dstPort = flow.dstPort ?? flow.port;
+  // The engine's flow has the transport a Service gave (`to=svc/…` takes its port's protocol and number).
+  const protocol = t.flow.protocol ?? flow.protocol ?? 'icmp';
+  const dstPort = t.flow.dstPort ?? flow.dstPort;
   const { from, to } = ends;
   const explained = explain(compiled.fabric, t, { from: from.name, to: to.name }, { detail, paths: listed });
   const family = t.flow.dst.family;
@@ -92,7 +103,7 @@ export function traceAnswer(
     const mtu = mtuReport(t.paths[i]!.hops, family, flow.size, detail === 'full');
     return mtu === undefined ? {} : { mtu };
   };
-  const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : IP_PROTOCOL[protocol];
+  const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : protocol === 'sctp' ? SCTP_PROTOCOL : IP_PROTOCOL[protocol];
   const hashed = hashedBranch(t, { protocol: ipProtocol, srcPort: srcPort ?? 0, dstPort: dstPort ?? 0 });
   const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
   const omitted = t.paths.length - (explained.paths?.length ?? t.paths.length);
@@ -125,6 +136,11 @@ export function traceAnswer(
           },
         }
       : {}),
-    notes: [...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
+    notes: [
+      ...[...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
+      ...(t.paths.some((p) => p.hops.some((h) => h.steps.some((s) => s.type === 'DNAT')))
+        ? []
+        : untranslatedNotes(compiled.services, t.flow.dst, protocol, dstPort)),
+    ],
   };
 }

@@ -10,13 +10,14 @@ import { compileFlannel } from './compile/flannel.js';
 import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
 import { sourceAddress } from './source.js';
+import { compileServices, type ServiceTable } from './service/table.js';
 import { trace, type Trace } from './trace.js';
 import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
 
 export interface Endpoint {
   /** How it was named: "default/pod-a1", "node-a", a netns name, or an address. */
   readonly name: string;
-  readonly kind: 'pod' | 'node' | 'netns' | 'address';
+  readonly kind: 'pod' | 'node' | 'netns' | 'address' | 'service';
   /** Where the endpoint lives; undefined for an address that nobody in the topology owns. */
   readonly netns: Netns | undefined;
   readonly addrs: readonly Addr[];
@@ -45,12 +46,22 @@ export class EndpointError extends Error {
 }
 
 
+/** The transport header of a traced flow, and the Service endpoint to trace when not every one. */
+export interface Transport {
+  readonly protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp';
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+  readonly endpoint?: Addr;
+}
+
 export class CompiledTopology {
   private readonly bareNames = new Map<string, string[]>();
 
   constructor(
     readonly fabric: Fabric,
     private readonly endpoints: ReadonlyMap<string, Endpoint>,
+    /** kube-proxy's rules in the nodes of a cluster with Services. */
+    readonly services?: ServiceTable,
   ) {
     for (const e of endpoints.values()) {
       if (e.kind !== 'pod') continue;
@@ -97,7 +108,7 @@ export class CompiledTopology {
    * Traces from one endpoint to another, in `family` when given (each family is routed in its own tables), else in the
    * first family both have, IPv4 first.
    */
-  trace(from: Endpoint, to: Endpoint, ttl = 64, family?: Family): Trace {
+  trace(from: Endpoint, to: Endpoint, ttl = 64, family?: Family, transport: Transport = {}): Trace {
     if (from.netns === undefined) throw new EndpointError(`${from.name} is not in this topology`, 'outside');
     // Only the endpoints' own fields are read: with 150,000 pods every object a trace touches is likely a cache miss.
     const v4 = family === undefined ? from.v4 !== undefined && to.v4 !== undefined : family === 4;
@@ -118,7 +129,8 @@ export class CompiledTopology {
     }
     // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route.
     const picked = from.kind === 'node' || from.kind === 'netns' ? sourceAddress(this.fabric, from.netns, dst) : undefined;
-    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl });
+    const { endpoint, ...header } = transport;
+    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint);
   }
 }
 
@@ -148,7 +160,7 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   for (const ns of fabric.netns) {
     if (ns.kind === 'router' && !endpoints.has(ns.name)) endpoints.set(ns.name, endpoint(ns.name, 'netns', ns, addressesOf(ns)));
   }
-  return new CompiledTopology(fabric, endpoints);
+  return new CompiledTopology(fabric, endpoints, compileServices(spec.cluster, fabric));
 }
 
 /** Dispatches a cluster to the compiler of its data path. */

@@ -15,6 +15,7 @@ import { badRequest, collect, MAX_ERRORS, type KubernetesImportBodyDoc } from '.
 import { chooseCni, describeCni, detect, type CniOptions, type ImportedCni } from './kubernetes/cni.js';
 import { buildNodes, type NodeSkipReason } from './kubernetes/nodes.js';
 import { buildPods, type PodSkipReason } from './kubernetes/pods.js';
+import { importServices } from './kubernetes/services.js';
 
 export { KubernetesImportBody, type KubernetesImportBodyDoc } from './kubernetes/schema.js';
 export { CNI_MODES, CNI_PLUGINS, CniRequiredError, type CniMode, type CniPlugin } from './kubernetes/cni.js';
@@ -66,6 +67,7 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     throw badRequest('description is given twice', [{ parameter: 'description', detail: 'the body gives description as well: give it in one place' }]);
   }
   const { nodes, pods, ignored } = collect(body);
+  const services = importServices(body.items, ignored);
   const warnings = new ImportWarnings();
   const errors: InvalidParam[] = [];
   const detection = detect(nodes, pods);
@@ -91,7 +93,7 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     );
   }
 
-  const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: cni.cni };
+  const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: cni.cni, ...services };
   if (body.network !== undefined) cluster.network = body.network;
   let spec: TopologySpec;
   try {

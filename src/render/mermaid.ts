@@ -1,5 +1,5 @@
 // A Mermaid flowchart: hops as boxes grouped by node, the links between them as labelled arrows, the drop point marked.
-import { decisionOf, hostOf, outcomeOf, routeDst, tunnelOf } from './answer.js';
+import { decisionOf, hostOf, natOf, outcomeOf, routeDst, tunnelOf } from './answer.js';
 import { mermaid as label } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -15,7 +15,8 @@ export function renderMermaid(a: TraceAnswer): string {
       const hop = a.hops[i]!;
       const step = decisionOf(hop);
       const dst = step && routeDst(step);
-      const kind = dst ? `route ${dst}` : (step?.type ?? '');
+      const nat = natOf(hop);
+      const kind = nat ?? (dst ? `route ${dst}` : (step?.type ?? ''));
       lines.push(`    ${ids[i]}["${label(hop.netns)}<br/>${label(kind.toLowerCase())}"]`);
     }
     lines.push('  end');

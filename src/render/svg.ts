@@ -2,7 +2,7 @@
 // the links between them as labelled arrows, the outcome at the end (green when delivered, blue when it leaves the
 // modelled network, red where it was dropped),
 // and below, one line per hop with the reason. No scripts, fonts or images from elsewhere: it renders anywhere.
-import { decisionOf, hostOf, isDrop, isExit, outcomeOf, routeDst, tunnelOf } from './answer.js';
+import { decisionOf, hostOf, isDrop, isExit, natOf, outcomeOf, routeDst, tunnelOf } from './answer.js';
 import { clip, xml as esc } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -112,9 +112,12 @@ export function renderSvg(a: TraceAnswer): string {
     const step = decisionOf(hop);
     const dropped = isDrop(step);
     const dst = step && routeDst(step);
-    const what = dst
-      ? `route ${dst}`
-      : step?.type === 'DELIVER' ? 'delivered' : step?.type === 'BRIDGE' ? 'switched at L2' : dropped ? 'dropped' : isExit(step) ? 'leaves the network' : (step?.type ?? '').toLowerCase();
+    const nat = dropped ? undefined : natOf(hop);
+    const what =
+      nat ??
+      (dst
+        ? `route ${dst}`
+        : step?.type === 'DELIVER' ? 'delivered' : step?.type === 'BRIDGE' ? 'switched at L2' : dropped ? 'dropped' : isExit(step) ? 'leaves the network' : (step?.type ?? '').toLowerCase());
     // Each hop is one group titled with every step's explanation: a browser shows it on hover, a page can open it.
     parts.push(
       `<g class="hop" data-hop="${i}"><title>${esc(hop.steps.map((s) => `${s.type}: ${s.explanation}`).join('\n'))}</title>`,

@@ -7,6 +7,10 @@ import { Cluster, Fabric, Route, TopologyName } from './schema.js';
 export const MAX_REVISION = Number.MAX_SAFE_INTEGER;
 
 export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+/** A port by number, or by the name a Service gives it (`to=svc/…` only). */
+export const PortOrName = Type.Union([Port, Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' })]);
+/** `endpoint`: the Service endpoint to trace when kube-proxy would choose among several. */
+export const ServiceEndpointParam = Type.String({ minLength: 2, maxLength: 64 });
 export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
 /** An IP packet's size: from the smallest datagram every IPv4 host must forward to the largest IP length. */
 export const Size = Type.Integer({ minimum: 68, maximum: 65535 });
@@ -16,12 +20,13 @@ export const Flow = Type.Object(
     from: Type.String({ minLength: 1, maxLength: 253 }),
     to: Type.String({ minLength: 1, maxLength: 253 }),
     protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')])),
-    port: Type.Optional(Port),
+    port: Type.Optional(PortOrName),
     srcPort: Type.Optional(Port),
     dstPort: Type.Optional(Port),
     family: Type.Optional(Family),
     size: Type.Optional(Size),
     ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
+    endpoint: Type.Optional(ServiceEndpointParam),
   },
   { additionalProperties: false },
 );

@@ -2,6 +2,7 @@
 // imports their static types, so the documents users send and the values the engine reads can never drift apart.
 // Every object is closed (additionalProperties: false): a misspelt field is an error, not a silently ignored option.
 import { Type, type Static, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import { EndpointSlice, Endpoints, KubeProxy, Service } from './services.schema.js';
 
 const Closed = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
   Type.Object(properties, { additionalProperties: false, ...options });
@@ -103,6 +104,16 @@ export const Cluster = Closed({
   pods: Type.Optional(Type.Array(ClusterPod)),
   cni: Type.Optional(Cni),
   network: Type.Optional(ClusterNetwork),
+  services: Type.Optional(Type.Array(Service)),
+  endpointSlices: Type.Optional(Type.Array(EndpointSlice)),
+  endpoints: Type.Optional(Type.Array(Endpoints)),
+  kubeProxy: Type.Optional(KubeProxy),
+  serviceCIDRs: Type.Optional(
+    Type.Array(Cidr, {
+      maxItems: 2,
+      description: "kube-apiserver's --service-cluster-ip-range: a trace to an address in it that no Service holds says so.",
+    }),
+  ),
 });
 
 // ---- fabric form: what the kernel sees, in the field names of `ip -j link|addr|route` ----

@@ -7,6 +7,7 @@ import { DataError, type InvalidParam } from './data-error.js';
 import type { ClusterDoc, CniDoc, FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
 import { defaultFamily, dstFamily, linkAddress } from '../engine/compile/fabric.js';
+import { checkServices } from './validate-services.js';
 
 class Findings {
   readonly errors: InvalidParam[] = [];
@@ -256,6 +257,7 @@ function checkCluster(c: ClusterDoc, f: Findings) {
         `${c.nodes.length} nodes need ${need} (each node's weave bridge takes one)`,
     );
   }
+  checkServices(c, f, base);
 }
 
 /** The weave subnet (IPALLOC_RANGE), or undefined when the given one is not an IPv4 prefix. */

@@ -426,14 +426,14 @@ describe('what a real cluster holds that the cluster form cannot', () => {
     assert.equal(warning(r, 'node-without-pod-cidr')!.count, 2);
   });
 
-  test('objects of other kinds are counted and ignored', () => {
+  test('objects of other kinds are counted and ignored (Services are read: test/import/kubernetes-services.test.ts)', () => {
     const body = mini(twoNodes(), []);
     body.items.push(
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' }, spec: { clusterIP: '10.96.0.1' } },
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: {} },
     );
-    assert.deepEqual(run(body, bridge).counts.ignored, { Service: 2, Deployment: 1 });
+    assert.deepEqual(run(body, bridge).counts.ignored, { Deployment: 1, ConfigMap: 1 });
   });
 
   test('every pod left out is counted under exactly one reason', () => {

@@ -4,12 +4,16 @@ import { Addr, type Family } from '../addr.js';
 import type { Fabric, Link } from '../fabric.js';
 import { TUNNEL_FDB, TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { routeSource } from '../source.js';
+import { dnatStep, serviceRef } from '../service/describe.js';
+import { MASQ_REASONS } from '../service/policy.js';
+import type { ServiceTable } from '../service/table.js';
 import type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, Step } from './model.js';
 import {
   BRIDGE,
   DECAP,
   DELIVER,
   DISPOSITION_OF,
+  DNAT,
   DROP,
   ENCAP,
   EXITS_NETWORK,
@@ -27,6 +31,10 @@ import {
   ORIGINATE,
   RECEIVE,
   ROUTE,
+  SERVICE_NO_LOCAL,
+  SERVICE_REJECT,
+  SERVICE_SOURCE_RANGE,
+  SNAT,
   TRANSMIT,
   TTL_EXCEEDED,
   WRONG_MAC,
@@ -42,10 +50,11 @@ export class RecordedPath implements Path {
     private readonly record: readonly number[],
     private readonly fabric: Fabric,
     private readonly flow: Flow,
+    private readonly services?: ServiceTable,
   ) {}
 
   get hops(): readonly Hop[] {
-    return (this.decoded ??= decode(this.fabric, this.flow, this.record));
+    return (this.decoded ??= decode(this.fabric, this.flow, this.record, this.services));
   }
 }
 
@@ -55,14 +64,15 @@ type MutableOuter = { -readonly [K in keyof OuterHeader]: OuterHeader[K] };
 /** The packet the entries are about: the flow's, or the outer one of a tunnel, with its source once it is known. */
 interface Packet {
   src: Addr | undefined;
-  readonly dst: Addr;
+  /** The flow's changes with kube-proxy's DNAT. */
+  dst: Addr;
   readonly encap: { readonly step: EncapStep; readonly outer: MutableOuter } | undefined;
 }
 
 /** What a source address is before the kernel picks one: the outer packet of a tunnel whose netns has no address for it. */
 const UNSPECIFIED: Readonly<Record<Family, Addr>> = { 4: Addr.v4(0), 6: Addr.v6(0, 0, 0, 0) };
 
-export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
+export function decode(fabric: Fabric, flow: Flow, r: readonly number[], services?: ServiceTable): Hop[] {
   const { links, fibs, tunnels } = fabric;
   const link = (id: number) => (id < 0 ? undefined : links[id]);
   const route = (group: number) => (group < 0 ? undefined : fibs.route(group));
@@ -155,6 +165,23 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         i += 6;
         break;
       }
+      case DNAT: {
+        const p = packets[0]!;
+        const step = dnatStep(services!, ns, p.dst, r, i + 1);
+        if (step.to !== undefined) p.dst = step.to.address;
+        steps.push(step);
+        i += 11;
+        break;
+      }
+      case SNAT: {
+        const p = packets[0]!;
+        const last = lastRoute(steps)!;
+        const to = routeSource(ns, last.route!, last.nexthop, p.dst)!;
+        steps.push({ type: 'SNAT', link: links[r[i + 1]!]!, from: p.src!, to, reason: MASQ_REASONS[r[i + 2]!]! });
+        p.src = to;
+        i += 3;
+        break;
+      }
       case DECAP: {
         const p = packets.pop()!;
         steps.push({ type: 'DECAPSULATE', link: links[r[i + 1]!]!, outer: p.encap!.outer });
@@ -204,6 +231,15 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
           case NO_RECEIVER:
             detail = { kind: 'tunnel-receiver', link: links[a]!, at: links[r[i + 3]!]!, outer: top().encap!.outer };
             operands = 2;
+            break;
+          case SERVICE_REJECT:
+          case SERVICE_NO_LOCAL:
+          case SERVICE_SOURCE_RANGE:
+            detail = {
+              kind: 'service',
+              service: serviceRef(services!, a),
+              rule: code === SERVICE_REJECT ? 'reject' : code === SERVICE_NO_LOCAL ? 'no-local-endpoints' : 'source-range',
+            };
             break;
           case MARTIAN:
             detail = { kind: 'martian', link: links[a]! };

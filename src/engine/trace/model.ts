@@ -4,6 +4,7 @@
 import type { Addr, Family } from '../addr.js';
 import type { Link, Netns } from '../fabric.js';
 import type { Route } from '../route.js';
+import type { DnatStep, ServiceRef, SnatStep } from '../service/describe.js';
 
 /**
  * Every disposition, from best to worst. The position is the disposition's severity, for the answer to an ECMP split:
@@ -23,6 +24,8 @@ export const DISPOSITIONS = [
   'FORWARDING_DISABLED',
   'LOOP',
   'TTL_EXCEEDED',
+  'REJECTED',
+  'DENIED',
 ] as const;
 
 export type Disposition = (typeof DISPOSITIONS)[number];
@@ -40,6 +43,10 @@ export interface Flow {
   readonly src: Addr;
   readonly dst: Addr;
   readonly ttl: number;
+  /** The transport header, for the rules that match on it (kube-proxy's, NetworkPolicy's); routing reads addresses only. */
+  readonly protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp';
+  readonly srcPort?: number;
+  readonly dstPort?: number;
 }
 
 export type Step =
@@ -78,6 +85,8 @@ export type Step =
       readonly ttl: number;
     }
   | { readonly type: 'DELIVER'; readonly link: Link; readonly dst: Addr }
+  | DnatStep
+  | SnatStep
   | { readonly type: 'DROP'; readonly disposition: Disposition; readonly detail: DropDetail };
 
 export interface OuterHeader {
@@ -107,7 +116,9 @@ export type DropDetail =
   /** The outer packet reached `at`, whose netns has no tunnel link that takes it. */
   | { readonly kind: 'tunnel-receiver'; readonly link: Link; readonly at: Link; readonly outer: OuterHeader }
   /** The receiving tunnel link's MAC is not the one the sender's neighbour entry gave. */
-  | { readonly kind: 'tunnel-mac'; readonly link: Link; readonly lladdr: string; readonly outer: OuterHeader };
+  | { readonly kind: 'tunnel-mac'; readonly link: Link; readonly lladdr: string; readonly outer: OuterHeader }
+  /** kube-proxy's REJECT (no usable endpoint) or DROP (Local policy with none on the node; outside the source ranges). */
+  | { readonly kind: 'service'; readonly service: ServiceRef; readonly rule: 'reject' | 'no-local-endpoints' | 'source-range' };
 
 export interface Hop {
   readonly netns: Netns;

@@ -34,7 +34,7 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   '  curl --data-binary @- -H \'content-type: application/json\' localhost:8080/v1/topologies/prod/import/kubernetes\n' +
   '```\n' +
   '\n' +
-  '**The body** is what kubectl prints: a v1 `List` whose `items` are Nodes, Pods and objects of other kinds\n' +
+  '**The body** is what kubectl prints: a v1 `List` whose `items` are Nodes, Pods, the Service objects below and objects of other kinds\n' +
   '(counted in `counts.ignored`, otherwise ignored), or `{nodes: <List of Nodes>, pods: <List of Pods>}`, as\n' +
   '`kubectl get nodes -o json` and `kubectl get pods -A -o json` (or the API\'s NodeList and PodList) print them. Only\n' +
   'the fields the import reads are checked; every other field kubectl prints (managedFields, containers,\n' +
@@ -45,7 +45,10 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   '**What is read.** A node: `metadata.name`; `status.addresses` (InternalIP first, then the others; node addresses\n' +
   'are what the nodes route pod traffic to); `spec.podCIDRs`, or the older `spec.podCIDR`; the Ready condition.\n' +
   'A pod: `metadata.namespace` and `.name`, `spec.nodeName`, `spec.hostNetwork`, `status.phase`, and\n' +
-  '`status.podIPs` or `status.podIP`.\n' +
+  '`status.podIPs` or `status.podIP`. Services, EndpointSlices, v1 Endpoints and the `kube-system/kube-proxy`\n' +
+  'ConfigMap (its `config.conf`) in the same List become the cluster\'s `services`, `endpointSlices`, `endpoints` and\n' +
+  '`kubeProxy`, so that traces go through kube-proxy\'s rules (add `kubectl get services,endpointslices -A -o json` and\n' +
+  '`kubectl get -n kube-system configmap/kube-proxy -o json` to the List).\n' +
   '\n' +
   '**The data path** (`cni` of the cluster) is, in this order: `cni` in the body; `cni=` (and `mode=`) of the query\n' +
   '(with `cni=` alone, the mode the nodes\' annotations show fills in); or detected from the objects:\n' +

@@ -5,7 +5,7 @@ import { CloneType, Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
 import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '../responses.js';
-import { answerQuery, Family, Port, Size } from './traces.schemas.js';
+import { answerQuery, Family, Port, PortOrName, ServiceEndpointParam, Size } from './traces.schemas.js';
 import { pickFormat, sendRendered, type Format } from '../formats.js';
 import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, jsonBytes } from '../../answer/size.js';
 import { MAX_PATHS } from '../../engine/trace.js';
@@ -16,10 +16,13 @@ export const TraceParams = NameParams;
 
 export const TraceQuery = Type.Object(
   {
-    from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses.', examples: ['pod-a1'] }),
-    to: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet is sent. Like `from`, or any address, including one that nobody in the topology owns.', examples: ['default/pod-b1'] }),
+    from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses; with `enter`, any address (a client outside the model).', examples: ['pod-a1'] }),
+    to: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet is sent. Like `from`, or any address, including one that nobody in the topology owns (a ClusterIP, a node address with a NodePort, a load-balancer IP or an externalIP), or a Service: `svc/<namespace>/<name>` (its ClusterIP and the port `port` names or numbers, its protocol; the only port when `port` is left out).', examples: ['default/pod-b1'] }),
     protocol: Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')], { default: 'icmp', description: 'The protocol of the flow, echoed in `flow`.', examples: ['tcp'] }),
-    port: Type.Optional(CloneType(Port, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400.', examples: [8080] })),
+    port: Type.Optional(CloneType(PortOrName, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400. With `to=svc/…` it may name the Service port (`http`).', examples: [8080] })),
+    enter: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'With `from` an address outside the model (a client on the internet, a load balancer): the node or netns its packet enters, by the link that node routes that address out of (its uplink), as Batfish\'s start location. The packet arrives as one forwarded to it: kube-proxy\'s rules there see external traffic.', examples: ['node-a'] })),
+    src: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'The source address a node or netns `from` sends from, as `ip route get … from` picks it: one of its own addresses, or loopback (`127.0.0.1`, which kube-proxy\'s localhost NodePorts answer). 400 when it is not one of them.', examples: ['127.0.0.1'] })),
+    endpoint: Type.Optional(CloneType(ServiceEndpointParam, { description: 'Of the endpoints kube-proxy may DNAT a Service packet to (each traced as a path of its own), trace this address\'s only; one that is not among them is answered 400 with them in `candidates`.', examples: ['10.1.2.10'] })),
     srcPort: Type.Optional(CloneType(Port, { description: 'The source port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [40000] })),
     dstPort: Type.Optional(CloneType(Port, { description: 'The destination port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [8080] })),
     family: Type.Optional(CloneType(Family, { description: 'The address family to trace in, `4` or `6`, when the endpoints are names (pods, nodes, netns) with addresses of both; each family is routed in its own tables. Without it the trace is made in IPv4 when both ends have an IPv4 address, in IPv6 otherwise. An end without an address of the asked family, or an address of the other family, is answered 400 with `family` in `errors`.', examples: [6] })),
@@ -52,7 +55,9 @@ const tracePacketDoc = {
     '- a node (cluster form), by its name; its address is its InternalIP (its ExternalIP when it has none).\n' +
     '- a network namespace (fabric form), by its name.\n' +
     '- an IPv4 or IPv6 address. As `from`, it must be an address of a pod, node or netns of the topology (400\n' +
-    '  otherwise: a packet is only traced from inside the model). As `to`, any address will do: one that nobody in the\n' +
+    '  otherwise), unless `enter` names the node or netns a packet from that outside address enters (by the link that\n' +
+    '  node routes the address out of); `src` picks the source address of a node or netns `from` (loopback included).\n' +
+    '  As `to`, any address will do: one that nobody in the\n' +
     '  topology owns (an unassigned pod IP, a host on the internet) is traced as far as the packet gets, and the\n' +
     '  answer\'s `destination.netns` is null.\n' +
     '\n' +
@@ -87,6 +92,9 @@ const tracePacketDoc = {
     '- `LOOP`: the packet comes back to a namespace that has already forwarded it (a routing loop); the DROP step\n' +
     '  lists the `cycle`.\n' +
     '- `TTL_EXCEEDED`: forwarding would bring the TTL to 0 (ICMP time exceeded).\n' +
+    '- `REJECTED`: kube-proxy rejects a packet to a Service with no usable endpoint (ICMP port unreachable, TCP reset).\n' +
+    '- `DENIED`: kube-proxy drops it: Local traffic policy and no endpoint on the node, or a source outside the\n' +
+    '  load balancer\'s `loadBalancerSourceRanges`.\n' +
     '\n' +
     '**Hops and steps.** `hops` has one entry per namespace the packet enters, in order: `netns`, its `kind` (pod,\n' +
     'node, router, host), the `node` it belongs to (a pod\'s namespace, or as a fabric document says), the link it came\n' +
@@ -103,13 +111,21 @@ const tracePacketDoc = {
     '- `TRANSMIT`: the packet leaves by `link` to the next hop `neighbor`; `answeredBy` is the `netns` and `link` that\n' +
     '  answer ARP/ND for it, or `{external: true}` for a host outside the model.\n' +
     '- `DELIVER`: the destination `address` is the namespace\'s own, on `link`.\n' +
+    '- `DNAT`: kube-proxy\'s rules in a node (the source\'s node for a pod or the node itself, the node the packet enters\n' +
+    '  otherwise) match a Service: its `frontend` (clusterIP, externalIP, loadBalancer, nodePort), every endpoint in\n' +
+    '  `candidates` with whether it is one and `why` (ready, serving-terminating, not-ready, remote), the `chain` (cluster\n' +
+    '  or local policy) and `route` (the short-circuit of pod and node traffic under Local policy), the `masquerade` mark,\n' +
+    '  and `to`, the endpoint this path takes. Every candidate is a path of its own (as ECMP branches are); `endpoint=`\n' +
+    '  picks one. A `verdict` other than `dnat` ends the trace REJECTED or DENIED.\n' +
+    '- `SNAT`: a packet kube-proxy marked is masqueraded as it leaves that node: `from`, `to`, `reason`.\n' +
     '- `DROP`: the last step of every journey that does not end DELIVERED, `EXITS_NETWORK` included, with its\n' +
     '  `disposition`; NEIGHBOR_UNREACHABLE adds `link`, `neighbor` and, when a down link is in the way, `blockedAt`;\n' +
-    '  LINK_DOWN adds `link`; LOOP adds `cycle`.\n' +
+    '  LINK_DOWN adds `link`; LOOP adds `cycle`; REJECTED and DENIED by kube-proxy add `service` and `rule`.\n' +
     '\n' +
     '`summary` says it all in one line. `notes` lists the routes of the namespaces on the way that the kernel would\n' +
     'refuse or has removed (a gateway no connected route reaches, a device that is down), which the trace therefore\n' +
-    'ignores.\n' +
+    'ignores; and why a packet to a Service address was not translated (a port the Service does not have, ICMP, an\n' +
+    'address of the cluster\'s `serviceCIDRs` that no Service holds).\n' +
     '\n' +
     '**ECMP.** When a route with several next hops splits the flow, every path is traced (at most 64) and `pathCount`\n' +
     'counts them; `paths` lists the first of them (16, or as many as the `paths` parameter asks, up to 64), each with\n' +
