@@ -34,7 +34,8 @@ const topologies = Number(process.env.KERNEL_TOPOLOGIES ?? 12);
 const firstSeed = Number(process.env.KERNEL_SEED ?? 1);
 
 test(`the engine agrees with the kernel on ${topologies} random topologies`, { skip, timeout: 60 * 60_000 }, async () => {
-  const runPrefix = `pt${randomBytes(2).toString('hex')}`;
+  // KERNEL_NETNS_PREFIX names the run's namespaces, for a machine shared by several runs.
+  const runPrefix = process.env.KERNEL_NETNS_PREFIX ?? `pt${randomBytes(2).toString('hex')}`;
   let pairs = 0;
   let decisions = 0;
   let pings = 0;
