@@ -98,7 +98,8 @@ describe('the signs of the other data paths', () => {
   test('OVN-Kubernetes and OpenShift SDN: a 422 that names the data path, not "cannot tell"', () => {
     const ovn = refused(list(node('master-0', '172.10.57.6', { annotations: { 'k8s.ovn.org/node-subnets': '{"default":"10.128.0.0/23"}' } })));
     assert.ok(ovn instanceof CniRequiredError);
-    assert.match(ovn.message, /runs OVN-Kubernetes \(metadata\.annotations\["k8s\.ovn\.org\/node-subnets"\] of node master-0\).*cannot model faithfully yet/);
+    assert.doesNotMatch(ovn.message, /cannot tell/);
+    assert.match(ovn.message, /^the objects name a data path that is not modelled: the cluster runs OVN-Kubernetes \(metadata\.annotations\["k8s\.ovn\.org\/node-subnets"\] of node master-0\).*cannot model faithfully yet/);
     const sdn = refused(list(node('worker-0', '10.0.0.5', { podCIDR: '10.128.2.0/23' }), pod('openshift-sdn', 'sdn-2xk8p', 'worker-0', '10.0.0.5', true)));
     assert.match(sdn.message, /runs OpenShift SDN \(metadata\.name of pod openshift-sdn\/sdn-2xk8p\)/);
   });

@@ -257,7 +257,7 @@ describe('detecting the data path', () => {
     const err = fails(mini(twoNodes(), []));
     assert.ok(err instanceof CniRequiredError);
     assert.equal(err.slug, 'cni-required');
-    assert.match(err.message, /no node carries flannel, Calico or Cilium annotations/);
+    assert.match(err.message, /^cannot tell the cluster's CNI data path from the objects: no node carries flannel, Calico, Cilium or OVN annotations or a cloud's providerID/);
     assert.deepEqual(err.evidence, []);
   });
 });

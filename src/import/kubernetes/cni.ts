@@ -394,10 +394,10 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
     const why =
       d.unsupported ??
       (d.evidence.length === 0
-        ? 'no node carries flannel, Calico or Cilium annotations and no pod is named like a CNI agent (calico-node, kube-flannel-ds, cilium, weave-net)'
+        ? "no node carries flannel, Calico, Cilium or OVN annotations or a cloud's providerID, and no pod is named like a CNI agent (calico-node, kube-flannel-ds, cilium, weave-net, aws-node, azure-cns, kindnet, ovnkube)"
         : `the signs found do not name a data path: ${d.evidence.join('; ')}`);
     throw new CniRequiredError(
-      `cannot tell the cluster's CNI data path from the objects: ${why}. Give it as cni= (bridge, flannel, calico, cilium or weave) with mode=, or as cni in the body (kubenet and flannel host-gw: cni=bridge&mode=host-gw)`,
+      `${d.unsupported === undefined ? "cannot tell the cluster's CNI data path from the objects" : 'the objects name a data path that is not modelled'}: ${why}. Give it as cni= (bridge, flannel, calico, cilium, weave, kindnet, gke, aws-vpc-cni or azure-cni) with mode=, or as cni in the body (kubenet and flannel host-gw: cni=bridge&mode=host-gw)`,
       d.evidence,
     );
   }
