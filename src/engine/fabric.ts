@@ -152,8 +152,8 @@ export class Fabric {
   /** Per link, then per segment, RECORD ints: the link's facts, then its place in L2's spanning trees. */
   private readonly records: Int32Array;
   /**
-   * Per veth, its netns's permanent neighbours on it whose lladdr is the MAC of the veth's peer (the AWS VPC CNI's
-   * 169.254.1.1 in every pod): the peer receives the frame without ARP.
+   * Per veth, its netns's neighbour entries on it whose lladdr is the MAC of the veth's peer (the AWS VPC CNI's
+   * permanent 169.254.1.1 in every pod, or an entry a dump holds): the peer receives the frame without ARP.
    */
   private readonly permanent: ({ readonly dst: Addr; readonly link: number }[] | undefined)[];
 
@@ -226,7 +226,7 @@ export class Fabric {
     }
   }
 
-  /** The link a permanent neighbour entry for `a` on veth `link` sends to (its peer), or -1. */
+  /** The link a neighbour entry for `a` on veth `link` sends to (its peer), or -1. */
   permanentNeighbour(link: number, a: Addr): number {
     const entries = this.permanent[link];
     if (entries === undefined) return -1;

@@ -50,6 +50,7 @@ export function compileRouted(cluster: ClusterDoc, options: RoutedOptions): Clus
   const b = new FabricBuilder();
   const cloud = options.routes === 'cloud';
   const u = underlayOf(b, cluster, cloud ? ROUTER_NAME : undefined);
+  const cidrsOf = new Map(cluster.nodes.map((n) => [n.name, n.podCIDRs.map((t) => Prefix.parse(t))]));
 
   if (cloud) {
     const router = u.router!;
@@ -57,7 +58,6 @@ export function compileRouted(cluster: ClusterDoc, options: RoutedOptions): Clus
     b.plug(b.addLink(router.ns, IGW_LINK, 'physical', true, [IGW_ROUTER]), igw);
     b.plug(b.addLink(undefined, 'external internet-gateway', 'external', true, [IfAddr.of(IGW, IGW_ROUTER.bits)]), igw);
     const routes = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
-    const cidrsOf = new Map(cluster.nodes.map((n) => [n.name, n.podCIDRs.map((t) => Prefix.parse(t))]));
     for (const node of cluster.nodes) {
       for (const cidr of cidrsOf.get(node.name)!) {
         const next = nodeAddr(node, cidr.family);
@@ -93,8 +93,7 @@ export function compileRouted(cluster: ClusterDoc, options: RoutedOptions): Clus
       const local = u.subnetOf(node);
       for (const other of cluster.nodes) {
         if (other === node) continue;
-        for (const text of other.podCIDRs) {
-          const cidr = Prefix.parse(text);
+        for (const cidr of cidrsOf.get(other.name)!) {
           const next = nodeAddr(other, cidr.family);
           if (next !== undefined) own.get(cidr.family)!.push(viaRoute(cidr, next, ETH0, u.subnetOf(other) !== local));
         }
@@ -103,16 +102,12 @@ export function compileRouted(cluster: ClusterDoc, options: RoutedOptions): Clus
     const gateways = new Map<Family, Addr>(
       options.gateway === 'link-local'
         ? [[4, LINK_LOCAL_GATEWAY]]
-        : node.podCIDRs.map((t) => {
-            const cidr = Prefix.parse(t);
-            return [cidr.family, cidr.addr.add(1)] as const;
-          }),
+        : cidrsOf.get(node.name)!.map((cidr) => [cidr.family, cidr.addr.add(1)] as const),
     );
     nodes.set(node.name, { ns, own, gateways });
   }
 
-  const cidrOf = (nodeName: string, a: Addr) =>
-    cluster.nodes.find((n) => n.name === nodeName)!.podCIDRs.map((t) => Prefix.parse(t)).find((c) => c.contains(a));
+  const cidrOf = (nodeName: string, a: Addr) => cidrsOf.get(nodeName)!.find((c) => c.contains(a));
 
   const hostNetworkPods = placePods(cluster, nodes, (pod, key, node) => {
     const addrs = podAddrs(pod);

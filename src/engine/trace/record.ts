@@ -68,7 +68,7 @@ export const HOW = ['owner', 'host', 'proxy', 'permanent'] as const;
 export const OWNER = 0;
 export const HOST = 1;
 export const PROXY = 2;
-/** A permanent neighbour entry names the MAC: nothing answers, the frame goes to the link with that MAC. */
+/** A neighbour entry (permanent, or cached in a dump) names the MAC: nothing answers, the frame goes to that link. */
 export const PERMANENT = 3;
 
 /** Writes one walk's record into a buffer that the next walk reuses; a finished path keeps a copy. */

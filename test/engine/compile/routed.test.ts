@@ -30,7 +30,7 @@ for (const [name, prefix] of [['aws-vpc-cni', 'eni'], ['azure-cni', 'azv']] as c
         'node-a: RECEIVE ROUTE TRANSMIT',
         'default/pod-a2: RECEIVE DELIVER',
       ]);
-      assert.match(r.hops[0]!.steps.at(-1)!.explanation, /permanent neighbour entry/);
+      assert.match(r.hops[0]!.steps.at(-1)!.explanation, /its neighbour entry \(permanent, as the CNI writes it/);
     });
 
     test('pod to pod on another node: the VPC answers ARP for the pod address and delivers it to its node', () => {

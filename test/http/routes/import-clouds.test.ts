@@ -27,7 +27,7 @@ test('an EKS capture is imported without cni= and traced pod to pod and pod to t
   const same = (await trace('kube-system/coredns-789f8477df-knmwr', 'kube-system/coredns-789f8477df-psws6')).json();
   assert.equal(same.disposition, 'DELIVERED', same.summary);
   const transmit = same.hops[0].steps.find((s: { type: string }) => s.type === 'TRANSMIT');
-  assert.match(transmit.explanation, /169\.254\.1\.1; a permanent neighbour entry \(nud permanent\) gives it ip-10-0-10-170\.ec2\.internal eni[0-9a-f]{11}'s MAC/);
+  assert.match(transmit.explanation, /169\.254\.1\.1; its neighbour entry \(permanent, as the CNI writes it, or cached in a dump\) gives it ip-10-0-10-170\.ec2\.internal eni[0-9a-f]{11}'s MAC/);
 
   const other = (await trace('kube-system/coredns-789f8477df-knmwr', 'kube-system/kube-proxy-82mb2')).json();
   assert.equal(other.disposition, 'DELIVERED', other.summary);
