@@ -1,6 +1,7 @@
 // The engine against the Linux kernel: seeded random topologies realised in network namespaces, every ordered pod pair
 // and a few unassigned and outside addresses traced by the engine and asked of the kernel. Needs root; `npm run
-// test:kernel` runs it (KERNEL_TOPOLOGIES=500 for a long run, KERNEL_SEED to start elsewhere).
+// test:kernel` runs it (KERNEL_TOPOLOGIES=500 for a long run, KERNEL_SEED to start elsewhere, KERNEL_NETNS_PREFIX for the
+// namespaces' names).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
