@@ -241,6 +241,8 @@ function transmitText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'TRAN
       ? step.neighbor.family === 6
         ? `${who} answers Neighbour Solicitation for it by proxy (a proxy NDP entry)`
         : `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${neighbor} out of another link`
+      : step.how === 'permanent'
+        ? `its neighbour entry (permanent, as the CNI writes it, or cached in a dump) gives it ${who}'s MAC, so no ARP is sent`
       : step.how === 'host'
         ? `${who} answers ARP for it: the address is one of that netns's own, on another link`
         : step.answeredBy.netns < 0

@@ -6,6 +6,7 @@ import { compileFabric } from './compile/fabric.js';
 import { compileBridge, podAddrs, podKey, type ClusterFabric } from './compile/bridge.js';
 import { nodeAddr } from './compile/underlay.js';
 import { compileCalico } from './compile/calico.js';
+import { compileRouted } from './compile/routed.js';
 import { compileFlannel } from './compile/flannel.js';
 import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
@@ -177,6 +178,14 @@ function compileCluster(cluster: ClusterDoc): ClusterFabric {
       return compileCilium(cluster, { ...cni, routing: cni.routing ?? 'tunnel' });
     case 'weave':
       return compileWeave(cluster, cni);
+    case 'kindnet':
+      return compileRouted(cluster, { gateway: 'ptp', routes: 'host-gw', vethPrefix: 'veth', vethDigits: 8 });
+    case 'gke':
+      return compileRouted(cluster, { gateway: 'ptp', routes: 'cloud', vethPrefix: 'gke', vethDigits: 12 });
+    case 'aws-vpc-cni':
+      return compileRouted(cluster, { gateway: 'link-local', routes: 'cloud', vethPrefix: 'eni', vethDigits: 11 });
+    case 'azure-cni':
+      return compileRouted(cluster, { gateway: 'link-local', routes: 'cloud', vethPrefix: 'azv', vethDigits: 11 });
   }
 }
 

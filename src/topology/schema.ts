@@ -83,7 +83,20 @@ export const WeaveCni = Closed({
   plugin: Type.Literal('weave'),
   subnet: Type.Optional(Cidr),
 });
-export const Cni = Type.Union([BridgeCni, FlannelCni, CalicoCni, CiliumCni, WeaveCni], {
+// The data paths that route every pod by its own /32 (/128) on the node, with no bridge: kindnet routes the other
+// nodes' pod CIDRs via their nodes; on GKE (VPC-native), EKS (the AWS VPC CNI) and AKS (Azure CNI) the cloud's VPC
+// delivers by address, and the pods hold VPC addresses (AWS, Azure CNI) or addresses of their node's alias range (GKE,
+// Azure CNI overlay).
+export const KindnetCni = Closed({ plugin: Type.Literal('kindnet') });
+export const GkeCni = Closed({ plugin: Type.Literal('gke') });
+export const AwsVpcCni = Closed({ plugin: Type.Literal('aws-vpc-cni') });
+export const AzureCni = Closed({
+  plugin: Type.Literal('azure-cni'),
+  overlay: Type.Optional(
+    Type.Boolean({ description: 'Azure CNI overlay: pods take addresses of their node\'s pod CIDR, which the VNet routes to the node.' }),
+  ),
+});
+export const Cni = Type.Union([BridgeCni, FlannelCni, CalicoCni, CiliumCni, WeaveCni, KindnetCni, GkeCni, AwsVpcCni, AzureCni], {
   description: 'The data path the CNI plugin programs into the kernel.',
 });
 

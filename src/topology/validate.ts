@@ -1,5 +1,6 @@
 // Semantic validation: what a JSON Schema cannot say. Every problem is collected with its JSON pointer and reported at once,
 // so a user fixes a document in one round trip instead of one error at a time.
+import { podIpsFromNodeCidr } from './pod-ipam.js';
 import { Addr, type Family } from '../engine/addr.js';
 import { Prefix } from '../engine/prefix.js';
 import { IfAddr } from '../engine/ifaddr.js';
@@ -191,9 +192,7 @@ function checkCluster(c: ClusterDoc, f: Findings) {
     });
   });
 
-  // Calico allocates from IPAM blocks and weave from its one cluster-wide subnet, not from the node's pod CIDR, so only
-  // the other plugins pin pod IPs to it.
-  const ipsInNodeCidr = c.cni?.plugin !== 'calico' && weave === undefined;
+  const ipsInNodeCidr = podIpsFromNodeCidr(c.cni?.plugin ?? 'bridge');
   const podKeys = new Set<string>();
   const podIps = new Map<string, string>();
   (c.pods ?? []).forEach((pod, i) => {

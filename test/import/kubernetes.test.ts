@@ -130,17 +130,11 @@ describe('the fixtures', () => {
     assert.match(warning(r, 'node-without-pod-cidr')!.detail, /usual with Calico/);
   });
 
-  test('a dual-stack kind cluster as {nodes, pods}: both families, kindnet recognised but the cni asked for', () => {
+  test('a dual-stack kind cluster as {nodes, pods}: both families, kindnet detected from its pods', () => {
     const body = fixture('dual-stack-split');
-    const err = fails(body);
-    assert.ok(err instanceof CniRequiredError);
-    assert.equal(err.status, 422);
-    assert.match(err.message, /kindnet runs \(pod kube-system\/kindnet-\w+\).*cni=bridge&mode=host-gw comes closest/);
-    assert.deepEqual(err.errors.map((e) => e.parameter), ['cni']);
-
-    const r = run(body, { plugin: 'bridge', mode: 'host-gw' });
-    assert.deepEqual(r.cluster.cni, { plugin: 'bridge', routes: 'host-gw' });
-    assert.equal(r.cni.detectedFrom, 'given');
+    const r = run(body);
+    assert.deepEqual(r.cluster.cni, { plugin: 'kindnet' });
+    assert.match(r.cni.detectedFrom, /^metadata\.name of pod kube-system\/kindnet-\w+$/);
     assert.deepEqual(r.counts.skipped, { ...noneSkipped, pending: 1 });
     assert.equal(r.counts.pods, 14);
     assert.deepEqual(r.cluster.nodes[1], {
@@ -263,7 +257,7 @@ describe('detecting the data path', () => {
     const err = fails(mini(twoNodes(), []));
     assert.ok(err instanceof CniRequiredError);
     assert.equal(err.slug, 'cni-required');
-    assert.match(err.message, /no node carries flannel, Calico or Cilium annotations/);
+    assert.match(err.message, /^cannot tell the cluster's CNI data path from the objects: no node carries flannel, Calico, Cilium or OVN annotations or a cloud's providerID/);
     assert.deepEqual(err.evidence, []);
   });
 });

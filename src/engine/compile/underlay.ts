@@ -132,8 +132,11 @@ function addRouter(b: FabricBuilder, cluster: ClusterDoc, subnets: UnderlaySubne
   return { ns, addrs };
 }
 
-/** A node netns with its eth0 on its subnet's segment (link 0, so shared routes can name it), forwarding on. */
-export function addNode(b: FabricBuilder, node: ClusterNode, u: Underlay): { ns: Netns; eth0Addrs: IfAddr[] } {
+/**
+ * A node netns with its eth0 on its subnet's segment (link 0, so shared routes can name it), forwarding on; proxyArp
+ * turns proxy_arp on for eth0.
+ */
+export function addNode(b: FabricBuilder, node: ClusterNode, u: Underlay, proxyArp = false): { ns: Netns; eth0Addrs: IfAddr[] } {
   const ns = b.addNetns(node.name, 'node', undefined, true, EMPTY_FIB4, EMPTY_FIB6);
   const subnet = u.subnets[u.subnetOf(node)]!;
   const eth0Addrs = FAMILIES.flatMap((f) => {
@@ -141,6 +144,6 @@ export function addNode(b: FabricBuilder, node: ClusterNode, u: Underlay): { ns:
     const prefix = subnet.prefixes.get(f);
     return a === undefined ? [] : [IfAddr.of(a, prefix?.bits ?? a.bits)];
   });
-  b.plug(b.addLink(ns, 'eth0', 'physical', true, eth0Addrs), subnet.segment);
+  b.plug(b.addLink(ns, 'eth0', 'physical', true, eth0Addrs, proxyArp), subnet.segment);
   return { ns, eth0Addrs };
 }

@@ -81,7 +81,7 @@ export type Step =
       readonly neighbor: Addr;
       /** The link that answered ARP/ND for the neighbour. */
       readonly answeredBy: Link;
-      readonly how: 'owner' | 'host' | 'proxy';
+      readonly how: 'owner' | 'host' | 'proxy' | 'permanent';
       readonly ttl: number;
     }
   | { readonly type: 'DELIVER'; readonly link: Link; readonly dst: Addr }

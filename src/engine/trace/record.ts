@@ -80,10 +80,12 @@ export const SERVICE_SOURCE_RANGE = cause('SERVICE_SOURCE_RANGE');
 export const DISPOSITION_OF: readonly Disposition[] = [...DISPOSITIONS, ...CAUSES.map(([, d]) => d)];
 
 /** How a neighbour was answered for (TRANSMIT's `how`). */
-export const HOW = ['owner', 'host', 'proxy'] as const;
+export const HOW = ['owner', 'host', 'proxy', 'permanent'] as const;
 export const OWNER = 0;
 export const HOST = 1;
 export const PROXY = 2;
+/** A neighbour entry (permanent, or cached in a dump) names the MAC: nothing answers, the frame goes to that link. */
+export const PERMANENT = 3;
 
 /** Writes one walk's record into a buffer that the next walk reuses; a finished path keeps a copy. */
 export class Recorder {

@@ -1,5 +1,6 @@
 // The cluster's nodes from the Node objects: their InternalIP and ExternalIP addresses, and their pod CIDRs (spec.podCIDRs,
 // or Cilium's annotation where its IPAM allocates), each address and CIDR owned by one node.
+import { podIpsFromNodeCidr } from '../../topology/pod-ipam.js';
 import { Addr, type Family } from '../../engine/addr.js';
 import { Prefix } from '../../engine/prefix.js';
 import { pointerToken, type InvalidParam } from '../../topology/data-error.js';
@@ -179,12 +180,15 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
       f.cidrs.push(p);
       cidrs.push(p.toString());
     }
-    if (cidrs.length === 0) {
+    // The AWS VPC CNI and Azure CNI never use a pod CIDR: a node without one is what they look like.
+    if (cidrs.length === 0 && plugin !== 'aws-vpc-cni' && plugin !== 'azure-cni') {
       warnings.add(
         'node-without-pod-cidr',
         (n) =>
           plugin === 'calico'
             ? `${plural(n, 'node has', 'nodes have')} no pod CIDR; that is usual with Calico, whose IPAM allocates pod IPs from its own blocks`
+            : !podIpsFromNodeCidr(plugin)
+              ? `${plural(n, 'node has', 'nodes have')} no pod CIDR; that is usual with ${plugin}, which gives pods addresses of its own (the VPC's, the weave subnet's)`
             : `${plural(n, 'node has', 'nodes have')} no pod CIDR: ${plugin} gives pods addresses from it, so their pods were left out (is the controller manager run with --allocate-node-cidrs?)`,
         at,
         `node ${name} has neither spec.podCIDRs nor spec.podCIDR`,

@@ -1,5 +1,6 @@
 // The cluster's pods from the Pod objects: those that run, on an imported node, with an address the cluster form can hold;
 // one owner per address.
+import { podIpsFromNodeCidr } from '../../topology/pod-ipam.js';
 import { Addr } from '../../engine/addr.js';
 import type { InvalidParam } from '../../topology/data-error.js';
 import type { ClusterPodDoc } from '../../topology/schema.js';
@@ -41,7 +42,7 @@ export function buildPods(
   const candidates: PodCandidate[] = [];
   // Calico allocates from IPAM blocks and Weave from its one cluster-wide range, not from the node's pod CIDR; every other
   // plugin gives a pod an address from its node's pod CIDR, and the cluster form holds them to it.
-  const pinned = plugin !== 'calico' && plugin !== 'weave';
+  const pinned = podIpsFromNodeCidr(plugin);
 
   for (const { obj, at } of pods) {
     const namespace = obj.metadata.namespace ?? 'default';

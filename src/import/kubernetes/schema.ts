@@ -49,9 +49,14 @@ export const KubeNode = Open(
   {
     apiVersion: Type.Optional(Type.String()),
     kind: Type.Optional(Type.Literal('Node')),
-    metadata: Open({ name: NameText, annotations: Type.Optional(NodeAnnotations) }),
+    metadata: Open({
+      name: NameText,
+      annotations: Type.Optional(NodeAnnotations),
+      labels: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 63 }))),
+    }),
     spec: Type.Optional(
       Open({
+        providerID: Type.Optional(Type.String({ maxLength: 1024 })),
         podCIDR: Type.Optional(AddressText),
         podCIDRs: Type.Optional(Type.Array(AddressText, { maxItems: 2 })),
       }),
@@ -63,7 +68,10 @@ export const KubeNode = Open(
       }),
     ),
   },
-  { description: 'A v1 Node; of its fields only metadata.name and .annotations, spec.podCIDR(s), status.addresses and the Ready condition are read.' },
+  {
+    description:
+      'A v1 Node; of its fields only metadata.name, .annotations and .labels, spec.providerID and .podCIDR(s), status.addresses and the Ready condition are read.',
+  },
 );
 
 export const KubePod = Open(

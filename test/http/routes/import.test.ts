@@ -192,17 +192,16 @@ describe('calico ipip', () => {
 });
 
 describe('a dual-stack kind cluster sent as {nodes, pods}', () => {
-  test('without cni: 422 asking for it, with the evidence; nothing stored', async () => {
+  test('without cni: kindnet, detected from its pods, stored and traced in IPv4 and IPv6', async () => {
     const res = await post('kind', fixture('dual-stack-split'));
-    assert.equal(res.statusCode, 422);
-    assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
-    const problem = res.json();
-    assert.equal(problem.type, 'urn:pathtrace:problem:cni-required');
-    assert.equal(problem.title, 'The CNI data path is needed');
-    assert.match(problem.detail, /kindnet runs .* cni=bridge&mode=host-gw comes closest/);
-    assert.deepEqual(problem.errors.map((e: Obj) => e.parameter), ['cni']);
-    assert.match(problem.evidence[0], /^kindnet: 3 agent pods such as kube-system\/kindnet-/);
-    assert.equal((await get('/v1/topologies/kind')).statusCode, 404);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().cni.plugin, 'kindnet');
+    assert.match(res.json().cni.evidence[0], /^kindnet: 3 agent pods such as kube-system\/kindnet-/);
+    for (const to of ['echo-6d9f8b7c5c-wq7t2', 'fd00:10:244:2::3']) {
+      const tr = (await trace('kind', 'echo-6d9f8b7c5c-4kq9p', to)).json();
+      assert.equal(tr.disposition, 'DELIVERED', tr.summary);
+      assert.deepEqual(netnsPath(tr), ['default/echo-6d9f8b7c5c-4kq9p', 'dual-worker', 'dual-worker2', 'default/echo-6d9f8b7c5c-wq7t2']);
+    }
   });
 
   test('with cni=bridge&mode=host-gw: stored in both families and traced in IPv4 and IPv6', async () => {
@@ -279,7 +278,7 @@ describe('bad input is a 400 problem with pointers, never a 500', () => {
   test('query parameters', async () => {
     let res = await post('prod', fixture('flannel-host-gw'), 'cni=kubenet');
     assert.equal(res.statusCode, 400);
-    assert.deepEqual(res.json().errors, [{ parameter: 'cni', detail: 'must be one of "bridge", "flannel", "calico", "cilium", "weave"' }]);
+    assert.deepEqual(res.json().errors, [{ parameter: 'cni', detail: 'must be one of "bridge", "flannel", "calico", "cilium", "weave", "kindnet", "gke", "aws-vpc-cni", "azure-cni"' }]);
     res = await post('prod', fixture('flannel-host-gw'), 'cni=flannel&mode=ipip');
     assert.deepEqual(res.json().errors, [{ parameter: 'mode', detail: 'flannel takes mode vxlan or host-gw' }]);
     res = await post('prod', fixture('flannel-host-gw'), 'backend=vxlan');
