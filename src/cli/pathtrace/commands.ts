@@ -267,7 +267,7 @@ interface Imported {
   name: string;
   revision: number;
   counts?: { nodes: number; pods: number; skipped: Record<string, number>; skippedNodes: Record<string, number> };
-  cni?: { plugin: string; mode?: string; routes?: string; detectedFrom: string };
+  cni?: { plugin: string; detectedFrom: string } & Record<string, unknown>;
   summary?: { netns?: number };
   warnings: { code: string; count: number; detail: string }[];
 }
@@ -278,7 +278,11 @@ function renderImported(a: Imported, style: Style): string {
     const skipped = Object.entries({ ...a.counts.skipped, ...a.counts.skippedNodes }).filter(([, n]) => n > 0);
     lines.push(`  ${a.counts.nodes} nodes, ${a.counts.pods} pods${skipped.length ? `; left out: ${skipped.map(([why, n]) => `${why} ${n}`).join(', ')}` : ''}`);
   }
-  if (a.cni) lines.push(`  data path: ${a.cni.plugin}${a.cni.mode ?? a.cni.routes ? ` ${a.cni.mode ?? a.cni.routes}` : ''} (${a.cni.detectedFrom})`);
+  if (a.cni) {
+    // Each plugin names its mode its own way, as the cluster document's cni does.
+    const mode = ['routes', 'backend', 'mode', 'routing', 'tunnel'].map((k) => a.cni![k]).filter((v) => typeof v === 'string');
+    lines.push(`  data path: ${[a.cni.plugin, ...mode].join(' ')} (${a.cni.detectedFrom})`);
+  }
   for (const w of a.warnings) lines.push(`  ${style('yellow', 'warning')} ${w.code} (${w.count}): ${w.detail}`);
   return `${lines.join('\n')}\n`;
 }
@@ -311,7 +315,7 @@ export async function importCommand(ctx: Context, args: string[]): Promise<numbe
       body = Buffer.from(JSON.stringify({ ...(values.description ? { description: values.description } : {}), dumps: { netns } }));
       path = topologyPath(name);
     } else {
-      if (values.kubectl === (positionals.length > 0)) throw new UsageError('import takes --kubectl, or a file (- for stdin) of kubectl get nodes,pods -A -o json');
+      if (Boolean(values.kubectl) === positionals.length > 0) throw new UsageError('import takes --kubectl, or a file (- for stdin) of kubectl get nodes,pods -A -o json');
       if (!values.kubectl && (values.context || values.kubeconfig)) throw new UsageError('--context and --kubeconfig go with --kubectl');
       let text: string;
       if (values.kubectl) {
