@@ -56,8 +56,9 @@ const tracePacketDoc = {
     '  topology owns (an unassigned pod IP, a host on the internet) is traced as far as the packet gets, and the\n' +
     '  answer\'s `destination.netns` is null.\n' +
     '\n' +
-    'A name that is none of these is answered 404 `urn:pathtrace:problem:unknown-endpoint`, with the names that\n' +
-    'contain it in `candidates` (up to 10). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
+    'A name that is none of these is answered 404 `urn:pathtrace:problem:unknown-endpoint`, with the names near it\n' +
+    'in `candidates` (up to 10, nearest first: those that contain it, those a typo or two away, the same pod in another\n' +
+    'namespace). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
     'ends have an IPv4 address, in IPv6 otherwise; ends with no family in common, or without the asked one, are\n' +
     'answered 400. `protocol`, `srcPort` and `dstPort` (`port` is another name for it) describe the flow and are\n' +
     'echoed in `flow`; the ports go only with `protocol=tcp` or `udp` (400 otherwise). No routing decision depends\n' +
@@ -269,7 +270,7 @@ const tracePacketDoc = {
     404: problemResponse(
       'There is no topology with this name (`urn:pathtrace:problem:not-found`), the revision is not (or no longer)\n' +
         'kept, or `from` or `to` names no pod, node or netns of the topology (`urn:pathtrace:problem:unknown-endpoint`,\n' +
-        'with the names that contain it in `candidates` when there are any).\n',
+        'with the names near it in `candidates` when there are any).\n',
       { examples: {
         topology: {
           summary: 'No topology with this name',

@@ -61,6 +61,26 @@ test('unknown and ambiguous endpoints are problems that list candidates', async 
   assert.equal((await trace('from=pod-a1&to=staging/pod-b1')).json().disposition, 'DELIVERED');
 });
 
+test('an unknown name is answered with the names a typo away, and the same pod in another namespace', async () => {
+  const candidates = async (query: string) => {
+    const res = await trace(query);
+    assert.equal(res.statusCode, 404);
+    return res.json().candidates;
+  };
+  // l for 1 (as far from pod-a2), a swapped pair, a letter missing: one edit from a name, which no substring finds.
+  assert.deepEqual(await candidates('from=pod-al&to=pod-b1'), ['default/pod-a1', 'default/pod-a2']);
+  // Nearest first: a swap away, then a swap and a letter.
+  assert.deepEqual(await candidates('from=pod-a1&to=dfeault/pod-b1'), ['default/pod-b1', 'default/pod-a1', 'default/pod-a2']);
+  assert.deepEqual(await candidates('from=node-&to=pod-b1'), ['node-a', 'node-b']);
+  assert.deepEqual(await candidates('from=nodea&to=pod-b1'), ['node-a']);
+  assert.deepEqual(await candidates('from=pod-a1&to=staging/pod-b1'), ['default/pod-b1']);
+  assert.deepEqual(await candidates('from=kube-system/pod-a2&to=pod-b1'), ['default/pod-a2']);
+  // Far from everything: no guess.
+  const res = await trace('from=zzz-zzz&to=pod-b1');
+  assert.equal(res.statusCode, 404);
+  assert.equal(res.json().candidates, undefined);
+});
+
 test('a source outside the topology, mixed families and a port without tcp/udp are 400; an unknown topology is 404', async () => {
   let res = await trace('from=10.9.9.9&to=pod-b1');
   assert.equal(res.statusCode, 400);
