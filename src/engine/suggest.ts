@@ -6,30 +6,41 @@
 /** The most suggestions given. */
 export const MAX_SUGGESTIONS = 10;
 
+// Three rows of the dynamic programme, reused: the one before last (for swaps), the last and the current.
+let rows = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
+
 /**
  * The optimal-string-alignment distance of a and b (insertions, deletions, substitutions and swaps of adjacent letters),
- * or max + 1 when it is larger than max.
+ * or max + 1 when it is larger than max. Only the band of cells within max of the diagonal is computed: a cell outside
+ * it is more than max already.
  */
 export function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  // Three rows of the dynamic programme: the one before last (for swaps), the last and the current.
-  let before = new Array<number>(b.length + 1).fill(0);
-  let last = Array.from({ length: b.length + 1 }, (_, j) => j);
-  let row = new Array<number>(b.length + 1).fill(0);
-  for (let i = 1; i <= a.length; i++) {
-    row[0] = i;
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
-      let d = Math.min(last[j]! + 1, row[j - 1]! + 1, last[j - 1]! + cost);
-      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) d = Math.min(d, before[j - 2]! + 1);
-      row[j] = d;
+  const n = a.length;
+  const m = b.length;
+  if (Math.abs(n - m) > max) return max + 1;
+  if (rows[0]!.length <= m) rows = [new Int32Array(m + 1), new Int32Array(m + 1), new Int32Array(m + 1)];
+  let [before, last, row] = rows as [Int32Array, Int32Array, Int32Array];
+  const far = max + 1;
+  for (let j = 0; j <= m; j++) last[j] = j <= max ? j : far;
+  for (let i = 1; i <= n; i++) {
+    const from = Math.max(1, i - max);
+    const to = Math.min(m, i + max);
+    row[0] = i <= max ? i : far;
+    if (from > 1) row[from - 1] = far;
+    let best = row[0]!;
+    const ai = a.charCodeAt(i - 1);
+    for (let j = from; j <= to; j++) {
+      const bj = b.charCodeAt(j - 1);
+      let d = Math.min(last[j]! + 1, row[j - 1]! + 1, last[j - 1]! + (ai === bj ? 0 : 1));
+      if (i > 1 && j > 1 && ai === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === bj) d = Math.min(d, before[j - 2]! + 1);
+      row[j] = d > far ? far : d;
       if (d < best) best = d;
     }
-    if (best > max) return max + 1;
+    if (to < m) row[to + 1] = far;
+    if (best > max) return far;
     [before, last, row] = [last, row, before];
   }
-  return Math.min(last[b.length]!, max + 1);
+  return Math.min(last[m]!, far);
 }
 
 const bare = (name: string) => name.slice(name.indexOf('/') + 1);
