@@ -118,10 +118,11 @@ const slackCommandDoc = {
   tags: ['integrations'],
   operationId: 'slackCommand',
   summary: 'The Slack slash command /trace',
-  description: 'Point a Slack slash command (`/trace <topology> <from> <to> [port=N] [protocol=P] [family=4|6] [revision=R]`) here. Requests must be signed with the app\'s signing\n' +
+  description: 'Point a Slack slash command (`/trace <topology> <from> <to>`, then options if any: `port=443`,\n' +
+    '`protocol=udp`, `family=6`, `revision=3`) here. Requests must be signed with the app\'s signing\n' +
     'secret (`X-Slack-Signature`, `X-Slack-Request-Timestamp`, at most 5 minutes old); the service refuses every request\n' +
     'until `SLACK_SIGNING_SECRET` is set. The answer is a Slack message: the verdict and the hops in the channel, or an\n' +
-    'ephemeral help text for `help`, missing arguments or unknown names.\n',
+    'ephemeral help text for `help`, missing arguments, wrong options or unknown names (with the names near them).\n',
   'x-request-body': {
     content: {
       'application/x-www-form-urlencoded': {

@@ -155,6 +155,17 @@ const dualStack = {
 const routesOf = (body: { hops: { netns: string; steps: { type: string; route?: { dst: string; gateway?: string } }[] }[] }) =>
   body.hops.flatMap((h) => h.steps.filter((s) => s.type === 'ROUTE').map((s) => `${h.netns}: ${s.route!.dst}${s.route!.gateway ? ` via ${s.route!.gateway}` : ''}`));
 
+test('layout=list gives the markdown hops as a numbered list, for Slack; a layout that is neither is 400', async () => {
+  const list = await trace('from=pod-a1&to=pod-b1&format=markdown&layout=list');
+  assert.equal(list.statusCode, 200);
+  assert.match(list.headers['content-type'] as string, /^text\/markdown/);
+  assert.match(list.body, /^✅ \*\*DELIVERED\*\* — .*\n\n1\. `default\/pod-a1` \(– → eth0\) ROUTE: .*\n2\. `node-a` .*\n3\. `node-b` .*\n4\. `default\/pod-b1` \(eth0 → –\) DELIVER: .*\n$/);
+  const table = await trace('from=pod-a1&to=pod-b1&format=markdown&layout=table');
+  assert.equal(table.body, (await trace('from=pod-a1&to=pod-b1&format=markdown')).body);
+  assert.match(table.body, /\n\| # \| netns \| in → out \| decision \|\n/);
+  assert.equal((await trace('from=pod-a1&to=pod-b1&format=markdown&layout=grid')).statusCode, 400);
+});
+
 test('family: a dual-stack cluster is traced in the asked family, each in its own tables; IPv4 first without it', async () => {
   assert.equal((await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: dualStack })).statusCode, 201);
   const v6 = (await trace('from=pod-a1&to=pod-b1&family=6', 'dual-stack')).json();
