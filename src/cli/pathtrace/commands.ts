@@ -61,7 +61,11 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
 type Common = { url?: string; token?: string; topology?: string };
 
 function client(ctx: Context, values: Common): Client {
-  return new Client(values.url ?? ctx.env.PATHTRACE_URL ?? 'http://127.0.0.1:8080', values.token ?? ctx.env.PATHTRACE_TOKEN);
+  const url = values.url ?? ctx.env.PATHTRACE_URL ?? 'http://127.0.0.1:8080';
+  // "localhost:8080", as curl takes it.
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `http://${url}`;
+  if (!URL.canParse(withScheme)) throw new UsageError(`${url} is not a URL (--url, PATHTRACE_URL)`);
+  return new Client(withScheme, values.token ?? ctx.env.PATHTRACE_TOKEN);
 }
 
 function topologyOf(ctx: Context, values: Common): string {
