@@ -103,6 +103,18 @@ test('a wrong command line exits 2 saying what is wrong; an unreachable service 
   assert.match(r.stderr, /cannot reach the service at http:\/\/127\.0\.0\.1:9: ECONNREFUSED/);
 });
 
+test('on a terminal the disposition and the drop are coloured, unless NO_COLOR is set', async () => {
+  // script(1) gives the CLI a pseudo-terminal.
+  const onTty = (extra: Record<string, string>) =>
+    runProgram('script', ['-qec', `${process.execPath} ${CLI} trace -t two-nodes pod-a1 10.1.2.99`, '/dev/null'], { ...env, TERM: 'xterm', ...extra });
+  let r = await onTty({});
+  assert.match(r.stdout, /^\x1b\[1m\x1b\[31mNEIGHBOR_UNREACHABLE\x1b\[0m\x1b\[0m at node-b: /);
+  assert.match(r.stdout, /\x1b\[31m✗ \x1b\[0mnobody on cbr0/);
+  r = await onTty({ NO_COLOR: '1' });
+  assert.match(r.stdout, /^NEIGHBOR_UNREACHABLE at node-b: /);
+  assert.doesNotMatch(r.stdout, /\x1b\[/);
+});
+
 test('matrix prints the rows with the pods named and a legend; json is the service\'s answer', async () => {
   const r = await pathtrace(['matrix', '-t', 'lab'], env);
   assert.equal(r.code, 0, r.stderr);
