@@ -68,6 +68,17 @@ test('import takes a List from a file or stdin; the service\'s refusal is printe
   assert.equal(r.code, 2);
 });
 
+test('a List larger than the service takes is its 413, not a broken connection', async () => {
+  const small = await serve({ bodyLimit: 10_000 });
+  try {
+    const r = await pathtrace(['import', FLANNEL, '-t', 'big'], { PATHTRACE_URL: small.url });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\(HTTP 413\)/);
+  } finally {
+    await small.close();
+  }
+});
+
 test('on a terminal, import shows its progress and colour; NO_COLOR turns the colour off', async () => {
   const bin = fakeBin({ kubectl: KUBECTL });
   try {
