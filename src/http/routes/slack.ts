@@ -49,7 +49,7 @@ function integer(value: string, name: string, min: number, max: number): number 
   return n;
 }
 
-/** The words of a command: the three names, and the options (`name=value`) in any place after the topology. */
+/** The words of a command: the three names in order, and the options (`name=value`) anywhere among them. */
 function parseCommand(words: string[]): { names: string[]; flow: Partial<FlowRequest>; revision?: number } {
   const names: string[] = [];
   let options: Partial<FlowRequest> & { revision?: number } = {};
