@@ -154,23 +154,6 @@ test('diff <rev> <rev> prints what changed and the pairs that changed outcome', 
   assert.match(gone.stderr, /HTTP 404/);
 });
 
-test('with authentication on, the token comes from --token or PATHTRACE_TOKEN', async () => {
-  const token = 'cli-test-token-0123456789';
-  const guarded = await serve({ auth: { tokens: new TokenVerifier(parseTokens(`cli:write:${token}`, 'test'), undefined), jwt: undefined } });
-  try {
-    await guarded.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: example('two-nodes'), headers: { authorization: `Bearer ${token}` } });
-    const args = ['trace', '-t', 'two-nodes', 'pod-a1', 'pod-b1'];
-    const refused = await pathtrace(args, { PATHTRACE_URL: guarded.url });
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /HTTP 401/);
-    assert.equal((await pathtrace(args, { PATHTRACE_URL: guarded.url, PATHTRACE_TOKEN: token })).code, 0);
-    assert.equal((await pathtrace([...args, '--token', token], { PATHTRACE_URL: guarded.url })).code, 0);
-    assert.equal((await pathtrace([...args, '--token', token, '--url', guarded.url])).code, 0);
-  } finally {
-    await guarded.close();
-  }
-});
-
 test('installed on PATH as kubectl-pathtrace, kubectl runs it as `kubectl pathtrace` and it names itself so', async () => {
   const bin = fakeBin({});
   try {
@@ -189,5 +172,23 @@ test('installed on PATH as kubectl-pathtrace, kubectl runs it as `kubectl pathtr
     }
   } finally {
     bin.remove();
+  }
+});
+
+// Last: the second service opens the test database afresh, which empties it under PostgreSQL.
+test('with authentication on, the token comes from --token or PATHTRACE_TOKEN', async () => {
+  const token = 'cli-test-token-0123456789';
+  const guarded = await serve({ auth: { tokens: new TokenVerifier(parseTokens(`cli:write:${token}`, 'test'), undefined), jwt: undefined } });
+  try {
+    await guarded.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: example('two-nodes'), headers: { authorization: `Bearer ${token}` } });
+    const args = ['trace', '-t', 'two-nodes', 'pod-a1', 'pod-b1'];
+    const refused = await pathtrace(args, { PATHTRACE_URL: guarded.url });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /HTTP 401/);
+    assert.equal((await pathtrace(args, { PATHTRACE_URL: guarded.url, PATHTRACE_TOKEN: token })).code, 0);
+    assert.equal((await pathtrace([...args, '--token', token], { PATHTRACE_URL: guarded.url })).code, 0);
+    assert.equal((await pathtrace([...args, '--token', token, '--url', guarded.url])).code, 0);
+  } finally {
+    await guarded.close();
   }
 });

@@ -1,6 +1,6 @@
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestApp, type TestApp } from '../../helpers/app.js';
+import { openTestApp, seedTwoNodes, type TestApp } from '../../helpers/app.js';
 import { example } from '../../helpers/examples.js';
 import { slackCommand } from '../../helpers/slack.js';
 
@@ -8,8 +8,9 @@ const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 let t: TestApp;
 before(async () => {
   t = await openTestApp({ slackSigningSecret: SECRET });
-  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
 });
+// Every test starts from the seed alone (another app opened on the same database empties it).
+beforeEach(() => seedTwoNodes(t));
 after(() => t.close());
 
 const command = (text: string, { secret = SECRET, age = 0, app = t.app } = {}) => slackCommand(app, secret, text, age);
@@ -78,7 +79,6 @@ test('options after the three names: port (tcp unless protocol says), protocol, 
   msg = (await command('two-nodes pod-a1 pod-b1 revision=1')).json();
   assert.equal(context(msg), 'topology two-nodes, revision 1');
   assert.equal((await command('two-nodes pod-a1 pod-b1 revision=9')).json().text, '`two-nodes` has no revision 9 (or it is no longer kept).');
-  await t.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: example('two-nodes') });
 });
 
 test('a wrong option is answered with what is wrong, and a misspelt one with the option meant', async () => {
