@@ -12,6 +12,7 @@ import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
 import { sourceAddress } from './source.js';
 import { compileServices, type ServiceTable } from './service/table.js';
+import { suggestNames } from './suggest.js';
 import { trace, type Trace } from './trace.js';
 import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
 
@@ -100,9 +101,7 @@ export class CompiledTopology {
     if (named.length > 1) {
       throw new EndpointError(`${text} names ${named.length} pods; say which with namespace/name`, 'ambiguous', named.sort());
     }
-    const needle = text.toLowerCase();
-    const similar = [...this.endpoints.keys()].filter((k) => k.toLowerCase().includes(needle)).sort().slice(0, 10);
-    throw new EndpointError(`there is no pod, node or netns named ${text} in this topology`, 'unknown', similar);
+    throw new EndpointError(`there is no pod, node or netns named ${text} in this topology`, 'unknown', suggestNames(text, this.endpoints.keys()));
   }
 
   /**

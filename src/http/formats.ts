@@ -2,7 +2,7 @@
 import type { FastifyReply } from 'fastify';
 import type { TraceAnswer } from '../answer/schema.js';
 import { renderText } from '../render/text.js';
-import { renderMarkdown } from '../render/markdown.js';
+import { renderMarkdown, type MarkdownLayout } from '../render/markdown.js';
 import { renderMermaid } from '../render/mermaid.js';
 import { renderSvg } from '../render/svg.js';
 import { Problem } from './problem.js';
@@ -41,7 +41,7 @@ export function pickFormat(format: Format | undefined, accept: string | undefine
 }
 
 /** Sends a full answer in one of the formats drawn from it (JSON is sent as it is built, at the detail asked for). */
-export function sendRendered(reply: FastifyReply, answer: TraceAnswer, format: Exclude<Format, 'json'>) {
-  const render = { text: renderText, markdown: renderMarkdown, mermaid: renderMermaid, svg: renderSvg }[format];
+export function sendRendered(reply: FastifyReply, answer: TraceAnswer, format: Exclude<Format, 'json'>, layout?: MarkdownLayout) {
+  const render = { text: renderText, markdown: (a: TraceAnswer) => renderMarkdown(a, layout), mermaid: renderMermaid, svg: renderSvg }[format];
   return reply.type(`${FORMATS[format]}; charset=utf-8`).send(render(answer));
 }

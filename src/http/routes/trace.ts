@@ -32,7 +32,13 @@ export const TraceQuery = Type.Object(
     revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, description: 'The revision to trace through, while it is kept (404 otherwise). Leave it out for the newest.', examples: [1] })),
     format: Type.Optional(
       Type.Union(['json', 'text', 'markdown', 'mermaid', 'svg'].map((f) => Type.Literal(f)), {
-        description: 'The answer\'s format; it overrides the Accept header. `json` (the default), `text` (a summary line and one line per hop, for terminals and bots), `markdown` (a verdict and a table, for Slack, Teams, Mattermost), `mermaid` (a flowchart) or `svg` (a diagram drawn by the service: hops grouped by node, the drop point in red).', examples: ['text'],
+        description: 'The answer\'s format; it overrides the Accept header. `json` (the default), `text` (a summary line and one line per hop, for terminals and bots), `markdown` (a verdict and a table, for Teams, Mattermost, GitHub; or a list, see `layout`), `mermaid` (a flowchart) or `svg` (a diagram drawn by the service: hops grouped by node, the drop point in red).', examples: ['text'],
+      }),
+    ),
+    layout: Type.Optional(
+      Type.Union([Type.Literal('table'), Type.Literal('list')], {
+        description: 'With `format=markdown`: the hops as a `table` (the default) or as a numbered `list`, for chats that show no tables (Slack).',
+        examples: ['list'],
       }),
     ),
   },
@@ -61,8 +67,9 @@ const tracePacketDoc = {
     '  topology owns (an unassigned pod IP, a host on the internet) is traced as far as the packet gets, and the\n' +
     '  answer\'s `destination.netns` is null.\n' +
     '\n' +
-    'A name that is none of these is answered 404 `urn:pathtrace:problem:unknown-endpoint`, with the names that\n' +
-    'contain it in `candidates` (up to 10). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
+    'A name that is none of these is answered 404 `urn:pathtrace:problem:unknown-endpoint`, with the names near it\n' +
+    'in `candidates` (up to 10, nearest first: those that contain it, those a typo or two away, the same pod in\n' +
+    'another namespace). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
     'ends have an IPv4 address, in IPv6 otherwise; ends with no family in common, or without the asked one, are\n' +
     'answered 400. `protocol`, `srcPort` and `dstPort` (`port` is another name for it) describe the flow and are\n' +
     'echoed in `flow`; the ports go only with `protocol=tcp` or `udp` (400 otherwise). No routing decision depends\n' +
@@ -285,7 +292,7 @@ const tracePacketDoc = {
     404: problemResponse(
       'There is no topology with this name (`urn:pathtrace:problem:not-found`), the revision is not (or no longer)\n' +
         'kept, or `from` or `to` names no pod, node or netns of the topology (`urn:pathtrace:problem:unknown-endpoint`,\n' +
-        'with the names that contain it in `candidates` when there are any).\n',
+        'with the names near it in `candidates` when there are any).\n',
       { examples: {
         topology: {
           summary: 'No topology with this name',
@@ -357,14 +364,14 @@ export default async function traceRoutes(plain: FastifyInstance, options: { max
     { schema: { ...tracePacketDoc, params: TraceParams, querystring: TraceQuery } },
     async (request, reply) => {
       const { name } = request.params;
-      const { format, revision: wanted, detail, paths, ...flow } = request.query;
+      const { format, revision: wanted, detail, paths, layout, ...flow } = request.query;
       const chosen = pickFormat(format as Format | undefined, request.headers.accept);
       reply.header('vary', 'Accept');
       if (chosen !== 'json') {
         // A text line or a diagram is drawn from the full answer, which counts every path the engine followed.
         const answer = await app.work.run('trace', [{ name, revision: wanted }], { flow, paths: MAX_PATHS });
         app.metrics.traced({ [answer.disposition]: 1 });
-        return sendRendered(reply, answer, chosen);
+        return sendRendered(reply, answer, chosen, layout);
       }
       const answer = await app.work.run('traceDetail', [{ name, revision: wanted }], { flow, options: { detail, paths } });
       const bytes = jsonBytes(answer);

@@ -159,7 +159,7 @@ const traceWhatIfDoc = {
               status: 422,
               detail: '1 of the changes do not apply to the topology',
               instance: '/v1/traces',
-              errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }],
+              errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z; did you mean node-a, node-b?' }],
             },
           },
           answerTooLarge: {
