@@ -7,6 +7,7 @@ import { traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
 import { matrixAnswer, selectPods } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
+import { writeAnswer, type Format } from '../render/formats.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
@@ -144,6 +145,16 @@ function whatIf(_revisions: Loaded[], args: { text: string; options: BatchOption
   return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
 }
 
+/**
+ * A flow's answer written out: JSON with as much detail as the request asks, or a format drawn from the full answer. The
+ * main thread only writes the bytes: serialising a 3 KB answer there cost more than the rest of the request.
+ */
+function answer([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions; format: Format }): Encoded & { disposition: string } {
+  const built = answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options);
+  const { contentType, text } = writeAnswer(built, args.format);
+  return { ...encoded(contentType, text), disposition: built.disposition };
+}
+
 function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' }): Encoded {
   const { format, ...filter } = args;
   const topology = topologyOf(r!);
@@ -160,8 +171,8 @@ export const JOBS = {
   import: importCluster,
   /** A flow's whole answer, as text, diagrams and chat draw it. */
   trace: ([r]: Loaded[], args: { flow: FlowRequest; paths?: number }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, { paths: args.paths }),
-  /** A flow's answer with as much detail as the request asks (JSON). */
-  traceDetail: ([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options),
+  /** A flow's answer written out as the trace route sends it. */
+  answer,
   batch,
   matrix,
   diff,
