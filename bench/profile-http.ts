@@ -29,8 +29,9 @@ const paths = Array.from({ length: 4096 }, () => {
 const profDir = join(root, 'bench', 'results', 'profiles', `http-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 mkdirSync(profDir, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), 'pathtrace-profile-'));
-const spawned = performance.now();
-let window = '';
+let loadFrom = 0;
+let loadTo = 0;
+let exited = 0;
 const svc = await startService(
   { DATABASE_URL: '', DATA_DIR: dataDir, HELLO_PORT: String(await freePort()) },
   { entry: 'bench/http-server.ts', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] },
@@ -39,21 +40,24 @@ try {
   const posted = await fetch(`${svc.url}/v1/topologies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, cluster }) });
   if (posted.status !== 201) throw new Error(`POST answered ${posted.status}`);
   let i = 0;
-  const from = performance.now() - spawned;
+  loadFrom = performance.now();
   const r = await autocannon({
     url: svc.url,
     connections: 64,
     duration: seconds,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[i++ & 4095]! }) }],
   });
-  // The profiles start about when the service was spawned (its workers a little later): keep the load's seconds.
-  window = `${Math.round(from + 500)}-${Math.round(performance.now() - spawned)}`;
+  loadTo = performance.now();
   console.log(`trace (${format}): ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}`);
 } finally {
   await stopService(svc.child);
+  exited = performance.now();
   rmSync(dataDir, { recursive: true, force: true });
 }
+// Every thread's profile ends when the service exits: the load's seconds are counted back from there (less its first
+// half second, while autocannon opens its connections).
+const window = `${Math.round(exited - loadFrom - 500)}-${Math.round(exited - loadTo)}`;
 for (const file of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'))) {
   console.log(`\n== ${file}`);
-  console.log(execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'profile-summary.ts'), join(profDir, file), '15'], { cwd: root, encoding: 'utf8', env: { ...process.env, WINDOW: window } }));
+  console.log(execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'profile-summary.ts'), join(profDir, file), '15'], { cwd: root, encoding: 'utf8', env: { ...process.env, WINDOW_BEFORE_END: window } }));
 }
