@@ -1,6 +1,6 @@
 // The steps of a hop in a trace answer, one schema per step type, so that a client generated from openapi.yaml sees every
-// field a step carries. explain.ts builds them; the same schemas serialize them, so a field missing here is a compile error
-// there, not a field silently dropped from the JSON. The prose (`explanation`, a ROUTE's `candidates`) is in the answer
+// field a step carries. explain.ts builds them typed by these schemas, so a field missing here is a compile error there,
+// not a field the documentation leaves out. The prose (`explanation`, a ROUTE's `candidates`) is in the answer
 // only at `detail=full`: the schemas make it optional, and the AnswerStep type, what a full answer holds, requires it.
 import { Type, type Static } from '@sinclair/typebox';
 import { DISPOSITIONS } from '../engine/trace.js';

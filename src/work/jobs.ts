@@ -7,6 +7,8 @@ import { traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
 import { matrixAnswer, matrixTable, selectPods } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
+import { writeAnswer, type Format } from '../render/formats.js';
+import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
@@ -156,6 +158,16 @@ function whatIf(
   return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
 }
 
+/**
+ * A flow's answer written out: JSON with as much detail as the request asks, or a format drawn from the full answer. The
+ * main thread only writes the bytes: serialising a 3 KB answer there cost more than the rest of the request.
+ */
+function answer([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions; format: Format; layout?: MarkdownLayout }): Encoded & { disposition: string } {
+  const built = answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options);
+  const { contentType, text } = writeAnswer(built, args.format, args.layout);
+  return { ...encoded(contentType, text), disposition: built.disposition };
+}
+
 function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number }): Encoded {
   const { format, maxBytes, ...filter } = args;
   const topology = topologyOf(r!);
@@ -175,8 +187,8 @@ export const JOBS = {
   import: importCluster,
   /** A flow's whole answer, as text, diagrams and chat draw it. */
   trace: ([r]: Loaded[], args: { flow: FlowRequest; paths?: number }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, { paths: args.paths }),
-  /** A flow's answer with as much detail as the request asks (JSON). */
-  traceDetail: ([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options),
+  /** A flow's answer written out as the trace route sends it. */
+  answer,
   batch,
   matrix,
   diff,

@@ -60,7 +60,7 @@ interface Slot {
 const SMALLER: Record<JobKind, string> = {
   compile: 'the topology is too large to compile in time here: split it or raise JOB_DEADLINE_SECONDS',
   trace: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
-  traceDetail: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
+  answer: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
   check: 'the topology is too large to check in time here: split it or raise JOB_DEADLINE_SECONDS',
   import: 'the objects are too many to import in time here: import fewer namespaces or raise JOB_DEADLINE_SECONDS',
   batch: 'send fewer flows per request',
@@ -100,7 +100,7 @@ export class WorkPool {
 
   run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, options: JobOptions = {}): Promise<JobResult<K>> {
     const documents = options.documents ?? false;
-    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'traceDetail');
+    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'answer');
     if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, resolve: resolve as (v: unknown) => void, reject };

@@ -72,13 +72,15 @@ interface Packet {
 /** What a source address is before the kernel picks one: the outer packet of a tunnel whose netns has no address for it. */
 const UNSPECIFIED: Readonly<Record<Family, Addr>> = { 4: Addr.v4(0), 6: Addr.v6(0, 0, 0, 0) };
 
+// Module functions rather than closures made per decode: a decode runs for every answer.
+const linkOf = (links: readonly Link[], id: number) => (id < 0 ? undefined : links[id]);
+const routeOf = (fibs: Fabric['fibs'], group: number) => (group < 0 ? undefined : fibs.route(group));
+const top = (packets: Packet[]) => packets[packets.length - 1]!;
+const neighborOf = (fibs: Fabric['fibs'], packets: Packet[], nh: number) => (nh < 0 ? top(packets).dst : fibs.gateway(nh)!);
+
 export function decode(fabric: Fabric, flow: Flow, r: readonly number[], services?: ServiceTable): Hop[] {
   const { links, fibs, tunnels } = fabric;
-  const link = (id: number) => (id < 0 ? undefined : links[id]);
-  const route = (group: number) => (group < 0 ? undefined : fibs.route(group));
   const packets: Packet[] = [{ src: flow.src, dst: flow.dst, encap: undefined }];
-  const top = () => packets[packets.length - 1]!;
-  const neighbor = (nh: number) => (nh < 0 ? top().dst : fibs.gateway(nh)!);
   const hops: Hop[] = [];
   let ns = fabric.netns[0]!;
   let steps: Step[] = [];
@@ -88,7 +90,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
       case HOP:
         ns = fabric.netns[r[i + 1]!]!;
         steps = [];
-        hops.push({ netns: ns, in: link(r[i + 2]!), out: link(r[i + 3]!), steps });
+        hops.push({ netns: ns, in: linkOf(links, r[i + 2]!), out: linkOf(links, r[i + 3]!), steps });
         i += 4;
         break;
       case ORIGINATE:
@@ -100,8 +102,8 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
         i += 3;
         break;
       case ROUTE: {
-        const p = top();
-        const found = route(r[i + 1]!);
+        const p = top(packets);
+        const found = routeOf(fibs, r[i + 1]!);
         // An outer packet without the tunnel's `local` gets the source its netns gives any packet it sends by this route.
         if (p.src === undefined) {
           p.src = (found && routeSource(ns, found, r[i + 2]!, p.dst)) ?? UNSPECIFIED[p.dst.family];
@@ -112,14 +114,14 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
         break;
       }
       case BRIDGE:
-        steps.push({ type: 'BRIDGE', bridge: links[r[i + 1]!]!, from: link(r[i + 2]!), to: link(r[i + 3]!), dst: top().dst });
+        steps.push({ type: 'BRIDGE', bridge: links[r[i + 1]!]!, from: linkOf(links, r[i + 2]!), to: linkOf(links, r[i + 3]!), dst: top(packets).dst });
         i += 4;
         break;
       case TRANSMIT:
         steps.push({
           type: 'TRANSMIT',
           link: links[r[i + 1]!]!,
-          neighbor: neighbor(r[i + 2]!),
+          neighbor: neighborOf(fibs, packets, r[i + 2]!),
           answeredBy: links[r[i + 3]!]!,
           how: HOW[r[i + 4]!]!,
           ttl: r[i + 5]!,
@@ -127,7 +129,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
         i += 6;
         break;
       case DELIVER:
-        steps.push({ type: 'DELIVER', link: links[r[i + 1]!]!, dst: top().dst });
+        steps.push({ type: 'DELIVER', link: links[r[i + 1]!]!, dst: top(packets).dst });
         i += 2;
         break;
       case ENCAP: {
@@ -135,8 +137,8 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
         const mode = r[i + 2]!;
         const ref = r[i + 3]!;
         const mac = r[i + 4]!;
-        const inner = top();
-        const dst = mode === TUNNEL_IPIP ? neighbor(ref) : tunnels.endpoints[ref]!;
+        const inner = top(packets);
+        const dst = mode === TUNNEL_IPIP ? neighborOf(fibs, packets, ref) : tunnels.endpoints[ref]!;
         const ipip = mode === TUNNEL_IPIP;
         const local = tunnel.tunnel!.local;
         const outer: MutableOuter = {
@@ -204,11 +206,11 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
             detail = { kind: 'carrier', link: links[a]! };
             break;
           case NEIGHBOR_UNREACHABLE:
-            detail = { kind: 'neighbor', link: links[a]!, neighbor: neighbor(r[i + 3]!), blockedAt: link(r[i + 4]!) };
+            detail = { kind: 'neighbor', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!), blockedAt: linkOf(links, r[i + 4]!) };
             operands = 3;
             break;
           case EXITS_NETWORK:
-            detail = { kind: 'exit', link: links[a]!, neighbor: neighbor(r[i + 3]!), external: links[r[i + 4]!]! };
+            detail = { kind: 'exit', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!), external: links[r[i + 4]!]! };
             operands = 3;
             break;
           case LOOP: {
@@ -218,18 +220,18 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
             break;
           }
           case NO_TUNNEL_NEIGHBOR:
-            detail = { kind: 'tunnel-neighbor', link: links[a]!, neighbor: neighbor(r[i + 3]!) };
+            detail = { kind: 'tunnel-neighbor', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!) };
             operands = 2;
             break;
           case NO_FDB:
-            detail = { kind: 'fdb', link: links[a]!, neighbor: neighbor(r[i + 3]!), lladdr: tunnels.macs[r[i + 4]!]! };
+            detail = { kind: 'fdb', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!), lladdr: tunnels.macs[r[i + 4]!]! };
             operands = 3;
             break;
           case NO_IPCACHE:
-            detail = { kind: 'ipcache', link: links[a]!, dst: top().dst };
+            detail = { kind: 'ipcache', link: links[a]!, dst: top(packets).dst };
             break;
           case NO_RECEIVER:
-            detail = { kind: 'tunnel-receiver', link: links[a]!, at: links[r[i + 3]!]!, outer: top().encap!.outer };
+            detail = { kind: 'tunnel-receiver', link: links[a]!, at: links[r[i + 3]!]!, outer: top(packets).encap!.outer };
             operands = 2;
             break;
           case SERVICE_REJECT:
@@ -245,11 +247,11 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
             detail = { kind: 'martian', link: links[a]! };
             break;
           case WRONG_MAC:
-            detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top().encap!.outer };
+            detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top(packets).encap!.outer };
             operands = 2;
             break;
           default:
-            detail = { kind: 'route', route: route(a) };
+            detail = { kind: 'route', route: routeOf(fibs, a) };
         }
         steps.push({ type: 'DROP', disposition: DISPOSITION_OF[code]!, detail });
         i += 2 + operands;

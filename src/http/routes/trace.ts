@@ -6,8 +6,9 @@ import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
 import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '../responses.js';
 import { answerQuery, Family, Port, PortOrName, ServiceEndpointParam, Size } from './traces.schemas.js';
-import { pickFormat, sendRendered, type Format } from '../formats.js';
-import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, jsonBytes } from '../../answer/size.js';
+import { pickFormat, type Format } from '../formats.js';
+import { sendEncoded } from '../work.js';
+import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
@@ -367,17 +368,14 @@ export default async function traceRoutes(plain: FastifyInstance, options: { max
       const { format, revision: wanted, detail, paths, layout, ...flow } = request.query;
       const chosen = pickFormat(format as Format | undefined, request.headers.accept);
       reply.header('vary', 'Accept');
-      if (chosen !== 'json') {
-        // A text line or a diagram is drawn from the full answer, which counts every path the engine followed.
-        const answer = await app.work.run('trace', [{ name, revision: wanted }], { flow, paths: MAX_PATHS });
-        app.metrics.traced({ [answer.disposition]: 1 });
-        return sendRendered(reply, answer, chosen, layout);
-      }
-      const answer = await app.work.run('traceDetail', [{ name, revision: wanted }], { flow, options: { detail, paths } });
-      const bytes = jsonBytes(answer);
-      if (bytes > maxBytes) throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
+      // A text line or a diagram is drawn from the full answer, which counts every path the engine followed.
+      const options = chosen === 'json' ? { detail, paths } : { paths: MAX_PATHS };
+      // Written out in the worker: the bytes arrive ready to send, and their length is the answer's size.
+      const answer = await app.work.run('answer', [{ name, revision: wanted }], { flow, options, format: chosen, layout });
+      const bytes = answer.body.byteLength;
+      if (chosen === 'json' && bytes > maxBytes) throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
       app.metrics.traced({ [answer.disposition]: 1 });
-      return answer;
+      return sendEncoded(reply, answer);
     },
   );
 }
