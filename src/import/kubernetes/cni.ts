@@ -364,7 +364,7 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
         : `cni was given as ${describeCni(given.cni)}, but the objects say ${describeCni(d.cni!)}: stored as given`;
       warnings.add('cni-differs-from-detected', detail, d.at ?? '', `${d.detectedFrom} says ${describeCni(d.cni!)}`);
     }
-    return given;
+    return withNote(given);
   }
   if (d.cni === undefined) {
     const why =
@@ -377,10 +377,24 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
       d.evidence,
     );
   }
-  const result: ImportedCni = { cni: d.cni, detectedFrom: d.detectedFrom!, evidence: d.evidence };
-  if (d.cni.plugin === 'flannel' && d.cni.backend === 'host-gw') {
-    result.note = "flannel's host-gw backend programs the same routes as the bridge plugin with host-gw routes: import with cni=bridge to trace it with that data path";
+  return withNote({ cni: d.cni, detectedFrom: d.detectedFrom!, evidence: d.evidence });
+}
+
+/** What the stored data path is traced as, where the document leaves something to a default. */
+function withNote(imported: ImportedCni): ImportedCni {
+  const { cni } = imported;
+  if (cni.plugin === 'flannel' && cni.backend === 'host-gw') {
+    return { ...imported, note: "flannel's host-gw backend is traced as it programs the nodes: cni0 and a route to every other node's pod CIDR via that node" };
   }
-  return result;
+  if (cni.plugin === 'flannel' && cni.backend === undefined) {
+    return { ...imported, note: "flannel's backend was not given and the objects do not show it: vxlan, flannel's default, is assumed (mode=host-gw to say otherwise)" };
+  }
+  if (cni.plugin === 'calico' && cni.mode === undefined) {
+    return { ...imported, note: "Calico's mode was not given and the nodes' annotations do not show it: ipip, the mode of Calico's manifests, is assumed (mode=bgp or mode=vxlan to say otherwise)" };
+  }
+  if (cni.plugin === 'cilium' && cni.routing === undefined) {
+    return { ...imported, note: "Cilium's routing mode was not given and the objects do not show it: tunnel with vxlan, Cilium's default, is assumed (mode=native or mode=geneve to say otherwise)" };
+  }
+  return imported;
 }
 

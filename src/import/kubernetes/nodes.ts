@@ -6,6 +6,7 @@ import { pointerToken, type InvalidParam } from '../../topology/data-error.js';
 import type { ClusterNodeDoc } from '../../topology/schema.js';
 import { plural, type ImportWarnings } from '../warnings.js';
 import { ANNOTATION, type KubeNodeDoc, type Located } from './schema.js';
+import { CNI_ANNOTATIONS, annotationProblem } from '../../engine/compile/annotations.js';
 import type { CniPlugin } from './cni.js';
 
 export const NODE_SKIP_REASONS = ['noAddress', 'duplicateName'] as const;
@@ -190,8 +191,25 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
         `node ${name} has neither spec.podCIDRs nor spec.podCIDR`,
       );
     }
+    // The annotations the data paths read (a tunnel address, cilium_host's address, a VTEP MAC): what the node states
+    // is what the trace uses, rather than what a rule would derive.
+    const kept: Record<string, string> = {};
+    for (const [key, text] of Object.entries(annotations)) {
+      if (text === undefined || !CNI_ANNOTATIONS.has(key)) continue;
+      const problem = annotationProblem(key, text);
+      if (problem === undefined) {
+        kept[key] = text;
+        continue;
+      }
+      warnings.add(
+        'annotation-unreadable',
+        (n) => `${plural(n, 'CNI annotation does', 'CNI annotations do')} not read as the plugin writes ${n === 1 ? 'it' : 'them'} and ${n === 1 ? 'was' : 'were'} left out (what ${n === 1 ? 'it' : 'they'} would tell is derived instead)`,
+        `${at}/metadata/annotations/${pointerToken(key)}`,
+        `node ${name}: ${problem}`,
+      );
+    }
     facts.set(name, f);
-    out.push({ name, addresses, podCIDRs: cidrs });
+    out.push({ name, addresses, podCIDRs: cidrs, ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}) });
   }
   return { nodes: out, facts, nodeIps, index };
 }
