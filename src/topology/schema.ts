@@ -75,6 +75,14 @@ export const FlannelCni = Closed({
   backend: Type.Optional(Type.Union([Type.Literal('vxlan'), Type.Literal('host-gw')])),
   vni: Type.Optional(Type.Integer({ minimum: 1, maximum: 16777215 })),
   directRouting: Type.Optional(Type.Boolean()),
+  pods: Type.Optional(
+    Type.Union([Type.Literal('bridge'), Type.Literal('calico')], {
+      default: 'bridge',
+      description:
+        "How the pods attach: `bridge`, flannel's own (the cni0 bridge); `calico`, Canal's (Calico's CNI plugin: a cali veth " +
+        'per pod with proxy ARP and a /32 route on the node, no bridge), flannel still carrying the packets between the nodes.',
+    }),
+  ),
 });
 export const CalicoCni = Closed({
   plugin: Type.Literal('calico'),

@@ -31,8 +31,24 @@ export const ANNOTATION = {
   ciliumLegacyIPv6HealthIp: 'io.cilium.network.ipv6-health-ip',
 } as const;
 
-/** The annotations the cluster form keeps: those the import and the compilers read. */
-export const CNI_ANNOTATIONS: ReadonlySet<string> = new Set(Object.values(ANNOTATION));
+/** The annotations the cluster form keeps: those the compilers read (the others only tell the import the data path). */
+export const CNI_ANNOTATIONS: ReadonlySet<string> = new Set([
+  ANNOTATION.flannelBackendData,
+  ANNOTATION.flannelBackendV6Data,
+  ANNOTATION.calicoIPv4Address,
+  ANNOTATION.calicoIPv6Address,
+  ANNOTATION.calicoIPv4IPIPTunnelAddr,
+  ANNOTATION.calicoIPv4VXLANTunnelAddr,
+  ANNOTATION.calicoIPv6VXLANTunnelAddr,
+  ANNOTATION.ciliumIPv4Host,
+  ANNOTATION.ciliumIPv6Host,
+  ANNOTATION.ciliumIPv4HealthIp,
+  ANNOTATION.ciliumIPv6HealthIp,
+  ANNOTATION.ciliumLegacyIPv4Host,
+  ANNOTATION.ciliumLegacyIPv6Host,
+  ANNOTATION.ciliumLegacyIPv4HealthIp,
+  ANNOTATION.ciliumLegacyIPv6HealthIp,
+]);
 
 type ClusterNode = ClusterDoc['nodes'][number];
 
@@ -144,7 +160,8 @@ export function annotationProblem(key: string, text: string): string | undefined
       }
     case ANNOTATION.flannelBackendData:
     case ANNOTATION.flannelBackendV6Data: {
-      const data = flannelBackendData(text);
+      // host-gw nodes carry backend-data "null": nothing to read, nothing wrong.
+      const data = text === 'null' ? {} : flannelBackendData(text);
       if (data === undefined) return `${JSON.stringify(text)} is not a JSON object`;
       if (data.VtepMAC !== undefined && (typeof data.VtepMAC !== 'string' || !MAC.test(data.VtepMAC))) {
         return `VtepMAC ${JSON.stringify(data.VtepMAC)} is not a MAC address`;

@@ -32,10 +32,11 @@ import { FabricBuilder, type FdbEntry, type Neighbour, type Netns } from '../fab
 import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 
 type CalicoCniDoc = Extract<CniDoc, { plugin: 'calico' }>;
-import { defaultRoute, deviceMac, hostVethName, linkRoute, podAddrs, placePods, type ClusterFabric } from './bridge.js';
+import { defaultRoute, deviceMac, hostVethName, linkRoute, podAddrs, placePods, via, type ClusterFabric } from './bridge.js';
 import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf } from './underlay.js';
 import { EMPTY_FIB4, EMPTY_FIB6 } from './fabric.js';
-import { calicoAnyTunnelAddr, calicoTunnelAddr } from './annotations.js';
+import { calicoAnyTunnelAddr, calicoTunnelAddr, flannelVtepMac } from './annotations.js';
+import { FLANNEL_PORT } from './flannel.js';
 
 export const CALICO_GATEWAY4 = Addr.parse('169.254.1.1');
 const TUNNEL = 1; // the first tunnel device's index on every node: right after eth0
@@ -123,21 +124,42 @@ function tunnelAddresses(cluster: ClusterDoc, blocks: Map<string, Prefix[]>, fam
   return out;
 }
 
-export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFabric {
+/**
+ * Canal: flannel carries the packets between the nodes (its vxlan or host-gw backend), Calico attaches the pods. Each
+ * node's pod CIDR is its one block (Calico's CNI plugin allocates with host-local from it), flannel.<VNI> holds the
+ * CIDR's first address and the VTEP MAC of backend-data, and there is neither BIRD nor a blackhole.
+ */
+export interface CanalOptions {
+  backend: 'vxlan' | 'host-gw';
+  vni: number;
+}
+
+export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc, canal?: CanalOptions): ClusterFabric {
   const b = new FabricBuilder();
   // Without the nodes' default route Calico's pods reach nothing, not even each other: a gateway is assumed if none is given.
   const u = underlayOf(b, cluster, undefined, true);
-  const blocks = calicoBlocks(cluster, cni);
-  const mode = cni.mode ?? 'ipip';
+  const blocks =
+    canal === undefined ? calicoBlocks(cluster, cni) : new Map(cluster.nodes.map((n) => [n.name, n.podCIDRs.map((t) => Prefix.parse(t))]));
+  const mode = canal === undefined ? (cni.mode ?? 'ipip') : canal.backend === 'vxlan' ? 'vxlan' : 'bgp';
   // The families carried in a tunnel: IPv4 in ipip mode (Calico has no IPv6 IP-in-IP), both in vxlan mode. Each has its
   // device, at the same index on every node.
   const encapsulated = FAMILIES.filter(
     (f) => mode !== 'bgp' && (f === 4 || mode === 'vxlan') && cluster.nodes.some((n) => blocks.get(n.name)!.some((x) => x.family === f)),
   );
   const devIndex = (f: Family) => TUNNEL + encapsulated.indexOf(f);
-  const devName = (f: Family) => (mode === 'ipip' ? 'tunl0' : f === 4 ? 'vxlan.calico' : 'vxlan-v6.calico');
-  const tunnelAddrs = new Map(encapsulated.map((f) => [f, tunnelAddresses(cluster, blocks, f, mode === 'ipip' ? 'ipip' : 'vxlan')]));
-  const mac = (node: string, f: Family) => deviceMac(`${node}/${devName(f)}`);
+  const devName = (f: Family) =>
+    canal !== undefined ? (f === 4 ? `flannel.${canal.vni}` : `flannel-v6.${canal.vni}`) : mode === 'ipip' ? 'tunl0' : f === 4 ? 'vxlan.calico' : 'vxlan-v6.calico';
+  const tunnelAddrs = new Map(
+    encapsulated.map((f) => [
+      f,
+      canal === undefined
+        ? tunnelAddresses(cluster, blocks, f, mode === 'ipip' ? 'ipip' : 'vxlan')
+        : new Map(cluster.nodes.flatMap((n) => blocks.get(n.name)!.filter((x) => x.family === f).map((x) => [n.name, x.addr] as const))),
+    ]),
+  );
+  const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
+  const mac = (node: string, f: Family) =>
+    (canal === undefined ? undefined : flannelVtepMac(byName.get(node)!, f)) ?? deviceMac(`${node}/${devName(f)}`);
 
   const neigh: Neighbour[] = [];
   const fdb: FdbEntry[] = [];
@@ -171,7 +193,7 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
           const router = u.router?.addrs[local]?.get(f);
           nh = [{ gateway: router ?? next, dev: ETH0, onlink: router === undefined, weight: 1 }];
         }
-        const protocol = encap && mode === 'vxlan' ? undefined : BIRD;
+        const protocol = (encap && mode === 'vxlan') || canal !== undefined ? undefined : BIRD;
         shared.get(f)!.push(new Route(block, 'unicast', f === 6 ? 1024 : 0, nh, 'global', protocol, undefined));
       }
     }
@@ -197,7 +219,8 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
         const tunnel = { vni: 0, port: 0, local: undefined, underlay: -1, ipcache: [] };
         b.addLink(ns, devName(f), 'ipip', true, addrs, false, { mtu: MTU.ipip, tunnel });
       } else {
-        const tunnel = { vni: VXLAN_VNI, port: VXLAN_PORT, local: nodeAddr(node, f), underlay: ETH0, ipcache: [] };
+        const [vni, port] = canal === undefined ? [VXLAN_VNI, VXLAN_PORT] : [canal.vni, FLANNEL_PORT];
+        const tunnel = { vni, port, local: nodeAddr(node, f), underlay: ETH0, ipcache: [] };
         b.addLink(ns, devName(f), 'vxlan', true, addrs, false, { mtu: MTU[f === 4 ? 'vxlan' : 'vxlan6'], mac: mac(node.name, f), tunnel });
       }
     }
@@ -211,7 +234,14 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
         const gateway = u.gatewayOf(node, f);
         if (gateway !== undefined) routes.push(defaultRoute(gateway, ETH0));
         for (const block of blocks.get(node.name)!) {
-          if (block.family === f) routes.push(new Route(block, 'blackhole', f === 6 ? 1024 : 0, [], 'global', BIRD, undefined));
+          if (block.family !== f) continue;
+          const metric = f === 6 ? 1024 : 0;
+          if (canal === undefined) routes.push(new Route(block, 'blackhole', metric, [], 'global', BIRD, undefined));
+          // Canal's node has no route of its own pod CIDR: an address of it no pod has follows the default route. The
+          // shared table's route to every node's CIDR would take it into the tunnel, so the default's next hop shadows
+          // it here (without a gateway of the family the kernel finds no route: unreachable says so).
+          else if (gateway !== undefined) routes.push(new Route(block, 'unicast', metric, via(gateway, ETH0), 'global', undefined, undefined));
+          else routes.push(new Route(block, 'unreachable', metric, [], 'global', undefined, undefined));
         }
         return [f, routes];
       }),

@@ -8,6 +8,8 @@
 // packet is routed again in the node and carried on the underlay, and the other node's flannel.1 decapsulates it. cni0,
 // the pods' eth0 and their host ends get the smallest MTU of the VXLAN devices.
 //
+// With `pods: calico` (Canal) the pods attach as Calico attaches them, no cni0: see compileCalico's CanalOptions.
+//
 // `directRouting: true` gives the nodes on the sender's own underlay subnet host-gw routes instead (network.subnets).
 // The neighbour and FDB lists are shared by every node: an entry for the node itself is never looked up (its own subnet
 // is on cni0), and is not written back when the fabric is materialised.
@@ -20,6 +22,7 @@ import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 import { compileBridge, deviceMac, type ClusterFabric, type Overlay } from './bridge.js';
 import { ETH0, nodeAddr, type Underlay } from './underlay.js';
 import { flannelVtepMac } from './annotations.js';
+import { compileCalico } from './calico.js';
 
 type FlannelCniDoc = Extract<CniDoc, { plugin: 'flannel' }>;
 type ClusterNode = ClusterDoc['nodes'][number];
@@ -34,6 +37,10 @@ const VTEP_MTU: Record<Family, number> = { 4: 1450, 6: 1430 };
 const FIRST_VTEP = 2;
 
 export function compileFlannel(cluster: ClusterDoc, cni: FlannelCniDoc): ClusterFabric {
+  if (cni.pods === 'calico') {
+    const canal = { backend: cni.backend ?? 'vxlan', vni: cni.vni ?? 1 };
+    return compileCalico(cluster, { plugin: 'calico', crossSubnet: cni.directRouting === true }, canal);
+  }
   if ((cni.backend ?? 'vxlan') === 'host-gw') return compileBridge(cluster, { bridgeName: 'cni0', routes: 'host-gw' });
   const overlay = vxlanOverlay(cluster, cni.vni ?? 1, cni.directRouting === true);
   return compileBridge(cluster, { bridgeName: 'cni0', routes: 'host-gw', overlay });

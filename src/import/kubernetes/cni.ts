@@ -164,6 +164,7 @@ export function describeCni(cni: CniDoc): string {
     case 'bridge':
       return `bridge (${cni.routes ?? 'host-gw'} routes)`;
     case 'flannel':
+      if (cni.pods === 'calico') return `canal (flannel${cni.backend ? ` backend ${cni.backend}` : ''}, Calico's pod interfaces)`;
       return cni.backend ? `flannel (backend ${cni.backend})` : 'flannel';
     case 'calico':
       return cni.mode ? `calico (${cni.mode})` : 'calico';
@@ -232,7 +233,7 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
       warnings.push(
         conflict(annotated, plugin, (others) =>
           plugin === 'flannel' && others.includes('calico')
-            ? 'both flannel and Calico annotate the nodes, as with Canal: flannel carries the packets (Calico enforces policy), so flannel was taken'
+            ? "both flannel and Calico annotate the nodes, as with Canal: flannel carries the packets between the nodes and Calico's CNI plugin attaches the pods"
             : `node annotations of ${others.join(' and ')} were found as well; ${plugin} annotates the most nodes and was taken (give cni to say otherwise)`,
         ),
       );
@@ -257,7 +258,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
         unsupported: `flannel's ${sign.raw} backend (${sign.field} of ${sign.object}) is not a data path pathtrace models (vxlan and host-gw are)`,
       };
     }
-    const cni = cniOfSign(plugin as Exclude<Agent, 'kindnet'>, sign.mode, sign.vni);
+    let cni = cniOfSign(plugin as Exclude<Agent, 'kindnet'>, sign.mode, sign.vni);
+    // Canal: Calico attaches the pods (cali veths, no cni0), flannel carries the packets between the nodes.
+    if (cni.plugin === 'flannel' && annotated.has('calico')) cni = { ...cni, pods: 'calico' };
     if (plugin === 'cilium') {
       warnings.push({
         code: 'cni-mode-unknown',
@@ -288,7 +291,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
         detail: `${plugin} was recognised by the name of its agent pods only, which does not say its ${plugin === 'flannel' ? 'backend' : plugin === 'calico' ? 'mode' : 'routing mode'}; give cni=${plugin}&mode=... to say`,
       });
     }
-    return { cni: cniOfSign(plugin, undefined, undefined), detectedFrom: `${e.first.field} of ${e.first.object}`, at: e.at, evidence, warnings };
+    let cni = cniOfSign(plugin, undefined, undefined);
+    if (cni.plugin === 'flannel' && e.first.object.startsWith('pod kube-system/canal-')) cni = { ...cni, pods: 'calico' };
+    return { cni, detectedFrom: `${e.first.field} of ${e.first.object}`, at: e.at, evidence, warnings };
   }
   if (kindnet) {
     return {

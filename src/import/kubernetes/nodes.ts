@@ -6,7 +6,7 @@ import { pointerToken, type InvalidParam } from '../../topology/data-error.js';
 import type { ClusterNodeDoc } from '../../topology/schema.js';
 import { plural, type ImportWarnings } from '../warnings.js';
 import { ANNOTATION, type KubeNodeDoc, type Located } from './schema.js';
-import { CNI_ANNOTATIONS, annotationProblem } from '../../engine/compile/annotations.js';
+import { CNI_ANNOTATIONS, annotationProblem, flannelBackendData } from '../../engine/compile/annotations.js';
 import type { CniPlugin } from './cni.js';
 
 export const NODE_SKIP_REASONS = ['noAddress', 'duplicateName'] as const;
@@ -198,7 +198,9 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
       if (text === undefined || !CNI_ANNOTATIONS.has(key)) continue;
       const problem = annotationProblem(key, text);
       if (problem === undefined) {
-        kept[key] = text;
+        // flannel's backend-data tells the data paths only a VTEP's MAC (host-gw nodes carry "null").
+        const flannelData = key === ANNOTATION.flannelBackendData || key === ANNOTATION.flannelBackendV6Data;
+        if (!flannelData || flannelBackendData(text)?.VtepMAC !== undefined) kept[key] = text;
         continue;
       }
       warnings.add(
