@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import { CniRequiredError, importKubernetes, KubernetesImportBody, type ImportOptions, type KubernetesImport } from '../../src/import/kubernetes.js';
 import { DataError } from '../../src/topology/data-error.js';
 import { Cluster } from '../../src/topology/schema.js';
+import { compileTopology } from '../../src/engine/topology.js';
 import { kubectlList, kubeNode, kubePod, newContext, type Context } from '../fixtures/kubernetes/generate.js';
 
 type Obj = Record<string, any>;
@@ -141,6 +142,17 @@ describe('the fixtures', () => {
     assert.deepEqual(payments.podIPs, ['192.168.169.130']);
     assert.deepEqual(r.cluster.nodes[3]!.podCIDRs, []);
     assert.match(warning(r, 'node-without-pod-cidr')!.detail, /usual with Calico/);
+  });
+
+  test('a hostNetwork pod is its node: through tunl0 it speaks from the tunnel address, as the node does', () => {
+    const r = run(fixture('calico-ipip'));
+    const c = compileTopology(r.spec);
+    const trace = (from: string) => c.trace(c.resolve(from, 'source'), c.resolve('shop/cart-5d7b9c8f6-wwkm4', 'destination'));
+    const fromNode = trace('k8s-node-2');
+    const fromPod = trace('calico-system/calico-node-ccx9l');
+    assert.equal(fromNode.flow.src.toString(), '192.168.1.192');
+    assert.equal(fromPod.flow.src.toString(), fromNode.flow.src.toString());
+    assert.equal(fromPod.paths[0]!.disposition, 'DELIVERED');
   });
 
   test('a dual-stack kind cluster as {nodes, pods}: both families, kindnet recognised but the cni asked for', () => {
