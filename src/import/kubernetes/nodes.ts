@@ -120,12 +120,6 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
       f.ips.add(key);
       addresses.push({ type: a.type as 'InternalIP' | 'ExternalIP', address: key });
     }
-    if (f.ips.size === 0) {
-      skipped.noAddress++;
-      warnings.add('node-without-address', (n) => `${plural(n, 'node has', 'nodes have')} no usable InternalIP or ExternalIP and ${n === 1 ? 'was' : 'were'} left out, with their pods`, at, `node ${name} has no InternalIP or ExternalIP address`);
-      continue;
-    }
-
     // spec.podCIDRs (one per family), or the older single spec.podCIDR. With Cilium's cluster-pool IPAM the node's pod
     // CIDR is the one Cilium allocated and annotated, not the one in spec.
     const annotations = (obj.metadata.annotations ?? {}) as Record<string, string | undefined>;
@@ -157,6 +151,20 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
         texts = [...fromCilium, ...texts.filter((t) => !replaced.includes(t))].sort((x, y) => Number(v6(x.text)) - Number(v6(y.text)));
       }
     }
+    if (f.ips.size === 0) {
+      // Left out, but what does not parse is still reported: one answer lists every problem of the request.
+      for (const { text, pointer } of texts) {
+        try {
+          if (text !== '') Prefix.parse(text);
+        } catch (err) {
+          errors.push({ pointer, detail: (err as Error).message });
+        }
+      }
+      skipped.noAddress++;
+      warnings.add('node-without-address', (n) => `${plural(n, 'node has', 'nodes have')} no usable InternalIP or ExternalIP and ${n === 1 ? 'was' : 'were'} left out, with their pods`, at, `node ${name} has no InternalIP or ExternalIP address`);
+      continue;
+    }
+
     const cidrs: string[] = [];
     for (const { text, pointer } of texts) {
       if (text === '') continue;

@@ -276,6 +276,32 @@ describe('bad input is a 400 problem with pointers, never a 500', () => {
     ]);
   });
 
+  test('a redacted support bundle gets one answer that lists every problem, with a true count', async () => {
+    // Support-bundle tools replace addresses with ***HIDDEN***: the addresses, pod CIDRs and pod IPs all fail at once.
+    const body = fixture('flannel-host-gw');
+    let hidden = 0;
+    for (const item of body.items) {
+      if (item.kind === 'Node') {
+        for (const a of item.status.addresses) if (a.type === 'InternalIP') (a.address = '***HIDDEN***'), hidden++;
+        item.spec.podCIDR = '***HIDDEN***';
+        item.spec.podCIDRs = ['***HIDDEN***'];
+        hidden++;
+      } else if (item.status?.podIPs !== undefined) {
+        item.status.podIP = '***HIDDEN***';
+        item.status.podIPs = item.status.podIPs.map(() => ({ ip: '***HIDDEN***' }));
+        hidden += item.status.podIPs.length;
+      }
+    }
+    const res = await post('prod', body, 'cni=bridge');
+    assert.equal(res.statusCode, 400);
+    const problem = res.json();
+    assert.equal(problem.errors.length, hidden);
+    assert.match(problem.detail, new RegExp(`\\(${hidden} problems\\)`));
+    const kinds = new Set(problem.errors.map((e: { pointer: string }) => e.pointer.replace(/^\/items\/\d+/, '')));
+    assert.deepEqual([...kinds].sort(), ['/spec/podCIDRs/0', '/status/addresses/0/address', '/status/podIPs/0/ip']);
+    assert.equal(await (await get('/v1/topologies/prod')).statusCode, 404);
+  });
+
   test('query parameters', async () => {
     let res = await post('prod', fixture('flannel-host-gw'), 'cni=kubenet');
     assert.equal(res.statusCode, 400);
