@@ -269,6 +269,10 @@ describe('detecting the data path', () => {
     assert.deepEqual(r.cluster.cni, { plugin: 'flannel', backend: 'vxlan', pods: 'calico' });
     assert.match(warning(r, 'cni-evidence-conflict')!.detail, /as with Canal.*Calico's CNI plugin attaches the pods/);
     assert.match(r.description, /canal \(flannel backend vxlan, Calico's pod interfaces\)/);
+    // Canal's agent pods say the same of nodes that only flannel annotates.
+    const canal = twoNodes().map((n, i) => ({ ns: 'kube-system', name: `canal-${'xk2p9q'.slice(i, i + 5)}`, node: n.name, ips: n.ips, hostNetwork: true }));
+    assert.deepEqual(run(mini(twoNodes(() => flannel('vxlan')), canal)).cluster.cni, { plugin: 'flannel', backend: 'vxlan', pods: 'calico' });
+    assert.deepEqual(run(mini(twoNodes(), canal)).cluster.cni, { plugin: 'flannel', pods: 'calico' });
   });
 
   test('agent pods are weaker evidence: weave-net, calico-node (then the mode is unknown)', () => {

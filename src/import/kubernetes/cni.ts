@@ -205,9 +205,12 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
     }
   }
   const agents = new Map<Agent, { pods: number; first: Sign; at: string }>();
+  // Canal's DaemonSet (canal-*) runs flannel and Calico's CNI plugin: the pods attach as Calico attaches them.
+  let canalPods = false;
   for (const { obj, at } of pods) {
     const s = podSign(obj);
     if (!s) continue;
+    if (s.object.startsWith('pod kube-system/canal-')) canalPods = true;
     const e = agents.get(s.plugin);
     if (e) e.pods++;
     else agents.set(s.plugin, { pods: 1, first: s, at });
@@ -260,7 +263,7 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
     }
     let cni = cniOfSign(plugin as Exclude<Agent, 'kindnet'>, sign.mode, sign.vni);
     // Canal: Calico attaches the pods (cali veths, no cni0), flannel carries the packets between the nodes.
-    if (cni.plugin === 'flannel' && annotated.has('calico')) cni = { ...cni, pods: 'calico' };
+    if (cni.plugin === 'flannel' && (annotated.has('calico') || canalPods)) cni = { ...cni, pods: 'calico' };
     if (plugin === 'cilium') {
       warnings.push({
         code: 'cni-mode-unknown',
@@ -292,7 +295,7 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
       });
     }
     let cni = cniOfSign(plugin, undefined, undefined);
-    if (cni.plugin === 'flannel' && e.first.object.startsWith('pod kube-system/canal-')) cni = { ...cni, pods: 'calico' };
+    if (cni.plugin === 'flannel' && canalPods) cni = { ...cni, pods: 'calico' };
     return { cni, detectedFrom: `${e.first.field} of ${e.first.object}`, at: e.at, evidence, warnings };
   }
   if (kindnet) {
