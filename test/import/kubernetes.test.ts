@@ -6,6 +6,7 @@ import { CniRequiredError, importKubernetes, KubernetesImportBody, type ImportOp
 import { DataError } from '../../src/topology/data-error.js';
 import { Cluster } from '../../src/topology/schema.js';
 import { compileTopology } from '../../src/engine/topology.js';
+import { checkTopology } from '../../src/topology/validate.js';
 import { kubectlList, kubeNode, kubePod, newContext, type Context } from '../fixtures/kubernetes/generate.js';
 
 type Obj = Record<string, any>;
@@ -463,6 +464,23 @@ describe('what a real cluster holds that the cluster form cannot', () => {
       'pod default/on-ghost runs on node ghost, which is not in the objects sent',
     ]);
     assert.equal(warning(r, 'node-without-pod-cidr')!.count, 2);
+  });
+
+  test('a CNI annotation that does not read (a redacted one) is left out with a warning; the fact is derived', () => {
+    const body = mini(twoNodes((i) => ({ 'projectcalico.org/IPv4IPIPTunnelAddr': i === 0 ? '***HIDDEN***' : '10.1.2.64' })), []);
+    const r = run(body);
+    assert.deepEqual(r.cluster.nodes.map((n) => n.annotations), [undefined, { 'projectcalico.org/IPv4IPIPTunnelAddr': '10.1.2.64' }]);
+    assert.deepEqual(warning(r, 'annotation-unreadable')!.examples, [
+      { pointer: '/items/0/metadata/annotations/projectcalico.org~1IPv4IPIPTunnelAddr', detail: 'node a: "***HIDDEN***" is not an IP address' },
+    ]);
+    // A cluster document that carries one anyway is refused where it is.
+    const doc = structuredClone(r.cluster);
+    doc.nodes[0]!.annotations = { 'network.cilium.io/ipv4-cilium-host': 'fd00::1' };
+    assert.throws(
+      () => checkTopology({ cluster: doc }),
+      (err: DataError) =>
+        err.errors.some((e) => e.pointer === '/cluster/nodes/0/annotations/network.cilium.io~1ipv4-cilium-host' && /not an IPv4 address/.test(e.detail)),
+    );
   });
 
   test('objects of other kinds are counted and ignored', () => {
