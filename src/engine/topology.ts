@@ -127,8 +127,10 @@ export class CompiledTopology {
       const missing = [src === undefined ? from : undefined, dst === undefined ? to : undefined].filter((e) => e !== undefined);
       throw new EndpointError(`cannot trace in IPv${family}: ${missing.map(lacks).join('; ')}`, 'family');
     }
-    // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route.
-    const picked = from.kind === 'node' || from.kind === 'netns' ? sourceAddress(this.fabric, from.netns, dst) : undefined;
+    // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route,
+    // and so does a hostNetwork pod, which is its node's netns: one netns, one choice (through a tunnel, the tunnel's).
+    const shared = from.kind === 'node' || from.kind === 'netns' || from.netns.kind === 'node';
+    const picked = shared ? sourceAddress(this.fabric, from.netns, dst) : undefined;
     const { endpoint, ...header } = transport;
     return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint);
   }

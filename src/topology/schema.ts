@@ -43,6 +43,16 @@ export const ClusterNode = Closed({
   name: K8sName,
   addresses: Type.Array(NodeAddress, { minItems: 1 }),
   podCIDRs: Type.Array(Cidr, { maxItems: 2, description: 'At most one prefix per family, as in the Kubernetes API.' }),
+  annotations: Type.Optional(
+    Type.Record(Type.String({ maxLength: 253 }), Type.String({ maxLength: 4096 }), {
+      description:
+        "The node's metadata.annotations that CNI plugins write and the data paths read: Calico's " +
+        '`projectcalico.org/IPv4IPIPTunnelAddr`, `IPv4VXLANTunnelAddr` and `IPv6VXLANTunnelAddr` (the tunnel device\'s ' +
+        'address, and so the IPAM block of the node) and `IPv4Address`; Cilium\'s `network.cilium.io/ipv4-cilium-host` and ' +
+        '`ipv4-health-ip` (and IPv6, and the `io.cilium.network.` keys of Cilium before 1.12); flannel\'s ' +
+        '`flannel.alpha.coreos.com/backend-data` (`VtepMAC`). Other annotations are kept and not read.',
+    }),
+  ),
 });
 
 export const PodIP = Type.Union([IpAddress, Closed({ ip: IpAddress })], {
@@ -66,6 +76,14 @@ export const FlannelCni = Closed({
   backend: Type.Optional(Type.Union([Type.Literal('vxlan'), Type.Literal('host-gw')])),
   vni: Type.Optional(Type.Integer({ minimum: 1, maximum: 16777215 })),
   directRouting: Type.Optional(Type.Boolean()),
+  pods: Type.Optional(
+    Type.Union([Type.Literal('bridge'), Type.Literal('calico')], {
+      default: 'bridge',
+      description:
+        "How the pods attach: `bridge`, flannel's own (the cni0 bridge); `calico`, Canal's (Calico's CNI plugin: a cali veth " +
+        'per pod with proxy ARP and a /32 route on the node, no bridge), flannel still carrying the packets between the nodes.',
+    }),
+  ),
 });
 export const CalicoCni = Closed({
   plugin: Type.Literal('calico'),
@@ -466,6 +484,7 @@ export type ClusterDoc = Static<typeof Cluster>;
 export type ClusterNodeDoc = Static<typeof ClusterNode>;
 export type ClusterPodDoc = Static<typeof ClusterPod>;
 export type CniDoc = Static<typeof Cni>;
+export type ClusterNetworkDoc = Static<typeof ClusterNetwork>;
 export type FabricDoc = Static<typeof Fabric>;
 export type NetnsDoc = Static<typeof Netns>;
 export type LinkDoc = Static<typeof Link>;

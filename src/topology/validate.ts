@@ -4,7 +4,8 @@ import { podIpsFromNodeCidr } from './pod-ipam.js';
 import { Addr, type Family } from '../engine/addr.js';
 import { Prefix } from '../engine/prefix.js';
 import { IfAddr } from '../engine/ifaddr.js';
-import { DataError, type InvalidParam } from './data-error.js';
+import { DataError, pointerToken, type InvalidParam } from './data-error.js';
+import { annotationProblem } from '../engine/compile/annotations.js';
 import type { ClusterDoc, CniDoc, FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
 import { defaultFamily, dstFamily, linkAddress } from '../engine/compile/fabric.js';
@@ -173,6 +174,11 @@ function checkCluster(c: ClusterDoc, f: Findings) {
     });
     if (!node.addresses.some((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')) {
       f.add(`${p}/addresses`, 'a node needs an InternalIP (or ExternalIP) address: the other nodes route to it');
+    }
+
+    for (const [key, text] of Object.entries(node.annotations ?? {})) {
+      const problem = annotationProblem(key, text);
+      if (problem !== undefined) f.add(`${p}/annotations/${pointerToken(key)}`, problem);
     }
 
     node.podCIDRs.forEach((text, j) => {

@@ -43,7 +43,11 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   'leaves managedFields out, which keeps a 500-node, 15,000-pod cluster near 45 MB.\n' +
   '\n' +
   '**What is read.** A node: `metadata.name`; `status.addresses` (InternalIP first, then the others; node addresses\n' +
-  'are what the nodes route pod traffic to); `spec.podCIDRs`, or the older `spec.podCIDR`; the Ready condition.\n' +
+  'are what the nodes route pod traffic to); `spec.podCIDRs`, or the older `spec.podCIDR`; the Ready condition; the\n' +
+  'CNI annotations the data paths read, kept in the stored node\'s `annotations`: Calico\'s tunnel addresses (the\n' +
+  'tunnel device\'s address and the node\'s IPAM block) and `IPv4Address` (the nodes\' subnet), Cilium\'s\n' +
+  '`ipv4-cilium-host` and `ipv4-health-ip`, flannel\'s `backend-data` (`VtepMAC`). The nodes\' gateway is in no\n' +
+  'object: without `network.gateway` one is assumed on their subnet, and a warning (`network-gateway-assumed`) says so.\n' +
   'A pod: `metadata.namespace` and `.name`, `spec.nodeName`, `spec.hostNetwork`, `status.phase`, and\n' +
   '`status.podIPs` or `status.podIP`. Services, EndpointSlices, v1 Endpoints and the `kube-system/kube-proxy`\n' +
   'ConfigMap (its `config.conf`) in the same List become the cluster\'s `services`, `endpointSlices`, `endpoints` and\n' +
@@ -56,7 +60,8 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   '- flannel from the node annotation `flannel.alpha.coreos.com/backend-type` (backend `vxlan`, with the VNI of\n' +
   '  `backend-data`, or `host-gw`), or `flannel.alpha.coreos.com/public-ip` (backend unknown);\n' +
   '- Calico from `projectcalico.org/IPv4VXLANTunnelAddr` (`vxlan`), `projectcalico.org/IPv4IPIPTunnelAddr`\n' +
-  '  (`ipip`), or `projectcalico.org/IPv4Address` alone (`bgp`); with flannel\'s annotations too (Canal), flannel;\n' +
+  '  (`ipip`), or `projectcalico.org/IPv4Address` alone (`bgp`); with flannel\'s annotations too, Canal (flannel\n' +
+  '  with `pods: calico`: flannel between the nodes, Calico\'s cali veths for the pods);\n' +
   '- Cilium from `network.cilium.io/ipv4-cilium-host`, `ipv4-pod-cidr`, `ipv4-health-ip` (and their IPv6 and\n' +
   '  pre-1.12 `io.cilium.network.*` forms); its routing mode is not in the objects. With Cilium the nodes\' pod CIDRs\n' +
   '  are the ones in its `ipv4-pod-cidr`/`ipv6-pod-cidr` annotations (cluster-pool IPAM), when they are there;\n' +

@@ -169,6 +169,7 @@ export function describeCni(cni: CniDoc): string {
     case 'bridge':
       return `bridge (${cni.routes ?? 'host-gw'} routes)`;
     case 'flannel':
+      if (cni.pods === 'calico') return `canal (flannel${cni.backend ? ` backend ${cni.backend}` : ''}, Calico's pod interfaces)`;
       return cni.backend ? `flannel (backend ${cni.backend})` : 'flannel';
     case 'calico':
       return cni.mode ? `calico (${cni.mode})` : 'calico';
@@ -217,9 +218,12 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
     }
   }
   const agents = new Map<Agent, { pods: number; first: Sign; at: string }>();
+  // Canal's DaemonSet (canal-*) runs flannel and Calico's CNI plugin: the pods attach as Calico attaches them.
+  let canalPods = false;
   for (const { obj, at } of pods) {
     const s = podSign(obj);
     if (!s) continue;
+    if (s.object.startsWith('pod kube-system/canal-')) canalPods = true;
     const e = agents.get(s.plugin);
     if (e) e.pods++;
     else agents.set(s.plugin, { pods: 1, first: s, at });
@@ -267,7 +271,7 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
       warnings.push(
         conflict(annotated, plugin, (others) =>
           plugin === 'flannel' && others.includes('calico')
-            ? 'both flannel and Calico annotate the nodes, as with Canal: flannel carries the packets (Calico enforces policy), so flannel was taken'
+            ? "both flannel and Calico annotate the nodes, as with Canal: flannel carries the packets between the nodes and Calico's CNI plugin attaches the pods"
             : `node annotations of ${others.join(' and ')} were found as well; ${plugin} annotates the most nodes and was taken (give cni to say otherwise)`,
         ),
       );
@@ -292,7 +296,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
         unsupported: `flannel's ${sign.raw} backend (${sign.field} of ${sign.object}) is not a data path pathtrace models (vxlan and host-gw are)`,
       };
     }
-    const cni = cniOfSign(plugin, sign.mode, sign.vni);
+    let cni = cniOfSign(plugin, sign.mode, sign.vni);
+    // Canal: Calico attaches the pods (cali veths, no cni0), flannel carries the packets between the nodes.
+    if (cni.plugin === 'flannel' && (annotated.has('calico') || canalPods)) cni = { ...cni, pods: 'calico' };
     if (plugin === 'cilium') {
       warnings.push({
         code: 'cni-mode-unknown',
@@ -321,7 +327,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
         detail: `${plugin} was recognised by the name of its agent pods only, which does not say its ${plugin === 'flannel' ? 'backend' : plugin === 'calico' ? 'mode' : 'routing mode'}; give cni=${plugin}&mode=... to say`,
       });
     }
-    return { cni: cniOfSign(plugin, undefined, undefined), detectedFrom: `${e.first.field} of ${e.first.object}`, at: e.at, evidence, warnings };
+    let cni = cniOfSign(plugin, undefined, undefined);
+    if (cni.plugin === 'flannel' && canalPods) cni = { ...cni, pods: 'calico' };
+    return { cni, detectedFrom: `${e.first.field} of ${e.first.object}`, at: e.at, evidence, warnings };
   }
   return { cni: undefined, detectedFrom: undefined, evidence, warnings };
 }
@@ -388,7 +396,7 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
         : `cni was given as ${describeCni(given.cni)}, but the objects say ${describeCni(d.cni!)}: stored as given`;
       warnings.add('cni-differs-from-detected', detail, d.at ?? '', `${d.detectedFrom} says ${describeCni(d.cni!)}`);
     }
-    return given;
+    return withNote(given);
   }
   if (d.cni === undefined) {
     const why =
@@ -401,10 +409,24 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
       d.evidence,
     );
   }
-  const result: ImportedCni = { cni: d.cni, detectedFrom: d.detectedFrom!, evidence: d.evidence };
-  if (d.cni.plugin === 'flannel' && d.cni.backend === 'host-gw') {
-    result.note = "flannel's host-gw backend programs the same routes as the bridge plugin with host-gw routes: import with cni=bridge to trace it with that data path";
+  return withNote({ cni: d.cni, detectedFrom: d.detectedFrom!, evidence: d.evidence });
+}
+
+/** What the stored data path is traced as, where the document leaves something to a default. */
+function withNote(imported: ImportedCni): ImportedCni {
+  const { cni } = imported;
+  if (cni.plugin === 'flannel' && cni.backend === 'host-gw') {
+    return { ...imported, note: "flannel's host-gw backend is traced as it programs the nodes: cni0 and a route to every other node's pod CIDR via that node" };
   }
-  return result;
+  if (cni.plugin === 'flannel' && cni.backend === undefined) {
+    return { ...imported, note: "flannel's backend was not given and the objects do not show it: vxlan, flannel's default, is assumed (mode=host-gw to say otherwise)" };
+  }
+  if (cni.plugin === 'calico' && cni.mode === undefined) {
+    return { ...imported, note: "Calico's mode was not given and the nodes' annotations do not show it: ipip, the mode of Calico's manifests, is assumed (mode=bgp or mode=vxlan to say otherwise)" };
+  }
+  if (cni.plugin === 'cilium' && cni.routing === undefined) {
+    return { ...imported, note: "Cilium's routing mode was not given and the objects do not show it: tunnel with vxlan, Cilium's default, is assumed (mode=native or mode=geneve to say otherwise)" };
+  }
+  return imported;
 }
 
