@@ -67,6 +67,7 @@ async function main() {
   if (auth.disabled) app.log.warn('AUTH_DISABLED=true: every caller may read and change every topology');
   else if (!authenticated) app.log.info('no authentication configured: listening on loopback only');
   await app.listen({ host: config.host, port: config.port });
+  app.warmValidators();
   app.log.info(`pathtrace on ${db.kind === 'pg' ? 'PostgreSQL' : `embedded PGlite in ${'dataDir' in config.db ? config.db.dataDir : 'memory'}`}`);
 }
 

@@ -10,8 +10,8 @@ type Validate = ((data: unknown) => boolean) & { errors?: FastifySchemaValidatio
 
 /**
  * A body validator that lets a LargeJson through unread: the worker that reads it validates it with the same schema.
- * Compiled when first needed, or by `compile` after the service listens: compiling every body schema (a topology's is
- * large) took most of the start, before /readyz could answer.
+ * Compiled when first needed, or one after another once the service listens: compiling every body schema (a topology's
+ * is large) before listening took most of the start.
  */
 function bodyValidator(schema: object, pending: (() => unknown)[]): Validate {
   let validate: ValidateFunction | undefined;
@@ -30,17 +30,30 @@ function bodyValidator(schema: object, pending: (() => unknown)[]): Validate {
 async function validationPlugin(app: FastifyInstance) {
   const pending: (() => unknown)[] = [];
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyValidator(schema, pending) : paramAjv.compile(schema)));
-  // Once the service listens, the body validators are compiled one at a time with pauses between them, so that the first
-  // write does not wait for its own and readiness checks and requests in between wait for one compilation at most.
+  // The listening service (server.ts) compiles the body validators one at a time with pauses between them, so that
+  // health checks and requests in between wait for one compilation at most; it says it is ready when they are done,
+  // because a compilation (a topology's schema: about 100 ms) is a stall that a request sent to a ready service must
+  // not meet.
   let timer: NodeJS.Timeout | undefined;
-  const next = () => {
-    pending.shift()?.();
-    if (pending.length > 0) timer = setTimeout(next, 10).unref();
-  };
-  app.addHook('onListen', async () => {
-    timer = setTimeout(next, 100).unref();
+  app.decorate('warming', false);
+  app.decorate('warmValidators', () => {
+    app.warming = true;
+    const next = () => {
+      pending.shift()?.();
+      if (pending.length > 0) timer = setTimeout(next, 10).unref();
+      else app.warming = false;
+    };
+    timer = setTimeout(next, 10).unref();
   });
   app.addHook('onClose', async () => clearTimeout(timer));
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether the body validators are still being compiled (readiness waits for them). */
+    warming: boolean;
+    warmValidators(): void;
+  }
 }
 
 export default fp(validationPlugin, { name: 'validation' });

@@ -1,4 +1,5 @@
-// Liveness says the process answers; readiness says it can do its job: the database answers and is migrated.
+// Liveness says the process answers; readiness says it can do its job: the database answers and is migrated, and the
+// request validators are compiled.
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { isMigrated } from '../../store/migrate.js';
@@ -27,8 +28,9 @@ const checkReadinessDoc = {
   operationId: 'checkReadiness',
   summary: 'Readiness probe',
   description:
-    'Answers 200 when the service can do its job, that is when the database answers and its schema is migrated; 503 ' +
-    'once it is shutting down (SIGTERM), while it still answers requests for DRAIN_SECONDS.',
+    'Answers 200 when the service can do its job, that is when the database answers and its schema is migrated and the\n' +
+    'request validators are compiled (a second or two after the start); 503 before, and once it is shutting down\n' +
+    '(SIGTERM), while it still answers requests for DRAIN_SECONDS.',
   response: {
     200: {
       description: 'The database answers and is migrated.',
@@ -51,6 +53,7 @@ export default async function health(app: FastifyInstance) {
       return sendProblem(reply, 503, 'unavailable', 'the database does not answer');
     }
     if (!migrated) return sendProblem(reply, 503, 'unavailable', 'the database schema is not migrated yet');
+    if (app.warming) return sendProblem(reply, 503, 'unavailable', 'the request validators are still being compiled');
     return { status: 'ready' };
   });
 }
