@@ -139,7 +139,7 @@ async function selectTopology(name, revision = '') {
   await loadNames();
 }
 
-/** Fills the completion list from the topology's document: pods, nodes, netns, and their addresses. */
+/** Fills the completion list from the topology's document: pods, nodes, Services, netns, and their addresses. */
 async function loadNames() {
   const doc = await api(state.revision ? topologyPath(`/revisions/${enc(state.revision)}`) : topologyPath());
   const names = new Map();
@@ -152,6 +152,13 @@ async function loadNames() {
     for (const n of doc.cluster.nodes ?? []) add(n.name, 'node');
     for (const p of doc.cluster.pods ?? []) for (const ip of p.podIPs ?? []) add(ip.ip, `${p.namespace}/${p.name}`);
     for (const n of doc.cluster.nodes ?? []) for (const a of n.addresses ?? []) add(a.address, n.name);
+    // Services as the API holds them: by name (with a port, kube-proxy's rules decide), and their virtual addresses.
+    for (const s of doc.cluster.services ?? []) {
+      const name = `svc/${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
+      add(name, `Service (${s.spec?.type ?? 'ClusterIP'})`);
+      const virtual = [...(s.spec?.clusterIPs ?? [s.spec?.clusterIP]), ...(s.spec?.externalIPs ?? []), ...(s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)];
+      for (const ip of virtual) if (ip && ip !== 'None') add(ip, name);
+    }
   }
   if (doc.fabric) {
     for (const ns of doc.fabric.netns ?? []) add(ns.name, ns.kind ?? 'netns');
