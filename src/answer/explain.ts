@@ -8,6 +8,7 @@ import { MAX_PATHS, worstPath, type Hop, type OuterHeader, type Path, type Step,
 import type { AnswerPath, BareHop, BareTraceAnswer, Detail, TraceAnswer } from './schema.js';
 import type { AnswerRoute, BareStep, DropStep, EncapsulateStep, RouteStep } from './steps.js';
 import type { Static } from '@sinclair/typebox';
+import { policyAnswer } from './policy.js';
 
 /** One path of a trace, explained: the parts of the answer that the engine's trace alone decides. */
 export type ExplainedPath = Pick<AnswerPath, 'disposition' | 'hops' | 'summary'>;
@@ -203,6 +204,8 @@ function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
           ? { explanation: `${ctx.dstText} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally` }
           : {}),
       };
+    case 'POLICY':
+      return policyAnswer(step, ctx.prose);
     case 'DROP':
       return { type: 'DROP', disposition: step.disposition, ...(ctx.prose ? { explanation: dropText(ctx, ns, step) } : {}), ...dropDetail(ctx, step) };
   }
@@ -303,6 +306,8 @@ function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<S
       return { link: d.link.name, neighbor: addrText(ctx, d.neighbor) };
     case 'tunnel-receiver':
       return { link: d.link.name, outer: outerJson(d.outer) };
+    case 'policy':
+      return { direction: d.direction };
     default:
       return {};
   }
@@ -357,6 +362,10 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
       const icmp = d.outer.protocol === 'ipip' ? 'protocol' : 'port';
       return `${d.outer.dst} (${linkLabel(ctx.fabric, d.at)}) receives the outer packet, but ${what} there: the kernel answers ICMP ${icmp} unreachable and the packet is lost`;
     }
+    case 'policy':
+      return d.direction === 'egress'
+        ? `NetworkPolicy denies the source pod's egress: ${ns.name}'s network plugin drops the packet as it leaves the pod (see the POLICY step)`
+        : `NetworkPolicy denies ${ns.name}'s ingress: the network plugin drops the packet before it reaches the pod (see the POLICY step)`;
     case 'tunnel-mac':
       return (
         `${d.link.name} of ${ns.name} has the MAC ${d.link.mac}, but the sender's neighbour entry addressed the inner frame ` +

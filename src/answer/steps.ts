@@ -4,6 +4,7 @@
 // only at `detail=full`: the schemas make it optional, and the AnswerStep type, what a full answer holds, requires it.
 import { Type, type Static } from '@sinclair/typebox';
 import { DISPOSITIONS } from '../engine/trace.js';
+import { PolicyStepSchema } from './policy.js';
 
 export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
 
@@ -115,7 +116,10 @@ export const DropStep = step('DROP', 'The packet goes no further.', {
   neighbor: Type.Optional(Type.String({ description: 'The next hop that could not be reached.' })),
   blockedAt: Type.Optional(Type.String({ description: 'The link that is down on the way to the neighbour.' })),
   outer: Type.Optional(OuterHeader),
+  direction: Type.Optional(Type.Union([Type.Literal('ingress'), Type.Literal('egress')], { description: 'DENIED: which NetworkPolicy direction denied it.' })),
 });
+
+export const PolicyStep = PolicyStepSchema;
 
 export const AnswerStep = Type.Union([
   OriginateStep,
@@ -126,6 +130,7 @@ export const AnswerStep = Type.Union([
   BridgeStep,
   TransmitStep,
   DeliverStep,
+  PolicyStep,
   DropStep,
 ]);
 

@@ -10,7 +10,8 @@ import { compileFlannel } from './compile/flannel.js';
 import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
 import { sourceAddress } from './source.js';
-import { trace, type Trace } from './trace.js';
+import { trace, type Flow, type Trace } from './trace.js';
+import { PolicySet } from './policy/policies.js';
 import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
 
 export interface Endpoint {
@@ -97,7 +98,7 @@ export class CompiledTopology {
    * Traces from one endpoint to another, in `family` when given (each family is routed in its own tables), else in the
    * first family both have, IPv4 first.
    */
-  trace(from: Endpoint, to: Endpoint, ttl = 64, family?: Family): Trace {
+  trace(from: Endpoint, to: Endpoint, ttl = 64, family?: Family, transport: Pick<Flow, 'protocol' | 'srcPort' | 'dstPort'> = {}): Trace {
     if (from.netns === undefined) throw new EndpointError(`${from.name} is not in this topology`, 'outside');
     // Only the endpoints' own fields are read: with 150,000 pods every object a trace touches is likely a cache miss.
     const v4 = family === undefined ? from.v4 !== undefined && to.v4 !== undefined : family === 4;
@@ -118,7 +119,7 @@ export class CompiledTopology {
     }
     // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route.
     const picked = from.kind === 'node' || from.kind === 'netns' ? sourceAddress(this.fabric, from.netns, dst) : undefined;
-    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl });
+    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...transport });
   }
 }
 
@@ -143,6 +144,13 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
     const key = podKey(pod);
     const ns = hostNetworkPods.get(key) ?? fabric.byName.get(key)!;
     endpoints.set(key, endpoint(key, 'pod', ns, podAddrs(pod)));
+  }
+  if ((spec.cluster.networkPolicies ?? []).length > 0) {
+    fabric.policies = new PolicySet(spec.cluster, {
+      netnsCount: fabric.netns.length,
+      podNetns: (key) => (hostNetworkPods.has(key) ? undefined : fabric.byName.get(key)?.id),
+      nodeNetns: (name) => fabric.byName.get(name)?.id ?? -1,
+    });
   }
   // What the data path adds besides nodes and pods (the VPC router of cloud routes).
   for (const ns of fabric.netns) {

@@ -7,6 +7,7 @@ import { DataError, type InvalidParam } from './data-error.js';
 import type { ClusterDoc, CniDoc, FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
 import { defaultFamily, dstFamily, linkAddress } from '../engine/compile/fabric.js';
+import { checkPolicies } from './policies.js';
 
 class Findings {
   readonly errors: InvalidParam[] = [];
@@ -238,6 +239,8 @@ function checkCluster(c: ClusterDoc, f: Findings) {
       }
     });
   });
+
+  checkPolicies(c, base, (pointer, detail) => f.add(pointer, detail));
 
   const cni = c.cni;
   if (cni?.plugin === 'calico') {

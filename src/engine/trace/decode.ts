@@ -4,11 +4,13 @@ import { Addr, type Family } from '../addr.js';
 import type { Fabric, Link } from '../fabric.js';
 import { TUNNEL_FDB, TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { routeSource } from '../source.js';
+import { policyStep } from '../policy/step.js';
 import type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, Step } from './model.js';
 import {
   BRIDGE,
   DECAP,
   DELIVER,
+  DENIED,
   DISPOSITION_OF,
   DROP,
   ENCAP,
@@ -25,6 +27,7 @@ import {
   NO_RECEIVER,
   NO_TUNNEL_NEIGHBOR,
   ORIGINATE,
+  POLICY,
   RECEIVE,
   ROUTE,
   TRANSMIT,
@@ -161,6 +164,17 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         i += 3;
         break;
       }
+      case POLICY: {
+        // Egress is judged against the destination the packet has then, ingress against the source it arrives with.
+        const egress = r[i + 1] === 1;
+        const step = policyStep(fabric.policies!, r, i + 1, egress ? top().dst : flow.src, flow);
+        // Bridged to a pod of the same node, the walk's first netns after the source is the destination pod: the
+        // verdict is shown in the node's hop, whose bridge the packet crossed, where the plugin takes it.
+        const crossed = egress && ns.kind === 'pod' && hops.length >= 2 ? hops[hops.length - 2]! : undefined;
+        (crossed !== undefined && crossed.netns.kind === 'node' ? (crossed.steps as Step[]) : steps).push(step);
+        i += 9;
+        break;
+      }
       case DROP: {
         const code = r[i + 1]!;
         const a = r[i + 2]!;
@@ -207,6 +221,14 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
             break;
           case MARTIAN:
             detail = { kind: 'martian', link: links[a]! };
+            break;
+          case DENIED:
+            detail = { kind: 'policy', direction: a === 1 ? 'egress' : 'ingress' };
+            // Egress denied on the way across the node's bridge: the packet never reaches the pod it was bridged to.
+            if (a === 1 && ns.kind === 'pod' && hops.length >= 2 && hops[hops.length - 2]!.netns.kind === 'node') {
+              hops.pop();
+              steps = hops[hops.length - 1]!.steps as Step[];
+            }
             break;
           case WRONG_MAC:
             detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top().encap!.outer };

@@ -11,7 +11,9 @@
 //   DROP code operands…   per code: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
 //     TTL_EXCEEDED ttl | LINK_DOWN link | NEIGHBOR_UNREACHABLE link neighbor blockedAt | EXITS_NETWORK link neighbor
 //     external | LOOP ttl count netns… | NO_TUNNEL_NEIGHBOR link neighbor | NO_FDB link neighbor mac | NO_IPCACHE link |
-//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link
+//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link | DENIED direction (0 ingress, 1 egress)
+//   POLICY direction verdict pod peerPod policy rule peer port   NetworkPolicy's verdict (policy/policies.ts): pod and
+//     peerPod are PolicySet pod numbers (-1: not a pod), policy rule peer port the allowing rule's (-1 where none)
 // A new step type is a new opcode here with its writer method, a case in decode.ts, and its Step in model.ts.
 import { DISPOSITIONS, type Disposition } from './model.js';
 
@@ -25,6 +27,7 @@ export const DELIVER = 6;
 export const DROP = 7;
 export const ENCAP = 8;
 export const DECAP = 9;
+export const POLICY = 10;
 
 // Drop codes: a disposition's code is its position in DISPOSITIONS; the codes after those name a finer cause.
 const code = (d: Disposition) => DISPOSITIONS.indexOf(d);
@@ -38,6 +41,7 @@ export const LINK_DOWN = code('LINK_DOWN');
 export const FORWARDING_DISABLED = code('FORWARDING_DISABLED');
 export const LOOP = code('LOOP');
 export const TTL_EXCEEDED = code('TTL_EXCEEDED');
+export const DENIED = code('DENIED');
 
 /**
  * The finer causes, by the disposition each ends in: the tunnel's sender cannot find the far end (as a neighbour it
@@ -157,6 +161,18 @@ export class Recorder {
     this.put(DECAP);
     this.put(link);
     this.put(at);
+  }
+
+  policy(egress: boolean, verdict: number, pod: number, peerPod: number, policy: number, rule: number, peer: number, port: number): void {
+    this.put(POLICY);
+    this.put(egress ? 1 : 0);
+    this.put(verdict);
+    this.put(pod);
+    this.put(peerPod);
+    this.put(policy);
+    this.put(rule);
+    this.put(peer);
+    this.put(port);
   }
 
   /** A DROP with its code; the caller puts the code's operands. */

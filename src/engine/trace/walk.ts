@@ -11,6 +11,7 @@ import type { Addr } from '../addr.js';
 import type { Fabric, Netns } from '../fabric.js';
 import { TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { BLACKHOLE, UNICAST } from '../fib.js';
+import { PolicyCheck } from '../policy/check.js';
 import { cross } from './cross.js';
 import { RecordedPath } from './decode.js';
 import type { Flow, Path, Trace } from './model.js';
@@ -18,6 +19,7 @@ import { resolve, Resolution } from './neighbour.js';
 import {
   BLACKHOLED,
   DELIVERED,
+  DENIED,
   DISPOSITION_OF,
   EXITS_NETWORK,
   FORWARDING_DISABLED,
@@ -47,6 +49,7 @@ const OUTER_TTL = 64;
 export class Walker {
   private readonly record = new Recorder();
   private readonly answer = new Resolution();
+  private readonly policy = new PolicyCheck();
   /** The netns that forwarded the packets so far, in order (for loops). */
   private readonly forwardedAt: number[] = new Array<number>(256).fill(0);
   private forwardings = 0;
@@ -125,9 +128,17 @@ export class Walker {
     let hop = record.hop(ns, -1);
     record.originate(ttl);
     let inLink = -1;
+    // NetworkPolicy: the source pod's egress is checked where its packet first enters another netns (its node's, or
+    // across a bridge the destination pod's), the destination pod's ingress at delivery.
+    const policies = fabric.policies;
+    let egressFrom = policies === undefined ? -1 : policies.podOfNetns[source]!;
 
     for (;;) {
       if (inLink >= 0) record.receive(inLink, ttl);
+      if (egressFrom >= 0 && inLink >= 0 && depth === 0) {
+        if (this.policy.egress(fabric, policies!, record, egressFrom, dst, dstOwner, flow)) return this.drop(fabric, flow, choices, DENIED, 1);
+        egressFrom = -1;
+      }
 
       // The local table: an address of this netns, on any of its links, up or not (its local route stays).
       let local = -1;
@@ -138,6 +149,8 @@ export class Walker {
       if (local >= 0) {
         if (martian) return this.drop(fabric, flow, choices, MARTIAN, inLink);
         if (depth === 0) {
+          const pod = policies === undefined || ns === source ? -1 : policies.podOfNetns[ns]!;
+          if (pod >= 0 && this.policy.ingress(fabric, policies!, record, pod, flow.src, flow)) return this.drop(fabric, flow, choices, DENIED, 0);
           record.deliver(local);
           return this.finish(fabric, flow, choices, DELIVERED);
         }
