@@ -12,10 +12,9 @@ import { answerTooLarge, jsonBytes } from './size.js';
 
 type Item = Static<typeof BatchItem>;
 
-/** The flow back: from the destination to the source, the ports swapped. */
-function reversed(flow: FlowRequest, from: string, to: string): FlowRequest {
-  const { port, srcPort, dstPort, ...rest } = flow;
-  const there = dstPort ?? port;
+/** The flow back: from the destination to the source, the ports swapped (`there`: the forward trace's destination port, a named one resolved). */
+function reversed(flow: FlowRequest, from: string, to: string, there: number | undefined): FlowRequest {
+  const { port: _, srcPort, dstPort: __, ...rest } = flow;
   return { ...rest, from, to, ...(there !== undefined ? { srcPort: there } : {}), ...(srcPort !== undefined ? { dstPort: srcPort } : {}) };
 }
 
@@ -54,7 +53,7 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     byDisposition[trace.disposition] = (byDisposition[trace.disposition] ?? 0) + 1;
     if (!bidirectional) return { flow, trace };
     if (trace.destination.netns === null) return { flow, trace, return: null };
-    const back = attempt(reversed(flow, trace.destination.name, trace.source.name));
+    const back = attempt(reversed(flow, trace.destination.name, trace.source.name, there.engine.flow.dstPort));
     if ('error' in back) return { flow, trace, return: null, returnError: back.error };
     return {
       flow,

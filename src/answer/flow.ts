@@ -28,11 +28,11 @@ function resolve(compiled: CompiledTopology, text: string, role: 'source' | 'des
 }
 
 /** Throws a Problem for ports without tcp/udp, or for `port` and `dstPort` that differ. */
-function checkPorts(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp'): void {
+function checkPorts(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp' | 'sctp'): void {
   const given = (['port', 'srcPort', 'dstPort'] as const).filter((p) => flow[p] !== undefined);
   if (given.length > 0 && protocol === 'icmp') {
-    throw new Problem(400, 'invalid-request', `${given.join(' and ')} ${given.length === 1 ? 'goes' : 'go'} with protocol=tcp or protocol=udp`, {
-      errors: given.map((parameter) => ({ parameter, detail: 'needs protocol tcp or udp' })),
+    throw new Problem(400, 'invalid-request', `${given.join(' and ')} ${given.length === 1 ? 'goes' : 'go'} with protocol=tcp, udp or sctp`, {
+      errors: given.map((parameter) => ({ parameter, detail: 'needs protocol tcp, udp or sctp' })),
     });
   }
   if (flow.port !== undefined && flow.dstPort !== undefined && flow.port !== flow.dstPort) {
@@ -42,13 +42,24 @@ function checkPorts(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp'): void {
   }
 }
 
+/** A port name, looked up among the destination pod's container ports for the protocol, as NetworkPolicy does. */
+function namedPort(compiled: CompiledTopology, to: Endpoint, name: string, protocol: string): number {
+  const number = compiled.namedPort(to, name, protocol.toUpperCase());
+  if (number !== undefined) return number;
+  const detail = `${to.name} has no ${protocol.toUpperCase()} container port named ${name}`;
+  throw new Problem(400, 'invalid-request', `port ${name} is a name, and ${detail}`, { errors: [{ parameter: 'port', detail }] });
+}
+
 /** Traces a flow; a flow that cannot be traced at all (unknown or ambiguous names, no common family) throws a Problem. */
 export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends: { from: Endpoint; to: Endpoint }; trace: Trace } {
   checkPorts(flow, flow.protocol ?? 'icmp');
   const from = resolve(compiled, flow.from, 'source', 'from');
   const to = resolve(compiled, flow.to, 'destination', 'to');
+  const protocol = flow.protocol ?? 'icmp';
+  const dstPort = typeof flow.port === 'string' ? namedPort(compiled, to, flow.port, protocol) : (flow.dstPort ?? flow.port);
+  const transport = { protocol, ...(flow.srcPort !== undefined ? { srcPort: flow.srcPort } : {}), ...(dstPort !== undefined ? { dstPort } : {}) };
   try {
-    return { ends: { from, to }, trace: compiled.trace(from, to, flow.ttl ?? 64, flow.family) };
+    return { ends: { from, to }, trace: compiled.trace(from, to, flow.ttl ?? 64, flow.family, transport) };
   } catch (err) {
     if (err instanceof EndpointError) throw endpointProblem(err, flow.family === undefined ? 'to' : 'family');
     throw err;

@@ -11,9 +11,9 @@ import type { BareTraceAnswer, Detail } from './schema.js';
 export interface FlowRequest {
   from: string;
   to: string;
-  protocol?: 'icmp' | 'tcp' | 'udp';
-  /** The first name of dstPort, kept as its alias. */
-  port?: number;
+  protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp';
+  /** The first name of dstPort, kept as its alias; or the name of one of the destination pod's container ports. */
+  port?: number | string;
   srcPort?: number;
   dstPort?: number;
   family?: Family;
@@ -62,7 +62,8 @@ export function traceAnswer(
 ): BareTraceAnswer {
   const { detail = 'full', paths: listed = DEFAULT_PATHS } = options;
   const protocol = flow.protocol ?? 'icmp';
-  const dstPort = flow.dstPort ?? flow.port;
+  // A named port has been resolved on the destination pod: the trace's flow holds its number.
+  const dstPort = t.flow.dstPort;
   const { from, to } = ends;
   const explained = explain(compiled.fabric, t, { from: from.name, to: to.name }, { detail, paths: listed });
   const family = t.flow.dst.family;

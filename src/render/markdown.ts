@@ -1,6 +1,6 @@
 // Markdown for Slack, Teams and Mattermost: a bold summary and a table of hops. Everything taken from the answer is
 // escaped (escape.ts): a name must not break the table, turn into formatting, a link or HTML.
-import { decisionOf, ok, tooBig, tunnelOf } from './answer.js';
+import { decisionOf, ok, policiesOf, tooBig, tunnelOf } from './answer.js';
 import { markdown as cell, markdownCode } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -9,7 +9,8 @@ export function renderMarkdown(a: TraceAnswer): string {
   const rows = a.hops.map((hop, i) => {
     const step = decisionOf(hop);
     const tunnel = tunnelOf(hop);
-    const decision = `${step ? `${step.type}: ${cell(step.explanation)}` : ''}${tunnel ? ` ⇒ ${cell(tunnel)}` : ''}`;
+    const policies = policiesOf(hop).map((p) => `<br>POLICY: ${cell(p.explanation)}`).join('');
+    const decision = `${step ? `${step.type}: ${cell(step.explanation)}` : ''}${tunnel ? ` ⇒ ${cell(tunnel)}` : ''}${policies}`;
     return `| ${i + 1} | ${markdownCode(hop.netns)} | ${cell(hop.in ?? '–')} → ${cell(hop.out ?? '–')} | ${decision} |`;
   });
   const mtu = tooBig(a);

@@ -1,7 +1,7 @@
 // A self-contained SVG of a trace, drawn by the service itself: hops as boxes in order, grouped by the node they run on,
 // the links between them as labelled arrows, the outcome at the end (green when delivered, red where it was dropped),
 // and below, one line per hop with the reason. No scripts, fonts or images from elsewhere: it renders anywhere.
-import { decisionOf, hostOf, ok, routeDst, tunnelOf } from './answer.js';
+import { decisionOf, hostOf, ok, policiesOf, policyLabel, routeDst, tunnelOf } from './answer.js';
 import { clip, xml as esc } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -41,9 +41,11 @@ export function renderSvg(a: TraceAnswer): string {
   const top = TOP + (title.length - 1) * LINE;
   const reasons = a.hops.flatMap((hop, i) => {
     const step = decisionOf(hop);
-    return wrap(`${i + 1}. ${hop.netns}: ${step?.explanation ?? ''}`, Math.floor((width - 2 * PAD) / 7.4)).map((text, j) => ({ text, first: j === 0, i }));
+    const said = [step?.explanation ?? '', ...policiesOf(hop).map((p) => `policy: ${p.explanation ?? ''}`)];
+    return said.flatMap((why) => wrap(`${i + 1}. ${hop.netns}: ${why}`, Math.floor((width - 2 * PAD) / 7.4)).map((text, j) => ({ text, first: j === 0, i })));
   });
-  const reasonsTop = top + BOX_H + 2 * GROUP_PAD + 48;
+  const policyLines = Math.max(0, ...a.hops.map((hop) => policiesOf(hop).length));
+  const reasonsTop = top + BOX_H + 2 * GROUP_PAD + 48 + 12 * policyLines;
   const height = reasonsTop + reasons.length * LINE + PAD;
   const parts: string[] = [];
 
@@ -81,6 +83,11 @@ export function renderSvg(a: TraceAnswer): string {
       `<text x="${x(i) + 10}" y="${top + 42}" font-size="11" fill="${dropped ? RED : '#455a64'}">${esc(clip(what, 30))}</text>`,
       `<text x="${x(i) + 10}" y="${top + 57}" font-size="10" fill="#78909c">${esc(clip(`${hop.in ?? '–'} → ${hop.out ?? '–'}`, 32))}</text>`,
     );
+    // NetworkPolicy's verdicts under the box: the policy that denied, in red, or the rule that allowed.
+    policiesOf(hop).forEach((p, k) => {
+      const colour = p.verdict === 'DENIED' ? RED : '#2e7d32';
+      parts.push(`<text x="${x(i) + 4}" y="${top + BOX_H + 14 + 12 * k}" font-size="9" fill="${colour}">${esc(clip(policyLabel(p), 34))}</text>`);
+    });
     if (i > 0) {
       const from = x(i - 1) + BOX_W;
       const y = top + BOX_H / 2;

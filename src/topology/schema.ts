@@ -525,6 +525,7 @@ export type ClusterNodeDoc = Static<typeof ClusterNode>;
 export type ClusterPodDoc = Static<typeof ClusterPod>;
 export type CniDoc = Static<typeof Cni>;
 export type NetworkPolicyDoc = Static<typeof NetworkPolicy>;
+export type ContainerPortDoc = Static<typeof ContainerPort>;
 export type LabelSelectorDoc = Static<typeof LabelSelector>;
 export type PolicyPeerDoc = Static<typeof PolicyPeer>;
 export type PolicyPortDoc = Static<typeof PolicyPort>;

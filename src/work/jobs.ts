@@ -144,10 +144,14 @@ function whatIf(_revisions: Loaded[], args: { text: string; options: BatchOption
   return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
 }
 
-function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' }): Encoded {
-  const { format, ...filter } = args;
+function matrix(
+  [r]: Loaded[],
+  args: { namespace?: string; node?: string; format: 'json' | 'svg'; protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number },
+): Encoded {
+  const { format, protocol, port, ...filter } = args;
   const topology = topologyOf(r!);
-  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter));
+  const transport = { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { dstPort: port } : {}) };
+  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transport);
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
   return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title }));

@@ -255,6 +255,20 @@ export class PolicySet {
     return DENIED;
   }
 
+  /**
+   * What NetworkPolicy can tell about a source pod: the policies that isolate its egress, and every ingress peer of
+   * every policy that matches it (by its labels, namespace or address). Two sources with the same key get the same
+   * verdicts from every destination, so a reachability matrix traces one of them for both.
+   */
+  sourceKey(pod: number, addr: Addr): string {
+    const key = [...this.isolating(true, pod)].join(',');
+    const matched: string[] = [];
+    this.policies.forEach((policy, n) =>
+      policy.ingress?.forEach((rule, r) => rule.peers.forEach((peer, p) => this.matchPeer([peer], pod, addr) === 0 && matched.push(`${n}.${r}.${p}`))),
+    );
+    return `${key}|${matched.join(',')}`;
+  }
+
   /** The first peer of the rule that matches (-1 when the rule has none: every peer does), or -2. */
   matchPeer(peers: readonly CompiledPeer[], pod: number, addr: Addr): number {
     if (peers.length === 0) return -1;

@@ -3,11 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { sendEncoded } from '../work.js';
 import { LEGEND } from '../../answer/matrix.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
 import { BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
+import { Problem } from '../problem.js';
 import { MAX_REVISION } from './topologies.schemas.js';
+import { Port, Protocol } from './traces.schemas.js';
 
 
 export const ReachabilityQuery = Type.Object(
@@ -16,12 +18,16 @@ export const ReachabilityQuery = Type.Object(
     node: Type.Optional(Type.String({ minLength: 1, maxLength: 253, examples: ['node-a'] })),
     revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, examples: [1] })),
     format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('svg')])),
+    protocol: Type.Optional(CloneType(Protocol, { description: 'The protocol of every flow (default icmp): NetworkPolicy rules match on it.', examples: ['tcp'] })),
+    port: Type.Optional(CloneType(Port, { description: 'The destination port of every flow; with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [80] })),
   },
   { additionalProperties: false },
 );
 
 export const ReachabilityAnswer = Type.Object({
   topology: Type.Object({ name: Type.String(), revision: Type.Integer() }),
+  protocol: Type.Optional(Type.String({ description: 'The protocol asked for.' })),
+  port: Type.Optional(Type.Integer({ description: 'The destination port asked for.' })),
   endpoints: Type.Array(Type.Object({ name: Type.String(), node: Type.Union([Type.String(), Type.Null()]), address: Type.String() })),
   legend: Type.Record(Type.String(), Type.String(), { description: 'The letter used in rows for each disposition; "-" is a pod to itself, "?" no common address family.' }),
   rows: Type.Array(Type.String(), { description: 'rows[i][j] is the outcome from endpoints[i] to endpoints[j].' }),
@@ -100,6 +106,11 @@ export default async function reachabilityRoutes(plain: FastifyInstance) {
     async (request, reply) => {
       const { name } = request.params;
       const { revision: wanted, format, ...filter } = request.query;
+      if (filter.port !== undefined && (filter.protocol ?? 'icmp') === 'icmp') {
+        throw new Problem(400, 'invalid-request', 'port goes with protocol=tcp, udp or sctp', {
+          errors: [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }],
+        });
+      }
       const chosen = format ?? (pickFormat(undefined, request.headers.accept) === 'svg' ? 'svg' : 'json');
       reply.header('vary', 'Accept');
       return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen }));

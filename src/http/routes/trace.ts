@@ -5,7 +5,7 @@ import { CloneType, Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
 import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '../responses.js';
-import { answerQuery, Family, Port, Size } from './traces.schemas.js';
+import { answerQuery, Family, Port, PortOrName, Protocol, Size } from './traces.schemas.js';
 import { pickFormat, sendRendered, type Format } from '../formats.js';
 import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, jsonBytes } from '../../answer/size.js';
 import { MAX_PATHS } from '../../engine/trace.js';
@@ -18,10 +18,10 @@ export const TraceQuery = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses.', examples: ['pod-a1'] }),
     to: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet is sent. Like `from`, or any address, including one that nobody in the topology owns.', examples: ['default/pod-b1'] }),
-    protocol: Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')], { default: 'icmp', description: 'The protocol of the flow, echoed in `flow`.', examples: ['tcp'] }),
-    port: Type.Optional(CloneType(Port, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400.', examples: [8080] })),
-    srcPort: Type.Optional(CloneType(Port, { description: 'The source port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [40000] })),
-    dstPort: Type.Optional(CloneType(Port, { description: 'The destination port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [8080] })),
+    protocol: CloneType(Protocol, { default: 'icmp', description: 'The protocol of the flow, echoed in `flow`; NetworkPolicy rules match on it and on the destination port.', examples: ['tcp'] }),
+    port: Type.Optional(CloneType(PortOrName, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400. It may be a name of one of the destination pod\'s container ports (`http`), as NetworkPolicy names ports.', examples: [8080] })),
+    srcPort: Type.Optional(CloneType(Port, { description: 'The source port; only with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [40000] })),
+    dstPort: Type.Optional(CloneType(Port, { description: 'The destination port; only with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [8080] })),
     family: Type.Optional(CloneType(Family, { description: 'The address family to trace in, `4` or `6`, when the endpoints are names (pods, nodes, netns) with addresses of both; each family is routed in its own tables. Without it the trace is made in IPv4 when both ends have an IPv4 address, in IPv6 otherwise. An end without an address of the asked family, or an address of the other family, is answered 400 with `family` in `errors`.', examples: [6] })),
     size: Type.Optional(CloneType(Size, { description: 'The size of the IP packet in bytes (headers included), checked against the MTU along the path: the answer\'s `mtu` then says whether it `fits` and, in `explanation`, what Linux does with it when it does not. The disposition does not change.', examples: [1500] })),
     ttl: Type.Integer({ minimum: 1, maximum: 255, default: 64, description: 'The TTL (IPv6 hop limit) the packet leaves the source with; every namespace that forwards it takes one off.', examples: [64] }),
@@ -60,8 +60,19 @@ const tracePacketDoc = {
     'contain it in `candidates` (up to 10). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
     'ends have an IPv4 address, in IPv6 otherwise; ends with no family in common, or without the asked one, are\n' +
     'answered 400. `protocol`, `srcPort` and `dstPort` (`port` is another name for it) describe the flow and are\n' +
-    'echoed in `flow`; the ports go only with `protocol=tcp` or `udp` (400 otherwise). No routing decision depends\n' +
-    'on them; they choose the ECMP hash policy (below).\n' +
+    'echoed in `flow`; the ports go only with `protocol=tcp`, `udp` or `sctp` (400 otherwise). No routing decision\n' +
+    'depends on them; they choose the ECMP hash policy (below), and NetworkPolicy rules match on them. `port` may name\n' +
+    'one of the destination pod\'s container ports (`port=http`), resolved as NetworkPolicy resolves named ports (400\n' +
+    'when the pod has no such port).\n' +
+    '\n' +
+    '**NetworkPolicy.** In a cluster with `networkPolicies`, a `POLICY` step gives the verdict at the source pod\'s edge\n' +
+    '(egress: in the first netns the packet enters after the pod, after any DNAT there) and at the destination pod\'s\n' +
+    '(ingress: on delivery, seeing the source the packet then has): `direction`, `verdict` (`ALLOWED`, `DENIED`,\n' +
+    '`NOT_ISOLATED`: no policy selects the pod for that direction; `FROM_NODE`: the pod\'s own node, which a pod cannot\n' +
+    'block), `pod`, `peer` and `peerPod`, `protocol` and `port`, every policy that isolates the pod (`isolatedBy`), the\n' +
+    'rule that allowed (`allowedBy`: policy, rule index, peer, port), or when denied the rule that came closest\n' +
+    '(`closest`) with what it does not match (`unmet`: namespace labels, pod labels, ipBlock, port). A denial ends the\n' +
+    'trace `DENIED`, the DROP step saying `direction`. hostNetwork pods and nodes are not subject to NetworkPolicy.\n' +
     '\n' +
     '**Data paths.** A cluster document is compiled to what its CNI programs: bridge (host-gw or cloud routes),\n' +
     'flannel (host-gw or vxlan, directRouting), calico (bgp, ipip or vxlan, crossSubnet), cilium (native or tunnel\n' +
@@ -87,6 +98,7 @@ const tracePacketDoc = {
     '- `LOOP`: the packet comes back to a namespace that has already forwarded it (a routing loop); the DROP step\n' +
     '  lists the `cycle`.\n' +
     '- `TTL_EXCEEDED`: forwarding would bring the TTL to 0 (ICMP time exceeded).\n' +
+    '- `DENIED`: a NetworkPolicy drops the packet at the source pod\'s egress or the destination pod\'s ingress.\n' +
     '\n' +
     '**Hops and steps.** `hops` has one entry per namespace the packet enters, in order: `netns`, its `kind` (pod,\n' +
     'node, router, host), the `node` it belongs to (a pod\'s namespace, or as a fabric document says), the link it came\n' +
@@ -103,6 +115,7 @@ const tracePacketDoc = {
     '- `TRANSMIT`: the packet leaves by `link` to the next hop `neighbor`; `answeredBy` is the `netns` and `link` that\n' +
     '  answer ARP/ND for it, or `{external: true}` for a host outside the model.\n' +
     '- `DELIVER`: the destination `address` is the namespace\'s own, on `link`.\n' +
+    '- `POLICY`: NetworkPolicy\'s verdict at a pod\'s edge (see NetworkPolicy above).\n' +
     '- `DROP`: the last step of every journey that does not end DELIVERED, `EXITS_NETWORK` included, with its\n' +
     '  `disposition`; NEIGHBOR_UNREACHABLE adds `link`, `neighbor` and, when a down link is in the way, `blockedAt`;\n' +
     '  LINK_DOWN adds `link`; LOOP adds `cycle`.\n' +
@@ -194,7 +207,7 @@ const tracePacketDoc = {
     },
     400: problemResponse(
       'The request is not valid: a path or query parameter does not match its schema (`errors[].parameter`), `port`\n' +
-        'is given without `protocol=tcp` or `udp`, `from` is an address that no pod, node or netns of the topology has,\n' +
+        'is given without `protocol=tcp`, `udp` or `sctp`, or names a port the destination pod does not have, `from` is an address that no pod, node or netns of the topology has,\n' +
         'the two ends have no address family in common, or a bare pod name names several pods\n' +
         '(`urn:pathtrace:problem:ambiguous-endpoint`, with the pods in `candidates`).\n',
       { examples: {
@@ -259,9 +272,9 @@ const tracePacketDoc = {
             type: 'urn:pathtrace:problem:invalid-request',
             title: 'The request is not valid',
             status: 400,
-            detail: 'port goes with protocol=tcp or protocol=udp',
+            detail: 'port goes with protocol=tcp, udp or sctp',
             instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&port=80',
-            errors: [{ parameter: 'port', detail: 'needs protocol tcp or udp' }],
+            errors: [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }],
           },
         },
       } },

@@ -8,6 +8,9 @@ import { MAX_REVISION } from './topologies.schemas.js';
 export const MAX_FLOWS = 10_000;
 
 export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+/** A destination port by number, or by the name the destination pod's container gives it (NetworkPolicy's named ports). */
+export const PortOrName = Type.Union([Port, Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' })]);
+export const Protocol = Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]);
 export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
 /** An IP packet's size: from the smallest datagram every IPv4 host must forward to the largest IP length. */
 export const Size = Type.Integer({ minimum: 68, maximum: 65535 });
@@ -16,8 +19,8 @@ export const Flow = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: 253 }),
     to: Type.String({ minLength: 1, maxLength: 253 }),
-    protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')])),
-    port: Type.Optional(Port),
+    protocol: Type.Optional(Protocol),
+    port: Type.Optional(PortOrName),
     srcPort: Type.Optional(Port),
     dstPort: Type.Optional(Port),
     family: Type.Optional(Family),
