@@ -33,7 +33,7 @@ const base: ClusterDoc = {
 const np = (name: string, namespace: string, spec: NetworkPolicyDoc['spec']): NetworkPolicyDoc => ({
   apiVersion: 'networking.k8s.io/v1',
   kind: 'NetworkPolicy',
-  metadata: { name, namespace, uid: 'kept-as-is', resourceVersion: '7' },
+  metadata: { name, namespace },
   spec,
 });
 
