@@ -9,11 +9,14 @@ import { selectorText, unmet } from './selector.js';
 export interface ClosestRule {
   readonly policy: number;
   readonly rule: number;
-  /** What the connection does not meet, one sentence fragment each: the peer's and the port's. */
+  /** What the connection does not meet, one part each: the closest peer's (namespace, pod labels, ipBlock) and the port. */
   readonly unmet: readonly string[];
 }
 
-/** The rule of the pod's isolating policies that the connection misses by the fewest parts (undefined: no rules at all). */
+/**
+ * The rule of the pod's isolating policies that the connection misses by the fewest parts, the first of equals
+ * (undefined: no rules at all). A peer misses by each of its parts that does not hold: its namespace and its labels.
+ */
 export function closestRule(
   set: PolicySet,
   egress: boolean,
@@ -32,7 +35,7 @@ export function closestRule(
       const missed: string[] = [];
       if (peers.length > 0) {
         const reasons = peers.map((p) => peerUnmet(set, p, policy.namespace, peerPod, peerAddr));
-        if (reasons.every((x) => x !== undefined)) missed.push(reasons.reduce((a, b) => (b.length < a.length ? b : a))!.join('; '));
+        if (reasons.every((x) => x !== undefined)) missed.push(...reasons.reduce((a, b) => (b.length < a.length ? b : a))!);
       }
       const ports = rule.ports ?? [];
       const dstPod = egress ? peerPod : subject;
