@@ -15,6 +15,7 @@ import { badRequest, collect, MAX_ERRORS, type KubernetesImportBodyDoc } from '.
 import { chooseCni, describeCni, detect, type CniOptions, type ImportedCni } from './kubernetes/cni.js';
 import { buildNodes, type NodeSkipReason } from './kubernetes/nodes.js';
 import { buildPods, type PodSkipReason } from './kubernetes/pods.js';
+import { addPolicies } from './kubernetes/policies.js';
 
 export { KubernetesImportBody, type KubernetesImportBodyDoc } from './kubernetes/schema.js';
 export { CNI_MODES, CNI_PLUGINS, CniRequiredError, type CniMode, type CniPlugin } from './kubernetes/cni.js';
@@ -93,6 +94,7 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
 
   const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: cni.cni };
   if (body.network !== undefined) cluster.network = body.network;
+  addPolicies(cluster, body);
   let spec: TopologySpec;
   try {
     spec = checkTopology({ cluster });

@@ -17,16 +17,13 @@ export function checkPolicies(c: ClusterDoc, base: string, add: Add): void {
       add(`${base}/namespaces/${i}/labels/kubernetes.io~1metadata.name`, `the API server sets kubernetes.io/metadata.name to the namespace's name, ${ns.name}`);
     }
   });
+  // A name repeated across a pod's containers is not refused: NetworkPolicy takes the first port of that name.
   (c.pods ?? []).forEach((pod, i) => {
-    const names = new Set<string>();
     (pod.ports ?? []).forEach((port, j) => {
       if (port.name === undefined) return;
-      const p = `${base}/pods/${i}/ports/${j}/name`;
       if (!PORT_NAME.test(port.name) || !/[a-z]/.test(port.name) || port.name.includes('--')) {
-        add(p, `${JSON.stringify(port.name)} is not a port name (IANA_SVC_NAME: lowercase letters, digits and "-", at least one letter)`);
+        add(`${base}/pods/${i}/ports/${j}/name`, `${JSON.stringify(port.name)} is not a port name (IANA_SVC_NAME: lowercase letters, digits and "-", at least one letter)`);
       }
-      if (names.has(port.name)) add(p, `another port of the pod is also named ${port.name}`);
-      names.add(port.name);
     });
   });
   const policies = new Set<string>();

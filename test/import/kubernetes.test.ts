@@ -96,7 +96,8 @@ describe('the fixtures', () => {
     assert.deepEqual(cache.podIPs, ['10.244.1.4']);
     assert.ok(!podNames(r).some((n) => n.startsWith('batch/')));
     const proxy = r.cluster.pods!.find((p) => p.name.startsWith('kube-proxy-') && p.nodeName === 'worker-1')!;
-    assert.deepEqual(proxy, { namespace: 'kube-system', name: proxy.name, nodeName: 'worker-1', hostNetwork: true, podIPs: ['192.168.56.11'] });
+    assert.deepEqual(proxy, { namespace: 'kube-system', name: proxy.name, nodeName: 'worker-1', hostNetwork: true, podIPs: ['192.168.56.11'], labels: proxy.labels });
+    assert.equal(proxy.labels?.['k8s-app'], 'kube-proxy');
     assert.deepEqual(r.warnings, []);
     assert.equal(r.description, 'Imported from Kubernetes objects: 3 nodes, 17 pods (3 left out), flannel (backend host-gw).');
   });
