@@ -161,7 +161,16 @@ export class PolicySet {
     };
     const NONE_PODS = new Int32Array(0);
     const NONE_NS = new Uint8Array(0);
+    // Clusters repeat selectors (every policy of a namespace names the same few apps): a peer, and the pods a policy
+    // selects, are computed once per distinct selector and namespace.
+    const peers = new Map<string, CompiledPeer>();
     const peer = (doc: PolicyPeerDoc, own: number): CompiledPeer => {
+      const key = `${doc.namespaceSelector === undefined ? own : ''}|${JSON.stringify([doc.namespaceSelector, doc.podSelector, doc.ipBlock])}`;
+      let compiled = peers.get(key);
+      if (compiled === undefined) peers.set(key, (compiled = compilePeer(doc, own)));
+      return compiled;
+    };
+    const compilePeer = (doc: PolicyPeerDoc, own: number): CompiledPeer => {
       if (doc.ipBlock !== undefined) {
         const cidr = lenientPrefix(doc.ipBlock.cidr);
         return { kind: IPBLOCK, pods: NONE_PODS, namespaces: NONE_NS, cidr, except: (doc.ipBlock.except ?? []).map(lenientPrefix) };
@@ -190,6 +199,13 @@ export class PolicySet {
 
     const ingressOf: number[][] = [];
     const egressOf: number[][] = [];
+    const selected = new Map<string, number[]>();
+    const select = (own: number, selector: LabelSelectorDoc) => {
+      const key = `${own}|${JSON.stringify(selector)}`;
+      let pods = selected.get(key);
+      if (pods === undefined) selected.set(key, (pods = podsIn(own).filter((p) => matches(selector, this.pods[p]!.labels))));
+      return pods;
+    };
     for (const doc of cluster.networkPolicies ?? []) {
       const nsName = doc.metadata.namespace ?? 'default';
       const own = namespace(nsName);
@@ -205,8 +221,7 @@ export class PolicySet {
         ingress: isolatesIngress ? rules(spec.ingress, own) : undefined,
         egress: isolatesEgress ? rules(spec.egress, own) : undefined,
       });
-      for (const p of podsIn(own)) {
-        if (!matches(spec.podSelector, this.pods[p]!.labels)) continue;
+      for (const p of select(own, spec.podSelector)) {
         if (isolatesIngress) (ingressOf[p] ??= []).push(n);
         if (isolatesEgress) (egressOf[p] ??= []).push(n);
       }
