@@ -123,3 +123,13 @@ test('a policy the API server would refuse is a 422 with its JSON pointer', asyn
   const shape = await t.app.inject({ method: 'PUT', url: '/v1/topologies/bad', payload: { cluster: { ...cluster, networkPolicies: [{ metadata: { name: 'x' }, spec: { podSelector: {}, policyTypes: ['Sideways'] } }] } } });
   assert.equal(shape.statusCode, 400);
 });
+
+test('diff between revisions names the policies added and the pairs they deny', async () => {
+  const deny = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'ops-no-egress', namespace: 'ops' }, spec: { podSelector: {}, policyTypes: ['Egress'] } };
+  const next = { cluster: { ...cluster, networkPolicies: [...cluster.networkPolicies, deny] } };
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/shop', payload: next })).statusCode, 200);
+  const d = (await t.app.inject('/v1/topologies/shop/diff?from=1&to=2')).json();
+  assert.deepEqual(d.changes.networkPolicies, { added: ['ops/ops-no-egress'], removed: [], changed: [] });
+  // ICMP: probe → web was delivered and is now denied at probe's egress; probe → db was denied already.
+  assert.deepEqual(d.reachability.changed, [{ from: 'ops/probe', to: 'shop/web', before: 'DELIVERED', after: 'DENIED' }]);
+});
