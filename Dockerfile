@@ -23,6 +23,7 @@ COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+COPY public ./public
 # The embedded database's folder, for a single replica without DATABASE_URL.
 RUN mkdir /data && chown 1000:1000 /data
 VOLUME /data

@@ -12,8 +12,12 @@ if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top] [fn,f
 const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const top = Number(topArg ?? 25);
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-// WINDOW=from-to (ms since the profile started) keeps only the samples in that window, e.g. one phase of a benchmark.
-const [winFrom, winTo] = (process.env.WINDOW ?? '0-1e12').split('-').map(Number) as [number, number];
+// WINDOW=from-to (ms since the profile started) keeps only the samples in that window, e.g. one phase of a benchmark;
+// WINDOW_BEFORE_END=from-to counts back from the profile's end instead (a phase that ended a known time before exit).
+const span = prof.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
+const [winFrom, winTo] = process.env.WINDOW_BEFORE_END
+  ? (process.env.WINDOW_BEFORE_END.split('-').map((x) => span - Number(x)) as [number, number])
+  : ((process.env.WINDOW ?? '0-1e12').split('-').map(Number) as [number, number]);
 const self = new Map<number, number>();
 let clock = 0;
 prof.samples.forEach((id, i) => {

@@ -15,16 +15,23 @@ export interface Started {
   url: string;
 }
 
-/** Starts `entry` (default src/server.ts) with env and waits for /readyz (or `ready`) to answer 200. */
-export async function startService(env: NodeJS.ProcessEnv, opts: { entry?: string; nodeArgs?: string[]; ready?: string } = {}): Promise<Started> {
+/**
+ * Starts `entry` (default src/server.ts, through tsx; with `compiled`, JavaScript as `npm start` runs it) with env and
+ * waits for /readyz (or `ready`) to answer 200.
+ */
+export async function startService(
+  env: NodeJS.ProcessEnv,
+  opts: { entry?: string; nodeArgs?: string[]; ready?: string; compiled?: boolean; pollMs?: number } = {},
+): Promise<Started> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.entry ?? 'src/server.ts'], {
+  const loader = opts.compiled ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...loader, opts.entry ?? 'src/server.ts'], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
     try {
@@ -32,7 +39,7 @@ export async function startService(env: NodeJS.ProcessEnv, opts: { entry?: strin
     } catch {
       // not up yet
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
   }
   child.kill('SIGKILL');
   throw new Error('service did not start');

@@ -16,12 +16,14 @@ import slackRoutes from './http/routes/slack.js';
 import importRoutes from './http/routes/import.js';
 import reachabilityRoutes from './http/routes/reachability.js';
 import diffRoutes from './http/routes/diff.js';
+import pageRoutes from './http/routes/page.js';
 import work from './http/work.js';
 import { loadConfig, type WorkConfig } from './config.js';
 import auth, { type Verifiers } from './http/auth.js';
 import metrics from './http/metrics.js';
 import requestIds, { requestId } from './http/request-id.js';
 import rateLimit, { type RateLimits } from './http/rate-limit.js';
+import cors from './http/cors.js';
 
 export interface AppOptions {
   db: Db;
@@ -38,6 +40,8 @@ export interface AppOptions {
   maxAnswerBytes?: number;
   /** Requests per caller and minute; off when absent. */
   rateLimits?: RateLimits;
+  /** The origins whose pages may call the service (CORS); none when absent. */
+  corsOrigins?: readonly string[];
   /** Called before any route is registered, so that what it registers sees every route: tools/openapi.ts documents them. */
   beforeRoutes?: (app: FastifyInstance) => Promise<void>;
 }
@@ -81,6 +85,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(requestIds);
   await app.register(problem);
   await app.register(metrics);
+  await app.register(cors, { origins: options.corsOrigins ?? [] });
   await app.register(auth, { verifiers: options.auth });
   await app.register(rateLimit, options.rateLimits ?? { perMinute: 0, heavyPerMinute: 0 });
   await app.register(health);
@@ -91,7 +96,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(whatIfRoutes, { prefix: '/v1', maxAnswerBytes: options.maxAnswerBytes });
   await app.register(slackRoutes, { prefix: '/v1', signingSecret: options.slackSigningSecret });
   await app.register(importRoutes, { prefix: '/v1' });
-  await app.register(reachabilityRoutes, { prefix: '/v1' });
+  await app.register(reachabilityRoutes, { prefix: '/v1', maxAnswerBytes: options.maxAnswerBytes });
   await app.register(diffRoutes, { prefix: '/v1' });
+  await app.register(pageRoutes);
   return app;
 }

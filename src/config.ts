@@ -28,6 +28,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Requests per caller and minute (RATE_LIMIT, RATE_LIMIT_HEAVY); RATE_LIMIT=0 turns limiting off. */
   rateLimits: { perMinute: number; heavyPerMinute: number };
+  /** CORS_ORIGINS: the origins whose pages may call the service (`*` for any); none by default. */
+  corsOrigins: string[];
 }
 
 export interface AuthConfig {
@@ -146,5 +148,23 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     drainMs: integer(env, 'DRAIN_SECONDS', 0, 0, 300) * 1000,
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
     rateLimits: { perMinute: integer(env, 'RATE_LIMIT', 6000, 0, 1_000_000), heavyPerMinute: integer(env, 'RATE_LIMIT_HEAVY', 120, 1, 1_000_000) },
+    corsOrigins: corsOrigins(env.CORS_ORIGINS ?? ''),
   };
+}
+
+/** Origins as a browser sends them (scheme, host, port; no path), separated by commas or spaces, or `*`. */
+function corsOrigins(raw: string): string[] {
+  const origins = raw.split(/[\s,]+/).filter((o) => o !== '');
+  for (const o of origins) {
+    let origin: string | undefined;
+    try {
+      origin = new URL(o).origin;
+    } catch {
+      // not a URL: refused below
+    }
+    if (o !== '*' && origin !== o) {
+      throw new ConfigError(`CORS_ORIGINS: ${o} is not an origin such as https://grafana.example.com or http://localhost:3000 (scheme, host and port, no path)`);
+    }
+  }
+  return origins;
 }

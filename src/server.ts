@@ -34,6 +34,7 @@ async function main() {
     work: config.work,
     slackSigningSecret: config.slackSigningSecret,
     rateLimits: config.rateLimits,
+    corsOrigins: config.corsOrigins,
     logger: { level: config.logLevel, serializers: logSerializers },
   });
 

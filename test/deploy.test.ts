@@ -59,6 +59,7 @@ test('the image: multi-stage, runs the compiled server as npm start does, non-ro
   const env = Object.fromEntries(final.lines.filter((l) => l.startsWith('ENV ')).flatMap((l) => [...l.slice(4).matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
   assert.equal(final.lines.find((l) => l.startsWith('EXPOSE '))!.slice(7), env.PORT);
   assert.ok(final.lines.some((l) => /^COPY migrations /.test(l)), 'migrations run at start-up');
+  assert.ok(final.lines.some((l) => /^COPY public /.test(l)), 'the page is served from public/');
   const depsStage = stages.find((s) => final.lines.some((l) => l.includes(`--from=${s.from.split(' AS ')[1]}`) && l.includes('node_modules')))!;
   assert.ok(depsStage.lines.some((l) => /npm ci .*--omit=dev/.test(l)), 'run-time node_modules without dev dependencies');
   const known = variablesRead();
@@ -117,6 +118,7 @@ test('the compiled server runs with production dependencies only (what the image
     assert.equal(install.status, 0, install.stderr);
     cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
     cpSync(join(root, 'migrations'), join(dir, 'migrations'), { recursive: true });
+    cpSync(join(root, 'public'), join(dir, 'public'), { recursive: true });
     const port = await freePort();
     const child = spawn(process.execPath, ['dist/server.js'], {
       cwd: dir,
@@ -133,6 +135,7 @@ test('the compiled server runs with production dependencies only (what the image
         if (status !== 200) await new Promise((r) => setTimeout(r, 200));
       }
       assert.equal(status, 200, err);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200, 'the page is served from the image');
     } finally {
       child.kill('SIGTERM');
     }

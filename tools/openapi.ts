@@ -19,7 +19,7 @@ import * as steps from '../src/answer/steps.js';
 import { ImportAnswer, KubernetesImportBody } from '../src/http/routes/import.schemas.js';
 import { BatchAnswer, BatchBody } from '../src/http/routes/traces.schemas.js';
 import { WhatIfAnswer, WhatIfBody } from '../src/http/routes/whatif.schemas.js';
-import { ReachabilityAnswer } from '../src/http/routes/reachability.js';
+import { MatrixRow, ReachabilityAnswer, ReachabilityJson } from '../src/http/routes/reachability.js';
 import { DiffAnswer } from '../src/answer/diff.js';
 
 export const OPENAPI_FILE = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
@@ -61,6 +61,8 @@ const named: Record<string, unknown> = {
   WhatIfBody,
   WhatIfAnswer,
   ReachabilityAnswer,
+  MatrixRow,
+  ReachabilityJson,
   DiffAnswer,
   KubernetesImportBody,
   KubernetesImportAnswer: ImportAnswer,
@@ -115,6 +117,7 @@ const base = {
     { name: 'trace', description: 'Packets traced hop by hop through a stored topology.' },
     { name: 'import', description: 'Topologies built from what kubectl prints.' },
     { name: 'health', description: 'Probes for orchestrators and load balancers, and metrics.' },
+    { name: 'page', description: 'The web page served at `/` and its files.' },
   ],
   security: [{ bearer: [] }],
 };

@@ -10,6 +10,9 @@ import { traceAnswer, type AnswerOptions, type FlowRequest } from './trace-answe
 import { traceFlow } from './flow.js';
 import { answerTooLarge, jsonBytes } from './size.js';
 
+/** Flows in one batch or what-if: a bound on the work and the answer of one request (413 beyond). */
+export const MAX_FLOWS = 10_000;
+
 type Item = Static<typeof BatchItem>;
 
 /** The flow back: from the destination to the source, the ports swapped (`there`: the forward trace's destination port, a named one resolved). */

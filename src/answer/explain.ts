@@ -6,7 +6,8 @@ import type { Fabric, Link, Netns } from '../engine/fabric.js';
 import type { Route } from '../engine/route.js';
 import { MAX_PATHS, worstPath, type Hop, type OuterHeader, type Path, type Step, type Trace } from '../engine/trace.js';
 import type { AnswerPath, BareHop, BareTraceAnswer, Detail, TraceAnswer } from './schema.js';
-import type { AnswerRoute, BareStep, DropStep, EncapsulateStep, RouteStep } from './steps.js';
+import type { AnswerRoute, BareStep, BridgeStep, DeliverStep, DropStep, EncapsulateStep, OriginateStep, ReceiveStep, RouteStep, TransmitStep } from './steps.js';
+import { dnatJson, serviceDropText, snatJson } from './service-steps.js';
 import type { Static } from '@sinclair/typebox';
 import { policyAnswer } from './policy.js';
 
@@ -61,6 +62,87 @@ function deepFreeze<T extends object>(o: T): T {
   return Object.freeze(o);
 }
 
+/**
+ * A sentence with a hole where one text of the flow goes (its destination, a next hop, a TTL), so that the sentence made
+ * for one flow serves every later flow through the same netns, route or link: writing the prose afresh for every answer
+ * cost eight times the trace itself. The pieces go around the hole, which may be in the sentence more than once.
+ */
+type Template = readonly string[];
+
+/** What stands for the hole while a template is made: no name holds it, since no stored text can. */
+const HOLE = '\u0000';
+
+function fill(t: Template, text: string): string {
+  if (t.length === 2) return t[0]! + text + t[1]!;
+  let s = t[0]!;
+  for (let i = 1; i < t.length; i++) s += text + t[i]!;
+  return s;
+}
+
+/**
+ * The template of the sentence `write` makes around `text`, given the sentence it made for `text` (`fresh`); undefined
+ * when a name in the sentence holds the hole's character, so the pieces would not put it back together.
+ */
+function templateOf(write: (text: string) => string, text: string, fresh: string): Template | undefined {
+  const t = write(HOLE).split(HOLE);
+  return fill(t, text) === fresh ? t : undefined;
+}
+
+/** Slots of the table of kept steps and templates per compiled revision (a power of two). */
+const KEPT_BITS = 18;
+
+/** What a slot holds: the value, and the object and number it was kept for (with the kind of step, its tag). */
+interface Slot {
+  readonly kind: number;
+  readonly owner: object;
+  readonly key: number;
+  readonly value: unknown;
+}
+
+/**
+ * The steps and sentence templates of one compiled revision, per the fabric object they are about (a route, a link, a
+ * gateway's address) and a number that says the rest (a netns, a next hop, the other links named). A direct-mapped table
+ * of 2^KEPT_BITS slots: a lookup is an array read and a comparison rather than a hash map's probe, and the table's size
+ * bounds it on a cluster of 5,000 nodes whose every pair of nodes has its own route step; two entries that meet in a
+ * slot take turns. Kept as long as the revision is (a WeakMap on its fabric).
+ */
+class Kept {
+  private readonly slots: (Slot | undefined)[] = new Array<Slot | undefined>(1 << KEPT_BITS).fill(undefined);
+
+  /** `hash` spreads the entries over the slots: any number made of what tells them apart. */
+  get<T>(kind: number, owner: object, key: number, hash: number): T | undefined {
+    const slot = this.slots[mix(hash, key)];
+    return slot !== undefined && slot.owner === owner && slot.key === key && slot.kind === kind ? (slot.value as T) : undefined;
+  }
+
+  put<T>(kind: number, owner: object, key: number, hash: number, value: T): T {
+    this.slots[mix(hash, key)] = { kind, owner, key, value };
+    return value;
+  }
+}
+
+const addrHash = (a: Addr) => a.w0 ^ a.w3;
+const routeHash = (r: Route) => addrHash(r.prefix.addr) ^ (r.prefix.bits << 24) ^ r.metric;
+
+function mix(a: number, b: number): number {
+  return Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) >>> (32 - KEPT_BITS);
+}
+
+/** The kinds of entry in Kept. A ROUTE step's candidates and sentence template, per route, netns, next hop, outer or not. */
+const ROUTE_PROSE = 0;
+/** TRANSMIT (to the destination) and DELIVER sentences, per link and who answers ARP and how. */
+const SENTENCE = 1;
+/** Steps that name nothing of the flow but its TTL, whole and frozen: BRIDGE, RECEIVE, TRANSMIT to a gateway. */
+const STEP = 2;
+
+const keptByFabric = new WeakMap<Fabric, Kept>();
+
+function keptFor(fabric: Fabric): Kept {
+  let kept = keptByFabric.get(fabric);
+  if (kept === undefined) keptByFabric.set(fabric, (kept = new Kept()));
+  return kept;
+}
+
 const PREFIX_TEXT = Array.from({ length: 129 }, (_, bits) => (bits === 0 ? 'default /0' : `/${bits}`));
 const prefixText = (r: Route) => PREFIX_TEXT[r.prefix.bits]!;
 
@@ -68,28 +150,68 @@ function linkLabel(fabric: Fabric, link: Link): string {
   return link.netns < 0 ? link.name : `${fabric.netns[link.netns]!.name} ${link.name}`;
 }
 
-/** What every step of one explanation refers to, with the flow's addresses written out once. */
+/** What every step of one explanation refers to, with the flow's addresses written out once (as NAT leaves them). */
 interface Context {
   readonly fabric: Fabric;
-  readonly dst: Addr;
-  readonly srcText: string;
-  readonly dstText: string;
+  readonly kept: Kept;
+  /** The destination and the addresses' texts as NAT leaves them: a DNAT or SNAT step changes them for the steps after. */
+  dst: Addr;
+  srcText: string;
+  dstText: string;
   /** Whether steps say why (`explanation`, and a ROUTE's `candidates`). */
   readonly prose: boolean;
 }
 
-function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): Static<typeof RouteStep> {
+type RouteStepJson = Static<typeof RouteStep>;
+
+function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): RouteStepJson {
+  const dstText = addrText(ctx, dst);
+  if (route !== undefined && dst === ctx.dst && !route.ecmp && ctx.prose) {
+    // The common step, as one literal: its fields in the order the answer has always listed them.
+    const prose = keptRouteProse(ctx, ns, dst, route, nexthop, dstText);
+    const table = bpfDevice(ns, route, nexthop) ? 'bpf' : 'main';
+    return { type: 'ROUTE', table, route: render(route, ns).json, candidates: prose.candidates, explanation: prose.explanation };
+  }
+  // Built field by field otherwise, in the same order (JSON keeps the order of insertion).
+  const step = { type: 'ROUTE' } as RouteStepJson;
   // Inside a tunnel the lookup is for the outer header: the answer says which packet it routed.
-  const outer = dst === ctx.dst ? {} : { dst: addrText(ctx, dst) };
-  if (route === undefined) return { type: 'ROUTE', ...outer, table: 'main', route: null, ...(ctx.prose ? routeProse(ctx, ns, dst, route, nexthop) : {}) };
-  return {
-    type: 'ROUTE',
-    ...outer,
-    table: bpfDevice(ns, route, nexthop) ? 'bpf' : 'main',
-    route: render(route, ns).json,
-    ...(route.ecmp ? { nexthop } : {}),
-    ...(ctx.prose ? routeProse(ctx, ns, dst, route, nexthop) : {}),
-  };
+  if (dst !== ctx.dst) step.dst = dstText;
+  if (route === undefined) {
+    step.table = 'main';
+    step.route = null;
+    if (ctx.prose) Object.assign(step, routeProse(ctx, ns, dst, route, nexthop, dstText));
+    return step;
+  }
+  step.table = bpfDevice(ns, route, nexthop) ? 'bpf' : 'main';
+  step.route = render(route, ns).json;
+  if (route.ecmp) step.nexthop = nexthop;
+  if (ctx.prose) Object.assign(step, keptRouteProse(ctx, ns, dst, route, nexthop, dstText));
+  return step;
+}
+
+/** A route's candidates and sentence for one netns: every destination it is the longest match of has the same ones. */
+interface RouteProse {
+  readonly candidates: NonNullable<RouteStepJson['candidates']>;
+  readonly explanation: Template;
+}
+
+/**
+ * A ROUTE step's candidates and sentence, kept per (route, netns, next hop, outer or not). The routes that
+ * contain a destination are those whose prefixes contain its longest match (prefixes that contain one address are
+ * nested), so they, and the sentence but for the address, are the same for every destination of the route.
+ */
+function keptRouteProse(ctx: Context, ns: Netns, dst: Addr, route: Route, nexthop: number, dstText: string): { candidates: RouteProse['candidates']; explanation: string } {
+  const width = Math.max(1, route.nexthops.length);
+  const key = (ns.id * 2 + (dst === ctx.dst ? 0 : 1)) * width + nexthop;
+  const cacheable = nexthop >= 0 && nexthop < width;
+  const kept = cacheable ? ctx.kept.get<RouteProse | null>(ROUTE_PROSE, route, key, routeHash(route)) : null;
+  if (kept) return { candidates: kept.candidates, explanation: fill(kept.explanation, dstText) };
+  const fresh = routeProse(ctx, ns, dst, route, nexthop, dstText);
+  if (kept === undefined) {
+    const template = templateOf((text) => routeProse(ctx, ns, dst, route, nexthop, text).explanation, dstText, fresh.explanation);
+    ctx.kept.put(ROUTE_PROSE, route, key, routeHash(route), template === undefined ? null : { candidates: deepFreeze(fresh.candidates), explanation: template });
+  }
+  return fresh;
 }
 
 /** The tunnel device of Cilium's BPF program when it, not the route, forwards the packet: one with an ipcache. */
@@ -99,8 +221,7 @@ function bpfDevice(ns: Netns, route: Route, nexthop: number): Link | undefined {
 }
 
 /** Why a lookup matched the route it did: the routes it beat, and the sentence. */
-function routeProse(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number) {
-  const dstText = addrText(ctx, dst);
+function routeProse(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number, dstText: string) {
   const all = ctx.fabric.candidates(ns.id, dst);
   const candidates = [];
   for (const r of all) {
@@ -154,25 +275,46 @@ function addrText(ctx: Context, a: Addr): string {
   return a === ctx.dst ? ctx.dstText : a.toString();
 }
 
+/**
+ * The sentence `write` makes around `text` for a step about `link`, from a template kept per (link, key): the key of
+ * DELIVER (-1), which names the link alone, and of TRANSMIT to the destination (>= 0), which names who answers ARP and how.
+ */
+function keptSentence(ctx: Context, link: Link, key: number, text: string, write: (text: string) => string): string {
+  const kept = ctx.kept.get<Template | null>(SENTENCE, link, key, link.id);
+  if (kept) return fill(kept, text);
+  const fresh = write(text);
+  if (kept === undefined) ctx.kept.put(SENTENCE, link, key, link.id, templateOf(write, text, fresh) ?? null);
+  return fresh;
+}
+
+const DELIVER_KEY = -1;
+
+/** A TRANSMIT to a gateway, kept per gateway address, link and how; and who answered for it. */
+interface KeptTransmit {
+  readonly answeredBy: Link;
+  readonly step: Static<typeof TransmitStep>;
+}
+const HOW_KEY = { owner: 0, host: 1, proxy: 2, permanent: 3 } as const;
+
 function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
   const { fabric } = ctx;
   const ns = hop.netns;
+  // Steps are built field by field in the order the answer has always listed them (JSON keeps the order of insertion).
   switch (step.type) {
-    case 'ORIGINATE':
-      return {
-        type: 'ORIGINATE',
-        src: ctx.srcText,
-        dst: ctx.dstText,
-        ttl: step.ttl,
-        ...(ctx.prose ? { explanation: `${ns.name} sends a packet from ${ctx.srcText} to ${ctx.dstText} (TTL ${step.ttl})` } : {}),
-      };
-    case 'RECEIVE':
-      return {
-        type: 'RECEIVE',
-        link: step.link.name,
-        ttl: step.ttl,
-        ...(ctx.prose ? { explanation: `${ns.name} receives the packet on ${step.link.name} (TTL ${step.ttl})` } : {}),
-      };
+    case 'ORIGINATE': {
+      const out: Static<typeof OriginateStep> = { type: 'ORIGINATE', src: ctx.srcText, dst: ctx.dstText, ttl: step.ttl };
+      if (ctx.prose) out.explanation = `${ns.name} sends a packet from ${ctx.srcText} to ${ctx.dstText} (TTL ${step.ttl})`;
+      return out;
+    }
+    case 'RECEIVE': {
+      const { link, ttl } = step;
+      const key = -1 - (ttl * 2 + (ctx.prose ? 1 : 0));
+      const kept = ctx.kept.get<Static<typeof ReceiveStep>>(STEP, link, key, link.id);
+      if (kept !== undefined) return kept;
+      const out: Static<typeof ReceiveStep> = { type: 'RECEIVE', link: link.name, ttl };
+      if (ctx.prose) out.explanation = `${ns.name} receives the packet on ${link.name} (TTL ${ttl})`;
+      return ctx.kept.put(STEP, link, key, link.id, Object.freeze(out));
+    }
     case 'ROUTE':
       return routeStep(ctx, ns, step.dst, step.route, step.nexthop);
     case 'ENCAPSULATE':
@@ -181,34 +323,77 @@ function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
       const { link, outer } = step;
       return { type: 'DECAPSULATE', link: link.name, outer: outerJson(outer), ...(ctx.prose ? { explanation: decapsulateText(ctx, ns, step) } : {}) };
     }
-    case 'BRIDGE': {
-      const { bridge, from, to } = step;
-      return { type: 'BRIDGE', bridge: bridge.name, from: from?.name ?? null, to: to?.name ?? null, ...(ctx.prose ? { explanation: bridgeText(ns, step) } : {}) };
-    }
+    case 'BRIDGE':
+      return bridgeStep(ctx, ns, step);
     case 'TRANSMIT': {
+      const { link, answeredBy } = step;
+      // To a gateway, the step names nothing of the flow; to the destination itself, its sentence has a hole for it.
+      const toGateway = step.neighbor !== ctx.dst;
+      const key = (link.id * 4 + HOW_KEY[step.how]) * 2 + (ctx.prose ? 1 : 0);
+      if (toGateway) {
+        const kept = ctx.kept.get<KeptTransmit>(STEP, step.neighbor, key, addrHash(step.neighbor));
+        if (kept !== undefined && kept.answeredBy === answeredBy) return kept.step;
+      }
       const neighbor = addrText(ctx, step.neighbor);
-      return {
+      const out: Static<typeof TransmitStep> = {
         type: 'TRANSMIT',
-        link: step.link.name,
+        link: link.name,
         neighbor,
-        answeredBy: step.answeredBy.netns < 0 ? { external: true } : { netns: fabric.netns[step.answeredBy.netns]!.name, link: step.answeredBy.name },
-        ...(ctx.prose ? { explanation: transmitText(ctx, ns, step, neighbor) } : {}),
+        answeredBy: answeredBy.netns < 0 ? { external: true } : { netns: fabric.netns[answeredBy.netns]!.name, link: answeredBy.name },
       };
+      if (toGateway) {
+        if (ctx.prose) out.explanation = transmitText(ctx, ns, step, neighbor);
+        return ctx.kept.put(STEP, step.neighbor, key, addrHash(step.neighbor), { answeredBy, step: Object.freeze(out) }).step;
+      }
+      if (ctx.prose) {
+        const sentence = answeredBy.id * 8 + HOW_KEY[step.how] * 2 + (step.neighbor.family === 6 ? 1 : 0);
+        out.explanation = keptSentence(ctx, link, sentence, neighbor, (t) => transmitText(ctx, ns, step, t));
+      }
+      return out;
     }
-    case 'DELIVER':
-      return {
-        type: 'DELIVER',
-        link: step.link.name,
-        address: ctx.dstText,
-        ...(ctx.prose
-          ? { explanation: `${ctx.dstText} is an address of ${ns.name} (on ${step.link.name}): the local table, looked up before the main table, delivers it locally` }
-          : {}),
-      };
+    case 'DELIVER': {
+      const { link } = step;
+      const out: Static<typeof DeliverStep> = { type: 'DELIVER', link: link.name, address: ctx.dstText };
+      if (ctx.prose) {
+        out.explanation = keptSentence(
+          ctx,
+          link,
+          DELIVER_KEY,
+          ctx.dstText,
+          (t) => `${t} is an address of ${ns.name} (on ${link.name}): the local table, looked up before the main table, delivers it locally`,
+        );
+      }
+      return out;
+    }
+    case 'DNAT':
+      // The steps after it are about the translated destination.
+      if (step.to !== undefined) {
+        ctx.dst = step.to.address;
+        ctx.dstText = step.to.address.toString();
+      }
+      return dnatJson(step, ns.name, ctx.prose);
+    case 'SNAT':
+      ctx.srcText = step.to.toString();
+      return snatJson(step, ctx.prose);
     case 'POLICY':
+      // Built afresh: it names the flow's pods, peer and port, which no kept part is keyed by.
       return policyAnswer(step, ctx.prose);
     case 'DROP':
       return { type: 'DROP', disposition: step.disposition, ...(ctx.prose ? { explanation: dropText(ctx, ns, step) } : {}), ...dropDetail(ctx, step) };
   }
+}
+
+/** A BRIDGE step names links alone: the same step, frozen, serves every answer that crosses the bridge so. */
+function bridgeStep(ctx: Context, ns: Netns, step: Extract<Step, { type: 'BRIDGE' }>): Static<typeof BridgeStep> {
+  const { bridge, from, to } = step;
+  // Kept under the port it goes out of (or the bridge, when it goes up), so that keys stay small integers.
+  const owner = to ?? bridge;
+  const key = ((((from?.id ?? -1) + 1) * 2 + (to === undefined ? 1 : 0)) * 2) + (ctx.prose ? 1 : 0);
+  const kept = ctx.kept.get<Static<typeof BridgeStep>>(STEP, owner, key, owner.id);
+  if (kept !== undefined) return kept;
+  const out: Static<typeof BridgeStep> = { type: 'BRIDGE', bridge: bridge.name, from: from?.name ?? null, to: to?.name ?? null };
+  if (ctx.prose) out.explanation = bridgeText(ns, step);
+  return ctx.kept.put(STEP, owner, key, owner.id, Object.freeze(out));
 }
 
 function decapsulateText(ctx: Context, ns: Netns, { link, outer }: Extract<Step, { type: 'DECAPSULATE' }>): string {
@@ -233,6 +418,8 @@ function transmitText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'TRAN
       ? step.neighbor.family === 6
         ? `${who} answers Neighbour Solicitation for it by proxy (a proxy NDP entry)`
         : `${who} answers ARP for it by proxy (proxy_arp), since its netns routes ${neighbor} out of another link`
+      : step.how === 'permanent'
+        ? `its neighbour entry (permanent, as the CNI writes it, or cached in a dump) gives it ${who}'s MAC, so no ARP is sent`
       : step.how === 'host'
         ? `${who} answers ARP for it: the address is one of that netns's own, on another link`
         : step.answeredBy.netns < 0
@@ -308,6 +495,22 @@ function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<S
       return { link: d.link.name, outer: outerJson(d.outer) };
     case 'policy':
       return { direction: d.direction };
+    case 'service': {
+      const s = d.service;
+      return {
+        service: {
+          namespace: s.namespace,
+          name: s.name,
+          port: s.port,
+          ...(s.portName ? { portName: s.portName } : {}),
+          protocol: s.protocol,
+          ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}),
+          internalTrafficPolicy: s.internalTrafficPolicy,
+          externalTrafficPolicy: s.externalTrafficPolicy,
+        },
+        rule: d.rule,
+      };
+    }
     default:
       return {};
   }
@@ -366,6 +569,8 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
       return d.direction === 'egress'
         ? `NetworkPolicy denies the source pod's egress: ${ns.name}'s network plugin drops the packet as it leaves the pod (see the POLICY step)`
         : `NetworkPolicy denies ${ns.name}'s ingress: the network plugin drops the packet before it reaches the pod (see the POLICY step)`;
+    case 'service':
+      return serviceDropText(d);
     case 'tunnel-mac':
       return (
         `${d.link.name} of ${ns.name} has the MAC ${d.link.mac}, but the sender's neighbour entry addressed the inner frame ` +
@@ -375,24 +580,39 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
 }
 
 function answerHop(ctx: Context, hop: Hop): BareHop {
-  return {
-    netns: hop.netns.name,
-    kind: hop.netns.kind,
-    ...(hop.netns.node !== undefined ? { node: hop.netns.node } : {}),
-    ...(hop.in ? { in: hop.in.name } : {}),
-    ...(hop.out ? { out: hop.out.name } : {}),
-    steps: hop.steps.map((s) => answerStep(ctx, hop, s)),
-  };
+  const { netns } = hop;
+  const out = { netns: netns.name, kind: netns.kind } as BareHop;
+  if (netns.node !== undefined) out.node = netns.node;
+  if (hop.in) out.in = hop.in.name;
+  if (hop.out) out.out = hop.out.name;
+  const steps: BareStep[] = [];
+  for (const s of hop.steps) steps.push(answerStep(ctx, hop, s));
+  out.steps = steps;
+  return out;
 }
+
+/** How an end is named in a summary: by its name, and its address when that is not its name. */
+const named = (name: string, text: string) => (name === text ? name : `${name} (${text})`);
 
 /** The one line that says how a path ends; for one that is not delivered, with its last step's sentence. */
 function pathSummary(ctx: Context, path: Path, names: { from: string; to: string }): string {
-  const route = path.hops.map((h) => h.netns.name).join(' → ');
-  const named = (name: string, text: string) => (name === text ? name : `${name} (${text})`);
+  const { hops } = path;
+  let route = hops[0]?.netns.name ?? '';
+  for (let i = 1; i < hops.length; i++) route += ` → ${hops[i]!.netns.name}`;
   const flow = `${named(names.from, ctx.srcText)} → ${named(names.to, ctx.dstText)}`;
   if (path.disposition === 'DELIVERED') return `DELIVERED: ${flow} via ${route}`;
-  const last = path.hops[path.hops.length - 1]!;
-  const { explanation } = answerStep({ ...ctx, prose: true }, last, last.steps[last.steps.length - 1]!);
+  const last = hops[hops.length - 1]!;
+  // The last step is about the packet as NAT left it.
+  const own = { ...ctx, prose: true };
+  for (const hop of hops) {
+    for (const s of hop.steps) {
+      if (s.type === 'DNAT' && s.to !== undefined) {
+        own.dst = s.to.address;
+        own.dstText = s.to.address.toString();
+      } else if (s.type === 'SNAT') own.srcText = s.to.toString();
+    }
+  }
+  const { explanation } = answerStep(own, last, last.steps[last.steps.length - 1]!);
   return `${path.disposition} at ${last.netns.name}: ${flow} via ${route}: ${explanation}`;
 }
 
@@ -401,28 +621,48 @@ function splitText(t: Trace, shown: number): string {
   const n = t.paths.length;
   const delivered = t.paths.filter((p) => p.disposition === 'DELIVERED').length;
   const outcomes = new Set(t.paths.map((p) => p.disposition));
+  // Paths that took no ECMP branch differ only by the Service endpoint kube-proxy chose.
+  const why = t.paths.every((p) => p.choices.length === 0) ? 'Service endpoint' : 'ECMP';
   return outcomes.size === 1
-    ? `all ${n} ECMP paths agree: ${delivered} of ${n} deliver`
-    : `ECMP: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
+    ? `all ${n} ${why === 'ECMP' ? 'ECMP paths' : 'paths (one per Service endpoint)'} agree: ${delivered} of ${n} deliver`
+    : `${why}: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
 }
 
 const FULL: ExplainOptions = { detail: 'full', paths: MAX_PATHS };
 
+function summarise(ctx: Context, p: Path, names: { from: string; to: string }): ExplainedPath {
+  return { disposition: p.disposition, summary: pathSummary(ctx, p, names) } as ExplainedPath;
+}
+
+function hopByHop(ctx: Context, p: Path, names: { from: string; to: string }): ExplainedPath {
+  const out = summarise(ctx, p, names);
+  const hops: BareHop[] = [];
+  // A path's own copy of the context: its DNAT and SNAT steps change the addresses the steps after them are about.
+  const own = { ...ctx };
+  for (const h of p.hops) hops.push(answerHop(own, h));
+  out.hops = hops as ExplainedPath['hops'];
+  return out;
+}
+
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): Explanation;
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }, options: ExplainOptions): BareExplanation;
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }, options = FULL): BareExplanation {
-  const ctx: Context = { fabric, dst: t.flow.dst, srcText: t.flow.src.toString(), dstText: t.flow.dst.toString(), prose: options.detail === 'full' };
-  const summarise = (p: Path) => ({ disposition: p.disposition, summary: pathSummary(ctx, p, names) });
-  const hopByHop = (p: Path) => ({ ...summarise(p), hops: p.hops.map((h) => answerHop(ctx, h)) });
-  if (t.paths.length === 1) return options.detail === 'summary' ? summarise(t.paths[0]!) : hopByHop(t.paths[0]!);
+  const ctx: Context = {
+    fabric,
+    kept: keptFor(fabric),
+    dst: t.flow.dst,
+    srcText: t.flow.src.toString(),
+    dstText: t.flow.dst.toString(),
+    prose: options.detail === 'full',
+  };
+  if (t.paths.length === 1) return options.detail === 'summary' ? summarise(ctx, t.paths[0]!, names) : hopByHop(ctx, t.paths[0]!, names);
   const shown = worstPath(t.paths);
-  const split = (worst: { summary: string }) => `${worst.summary} (${splitText(t, shown)})`;
   if (options.detail === 'summary') {
-    const worst = summarise(t.paths[shown]!);
-    return { ...worst, summary: split(worst) };
+    const worst = summarise(ctx, t.paths[shown]!, names);
+    return { ...worst, summary: `${worst.summary} (${splitText(t, shown)})` };
   }
-  const worst = hopByHop(t.paths[shown]!);
+  const worst = hopByHop(ctx, t.paths[shown]!, names);
   // Only the paths listed are explained: their hops are most of what a split flow's answer costs.
-  const paths = t.paths.slice(0, options.paths).map((p, i) => ({ ...(i === shown ? worst : hopByHop(p)), choices: [...p.choices] }));
-  return { ...worst, summary: split(worst), paths };
+  const paths = t.paths.slice(0, options.paths).map((p, i) => ({ ...(i === shown ? worst : hopByHop(ctx, p, names)), choices: [...p.choices] }));
+  return { ...worst, summary: `${worst.summary} (${splitText(t, shown)})`, paths };
 }

@@ -4,6 +4,7 @@ import type { CompiledTopology, Endpoint } from '../engine/topology.js';
 import { reachability } from '../engine/reachability.js';
 import type { Disposition, Flow } from '../engine/trace.js';
 import type { ReachabilityAnswerDoc } from '../http/routes/reachability.js';
+import { Buffer } from 'node:buffer';
 import { Problem } from './problem.js';
 
 /** One letter per outcome, so a row of the matrix is a short string. */
@@ -72,4 +73,57 @@ export function matrixAnswer(
     pairs: n * (n - 1),
     traced: m.traced,
   };
+}
+
+/** One ordered pair of the matrix, as a dashboard's table or a spreadsheet takes it (the fields of MatrixRow). */
+const ROW_FIELDS = ['from', 'fromNamespace', 'fromNode', 'fromAddress', 'to', 'toNamespace', 'toNode', 'toAddress', 'disposition'] as const;
+
+/**
+ * The matrix as one entry per ordered pair of distinct pods (a pod to itself is left out), written out as JSON rows or
+ * CSV. Rows take about 200 bytes a pair where the letters take one, so the answer is measured while it is written and
+ * refused (422) past `maxBytes`, before a 5,000-pod matrix's 25 million rows are built.
+ */
+export function matrixTable(answer: ReachabilityAnswerDoc, format: 'rows' | 'csv', maxBytes: number): string {
+  const n = answer.endpoints.length;
+  const sides = answer.endpoints.map((e) => {
+    const slash = e.name.indexOf('/');
+    return { name: e.name, namespace: slash > 0 ? e.name.slice(0, slash) : null, node: e.node, address: e.address };
+  });
+  const parts: string[] = [format === 'rows' ? '[' : `${ROW_FIELDS.join(',')}\r\n`];
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const a = sides[i]!;
+    for (let j = 0; j < n; j++) {
+      if (i === j) continue;
+      const b = sides[j]!;
+      const disposition = answer.legend[answer.rows[i]![j]!] ?? null;
+      const values = [a.name, a.namespace, a.node, a.address, b.name, b.namespace, b.node, b.address, disposition];
+      const line =
+        format === 'rows'
+          ? `${parts.length > 1 ? ',' : ''}${JSON.stringify(Object.fromEntries(ROW_FIELDS.map((f, k) => [f, values[k]])))}`
+          : `${values.map(csvField).join(',')}\r\n`;
+      bytes += Buffer.byteLength(line);
+      if (bytes > maxBytes) {
+        throw new Problem(
+          422,
+          'answer-too-large',
+          `${answer.pairs} pairs as ${format === 'rows' ? 'JSON rows' : 'CSV'} would be larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ` +
+            'ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair',
+        );
+      }
+      parts.push(line);
+    }
+  }
+  if (format === 'rows') parts.push(']');
+  return parts.join('');
+}
+
+/**
+ * A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. A name is the user's: one that starts
+ * as a formula (= + - @, a tab or CR) would be run by a spreadsheet that opens the file, so it gets a leading quote mark.
+ */
+function csvField(value: string | null): string {
+  if (value === null) return '';
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }

@@ -1,10 +1,11 @@
 // The steps of a hop in a trace answer, one schema per step type, so that a client generated from openapi.yaml sees every
-// field a step carries. explain.ts builds them; the same schemas serialize them, so a field missing here is a compile error
-// there, not a field silently dropped from the JSON. The prose (`explanation`, a ROUTE's `candidates`) is in the answer
+// field a step carries. explain.ts builds them typed by these schemas, so a field missing here is a compile error there,
+// not a field the documentation leaves out. The prose (`explanation`, a ROUTE's `candidates`) is in the answer
 // only at `detail=full`: the schemas make it optional, and the AnswerStep type, what a full answer holds, requires it.
 import { Type, type Static } from '@sinclair/typebox';
 import { DISPOSITIONS } from '../engine/trace.js';
 import { PolicyStepSchema } from './policy.js';
+import { AnswerService, DnatStep, SnatStep } from './service-steps.js';
 
 export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
 
@@ -61,7 +62,7 @@ export const OriginateStep = step('ORIGINATE', 'The packet leaves its source.', 
 export const ReceiveStep = step('RECEIVE', 'The packet enters the netns.', { link: Type.String(), ttl: Ttl });
 
 export const RouteStep = step('ROUTE', "The route lookup in the netns's main table (or Cilium's BPF program standing for it).", {
-  dst: Type.Optional(Type.String({ description: 'Inside a tunnel: the outer destination the lookup was for.' })),
+  dst: Type.Optional(Type.String({ description: 'Inside a tunnel: the outer destination the lookup was for; after a DNAT, the endpoint.' })),
   table: Type.Union([Type.Literal('main'), Type.Literal('bpf')]),
   route: Type.Union([AnswerRoute, Type.Null()], { description: 'The route that matched; null when none did.' }),
   nexthop: Type.Optional(Type.Integer({ description: 'With an ECMP route: the index of the next hop this path takes.' })),
@@ -116,7 +117,13 @@ export const DropStep = step('DROP', 'The packet goes no further.', {
   neighbor: Type.Optional(Type.String({ description: 'The next hop that could not be reached.' })),
   blockedAt: Type.Optional(Type.String({ description: 'The link that is down on the way to the neighbour.' })),
   outer: Type.Optional(OuterHeader),
-  direction: Type.Optional(Type.Union([Type.Literal('ingress'), Type.Literal('egress')], { description: 'DENIED: which NetworkPolicy direction denied it.' })),
+  direction: Type.Optional(Type.Union([Type.Literal('ingress'), Type.Literal('egress')], { description: 'DENIED by NetworkPolicy: which direction denied it.' })),
+  service: Type.Optional(Type.Unsafe<Static<typeof AnswerService>>(AnswerService)),
+  rule: Type.Optional(
+    Type.Union([Type.Literal('reject'), Type.Literal('no-local-endpoints'), Type.Literal('source-range')], {
+      description: "REJECTED or DENIED by kube-proxy: the rule (see the DNAT step's `verdict`).",
+    }),
+  ),
 });
 
 export const PolicyStep = PolicyStepSchema;
@@ -130,6 +137,8 @@ export const AnswerStep = Type.Union([
   BridgeStep,
   TransmitStep,
   DeliverStep,
+  DnatStep,
+  SnatStep,
   PolicyStep,
   DropStep,
 ]);

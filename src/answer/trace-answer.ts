@@ -7,12 +7,16 @@ import { worstPath, type Trace } from '../engine/trace.js';
 import { hashedBranch, IP_PROTOCOL, type HashedBranch, type Unknown } from '../engine/multipath.js';
 import { mtuReport } from '../engine/mtu.js';
 import type { BareTraceAnswer, Detail } from './schema.js';
+import { untranslatedNotes } from '../engine/service/resolve.js';
 
 export interface FlowRequest {
   from: string;
   to: string;
   protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp';
-  /** The first name of dstPort, kept as its alias; or the name of one of the destination pod's container ports. */
+  /**
+   * The first name of dstPort, kept as its alias; or a port's name: with `to=svc/…` a Service port's, else one of the
+   * destination pod's container ports.
+   */
   port?: number | string;
   srcPort?: number;
   dstPort?: number;
@@ -20,6 +24,12 @@ export interface FlowRequest {
   /** The IP packet's size in bytes, checked against the MTU along the path. */
   size?: number;
   ttl?: number;
+  /** The Service endpoint to trace, when kube-proxy would choose among several. */
+  endpoint?: string;
+  /** For `from` an address outside the model: the node or netns its packet enters by its uplink. */
+  enter?: string;
+  /** The source address the `from` node or netns sends from (one of its own, or loopback). */
+  src?: string;
 }
 
 const UNKNOWN: Record<Unknown, string> = {
@@ -41,6 +51,7 @@ function ecmpNote(hashed: HashedBranch): string {
   return 'The branch the kernel takes: each netns hashes the flow as Linux does, with its own fib_multipath_hash_seed and policy.';
 }
 
+
 /** What the answer lists of a split flow unless asked for more (up to MAX_PATHS, every path the engine follows). */
 export const DEFAULT_PATHS = 16;
 
@@ -61,9 +72,10 @@ export function traceAnswer(
   options: AnswerOptions = {},
 ): BareTraceAnswer {
   const { detail = 'full', paths: listed = DEFAULT_PATHS } = options;
-  const protocol = flow.protocol ?? 'icmp';
-  // A named port has been resolved on the destination pod: the trace's flow holds its number.
-  const dstPort = t.flow.dstPort;
+  // The engine's flow has the transport a Service gave (`to=svc/…` takes its port's protocol and number) and a port
+  // name resolved on the destination pod.
+  const protocol = t.flow.protocol ?? flow.protocol ?? 'icmp';
+  const dstPort = t.flow.dstPort ?? flow.dstPort;
   const { from, to } = ends;
   const explained = explain(compiled.fabric, t, { from: from.name, to: to.name }, { detail, paths: listed });
   const family = t.flow.dst.family;
@@ -126,6 +138,11 @@ export function traceAnswer(
           },
         }
       : {}),
-    notes: [...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
+    notes: [
+      ...[...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
+      ...(t.paths.some((p) => p.hops.some((h) => h.steps.some((s) => s.type === 'DNAT')))
+        ? []
+        : untranslatedNotes(compiled.services, t.flow.dst, protocol, dstPort)),
+    ],
   };
 }

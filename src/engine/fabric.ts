@@ -154,6 +154,11 @@ export class Fabric {
   private readonly nsLinks: Int32Array;
   /** Per link, then per segment, RECORD ints: the link's facts, then its place in L2's spanning trees. */
   private readonly records: Int32Array;
+  /**
+   * Per veth, its netns's neighbour entries on it whose lladdr is the MAC of the veth's peer (the AWS VPC CNI's
+   * permanent 169.254.1.1 in every pod, or an entry a dump holds): the peer receives the frame without ARP.
+   */
+  private readonly permanent: ({ readonly dst: Addr; readonly link: number }[] | undefined)[];
 
   constructor(
     readonly netns: readonly Netns[],
@@ -177,6 +182,16 @@ export class Fabric {
       (a) => this.owners.first(a),
       (t) => users.get(t)?.links.map((l) => l.id),
     );
+
+    this.permanent = new Array(links.length);
+    for (const ns of netns) {
+      for (const n of ns.neigh) {
+        const link = ns.links[n.dev];
+        const peer = link === undefined || link.peer < 0 ? undefined : links[link.peer]!;
+        if (peer?.mac === undefined || peer.mac.toLowerCase() !== n.lladdr.toLowerCase()) continue;
+        (this.permanent[link!.id] ??= []).push({ dst: n.dst, link: peer.id });
+      }
+    }
 
     const nsFacts = (this.nsFacts = new Int32Array(netns.length * NETNS));
     this.nsLinks = new Int32Array(links.length);
@@ -212,6 +227,14 @@ export class Fabric {
         l.tunnel === undefined ? 0 : l.kind === 'ipip' ? TUNNEL_IPIP : this.tunnels.hasIpcache(l.id) ? TUNNEL_IPCACHE : TUNNEL_FDB;
       records[f + LINK_FLAGS] = (l.up ? UP : 0) | (carrier[l.id] ? CARRIER : 0) | tunnel;
     }
+  }
+
+  /** The link a neighbour entry for `a` on veth `link` sends to (its peer), or -1. */
+  permanentNeighbour(link: number, a: Addr): number {
+    const entries = this.permanent[link];
+    if (entries === undefined) return -1;
+    for (const e of entries) if (e.dst.equals(a)) return e.link;
+    return -1;
   }
 
   /** Whether the netns forwards packets that are not addressed to it. */

@@ -6,18 +6,21 @@ import { compileFabric } from './compile/fabric.js';
 import { compileBridge, podAddrs, podKey, type ClusterFabric } from './compile/bridge.js';
 import { nodeAddr } from './compile/underlay.js';
 import { compileCalico } from './compile/calico.js';
+import { compileRouted } from './compile/routed.js';
 import { compileFlannel } from './compile/flannel.js';
 import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
 import { sourceAddress } from './source.js';
-import { trace, type Flow, type Trace } from './trace.js';
+import { compileServices, type ServiceTable } from './service/table.js';
+import { suggestNames } from './suggest.js';
+import { trace, type Trace } from './trace.js';
 import { PolicySet } from './policy/policies.js';
 import type { ClusterDoc, ContainerPortDoc, TopologySpec } from '../topology/schema.js';
 
 export interface Endpoint {
   /** How it was named: "default/pod-a1", "node-a", a netns name, or an address. */
   readonly name: string;
-  readonly kind: 'pod' | 'node' | 'netns' | 'address';
+  readonly kind: 'pod' | 'node' | 'netns' | 'address' | 'service';
   /** Where the endpoint lives; undefined for an address that nobody in the topology owns. */
   readonly netns: Netns | undefined;
   readonly addrs: readonly Addr[];
@@ -46,6 +49,14 @@ export class EndpointError extends Error {
 }
 
 
+/** The transport header of a traced flow, and the Service endpoint to trace when not every one. */
+export interface Transport {
+  readonly protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp';
+  readonly srcPort?: number;
+  readonly dstPort?: number;
+  readonly endpoint?: Addr;
+}
+
 export class CompiledTopology {
   private readonly bareNames = new Map<string, string[]>();
   /** The container ports of the cluster's pods, by namespace/name: what a port name given to a trace means. */
@@ -54,6 +65,8 @@ export class CompiledTopology {
   constructor(
     readonly fabric: Fabric,
     private readonly endpoints: ReadonlyMap<string, Endpoint>,
+    /** kube-proxy's rules in the nodes of a cluster with Services. */
+    readonly services?: ServiceTable,
   ) {
     for (const e of endpoints.values()) {
       if (e.kind !== 'pod') continue;
@@ -97,16 +110,14 @@ export class CompiledTopology {
     if (named.length > 1) {
       throw new EndpointError(`${text} names ${named.length} pods; say which with namespace/name`, 'ambiguous', named.sort());
     }
-    const needle = text.toLowerCase();
-    const similar = [...this.endpoints.keys()].filter((k) => k.toLowerCase().includes(needle)).sort().slice(0, 10);
-    throw new EndpointError(`there is no pod, node or netns named ${text} in this topology`, 'unknown', similar);
+    throw new EndpointError(`there is no pod, node or netns named ${text} in this topology`, 'unknown', suggestNames(text, this.endpoints.keys()));
   }
 
   /**
    * Traces from one endpoint to another, in `family` when given (each family is routed in its own tables), else in the
    * first family both have, IPv4 first.
    */
-  trace(from: Endpoint, to: Endpoint, ttl = 64, family?: Family, transport: Pick<Flow, 'protocol' | 'srcPort' | 'dstPort'> = {}): Trace {
+  trace(from: Endpoint, to: Endpoint, ttl = 64, family?: Family, transport: Transport = {}): Trace {
     if (from.netns === undefined) throw new EndpointError(`${from.name} is not in this topology`, 'outside');
     // Only the endpoints' own fields are read: with 150,000 pods every object a trace touches is likely a cache miss.
     const v4 = family === undefined ? from.v4 !== undefined && to.v4 !== undefined : family === 4;
@@ -125,9 +136,12 @@ export class CompiledTopology {
       const missing = [src === undefined ? from : undefined, dst === undefined ? to : undefined].filter((e) => e !== undefined);
       throw new EndpointError(`cannot trace in IPv${family}: ${missing.map(lacks).join('; ')}`, 'family');
     }
-    // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route.
-    const picked = from.kind === 'node' || from.kind === 'netns' ? sourceAddress(this.fabric, from.netns, dst) : undefined;
-    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...transport });
+    // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route,
+    // and so does a hostNetwork pod, which is its node's netns: one netns, one choice (through a tunnel, the tunnel's).
+    const shared = from.kind === 'node' || from.kind === 'netns' || from.netns.kind === 'node';
+    const picked = shared ? sourceAddress(this.fabric, from.netns, dst) : undefined;
+    const { endpoint, ...header } = transport;
+    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint);
   }
 }
 
@@ -164,7 +178,7 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   for (const ns of fabric.netns) {
     if (ns.kind === 'router' && !endpoints.has(ns.name)) endpoints.set(ns.name, endpoint(ns.name, 'netns', ns, addressesOf(ns)));
   }
-  const compiled = new CompiledTopology(fabric, endpoints);
+  const compiled = new CompiledTopology(fabric, endpoints, compileServices(spec.cluster, fabric));
   compiled.podPorts = new Map((spec.cluster.pods ?? []).filter((p) => p.ports !== undefined).map((p) => [podKey(p), p.ports!]));
   return compiled;
 }
@@ -183,6 +197,14 @@ function compileCluster(cluster: ClusterDoc): ClusterFabric {
       return compileCilium(cluster, { ...cni, routing: cni.routing ?? 'tunnel' });
     case 'weave':
       return compileWeave(cluster, cni);
+    case 'kindnet':
+      return compileRouted(cluster, { gateway: 'ptp', routes: 'host-gw', vethPrefix: 'veth', vethDigits: 8 });
+    case 'gke':
+      return compileRouted(cluster, { gateway: 'ptp', routes: 'cloud', vethPrefix: 'gke', vethDigits: 12 });
+    case 'aws-vpc-cni':
+      return compileRouted(cluster, { gateway: 'link-local', routes: 'cloud', vethPrefix: 'eni', vethDigits: 11 });
+    case 'azure-cni':
+      return compileRouted(cluster, { gateway: 'link-local', routes: 'cloud', vethPrefix: 'azv', vethDigits: 11 });
   }
 }
 

@@ -8,7 +8,9 @@
 //   decode.ts     the record turned into Hop and Step objects when someone reads them
 // A new kind of step (DNAT, SNAT, POLICY) is a Step in model.ts, an opcode and writer in record.ts, where it happens in
 // walk.ts, and a case in decode.ts.
+import type { Addr } from './addr.js';
 import type { Fabric, Netns } from './fabric.js';
+import type { ServiceTable } from './service/table.js';
 import type { Flow, Trace } from './trace/model.js';
 import { Walker } from './trace/walk.js';
 
@@ -23,10 +25,14 @@ export type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, PolicyRuleR
  */
 const idle: Walker[] = [];
 
-export function trace(fabric: Fabric, source: Netns, flow: Flow): Trace {
+/**
+ * `services`: kube-proxy's rules in the nodes (a cluster's); `endpoint`: the Service endpoint to trace, when not all;
+ * `entry`: for a packet from outside the model, the link of `source` it arrives by.
+ */
+export function trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1): Trace {
   const walker = idle.pop() ?? new Walker();
   try {
-    return walker.trace(fabric, source, flow);
+    return walker.trace(fabric, source, flow, services, endpoint, entry);
   } finally {
     idle.push(walker);
   }

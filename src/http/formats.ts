@@ -1,20 +1,8 @@
 // Content negotiation for trace answers: `format=` wins, then the Accept header (with q-values), then JSON.
-import type { FastifyReply } from 'fastify';
-import type { TraceAnswer } from '../answer/schema.js';
-import { renderText } from '../render/text.js';
-import { renderMarkdown } from '../render/markdown.js';
-import { renderMermaid } from '../render/mermaid.js';
-import { renderSvg } from '../render/svg.js';
+import { FORMATS, type Format } from '../render/formats.js';
 import { Problem } from './problem.js';
 
-export const FORMATS = {
-  json: 'application/json',
-  text: 'text/plain',
-  markdown: 'text/markdown',
-  mermaid: 'text/vnd.mermaid',
-  svg: 'image/svg+xml',
-} as const;
-export type Format = keyof typeof FORMATS;
+export { FORMATS, type Format };
 
 const byType = new Map<string, Format>(Object.entries(FORMATS).map(([f, t]) => [t, f as Format]));
 
@@ -38,10 +26,4 @@ export function pickFormat(format: Format | undefined, accept: string | undefine
     if (f !== undefined) return f;
   }
   throw new Problem(406, 'not-acceptable', `this answer is available as ${Object.values(FORMATS).join(', ')}; Accept: ${accept} allows none of them`);
-}
-
-/** Sends a full answer in one of the formats drawn from it (JSON is sent as it is built, at the detail asked for). */
-export function sendRendered(reply: FastifyReply, answer: TraceAnswer, format: Exclude<Format, 'json'>) {
-  const render = { text: renderText, markdown: renderMarkdown, mermaid: renderMermaid, svg: renderSvg }[format];
-  return reply.type(`${FORMATS[format]}; charset=utf-8`).send(render(answer));
 }

@@ -22,10 +22,10 @@ export function parseIfMatch(header: string | undefined): IfMatch {
   return revisions;
 }
 
-/** If-None-Match on a read: true when the client's copy is current. */
-export function notModified(header: string | undefined, revision: number): boolean {
+/** If-None-Match on a read: true when the client's copy, tagged `"<tag>"` (a revision, or a file's hash), is current. */
+export function notModified(header: string | undefined, tag: number | string): boolean {
   if (header === undefined) return false;
   if (header.trim() === '*') return true;
   // Weak comparison (RFC 9110 13.1.2): W/"3" matches "3".
-  return header.split(',').some((part) => TAG.exec(part)?.[2] === String(revision));
+  return header.split(',').some((part) => TAG.exec(part)?.[2] === String(tag));
 }

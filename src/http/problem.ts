@@ -38,7 +38,8 @@ export const ProblemDocument = Type.Object(
       Type.Array(Type.String(), {
         description:
           'On an unknown-endpoint or ambiguous-endpoint problem of a trace, the endpoint names that may have been meant: ' +
-          'every pod a bare name names, or up to 10 names that contain the unknown one.',
+          'every pod a bare name names, or up to 10 names near the unknown one (those that contain it, those a few typing ' +
+          'mistakes away, and pods of the same name in another namespace), nearest first.',
       }),
     ),
     evidence: Type.Optional(

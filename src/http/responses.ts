@@ -195,8 +195,8 @@ export const ImportBadRequest = problemResponse(
 
 export const ImportUnprocessable = problemResponse(
   'No `cni` was given and the objects do not say which data path the cluster uses, or say one the cluster form does\n' +
-    'not model (flannel\'s wireguard backend, kindnet): `urn:pathtrace:problem:cni-required`, with the signs found in\n' +
-    '`evidence`; give `cni=`. Or no node could be imported (none has an InternalIP or ExternalIP), or the `network`\n' +
+    'not model faithfully (flannel\'s wireguard backend, OVN-Kubernetes, OpenShift SDN): `urn:pathtrace:problem:cni-required`,\n' +
+    'with the signs found in `evidence`; give `cni=`. Or no node could be imported (none has an InternalIP or ExternalIP), or the `network`\n' +
     'of the body does not fit the nodes: `urn:pathtrace:problem:invalid-topology`, with pointers to the objects.\n',
   { examples: {
     cniRequired: { $ref: '#/components/examples/CniRequiredProblem' },

@@ -98,7 +98,22 @@ export default fp(
   async (app: FastifyInstance, config: WorkConfig) => {
     const work = new Work(app, config);
     app.decorate('work', work);
-    app.addHook('onClose', () => work.pool.close());
+    // Fastify runs onClose while the requests already received are still being answered, and one of them may yet need
+    // a job (after its database read, say): the pool closes when they are done, so that each is answered whole. New
+    // requests are refused by Fastify itself meanwhile (503).
+    let inFlight = 0;
+    let drained: (() => void) | undefined;
+    app.addHook('onRequest', (request, reply, done) => {
+      inFlight++;
+      reply.raw.once('close', () => {
+        if (--inFlight === 0) drained?.();
+      });
+      done();
+    });
+    app.addHook('onClose', async () => {
+      if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+      await work.pool.close();
+    });
   },
   { name: 'work', dependencies: ['metrics'] },
 );

@@ -9,13 +9,18 @@
 // explained in the answer's warnings: the cluster is simply like that, and the rest of it can still be traced.
 import { DataError, type InvalidParam } from '../topology/data-error.js';
 import { checkTopology } from '../topology/validate.js';
-import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
+import type { ClusterDoc, ClusterNetworkDoc, CniDoc, TopologySpec } from '../topology/schema.js';
+import type { Family } from '../engine/addr.js';
+import { Prefix } from '../engine/prefix.js';
+import { ANNOTATION, calicoNodeAddress } from '../engine/compile/annotations.js';
+import { assumedGateway, nodeAddr } from '../engine/compile/underlay.js';
 import { ImportWarnings, plural, type ImportWarning } from './warnings.js';
 import { badRequest, collect, MAX_ERRORS, type KubernetesImportBodyDoc } from './kubernetes/schema.js';
 import { chooseCni, describeCni, detect, type CniOptions, type ImportedCni } from './kubernetes/cni.js';
 import { buildNodes, type NodeSkipReason } from './kubernetes/nodes.js';
 import { buildPods, type PodSkipReason } from './kubernetes/pods.js';
 import { addPolicies } from './kubernetes/policies.js';
+import { importServices } from './kubernetes/services.js';
 
 export { KubernetesImportBody, type KubernetesImportBodyDoc } from './kubernetes/schema.js';
 export { CNI_MODES, CNI_PLUGINS, CniRequiredError, type CniMode, type CniPlugin } from './kubernetes/cni.js';
@@ -59,6 +64,49 @@ function relocate(errors: InvalidParam[], nodeAt: string[], podAt: string[]): In
 }
 
 /**
+ * The network the nodes sit on: `network` as given, else what the objects show. Calico's `IPv4Address` annotations
+ * give the nodes' subnet (`172.18.0.3/16`); without them it is the smallest prefix that holds the node addresses. Real
+ * nodes have a default route, through a router the objects never name: unless network.gateway is given, one is assumed
+ * on that subnet (a host outside the model, so that traces that leave the cluster end EXITS_NETWORK), and the answer's
+ * warnings say so.
+ */
+/** The data paths whose VPC router (routed.ts) holds the way out: a default route to an internet gateway. */
+const routedByCloud = (cni: CniDoc) => cni.plugin === 'aws-vpc-cni' || cni.plugin === 'azure-cni' || cni.plugin === 'gke';
+
+function nodeNetwork(nodes: ClusterDoc['nodes'], cni: CniDoc, given: ClusterNetworkDoc | undefined, warnings: ImportWarnings): ClusterNetworkDoc | undefined {
+  if (given?.gateway !== undefined || given?.subnets !== undefined) return given;
+  // A cloud's data path has its way out already: the VPC router's default route to the internet gateway.
+  if (routedByCloud(cni)) return given;
+  const family: Family = nodes.some((n) => nodeAddr(n, 4) !== undefined) ? 4 : 6;
+  const addrs = nodes.map((n) => nodeAddr(n, family)).filter((a) => a !== undefined);
+  if (addrs.length === 0) return given;
+  let subnet = given?.cidr === undefined ? undefined : Prefix.parse(given.cidr);
+  let from = 'network.cidr';
+  if (subnet === undefined) {
+    const calico = nodes.map((n) => calicoNodeAddress(n, family)?.prefix);
+    const first = calico[0];
+    if (first !== undefined && calico.every((p) => p?.equals(first)) && addrs.every((a) => first.contains(a))) {
+      subnet = first;
+      from = `their ${family === 4 ? ANNOTATION.calicoIPv4Address : ANNOTATION.calicoIPv6Address} annotations`;
+    } else {
+      subnet = Prefix.smallestContaining(addrs);
+      from = 'the smallest prefix that holds their addresses';
+    }
+  }
+  const taken = new Set(nodes.flatMap((n) => n.addresses.map((a) => a.address)));
+  const assumed = assumedGateway(subnet, taken);
+  if (assumed === undefined) return given;
+  warnings.add(
+    'network-gateway-assumed',
+    `the objects do not name the nodes' gateway: ${assumed.gateway} on ${assumed.cidr} (the nodes' subnet: ${from}) was assumed, a router outside ` +
+      'the model, so that what leaves the cluster exits there; give network.gateway (and network.cidr) next to the objects to say where it is',
+    '',
+    `network: {"cidr": "${assumed.cidr}", "gateway": "${assumed.gateway}"}`,
+  );
+  return { ...given, cidr: assumed.cidr.toString(), gateway: assumed.gateway.toString() };
+}
+
+/**
  * Builds the cluster form from kubectl's objects. Throws DataError: 400 for input kubectl does not print, 422 when no node
  * can be imported, and CniRequiredError (422) when no cni was given and the objects do not say.
  */
@@ -67,6 +115,7 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     throw badRequest('description is given twice', [{ parameter: 'description', detail: 'the body gives description as well: give it in one place' }]);
   }
   const { nodes, pods, ignored } = collect(body);
+  const services = importServices(body.items, ignored);
   const warnings = new ImportWarnings();
   const errors: InvalidParam[] = [];
   const detection = detect(nodes, pods);
@@ -92,8 +141,9 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     );
   }
 
-  const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: cni.cni };
-  if (body.network !== undefined) cluster.network = body.network;
+  const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: cni.cni, ...services };
+  const network = nodeNetwork(built.nodes, cni.cni, body.network, warnings);
+  if (network !== undefined) cluster.network = network;
   addPolicies(cluster, body);
   let spec: TopologySpec;
   try {
@@ -107,16 +157,6 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     throw new DataError(err.message, relocate(err.errors, nodeAt, podAt), err.status, err.slug);
   }
 
-  // Calico's pods reach their gateway 169.254.1.1 by the node's proxy ARP, which answers only for an address the node
-  // routes: without a default route (the objects do not say where the nodes' gateway is) they reach nothing.
-  if (cni.cni.plugin === 'calico' && cluster.network?.gateway === undefined && cluster.network?.subnets === undefined) {
-    warnings.add(
-      'no-node-gateway',
-      "the nodes have no default route, so Calico's pods get no ARP answer for 169.254.1.1 and reach nothing: give network.gateway next to the objects",
-      '',
-      'no network.gateway was given and the objects do not name the nodes\' gateway',
-    );
-  }
   const counts: ImportCounts = { nodes: built.nodes.length, pods: clusterPods.length, skipped, skippedNodes, ignored };
   const skippedTotal = Object.values(skipped).reduce((a, b) => a + b, 0);
   const description =

@@ -3,9 +3,12 @@
 import type { AnswerHop, TraceAnswer } from '../answer/schema.js';
 import type { AnswerStep } from '../answer/steps.js';
 
-/** The one decision that says most about a hop: its drop, its delivery, its route lookup, or the bridge it crossed. */
+/**
+ * The one decision that says most about a hop: its drop, its delivery, kube-proxy's DNAT (which decides where the
+ * packet goes), its route lookup, or the bridge it crossed.
+ */
 export function decisionOf(hop: AnswerHop): AnswerStep | undefined {
-  for (const type of ['DROP', 'DELIVER', 'ROUTE', 'BRIDGE', 'ORIGINATE']) {
+  for (const type of ['DROP', 'DELIVER', 'DNAT', 'ROUTE', 'BRIDGE', 'ORIGINATE']) {
     const step = hop.steps.find((s) => s.type === type);
     if (step !== undefined) return step;
   }
@@ -31,7 +34,20 @@ export function policyLabel(s: Extract<AnswerStep, { type: 'POLICY' }>): string 
 /** The host a hop belongs to: a pod's node, or the netns itself. */
 export const hostOf = (hop: AnswerHop): string => hop.node ?? hop.netns;
 
-export const ok = (a: Pick<TraceAnswer, 'disposition'>) => a.disposition === 'DELIVERED';
+/**
+ * How a trace ended, as a reader judges it: delivered, left the modelled network (no failure seen: the packet went on to
+ * a gateway the topology does not describe), or failed. The wire calls the step where a packet leaves a DROP, since it
+ * ends the walk; no renderer may show it as a failure.
+ */
+export type Outcome = 'delivered' | 'exits' | 'failed';
+export const outcomeOf = (a: Pick<TraceAnswer, 'disposition'>): Outcome =>
+  a.disposition === 'DELIVERED' ? 'delivered' : a.disposition === 'EXITS_NETWORK' ? 'exits' : 'failed';
+
+/** A step where the packet died: a DROP, but not the one that records it leaving the network. */
+export const isDrop = (step: AnswerStep | undefined): boolean => step?.type === 'DROP' && step.disposition !== 'EXITS_NETWORK';
+
+/** The step that records the packet leaving the modelled network. */
+export const isExit = (step: AnswerStep | undefined): boolean => step?.type === 'DROP' && step.disposition === 'EXITS_NETWORK';
 
 /** The destination of the route a ROUTE step matched ("default", "10.1.2.0/24"), or undefined. */
 export function routeDst(step: AnswerStep): string | undefined {
@@ -40,6 +56,16 @@ export function routeDst(step: AnswerStep): string | undefined {
 
 /** The sentence saying that the packet of the asked size does not fit the path's MTU, or undefined when it fits. */
 export const tooBig = (a: TraceAnswer): string | undefined => (a.mtu?.fits === false ? a.mtu.explanation : undefined);
+
+/** kube-proxy's translations in a hop, in a few words ("DNAT 10.1.2.53:53", "SNAT 10.1.1.1"), or undefined. */
+export function natOf(hop: AnswerHop): string | undefined {
+  const parts: string[] = [];
+  for (const s of hop.steps) {
+    if (s.type === 'DNAT' && s.to !== undefined) parts.push(`DNAT ${s.to}`);
+    else if (s.type === 'SNAT') parts.push(`SNAT ${s.to}`);
+  }
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}
 
 /**
  * What carries the packet out of a hop that encapsulates it, in a few words ("flannel.1: UDP 8472 VNI 1 to

@@ -26,6 +26,15 @@ const COLOURS: Record<string, string> = {
   DENIED: '#ff7043',
 };
 const SELF = '#eceff1';
+
+/** Whether a colour is dark enough that a letter on it is written in white (relative luminance, WCAG's formula). */
+function dark(hex: string): boolean {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b! < 0.18;
+}
 const NONE = '#bdbdbd';
 
 export function renderHeatmap(m: MatrixView): string {
@@ -44,11 +53,26 @@ export function renderHeatmap(m: MatrixView): string {
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="12" y="24" font-size="14" font-weight="bold" fill="#263238">${esc(m.title)}</text>`,
   ];
+  // A run's title names its pairs and their outcome (a browser shows it on hover); where cells are large enough each
+  // carries its letter too, so that the outcome never rests on colour alone.
+  const lettered = cell >= 12;
   m.rows.forEach((row, i) => {
+    const from = m.endpoints[i]!.name;
     for (let j = 0; j < row.length; ) {
       let k = j + 1;
       while (k < row.length && row[k] === row[j]) k++;
-      out.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${(k - j) * cell}" height="${cell}" fill="${colourOf(row[j]!)}"/>`);
+      const code = row[j]!;
+      const outcome = code === '-' ? 'itself' : (m.legend[code] ?? 'no common address family');
+      const to = k - j === 1 ? m.endpoints[j]!.name : `${m.endpoints[j]!.name} … ${m.endpoints[k - 1]!.name} (${k - j} pods)`;
+      out.push(
+        `<rect x="${left + j * cell}" y="${top + i * cell}" width="${(k - j) * cell}" height="${cell}" fill="${colourOf(code)}"><title>${esc(`${from} → ${to}: ${outcome}`)}</title></rect>`,
+      );
+      if (lettered && code !== '-') {
+        const ink = dark(colourOf(code)) ? '#ffffff' : '#000000';
+        for (let c = j; c < k; c++) {
+          out.push(`<text x="${left + c * cell + cell / 2}" y="${top + i * cell + cell - 3}" font-size="9" text-anchor="middle" fill="${ink}" aria-hidden="true">${esc(code)}</text>`);
+        }
+      }
       j = k;
     }
   });
@@ -61,11 +85,11 @@ export function renderHeatmap(m: MatrixView): string {
     });
   }
   out.push(`<rect x="${left}" y="${top}" width="${n * cell}" height="${n * cell}" fill="none" stroke="#90a4ae"/>`);
-  legendCodes.forEach(([, d], i) => {
+  legendCodes.forEach(([code, d], i) => {
     const y = top + n * cell + 24 + i * 18;
     out.push(
       `<rect x="${left}" y="${y - 10}" width="12" height="12" fill="${COLOURS[d]}"/>`,
-      `<text x="${left + 18}" y="${y}" font-size="12" fill="#37474f">${esc(`${d}: ${m.counts[d]} pairs`)}</text>`,
+      `<text x="${left + 18}" y="${y}" font-size="12" fill="#37474f">${esc(`${code} ${d}: ${m.counts[d]} pairs`)}</text>`,
     );
   });
   out.push('</svg>');

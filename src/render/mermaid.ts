@@ -1,5 +1,5 @@
 // A Mermaid flowchart: hops as boxes grouped by node, the links between them as labelled arrows, the drop point marked.
-import { decisionOf, hostOf, ok, policiesOf, policyLabel, routeDst, tunnelOf } from './answer.js';
+import { decisionOf, hostOf, natOf, outcomeOf, policiesOf, policyLabel, routeDst, tunnelOf } from './answer.js';
 import { mermaid as label } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -15,7 +15,8 @@ export function renderMermaid(a: TraceAnswer): string {
       const hop = a.hops[i]!;
       const step = decisionOf(hop);
       const dst = step && routeDst(step);
-      const kind = dst ? `route ${dst}` : (step?.type ?? '');
+      const nat = natOf(hop);
+      const kind = nat ?? (dst ? `route ${dst}` : (step?.type ?? ''));
       const policies = policiesOf(hop).map((p) => `<br/>${label(policyLabel(p))}`).join('');
       lines.push(`    ${ids[i]}["${label(hop.netns)}<br/>${label(kind.toLowerCase())}${policies}"]`);
     }
@@ -31,8 +32,13 @@ export function renderMermaid(a: TraceAnswer): string {
   });
   const last = ids[ids.length - 1]!;
   lines.push(`  ${last} --- result(["${label(a.disposition)}"])`);
-  lines.push(`  classDef ok fill:#d8f5d0,stroke:#2e7d32`, `  classDef drop fill:#fde0dc,stroke:#c62828,stroke-width:2px`);
-  lines.push(`  class result ${ok(a) ? 'ok' : 'drop'}`);
-  if (!ok(a)) lines.push(`  class ${last} drop`);
+  lines.push(
+    `  classDef ok fill:#d8f5d0,stroke:#2e7d32`,
+    `  classDef exit fill:#dbeafe,stroke:#1565c0`,
+    `  classDef drop fill:#fde0dc,stroke:#c62828,stroke-width:2px`,
+  );
+  const outcome = outcomeOf(a);
+  lines.push(`  class result ${{ delivered: 'ok', exits: 'exit', failed: 'drop' }[outcome]}`);
+  if (outcome === 'failed') lines.push(`  class ${last} drop`);
   return lines.join('\n') + '\n';
 }

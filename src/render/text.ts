@@ -1,15 +1,17 @@
 // Plain text for terminals and bots: the summary, then one line per hop — netns, in → out, and the decision with its reason.
 // Every piece of the answer can hold a user's name, so each is shown with its control characters made visible.
-import { decisionOf, policiesOf, tooBig, tunnelOf } from './answer.js';
+import { decisionOf, isDrop, isExit, natOf, policiesOf, tooBig, tunnelOf } from './answer.js';
 import { visible as v } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
 export function renderText(a: TraceAnswer): string {
   const rows = a.hops.map((hop, i) => {
     const step = decisionOf(hop);
-    const mark = step?.type === 'DROP' ? '✗ ' : step?.type === 'DELIVER' ? '✓ ' : '';
+    const mark = isDrop(step) ? '✗ ' : isExit(step) ? '↗ ' : step?.type === 'DELIVER' ? '✓ ' : '';
     const tunnel = tunnelOf(hop);
-    return [`${i + 1}.`, v(hop.netns), `${v(hop.in ?? '-')} → ${v(hop.out ?? '-')}`, `${mark}${v(step?.explanation ?? '')}${tunnel ? ` ⇒ ${v(tunnel)}` : ''}`];
+    const nat = natOf(hop);
+    const after = [nat, tunnel].filter((x) => x !== undefined).map((x) => ` ⇒ ${v(x)}`).join('');
+    return [`${i + 1}.`, v(hop.netns), `${v(hop.in ?? '-')} → ${v(hop.out ?? '-')}`, `${mark}${v(step?.explanation ?? '')}${after}`];
   });
   const width = (c: number) => Math.max(...rows.map((r) => r[c]!.length));
   const lines = rows.flatMap((r, i) => [

@@ -1,9 +1,11 @@
 // One thin adapter over the two Postgres backends: a server through a `pg` pool, or PGlite (Postgres compiled to
-// WebAssembly) embedded in the process. Both return int8 as a string and take JSON as text parameters, so the SQL and the
+// WebAssembly) embedded in the process, in a thread of its own (pglite-thread.ts). Both return int8 as a string and take JSON as text parameters, so the SQL and the
 // code above it are identical on both. A transaction's handle is passed explicitly: nothing finds "the current transaction"
 // by magic, so a query outside it cannot slip in by accident.
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
+import { Worker } from 'node:worker_threads';
+import { threadSource } from '../threads.js';
+import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
 import { lockDataDir, type DataDirLock } from './datadir-lock.js';
 
 export interface Rows<T> {
@@ -77,9 +79,9 @@ export class DataDirLostError extends Error {}
 async function openPglite(dataDir: string | undefined, onLost?: (err: Error) => void): Promise<Db> {
   // PGlite does not lock its folder: two processes on one folder would both write and silently lose data.
   const lock: DataDirLock | undefined = dataDir ? await lockDataDir(dataDir, { onLost }) : undefined;
-  let db: PGlite;
+  let thread: PgliteThread;
   try {
-    db = await PGlite.create(dataDir ?? 'memory://', { parsers: { [INT8]: (v: string) => v } });
+    thread = await PgliteThread.open(dataDir);
   } catch (err) {
     await lock?.release();
     throw err;
@@ -87,30 +89,90 @@ async function openPglite(dataDir: string | undefined, onLost?: (err: Error) => 
   const held = () => {
     if (lock?.lost) throw new DataDirLostError(`another process has taken the data folder ${dataDir} over`);
   };
-  const wrap = (c: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+  const wrap = (tx: number | undefined): Queryable => ({
     async query<T>(sql: string, params?: unknown[]) {
       held();
-      const r = await c.query<T>(sql, params);
-      // PGlite counts only written rows in affectedRows; pg's rowCount also counts the rows a SELECT returns.
-      return { rows: r.rows, rowCount: r.rows.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
+      return (await thread.ask({ op: 'query', sql, params, tx })) as Rows<T>;
     },
     async exec(sql: string) {
       held();
-      await c.exec(sql);
+      await thread.ask({ op: 'exec', sql, tx });
     },
   });
   return {
     kind: 'pglite',
-    ...wrap(db),
+    ...wrap(undefined),
     // PGlite runs one statement at a time; its transaction() holds the database for the whole callback, which is exactly
     // the isolation a single embedded connection can give.
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      held();
+      const tx = (await thread.ask({ op: 'begin' })) as number;
+      let result: T;
+      try {
+        result = await fn(wrap(tx));
+      } catch (err) {
+        await thread.ask({ op: 'end', tx, commit: false }).catch(() => {});
+        throw err;
+      }
+      await thread.ask({ op: 'end', tx, commit: true });
+      return result;
+    },
     async close() {
       try {
-        await db.close();
+        await thread.close();
       } finally {
         await lock?.release();
       }
     },
   };
+}
+
+type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'id'> : never) : never;
+
+/** The thread PGlite runs in (pglite-thread.ts), asked by messages. */
+class PgliteThread {
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
+  private nextId = 1;
+  private ended: Error | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (reply: ThreadReply) => {
+      const waiting = this.pending.get(reply.id);
+      if (waiting === undefined) return;
+      this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
+      if (reply.error === undefined) waiting.resolve(reply.value);
+      else waiting.reject(Object.assign(new Error(reply.error.message), reply.error));
+    });
+    const end = (err: Error) => {
+      this.ended ??= err;
+      for (const waiting of this.pending.values()) waiting.reject(this.ended);
+      this.pending.clear();
+    };
+    worker.on('error', end);
+    worker.on('exit', (code) => end(new Error(`the embedded database's thread ended (exit code ${code})`)));
+  }
+
+  static open(dataDir: string | undefined): Promise<PgliteThread> {
+    const source = threadSource(import.meta.url, 'pglite-thread');
+    const thread = new PgliteThread(new Worker(source.code, { eval: source.eval, workerData: { dataDir } }));
+    // The thread says it is ready with the reply numbered 0.
+    return new Promise((resolve, reject) => thread.pending.set(0, { resolve: () => resolve(thread), reject }));
+  }
+
+  ask(request: Request): Promise<unknown> {
+    if (this.ended) return Promise.reject(this.ended);
+    const id = this.nextId++;
+    // Only a thread with a statement under way keeps the process alive, as an open socket would.
+    if (this.pending.size === 0) this.worker.ref();
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id } satisfies ThreadRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.ended === undefined) await this.ask({ op: 'close' });
+    await this.worker.terminate();
+  }
 }

@@ -3,6 +3,7 @@
 // applied to the fabric the topology compiles to.
 import { DataError } from './data-error.js';
 import type { FabricDoc, RouteDoc } from './schema.js';
+import { suggestNames } from '../engine/suggest.js';
 
 /** RFC 7396: objects merge key by key, null deletes, anything else (arrays included) replaces. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -29,7 +30,8 @@ export function applyChanges(fabric: FabricDoc, changes: readonly Change[], poin
     const at = `${pointer}/${i}`;
     const ns = doc.netns.find((n) => n.name === c.netns);
     if (ns === undefined) {
-      errors.push({ pointer: `${at}/netns`, detail: `there is no netns named ${c.netns}` });
+      const near = suggestNames(c.netns, doc.netns.map((n) => n.name));
+      errors.push({ pointer: `${at}/netns`, detail: `there is no netns named ${c.netns}${near.length ? `; did you mean ${near.join(', ')}?` : ''}` });
       return;
     }
     switch (c.op) {

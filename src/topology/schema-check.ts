@@ -66,6 +66,9 @@ export function problemDetailsOfAjv(errors: ErrorObject[], context: string): Inv
   const seen = new Set<string>();
   const out: InvalidParam[] = [];
   for (const e of collapseUnions(errors)) {
+    // An `if` whose `then` failed reports the `then` schema's own errors too: "must match then schema" would only repeat
+    // them less precisely (a List item that is a Node but not a valid one is reported by the errors of its fields).
+    if (e.keyword === 'if') continue;
     const { path, detail } = describe(e);
     const key = `${path}\u0000${detail}`;
     if (seen.has(key)) continue;

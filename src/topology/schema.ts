@@ -2,6 +2,7 @@
 // imports their static types, so the documents users send and the values the engine reads can never drift apart.
 // Every object is closed (additionalProperties: false): a misspelt field is an error, not a silently ignored option.
 import { Type, type Static, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import { EndpointSlice, Endpoints, KubeProxy, Service } from './services.schema.js';
 
 const Closed = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
   Type.Object(properties, { additionalProperties: false, ...options });
@@ -46,6 +47,16 @@ export const ClusterNode = Closed({
   name: K8sName,
   addresses: Type.Array(NodeAddress, { minItems: 1 }),
   podCIDRs: Type.Array(Cidr, { maxItems: 2, description: 'At most one prefix per family, as in the Kubernetes API.' }),
+  annotations: Type.Optional(
+    Type.Record(Type.String({ maxLength: 253 }), Type.String({ maxLength: 4096 }), {
+      description:
+        "The node's metadata.annotations that CNI plugins write and the data paths read: Calico's " +
+        '`projectcalico.org/IPv4IPIPTunnelAddr`, `IPv4VXLANTunnelAddr` and `IPv6VXLANTunnelAddr` (the tunnel device\'s ' +
+        'address, and so the IPAM block of the node) and `IPv4Address`; Cilium\'s `network.cilium.io/ipv4-cilium-host` and ' +
+        '`ipv4-health-ip` (and IPv6, and the `io.cilium.network.` keys of Cilium before 1.12); flannel\'s ' +
+        '`flannel.alpha.coreos.com/backend-data` (`VtepMAC`). Other annotations are kept and not read.',
+    }),
+  ),
 });
 
 export const PodIP = Type.Union([IpAddress, Closed({ ip: IpAddress })], {
@@ -147,6 +158,14 @@ export const FlannelCni = Closed({
   backend: Type.Optional(Type.Union([Type.Literal('vxlan'), Type.Literal('host-gw')])),
   vni: Type.Optional(Type.Integer({ minimum: 1, maximum: 16777215 })),
   directRouting: Type.Optional(Type.Boolean()),
+  pods: Type.Optional(
+    Type.Union([Type.Literal('bridge'), Type.Literal('calico')], {
+      default: 'bridge',
+      description:
+        "How the pods attach: `bridge`, flannel's own (the cni0 bridge); `calico`, Canal's (Calico's CNI plugin: a cali veth " +
+        'per pod with proxy ARP and a /32 route on the node, no bridge), flannel still carrying the packets between the nodes.',
+    }),
+  ),
 });
 export const CalicoCni = Closed({
   plugin: Type.Literal('calico'),
@@ -164,7 +183,20 @@ export const WeaveCni = Closed({
   plugin: Type.Literal('weave'),
   subnet: Type.Optional(Cidr),
 });
-export const Cni = Type.Union([BridgeCni, FlannelCni, CalicoCni, CiliumCni, WeaveCni], {
+// The data paths that route every pod by its own /32 (/128) on the node, with no bridge: kindnet routes the other
+// nodes' pod CIDRs via their nodes; on GKE (VPC-native), EKS (the AWS VPC CNI) and AKS (Azure CNI) the cloud's VPC
+// delivers by address, and the pods hold VPC addresses (AWS, Azure CNI) or addresses of their node's alias range (GKE,
+// Azure CNI overlay).
+export const KindnetCni = Closed({ plugin: Type.Literal('kindnet') });
+export const GkeCni = Closed({ plugin: Type.Literal('gke') });
+export const AwsVpcCni = Closed({ plugin: Type.Literal('aws-vpc-cni') });
+export const AzureCni = Closed({
+  plugin: Type.Literal('azure-cni'),
+  overlay: Type.Optional(
+    Type.Boolean({ description: 'Azure CNI overlay: pods take addresses of their node\'s pod CIDR, which the VNet routes to the node.' }),
+  ),
+});
+export const Cni = Type.Union([BridgeCni, FlannelCni, CalicoCni, CiliumCni, WeaveCni, KindnetCni, GkeCni, AwsVpcCni, AzureCni], {
   description: 'The data path the CNI plugin programs into the kernel.',
 });
 
@@ -187,6 +219,16 @@ export const Cluster = Closed({
   network: Type.Optional(ClusterNetwork),
   namespaces: Type.Optional(Type.Array(ClusterNamespace)),
   networkPolicies: Type.Optional(Type.Array(NetworkPolicy)),
+  services: Type.Optional(Type.Array(Service)),
+  endpointSlices: Type.Optional(Type.Array(EndpointSlice)),
+  endpoints: Type.Optional(Type.Array(Endpoints)),
+  kubeProxy: Type.Optional(KubeProxy),
+  serviceCIDRs: Type.Optional(
+    Type.Array(Cidr, {
+      maxItems: 2,
+      description: "kube-apiserver's --service-cluster-ip-range: a trace to an address in it that no Service holds says so.",
+    }),
+  ),
 });
 
 // ---- fabric form: what the kernel sees, in the field names of `ip -j link|addr|route` ----
@@ -529,6 +571,7 @@ export type ContainerPortDoc = Static<typeof ContainerPort>;
 export type LabelSelectorDoc = Static<typeof LabelSelector>;
 export type PolicyPeerDoc = Static<typeof PolicyPeer>;
 export type PolicyPortDoc = Static<typeof PolicyPort>;
+export type ClusterNetworkDoc = Static<typeof ClusterNetwork>;
 export type FabricDoc = Static<typeof Fabric>;
 export type NetnsDoc = Static<typeof Netns>;
 export type LinkDoc = Static<typeof Link>;

@@ -1,13 +1,16 @@
 // Semantic validation: what a JSON Schema cannot say. Every problem is collected with its JSON pointer and reported at once,
 // so a user fixes a document in one round trip instead of one error at a time.
+import { podIpsFromNodeCidr } from './pod-ipam.js';
 import { Addr, type Family } from '../engine/addr.js';
 import { Prefix } from '../engine/prefix.js';
 import { IfAddr } from '../engine/ifaddr.js';
-import { DataError, type InvalidParam } from './data-error.js';
+import { DataError, pointerToken, type InvalidParam } from './data-error.js';
+import { annotationProblem } from '../engine/compile/annotations.js';
 import type { ClusterDoc, CniDoc, FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
 import { defaultFamily, dstFamily, linkAddress } from '../engine/compile/fabric.js';
 import { checkPolicies } from './policies.js';
+import { checkServices } from './validate-services.js';
 
 class Findings {
   readonly errors: InvalidParam[] = [];
@@ -174,6 +177,11 @@ function checkCluster(c: ClusterDoc, f: Findings) {
       f.add(`${p}/addresses`, 'a node needs an InternalIP (or ExternalIP) address: the other nodes route to it');
     }
 
+    for (const [key, text] of Object.entries(node.annotations ?? {})) {
+      const problem = annotationProblem(key, text);
+      if (problem !== undefined) f.add(`${p}/annotations/${pointerToken(key)}`, problem);
+    }
+
     node.podCIDRs.forEach((text, j) => {
       const cp = `${p}/podCIDRs/${j}`;
       const prefix = f.prefix(cp, text);
@@ -191,9 +199,7 @@ function checkCluster(c: ClusterDoc, f: Findings) {
     });
   });
 
-  // Calico allocates from IPAM blocks and weave from its one cluster-wide subnet, not from the node's pod CIDR, so only
-  // the other plugins pin pod IPs to it.
-  const ipsInNodeCidr = c.cni?.plugin !== 'calico' && weave === undefined;
+  const ipsInNodeCidr = podIpsFromNodeCidr(c.cni?.plugin ?? 'bridge');
   const podKeys = new Set<string>();
   const podIps = new Map<string, string>();
   (c.pods ?? []).forEach((pod, i) => {
@@ -259,6 +265,7 @@ function checkCluster(c: ClusterDoc, f: Findings) {
         `${c.nodes.length} nodes need ${need} (each node's weave bridge takes one)`,
     );
   }
+  checkServices(c, f, base);
 }
 
 /** The weave subnet (IPALLOC_RANGE), or undefined when the given one is not an IPv4 prefix. */

@@ -5,11 +5,14 @@ import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { matrixAnswer, selectPods } from '../answer/matrix.js';
+import { matrixAnswer, matrixTable, selectPods } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
+import { writeAnswer, type Format } from '../render/formats.js';
+import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
+import { KubernetesImportBody } from '../import/kubernetes/schema.js';
 import { summarize } from '../topology/summary.js';
 import { Problem } from '../answer/problem.js';
 import { compileTopology } from '../engine/topology.js';
@@ -20,7 +23,8 @@ import { checkAsBody } from '../topology/schema-check.js';
 import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../topology/schema.js';
 import { jsonTextProblem } from '../topology/json-text.js';
 import type { TSchema } from '@sinclair/typebox';
-import type { WhatIfBodyDoc } from '../http/routes/whatif.schemas.js';
+import { WhatIfBody, type WhatIfBodyDoc } from '../topology/requests.js';
+import { checkWhatIf } from '../answer/whatif.js';
 import { diffAnswer, podsToCompare, type PodFilter, type StoredDoc } from '../answer/diff.js';
 
 export interface Loaded {
@@ -48,14 +52,14 @@ export const encoded = (contentType: string, text: string): Encoded => ({ conten
  * text, which crosses to the worker as one string (a parsed document of 150,000 pods would take seconds to copy).
  */
 function check(_revisions: Loaded[], args: { text: string; validate?: 'create' | 'put' }) {
-  const body = args.validate === undefined ? (JSON.parse(args.text) as TopologyBodyDoc) : readBody(args.text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
+  const body = args.validate === undefined ? (JSON.parse(args.text) as TopologyBodyDoc) : readBody<TopologyBodyDoc>(args.text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
   const { spec, warnings } = checkTopologyBody(body);
   const documentJson = JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric);
   return { name: body.name, description: body.description, form: spec.form, documentJson, summary: summarize(spec), warnings };
 }
 
 /** A body the main thread did not read (a LargeJson): scanned, parsed and validated here as the HTTP layer would have. */
-function readBody(text: string, schema: TSchema): TopologyBodyDoc {
+function readBody<T>(text: string, schema: TSchema): T {
   const problem = jsonTextProblem(text);
   if (problem !== undefined) throw new Problem(400, 'invalid-request', problem.detail, { errors: [{ pointer: '', detail: `${problem.detail} (at ${problem.at})` }] });
   let body: unknown;
@@ -65,14 +69,15 @@ function readBody(text: string, schema: TSchema): TopologyBodyDoc {
     throw new Problem(400, 'invalid-request', 'the request body is not valid JSON');
   }
   checkAsBody(schema, body, '', 'the request body');
-  return body as TopologyBodyDoc;
+  return body as T;
 }
 
 /** What `kubectl get … -o json` printed, as the cluster it describes, ready to store, and what the import saw. */
-function importCluster(_revisions: Loaded[], args: { text: string; cni?: CniPlugin; mode?: CniMode; description?: string }) {
+function importCluster(_revisions: Loaded[], args: { text: string; validate: boolean; cni?: CniPlugin; mode?: CniMode; description?: string }) {
+  const body = args.validate ? readBody<KubernetesImportBodyDoc>(args.text, KubernetesImportBody) : (JSON.parse(args.text) as KubernetesImportBodyDoc);
   let imported;
   try {
-    imported = importKubernetes(JSON.parse(args.text) as KubernetesImportBodyDoc, { plugin: args.cni, mode: args.mode, description: args.description });
+    imported = importKubernetes(body, { plugin: args.cni, mode: args.mode, description: args.description });
   } catch (err) {
     if (err instanceof CniRequiredError) {
       throw new Problem(422, 'cni-required', err.message, { title: 'The CNI data path is needed', errors: err.errors, evidence: err.evidence });
@@ -121,8 +126,16 @@ function diff([a, b]: Loaded[], filter: PodFilter): Encoded {
  * A what-if: flows through a topology given inline, or through a stored one changed by a merge patch and/or changes,
  * each as strictly checked as a topology sent whole.
  */
-function whatIf(_revisions: Loaded[], args: { text: string; options: BatchOptions; base?: StoredDocument & { name: string; revision: number } }) {
-  const body = JSON.parse(args.text) as WhatIfBodyDoc;
+function whatIf(
+  _revisions: Loaded[],
+  args: { text: string; validate: boolean; options: Omit<BatchOptions, 'bidirectional'>; base?: StoredDocument & { name: string; revision: number } },
+): (Encoded & { byDisposition: Record<string, number> }) | { needs: { name: string; revision?: number } } {
+  let body: WhatIfBodyDoc;
+  if (args.validate) {
+    body = readBody<WhatIfBodyDoc>(args.text, WhatIfBody);
+    checkWhatIf(body);
+    if (body.base !== undefined && args.base === undefined) return { needs: { name: body.base, revision: body.revision } };
+  } else body = JSON.parse(args.text) as WhatIfBodyDoc;
   let base = null;
   let spec;
   if (args.base === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
@@ -140,19 +153,33 @@ function whatIf(_revisions: Loaded[], args: { text: string; options: BatchOption
       spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
     }
   }
-  const { count, traces } = traceFlows(compileTopology(spec), base ?? { name: 'what-if', revision: 0 }, body.flows, args.options);
+  const options = { ...args.options, bidirectional: body.bidirectional ?? false };
+  const { count, traces } = traceFlows(compileTopology(spec), base ?? { name: 'what-if', revision: 0 }, body.flows, options);
   return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
+}
+
+/**
+ * A flow's answer written out: JSON with as much detail as the request asks, or a format drawn from the full answer. The
+ * main thread only writes the bytes: serialising a 3 KB answer there cost more than the rest of the request.
+ */
+function answer([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions; format: Format; layout?: MarkdownLayout }): Encoded & { disposition: string } {
+  const built = answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options);
+  const { contentType, text } = writeAnswer(built, args.format, args.layout);
+  return { ...encoded(contentType, text), disposition: built.disposition };
 }
 
 function matrix(
   [r]: Loaded[],
-  args: { namespace?: string; node?: string; format: 'json' | 'svg'; protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number },
+  args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number; protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number },
 ): Encoded {
-  const { format, protocol, port, ...filter } = args;
+  const { format, maxBytes, protocol, port, ...filter } = args;
   const topology = topologyOf(r!);
   const transport = { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { dstPort: port } : {}) };
   const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transport);
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
+  if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
+  // header=present tells a spreadsheet that the first line names the columns (RFC 4180).
+  if (format === 'csv') return encoded('text/csv; charset=utf-8; header=present', matrixTable(answer, 'csv', maxBytes));
   const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
   return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title }));
 }
@@ -164,8 +191,8 @@ export const JOBS = {
   import: importCluster,
   /** A flow's whole answer, as text, diagrams and chat draw it. */
   trace: ([r]: Loaded[], args: { flow: FlowRequest; paths?: number }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, { paths: args.paths }),
-  /** A flow's answer with as much detail as the request asks (JSON). */
-  traceDetail: ([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions }) => answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options),
+  /** A flow's answer written out as the trace route sends it. */
+  answer,
   batch,
   matrix,
   diff,

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { Problem } from '../answer/problem.js';
 import { type JobArgs, type JobKind, type JobResult } from './jobs.js';
 import { fromWire, keyOf, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+import { threadSource } from '../threads.js';
 
 export interface PoolOptions {
   /** Worker threads. */
@@ -59,7 +60,7 @@ interface Slot {
 const SMALLER: Record<JobKind, string> = {
   compile: 'the topology is too large to compile in time here: split it or raise JOB_DEADLINE_SECONDS',
   trace: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
-  traceDetail: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
+  answer: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
   check: 'the topology is too large to check in time here: split it or raise JOB_DEADLINE_SECONDS',
   import: 'the objects are too many to import in time here: import fewer namespaces or raise JOB_DEADLINE_SECONDS',
   batch: 'send fewer flows per request',
@@ -68,17 +69,7 @@ const SMALLER: Record<JobKind, string> = {
   whatIf: 'send fewer flows per request, or a smaller topology',
 };
 
-/**
- * The worker's module: compiled JavaScript as served; under tsx (tests, `npm run dev`) its TypeScript source, through
- * tsx's loader, which Node 20 does not hand down to workers by itself.
- */
-function workerSource(): { code: string | URL; eval: boolean } {
-  if (!import.meta.url.endsWith('.ts')) return { code: new URL('./worker.js', import.meta.url), eval: false };
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./worker.ts', import.meta.url).href;
-  return { code: `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(worker)}); });`, eval: true };
-}
-const source = workerSource();
+const source = threadSource(import.meta.url, 'worker');
 
 export class WorkPool {
   private readonly slots: (Slot | undefined)[];
@@ -109,7 +100,7 @@ export class WorkPool {
 
   run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, options: JobOptions = {}): Promise<JobResult<K>> {
     const documents = options.documents ?? false;
-    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'traceDetail');
+    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'answer');
     if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, resolve: resolve as (v: unknown) => void, reject };

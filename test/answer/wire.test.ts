@@ -1,6 +1,6 @@
-// The JSON the API answers for a trace is the answer the answer layer built, field for field: the response schemas that
-// serialize it (fast-json-stringify, which drops fields a schema does not declare and coerces the ones it types) lose
-// nothing and change nothing, through every step type, tunnels and drops included, in the single trace and the batch.
+// The JSON the API answers for a trace is the answer the answer layer built, field for field: writing it out in a worker
+// and sending its bytes loses nothing and changes nothing, through every step type, tunnels and drops included, in the
+// single trace and the batch.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestApp, type TestApp } from '../helpers/app.js';

@@ -75,10 +75,13 @@ describe('schema errors: 400 with JSON pointers', () => {
     doc.cluster!.cni = { plugin: 'calico', mode: 'bgp', blockSize: 8 } as any;
     let body = assertProblem(await post(doc), 400, 'invalid-request');
     assert.deepEqual(body.errors, [{ pointer: '/cluster/cni/blockSize', detail: 'must be >= 16' }]);
-    doc.cluster!.cni = { plugin: 'kindnet' } as any;
+    doc.cluster!.cni = { plugin: 'kubenet' } as any;
     body = assertProblem(await post(doc), 400, 'invalid-request');
     assert.deepEqual(body.errors, [
-      { pointer: '/cluster/cni/plugin', detail: 'must be one of "bridge", "flannel", "calico", "cilium", "weave"' },
+      {
+        pointer: '/cluster/cni/plugin',
+        detail: 'must be one of "bridge", "flannel", "calico", "cilium", "weave", "kindnet", "gke", "aws-vpc-cni", "azure-cni"',
+      },
     ]);
   });
 

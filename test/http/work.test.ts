@@ -116,3 +116,23 @@ test('heavy requests beyond what may wait are refused with 503 and Retry-After, 
   assert.equal((await matrix).statusCode, 503);
   assert.equal((await waiting).statusCode, 200);
 });
+
+test('a request received before the service stops is answered whole, though its job is asked for after the stop began', async () => {
+  const own = await openTestApp({ work: { workers: 1, heavyWorkers: 1, queueLimit: 8, deadlineSeconds: 30 } });
+  const { name: _, ...doc } = example('two-nodes') as { name: string };
+  assert.equal((await own.app.inject({ method: 'PUT', url: '/v1/topologies/w-stop', payload: doc })).statusCode, 201);
+  // The trace reads the newest revision from the database before it asks a worker: the stop begins at that read.
+  const { store } = own.app;
+  const head = store.head.bind(store);
+  let closing: Promise<void> | undefined;
+  store.head = async (name) => {
+    closing ??= own.close();
+    // Time for the stop to reach the plugins' onClose hooks.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return head(name);
+  };
+  const res = await own.app.inject({ method: 'GET', url: '/v1/topologies/w-stop/trace?from=pod-a1&to=pod-b1' });
+  await closing;
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.json().disposition, 'DELIVERED');
+});

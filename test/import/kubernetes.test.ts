@@ -5,6 +5,8 @@ import { Ajv } from 'ajv';
 import { CniRequiredError, importKubernetes, KubernetesImportBody, type ImportOptions, type KubernetesImport } from '../../src/import/kubernetes.js';
 import { DataError } from '../../src/topology/data-error.js';
 import { Cluster } from '../../src/topology/schema.js';
+import { compileTopology } from '../../src/engine/topology.js';
+import { checkTopology } from '../../src/topology/validate.js';
 import { kubectlList, kubeNode, kubePod, newContext, type Context } from '../fixtures/kubernetes/generate.js';
 
 type Obj = Record<string, any>;
@@ -90,7 +92,8 @@ describe('the fixtures', () => {
     assert.deepEqual(r.cluster.cni, { plugin: 'flannel', backend: 'host-gw' });
     assert.equal(r.cni.detectedFrom, 'metadata.annotations["flannel.alpha.coreos.com/backend-type"] of node cp-1');
     assert.match(r.cni.evidence[1]!, /^flannel: 3 agent pods such as kube-flannel\/kube-flannel-ds-/);
-    assert.match(r.cni.note!, /cni=bridge/);
+    // The note says how what was stored is traced, not to import it as something else.
+    assert.match(r.cni.note!, /host-gw backend is traced as it programs the nodes: cni0/);
     // The finished Job's IP went to the cache pod: the Job is left out (terminated), so there is no duplicate.
     const cache = r.cluster.pods!.find((p) => p.name.startsWith('cache-'))!;
     assert.deepEqual(cache.podIPs, ['10.244.1.4']);
@@ -98,7 +101,10 @@ describe('the fixtures', () => {
     const proxy = r.cluster.pods!.find((p) => p.name.startsWith('kube-proxy-') && p.nodeName === 'worker-1')!;
     assert.deepEqual(proxy, { namespace: 'kube-system', name: proxy.name, nodeName: 'worker-1', hostNetwork: true, podIPs: ['192.168.56.11'], labels: proxy.labels });
     assert.equal(proxy.labels?.['k8s-app'], 'kube-proxy');
-    assert.deepEqual(r.warnings, []);
+    // Every pod left out is explained, with a pointer to it; and the nodes' gateway, which no object names, is assumed.
+    assert.deepEqual(codes(r), ['network-gateway-assumed', 'pod-terminated', 'pod-unscheduled', 'pod-without-ip']);
+    assert.equal(warning(r, 'pod-terminated')!.examples[0]!.pointer.endsWith('/status/phase'), true);
+    assert.deepEqual(r.cluster.network, { cidr: '192.168.56.0/24', gateway: '192.168.56.1' });
     assert.equal(r.description, 'Imported from Kubernetes objects: 3 nodes, 17 pods (3 left out), flannel (backend host-gw).');
   });
 
@@ -109,11 +115,20 @@ describe('the fixtures', () => {
     assert.equal(r.counts.nodes, 4);
     assert.equal(r.counts.pods, 22);
     assert.deepEqual(r.counts.skipped, { ...noneSkipped, pending: 1, duplicateIP: 1 });
-    assert.deepEqual(codes(r), ['duplicate-ip', 'no-node-gateway', 'node-not-ready', 'node-without-pod-cidr', 'pod-ip-in-other-node-cidr', 'pod-ip-outside-node-cidrs']);
-    assert.match(warning(r, 'no-node-gateway')!.detail, /no ARP answer for 169\.254\.1\.1.*give network\.gateway/);
-    // With the nodes' gateway given, the pods reach it and the warning is gone.
-    const withGateway = run({ ...fixture('calico-ipip'), network: { cidr: '10.0.0.0/24', gateway: '10.0.0.1' } });
-    assert.equal(warning(withGateway, 'no-node-gateway'), undefined);
+    assert.deepEqual(codes(r), [
+      'duplicate-ip',
+      'network-gateway-assumed',
+      'node-not-ready',
+      'node-without-pod-cidr',
+      'pod-ip-in-other-node-cidr',
+      'pod-ip-outside-node-cidrs',
+      'pod-without-ip',
+    ]);
+    assert.match(warning(r, 'network-gateway-assumed')!.detail, /gateway: 10\.0\.0\.1 on 10\.0\.0\.0\/24 .* was assumed.*give network\.gateway/);
+    // With the nodes' gateway given, it is the one stored and nothing is assumed.
+    const withGateway = run({ ...fixture('calico-ipip'), network: { cidr: '10.0.0.0/24', gateway: '10.0.0.254' } });
+    assert.equal(warning(withGateway, 'network-gateway-assumed'), undefined);
+    assert.deepEqual(withGateway.cluster.network, { cidr: '10.0.0.0/24', gateway: '10.0.0.254' });
     assert.equal(warning(r, 'pod-ip-outside-node-cidrs')!.count, 7);
     assert.match(warning(r, 'pod-ip-outside-node-cidrs')!.detail, /usual with Calico.*kept$/);
     assert.deepEqual(warning(r, 'pod-ip-in-other-node-cidr')!.examples.map((e) => e.detail), [
@@ -131,17 +146,22 @@ describe('the fixtures', () => {
     assert.match(warning(r, 'node-without-pod-cidr')!.detail, /usual with Calico/);
   });
 
-  test('a dual-stack kind cluster as {nodes, pods}: both families, kindnet recognised but the cni asked for', () => {
-    const body = fixture('dual-stack-split');
-    const err = fails(body);
-    assert.ok(err instanceof CniRequiredError);
-    assert.equal(err.status, 422);
-    assert.match(err.message, /kindnet runs \(pod kube-system\/kindnet-\w+\).*cni=bridge&mode=host-gw comes closest/);
-    assert.deepEqual(err.errors.map((e) => e.parameter), ['cni']);
+  test('a hostNetwork pod is its node: through tunl0 it speaks from the tunnel address, as the node does', () => {
+    const r = run(fixture('calico-ipip'));
+    const c = compileTopology(r.spec);
+    const trace = (from: string) => c.trace(c.resolve(from, 'source'), c.resolve('shop/cart-5d7b9c8f6-wwkm4', 'destination'));
+    const fromNode = trace('k8s-node-2');
+    const fromPod = trace('calico-system/calico-node-ccx9l');
+    assert.equal(fromNode.flow.src.toString(), '192.168.1.192');
+    assert.equal(fromPod.flow.src.toString(), fromNode.flow.src.toString());
+    assert.equal(fromPod.paths[0]!.disposition, 'DELIVERED');
+  });
 
-    const r = run(body, { plugin: 'bridge', mode: 'host-gw' });
-    assert.deepEqual(r.cluster.cni, { plugin: 'bridge', routes: 'host-gw' });
-    assert.equal(r.cni.detectedFrom, 'given');
+  test('a dual-stack kind cluster as {nodes, pods}: both families, kindnet detected from its pods', () => {
+    const body = fixture('dual-stack-split');
+    const r = run(body);
+    assert.deepEqual(r.cluster.cni, { plugin: 'kindnet' });
+    assert.match(r.cni.detectedFrom, /^metadata\.name of pod kube-system\/kindnet-\w+$/);
     assert.deepEqual(r.counts.skipped, { ...noneSkipped, pending: 1 });
     assert.equal(r.counts.pods, 14);
     assert.deepEqual(r.cluster.nodes[1], {
@@ -157,7 +177,7 @@ describe('the fixtures', () => {
     assert.deepEqual(echo.podIPs, ['10.244.1.2', 'fd00:10:244:1::2']);
     const kindnet = r.cluster.pods!.find((p) => p.name.startsWith('kindnet-') && p.nodeName === 'dual-worker')!;
     assert.deepEqual(kindnet.podIPs, ['172.18.0.2', 'fc00:f853:ccd:e793::2']);
-    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(codes(r), ['network-gateway-assumed', 'pod-without-ip']);
   });
 
   test("cilium cluster-pool: the pod CIDRs are Cilium's, not spec.podCIDR's", () => {
@@ -166,7 +186,7 @@ describe('the fixtures', () => {
     assert.equal(r.cni.detectedFrom, 'metadata.annotations["network.cilium.io/ipv4-cilium-host"] of node ip-10-20-1-15.eu-west-1.compute.internal');
     assert.deepEqual(r.cluster.nodes.map((n) => n.podCIDRs), [['10.0.0.0/24'], ['10.0.1.0/24']]);
     assert.deepEqual(r.cluster.nodes[0]!.addresses.map((a) => a.type), ['InternalIP', 'ExternalIP', 'Hostname']);
-    assert.deepEqual(codes(r), ['cni-mode-unknown', 'pod-cidr-from-cilium']);
+    assert.deepEqual(codes(r), ['cni-mode-unknown', 'network-gateway-assumed', 'pod-cidr-from-cilium']);
     assert.equal(r.counts.pods, 12);
     assert.deepEqual(warning(r, 'pod-cidr-from-cilium')!.examples[1], {
       pointer: '/items/1',
@@ -240,10 +260,15 @@ describe('detecting the data path', () => {
     assert.deepEqual(warning(r, 'pod-cidr-from-cilium')!.examples, [{ pointer: '/items/0', detail: 'node a: 10.0.0.0/24 from Cilium, not 10.244.0.0/24 from spec.podCIDRs' }]);
   });
 
-  test('canal: flannel and calico annotate the nodes; flannel carries the packets', () => {
+  test('canal: flannel and calico annotate the nodes; flannel carries the packets, Calico attaches the pods', () => {
     const r = run(mini(twoNodes(() => ({ ...flannel('vxlan'), 'projectcalico.org/IPv4Address': '192.168.0.11/24' })), []));
-    assert.deepEqual(r.cluster.cni, { plugin: 'flannel', backend: 'vxlan' });
-    assert.match(warning(r, 'cni-evidence-conflict')!.detail, /as with Canal/);
+    assert.deepEqual(r.cluster.cni, { plugin: 'flannel', backend: 'vxlan', pods: 'calico' });
+    assert.match(warning(r, 'cni-evidence-conflict')!.detail, /as with Canal.*Calico's CNI plugin attaches the pods/);
+    assert.match(r.description, /canal \(flannel backend vxlan, Calico's pod interfaces\)/);
+    // Canal's agent pods say the same of nodes that only flannel annotates.
+    const canal = twoNodes().map((n, i) => ({ ns: 'kube-system', name: `canal-${'xk2p9q'.slice(i, i + 5)}`, node: n.name, ips: n.ips, hostNetwork: true }));
+    assert.deepEqual(run(mini(twoNodes(() => flannel('vxlan')), canal)).cluster.cni, { plugin: 'flannel', backend: 'vxlan', pods: 'calico' });
+    assert.deepEqual(run(mini(twoNodes(), canal)).cluster.cni, { plugin: 'flannel', pods: 'calico' });
   });
 
   test('agent pods are weaker evidence: weave-net, calico-node (then the mode is unknown)', () => {
@@ -252,10 +277,12 @@ describe('detecting the data path', () => {
     let r = run(mini(twoNodes(), agents('weave-net')));
     assert.deepEqual(r.cluster.cni, { plugin: 'weave' });
     assert.equal(r.cni.detectedFrom, 'metadata.name of pod kube-system/weave-net-xk2p9');
-    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(codes(r), ['network-gateway-assumed']);
     r = run(mini(twoNodes(), agents('calico-node')));
     assert.deepEqual(r.cluster.cni, { plugin: 'calico' });
-    assert.deepEqual(codes(r), ['cni-mode-unknown', 'no-node-gateway']);
+    assert.deepEqual(codes(r), ['cni-mode-unknown', 'network-gateway-assumed']);
+    // The mode the compiler takes is said, as what was assumed.
+    assert.match(r.cni.note!, /ipip, the mode of Calico's manifests, is assumed/);
     // A user's pod of the same name in another namespace is no evidence.
     assert.ok(fails(mini(twoNodes(), agents('calico-node').map((p) => ({ ...p, ns: 'default' })))) instanceof CniRequiredError);
   });
@@ -264,7 +291,7 @@ describe('detecting the data path', () => {
     const err = fails(mini(twoNodes(), []));
     assert.ok(err instanceof CniRequiredError);
     assert.equal(err.slug, 'cni-required');
-    assert.match(err.message, /no node carries flannel, Calico or Cilium annotations/);
+    assert.match(err.message, /^cannot tell the cluster's CNI data path from the objects: no node carries flannel, Calico, Cilium or OVN annotations or a cloud's providerID/);
     assert.deepEqual(err.evidence, []);
   });
 });
@@ -408,6 +435,7 @@ describe('what a real cluster holds that the cluster form cannot', () => {
     assert.deepEqual(r.counts.skipped, { ...noneSkipped, noNode: 1, terminated: 1, unknownNode: 2, duplicateName: 1, outsidePodCIDR: 1 });
     assert.deepEqual(podNames(r), ['default/p']);
     assert.deepEqual(codes(r), [
+      'network-gateway-assumed',
       'node-duplicate-address',
       'node-duplicate-name',
       'node-without-address',
@@ -416,6 +444,12 @@ describe('what a real cluster holds that the cluster form cannot', () => {
       'pod-duplicate-name',
       'pod-ip-outside-node-cidrs',
       'pod-on-unknown-node',
+      'pod-terminated',
+      'pod-unscheduled',
+    ]);
+    assert.deepEqual(warning(r, 'pod-unscheduled')!.examples, [{ pointer: '/items/9', detail: 'pod default/unscheduled has no spec.nodeName (phase Pending)' }]);
+    assert.deepEqual(warning(r, 'pod-terminated')!.examples, [
+      { pointer: '/items/10/status/phase', detail: 'pod default/done is Succeeded (its status still shows 10.1.1.9)' },
     ]);
     assert.deepEqual(warning(r, 'pod-cidr-overlap')!.examples, [
       { pointer: '/items/4/spec/podCIDRs/0', detail: '10.1.0.0/16 of node same-ip overlaps a prefix within 10.1.0.0/16 of node a' },
@@ -427,14 +461,31 @@ describe('what a real cluster holds that the cluster form cannot', () => {
     assert.equal(warning(r, 'node-without-pod-cidr')!.count, 2);
   });
 
-  test('objects of other kinds are counted and ignored', () => {
+  test('a CNI annotation that does not read (a redacted one) is left out with a warning; the fact is derived', () => {
+    const body = mini(twoNodes((i) => ({ 'projectcalico.org/IPv4IPIPTunnelAddr': i === 0 ? '***HIDDEN***' : '10.1.2.64' })), []);
+    const r = run(body);
+    assert.deepEqual(r.cluster.nodes.map((n) => n.annotations), [undefined, { 'projectcalico.org/IPv4IPIPTunnelAddr': '10.1.2.64' }]);
+    assert.deepEqual(warning(r, 'annotation-unreadable')!.examples, [
+      { pointer: '/items/0/metadata/annotations/projectcalico.org~1IPv4IPIPTunnelAddr', detail: 'node a: "***HIDDEN***" is not an IP address' },
+    ]);
+    // A cluster document that carries one anyway is refused where it is.
+    const doc = structuredClone(r.cluster);
+    doc.nodes[0]!.annotations = { 'network.cilium.io/ipv4-cilium-host': 'fd00::1' };
+    assert.throws(
+      () => checkTopology({ cluster: doc }),
+      (err: DataError) =>
+        err.errors.some((e) => e.pointer === '/cluster/nodes/0/annotations/network.cilium.io~1ipv4-cilium-host' && /not an IPv4 address/.test(e.detail)),
+    );
+  });
+
+  test('objects of other kinds are counted and ignored (Services are read: test/import/kubernetes-services.test.ts)', () => {
     const body = mini(twoNodes(), []);
     body.items.push(
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' }, spec: { clusterIP: '10.96.0.1' } },
       { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' } },
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kube-dns', namespace: 'kube-system' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'coredns', namespace: 'kube-system' }, data: {} },
     );
-    assert.deepEqual(run(body, bridge).counts.ignored, { Service: 2, Deployment: 1 });
+    assert.deepEqual(run(body, bridge).counts.ignored, { Deployment: 1, ConfigMap: 1 });
   });
 
   test('every pod left out is counted under exactly one reason', () => {

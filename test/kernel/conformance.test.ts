@@ -1,6 +1,7 @@
 // The engine against the Linux kernel: seeded random topologies realised in network namespaces, every ordered pod pair
 // and a few unassigned and outside addresses traced by the engine and asked of the kernel. Needs root; `npm run
-// test:kernel` runs it (KERNEL_TOPOLOGIES=500 for a long run, KERNEL_SEED to start elsewhere).
+// test:kernel` runs it (KERNEL_TOPOLOGIES=500 for a long run, KERNEL_SEED to start elsewhere, KERNEL_NETNS_PREFIX for the
+// namespaces' names).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +35,8 @@ const topologies = Number(process.env.KERNEL_TOPOLOGIES ?? 12);
 const firstSeed = Number(process.env.KERNEL_SEED ?? 1);
 
 test(`the engine agrees with the kernel on ${topologies} random topologies`, { skip, timeout: 60 * 60_000 }, async () => {
-  const runPrefix = `pt${randomBytes(2).toString('hex')}`;
+  // KERNEL_NETNS_PREFIX names the run's namespaces, for a machine shared by several runs.
+  const runPrefix = process.env.KERNEL_NETNS_PREFIX ?? `pt${randomBytes(2).toString('hex')}`;
   let pairs = 0;
   let decisions = 0;
   let pings = 0;

@@ -1,45 +1,13 @@
-// Reads realised namespaces back the way an operator dumps a real node: the verbatim JSON of iproute2 and bridge, and the
-// sysctls no dump shows. The dumps document built from them is what POST /v1/topologies takes as `dumps`.
+// Reads realised namespaces back the way an operator dumps a real node (`pathtrace dump`, whose commands these are): the
+// verbatim JSON of iproute2 and bridge, and the sysctls no dump shows. The dumps document built from them is what
+// POST /v1/topologies takes as `dumps`.
 import type { Fabric } from '../../src/engine/fabric.js';
 import type { DumpNetnsDoc, DumpsDoc } from '../../src/topology/schema.js';
+import { dumpNamespace as dumpWith, type NamespaceDump } from '../../src/cli/pathtrace/dump.js';
 import { sh, type Realised } from './realise.js';
 
-/** The sysctls that change a forwarding decision (what `sysctl -a -r` prints, as {name: value}). */
-export const SYSCTL_PATTERN = '^net\\.ipv(4\\.(ip_forward|conf\\..*\\.(proxy_arp|forwarding|rp_filter)|fib_multipath_hash_(policy|seed))|6\\.(conf\\.(all\\.forwarding|.*\\.proxy_ndp)|fib_multipath_hash_policy))$';
-
-export type NamespaceDump = Omit<DumpNetnsDoc, 'name' | 'kind' | 'node'>;
-
-const json = async (args: string[]) => JSON.parse(await sh(args[0]!, args.slice(1))) as unknown[];
-
 /** Dumps one kernel namespace with exactly the commands the README gives operators. */
-export async function dumpNamespace(ns: string): Promise<NamespaceDump> {
-  const [link, addr, route, route6, neigh, neighProxy, fdb, sysctl] = await Promise.all([
-    json(['ip', '-n', ns, '-j', '-d', 'link', 'show']),
-    json(['ip', '-n', ns, '-j', 'addr', 'show']),
-    json(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'all']),
-    json(['ip', '-n', ns, '-6', '-j', 'route', 'show', 'table', 'all']),
-    json(['ip', '-n', ns, '-j', 'neigh', 'show']),
-    json(['ip', '-n', ns, '-j', 'neigh', 'show', 'proxy']),
-    json(['ip', 'netns', 'exec', ns, 'bridge', '-j', 'fdb', 'show']),
-    sh('ip', ['netns', 'exec', ns, 'sysctl', '-a', '-r', SYSCTL_PATTERN]),
-  ]);
-  return {
-    link,
-    addr,
-    route,
-    route6,
-    neigh,
-    neighProxy,
-    fdb,
-    sysctl: Object.fromEntries(
-      sysctl
-        .split('\n')
-        .map((line) => line.split(' = '))
-        .filter((kv) => kv.length === 2)
-        .map(([k, v]) => [k!.trim(), v!.trim()]),
-    ),
-  } as NamespaceDump;
-}
+export const dumpNamespace = (ns: string): Promise<NamespaceDump> => dumpWith((argv) => sh(argv[0]!, argv.slice(1)), ns);
 
 /**
  * The dumps document of every realised namespace of a fabric, named as the fabric names them, with the kind (and a pod's

@@ -1,6 +1,6 @@
 // Seeded random topologies for the conformance suite: a cluster of 2-6 nodes and 1-4 pods per node on one of the data
 // paths this kernel can realise (bridge host-gw or cloud routes, flannel host-gw or vxlan, calico bgp or vxlan, cilium
-// native, weave; IP-in-IP and Geneve need kernel modules the test machines lack, and Cilium's tunnel is a BPF decision), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
+// native, weave, and the routed ones: kindnet, the AWS VPC CNI, GKE, Azure CNI; IP-in-IP and Geneve need kernel modules the test machines lack, and Cilium's tunnel is a BPF decision), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
 // route, a blackhole, a wrong gateway, a downed veth, forwarding off, a routing loop between two nodes; a node's
 // connected route replaced by a route via another node, deleted, or never added (an address with noprefixroute); and in
 // some, ECMP routes under known multipath hash seeds (see multipath()).
@@ -26,6 +26,17 @@ export const DATA_PATHS: readonly CniDoc[] = [
   { plugin: 'flannel', backend: 'host-gw' },
   { plugin: 'weave', subnet: '10.1.0.0/16' },
 ];
+
+/**
+ * The data paths that route each pod by its /32 (routed.ts), in rounds 4 and 5 of every six rounds of DATA_PATHS (seeds
+ * 32-47, 80-95, ...: one subnet, then two), so that the seeds other tests name keep their data paths.
+ */
+export const ROUTED_DATA_PATHS: readonly CniDoc[] = [{ plugin: 'kindnet' }, { plugin: 'aws-vpc-cni' }, { plugin: 'gke' }, { plugin: 'azure-cni' }];
+
+function dataPathOf(seed: number): CniDoc {
+  const round = Math.floor(seed / DATA_PATHS.length);
+  return round % 6 >= 4 ? ROUTED_DATA_PATHS[seed % ROUTED_DATA_PATHS.length]! : DATA_PATHS[seed % DATA_PATHS.length]!;
+}
 
 /** Across subnets the overlays encapsulate only where they must. */
 function crossing(cni: CniDoc): CniDoc {
@@ -127,7 +138,7 @@ export function generate(seed: number): Generated {
   const r = seeded(seed);
   const nodes = r.int(2, 6);
   const withGateway = r.next() < 0.5;
-  const cni = DATA_PATHS[seed % DATA_PATHS.length]!;
+  const cni = dataPathOf(seed);
   const dataPath = Object.values(cni).join(' ') + (Math.floor(seed / DATA_PATHS.length) % 2 === 1 ? ' on two subnets' : '');
   // Every other round of data paths puts the odd nodes on a second subnet behind a router: what host-gw cannot cross and
   // crossSubnet and directRouting are for. Decided without drawing from the seed's random numbers, as the data path is.

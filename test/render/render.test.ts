@@ -40,6 +40,18 @@ test('markdown: a bold verdict and a table whose cells cannot break out', () => 
   assert.match(renderMarkdown(hostile), /a \\\| b \\\*c\\\* \\`d\\`/);
 });
 
+test('markdown as a list, for chats without tables: one numbered line per hop, nothing a table needs, as escaped', () => {
+  const lines = renderMarkdown(dropped, 'list').trimEnd().split('\n');
+  assert.equal(lines[0], renderMarkdown(dropped).split('\n')[0]);
+  assert.equal(lines[1], '');
+  assert.deepEqual(lines.slice(2).map((l) => l.slice(0, 3)), dropped.hops.map((_, i) => `${i + 1}. `));
+  assert.match(lines[4]!, /^3\. `node-b` \(eth0 → cbr0\) DROP: nobody on cbr0's layer-2 domain/);
+  assert.ok(lines.every((l) => !l.startsWith('|')));
+  const hostile = structuredClone(delivered);
+  hostile.hops[0]!.steps[1]!.explanation = 'a | b *c* `d`';
+  assert.match(renderMarkdown(hostile, 'list'), /^1\. `default\/pod-a1` \(– → eth0\) ROUTE: a \\\| b \\\*c\\\* \\`d\\`/m);
+});
+
 test('mermaid: a flowchart grouped by node, with labelled links and the drop marked', () => {
   const m = renderMermaid(dropped);
   assert.match(m, /^flowchart LR\n/);

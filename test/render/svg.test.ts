@@ -10,6 +10,11 @@ import { PNG } from 'pngjs';
 import type { TraceAnswer } from '../../src/answer/schema.js';
 import { renderSvg } from '../../src/render/svg.js';
 import { tracedAnswers } from '../helpers/traced.js';
+import { example } from '../helpers/examples.js';
+import { launch, noBrowser } from '../helpers/browser.js';
+import { compileTopology } from '../../src/engine/topology.js';
+import { checkTopology } from '../../src/topology/validate.js';
+import { answerFlow } from '../../src/answer/flow.js';
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
@@ -64,7 +69,7 @@ test('rendered in Chromium: a dropped trace shows a red outcome and the red drop
   assert.ok(share(drop, GREEN) < 0.0005, 'no green on a failure');
   // The third box (node-b, where the packet died) is filled with the drop colour; the first box is not.
   const boxY = 90;
-  const third = { x: 24 + 12 + 2 * 270 + 20, y: boxY, w: 150, h: 20 };
+  const third = { x: 24 + 12 + 2 * 304 + 20, y: boxY, w: 150, h: 20 };
   const first = { x: 24 + 12 + 20, y: boxY, w: 150, h: 20 };
   assert.ok(share(drop, DROP_FILL, third) > 0.5, 'the drop box is filled');
   assert.ok(share(drop, DROP_FILL, first) < 0.05, 'a hop that forwarded is not');
@@ -72,4 +77,49 @@ test('rendered in Chromium: a dropped trace shows a red outcome and the red drop
   const ok = screenshot(renderSvg(delivered));
   assert.ok(share(ok, GREEN) > 0.002, 'green marks delivery');
   assert.ok(share(ok, RED) < 0.0005, 'no red on a delivery');
+});
+
+interface Extent { left: number; right: number; top: number; bottom: number; text: string }
+interface Measured { width: number; texts: Extent[]; hops: Extent[]; labels: Extent[] }
+const MEASURE = `(() => {
+  const svg = document.querySelector('svg');
+  const box = (e) => {
+    const b = e.getBBox();
+    return { left: b.x, right: b.x + b.width, top: b.y, bottom: b.y + b.height, text: e.textContent };
+  };
+  return {
+    width: svg.width.baseVal.value,
+    texts: [...svg.querySelectorAll('text')].map(box),
+    hops: [...svg.querySelectorAll('g.hop > rect')].map(box),
+    labels: [...svg.querySelectorAll('g.tunnel > text, line + text')].map(box),
+  };
+})()`;
+
+test('in Chromium, nothing is cut at the right edge and labels between boxes keep clear of them', { skip: noBrowser }, async () => {
+  const calico = example('calico-vxlan-two-nodes');
+  const tunnelled = answerFlow(compileTopology(checkTopology({ cluster: calico.cluster })), { name: calico.name, revision: 1 }, { from: 'pod-a1', to: 'pod-b1' });
+  // Long names and a summary with a word longer than a line: the layout must wrap or cut them, never overflow.
+  const long = structuredClone(dropped);
+  long.hops.forEach((hop, i) => (hop.netns = `${'very-long-namespace-name-'.repeat(3)}${i}`));
+  long.summary = `${long.summary} ${'x'.repeat(300)} ${'W'.repeat(80)}`;
+  long.hops[2]!.steps.at(-1)!.explanation += ` ${'M'.repeat(200)}`;
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    for (const answer of [dropped, delivered, tunnelled, long]) {
+      await page.setContent(renderSvg(answer));
+      // Source text, not a function: tsx would wrap a function's inner arrows in a helper the page does not have.
+      const found = (await page.evaluate(MEASURE)) as Measured;
+      for (const t of found.texts) assert.ok(t.right <= found.width - 4, `"${t.text}" ends at ${t.right}, the diagram at ${found.width}`);
+      for (const l of found.labels) {
+        for (const h of found.hops) {
+          const apart = l.right + 4 <= h.left || l.left >= h.right + 4 || l.bottom <= h.top || l.top >= h.bottom;
+          assert.ok(apart, `the label "${l.text}" (${l.left}–${l.right}) touches a box (${h.left}–${h.right})`);
+        }
+      }
+      if (answer === tunnelled) assert.ok(found.labels.some((l) => l.text === 'vxlan.calico'), 'the tunnel is labelled');
+    }
+  } finally {
+    await browser.close();
+  }
 });

@@ -1,27 +1,28 @@
 // Calico's BGP data path (no overlay): no bridge. Per pod a veth pair: the pod's eth0 holds the pod IP as a /32 (/128)
-// with `169.254.1.1 dev eth0 scope link` and `default via 169.254.1.1 dev eth0`; the host end `cali` + 11 hex digits has
-// no address and proxy_arp on, so the node answers ARP for 169.254.1.1 (Linux answers by proxy only for an address it
-// would route out of another link: a node without a route to 169.254.1.1, such as one without a default route, leaves
-// its pods' gateway unresolved, as on a real host). On the node `<pod ip> dev cali… scope link` per local pod. Calico's
-// IPAM hands out addresses in blocks (/26 by default) that belong to a node (given as ipamBlocks, or else carved: the
-// first block of the node's pod CIDR that holds its pods, or without a pod CIDR the block of its lowest pod IP): the
-// owning node holds `blackhole <block>` (an unassigned address in it is dropped there) and BIRD gives every other node
-// `<block> via <owner> dev eth0`. A pod outside every block of its node gets its /32 route on its node only.
-// IPv6 is the same with /122 blocks and the host end's link-local address fe80::ecee:eeff:feee:eeee (every cali
-// interface has the MAC ee:ee:ee:ee:ee:ee) as the pods' gateway.
+// with `169.254.1.1 dev eth0 scope link` and `default via 169.254.1.1 dev eth0`; the host end `cali` + 11 hex digits
+// has no address and proxy_arp on, so the node answers ARP for 169.254.1.1 (Linux answers by proxy only for an address
+// it would route out of another link: a node without a route to 169.254.1.1 would leave its pods' gateway unresolved,
+// so a node whose gateway network.gateway does not give gets an assumed one, see underlay.ts). On the node `<pod ip> dev cali… scope link` per local pod.
+// Calico's IPAM hands out addresses in blocks (/26 by default) that belong to a node (given as ipamBlocks, or else what
+// the node shows: the block of its tunnel address annotation and the blocks of its pods' IPs; only a node that shows
+// neither gets the first block of its pod CIDR, which Calico's pools ignore): the owning node holds `blackhole <block>`
+// (an unassigned address in it is dropped there) and BIRD gives every other node `<block> via <owner> dev eth0`. A pod
+// outside every block of its node gets its /32 route on its node only. IPv6 is the same with /122 blocks and the host
+// end's link-local address fe80::ecee:eeff:feee:eeee (every cali interface has the MAC ee:ee:ee:ee:ee:ee) as the pods'
+// gateway.
 //
 // As in bridge.ts, the routes to remote blocks live in one table every node shares; a node's own blackhole shadows the
 // shared entry for its own block, so 5,000 nodes hold one copy of the block routes, not 5,000.
 //
 // The overlay modes carry pod traffic between nodes in a tunnel. ipip: every node has tunl0 (IP-in-IP, no local or
-// remote, MTU 1480) holding its tunnel address (the first free address of its first block) as a /32, and the remote
-// blocks go `via <node> dev tunl0 onlink`: the route's gateway is the outer destination. vxlan: `vxlan.calico` (VNI 4096,
-// UDP 4789, MTU 1450) holds the tunnel address, the remote blocks go `via <that node's tunnel address> dev vxlan.calico
-// onlink`, and Felix writes a permanent neighbour (tunnel address → the node's VTEP MAC) and an FDB entry (MAC → node
-// address) per node; IPv6 blocks the same through `vxlan-v6.calico` (MTU 1430, its IPv6 tunnel address, the outer
-// packets between the nodes' IPv6 addresses). The pods' veths get the smallest tunnel MTU. `crossSubnet` encapsulates
-// only between nodes on different subnets (network.subnets). In ipip mode IPv6 blocks are routed natively: Calico's
-// IP-in-IP is IPv4 only.
+// remote, MTU 1480) holding its tunnel address (its `projectcalico.org/IPv4IPIPTunnelAddr` annotation, or else the
+// first free address of its first block) as a /32, and the remote blocks go `via <node> dev tunl0 onlink`: the route's
+// gateway is the outer destination. vxlan: `vxlan.calico` (VNI 4096, UDP 4789, MTU 1450) holds the tunnel address, the
+// remote blocks go `via <that node's tunnel address> dev vxlan.calico onlink`, and Felix writes a permanent neighbour
+// (tunnel address → the node's VTEP MAC) and an FDB entry (MAC → node address) per node; IPv6 blocks the same through
+// `vxlan-v6.calico` (MTU 1430, its IPv6 tunnel address, the outer packets between the nodes' IPv6 addresses). The pods'
+// veths get the smallest tunnel MTU. `crossSubnet` encapsulates only between nodes on different subnets
+// (network.subnets). In ipip mode IPv6 blocks are routed natively: Calico's IP-in-IP is IPv4 only.
 import { Addr, type Family } from '../addr.js';
 import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
@@ -31,9 +32,11 @@ import { FabricBuilder, type FdbEntry, type Neighbour, type Netns } from '../fab
 import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 
 type CalicoCniDoc = Extract<CniDoc, { plugin: 'calico' }>;
-import { defaultRoute, deviceMac, hostVethName, linkRoute, podAddrs, placePods, type ClusterFabric } from './bridge.js';
+import { defaultRoute, deviceMac, hostVethName, linkRoute, podAddrs, placePods, via, type ClusterFabric } from './bridge.js';
 import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf } from './underlay.js';
 import { EMPTY_FIB4, EMPTY_FIB6 } from './fabric.js';
+import { calicoAnyTunnelAddr, calicoTunnelAddr, flannelVtepMac } from './annotations.js';
+import { FLANNEL_PORT } from './flannel.js';
 
 export const CALICO_GATEWAY4 = Addr.parse('169.254.1.1');
 const TUNNEL = 1; // the first tunnel device's index on every node: right after eth0
@@ -44,7 +47,12 @@ const MTU = { ipip: 1480, vxlan: 1450, vxlan6: 1430 } as const;
 export const CALICO_GATEWAY6 = Addr.parse('fe80::ecee:eeff:feee:eeee');
 const BIRD = 'bird';
 
-/** The IPAM blocks of every node, per node name: given ones, or else carved from the node's pod CIDRs. */
+/**
+ * The IPAM blocks of every node, per node name: given ones; or else the block of the node's tunnel address (its
+ * annotation: Calico takes the tunnel address from the node's first block), then the blocks its pods' IPs are in, and
+ * only for a node that shows neither, the first block of its pod CIDR (kubeadm's pod CIDR is not Calico's: its pools
+ * ignore it).
+ */
 export function calicoBlocks(cluster: ClusterDoc, cni: CalicoCniDoc): Map<string, Prefix[]> {
   const blocks = new Map<string, Prefix[]>(cluster.nodes.map((n) => [n.name, []]));
   if (cni.ipamBlocks !== undefined && cni.ipamBlocks.length > 0) {
@@ -61,29 +69,28 @@ export function calicoBlocks(cluster: ClusterDoc, cni: CalicoCniDoc): Map<string
     else list.push(...podAddrs(p));
   }
   for (const node of cluster.nodes) {
-    const pods = podsOf.get(node.name) ?? [];
-    for (const text of node.podCIDRs) {
-      const cidr = Prefix.parse(text);
-      const bits = size(cidr.family);
-      if (cidr.bits >= bits) {
-        blocks.get(node.name)!.push(cidr);
+    const own = blocks.get(node.name)!;
+    const pods = (podsOf.get(node.name) ?? []).sort((a, b) => a.compare(b));
+    for (const family of FAMILIES) {
+      const tunnel = calicoAnyTunnelAddr(node, family);
+      if (tunnel !== undefined) own.push(Prefix.of(tunnel, size(family)));
+      const inFamily = pods.filter((a) => a.family === family);
+      const cidr = node.podCIDRs.map((t) => Prefix.parse(t)).find((c) => c.family === family);
+      if (tunnel === undefined && inFamily.length === 0) {
+        // Nothing shows where Calico allocates for this node: its pod CIDR's first block stands in.
+        if (cidr !== undefined) own.push(cidr.bits >= size(family) ? cidr : Prefix.of(cidr.addr, size(family)));
         continue;
       }
-      // A block per node: the first of the CIDR's blocks that holds one of its pods (the CIDR's first without pods). A
-      // CIDR none of the node's pods is in (kubeadm assigns them, Calico's pools ignore them) tells nothing.
-      const inside = pods.filter((a) => cidr.contains(a)).sort((a, b) => a.compare(b));
-      if (inside.length === 0 && pods.some((a) => a.family === cidr.family)) continue;
-      blocks.get(node.name)!.push(Prefix.of(inside[0] ?? cidr.addr, bits));
-    }
-    // Calico allocates from its own pools, so imported nodes often have no pod CIDR, or one their pods are not in: the
-    // block of their lowest pod IP.
-    for (const family of FAMILIES) {
-      if (blocks.get(node.name)!.some((b) => b.family === family)) continue;
-      const lowest = pods.filter((a) => a.family === family).sort((a, b) => a.compare(b))[0];
-      if (lowest !== undefined) carved.push({ node: node.name, block: Prefix.of(lowest, size(family)) });
+      // A pod CIDR no larger than a block that holds the node's pods is its block (blockSize as kubeadm's CIDR).
+      if (tunnel === undefined && cidr !== undefined && cidr.bits >= size(family) && inFamily.some((a) => cidr.contains(a))) own.push(cidr);
+      for (const a of inFamily) {
+        if (own.some((b) => b.contains(a)) || carved.some((c) => c.node === node.name && c.block.contains(a))) continue;
+        carved.push({ node: node.name, block: Prefix.of(a, size(family)) });
+      }
     }
   }
-  // A carved block another node's block overlaps is left out: its pods get their /32 routes only.
+  // A block carved from a pod IP that another node's block overlaps is left out: the pod's address was borrowed from
+  // that block, and it gets its /32 route only.
   if (carved.length > 0) {
     const all = [...blocks.values()].flat();
     for (const { node, block } of carved) {
@@ -95,34 +102,64 @@ export function calicoBlocks(cluster: ClusterDoc, cni: CalicoCniDoc): Map<string
   return blocks;
 }
 
-/** The tunnel address of each node that has a block of `family`: its first such block's first address no pod holds. */
-function tunnelAddresses(cluster: ClusterDoc, blocks: Map<string, Prefix[]>, family: Family): Map<string, Addr> {
+/**
+ * The tunnel address of each node that has a block of `family`: its annotation, or else its first such block's first
+ * address no pod holds.
+ */
+function tunnelAddresses(cluster: ClusterDoc, blocks: Map<string, Prefix[]>, family: Family, mode: 'ipip' | 'vxlan'): Map<string, Addr> {
   const taken = new Set((cluster.pods ?? []).flatMap((p) => podAddrs(p).map((a) => a.toString())));
   const out = new Map<string, Addr>();
-  for (const [node, list] of blocks) {
-    const block = list.find((x) => x.family === family);
+  for (const node of cluster.nodes) {
+    const given = calicoTunnelAddr(node, family, mode);
+    if (given !== undefined) {
+      out.set(node.name, given);
+      continue;
+    }
+    const block = blocks.get(node.name)!.find((x) => x.family === family);
     if (block === undefined) continue;
     let a = block.addr;
     while (taken.has(a.toString()) && block.contains(a.add(1))) a = a.add(1);
-    out.set(node, a);
+    out.set(node.name, a);
   }
   return out;
 }
 
-export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFabric {
+/**
+ * Canal: flannel carries the packets between the nodes (its vxlan or host-gw backend), Calico attaches the pods. Each
+ * node's pod CIDR is its one block (Calico's CNI plugin allocates with host-local from it), flannel.<VNI> holds the
+ * CIDR's first address and the VTEP MAC of backend-data, and there is neither BIRD nor a blackhole.
+ */
+export interface CanalOptions {
+  backend: 'vxlan' | 'host-gw';
+  vni: number;
+}
+
+export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc, canal?: CanalOptions): ClusterFabric {
   const b = new FabricBuilder();
-  const u = underlayOf(b, cluster);
-  const blocks = calicoBlocks(cluster, cni);
-  const mode = cni.mode ?? 'ipip';
+  // Without the nodes' default route Calico's pods reach nothing, not even each other: a gateway is assumed if none is given.
+  const u = underlayOf(b, cluster, undefined, true);
+  const blocks =
+    canal === undefined ? calicoBlocks(cluster, cni) : new Map(cluster.nodes.map((n) => [n.name, n.podCIDRs.map((t) => Prefix.parse(t))]));
+  const mode = canal === undefined ? (cni.mode ?? 'ipip') : canal.backend === 'vxlan' ? 'vxlan' : 'bgp';
   // The families carried in a tunnel: IPv4 in ipip mode (Calico has no IPv6 IP-in-IP), both in vxlan mode. Each has its
   // device, at the same index on every node.
   const encapsulated = FAMILIES.filter(
     (f) => mode !== 'bgp' && (f === 4 || mode === 'vxlan') && cluster.nodes.some((n) => blocks.get(n.name)!.some((x) => x.family === f)),
   );
   const devIndex = (f: Family) => TUNNEL + encapsulated.indexOf(f);
-  const devName = (f: Family) => (mode === 'ipip' ? 'tunl0' : f === 4 ? 'vxlan.calico' : 'vxlan-v6.calico');
-  const tunnelAddrs = new Map(encapsulated.map((f) => [f, tunnelAddresses(cluster, blocks, f)]));
-  const mac = (node: string, f: Family) => deviceMac(`${node}/${devName(f)}`);
+  const devName = (f: Family) =>
+    canal !== undefined ? (f === 4 ? `flannel.${canal.vni}` : `flannel-v6.${canal.vni}`) : mode === 'ipip' ? 'tunl0' : f === 4 ? 'vxlan.calico' : 'vxlan-v6.calico';
+  const tunnelAddrs = new Map(
+    encapsulated.map((f) => [
+      f,
+      canal === undefined
+        ? tunnelAddresses(cluster, blocks, f, mode === 'ipip' ? 'ipip' : 'vxlan')
+        : new Map(cluster.nodes.flatMap((n) => blocks.get(n.name)!.filter((x) => x.family === f).map((x) => [n.name, x.addr] as const))),
+    ]),
+  );
+  const byName = new Map(cluster.nodes.map((n) => [n.name, n]));
+  const mac = (node: string, f: Family) =>
+    (canal === undefined ? undefined : flannelVtepMac(byName.get(node)!, f)) ?? deviceMac(`${node}/${devName(f)}`);
 
   const neigh: Neighbour[] = [];
   const fdb: FdbEntry[] = [];
@@ -156,7 +193,7 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
           const router = u.router?.addrs[local]?.get(f);
           nh = [{ gateway: router ?? next, dev: ETH0, onlink: router === undefined, weight: 1 }];
         }
-        const protocol = encap && mode === 'vxlan' ? undefined : BIRD;
+        const protocol = (encap && mode === 'vxlan') || canal !== undefined ? undefined : BIRD;
         shared.get(f)!.push(new Route(block, 'unicast', f === 6 ? 1024 : 0, nh, 'global', protocol, undefined));
       }
     }
@@ -182,7 +219,8 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
         const tunnel = { vni: 0, port: 0, local: undefined, underlay: -1, ipcache: [] };
         b.addLink(ns, devName(f), 'ipip', true, addrs, false, { mtu: MTU.ipip, tunnel });
       } else {
-        const tunnel = { vni: VXLAN_VNI, port: VXLAN_PORT, local: nodeAddr(node, f), underlay: ETH0, ipcache: [] };
+        const [vni, port] = canal === undefined ? [VXLAN_VNI, VXLAN_PORT] : [canal.vni, FLANNEL_PORT];
+        const tunnel = { vni, port, local: nodeAddr(node, f), underlay: ETH0, ipcache: [] };
         b.addLink(ns, devName(f), 'vxlan', true, addrs, false, { mtu: MTU[f === 4 ? 'vxlan' : 'vxlan6'], mac: mac(node.name, f), tunnel });
       }
     }
@@ -196,7 +234,14 @@ export function compileCalico(cluster: ClusterDoc, cni: CalicoCniDoc): ClusterFa
         const gateway = u.gatewayOf(node, f);
         if (gateway !== undefined) routes.push(defaultRoute(gateway, ETH0));
         for (const block of blocks.get(node.name)!) {
-          if (block.family === f) routes.push(new Route(block, 'blackhole', f === 6 ? 1024 : 0, [], 'global', BIRD, undefined));
+          if (block.family !== f) continue;
+          const metric = f === 6 ? 1024 : 0;
+          if (canal === undefined) routes.push(new Route(block, 'blackhole', metric, [], 'global', BIRD, undefined));
+          // Canal's node has no route of its own pod CIDR: an address of it no pod has follows the default route. The
+          // shared table's route to every node's CIDR would take it into the tunnel, so the default's next hop shadows
+          // it here (without a gateway of the family the kernel finds no route: unreachable says so).
+          else if (gateway !== undefined) routes.push(new Route(block, 'unicast', metric, via(gateway, ETH0), 'global', undefined, undefined));
+          else routes.push(new Route(block, 'unreachable', metric, [], 'global', undefined, undefined));
         }
         return [f, routes];
       }),

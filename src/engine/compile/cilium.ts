@@ -1,18 +1,21 @@
-// Cilium with native routing and auto-direct-node-routes (no overlay): no bridge. Per node `cilium_host` (one end of the
-// veth pair cilium_host/cilium_net) holds the router IP (the first host address of the node's pod CIDR, as a /32); per pod a veth pair: the pod's eth0 holds the pod IP as a
-// /32 with `<router ip> dev eth0 scope link` and `default via <router ip> dev eth0`, the host end is `lxc` + 12 hex digits
-// with no address and `<pod ip> dev lxc…` on the node (endpoint routes). Every node routes every other node's pod CIDR
-// `via <that node> dev eth0` (auto-direct-node-routes), from one table they share as in bridge.ts.
+// Cilium with native routing and auto-direct-node-routes (no overlay): no bridge. Per node `cilium_host` (one end of
+// the veth pair cilium_host/cilium_net) holds the router IP (the node's `network.cilium.io/ipv4-cilium-host`
+// annotation, or else the first host address of its pod CIDR, as a /32); where the node names its health IP
+// (`ipv4-health-ip`), the cilium-health endpoint is a netns `<node>/cilium-health` behind `lxc_health`, as a pod is;
+// per pod a veth pair: the pod's eth0 holds the pod IP as a /32 with `<router ip> dev eth0 scope link` and `default via
+// <router ip> dev eth0`, the host end is `lxc` + 12 hex digits with no address and `<pod ip> dev lxc…` on the node
+// (endpoint routes). Every node routes every other node's pod CIDR `via <that node> dev eth0`
+// (auto-direct-node-routes), from one table they share as in bridge.ts.
 //
 // With `routing: tunnel` the other nodes' pod CIDRs go through `cilium_vxlan` (UDP 8472) or `cilium_geneve` (UDP 6081)
-// instead: devices in external (collect_md) mode whose far end Cilium's BPF program takes from its ipcache (every node's
-// pod CIDR → that node's address), not from the kernel's neighbours. Kernel routes do not take that decision; the
-// compiled `<pod CIDR> dev cilium_vxlan` stands for it and traces say so. The pods' veths get MTU 1450.
+// instead: devices in external (collect_md) mode whose far end Cilium's BPF program takes from its ipcache (every
+// node's pod CIDR → that node's address), not from the kernel's neighbours. Kernel routes do not take that decision;
+// the compiled `<pod CIDR> dev cilium_vxlan` stands for it and traces say so. The pods' veths get MTU 1450.
 //
 // Cilium's BPF program on the lxc device answers the pod's ARP and NDP for its gateway; the kernel model gets the same
-// answers from proxy_arp on the lxc end (the node owns the router IP on cilium_host, and Linux answers ARP for it on any
-// link) and, for IPv6, from a proxy NDP entry for the router's IPv6 address on the lxc end. IPv6 is the same as IPv4 with
-// /128 addresses.
+// answers from proxy_arp on the lxc end (the node owns the router IP on cilium_host, and Linux answers ARP for it on
+// any link) and, for IPv6, from a proxy NDP entry for the router's IPv6 address on the lxc end. IPv6 is the same as
+// IPv4 with /128 addresses.
 import type { Addr, Family } from '../addr.js';
 import { IfAddr } from '../ifaddr.js';
 import { Prefix } from '../prefix.js';
@@ -24,6 +27,7 @@ import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 type CiliumCniDoc = Extract<CniDoc, { plugin: 'cilium' }>;
 import { defaultRoute, hostVethName, linkRoute, podAddrs, placePods, viaRoute, type ClusterFabric } from './bridge.js';
 import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf } from './underlay.js';
+import { ciliumHealthAddr, ciliumHostAddr } from './annotations.js';
 
 const CILIUM_HOST = 1;
 /** After eth0, cilium_host and cilium_net. */
@@ -69,11 +73,13 @@ export function compileCilium(cluster: ClusterDoc, cni: CiliumCniDoc): ClusterFa
   const nodes = new Map<string, NodeState>();
   for (const node of cluster.nodes) {
     const { ns, eth0Addrs } = addNode(b, node, u);
-    // The router IP of each family: the first host address of the node's pod CIDR, on cilium_host.
+    // The router IP of each family, on cilium_host: the node's annotation, or else the first host address of its pod CIDR.
     const routers = new Map<Family, Addr>();
     for (const f of FAMILIES) {
       const cidr = cidrOf(node, f);
-      if (cidr !== undefined) routers.set(f, cidr.addr.add(1));
+      const given = ciliumHostAddr(node, f);
+      if (given !== undefined) routers.set(f, given);
+      else if (cidr !== undefined) routers.set(f, cidr.addr.add(1));
     }
     // cilium_host and cilium_net are a veth pair inside the node, as Cilium creates them.
     const host = b.addLink(ns, 'cilium_host', 'veth', true, [...routers.values()].map((a) => IfAddr.of(a, a.bits)));
@@ -101,15 +107,30 @@ export function compileCilium(cluster: ClusterDoc, cni: CiliumCniDoc): ClusterFa
     nodes.set(node.name, { ns, own, podFib, router6: routers.get(6), subnet: u.subnetOf(node) });
   }
 
+  // The health endpoint Cilium runs on every node (cilium-health, probed by the other nodes), where the node names its
+  // address: a netns of its own behind lxc_health, as a pod is.
+  for (const node of cluster.nodes) {
+    const state = nodes.get(node.name)!;
+    const addrs = FAMILIES.map((f) => ciliumHealthAddr(node, f)).filter((a) => a !== undefined);
+    if (addrs.length === 0) continue;
+    const ns = b.addNetns(`${node.name}/cilium-health`, 'host', node.name, false, state.podFib.get(4)!, state.podFib.get(6)!);
+    attach(state, ns, addrs, 'lxc_health');
+  }
+
+  /** A veth pair from an endpoint's eth0 to the node, and the node's route to each of its addresses. */
+  function attach(node: NodeState, ns: Netns, addrs: Addr[], hostName: string) {
+    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs.map((a) => IfAddr.of(a, a.bits)), false, { mtu });
+    // Cilium's BPF program answers the endpoint's ARP and NDP for its gateway; proxy ARP and a proxy NDP entry do it here.
+    const proxyNdp = addrs.some((a) => a.family === 6) && node.router6 !== undefined ? [node.router6] : [];
+    const lxc = b.addLink(node.ns, hostName, 'veth', true, [], true, { mtu, proxyNdp });
+    b.pair(eth0, lxc);
+    for (const a of addrs) node.own.get(a.family)!.push(linkRoute(Prefix.of(a, a.bits), lxc.index));
+  }
+
   const hostNetworkPods = placePods(cluster, nodes, (pod, key, node) => {
     const addrs = podAddrs(pod);
     const ns = b.addNetns(key, 'pod', pod.nodeName, false, node.podFib.get(4)!, node.podFib.get(6)!);
-    const eth0 = b.addLink(ns, 'eth0', 'veth', true, addrs.map((a) => IfAddr.of(a, a.bits)), false, { mtu });
-    // Cilium's BPF program answers the pod's ARP and NDP for its gateway; proxy ARP and a proxy NDP entry do it here.
-    const proxyNdp = addrs.some((a) => a.family === 6) && node.router6 !== undefined ? [node.router6] : [];
-    const lxc = b.addLink(node.ns, hostVethName('lxc', key, 12), 'veth', true, [], true, { mtu, proxyNdp });
-    b.pair(eth0, lxc);
-    for (const a of addrs) node.own.get(a.family)!.push(linkRoute(Prefix.of(a, a.bits), lxc.index));
+    attach(node, ns, addrs, hostVethName('lxc', key, 12));
   });
   for (const { ns, own, subnet } of nodes.values()) {
     ns.fib4 = new Fib(new RouteTable(4, own.get(4)!), sharedTables[subnet]!.get(4));

@@ -1,10 +1,14 @@
 // Flannel. The host-gw backend is the bridge data path with the bridge named cni0. The vxlan backend adds per node a
-// VXLAN device flannel.<VNI> (VNI 1, UDP 8472, MTU 1450: the underlay's 1500 less 50 bytes of headers) holding the first
-// address of the node's subnet as a /32 (flannel-v6.<VNI>, MTU 1430, and the subnet's first IPv6 address as a /128 for
-// IPv6, the outer packets then being IPv6 between the nodes' IPv6 addresses), and for every other node: `<subnet> via <subnet's first address> dev flannel.1 onlink`, a permanent neighbour entry giving
-// that address the other node's VTEP MAC, and an FDB entry sending the MAC to the other node's address. The packet is
-// encapsulated on flannel.1, the outer UDP packet is routed again in the node and carried on the underlay, and the other
-// node's flannel.1 decapsulates it. cni0, the pods' eth0 and their host ends get the smallest MTU of the VXLAN devices.
+// VXLAN device flannel.<VNI> (VNI 1, UDP 8472, MTU 1450: the underlay's 1500 less 50 bytes of headers) holding the
+// first address of the node's subnet as a /32 (flannel-v6.<VNI>, MTU 1430, and the subnet's first IPv6 address as a
+// /128 for IPv6, the outer packets then being IPv6 between the nodes' IPv6 addresses), and for every other node:
+// `<subnet> via <subnet's first address> dev flannel.1 onlink`, a permanent neighbour entry giving that address the
+// other node's VTEP MAC (its `flannel.alpha.coreos.com/backend-data` VtepMAC, or else one derived from its name), and
+// an FDB entry sending the MAC to the other node's address. The packet is encapsulated on flannel.1, the outer UDP
+// packet is routed again in the node and carried on the underlay, and the other node's flannel.1 decapsulates it. cni0,
+// the pods' eth0 and their host ends get the smallest MTU of the VXLAN devices.
+//
+// With `pods: calico` (Canal) the pods attach as Calico attaches them, no cni0: see compileCalico's CanalOptions.
 //
 // `directRouting: true` gives the nodes on the sender's own underlay subnet host-gw routes instead (network.subnets).
 // The neighbour and FDB lists are shared by every node: an entry for the node itself is never looked up (its own subnet
@@ -17,6 +21,8 @@ import type { FabricBuilder, FdbEntry, Neighbour, Netns } from '../fabric.js';
 import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 import { compileBridge, deviceMac, type ClusterFabric, type Overlay } from './bridge.js';
 import { ETH0, nodeAddr, type Underlay } from './underlay.js';
+import { flannelVtepMac } from './annotations.js';
+import { compileCalico } from './calico.js';
 
 type FlannelCniDoc = Extract<CniDoc, { plugin: 'flannel' }>;
 type ClusterNode = ClusterDoc['nodes'][number];
@@ -31,6 +37,10 @@ const VTEP_MTU: Record<Family, number> = { 4: 1450, 6: 1430 };
 const FIRST_VTEP = 2;
 
 export function compileFlannel(cluster: ClusterDoc, cni: FlannelCniDoc): ClusterFabric {
+  if (cni.pods === 'calico') {
+    const canal = { backend: cni.backend ?? 'vxlan', vni: cni.vni ?? 1 };
+    return compileCalico(cluster, { plugin: 'calico', crossSubnet: cni.directRouting === true }, canal);
+  }
   if ((cni.backend ?? 'vxlan') === 'host-gw') return compileBridge(cluster, { bridgeName: 'cni0', routes: 'host-gw' });
   const overlay = vxlanOverlay(cluster, cni.vni ?? 1, cni.directRouting === true);
   return compileBridge(cluster, { bridgeName: 'cni0', routes: 'host-gw', overlay });
@@ -41,7 +51,8 @@ function vxlanOverlay(cluster: ClusterDoc, vni: number, directRouting: boolean):
   const families = ([4, 6] as const).filter((f) => cluster.nodes.some((n) => subnet(n, f) !== undefined));
   const devName = (f: Family) => (f === 4 ? `flannel.${vni}` : `flannel-v6.${vni}`);
   const devIndex = (f: Family) => FIRST_VTEP + families.indexOf(f);
-  const mac = (node: ClusterNode, f: Family) => deviceMac(`${node.name}/${devName(f)}`);
+  // flanneld publishes each VTEP's MAC in the node's backend-data (what `ip neigh show dev flannel.1` shows on the others).
+  const mac = (node: ClusterNode, f: Family) => flannelVtepMac(node, f) ?? deviceMac(`${node.name}/${devName(f)}`);
 
   const neigh: Neighbour[] = [];
   const fdb: FdbEntry[] = [];

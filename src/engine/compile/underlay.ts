@@ -43,10 +43,12 @@ export interface Router {
 export class Underlay {
   constructor(
     readonly subnets: readonly UnderlaySubnet[],
-    /** network.gateway, when given (only with a single segment). */
+    /** network.gateway, when given (only with a single segment), or the one assumed for a data path that needs one. */
     readonly gateway: Addr | undefined,
     /** The router between the subnets, or the cloud's VPC router. */
     readonly router: Router | undefined,
+    /** The gateway is not network.gateway but assumed (assumedGateway()). */
+    readonly gatewayAssumed = false,
   ) {}
 
   /** The subnet a node's eth0 is on (the first that holds one of its addresses). */
@@ -77,13 +79,33 @@ export class Underlay {
   }
 }
 
+/** The shortest prefix an assumed node subnet gets: what a real node's subnet is at least, not a /30 around the nodes. */
+const ASSUMED_BITS: Record<Family, number> = { 4: 24, 6: 64 };
+
+/**
+ * A gateway for nodes whose objects do not name theirs (real nodes have a default route, to a router the objects do not
+ * show): the first address of their subnet that no node has, the subnet widened to a /24 (/64) when the nodes' own
+ * addresses span less, as a real node's subnet does.
+ */
+export function assumedGateway(subnet: Prefix, taken: ReadonlySet<string>): { cidr: Prefix; gateway: Addr } | undefined {
+  const cidr = subnet.bits > ASSUMED_BITS[subnet.family] ? Prefix.of(subnet.addr, ASSUMED_BITS[subnet.family]) : subnet;
+  const last = cidr.family === 4 && cidr.bits < 31 ? 1 : 0; // IPv4's broadcast address is no host's
+  for (let a = cidr.addr.add(1), n = 0; cidr.contains(a.add(last)) && n < 256; a = a.add(1), n++) {
+    if (!taken.has(a.toString())) return { cidr, gateway: a };
+  }
+  return undefined;
+}
+
 /**
  * Adds the underlay's segments, and the router (named `routerName`) when the network has several subnets or the data
- * path asks for one; without a router, network.gateway is a host outside the model on the single segment.
+ * path asks for one; without a router, network.gateway is a host outside the model on the single segment. A data path
+ * whose pods reach nothing without the nodes' default route (Calico's, whose gateway 169.254.1.1 the node answers for
+ * only when it routes it) asks for `assumeGateway`: without network.gateway, one is assumed (assumedGateway()).
  */
-export function underlayOf(b: FabricBuilder, cluster: ClusterDoc, routerName?: string): Underlay {
+export function underlayOf(b: FabricBuilder, cluster: ClusterDoc, routerName?: string, assumeGateway = false): Underlay {
   const network = cluster.network;
-  const gateway = network?.gateway === undefined ? undefined : Addr.parse(network.gateway);
+  let gateway = network?.gateway === undefined ? undefined : Addr.parse(network.gateway);
+  let assumed = false;
   let subnets: UnderlaySubnet[];
   if (network?.subnets !== undefined && network.subnets.length > 0) {
     subnets = network.subnets.map((text, i) => {
@@ -98,6 +120,16 @@ export function underlayOf(b: FabricBuilder, cluster: ClusterDoc, routerName?: s
       const given = network?.cidr === undefined ? undefined : Prefix.parse(network.cidr);
       prefixes.set(family, given?.family === family ? given : Prefix.smallestContaining(addrs));
     }
+    const first = prefixes.get(4) ?? prefixes.get(6);
+    if (assumeGateway && gateway === undefined && routerName === undefined && first !== undefined) {
+      const taken = new Set(cluster.nodes.flatMap((n) => FAMILIES.map((f) => nodeAddr(n, f)?.toString() ?? '')));
+      const a = assumedGateway(first, taken);
+      if (a !== undefined) {
+        prefixes.set(first.family, a.cidr);
+        gateway = a.gateway;
+        assumed = true;
+      }
+    }
     subnets = [{ segment: b.segment('underlay', prefixes.get(4) ?? prefixes.get(6)), prefixes }];
   }
   const name = routerName ?? (subnets.length > 1 ? 'underlay-router' : undefined);
@@ -106,7 +138,7 @@ export function underlayOf(b: FabricBuilder, cluster: ClusterDoc, routerName?: s
     const bits = subnets[0]!.prefixes.get(gateway.family)?.bits ?? gateway.bits;
     b.plug(b.addLink(undefined, `external ${gateway}`, 'external', true, [IfAddr.of(gateway, bits)]), subnets[0]!.segment);
   }
-  const u = new Underlay(subnets, gateway, router);
+  const u = new Underlay(subnets, gateway, router, assumed);
   u.routeAtRouter(new Map());
   return u;
 }
@@ -132,8 +164,11 @@ function addRouter(b: FabricBuilder, cluster: ClusterDoc, subnets: UnderlaySubne
   return { ns, addrs };
 }
 
-/** A node netns with its eth0 on its subnet's segment (link 0, so shared routes can name it), forwarding on. */
-export function addNode(b: FabricBuilder, node: ClusterNode, u: Underlay): { ns: Netns; eth0Addrs: IfAddr[] } {
+/**
+ * A node netns with its eth0 on its subnet's segment (link 0, so shared routes can name it), forwarding on; proxyArp
+ * turns proxy_arp on for eth0.
+ */
+export function addNode(b: FabricBuilder, node: ClusterNode, u: Underlay, proxyArp = false): { ns: Netns; eth0Addrs: IfAddr[] } {
   const ns = b.addNetns(node.name, 'node', undefined, true, EMPTY_FIB4, EMPTY_FIB6);
   const subnet = u.subnets[u.subnetOf(node)]!;
   const eth0Addrs = FAMILIES.flatMap((f) => {
@@ -141,6 +176,6 @@ export function addNode(b: FabricBuilder, node: ClusterNode, u: Underlay): { ns:
     const prefix = subnet.prefixes.get(f);
     return a === undefined ? [] : [IfAddr.of(a, prefix?.bits ?? a.bits)];
   });
-  b.plug(b.addLink(ns, 'eth0', 'physical', true, eth0Addrs), subnet.segment);
+  b.plug(b.addLink(ns, 'eth0', 'physical', true, eth0Addrs, proxyArp), subnet.segment);
   return { ns, eth0Addrs };
 }

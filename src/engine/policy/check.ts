@@ -11,23 +11,23 @@ import { DENIED, ICMP, SCTP, TCP, UDP, Verdict, type PolicySet } from './policie
 export class PolicyCheck {
   private readonly v = new Verdict();
 
-  /** Egress from pod `subject` to `dst`, whose first owner entry is `dstOwner`. True: denied. */
-  egress(fabric: Fabric, set: PolicySet, record: Recorder, subject: number, dst: Addr, dstOwner: number, flow: Flow): boolean {
+  /** Egress from pod `subject` to `dst`, whose first owner entry is `dstOwner`, at port `port` (after DNAT). True: denied. */
+  egress(fabric: Fabric, set: PolicySet, record: Recorder, subject: number, dst: Addr, dstOwner: number, flow: Flow, port: number): boolean {
     const peerNetns = ownerNetns(fabric, dstOwner);
-    return this.check(set, record, true, subject, dst, peerNetns, flow);
+    return this.check(set, record, true, subject, dst, peerNetns, flow, port);
   }
 
-  /** Ingress into pod `subject` from `src`. True: denied. */
-  ingress(fabric: Fabric, set: PolicySet, record: Recorder, subject: number, src: Addr, flow: Flow): boolean {
+  /** Ingress into pod `subject` from `src` at port `port`, both as NAT has left them. True: denied. */
+  ingress(fabric: Fabric, set: PolicySet, record: Recorder, subject: number, src: Addr, flow: Flow, port: number): boolean {
     const peerNetns = ownerNetns(fabric, fabric.owners.first(src));
-    return this.check(set, record, false, subject, src, peerNetns, flow);
+    return this.check(set, record, false, subject, src, peerNetns, flow, port);
   }
 
-  private check(set: PolicySet, record: Recorder, egress: boolean, subject: number, peer: Addr, peerNetns: number, flow: Flow): boolean {
+  private check(set: PolicySet, record: Recorder, egress: boolean, subject: number, peer: Addr, peerNetns: number, flow: Flow, port: number): boolean {
     const v = this.v;
     v.policy = v.rule = v.peer = v.port = -1;
     const peerPod = peerNetns >= 0 ? set.podOfNetns[peerNetns]! : -1;
-    const verdict = set.evaluate(v, egress, subject, peerPod, peer, peerNetns, protocolOf(flow), flow.dstPort ?? 0);
+    const verdict = set.evaluate(v, egress, subject, peerPod, peer, peerNetns, protocolOf(flow), port);
     record.policy(egress, verdict, subject, peerPod, v.policy, v.rule, v.peer, v.port);
     return verdict === DENIED;
   }

@@ -8,15 +8,14 @@ import { protocolOf } from './check.js';
 
 const VERDICTS = { [ALLOWED]: 'ALLOWED', [DENIED]: 'DENIED', [FROM_NODE]: 'FROM_NODE' } as const;
 
-/** The operands of a POLICY entry: direction verdict pod peerPod policy rule peer port. */
-export function policyStep(set: PolicySet, operands: readonly number[], at: number, peer: Addr, flow: Flow): PolicyStep {
+/** The operands of a POLICY entry: direction verdict pod peerPod policy rule peer port; `port` as NAT has left it. */
+export function policyStep(set: PolicySet, operands: readonly number[], at: number, peer: Addr, flow: Flow, port: number | undefined): PolicyStep {
   const egress = operands[at] === 1;
   const verdict = operands[at + 1]!;
   const pod = operands[at + 2]!;
   const peerPod = operands[at + 3]!;
   const [policy, rule, peerIndex, portIndex] = [operands[at + 4]!, operands[at + 5]!, operands[at + 6]!, operands[at + 7]!];
   const protocol = protocolOf(flow);
-  const port = flow.dstPort;
   const ref = (n: number): PolicyRef => ({ namespace: set.policies[n]!.namespace, name: set.policies[n]!.name });
   const ruleRef = (n: number, r: number, pe: number, po: number): PolicyRuleRef => {
     const doc = set.policies[n]!.doc.spec;

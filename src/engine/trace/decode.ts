@@ -5,6 +5,9 @@ import type { Fabric, Link } from '../fabric.js';
 import { TUNNEL_FDB, TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { routeSource } from '../source.js';
 import { policyStep } from '../policy/step.js';
+import { dnatStep, serviceRef } from '../service/describe.js';
+import { MASQ_REASONS } from '../service/policy.js';
+import type { ServiceTable } from '../service/table.js';
 import type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, Step } from './model.js';
 import {
   BRIDGE,
@@ -12,6 +15,7 @@ import {
   DELIVER,
   DENIED,
   DISPOSITION_OF,
+  DNAT,
   DROP,
   ENCAP,
   EXITS_NETWORK,
@@ -30,6 +34,10 @@ import {
   POLICY,
   RECEIVE,
   ROUTE,
+  SERVICE_NO_LOCAL,
+  SERVICE_REJECT,
+  SERVICE_SOURCE_RANGE,
+  SNAT,
   TRANSMIT,
   TTL_EXCEEDED,
   WRONG_MAC,
@@ -45,10 +53,11 @@ export class RecordedPath implements Path {
     private readonly record: readonly number[],
     private readonly fabric: Fabric,
     private readonly flow: Flow,
+    private readonly services?: ServiceTable,
   ) {}
 
   get hops(): readonly Hop[] {
-    return (this.decoded ??= decode(this.fabric, this.flow, this.record));
+    return (this.decoded ??= decode(this.fabric, this.flow, this.record, this.services));
   }
 }
 
@@ -58,20 +67,24 @@ type MutableOuter = { -readonly [K in keyof OuterHeader]: OuterHeader[K] };
 /** The packet the entries are about: the flow's, or the outer one of a tunnel, with its source once it is known. */
 interface Packet {
   src: Addr | undefined;
-  readonly dst: Addr;
+  /** The flow's changes with kube-proxy's DNAT, and so does its destination port. */
+  dst: Addr;
+  dstPort?: number;
   readonly encap: { readonly step: EncapStep; readonly outer: MutableOuter } | undefined;
 }
 
 /** What a source address is before the kernel picks one: the outer packet of a tunnel whose netns has no address for it. */
 const UNSPECIFIED: Readonly<Record<Family, Addr>> = { 4: Addr.v4(0), 6: Addr.v6(0, 0, 0, 0) };
 
-export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] {
+// Module functions rather than closures made per decode: a decode runs for every answer.
+const linkOf = (links: readonly Link[], id: number) => (id < 0 ? undefined : links[id]);
+const routeOf = (fibs: Fabric['fibs'], group: number) => (group < 0 ? undefined : fibs.route(group));
+const top = (packets: Packet[]) => packets[packets.length - 1]!;
+const neighborOf = (fibs: Fabric['fibs'], packets: Packet[], nh: number) => (nh < 0 ? top(packets).dst : fibs.gateway(nh)!);
+
+export function decode(fabric: Fabric, flow: Flow, r: readonly number[], services?: ServiceTable): Hop[] {
   const { links, fibs, tunnels } = fabric;
-  const link = (id: number) => (id < 0 ? undefined : links[id]);
-  const route = (group: number) => (group < 0 ? undefined : fibs.route(group));
-  const packets: Packet[] = [{ src: flow.src, dst: flow.dst, encap: undefined }];
-  const top = () => packets[packets.length - 1]!;
-  const neighbor = (nh: number) => (nh < 0 ? top().dst : fibs.gateway(nh)!);
+  const packets: Packet[] = [{ src: flow.src, dst: flow.dst, dstPort: flow.dstPort, encap: undefined }];
   const hops: Hop[] = [];
   let ns = fabric.netns[0]!;
   let steps: Step[] = [];
@@ -81,7 +94,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
       case HOP:
         ns = fabric.netns[r[i + 1]!]!;
         steps = [];
-        hops.push({ netns: ns, in: link(r[i + 2]!), out: link(r[i + 3]!), steps });
+        hops.push({ netns: ns, in: linkOf(links, r[i + 2]!), out: linkOf(links, r[i + 3]!), steps });
         i += 4;
         break;
       case ORIGINATE:
@@ -93,8 +106,8 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         i += 3;
         break;
       case ROUTE: {
-        const p = top();
-        const found = route(r[i + 1]!);
+        const p = top(packets);
+        const found = routeOf(fibs, r[i + 1]!);
         // An outer packet without the tunnel's `local` gets the source its netns gives any packet it sends by this route.
         if (p.src === undefined) {
           p.src = (found && routeSource(ns, found, r[i + 2]!, p.dst)) ?? UNSPECIFIED[p.dst.family];
@@ -105,14 +118,14 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         break;
       }
       case BRIDGE:
-        steps.push({ type: 'BRIDGE', bridge: links[r[i + 1]!]!, from: link(r[i + 2]!), to: link(r[i + 3]!), dst: top().dst });
+        steps.push({ type: 'BRIDGE', bridge: links[r[i + 1]!]!, from: linkOf(links, r[i + 2]!), to: linkOf(links, r[i + 3]!), dst: top(packets).dst });
         i += 4;
         break;
       case TRANSMIT:
         steps.push({
           type: 'TRANSMIT',
           link: links[r[i + 1]!]!,
-          neighbor: neighbor(r[i + 2]!),
+          neighbor: neighborOf(fibs, packets, r[i + 2]!),
           answeredBy: links[r[i + 3]!]!,
           how: HOW[r[i + 4]!]!,
           ttl: r[i + 5]!,
@@ -120,7 +133,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         i += 6;
         break;
       case DELIVER:
-        steps.push({ type: 'DELIVER', link: links[r[i + 1]!]!, dst: top().dst });
+        steps.push({ type: 'DELIVER', link: links[r[i + 1]!]!, dst: top(packets).dst });
         i += 2;
         break;
       case ENCAP: {
@@ -128,8 +141,8 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         const mode = r[i + 2]!;
         const ref = r[i + 3]!;
         const mac = r[i + 4]!;
-        const inner = top();
-        const dst = mode === TUNNEL_IPIP ? neighbor(ref) : tunnels.endpoints[ref]!;
+        const inner = top(packets);
+        const dst = mode === TUNNEL_IPIP ? neighborOf(fibs, packets, ref) : tunnels.endpoints[ref]!;
         const ipip = mode === TUNNEL_IPIP;
         const local = tunnel.tunnel!.local;
         const outer: MutableOuter = {
@@ -158,6 +171,26 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         i += 6;
         break;
       }
+      case DNAT: {
+        const p = packets[0]!;
+        const step = dnatStep(services!, ns, p.dst, r, i + 1);
+        if (step.to !== undefined) {
+          p.dst = step.to.address;
+          p.dstPort = step.to.port;
+        }
+        steps.push(step);
+        i += 11;
+        break;
+      }
+      case SNAT: {
+        const p = packets[0]!;
+        const last = lastRoute(steps)!;
+        const to = routeSource(ns, last.route!, last.nexthop, p.dst)!;
+        steps.push({ type: 'SNAT', link: links[r[i + 1]!]!, from: p.src!, to, reason: MASQ_REASONS[r[i + 2]!]! });
+        p.src = to;
+        i += 3;
+        break;
+      }
       case DECAP: {
         const p = packets.pop()!;
         steps.push({ type: 'DECAPSULATE', link: links[r[i + 1]!]!, outer: p.encap!.outer });
@@ -165,9 +198,11 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
         break;
       }
       case POLICY: {
-        // Egress is judged against the destination the packet has then, ingress against the source it arrives with.
+        // Egress is judged against the destination the packet has then (after DNAT), ingress against the source it
+        // arrives with (after SNAT); both at the port DNAT left.
         const egress = r[i + 1] === 1;
-        const step = policyStep(fabric.policies!, r, i + 1, egress ? top().dst : flow.src, flow);
+        const p = packets[0]!;
+        const step = policyStep(fabric.policies!, r, i + 1, egress ? p.dst : p.src!, flow, p.dstPort);
         // Bridged to a pod of the same node, the walk's first netns after the source is the destination pod: the
         // verdict is shown in the node's hop, whose bridge the packet crossed, where the plugin takes it.
         const crossed = egress && ns.kind === 'pod' && hops.length >= 2 ? hops[hops.length - 2]! : undefined;
@@ -191,11 +226,11 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
             detail = { kind: 'carrier', link: links[a]! };
             break;
           case NEIGHBOR_UNREACHABLE:
-            detail = { kind: 'neighbor', link: links[a]!, neighbor: neighbor(r[i + 3]!), blockedAt: link(r[i + 4]!) };
+            detail = { kind: 'neighbor', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!), blockedAt: linkOf(links, r[i + 4]!) };
             operands = 3;
             break;
           case EXITS_NETWORK:
-            detail = { kind: 'exit', link: links[a]!, neighbor: neighbor(r[i + 3]!), external: links[r[i + 4]!]! };
+            detail = { kind: 'exit', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!), external: links[r[i + 4]!]! };
             operands = 3;
             break;
           case LOOP: {
@@ -205,19 +240,28 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
             break;
           }
           case NO_TUNNEL_NEIGHBOR:
-            detail = { kind: 'tunnel-neighbor', link: links[a]!, neighbor: neighbor(r[i + 3]!) };
+            detail = { kind: 'tunnel-neighbor', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!) };
             operands = 2;
             break;
           case NO_FDB:
-            detail = { kind: 'fdb', link: links[a]!, neighbor: neighbor(r[i + 3]!), lladdr: tunnels.macs[r[i + 4]!]! };
+            detail = { kind: 'fdb', link: links[a]!, neighbor: neighborOf(fibs, packets, r[i + 3]!), lladdr: tunnels.macs[r[i + 4]!]! };
             operands = 3;
             break;
           case NO_IPCACHE:
-            detail = { kind: 'ipcache', link: links[a]!, dst: top().dst };
+            detail = { kind: 'ipcache', link: links[a]!, dst: top(packets).dst };
             break;
           case NO_RECEIVER:
-            detail = { kind: 'tunnel-receiver', link: links[a]!, at: links[r[i + 3]!]!, outer: top().encap!.outer };
+            detail = { kind: 'tunnel-receiver', link: links[a]!, at: links[r[i + 3]!]!, outer: top(packets).encap!.outer };
             operands = 2;
+            break;
+          case SERVICE_REJECT:
+          case SERVICE_NO_LOCAL:
+          case SERVICE_SOURCE_RANGE:
+            detail = {
+              kind: 'service',
+              service: serviceRef(services!, a),
+              rule: code === SERVICE_REJECT ? 'reject' : code === SERVICE_NO_LOCAL ? 'no-local-endpoints' : 'source-range',
+            };
             break;
           case MARTIAN:
             detail = { kind: 'martian', link: links[a]! };
@@ -231,11 +275,11 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[]): Hop[] 
             }
             break;
           case WRONG_MAC:
-            detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top().encap!.outer };
+            detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top(packets).encap!.outer };
             operands = 2;
             break;
           default:
-            detail = { kind: 'route', route: route(a) };
+            detail = { kind: 'route', route: routeOf(fibs, a) };
         }
         steps.push({ type: 'DROP', disposition: DISPOSITION_OF[code]!, detail });
         i += 2 + operands;

@@ -4,6 +4,7 @@
 import type { Addr, Family } from '../addr.js';
 import type { Link, Netns } from '../fabric.js';
 import type { Route } from '../route.js';
+import type { DnatStep, ServiceRef, SnatStep } from '../service/describe.js';
 
 /**
  * Every disposition, from best to worst. The position is the disposition's severity, for the answer to an ECMP split:
@@ -80,10 +81,12 @@ export type Step =
       readonly neighbor: Addr;
       /** The link that answered ARP/ND for the neighbour. */
       readonly answeredBy: Link;
-      readonly how: 'owner' | 'host' | 'proxy';
+      readonly how: 'owner' | 'host' | 'proxy' | 'permanent';
       readonly ttl: number;
     }
   | { readonly type: 'DELIVER'; readonly link: Link; readonly dst: Addr }
+  | DnatStep
+  | SnatStep
   | PolicyStep
   | { readonly type: 'DROP'; readonly disposition: Disposition; readonly detail: DropDetail };
 
@@ -157,7 +160,9 @@ export type DropDetail =
   /** The outer packet reached `at`, whose netns has no tunnel link that takes it. */
   | { readonly kind: 'tunnel-receiver'; readonly link: Link; readonly at: Link; readonly outer: OuterHeader }
   /** The receiving tunnel link's MAC is not the one the sender's neighbour entry gave. */
-  | { readonly kind: 'tunnel-mac'; readonly link: Link; readonly lladdr: string; readonly outer: OuterHeader };
+  | { readonly kind: 'tunnel-mac'; readonly link: Link; readonly lladdr: string; readonly outer: OuterHeader }
+  /** kube-proxy's REJECT (no usable endpoint) or DROP (Local policy with none on the node; outside the source ranges). */
+  | { readonly kind: 'service'; readonly service: ServiceRef; readonly rule: 'reject' | 'no-local-endpoints' | 'source-range' };
 
 export interface Hop {
   readonly netns: Netns;

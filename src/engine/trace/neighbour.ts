@@ -4,7 +4,7 @@
 import type { Addr, Family } from '../addr.js';
 import type { Fabric } from '../fabric.js';
 import { UNICAST } from '../fib.js';
-import { HOST, OWNER, PROXY } from './record.js';
+import { HOST, OWNER, PERMANENT, PROXY } from './record.js';
 
 /** The answer of one resolution, owned by one walk and overwritten by its next resolution, so resolving allocates nothing. */
 export class Resolution {
@@ -31,13 +31,16 @@ export class Resolution {
  */
 export function resolve(fabric: Fabric, answer: Resolution, out: number, family: Family, dst: Addr, nh: number, owner: number): void {
   const { l2, owners, fibs } = fabric;
+  const neighbor = nh < 0 ? dst : fibs.gateway(nh)!;
+  // A permanent entry is used as it is: no ARP or ND is sent.
+  const permanent = fabric.permanentNeighbour(out, neighbor);
+  if (permanent >= 0) return reach(fabric, answer, out, permanent, PERMANENT);
   const domain = l2.domain(out);
   // The owner of the address on this very domain.
   for (let o = owner; o >= 0; o = owners.next(o)) {
     const id = owners.link(o);
     if (id !== out && fabric.masterOf(id) < 0 && l2.domain(id) === domain) return reach(fabric, answer, out, id, OWNER);
   }
-  const neighbor = nh < 0 ? dst : fibs.gateway(nh)!;
   if (family === 6) {
     // Neighbour discovery answers only for an address of the link the solicitation arrived on, or by proxy for an
     // address the link has a proxy entry for, in a netns that forwards (ndisc_recv_ns); proxy_arp does not apply.

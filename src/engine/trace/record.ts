@@ -11,7 +11,12 @@
 //   DROP code operands…   per code: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
 //     TTL_EXCEEDED ttl | LINK_DOWN link | NEIGHBOR_UNREACHABLE link neighbor blockedAt | EXITS_NETWORK link neighbor
 //     external | LOOP ttl count netns… | NO_TUNNEL_NEIGHBOR link neighbor | NO_FDB link neighbor mac | NO_IPCACHE link |
-//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link | DENIED direction (0 ingress, 1 egress)
+//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link | SERVICE_REJECT, SERVICE_NO_LOCAL, SERVICE_SOURCE_RANGE sp |
+//     DENIED direction (0 ingress, 1 egress): NetworkPolicy's, kube-proxy's denials being the SERVICE_* codes
+//   DNAT sp kind frontend node verdict chain route masq endpoint port   kube-proxy's rules (service/nat.ts): the Service
+//     port, how it was met (service/table.ts), the frontend (-1 for a NodePort), the node, the verdict, chain and why
+//     (service/policy.ts), the masquerade mark, the endpoint taken (-1 for none) and the destination port before DNAT
+//   SNAT link reason              the masquerade of a marked packet as it leaves by link, to the source its route gives
 //   POLICY direction verdict pod peerPod policy rule peer port   NetworkPolicy's verdict (policy/policies.ts): pod and
 //     peerPod are PolicySet pod numbers (-1: not a pod), policy rule peer port the allowing rule's (-1 where none)
 // A new step type is a new opcode here with its writer method, a case in decode.ts, and its Step in model.ts.
@@ -27,7 +32,9 @@ export const DELIVER = 6;
 export const DROP = 7;
 export const ENCAP = 8;
 export const DECAP = 9;
-export const POLICY = 10;
+export const DNAT = 10;
+export const SNAT = 11;
+export const POLICY = 12;
 
 // Drop codes: a disposition's code is its position in DISPOSITIONS; the codes after those name a finer cause.
 const code = (d: Disposition) => DISPOSITIONS.indexOf(d);
@@ -41,12 +48,15 @@ export const LINK_DOWN = code('LINK_DOWN');
 export const FORWARDING_DISABLED = code('FORWARDING_DISABLED');
 export const LOOP = code('LOOP');
 export const TTL_EXCEEDED = code('TTL_EXCEEDED');
+export const REJECTED = code('REJECTED');
 export const DENIED = code('DENIED');
 
 /**
  * The finer causes, by the disposition each ends in: the tunnel's sender cannot find the far end (as a neighbour it
  * cannot resolve), or the far end refuses the outer packet (the kernel answers port or protocol unreachable); a packet
- * back at its sender, which Linux drops as a martian source, has gone round in a loop.
+ * back at its sender, which Linux drops as a martian source, has gone round in a loop; kube-proxy rejects a packet to a
+ * Service with no usable endpoint, and drops one under Local policy with no endpoint on the node or from outside a
+ * load balancer's source ranges.
  */
 const CAUSES = [
   ['NO_TUNNEL_NEIGHBOR', 'NEIGHBOR_UNREACHABLE'],
@@ -55,6 +65,9 @@ const CAUSES = [
   ['NO_RECEIVER', 'UNREACHABLE'],
   ['WRONG_MAC', 'NEIGHBOR_UNREACHABLE'],
   ['MARTIAN', 'LOOP'],
+  ['SERVICE_REJECT', 'REJECTED'],
+  ['SERVICE_NO_LOCAL', 'DENIED'],
+  ['SERVICE_SOURCE_RANGE', 'DENIED'],
 ] as const satisfies readonly (readonly [string, Disposition])[];
 const cause = (name: (typeof CAUSES)[number][0]) => DISPOSITIONS.length + CAUSES.findIndex(([n]) => n === name);
 export const NO_TUNNEL_NEIGHBOR = cause('NO_TUNNEL_NEIGHBOR');
@@ -63,15 +76,20 @@ export const NO_IPCACHE = cause('NO_IPCACHE');
 export const NO_RECEIVER = cause('NO_RECEIVER');
 export const WRONG_MAC = cause('WRONG_MAC');
 export const MARTIAN = cause('MARTIAN');
+export const SERVICE_REJECT = cause('SERVICE_REJECT');
+export const SERVICE_NO_LOCAL = cause('SERVICE_NO_LOCAL');
+export const SERVICE_SOURCE_RANGE = cause('SERVICE_SOURCE_RANGE');
 
 /** The disposition of every code. */
 export const DISPOSITION_OF: readonly Disposition[] = [...DISPOSITIONS, ...CAUSES.map(([, d]) => d)];
 
 /** How a neighbour was answered for (TRANSMIT's `how`). */
-export const HOW = ['owner', 'host', 'proxy'] as const;
+export const HOW = ['owner', 'host', 'proxy', 'permanent'] as const;
 export const OWNER = 0;
 export const HOST = 1;
 export const PROXY = 2;
+/** A neighbour entry (permanent, or cached in a dump) names the MAC: nothing answers, the frame goes to that link. */
+export const PERMANENT = 3;
 
 /** Writes one walk's record into a buffer that the next walk reuses; a finished path keeps a copy. */
 export class Recorder {
@@ -161,6 +179,26 @@ export class Recorder {
     this.put(DECAP);
     this.put(link);
     this.put(at);
+  }
+
+  dnat(sp: number, kind: number, frontend: number, node: number, verdict: number, chain: number, route: number, masq: number, endpoint: number, port: number): void {
+    this.put(DNAT);
+    this.put(sp);
+    this.put(kind);
+    this.put(frontend);
+    this.put(node);
+    this.put(verdict);
+    this.put(chain);
+    this.put(route);
+    this.put(masq);
+    this.put(endpoint);
+    this.put(port);
+  }
+
+  snat(link: number, reason: number): void {
+    this.put(SNAT);
+    this.put(link);
+    this.put(reason);
   }
 
   policy(egress: boolean, verdict: number, pod: number, peerPod: number, policy: number, rule: number, peer: number, port: number): void {

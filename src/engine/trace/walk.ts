@@ -8,6 +8,8 @@
 // for as long as it runs (trace.ts), and a walker's buffers are reused by its next walk, so the walk allocates nothing
 // but the path it returns.
 import type { Addr } from '../addr.js';
+import { NO_MATCH, ServiceNat, TRANSLATED } from '../service/nat.js';
+import type { ServiceTable } from '../service/table.js';
 import type { Fabric, Netns } from '../fabric.js';
 import { TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { BLACKHOLE, UNICAST } from '../fib.js';
@@ -33,6 +35,9 @@ import {
   NO_ROUTE,
   NO_TUNNEL_NEIGHBOR,
   Recorder,
+  SERVICE_NO_LOCAL,
+  SERVICE_REJECT,
+  SERVICE_SOURCE_RANGE,
   TTL_EXCEEDED,
   UNREACHABLE,
   WRONG_MAC,
@@ -45,9 +50,14 @@ const NO_CHOICES: readonly number[] = Object.freeze([]);
 const MAX_DEPTH = 8;
 /** The TTL of a VXLAN or Geneve outer header: the kernel's default when the link sets none (ip4_dst_hoplimit). */
 const OUTER_TTL = 64;
+const NAT_CODES = { reject: SERVICE_REJECT, noLocal: SERVICE_NO_LOCAL, sourceRange: SERVICE_SOURCE_RANGE };
 
 export class Walker {
   private readonly record = new Recorder();
+  /** kube-proxy's DNAT and masquerade, and the flow's packet as NAT has left it (nat.src, nat.dst) for later rules. */
+  readonly nat = new ServiceNat();
+  /** The link a packet from outside the model enters its first netns by (a node's uplink), or -1: the netns sends it. */
+  private entry = -1;
   private readonly answer = new Resolution();
   private readonly policy = new PolicyCheck();
   /** The netns that forwarded the packets so far, in order (for loops). */
@@ -75,16 +85,36 @@ export class Walker {
   private readonly tunnelFacts = new Array<number>(MAX_DEPTH).fill(0);
   private readonly tunnelMac = new Array<number>(MAX_DEPTH).fill(0);
 
-  /** Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination. */
-  trace(fabric: Fabric, source: Netns, flow: Flow): Trace {
+  /**
+   * Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination; and
+   * where kube-proxy DNATs the packet, all of that once per endpoint it may choose (only `endpoint`'s when given).
+   */
+  trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1): Trace {
     this.answer.fit(fabric);
-    // The destination is the same at every hop: who owns it is looked up once.
+    this.entry = entry;
+    // The destination is the same at every hop until a DNAT: who owns it is looked up once.
     const dstOwner = fabric.owners.first(flow.dst);
-    let path = this.walk(fabric, source.id, flow, dstOwner, NO_CHOICES);
-    if (path.choices.length === 0) return { flow, source, paths: [path] };
+    const nat = this.nat;
+    nat.start(fabric, services, flow.src, flow.dst, flow.protocol, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint);
+    const paths: Path[] = [];
+    const endpoints = this.branches(fabric, source.id, flow, dstOwner, paths);
+    for (let k = 1; k < endpoints && paths.length < MAX_PATHS; k++) {
+      nat.pick = k;
+      this.branches(fabric, source.id, flow, dstOwner, paths);
+    }
+    return { flow, source, paths };
+  }
+
+  /** The paths through every ECMP branch, added to `paths`; answers how many endpoints the first one's DNAT chose among. */
+  private branches(fabric: Fabric, source: number, flow: Flow, dstOwner: number, paths: Path[]): number {
+    let path = this.walk(fabric, source, flow, dstOwner, NO_CHOICES);
+    const endpoints = this.nat.width;
+    if (path.choices.length === 0) {
+      paths.push(path);
+      return endpoints;
+    }
     // Every other next hop of an ECMP route makes another path, walked breadth first: at each decision a path took first,
     // the paths that share its earlier choices and take another branch there.
-    const paths: Path[] = [];
     const pending: (readonly number[])[] = [];
     let forced = NO_CHOICES;
     for (;;) {
@@ -94,9 +124,9 @@ export class Walker {
         }
       }
       paths.push(path);
-      if (pending.length === 0 || paths.length >= MAX_PATHS) return { flow, source, paths };
+      if (pending.length === 0 || paths.length >= MAX_PATHS) return endpoints;
       forced = pending.shift()!;
-      path = this.walk(fabric, source.id, flow, dstOwner, forced);
+      path = this.walk(fabric, source, flow, dstOwner, forced);
     }
   }
 
@@ -106,6 +136,8 @@ export class Walker {
     const record = this.record;
     const answer = this.answer;
     record.reset();
+    const nat = this.nat;
+    nat.reset(flow.src, flow.dst, flow.dstPort ?? 0);
     this.forwardings = 0;
     this.packets = 0;
     let choices: number[] | undefined;
@@ -125,18 +157,33 @@ export class Walker {
     // Loops are looked for among the forwardings of the current packet only: an outer packet crosses the same routers.
     let first = 0;
     let ns = source;
-    let hop = record.hop(ns, -1);
-    record.originate(ttl);
-    let inLink = -1;
+    let hop = record.hop(ns, this.entry);
+    if (this.entry < 0) record.originate(ttl);
+    let inLink = this.entry;
     // NetworkPolicy: the source pod's egress is checked where its packet first enters another netns (its node's, or
-    // across a bridge the destination pod's), the destination pod's ingress at delivery.
+    // across a bridge the destination pod's), after kube-proxy's DNAT there, so against the endpoint and its port; the
+    // destination pod's ingress at delivery, against the source the packet has then (masqueraded or not).
     const policies = fabric.policies;
     let egressFrom = policies === undefined ? -1 : policies.podOfNetns[source]!;
 
     for (;;) {
       if (inLink >= 0) record.receive(inLink, ttl);
+      // kube-proxy's rules in a node: PREROUTING for a packet that came in, OUTPUT for one the node sends (service/nat.ts).
+      if (depth === 0 && nat.applies(ns)) {
+        const verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
+        if (verdict === TRANSLATED) {
+          dst = nat.dst;
+          d0 = dst.w0;
+          d1 = dst.w1;
+          d2 = dst.w2;
+          d3 = dst.w3;
+          dstOwner = nat.table!.epOwner[nat.endpoint]!;
+          // A packet to another destination: the netns it crossed on the way here may see it again without a loop.
+          first = this.forwardings;
+        } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
+      }
       if (egressFrom >= 0 && inLink >= 0 && depth === 0) {
-        if (this.policy.egress(fabric, policies!, record, egressFrom, dst, dstOwner, flow)) return this.drop(fabric, flow, choices, DENIED, 1);
+        if (this.policy.egress(fabric, policies!, record, egressFrom, dst, dstOwner, flow, nat.dstPort)) return this.drop(fabric, flow, choices, DENIED, 1);
         egressFrom = -1;
       }
 
@@ -145,12 +192,12 @@ export class Walker {
       for (let o = dstOwner; o >= 0 && local < 0; o = owners.next(o)) if (owners.netns(o) === ns) local = owners.link(o);
       // IPv4 refuses a received packet whose source is its own address (fib_validate_source, accept_local off), whether it
       // would deliver or forward it, once the lookup found a route: the flow's packet has come back to its sender.
-      const martian = inLink >= 0 && depth === 0 && ns === source && family === 4;
+      const martian = inLink >= 0 && depth === 0 && ns === source && family === 4 && !nat.snatted && this.entry < 0;
       if (local >= 0) {
         if (martian) return this.drop(fabric, flow, choices, MARTIAN, inLink);
         if (depth === 0) {
           const pod = policies === undefined || ns === source ? -1 : policies.podOfNetns[ns]!;
-          if (pod >= 0 && this.policy.ingress(fabric, policies!, record, pod, flow.src, flow)) return this.drop(fabric, flow, choices, DENIED, 0);
+          if (pod >= 0 && this.policy.ingress(fabric, policies!, record, pod, nat.src, flow, nat.dstPort)) return this.drop(fabric, flow, choices, DENIED, 0);
           record.deliver(local);
           return this.finish(fabric, flow, choices, DELIVERED);
         }
@@ -241,6 +288,7 @@ export class Walker {
       const out = pinned >= 0 ? pinned : fabric.linkAt(ns, dev);
       record.out(hop, out);
       if (!fabric.hasCarrier(out)) return this.drop(fabric, flow, choices, LINK_DOWN, out);
+      if (depth === 0 && nat.wantsSnat(ns)) nat.postrouting(fabric, record, ns, out, group, choice);
       const gateway = fibs.hasGateway(nh);
 
       const mode = fabric.tunnelMode(out);
@@ -354,7 +402,7 @@ export class Walker {
 
   /** Ends the walk with the path recorded so far. */
   private finish(fabric: Fabric, flow: Flow, choices: number[] | undefined, code: number): Path {
-    return new RecordedPath(DISPOSITION_OF[code]!, choices ?? NO_CHOICES, this.record.copy(), fabric, flow);
+    return new RecordedPath(DISPOSITION_OF[code]!, choices ?? NO_CHOICES, this.record.copy(), fabric, flow, this.nat.table);
   }
 
   /** Ends the walk with a DROP of one operand. */

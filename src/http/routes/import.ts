@@ -1,8 +1,9 @@
 // POST|PUT /v1/topologies/{name}/import/kubernetes: store what `kubectl get nodes,pods -A -o json` prints as a cluster.
-import type { FastifyInstance, FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
 import type { JobResult } from '../../work/jobs.js';
-import { LIGHT_BODY } from '../work.js';
+import { LargeJson } from '../json-body.js';
 import type { TopologyInput, TopologyMeta } from '../../store/topologies.js';
 import { Problem } from '../problem.js';
 import { etag, parseIfMatch } from '../preconditions.js';
@@ -12,25 +13,6 @@ import { Conflict, ETag, ImportBadRequest, ImportUnprocessable, Location, Payloa
 
 
 const location = (name: string) => `/v1/topologies/${name}`;
-
-type Validate = ((data: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null };
-
-/**
- * The app's validators, except that the body's `if` errors are dropped: a List item that is a Node but not a valid one
- * is reported by the errors of its fields, not once more as "must match then schema".
- */
-function withoutIfErrors(base: FastifySchemaCompiler<unknown>): FastifySchemaCompiler<unknown> {
-  return (route) => {
-    const validate = base(route) as Validate;
-    if (route.httpPart !== 'body') return validate;
-    const wrapped: Validate = (data: unknown) => {
-      const ok = validate(data);
-      wrapped.errors = ok ? null : (validate.errors ?? []).filter((e) => e.keyword !== 'if');
-      return ok;
-    };
-    return wrapped;
-  };
-}
 
 type Imported = JobResult<'import'>;
 
@@ -52,7 +34,7 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   '  curl --data-binary @- -H \'content-type: application/json\' localhost:8080/v1/topologies/prod/import/kubernetes\n' +
   '```\n' +
   '\n' +
-  '**The body** is what kubectl prints: a v1 `List` whose `items` are Nodes, Pods and objects of other kinds\n' +
+  '**The body** is what kubectl prints: a v1 `List` whose `items` are Nodes, Pods, the Service objects below and objects of other kinds\n' +
   '(counted in `counts.ignored`, otherwise ignored), or `{nodes: <List of Nodes>, pods: <List of Pods>}`, as\n' +
   '`kubectl get nodes -o json` and `kubectl get pods -A -o json` (or the API\'s NodeList and PodList) print them. Only\n' +
   'the fields the import reads are checked; every other field kubectl prints (managedFields, containers,\n' +
@@ -61,9 +43,16 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   'leaves managedFields out, which keeps a 500-node, 15,000-pod cluster near 45 MB.\n' +
   '\n' +
   '**What is read.** A node: `metadata.name`; `status.addresses` (InternalIP first, then the others; node addresses\n' +
-  'are what the nodes route pod traffic to); `spec.podCIDRs`, or the older `spec.podCIDR`; the Ready condition.\n' +
+  'are what the nodes route pod traffic to); `spec.podCIDRs`, or the older `spec.podCIDR`; the Ready condition; the\n' +
+  'CNI annotations the data paths read, kept in the stored node\'s `annotations`: Calico\'s tunnel addresses (the\n' +
+  'tunnel device\'s address and the node\'s IPAM block) and `IPv4Address` (the nodes\' subnet), Cilium\'s\n' +
+  '`ipv4-cilium-host` and `ipv4-health-ip`, flannel\'s `backend-data` (`VtepMAC`). The nodes\' gateway is in no\n' +
+  'object: without `network.gateway` one is assumed on their subnet, and a warning (`network-gateway-assumed`) says so.\n' +
   'A pod: `metadata.namespace` and `.name`, `spec.nodeName`, `spec.hostNetwork`, `status.phase`, and\n' +
-  '`status.podIPs` or `status.podIP`.\n' +
+  '`status.podIPs` or `status.podIP`. Services, EndpointSlices, v1 Endpoints and the `kube-system/kube-proxy`\n' +
+  'ConfigMap (its `config.conf`) in the same List become the cluster\'s `services`, `endpointSlices`, `endpoints` and\n' +
+  '`kubeProxy`, so that traces go through kube-proxy\'s rules (add `kubectl get services,endpointslices -A -o json` and\n' +
+  '`kubectl get -n kube-system configmap/kube-proxy -o json` to the List).\n' +
   '\n' +
   '**The data path** (`cni` of the cluster) is, in this order: `cni` in the body; `cni=` (and `mode=`) of the query\n' +
   '(with `cni=` alone, the mode the nodes\' annotations show fills in); or detected from the objects:\n' +
@@ -71,7 +60,8 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   '- flannel from the node annotation `flannel.alpha.coreos.com/backend-type` (backend `vxlan`, with the VNI of\n' +
   '  `backend-data`, or `host-gw`), or `flannel.alpha.coreos.com/public-ip` (backend unknown);\n' +
   '- Calico from `projectcalico.org/IPv4VXLANTunnelAddr` (`vxlan`), `projectcalico.org/IPv4IPIPTunnelAddr`\n' +
-  '  (`ipip`), or `projectcalico.org/IPv4Address` alone (`bgp`); with flannel\'s annotations too (Canal), flannel;\n' +
+  '  (`ipip`), or `projectcalico.org/IPv4Address` alone (`bgp`); with flannel\'s annotations too, Canal (flannel\n' +
+  '  with `pods: calico`: flannel between the nodes, Calico\'s cali veths for the pods);\n' +
   '- Cilium from `network.cilium.io/ipv4-cilium-host`, `ipv4-pod-cidr`, `ipv4-health-ip` (and their IPv6 and\n' +
   '  pre-1.12 `io.cilium.network.*` forms); its routing mode is not in the objects. With Cilium the nodes\' pod CIDRs\n' +
   '  are the ones in its `ipv4-pod-cidr`/`ipv6-pod-cidr` annotations (cluster-pool IPAM), when they are there;\n' +
@@ -173,20 +163,27 @@ const putKubernetesImportDoc = {
   },
 };
 
+/**
+ * The List imported by a worker. A large body reaches the route unread (LargeJson): the worker scans, parses and
+ * validates it as the HTTP layer does a smaller one, so that tens of MB never hold the event loop.
+ */
+function runImport(request: FastifyRequest, query: Static<typeof ImportQuery>): Promise<Imported> {
+  const large = request.body instanceof LargeJson;
+  const text = large ? (request.body as LargeJson).text : request.jsonText!;
+  return request.server.work.run('import', [], { text, validate: large, ...query }, { heavy: large });
+}
+
 export default async function importRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const { store } = app;
-  const base = plain.validatorCompiler;
-  if (base === undefined) throw new Error('the validation plugin must be registered before the import routes');
-  const validatorCompiler = withoutIfErrors(base);
   const path = '/topologies/:name/import/kubernetes';
 
   app.post(
     path,
-    { schema: { ...importKubernetesDoc, params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody }, validatorCompiler },
+    { schema: { ...importKubernetesDoc, params: ImportParams, querystring: ImportQuery, body: KubernetesImportBody }, config: { largeJson: true } },
     async (request, reply) => {
       const { name } = request.params;
-      const imported = await app.work.run('import', [], { text: request.jsonText!, ...request.query }, { heavy: request.jsonText!.length > LIGHT_BODY });
+      const imported = await runImport(request, request.query);
       const meta = await store.create(toInput(name, imported));
       await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       return reply.code(201).header('location', location(name)).header('etag', etag(meta.revision)).send(answer(meta, imported));
@@ -197,7 +194,7 @@ export default async function importRoutes(plain: FastifyInstance) {
     path,
     {
       schema: { ...putKubernetesImportDoc, params: ImportParams, querystring: ImportQuery, headers: WriteHeaders, body: KubernetesImportBody },
-      validatorCompiler,
+      config: { largeJson: true },
     },
     async (request, reply) => {
       const { name } = request.params;
@@ -206,7 +203,7 @@ export default async function importRoutes(plain: FastifyInstance) {
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
-      const imported = await app.work.run('import', [], { text: request.jsonText!, ...request.query }, { heavy: request.jsonText!.length > LIGHT_BODY });
+      const imported = await runImport(request, request.query);
       const { meta, created } = await store.put(toInput(name, imported), ifMatch, ifNoneMatch !== undefined);
       await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       if (created) reply.code(201).header('location', location(name));

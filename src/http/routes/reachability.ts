@@ -1,23 +1,28 @@
-// GET /v1/topologies/{name}/reachability: the disposition of every ordered pair of pods, as JSON or an SVG heat map.
+// GET /v1/topologies/{name}/reachability: the disposition of every ordered pair of pods, as JSON letters, JSON rows, CSV
+// or an SVG heat map.
 import type { FastifyInstance } from 'fastify';
 import { sendEncoded } from '../work.js';
 import { LEGEND } from '../../answer/matrix.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
-import { BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
+import { BadRequest, NotFound, problemResponse, Busy, answerTooLargeExample } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
 import { Problem } from '../problem.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 import { Port, Protocol } from './traces.schemas.js';
-
+import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 
 export const ReachabilityQuery = Type.Object(
   {
     namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 253, examples: ['default'] })),
     node: Type.Optional(Type.String({ minLength: 1, maxLength: 253, examples: ['node-a'] })),
     revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, examples: [1] })),
-    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('svg')])),
+    format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('rows'), Type.Literal('csv'), Type.Literal('svg')], {
+        description: '`json`: rows of letters; `rows`: one JSON object per pair; `csv`: the same as CSV; `svg`: a heat map. Without it, `Accept` decides (`text/csv`, `image/svg+xml`), else `json`.',
+      }),
+    ),
     protocol: Type.Optional(CloneType(Protocol, { description: 'The protocol of every flow (default icmp): NetworkPolicy rules match on it.', examples: ['tcp'] })),
     port: Type.Optional(CloneType(Port, { description: 'The destination port of every flow; with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [80] })),
   },
@@ -37,6 +42,22 @@ export const ReachabilityAnswer = Type.Object({
 });
 export type ReachabilityAnswerDoc = Static<typeof ReachabilityAnswer>;
 
+const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
+/** One ordered pair of pods and its outcome: `format=rows` answers an array of these, `format=csv` the same columns. */
+export const MatrixRow = Type.Object({
+  from: Type.String({ description: 'The source pod (namespace/name).' }),
+  fromNamespace: Nullable("The source pod's namespace."),
+  fromNode: Nullable("The source pod's node."),
+  fromAddress: Type.String(),
+  to: Type.String({ description: 'The destination pod.' }),
+  toNamespace: Nullable("The destination pod's namespace."),
+  toNode: Nullable("The destination pod's node."),
+  toAddress: Type.String(),
+  disposition: Type.Union([Type.String(), Type.Null()], { description: 'The outcome (a disposition); null when the two pods have no address family in common.' }),
+});
+/** The JSON forms of the matrix: the letters (format=json) or the rows (format=rows). */
+export const ReachabilityJson = Type.Union([ReachabilityAnswer, Type.Array(MatrixRow)]);
+
 const reachabilityMatrixDoc = {
   tags: ['traces'],
   operationId: 'reachabilityMatrix',
@@ -45,14 +66,20 @@ const reachabilityMatrixDoc = {
     'letter per destination (`legend` says which disposition each letter is; `-` is a pod to itself, `?` a pair without\n' +
     'a common address family), with counts. Pods the kernel cannot tell apart (the same routes, links on the same\n' +
     'layer-2 domains in the same state) share one trace per destination, so a 1,000-pod matrix takes well under a\n' +
-    'second. `format=svg` (or `Accept: image/svg+xml`) draws it as a heat map. At most 5,000 pods (413 beyond).\n',
+    'second. `format=svg` (or `Accept: image/svg+xml`) draws it as a heat map. At most 5,000 pods (413 beyond).\n' +
+    'For dashboards and spreadsheets, `format=rows` answers one object per ordered pair of distinct pods\n' +
+    '(`[{from, to, disposition, …}]`, as Grafana\'s Infinity datasource takes it) and `format=csv` (or `Accept: text/csv`)\n' +
+    'the same columns as CSV; both are refused (422 `answer-too-large`) past `MAX_ANSWER_BYTES`: ask for a namespace or a node.\n',
   response: {
     200: {
       description: 'The matrix.',
       content: {
         'application/json': {
-          schema: ReachabilityAnswer,
-          example: {
+          schema: ReachabilityJson,
+          examples: {
+            letters: {
+              summary: 'format=json',
+              value: {
             topology: { name: 'two-nodes', revision: 1 },
             endpoints: [
               { name: 'default/pod-a1', node: 'node-a', address: '10.1.1.2' },
@@ -65,7 +92,21 @@ const reachabilityMatrixDoc = {
             counts: { DELIVERED: 12 },
             pairs: 12,
             traced: 10,
+              },
+            },
+            rows: {
+              summary: 'format=rows',
+              value: [
+                { from: 'default/pod-a1', fromNamespace: 'default', fromNode: 'node-a', fromAddress: '10.1.1.2', to: 'default/pod-b1', toNamespace: 'default', toNode: 'node-b', toAddress: '10.1.2.2', disposition: 'DELIVERED' },
+              ],
+            },
           },
+        },
+        'text/csv': {
+          schema: { type: 'string' },
+          example:
+            'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition\r\n' +
+            'default/pod-a1,default,node-a,10.1.1.2,default/pod-b1,default,node-b,10.1.2.2,DELIVERED\r\n',
         },
         'image/svg+xml': {
           schema: { type: 'string' },
@@ -79,6 +120,13 @@ const reachabilityMatrixDoc = {
     400: BadRequest,
     404: NotFound,
     503: Busy,
+    422: problemResponse(
+      'The rows or the CSV would pass `MAX_ANSWER_BYTES`: nothing is answered; ask for the pods of one namespace or node.',
+      answerTooLargeExample(
+        '/v1/topologies/prod/reachability',
+        '24990000 pairs as CSV would be larger than the limit of 33554432 bytes (MAX_ANSWER_BYTES); ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair',
+      ),
+    ),
     413: problemResponse(
       'More than 5,000 pods; filter by namespace or node.',
       {
@@ -92,7 +140,22 @@ const reachabilityMatrixDoc = {
   },
 };
 
-export default async function reachabilityRoutes(plain: FastifyInstance) {
+/** Whether Accept asks for CSV (text/csv without q=0). */
+const acceptsCsv = (accept: string): boolean =>
+  accept.split(',').some((range) => {
+    const [type, ...params] = range.toLowerCase().split(';').map((p) => p.trim());
+    return type === 'text/csv' && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+
+/** The format asked for: `format=` wins, then Accept (CSV, SVG), then the letters. */
+function matrixFormat(format: 'json' | 'rows' | 'csv' | 'svg' | undefined, accept: string | undefined) {
+  if (format !== undefined) return format;
+  if (accept !== undefined && acceptsCsv(accept)) return 'csv';
+  return pickFormat(undefined, accept) === 'svg' ? 'svg' : 'json';
+}
+
+export default async function reachabilityRoutes(plain: FastifyInstance, options: { maxAnswerBytes?: number }) {
+  const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/topologies/:name/reachability',
@@ -111,9 +174,9 @@ export default async function reachabilityRoutes(plain: FastifyInstance) {
           errors: [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }],
         });
       }
-      const chosen = format ?? (pickFormat(undefined, request.headers.accept) === 'svg' ? 'svg' : 'json');
       reply.header('vary', 'Accept');
-      return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen }));
+      const chosen = matrixFormat(format, request.headers.accept);
+      return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen, maxBytes }));
     },
   );
 }

@@ -5,10 +5,13 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ok } from '../../render/answer.js';
+import { outcomeOf } from '../../render/answer.js';
 import { slack, slackBlock, slackCode } from '../../render/escape.js';
 import { renderText } from '../../render/text.js';
 import { NotFoundError } from '../../store/errors.js';
+import { suggestNames } from '../../engine/suggest.js';
+import type { FlowRequest } from '../../answer/trace-answer.js';
+import { MAX_REVISION } from './topologies.schemas.js';
 import { Problem } from '../problem.js';
 import { problemResponse } from '../responses.js';
 import type { TraceAnswer } from '../../answer/schema.js';
@@ -18,10 +21,57 @@ import type { TraceAnswer } from '../../answer/schema.js';
 const MAX_AGE_SECONDS = 5 * 60;
 
 const USAGE = [
-  '*Usage:* `/trace <topology> <from> <to>`',
+  '*Usage:* `/trace <topology> <from> <to>`, then options if you like: `port=443`, `protocol=udp` (tcp with a port, else icmp), `family=6`, `revision=3`',
   '`from` and `to` are pods (`namespace/name` or a bare name when unique), nodes, netns names or addresses.',
-  'Example: `/trace prod default/web-1 10.1.2.7`',
+  'Example: `/trace prod default/web-1 10.1.2.7 port=8080`',
 ].join('\n');
+
+/** The options `/trace` takes after its three words, as `name=value`: each checked as the trace route's query is. */
+const OPTIONS: Record<string, (value: string) => Partial<FlowRequest> & { revision?: number }> = {
+  port: (v) => ({ port: integer(v, 'port', 1, 65535) }),
+  protocol: (v) => {
+    if (v !== 'icmp' && v !== 'tcp' && v !== 'udp') throw new OptionError(`protocol is icmp, tcp or udp, not ${slackCode(v)}`);
+    return { protocol: v };
+  },
+  family: (v) => {
+    if (v !== '4' && v !== '6') throw new OptionError(`family is 4 or 6, not ${slackCode(v)}`);
+    return { family: Number(v) as 4 | 6 };
+  },
+  revision: (v) => ({ revision: integer(v, 'revision', 1, MAX_REVISION) }),
+};
+
+/** An option the user got wrong: the message says how, for an ephemeral answer. */
+class OptionError extends Error {}
+
+function integer(value: string, name: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new OptionError(`${name} is a whole number from ${min} to ${max}, not ${slackCode(value)}`);
+  return n;
+}
+
+/** The words of a command: the three names in order, and the options (`name=value`) anywhere among them. */
+function parseCommand(words: string[]): { names: string[]; flow: Partial<FlowRequest>; revision?: number } {
+  const names: string[] = [];
+  let options: Partial<FlowRequest> & { revision?: number } = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) {
+      names.push(word);
+      continue;
+    }
+    const [key, value] = [word.slice(0, eq), word.slice(eq + 1)];
+    const option = OPTIONS[key];
+    if (option === undefined) {
+      const near = suggestNames(key, Object.keys(OPTIONS));
+      throw new OptionError(`I know no option ${slackCode(key)}${near.length ? `; did you mean ${near.map(slackCode).join(' or ')}?` : '.'}`);
+    }
+    options = { ...options, ...option(value) };
+  }
+  const { revision, ...flow } = options;
+  // A port asks for a transport protocol; the trace would refuse it with icmp, which is not what anyone typing it means.
+  if (flow.port !== undefined && flow.protocol === undefined) flow.protocol = 'tcp';
+  return { names, flow, ...(revision !== undefined ? { revision } : {}) };
+}
 
 interface SlackBody {
   raw: string;
@@ -33,7 +83,7 @@ const ephemeral = (text: string) => ({ response_type: 'ephemeral', text, blocks:
 // Names in the answer are the user's: the summary goes in inline code and the hops in a preformatted block (the text
 // rendering), the two places where Slack formats nothing, with &, < and > escaped so that no name can mention or link.
 function message(a: TraceAnswer) {
-  const verdict = `${ok(a) ? ':white_check_mark:' : ':x:'} *${a.disposition}*`;
+  const verdict = `${{ delivered: ':white_check_mark:', exits: ':arrow_upper_right:', failed: ':x:' }[outcomeOf(a)]} *${a.disposition}*`;
   const hops = renderText(a).trimEnd().split('\n').slice(1);
   return {
     response_type: 'in_channel',
@@ -41,9 +91,16 @@ function message(a: TraceAnswer) {
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `${verdict} ${slackCode(a.summary.slice(a.summary.indexOf(':') + 1).trim())}` } },
       { type: 'section', text: { type: 'mrkdwn', text: slackBlock(hops, 3000) } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `topology ${slack(a.topology.name)}, revision ${a.topology.revision}` }] },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `topology ${slack(a.topology.name)}, revision ${a.topology.revision}${flowNote(a)}` }] },
     ],
   };
+}
+
+/** What the options changed, so that the channel sees what was asked: ", udp port 53", ", IPv6". */
+function flowNote(a: TraceAnswer): string {
+  const port = a.flow.dstPort ?? a.flow.port;
+  const transport = a.flow.protocol === 'icmp' ? '' : `, ${a.flow.protocol}${port !== undefined ? ` port ${port}` : ''}`;
+  return `${transport}${a.flow.dst.includes(':') ? ', IPv6' : ''}`;
 }
 
 export function verifySlackSignature(secret: string, timestamp: string | undefined, signature: string | undefined, raw: string, now: number): string | undefined {
@@ -61,10 +118,11 @@ const slackCommandDoc = {
   tags: ['integrations'],
   operationId: 'slackCommand',
   summary: 'The Slack slash command /trace',
-  description: 'Point a Slack slash command (`/trace <topology> <from> <to>`) here. Requests must be signed with the app\'s signing\n' +
+  description: 'Point a Slack slash command (`/trace <topology> <from> <to>`, then options if any: `port=443`,\n' +
+    '`protocol=udp`, `family=6`, `revision=3`) here. Requests must be signed with the app\'s signing\n' +
     'secret (`X-Slack-Signature`, `X-Slack-Request-Timestamp`, at most 5 minutes old); the service refuses every request\n' +
     'until `SLACK_SIGNING_SECRET` is set. The answer is a Slack message: the verdict and the hops in the channel, or an\n' +
-    'ephemeral help text for `help`, missing arguments or unknown names.\n',
+    'ephemeral help text for `help`, missing arguments, wrong options or unknown names (with the names near them).\n',
   'x-request-body': {
     content: {
       'application/x-www-form-urlencoded': {
@@ -72,7 +130,7 @@ const slackCommandDoc = {
           type: 'object',
           properties: {
             command: { type: 'string' },
-            text: { type: 'string', description: '<topology> <from> <to>, or help' },
+            text: { type: 'string', description: '<topology> <from> <to> and options (port=443, protocol=udp, family=6, revision=3), or help' },
             user_id: { type: 'string' },
             response_url: { type: 'string' },
           },
@@ -180,14 +238,33 @@ export default async function slackRoutes(app: FastifyInstance, options: { signi
 
     const words = (body.fields.get('text') ?? '').trim().split(/\s+/).filter(Boolean);
     if (words.length === 0 || words[0] === 'help') return ephemeral(USAGE);
-    if (words.length !== 3) return ephemeral(`I need three things, a topology, a source and a destination; I got ${words.length}.\n${USAGE}`);
-    const [name, from, to] = words as [string, string, string];
+    let command: ReturnType<typeof parseCommand>;
     try {
-      const answer = await app.work.run('trace', [{ name }], { flow: { from, to } });
+      command = parseCommand(words);
+    } catch (err) {
+      if (err instanceof OptionError) return ephemeral(`${err.message}\n${USAGE}`);
+      throw err;
+    }
+    const { names, flow, revision } = command;
+    if (names.length !== 3) return ephemeral(`I need three things, a topology, a source and a destination; I got ${names.length}.\n${USAGE}`);
+    const [name, from, to] = names as [string, string, string];
+    try {
+      const answer = await app.work.run('trace', [{ name, revision }], { flow: { ...flow, from, to } });
       app.metrics.traced({ [answer.disposition]: 1 });
       return message(answer);
     } catch (err) {
-      if (err instanceof NotFoundError) return ephemeral(`There is no topology named ${slackCode(name)}.`);
+      if (err instanceof NotFoundError) {
+        const exists = await app.store.head(name).then(
+          () => true,
+          (e: unknown) => (e instanceof NotFoundError ? false : Promise.reject(e)),
+        );
+        if (revision !== undefined && exists) {
+          return ephemeral(`${slackCode(name)} has no revision ${revision} (or it is no longer kept).`);
+        }
+        // The names of the first topologies, in order: enough for a typo in any but a very large installation.
+        const near = suggestNames(name, (await app.store.list(1000, undefined)).items.map((t) => t.name));
+        return ephemeral(`There is no topology named ${slackCode(name)}.${near.length ? `\nDid you mean: ${near.map(slackCode).join(', ')}?` : ''}`);
+      }
       if (err instanceof Problem) {
         const candidates = Array.isArray(err.extensions.candidates) ? `\nDid you mean: ${(err.extensions.candidates as string[]).map(slackCode).join(', ')}?` : '';
         return ephemeral(`${slack(err.message)}${candidates}`);

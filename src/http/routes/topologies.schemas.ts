@@ -3,8 +3,9 @@ import { CloneType, Type } from '@sinclair/typebox';
 import { Cluster, Fabric, TopologyName } from '../../topology/schema.js';
 
 const NameParam = CloneType(TopologyName, { description: 'The name of the topology.', examples: ['two-nodes'] });
-/** Revisions count up from 1; past 2^53 a number is no longer exact (and past int8 no longer a revision). */
-export const MAX_REVISION = Number.MAX_SAFE_INTEGER;
+import { MAX_REVISION } from '../../topology/requests.js';
+
+export { MAX_REVISION };
 
 export const NameParams = Type.Object({ name: NameParam }, { additionalProperties: false });
 export const RevisionParams = Type.Object(

@@ -5,9 +5,10 @@ import { CloneType, Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
 import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '../responses.js';
-import { answerQuery, Family, Port, PortOrName, Protocol, Size } from './traces.schemas.js';
-import { pickFormat, sendRendered, type Format } from '../formats.js';
-import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, jsonBytes } from '../../answer/size.js';
+import { answerQuery, Family, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from './traces.schemas.js';
+import { pickFormat, type Format } from '../formats.js';
+import { sendEncoded } from '../work.js';
+import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
@@ -16,10 +17,13 @@ export const TraceParams = NameParams;
 
 export const TraceQuery = Type.Object(
   {
-    from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses.', examples: ['pod-a1'] }),
-    to: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet is sent. Like `from`, or any address, including one that nobody in the topology owns.', examples: ['default/pod-b1'] }),
+    from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses; with `enter`, any address (a client outside the model).', examples: ['pod-a1'] }),
+    to: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet is sent. Like `from`, or any address, including one that nobody in the topology owns (a ClusterIP, a node address with a NodePort, a load-balancer IP or an externalIP), or a Service: `svc/<namespace>/<name>` (its ClusterIP and the port `port` names or numbers, its protocol; the only port when `port` is left out).', examples: ['default/pod-b1'] }),
     protocol: CloneType(Protocol, { default: 'icmp', description: 'The protocol of the flow, echoed in `flow`; NetworkPolicy rules match on it and on the destination port.', examples: ['tcp'] }),
-    port: Type.Optional(CloneType(PortOrName, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400. It may be a name of one of the destination pod\'s container ports (`http`), as NetworkPolicy names ports.', examples: [8080] })),
+    port: Type.Optional(CloneType(PortOrName, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400. It may be a name: with `to=svc/…` the Service port\'s (`http`), otherwise one of the destination pod\'s container ports, as NetworkPolicy names ports (400 when the pod has no such port).', examples: [8080] })),
+    enter: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'With `from` an address outside the model (a client on the internet, a load balancer): the node or netns its packet enters, by the link that node routes that address out of (its uplink), as Batfish\'s start location. The packet arrives as one forwarded to it: kube-proxy\'s rules there see external traffic.', examples: ['node-a'] })),
+    src: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'The source address a node or netns `from` sends from, as `ip route get … from` picks it: one of its own addresses, or loopback (`127.0.0.1`, which kube-proxy\'s localhost NodePorts answer). 400 when it is not one of them.', examples: ['127.0.0.1'] })),
+    endpoint: Type.Optional(CloneType(ServiceEndpointParam, { description: 'Of the endpoints kube-proxy may DNAT a Service packet to (each traced as a path of its own), trace this address\'s only; one that is not among them is answered 400 with them in `candidates`.', examples: ['10.1.2.10'] })),
     srcPort: Type.Optional(CloneType(Port, { description: 'The source port; only with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [40000] })),
     dstPort: Type.Optional(CloneType(Port, { description: 'The destination port; only with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [8080] })),
     family: Type.Optional(CloneType(Family, { description: 'The address family to trace in, `4` or `6`, when the endpoints are names (pods, nodes, netns) with addresses of both; each family is routed in its own tables. Without it the trace is made in IPv4 when both ends have an IPv4 address, in IPv6 otherwise. An end without an address of the asked family, or an address of the other family, is answered 400 with `family` in `errors`.', examples: [6] })),
@@ -29,7 +33,13 @@ export const TraceQuery = Type.Object(
     revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, description: 'The revision to trace through, while it is kept (404 otherwise). Leave it out for the newest.', examples: [1] })),
     format: Type.Optional(
       Type.Union(['json', 'text', 'markdown', 'mermaid', 'svg'].map((f) => Type.Literal(f)), {
-        description: 'The answer\'s format; it overrides the Accept header. `json` (the default), `text` (a summary line and one line per hop, for terminals and bots), `markdown` (a verdict and a table, for Slack, Teams, Mattermost), `mermaid` (a flowchart) or `svg` (a diagram drawn by the service: hops grouped by node, the drop point in red).', examples: ['text'],
+        description: 'The answer\'s format; it overrides the Accept header. `json` (the default), `text` (a summary line and one line per hop, for terminals and bots), `markdown` (a verdict and a table, for Teams, Mattermost, GitHub; or a list, see `layout`), `mermaid` (a flowchart) or `svg` (a diagram drawn by the service: hops grouped by node, the drop point in red).', examples: ['text'],
+      }),
+    ),
+    layout: Type.Optional(
+      Type.Union([Type.Literal('table'), Type.Literal('list')], {
+        description: 'With `format=markdown`: the hops as a `table` (the default) or as a numbered `list`, for chats that show no tables (Slack).',
+        examples: ['list'],
       }),
     ),
   },
@@ -52,18 +62,21 @@ const tracePacketDoc = {
     '- a node (cluster form), by its name; its address is its InternalIP (its ExternalIP when it has none).\n' +
     '- a network namespace (fabric form), by its name.\n' +
     '- an IPv4 or IPv6 address. As `from`, it must be an address of a pod, node or netns of the topology (400\n' +
-    '  otherwise: a packet is only traced from inside the model). As `to`, any address will do: one that nobody in the\n' +
+    '  otherwise), unless `enter` names the node or netns a packet from that outside address enters (by the link that\n' +
+    '  node routes the address out of); `src` picks the source address of a node or netns `from` (loopback included).\n' +
+    '  As `to`, any address will do: one that nobody in the\n' +
     '  topology owns (an unassigned pod IP, a host on the internet) is traced as far as the packet gets, and the\n' +
     '  answer\'s `destination.netns` is null.\n' +
     '\n' +
-    'A name that is none of these is answered 404 `urn:pathtrace:problem:unknown-endpoint`, with the names that\n' +
-    'contain it in `candidates` (up to 10). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
+    'A name that is none of these is answered 404 `urn:pathtrace:problem:unknown-endpoint`, with the names near it\n' +
+    'in `candidates` (up to 10, nearest first: those that contain it, those a typo or two away, the same pod in\n' +
+    'another namespace). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
     'ends have an IPv4 address, in IPv6 otherwise; ends with no family in common, or without the asked one, are\n' +
     'answered 400. `protocol`, `srcPort` and `dstPort` (`port` is another name for it) describe the flow and are\n' +
     'echoed in `flow`; the ports go only with `protocol=tcp`, `udp` or `sctp` (400 otherwise). No routing decision\n' +
-    'depends on them; they choose the ECMP hash policy (below), and NetworkPolicy rules match on them. `port` may name\n' +
-    'one of the destination pod\'s container ports (`port=http`), resolved as NetworkPolicy resolves named ports (400\n' +
-    'when the pod has no such port).\n' +
+    'depends on them; they choose the ECMP hash policy (below), and kube-proxy\'s and NetworkPolicy rules match on\n' +
+    'them. `port` may name a port: with `to=svc/…` the Service\'s, otherwise one of the destination pod\'s container\n' +
+    'ports (`port=http`), resolved as NetworkPolicy resolves named ports (400 when the pod has no such port).\n' +
     '\n' +
     '**NetworkPolicy.** In a cluster with `networkPolicies`, a `POLICY` step gives the verdict at the source pod\'s edge\n' +
     '(egress: in the first netns the packet enters after the pod, after any DNAT there) and at the destination pod\'s\n' +
@@ -98,7 +111,10 @@ const tracePacketDoc = {
     '- `LOOP`: the packet comes back to a namespace that has already forwarded it (a routing loop); the DROP step\n' +
     '  lists the `cycle`.\n' +
     '- `TTL_EXCEEDED`: forwarding would bring the TTL to 0 (ICMP time exceeded).\n' +
-    '- `DENIED`: a NetworkPolicy drops the packet at the source pod\'s egress or the destination pod\'s ingress.\n' +
+    '- `REJECTED`: kube-proxy rejects a packet to a Service with no usable endpoint (ICMP port unreachable, TCP reset).\n' +
+    '- `DENIED`: kube-proxy drops it (Local traffic policy and no endpoint on the node, or a source outside the\n' +
+    '  load balancer\'s `loadBalancerSourceRanges`), or a NetworkPolicy drops it at the source pod\'s egress or the\n' +
+    '  destination pod\'s ingress (the DROP step says which: `rule` for kube-proxy, `direction` for NetworkPolicy).\n' +
     '\n' +
     '**Hops and steps.** `hops` has one entry per namespace the packet enters, in order: `netns`, its `kind` (pod,\n' +
     'node, router, host), the `node` it belongs to (a pod\'s namespace, or as a fabric document says), the link it came\n' +
@@ -115,14 +131,22 @@ const tracePacketDoc = {
     '- `TRANSMIT`: the packet leaves by `link` to the next hop `neighbor`; `answeredBy` is the `netns` and `link` that\n' +
     '  answer ARP/ND for it, or `{external: true}` for a host outside the model.\n' +
     '- `DELIVER`: the destination `address` is the namespace\'s own, on `link`.\n' +
+    '- `DNAT`: kube-proxy\'s rules in a node (the source\'s node for a pod or the node itself, the node the packet enters\n' +
+    '  otherwise) match a Service: its `frontend` (clusterIP, externalIP, loadBalancer, nodePort), every endpoint in\n' +
+    '  `candidates` with whether it is one and `why` (ready, serving-terminating, not-ready, remote), the `chain` (cluster\n' +
+    '  or local policy) and `route` (the short-circuit of pod and node traffic under Local policy), the `masquerade` mark,\n' +
+    '  and `to`, the endpoint this path takes. Every candidate is a path of its own (as ECMP branches are); `endpoint=`\n' +
+    '  picks one. A `verdict` other than `dnat` ends the trace REJECTED or DENIED.\n' +
+    '- `SNAT`: a packet kube-proxy marked is masqueraded as it leaves that node: `from`, `to`, `reason`.\n' +
     '- `POLICY`: NetworkPolicy\'s verdict at a pod\'s edge (see NetworkPolicy above).\n' +
     '- `DROP`: the last step of every journey that does not end DELIVERED, `EXITS_NETWORK` included, with its\n' +
     '  `disposition`; NEIGHBOR_UNREACHABLE adds `link`, `neighbor` and, when a down link is in the way, `blockedAt`;\n' +
-    '  LINK_DOWN adds `link`; LOOP adds `cycle`.\n' +
+    '  LINK_DOWN adds `link`; LOOP adds `cycle`; REJECTED and DENIED by kube-proxy add `service` and `rule`.\n' +
     '\n' +
     '`summary` says it all in one line. `notes` lists the routes of the namespaces on the way that the kernel would\n' +
     'refuse or has removed (a gateway no connected route reaches, a device that is down), which the trace therefore\n' +
-    'ignores.\n' +
+    'ignores; and why a packet to a Service address was not translated (a port the Service does not have, ICMP, an\n' +
+    'address of the cluster\'s `serviceCIDRs` that no Service holds).\n' +
     '\n' +
     '**ECMP.** When a route with several next hops splits the flow, every path is traced (at most 64) and `pathCount`\n' +
     'counts them; `paths` lists the first of them (16, or as many as the `paths` parameter asks, up to 64), each with\n' +
@@ -282,7 +306,7 @@ const tracePacketDoc = {
     404: problemResponse(
       'There is no topology with this name (`urn:pathtrace:problem:not-found`), the revision is not (or no longer)\n' +
         'kept, or `from` or `to` names no pod, node or netns of the topology (`urn:pathtrace:problem:unknown-endpoint`,\n' +
-        'with the names that contain it in `candidates` when there are any).\n',
+        'with the names near it in `candidates` when there are any).\n',
       { examples: {
         topology: {
           summary: 'No topology with this name',
@@ -354,20 +378,17 @@ export default async function traceRoutes(plain: FastifyInstance, options: { max
     { schema: { ...tracePacketDoc, params: TraceParams, querystring: TraceQuery } },
     async (request, reply) => {
       const { name } = request.params;
-      const { format, revision: wanted, detail, paths, ...flow } = request.query;
+      const { format, revision: wanted, detail, paths, layout, ...flow } = request.query;
       const chosen = pickFormat(format as Format | undefined, request.headers.accept);
       reply.header('vary', 'Accept');
-      if (chosen !== 'json') {
-        // A text line or a diagram is drawn from the full answer, which counts every path the engine followed.
-        const answer = await app.work.run('trace', [{ name, revision: wanted }], { flow, paths: MAX_PATHS });
-        app.metrics.traced({ [answer.disposition]: 1 });
-        return sendRendered(reply, answer, chosen);
-      }
-      const answer = await app.work.run('traceDetail', [{ name, revision: wanted }], { flow, options: { detail, paths } });
-      const bytes = jsonBytes(answer);
-      if (bytes > maxBytes) throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
+      // A text line or a diagram is drawn from the full answer, which counts every path the engine followed.
+      const options = chosen === 'json' ? { detail, paths } : { paths: MAX_PATHS };
+      // Written out in the worker: the bytes arrive ready to send, and their length is the answer's size.
+      const answer = await app.work.run('answer', [{ name, revision: wanted }], { flow, options, format: chosen, layout });
+      const bytes = answer.body.byteLength;
+      if (chosen === 'json' && bytes > maxBytes) throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
       app.metrics.traced({ [answer.disposition]: 1 });
-      return answer;
+      return sendEncoded(reply, answer);
     },
   );
 }

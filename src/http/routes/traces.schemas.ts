@@ -5,30 +5,11 @@ import { DEFAULT_PATHS } from '../../answer/trace-answer.js';
 import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
-export const MAX_FLOWS = 10_000;
+import { MAX_FLOWS } from '../../answer/batch.js';
 
-export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
-/** A destination port by number, or by the name the destination pod's container gives it (NetworkPolicy's named ports). */
-export const PortOrName = Type.Union([Port, Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' })]);
-export const Protocol = Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]);
-export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
-/** An IP packet's size: from the smallest datagram every IPv4 host must forward to the largest IP length. */
-export const Size = Type.Integer({ minimum: 68, maximum: 65535 });
-
-export const Flow = Type.Object(
-  {
-    from: Type.String({ minLength: 1, maxLength: 253 }),
-    to: Type.String({ minLength: 1, maxLength: 253 }),
-    protocol: Type.Optional(Protocol),
-    port: Type.Optional(PortOrName),
-    srcPort: Type.Optional(Port),
-    dstPort: Type.Optional(Port),
-    family: Type.Optional(Family),
-    size: Type.Optional(Size),
-    ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
-  },
-  { additionalProperties: false },
-);
+export { MAX_FLOWS };
+export { Family, Flow, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from '../../topology/requests.js';
+import { Flow } from '../../topology/requests.js';
 
 /**
  * The query parameters that say how much a trace answer holds: the single trace's, the batch's and the what-if's. `note`

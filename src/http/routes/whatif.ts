@@ -4,9 +4,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JobResult } from '../../work/jobs.js';
 import { sendEncoded } from '../work.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Problem } from '../problem.js';
-import { MAX_FLOWS } from './traces.schemas.js';
-import { WhatIfAnswer, WhatIfBody, WhatIfQuery } from './whatif.schemas.js';
+import { WhatIfAnswer, WhatIfBody, WhatIfQuery, type WhatIfBodyDoc } from './whatif.schemas.js';
+import { checkWhatIf } from '../../answer/whatif.js';
+import { LargeJson } from '../json-body.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 import { ANSWER_TOO_LARGE, answerTooLargeExample, BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
 
@@ -159,7 +159,7 @@ const traceWhatIfDoc = {
               status: 422,
               detail: '1 of the changes do not apply to the topology',
               instance: '/v1/traces',
-              errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }],
+              errors: [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z; did you mean node-a, node-b?' }],
             },
           },
           answerTooLarge: {
@@ -177,55 +177,36 @@ const traceWhatIfDoc = {
   },
 };
 
-/** Deeper than any topology document: a patch nested further is refused before anything recurses into it. */
-const MAX_PATCH_DEPTH = 32;
-
-function checkDepth(patch: unknown, at: string): void {
-  const stack: [unknown, number][] = [[patch, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (value === null || typeof value !== 'object') continue;
-    if (depth > MAX_PATCH_DEPTH) {
-      throw new Problem(400, 'invalid-request', `the patch is nested deeper than ${MAX_PATCH_DEPTH} levels; no topology document is`, {
-        errors: [{ pointer: at, detail: `nested deeper than ${MAX_PATCH_DEPTH} levels` }],
-      });
-    }
-    for (const v of Object.values(value)) stack.push([v, depth + 1]);
-  }
-}
-
 export default async function whatIfRoutes(plain: FastifyInstance, options: { maxAnswerBytes?: number }) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const maxBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
 
-  const answerWhatIf = (reply: FastifyReply, answer: JobResult<'whatIf'>) => {
+  const answerWhatIf = (reply: FastifyReply, answer: Exclude<JobResult<'whatIf'>, { needs: unknown }>) => {
     app.metrics.traced(answer.byDisposition);
     return sendEncoded(reply, answer);
   };
 
-  app.post('/traces', { schema: { ...traceWhatIfDoc, querystring: WhatIfQuery, body: WhatIfBody } }, async (request, reply) => {
-    const body = request.body;
-    const answering = { bidirectional: body.bidirectional ?? false, ...request.query, maxBytes };
-    if (body.flows.length > MAX_FLOWS) {
-      throw new Problem(413, 'payload-too-large', `${body.flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
+  app.post('/traces', { schema: { ...traceWhatIfDoc, querystring: WhatIfQuery, body: WhatIfBody }, config: { largeJson: true } }, async (request, reply) => {
+    // A large body reaches the route unread (LargeJson): the worker reads, validates and checks it (checkWhatIf), and
+    // names the stored base it needs, which is then read and handed to it.
+    const unread: unknown = request.body;
+    const large = unread instanceof LargeJson;
+    const text = large ? unread.text : request.jsonText!;
+    const options = { ...request.query, maxBytes };
+    let ref: { name: string; revision?: number } | undefined;
+    if (large) {
+      const first = await app.work.run('whatIf', [], { text, validate: true, options }, { heavy: true });
+      if (!('needs' in first)) return answerWhatIf(reply, first);
+      ref = first.needs;
+    } else {
+      const body = request.body as WhatIfBodyDoc;
+      checkWhatIf(body);
+      if (body.base !== undefined) ref = { name: body.base, revision: body.revision };
     }
-    if ((body.topology === undefined) === (body.base === undefined)) {
-      throw new Problem(400, 'invalid-request', 'give either topology (a document to trace as it is) or base (a stored topology to change)', {
-        errors: [{ pointer: body.topology === undefined ? '' : '/base', detail: 'exactly one of topology or base' }],
-      });
-    }
-    if (body.topology !== undefined) {
-      if (body.patch !== undefined || body.changes !== undefined || body.revision !== undefined) {
-        throw new Problem(400, 'invalid-request', 'patch, changes and revision go with base, not with an inline topology', {
-          errors: [{ pointer: body.patch !== undefined ? '/patch' : body.changes !== undefined ? '/changes' : '/revision', detail: 'only with base' }],
-        });
-      }
-      return answerWhatIf(reply, await app.work.run('whatIf', [], { text: request.jsonText!, options: answering }));
-    }
-
-    if (body.patch !== undefined) checkDepth(body.patch, '/patch');
-    const stored = await app.store.get(body.base!, body.revision);
-    const base = { name: stored.name, revision: stored.revision, form: stored.form, documentJson: stored.documentJson };
-    return answerWhatIf(reply, await app.work.run('whatIf', [], { text: request.jsonText!, options: answering, base }));
+    const stored = ref === undefined ? undefined : await app.store.get(ref.name, ref.revision);
+    const base = stored && { name: stored.name, revision: stored.revision, form: stored.form, documentJson: stored.documentJson };
+    const answer = await app.work.run('whatIf', [], { text, validate: large, options, base }, { heavy: large });
+    if ('needs' in answer) throw new Error('a what-if given its base asked for it again');
+    return answerWhatIf(reply, answer);
   });
 }

@@ -3,10 +3,11 @@
 import type { CniDoc } from '../../topology/schema.js';
 import { DataError } from '../../topology/data-error.js';
 import { plural, type ImportWarnings } from '../warnings.js';
+import { detectCloud } from './clouds.js';
 import { ANNOTATION, badRequest, type KubeNodeDoc, type KubePodDoc, type KubernetesImportBodyDoc, type Located } from './schema.js';
 
-export const CNI_PLUGINS = ['bridge', 'flannel', 'calico', 'cilium', 'weave'] as const;
-export const CNI_MODES = ['host-gw', 'cloud', 'vxlan', 'bgp', 'ipip', 'native', 'tunnel', 'geneve'] as const;
+export const CNI_PLUGINS = ['bridge', 'flannel', 'calico', 'cilium', 'weave', 'kindnet', 'gke', 'aws-vpc-cni', 'azure-cni'] as const;
+export const CNI_MODES = ['host-gw', 'cloud', 'vxlan', 'bgp', 'ipip', 'native', 'tunnel', 'geneve', 'overlay'] as const;
 export type CniPlugin = (typeof CNI_PLUGINS)[number];
 export type CniMode = (typeof CNI_MODES)[number];
 
@@ -16,6 +17,10 @@ const MODES_OF: Record<CniPlugin, readonly CniMode[]> = {
   calico: ['bgp', 'ipip', 'vxlan'],
   cilium: ['native', 'tunnel', 'vxlan', 'geneve'],
   weave: [],
+  kindnet: [],
+  gke: [],
+  'aws-vpc-cni': [],
+  'azure-cni': ['overlay'],
 };
 
 export interface CniOptions {
@@ -42,7 +47,7 @@ export class CniRequiredError extends DataError {
     message: string,
     readonly evidence: string[],
   ) {
-    super(message, [{ parameter: 'cni', detail: 'give the CNI plugin: cni=bridge|flannel|calico|cilium|weave (and mode=), or cni in the body' }], 422, 'cni-required');
+    super(message, [{ parameter: 'cni', detail: `give the CNI plugin: cni=${CNI_PLUGINS.join('|')} (and mode=), or cni in the body` }], 422, 'cni-required');
   }
 }
 
@@ -63,8 +68,7 @@ const CILIUM_KEYS = [
   ANNOTATION.ciliumLegacyIPv6HealthIp,
 ];
 
-/** kindnet (kind's CNI) is recognised to say so, but is no data path of the cluster form. */
-type Agent = CniPlugin | 'kindnet';
+type Agent = CniPlugin;
 
 interface Sign {
   plugin: Agent;
@@ -95,7 +99,6 @@ const AGENT_PODS: [RegExp, Agent][] = [
   [/^canal-/, 'flannel'],
   [/^cilium-/, 'cilium'],
   [/^weave-net-/, 'weave'],
-  [/^kindnet-/, 'kindnet'],
 ];
 
 function nodeSigns(node: KubeNodeDoc): Sign[] {
@@ -142,9 +145,9 @@ function podSign(pod: KubePodDoc): Sign | undefined {
   return hit && { plugin: hit[1], field: 'metadata.name', object: `pod ${ns}/${pod.metadata.name}` };
 }
 
-const ORDER: Agent[] = ['flannel', 'calico', 'cilium', 'weave', 'bridge', 'kindnet'];
+const ORDER: Agent[] = ['flannel', 'calico', 'cilium', 'weave', 'bridge'];
 
-function cniOfSign(plugin: Exclude<Agent, 'kindnet'>, mode: string | undefined, vni: number | undefined): CniDoc {
+function cniOfSign(plugin: Agent, mode: string | undefined, vni: number | undefined): CniDoc {
   switch (plugin) {
     case 'flannel':
       return { plugin, ...(mode ? { backend: mode as 'vxlan' | 'host-gw' } : {}), ...(vni !== undefined ? { vni } : {}) };
@@ -156,6 +159,8 @@ function cniOfSign(plugin: Exclude<Agent, 'kindnet'>, mode: string | undefined, 
       return { plugin };
     case 'bridge':
       return { plugin, routes: 'host-gw' };
+    default:
+      return { plugin } as CniDoc;
   }
 }
 
@@ -164,6 +169,7 @@ export function describeCni(cni: CniDoc): string {
     case 'bridge':
       return `bridge (${cni.routes ?? 'host-gw'} routes)`;
     case 'flannel':
+      if (cni.pods === 'calico') return `canal (flannel${cni.backend ? ` backend ${cni.backend}` : ''}, Calico's pod interfaces)`;
       return cni.backend ? `flannel (backend ${cni.backend})` : 'flannel';
     case 'calico':
       return cni.mode ? `calico (${cni.mode})` : 'calico';
@@ -171,6 +177,14 @@ export function describeCni(cni: CniDoc): string {
       return cni.routing ? `cilium (${cni.routing}${cni.tunnel ? ` ${cni.tunnel}` : ''} routing)` : 'cilium';
     case 'weave':
       return 'weave';
+    case 'kindnet':
+      return 'kindnet';
+    case 'gke':
+      return 'GKE VPC-native';
+    case 'aws-vpc-cni':
+      return 'the AWS VPC CNI';
+    case 'azure-cni':
+      return cni.overlay ? 'Azure CNI overlay' : 'Azure CNI';
   }
 }
 
@@ -204,9 +218,12 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
     }
   }
   const agents = new Map<Agent, { pods: number; first: Sign; at: string }>();
+  // Canal's DaemonSet (canal-*) runs flannel and Calico's CNI plugin: the pods attach as Calico attaches them.
+  let canalPods = false;
   for (const { obj, at } of pods) {
     const s = podSign(obj);
     if (!s) continue;
+    if (s.object.startsWith('pod kube-system/canal-')) canalPods = true;
     const e = agents.get(s.plugin);
     if (e) e.pods++;
     else agents.set(s.plugin, { pods: 1, first: s, at });
@@ -220,6 +237,28 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
     ...[...agents].map(([plugin, e]) => `${plugin}: ${plural(e.pods, 'agent pod')} such as ${e.first.object.slice(4)}`),
   ];
 
+  // The clouds', kind's and OpenShift's data paths (clouds.ts): OVN-Kubernetes and OpenShift SDN whatever else is seen;
+  // the others unless flannel or Cilium annotate the nodes (they replace the cloud's plugin; Calico beside the AWS VPC
+  // CNI or Azure CNI enforces policy only).
+  const cloud = detectCloud(nodes, pods);
+  if (cloud !== undefined) {
+    const all = [...evidence, ...cloud.evidence];
+    if (cloud.unsupported !== undefined) return { cni: undefined, detectedFrom: undefined, evidence: all, warnings, unsupported: cloud.unsupported };
+    if (!annotated.has('flannel') && !annotated.has('cilium') && cloud.cni !== undefined) {
+      const others = [...annotated.keys(), ...agents.keys()].filter((p) => p !== cloud.cni!.plugin);
+      if (others.length > 0) {
+        const other = annotated.get(others[0]!) ?? agents.get(others[0]!)!;
+        warnings.push({
+          code: 'cni-evidence-conflict',
+          at: other.at,
+          example: `${other.first.plugin}: ${other.first.field} of ${other.first.object}`,
+          detail: `signs of ${others.join(' and ')} were found as well; ${describeCni(cloud.cni)} (${cloud.detectedFrom}) carries the packets and was taken (give cni to say otherwise)`,
+        });
+      }
+      return { cni: cloud.cni, detectedFrom: cloud.detectedFrom, at: cloud.at, evidence: all, warnings };
+    }
+  }
+
   const pick = <T>(m: Map<Agent, T>, size: (x: T) => number): Agent | undefined =>
     [...m.keys()].sort((x, y) => size(m.get(y)!) - size(m.get(x)!) || ORDER.indexOf(x) - ORDER.indexOf(y))[0];
 
@@ -232,7 +271,7 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
       warnings.push(
         conflict(annotated, plugin, (others) =>
           plugin === 'flannel' && others.includes('calico')
-            ? 'both flannel and Calico annotate the nodes, as with Canal: flannel carries the packets (Calico enforces policy), so flannel was taken'
+            ? "both flannel and Calico annotate the nodes, as with Canal: flannel carries the packets between the nodes and Calico's CNI plugin attaches the pods"
             : `node annotations of ${others.join(' and ')} were found as well; ${plugin} annotates the most nodes and was taken (give cni to say otherwise)`,
         ),
       );
@@ -257,7 +296,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
         unsupported: `flannel's ${sign.raw} backend (${sign.field} of ${sign.object}) is not a data path pathtrace models (vxlan and host-gw are)`,
       };
     }
-    const cni = cniOfSign(plugin as Exclude<Agent, 'kindnet'>, sign.mode, sign.vni);
+    let cni = cniOfSign(plugin, sign.mode, sign.vni);
+    // Canal: Calico attaches the pods (cali veths, no cni0), flannel carries the packets between the nodes.
+    if (cni.plugin === 'flannel' && (annotated.has('calico') || canalPods)) cni = { ...cni, pods: 'calico' };
     if (plugin === 'cilium') {
       warnings.push({
         code: 'cni-mode-unknown',
@@ -270,10 +311,8 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
     return { cni, detectedFrom: `${sign.field} of ${sign.object}`, at, evidence, warnings };
   }
 
-  const kindnet = agents.get('kindnet');
-  agents.delete('kindnet');
   if (agents.size > 0) {
-    const plugin = pick(agents, (e) => e.pods)! as Exclude<Agent, 'kindnet'>;
+    const plugin = pick(agents, (e) => e.pods)!;
     const e = agents.get(plugin)!;
     if (agents.size > 1) {
       warnings.push(
@@ -288,18 +327,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
         detail: `${plugin} was recognised by the name of its agent pods only, which does not say its ${plugin === 'flannel' ? 'backend' : plugin === 'calico' ? 'mode' : 'routing mode'}; give cni=${plugin}&mode=... to say`,
       });
     }
-    return { cni: cniOfSign(plugin, undefined, undefined), detectedFrom: `${e.first.field} of ${e.first.object}`, at: e.at, evidence, warnings };
-  }
-  if (kindnet) {
-    return {
-      cni: undefined,
-      detectedFrom: undefined,
-      evidence,
-      warnings,
-      unsupported:
-        `kindnet runs (${kindnet.first.object}): it routes between nodes as host-gw does, over point-to-point veths within a ` +
-        'node, and is no data path of its own here; cni=bridge&mode=host-gw comes closest',
-    };
+    let cni = cniOfSign(plugin, undefined, undefined);
+    if (cni.plugin === 'flannel' && canalPods) cni = { ...cni, pods: 'calico' };
+    return { cni, detectedFrom: `${e.first.field} of ${e.first.object}`, at: e.at, evidence, warnings };
   }
   return { cni: undefined, detectedFrom: undefined, evidence, warnings };
 }
@@ -324,8 +354,10 @@ function cniFromQuery(plugin: CniPlugin, mode: CniMode | undefined): CniDoc {
     case 'cilium':
       if (mode === undefined) return { plugin };
       return mode === 'native' || mode === 'tunnel' ? { plugin, routing: mode } : { plugin, routing: 'tunnel', tunnel: mode as 'vxlan' | 'geneve' };
-    case 'weave':
-      return { plugin };
+    case 'azure-cni':
+      return { plugin, ...(mode === 'overlay' ? { overlay: true } : {}) };
+    default:
+      return { plugin } as CniDoc;
   }
 }
 
@@ -364,23 +396,37 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
         : `cni was given as ${describeCni(given.cni)}, but the objects say ${describeCni(d.cni!)}: stored as given`;
       warnings.add('cni-differs-from-detected', detail, d.at ?? '', `${d.detectedFrom} says ${describeCni(d.cni!)}`);
     }
-    return given;
+    return withNote(given);
   }
   if (d.cni === undefined) {
     const why =
       d.unsupported ??
       (d.evidence.length === 0
-        ? 'no node carries flannel, Calico or Cilium annotations and no pod is named like a CNI agent (calico-node, kube-flannel-ds, cilium, weave-net)'
+        ? "no node carries flannel, Calico, Cilium or OVN annotations or a cloud's providerID, and no pod is named like a CNI agent (calico-node, kube-flannel-ds, cilium, weave-net, aws-node, azure-cns, kindnet, ovnkube)"
         : `the signs found do not name a data path: ${d.evidence.join('; ')}`);
     throw new CniRequiredError(
-      `cannot tell the cluster's CNI data path from the objects: ${why}. Give it as cni= (bridge, flannel, calico, cilium or weave) with mode=, or as cni in the body (kubenet and flannel host-gw: cni=bridge&mode=host-gw)`,
+      `${d.unsupported === undefined ? "cannot tell the cluster's CNI data path from the objects" : 'the objects name a data path that is not modelled'}: ${why}. Give it as cni= (bridge, flannel, calico, cilium, weave, kindnet, gke, aws-vpc-cni or azure-cni) with mode=, or as cni in the body (kubenet and flannel host-gw: cni=bridge&mode=host-gw)`,
       d.evidence,
     );
   }
-  const result: ImportedCni = { cni: d.cni, detectedFrom: d.detectedFrom!, evidence: d.evidence };
-  if (d.cni.plugin === 'flannel' && d.cni.backend === 'host-gw') {
-    result.note = "flannel's host-gw backend programs the same routes as the bridge plugin with host-gw routes: import with cni=bridge to trace it with that data path";
+  return withNote({ cni: d.cni, detectedFrom: d.detectedFrom!, evidence: d.evidence });
+}
+
+/** What the stored data path is traced as, where the document leaves something to a default. */
+function withNote(imported: ImportedCni): ImportedCni {
+  const { cni } = imported;
+  if (cni.plugin === 'flannel' && cni.backend === 'host-gw') {
+    return { ...imported, note: "flannel's host-gw backend is traced as it programs the nodes: cni0 and a route to every other node's pod CIDR via that node" };
   }
-  return result;
+  if (cni.plugin === 'flannel' && cni.backend === undefined) {
+    return { ...imported, note: "flannel's backend was not given and the objects do not show it: vxlan, flannel's default, is assumed (mode=host-gw to say otherwise)" };
+  }
+  if (cni.plugin === 'calico' && cni.mode === undefined) {
+    return { ...imported, note: "Calico's mode was not given and the nodes' annotations do not show it: ipip, the mode of Calico's manifests, is assumed (mode=bgp or mode=vxlan to say otherwise)" };
+  }
+  if (cni.plugin === 'cilium' && cni.routing === undefined) {
+    return { ...imported, note: "Cilium's routing mode was not given and the objects do not show it: tunnel with vxlan, Cilium's default, is assumed (mode=native or mode=geneve to say otherwise)" };
+  }
+  return imported;
 }
 

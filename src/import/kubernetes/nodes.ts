@@ -1,11 +1,13 @@
 // The cluster's nodes from the Node objects: their InternalIP and ExternalIP addresses, and their pod CIDRs (spec.podCIDRs,
 // or Cilium's annotation where its IPAM allocates), each address and CIDR owned by one node.
+import { podIpsFromNodeCidr } from '../../topology/pod-ipam.js';
 import { Addr, type Family } from '../../engine/addr.js';
 import { Prefix } from '../../engine/prefix.js';
 import { pointerToken, type InvalidParam } from '../../topology/data-error.js';
 import type { ClusterNodeDoc } from '../../topology/schema.js';
 import { plural, type ImportWarnings } from '../warnings.js';
 import { ANNOTATION, type KubeNodeDoc, type Located } from './schema.js';
+import { CNI_ANNOTATIONS, annotationProblem, flannelBackendData } from '../../engine/compile/annotations.js';
 import type { CniPlugin } from './cni.js';
 
 export const NODE_SKIP_REASONS = ['noAddress', 'duplicateName'] as const;
@@ -119,12 +121,6 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
       f.ips.add(key);
       addresses.push({ type: a.type as 'InternalIP' | 'ExternalIP', address: key });
     }
-    if (f.ips.size === 0) {
-      skipped.noAddress++;
-      warnings.add('node-without-address', (n) => `${plural(n, 'node has', 'nodes have')} no usable InternalIP or ExternalIP and ${n === 1 ? 'was' : 'were'} left out, with their pods`, at, `node ${name} has no InternalIP or ExternalIP address`);
-      continue;
-    }
-
     // spec.podCIDRs (one per family), or the older single spec.podCIDR. With Cilium's cluster-pool IPAM the node's pod
     // CIDR is the one Cilium allocated and annotated, not the one in spec.
     const annotations = (obj.metadata.annotations ?? {}) as Record<string, string | undefined>;
@@ -156,6 +152,20 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
         texts = [...fromCilium, ...texts.filter((t) => !replaced.includes(t))].sort((x, y) => Number(v6(x.text)) - Number(v6(y.text)));
       }
     }
+    if (f.ips.size === 0) {
+      // Left out, but what does not parse is still reported: one answer lists every problem of the request.
+      for (const { text, pointer } of texts) {
+        try {
+          if (text !== '') Prefix.parse(text);
+        } catch (err) {
+          errors.push({ pointer, detail: (err as Error).message });
+        }
+      }
+      skipped.noAddress++;
+      warnings.add('node-without-address', (n) => `${plural(n, 'node has', 'nodes have')} no usable InternalIP or ExternalIP and ${n === 1 ? 'was' : 'were'} left out, with their pods`, at, `node ${name} has no InternalIP or ExternalIP address`);
+      continue;
+    }
+
     const cidrs: string[] = [];
     for (const { text, pointer } of texts) {
       if (text === '') continue;
@@ -179,19 +189,41 @@ export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, war
       f.cidrs.push(p);
       cidrs.push(p.toString());
     }
-    if (cidrs.length === 0) {
+    // The AWS VPC CNI and Azure CNI never use a pod CIDR: a node without one is what they look like.
+    if (cidrs.length === 0 && plugin !== 'aws-vpc-cni' && plugin !== 'azure-cni') {
       warnings.add(
         'node-without-pod-cidr',
         (n) =>
           plugin === 'calico'
             ? `${plural(n, 'node has', 'nodes have')} no pod CIDR; that is usual with Calico, whose IPAM allocates pod IPs from its own blocks`
+            : !podIpsFromNodeCidr(plugin)
+              ? `${plural(n, 'node has', 'nodes have')} no pod CIDR; that is usual with ${plugin}, which gives pods addresses of its own (the VPC's, the weave subnet's)`
             : `${plural(n, 'node has', 'nodes have')} no pod CIDR: ${plugin} gives pods addresses from it, so their pods were left out (is the controller manager run with --allocate-node-cidrs?)`,
         at,
         `node ${name} has neither spec.podCIDRs nor spec.podCIDR`,
       );
     }
+    // The annotations the data paths read (a tunnel address, cilium_host's address, a VTEP MAC): what the node states
+    // is what the trace uses, rather than what a rule would derive.
+    const kept: Record<string, string> = {};
+    for (const [key, text] of Object.entries(annotations)) {
+      if (text === undefined || !CNI_ANNOTATIONS.has(key)) continue;
+      const problem = annotationProblem(key, text);
+      if (problem === undefined) {
+        // flannel's backend-data tells the data paths only a VTEP's MAC (host-gw nodes carry "null").
+        const flannelData = key === ANNOTATION.flannelBackendData || key === ANNOTATION.flannelBackendV6Data;
+        if (!flannelData || flannelBackendData(text)?.VtepMAC !== undefined) kept[key] = text;
+        continue;
+      }
+      warnings.add(
+        'annotation-unreadable',
+        (n) => `${plural(n, 'CNI annotation does', 'CNI annotations do')} not read as the plugin writes ${n === 1 ? 'it' : 'them'} and ${n === 1 ? 'was' : 'were'} left out (what ${n === 1 ? 'it' : 'they'} would tell is derived instead)`,
+        `${at}/metadata/annotations/${pointerToken(key)}`,
+        `node ${name}: ${problem}`,
+      );
+    }
     facts.set(name, f);
-    out.push({ name, addresses, podCIDRs: cidrs });
+    out.push({ name, addresses, podCIDRs: cidrs, ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}) });
   }
   return { nodes: out, facts, nodeIps, index };
 }

@@ -1,5 +1,6 @@
 // The cluster's pods from the Pod objects: those that run, on an imported node, with an address the cluster form can hold;
 // one owner per address.
+import { podIpsFromNodeCidr } from '../../topology/pod-ipam.js';
 import { Addr } from '../../engine/addr.js';
 import type { InvalidParam } from '../../topology/data-error.js';
 import type { ClusterPodDoc } from '../../topology/schema.js';
@@ -41,7 +42,7 @@ export function buildPods(
   const candidates: PodCandidate[] = [];
   // Calico allocates from IPAM blocks and Weave from its one cluster-wide range, not from the node's pod CIDR; every other
   // plugin gives a pod an address from its node's pod CIDR, and the cluster form holds them to it.
-  const pinned = plugin !== 'calico' && plugin !== 'weave';
+  const pinned = podIpsFromNodeCidr(plugin);
 
   for (const { obj, at } of pods) {
     const namespace = obj.metadata.namespace ?? 'default';
@@ -71,16 +72,35 @@ export function buildPods(
     const nodeName = obj.spec?.nodeName;
     if (!nodeName) {
       skipped.noNode++;
+      warnings.add(
+        'pod-unscheduled',
+        (n) => `${plural(n, 'pod is', 'pods are')} not scheduled to a node (no spec.nodeName) and ${n === 1 ? 'was' : 'were'} left out: ${n === 1 ? 'it has' : 'they have'} no network yet`,
+        at,
+        `pod ${id} has no spec.nodeName${obj.status?.phase ? ` (phase ${obj.status.phase})` : ''}`,
+      );
       continue;
     }
     const phase = obj.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') {
+    // "Completed" is what kubectl's STATUS column (and consoles that copy it into phase) says of a Succeeded pod.
+    if (phase === 'Succeeded' || phase === 'Failed' || phase === 'Completed') {
       // A finished pod keeps its podIP in status, but the plugin has released it, often to a running pod by now.
       skipped.terminated++;
+      warnings.add(
+        'pod-terminated',
+        (n) => `${plural(n, 'pod has', 'pods have')} finished (phase Succeeded or Failed) and ${n === 1 ? 'was' : 'were'} left out: the plugin released ${n === 1 ? 'its IP' : 'their IPs'}, often to a running pod by now`,
+        `${at}/status/phase`,
+        `pod ${id} is ${phase}${addrs.length > 0 ? ` (its status still shows ${addrs.map((x) => x.a.toString()).join(', ')})` : ''}`,
+      );
       continue;
     }
     if (addrs.length === 0) {
       skipped.pending++;
+      warnings.add(
+        'pod-without-ip',
+        (n) => `${plural(n, 'pod has', 'pods have')} no IP yet (status.podIP is empty) and ${n === 1 ? 'was' : 'were'} left out`,
+        `${at}/status`,
+        `pod ${id} on node ${nodeName} has no IP${phase ? ` (phase ${phase})` : ''}`,
+      );
       continue;
     }
     const node = facts.get(nodeName);

@@ -5,31 +5,10 @@ import { Type, type Static, type TOptional, type TSchema, type TString } from '@
 import { DataError, type InvalidParam } from '../../topology/data-error.js';
 import { ClusterNetwork, Cni } from '../../topology/schema.js';
 import { KubeNamespace, KubeNetworkPolicy, KubePodPolicyFields, POLICY_KINDS } from './policies.js';
+import { ANNOTATION } from '../../engine/compile/annotations.js';
 
 /** Node annotations that CNI plugins write, and that the import reads to tell which data path the cluster uses. */
-export const ANNOTATION = {
-  flannelBackendType: 'flannel.alpha.coreos.com/backend-type',
-  flannelBackendData: 'flannel.alpha.coreos.com/backend-data',
-  flannelPublicIp: 'flannel.alpha.coreos.com/public-ip',
-  calicoIPv4Address: 'projectcalico.org/IPv4Address',
-  calicoIPv6Address: 'projectcalico.org/IPv6Address',
-  calicoIPv4IPIPTunnelAddr: 'projectcalico.org/IPv4IPIPTunnelAddr',
-  calicoIPv4VXLANTunnelAddr: 'projectcalico.org/IPv4VXLANTunnelAddr',
-  calicoIPv6VXLANTunnelAddr: 'projectcalico.org/IPv6VXLANTunnelAddr',
-  ciliumIPv4Host: 'network.cilium.io/ipv4-cilium-host',
-  ciliumIPv6Host: 'network.cilium.io/ipv6-cilium-host',
-  ciliumIPv4PodCIDR: 'network.cilium.io/ipv4-pod-cidr',
-  ciliumIPv6PodCIDR: 'network.cilium.io/ipv6-pod-cidr',
-  ciliumIPv4HealthIp: 'network.cilium.io/ipv4-health-ip',
-  ciliumIPv6HealthIp: 'network.cilium.io/ipv6-health-ip',
-  // Cilium before 1.12 wrote the same under io.cilium.network.
-  ciliumLegacyIPv4Host: 'io.cilium.network.ipv4-cilium-host',
-  ciliumLegacyIPv6Host: 'io.cilium.network.ipv6-cilium-host',
-  ciliumLegacyIPv4PodCIDR: 'io.cilium.network.ipv4-pod-cidr',
-  ciliumLegacyIPv6PodCIDR: 'io.cilium.network.ipv6-pod-cidr',
-  ciliumLegacyIPv4HealthIp: 'io.cilium.network.ipv4-health-ip',
-  ciliumLegacyIPv6HealthIp: 'io.cilium.network.ipv6-health-ip',
-} as const;
+export { ANNOTATION };
 
 const Open = <T extends Parameters<typeof Type.Object>[0]>(properties: T, options: Parameters<typeof Type.Object>[1] = {}) =>
   Type.Object(properties, { additionalProperties: true, ...options });
@@ -50,9 +29,14 @@ export const KubeNode = Open(
   {
     apiVersion: Type.Optional(Type.String()),
     kind: Type.Optional(Type.Literal('Node')),
-    metadata: Open({ name: NameText, annotations: Type.Optional(NodeAnnotations) }),
+    metadata: Open({
+      name: NameText,
+      annotations: Type.Optional(NodeAnnotations),
+      labels: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 63 }))),
+    }),
     spec: Type.Optional(
       Open({
+        providerID: Type.Optional(Type.String({ maxLength: 1024 })),
         podCIDR: Type.Optional(AddressText),
         podCIDRs: Type.Optional(Type.Array(AddressText, { maxItems: 2 })),
       }),
@@ -64,7 +48,10 @@ export const KubeNode = Open(
       }),
     ),
   },
-  { description: 'A v1 Node; of its fields only metadata.name and .annotations, spec.podCIDR(s), status.addresses and the Ready condition are read.' },
+  {
+    description:
+      'A v1 Node; of its fields only metadata.name, .annotations and .labels, spec.providerID and .podCIDR(s), status.addresses and the Ready condition are read.',
+  },
 );
 
 export const KubePod = Open(

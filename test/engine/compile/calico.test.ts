@@ -68,12 +68,18 @@ test('an unassigned address of the local block is BLACKHOLED at the node', () =>
   assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-a1', 'node-a']);
 });
 
-test('without a default route on the node, proxy-ARP does not answer for 169.254.1.1: the pods reach nothing', () => {
+test('nodes whose gateway is not given get an assumed one: proxy-ARP answers for 169.254.1.1 and the pods reach out', () => {
   const doc = exampleCluster('calico-bgp-two-nodes');
   doc.network = { cidr: '192.168.0.0/24' };
-  const r = run(compile(doc), 'pod-a1', 'pod-b1');
-  assert.equal(r.disposition, 'NEIGHBOR_UNREACHABLE');
-  assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-a1']);
+  const assumed = compile(doc);
+  // Linux answers ARP by proxy only for an address it routes: without the node's default route the pods reached nothing.
+  assert.deepEqual(netnsDoc(assumed, 'node-a').routes![0], { dst: 'default', gateway: '192.168.0.1', dev: 'eth0' });
+  assert.equal(run(assumed, 'pod-a1', 'pod-b1').disposition, 'DELIVERED');
+  assert.equal(run(assumed, 'pod-a1', 'pod-a2').disposition, 'DELIVERED');
+  assert.equal(run(assumed, 'pod-a1', '8.8.8.8').disposition, 'EXITS_NETWORK');
+  // A node address in the way: the next free address of the subnet.
+  doc.nodes[0]!.addresses = [{ type: 'InternalIP', address: '192.168.0.1' }];
+  assert.equal(netnsDoc(compile(doc), 'node-b').routes![0]!.gateway, '192.168.0.2');
 });
 
 test('the three-node example takes its blocks from ipamBlocks; a pod outside its node\'s blocks gets a /32 only', () => {

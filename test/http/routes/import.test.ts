@@ -55,8 +55,9 @@ describe('flannel host-gw, imported as kubectl printed it', () => {
     assert.equal(body.cni.plugin, 'flannel');
     assert.equal(body.cni.backend, 'host-gw');
     assert.equal(body.cni.detectedFrom, 'metadata.annotations["flannel.alpha.coreos.com/backend-type"] of node cp-1');
-    assert.match(body.cni.note, /import with cni=bridge to trace it with that data path/);
-    assert.deepEqual(body.warnings, []);
+    assert.match(body.cni.note, /host-gw backend is traced as it programs the nodes/);
+    // Every pod left out is explained; the nodes' gateway, which no object names, is assumed and said so.
+    assert.deepEqual(body.warnings.map((w: Obj) => w.code), ['pod-terminated', 'pod-without-ip', 'pod-unscheduled', 'network-gateway-assumed']);
 
     const doc = await stored('prod');
     assert.equal(doc.description, 'Imported from Kubernetes objects: 3 nodes, 17 pods (3 left out), flannel (backend host-gw).');
@@ -89,7 +90,7 @@ describe('flannel host-gw, imported as kubectl printed it', () => {
     assert.equal(body.revision, 2);
     assert.equal(body.description, 'lab cluster');
     assert.deepEqual({ plugin: body.cni.plugin, routes: body.cni.routes, detectedFrom: body.cni.detectedFrom }, { plugin: 'bridge', routes: 'host-gw', detectedFrom: 'given' });
-    assert.deepEqual(body.warnings.map((w: Obj) => w.code), ['cni-differs-from-detected']);
+    assert.deepEqual(body.warnings.map((w: Obj) => w.code), ['cni-differs-from-detected', 'pod-terminated', 'pod-without-ip', 'pod-unscheduled', 'network-gateway-assumed']);
     assert.match(body.warnings[0].detail, /which programs the same routes: stored as given/);
     assert.deepEqual((await stored('prod')).cluster.cni, { plugin: 'bridge', routes: 'host-gw' });
 
@@ -127,7 +128,7 @@ describe('flannel host-gw, imported as kubectl printed it', () => {
     assert.equal((await stored('prod')).revision, 1);
   });
 
-  test('objects of other kinds in the List are counted and ignored; cni and description may ride along in the body', async () => {
+  test('objects of other kinds in the List are counted and ignored (a Service is read); cni and description may ride along in the body', async () => {
     const body = fixture('flannel-host-gw');
     body.items.push(
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' }, spec: { clusterIP: '10.96.0.1', ports: [{ port: 443 }] } },
@@ -137,7 +138,7 @@ describe('flannel host-gw, imported as kubectl printed it', () => {
     body.description = 'from jq';
     const res = await post('prod', body);
     assert.equal(res.statusCode, 201, res.body);
-    assert.deepEqual(res.json().counts.ignored, { Service: 1, DaemonSet: 1 });
+    assert.deepEqual(res.json().counts.ignored, { DaemonSet: 1 });
     assert.equal(res.json().description, 'from jq');
     assert.equal(res.json().cni.detectedFrom, 'given');
     assert.equal((await trace('prod', 'db-0', 'orders-api-5c9d8f7b6-q4wzt')).json().disposition, 'DELIVERED');
@@ -159,8 +160,9 @@ describe('calico ipip', () => {
         ['node-without-pod-cidr', 1],
         ['pod-ip-outside-node-cidrs', 7],
         ['pod-ip-in-other-node-cidr', 2],
+        ['pod-without-ip', 1],
         ['duplicate-ip', 1],
-        ['no-node-gateway', 1],
+        ['network-gateway-assumed', 1],
       ],
     );
     const dup = body.warnings.find((w: Obj) => w.code === 'duplicate-ip');
@@ -172,14 +174,18 @@ describe('calico ipip', () => {
     assert.equal(ips['checkout-6c8d7f9b4-45s2p'], undefined);
     assert.deepEqual(ips['frontend-7f6d8c9b5-xv282'], ['192.168.1.193']);
     assert.deepEqual(doc.cluster.nodes.find((n: Obj) => n.name === 'k8s-node-3').podCIDRs, []);
-    // The imported cluster traces through Calico's IP-in-IP tunnel between its nodes. (Its pods reach nothing: the
-    // nodes' default gateway is not in the Kubernetes objects, and without a default route the node does not answer
-    // ARP for 169.254.1.1 by proxy.)
-    const tr = await trace('shop', 'k8s-node-1', 'frontend-7f6d8c9b5-xv282');
+    // The imported cluster traces through Calico's IP-in-IP tunnel between its nodes, from the node's tunnel address.
+    let tr = await trace('shop', 'k8s-node-1', 'frontend-7f6d8c9b5-xv282');
     assert.equal(tr.statusCode, 200, tr.body);
     assert.equal(tr.json().disposition, 'DELIVERED', tr.json().summary);
+    assert.equal(tr.json().flow.src, '192.168.36.64');
     const encap = tr.json().hops.flatMap((h: Obj) => h.steps).find((s: Obj) => s.type === 'ENCAPSULATE');
     assert.deepEqual([encap.link, encap.outer.protocol], ['tunl0', 'ipip']);
+    // Its pods reach each other and, through the assumed gateway, the internet.
+    tr = await trace('shop', 'cart-5d7b9c8f6-wwkm4', 'frontend-7f6d8c9b5-xv282');
+    assert.equal(tr.json().disposition, 'DELIVERED', tr.json().summary);
+    tr = await trace('shop', 'cart-5d7b9c8f6-wwkm4', '8.8.8.8');
+    assert.equal(tr.json().disposition, 'EXITS_NETWORK', tr.json().summary);
   });
 
   test('imported as bridge, the IPs outside their nodes\' pod CIDRs are left out instead', async () => {
@@ -192,17 +198,16 @@ describe('calico ipip', () => {
 });
 
 describe('a dual-stack kind cluster sent as {nodes, pods}', () => {
-  test('without cni: 422 asking for it, with the evidence; nothing stored', async () => {
+  test('without cni: kindnet, detected from its pods, stored and traced in IPv4 and IPv6', async () => {
     const res = await post('kind', fixture('dual-stack-split'));
-    assert.equal(res.statusCode, 422);
-    assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
-    const problem = res.json();
-    assert.equal(problem.type, 'urn:pathtrace:problem:cni-required');
-    assert.equal(problem.title, 'The CNI data path is needed');
-    assert.match(problem.detail, /kindnet runs .* cni=bridge&mode=host-gw comes closest/);
-    assert.deepEqual(problem.errors.map((e: Obj) => e.parameter), ['cni']);
-    assert.match(problem.evidence[0], /^kindnet: 3 agent pods such as kube-system\/kindnet-/);
-    assert.equal((await get('/v1/topologies/kind')).statusCode, 404);
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json().cni.plugin, 'kindnet');
+    assert.match(res.json().cni.evidence[0], /^kindnet: 3 agent pods such as kube-system\/kindnet-/);
+    for (const to of ['echo-6d9f8b7c5c-wq7t2', 'fd00:10:244:2::3']) {
+      const tr = (await trace('kind', 'echo-6d9f8b7c5c-4kq9p', to)).json();
+      assert.equal(tr.disposition, 'DELIVERED', tr.summary);
+      assert.deepEqual(netnsPath(tr), ['default/echo-6d9f8b7c5c-4kq9p', 'dual-worker', 'dual-worker2', 'default/echo-6d9f8b7c5c-wq7t2']);
+    }
   });
 
   test('with cni=bridge&mode=host-gw: stored in both families and traced in IPv4 and IPv6', async () => {
@@ -232,12 +237,12 @@ describe('cilium cluster-pool', () => {
     const body = res.json();
     assert.equal(body.cni.plugin, 'cilium');
     assert.equal(body.cni.detectedFrom, 'metadata.annotations["network.cilium.io/ipv4-cilium-host"] of node ip-10-20-1-15.eu-west-1.compute.internal');
-    assert.deepEqual(body.warnings.map((w: Obj) => w.code), ['cni-mode-unknown', 'pod-cidr-from-cilium']);
+    assert.deepEqual(body.warnings.map((w: Obj) => w.code), ['cni-mode-unknown', 'pod-cidr-from-cilium', 'network-gateway-assumed']);
     assert.deepEqual((await stored('eks')).cluster.nodes.map((n: Obj) => n.podCIDRs), [['10.0.0.0/24'], ['10.0.1.0/24']]);
     const given = await put('eks', fixture('cilium-cluster-pool'), 'cni=cilium&mode=vxlan');
     assert.equal(given.statusCode, 200);
     assert.deepEqual((await stored('eks')).cluster.cni, { plugin: 'cilium', routing: 'tunnel', tunnel: 'vxlan' });
-    assert.deepEqual(given.json().warnings.map((w: Obj) => w.code), ['pod-cidr-from-cilium']);
+    assert.deepEqual(given.json().warnings.map((w: Obj) => w.code), ['pod-cidr-from-cilium', 'network-gateway-assumed']);
   });
 });
 
@@ -276,10 +281,36 @@ describe('bad input is a 400 problem with pointers, never a 500', () => {
     ]);
   });
 
+  test('a redacted support bundle gets one answer that lists every problem, with a true count', async () => {
+    // Support-bundle tools replace addresses with ***HIDDEN***: the addresses, pod CIDRs and pod IPs all fail at once.
+    const body = fixture('flannel-host-gw');
+    let hidden = 0;
+    for (const item of body.items) {
+      if (item.kind === 'Node') {
+        for (const a of item.status.addresses) if (a.type === 'InternalIP') (a.address = '***HIDDEN***'), hidden++;
+        item.spec.podCIDR = '***HIDDEN***';
+        item.spec.podCIDRs = ['***HIDDEN***'];
+        hidden++;
+      } else if (item.status?.podIPs !== undefined) {
+        item.status.podIP = '***HIDDEN***';
+        item.status.podIPs = item.status.podIPs.map(() => ({ ip: '***HIDDEN***' }));
+        hidden += item.status.podIPs.length;
+      }
+    }
+    const res = await post('prod', body, 'cni=bridge');
+    assert.equal(res.statusCode, 400);
+    const problem = res.json();
+    assert.equal(problem.errors.length, hidden);
+    assert.match(problem.detail, new RegExp(`\\(${hidden} problems\\)`));
+    const kinds = new Set(problem.errors.map((e: { pointer: string }) => e.pointer.replace(/^\/items\/\d+/, '')));
+    assert.deepEqual([...kinds].sort(), ['/spec/podCIDRs/0', '/status/addresses/0/address', '/status/podIPs/0/ip']);
+    assert.equal(await (await get('/v1/topologies/prod')).statusCode, 404);
+  });
+
   test('query parameters', async () => {
     let res = await post('prod', fixture('flannel-host-gw'), 'cni=kubenet');
     assert.equal(res.statusCode, 400);
-    assert.deepEqual(res.json().errors, [{ parameter: 'cni', detail: 'must be one of "bridge", "flannel", "calico", "cilium", "weave"' }]);
+    assert.deepEqual(res.json().errors, [{ parameter: 'cni', detail: 'must be one of "bridge", "flannel", "calico", "cilium", "weave", "kindnet", "gke", "aws-vpc-cni", "azure-cni"' }]);
     res = await post('prod', fixture('flannel-host-gw'), 'cni=flannel&mode=ipip');
     assert.deepEqual(res.json().errors, [{ parameter: 'mode', detail: 'flannel takes mode vxlan or host-gw' }]);
     res = await post('prod', fixture('flannel-host-gw'), 'backend=vxlan');
@@ -371,7 +402,8 @@ describe('a large generated cluster', () => {
       skippedNodes: { noAddress: 0, duplicateName: 0 },
       ignored: {},
     });
-    assert.equal(body.warnings.length, 1, JSON.stringify(body.warnings)); // cni-differs-from-detected: flannel host-gw, given as bridge
+    // flannel host-gw given as bridge, and the nodes' gateway assumed.
+    assert.deepEqual(body.warnings.map((w: Obj) => w.code), ['cni-differs-from-detected', 'pod-without-ip', 'network-gateway-assumed'], JSON.stringify(body.warnings));
     ctx.diagnostic(`imported ${(payload.length / 1e6).toFixed(1)} MB (500 nodes, ${body.counts.pods} pods) in ${took.toFixed(0)} ms`);
 
     // Pod 27 of the last node is one of the pending ones; pod 26 runs.

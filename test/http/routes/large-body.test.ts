@@ -1,10 +1,11 @@
-// A topology body larger than a megabyte is not read by the main thread: a worker scans, parses and validates it, and
+// A topology body or kubectl List larger than a megabyte is not read by the main thread: a worker scans, parses and validates it, and
 // the answers are the ones a small body gets (the same problem documents, the same stored document).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestApp, type TestApp } from '../../helpers/app.js';
 import { resetDb } from '../../helpers/db.js';
 import { generateCluster } from '../../../bench/cluster.js';
+import { generateLargeList } from '../../fixtures/kubernetes/generate.js';
 
 let t: TestApp;
 /** 200 nodes × 30 pods: about 600 KB of JSON per 6,000 pods; with a long description past the 1 MB line. */
@@ -57,4 +58,50 @@ test('a large body with a NUL, nesting too deep, or not JSON at all is refused a
   assert.equal(named.statusCode, 400, named.body);
   assert.match(named.json().detail, /the body names other but the path names large-c/);
   assert.equal((await t.app.inject('/v1/topologies/large-c')).statusCode, 404, 'nothing was stored');
+});
+
+test('a large kubectl List is imported by a worker with the answers a small one gets', async () => {
+  const list = generateLargeList({ nodes: 10, podsPerNode: 20 }) as { items: { kind: string; metadata: Record<string, unknown> }[] };
+  const text = pad(list);
+  assert.ok(text.length > 1_000_000);
+  const res = await send('PUT', '/v1/topologies/large-import/import/kubernetes', text);
+  assert.equal(res.statusCode, 201, res.body);
+  const small = await send('PUT', '/v1/topologies/small-import/import/kubernetes', JSON.stringify(list));
+  assert.ok(JSON.stringify(list).length < 1_000_000);
+  assert.equal(small.statusCode, 201, small.body);
+  assert.deepEqual(res.json().counts, small.json().counts);
+  assert.deepEqual(res.json().cni, small.json().cni);
+  assert.ok(res.json().counts.pods > 100);
+  // A node whose name is a number: the same 400 with the same pointer, large or small.
+  const node = list.items.findIndex((i) => i.kind === 'Node');
+  const broken = structuredClone(list);
+  broken.items[node]!.metadata.name = 7;
+  const [large, little] = [
+    await send('PUT', '/v1/topologies/large-import/import/kubernetes', pad(broken)),
+    await send('PUT', '/v1/topologies/large-import/import/kubernetes', JSON.stringify({ ...broken, items: [broken.items[node]] })),
+  ];
+  assert.equal(large.statusCode, 400, large.body);
+  assert.deepEqual(large.json().errors, [{ pointer: `/items/${node}/metadata/name`, detail: 'must be string' }]);
+  assert.deepEqual(little.json().errors, [{ pointer: '/items/0/metadata/name', detail: 'must be string' }]);
+  assert.equal((await t.app.inject('/v1/topologies/large-import')).json().revision, 1, 'nothing was stored');
+});
+
+test('a large what-if body is read by a worker: an inline topology is traced, a base is read for it, bad input is refused alike', async () => {
+  const flows = [{ from: 'pod-0-0', to: 'pod-199-29' }];
+  const inline = await send('POST', '/v1/traces', pad({ topology: { cluster }, flows }));
+  assert.equal(inline.statusCode, 200, inline.body);
+  assert.equal(inline.json().traces[0].trace.disposition, 'DELIVERED');
+  await send('PUT', '/v1/topologies/large-base', JSON.stringify({ cluster }));
+  const patched = await send('POST', '/v1/traces', pad({ base: 'large-base', patch: { description: 'what if' }, flows, bidirectional: true }));
+  assert.equal(patched.statusCode, 200, patched.body);
+  assert.deepEqual(patched.json().base, { name: 'large-base', revision: 1 });
+  assert.equal(patched.json().traces[0].return.disposition, 'DELIVERED', 'bidirectional is read from the large body');
+  const both = await send('POST', '/v1/traces', pad({ base: 'large-base', topology: { cluster }, flows }));
+  assert.equal(both.statusCode, 400, both.body);
+  assert.deepEqual(both.json().errors, [{ pointer: '/base', detail: 'exactly one of topology or base' }]);
+  const missing = await send('POST', '/v1/traces', pad({ base: 'no-such-base', flows }));
+  assert.equal(missing.statusCode, 404, missing.body);
+  const unknown = await send('POST', '/v1/traces', pad({ topology: { cluster }, flows, bogus: 1 }));
+  assert.equal(unknown.statusCode, 400, unknown.body);
+  assert.deepEqual(unknown.json().errors, [{ pointer: '/bogus', detail: 'is not a known property' }]);
 });

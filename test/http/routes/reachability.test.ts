@@ -54,3 +54,68 @@ test('the SVG heat map', async () => {
   assert.match(res.body, new RegExp(`FORWARDING_DISABLED: ${m.counts.FORWARDING_DISABLED} pairs`));
   assert.match(res.body, /fill="#fdd835"/);
 });
+
+test('format=rows: one object per ordered pair of distinct pods, as a dashboard table takes it', async () => {
+  const m = (await t.app.inject('/v1/topologies/no-forwarding/reachability')).json();
+  const res = await t.app.inject('/v1/topologies/no-forwarding/reachability?format=rows');
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+  const rows = res.json() as Record<string, string | null>[];
+  assert.equal(rows.length, m.pairs);
+  const n = m.endpoints.length;
+  for (const row of rows) {
+    const i = m.endpoints.findIndex((e: { name: string }) => e.name === row.from);
+    const j = m.endpoints.findIndex((e: { name: string }) => e.name === row.to);
+    assert.notEqual(i, j);
+    assert.equal(row.disposition, m.legend[m.rows[i][j]], `${row.from} → ${row.to}`);
+    assert.equal(row.fromNode, m.endpoints[i].node);
+    assert.equal(row.toAddress, m.endpoints[j].address);
+  }
+  assert.equal(new Set(rows.map((r) => `${r.from} ${r.to}`)).size, n * (n - 1));
+  const two = (await t.app.inject('/v1/topologies/two-nodes/reachability?format=rows&namespace=default')).json();
+  assert.deepEqual(two[0], {
+    from: 'default/pod-a1', fromNamespace: 'default', fromNode: 'node-a', fromAddress: '10.1.1.2',
+    to: 'default/pod-a2', toNamespace: 'default', toNode: 'node-a', toAddress: '10.1.1.3', disposition: 'DELIVERED',
+  });
+});
+
+test('CSV by format=csv or Accept: text/csv, with a header line; a name that looks like a formula is defused', async () => {
+  let res = await t.app.inject('/v1/topologies/two-nodes/reachability?format=csv');
+  assert.equal(res.headers['content-type'], 'text/csv; charset=utf-8; header=present');
+  const lines = res.body.split('\r\n');
+  assert.equal(lines[0], 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition');
+  assert.equal(lines[1], 'default/pod-a1,default,node-a,10.1.1.2,default/pod-a2,default,node-a,10.1.1.3,DELIVERED');
+  assert.equal(lines.length, 1 + 12 + 1, 'a header, 12 pairs, and the last line ended');
+  res = await t.app.inject({ url: '/v1/topologies/two-nodes/reachability', headers: { accept: 'text/csv' } });
+  assert.match(res.headers['content-type'] as string, /^text\/csv/);
+  res = await t.app.inject({ url: '/v1/topologies/two-nodes/reachability', headers: { accept: 'text/csv;q=0, application/json' } });
+  assert.match(res.headers['content-type'] as string, /^application\/json/);
+
+  // A fabric whose pods are named by whoever sent it: a spreadsheet must not run "=HYPERLINK(…)" nor split "a,b".
+  const fabric = generate(18).fabric;
+  const pods = fabric.netns.filter((ns: { kind: string }) => ns.kind === 'pod');
+  const renamed = new Map([[pods[0].name, '=HYPERLINK("x")'], [pods[1].name, 'a,b']]);
+  const text = JSON.stringify(fabric).replace(/"([^"\\]*)"/g, (all, s: string) => (renamed.has(s) ? JSON.stringify(renamed.get(s)) : all));
+  const put = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { name: 'odd-names', fabric: JSON.parse(text) } });
+  assert.equal(put.statusCode, 201, put.body);
+  const csv = (await t.app.inject('/v1/topologies/odd-names/reachability?format=csv')).body;
+  assert.match(csv, /\r\n"'=HYPERLINK\(""x""\)",/);
+  assert.match(csv, /\r\n"a,b",/);
+  assert.doesNotMatch(csv, /(^|,|\r\n)=/);
+});
+
+test('rows and CSV past MAX_ANSWER_BYTES are refused with a 422 that says how to ask for less', async () => {
+  const small = await openTestApp({ maxAnswerBytes: 1024 });
+  try {
+    await small.app.inject({ method: 'POST', url: '/v1/topologies', payload: { name: 'no-forwarding', fabric: generate(18).fabric } });
+    for (const format of ['rows', 'csv']) {
+      const res = await small.app.inject(`/v1/topologies/no-forwarding/reachability?format=${format}`);
+      assert.equal(res.statusCode, 422);
+      assert.equal(res.json().type, 'urn:pathtrace:problem:answer-too-large');
+      assert.match(res.json().detail, /namespace=, node=/);
+    }
+    assert.equal((await small.app.inject('/v1/topologies/no-forwarding/reachability')).statusCode, 200, 'the letters still answer');
+  } finally {
+    await small.close();
+  }
+});

@@ -1,6 +1,6 @@
-import { after, before, test } from 'node:test';
+import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestApp, type TestApp } from '../../helpers/app.js';
+import { openTestApp, seedTwoNodes, type TestApp } from '../../helpers/app.js';
 import { example } from '../../helpers/examples.js';
 import { slackCommand } from '../../helpers/slack.js';
 
@@ -8,8 +8,9 @@ const SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 let t: TestApp;
 before(async () => {
   t = await openTestApp({ slackSigningSecret: SECRET });
-  await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: example('two-nodes') });
 });
+// Every test starts from the seed alone (another app opened on the same database empties it).
+beforeEach(() => seedTwoNodes(t));
 after(() => t.close());
 
 const command = (text: string, { secret = SECRET, age = 0, app = t.app } = {}) => slackCommand(app, secret, text, age);
@@ -56,4 +57,49 @@ test('a wrong signature, a replayed request and a missing secret are refused', a
   } finally {
     await bare.close();
   }
+});
+
+test('options after the three names: port (tcp unless protocol says), protocol, family, revision; the context says what was traced', async () => {
+  const context = (msg: { blocks: { elements?: { text: string }[] }[] }) => msg.blocks[2]!.elements![0]!.text;
+  let msg = (await command('two-nodes pod-a1 pod-b1 port=443')).json();
+  assert.equal(msg.response_type, 'in_channel');
+  assert.match(msg.text, /^DELIVERED: /);
+  assert.equal(context(msg), 'topology two-nodes, revision 1, tcp port 443');
+  msg = (await command('two-nodes protocol=udp pod-a1 pod-b1 port=53 family=4')).json();
+  assert.equal(context(msg), 'topology two-nodes, revision 1, udp port 53');
+  // family=6 is asked of pods that have no IPv6 address: the trace's own refusal.
+  msg = (await command('two-nodes pod-a1 pod-b1 family=6')).json();
+  assert.equal(msg.response_type, 'ephemeral');
+  assert.match(msg.text, /^cannot trace in IPv6: default\/pod-a1 has no IPv6 address/);
+  // An older revision, while it is kept.
+  const next = example('two-nodes');
+  next.cluster!.pods = next.cluster!.pods!.filter((p) => p.name !== 'pod-b1');
+  await t.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: next });
+  assert.match((await command('two-nodes pod-a1 pod-b1')).json().text, /there is no pod, node or netns named pod-b1/);
+  msg = (await command('two-nodes pod-a1 pod-b1 revision=1')).json();
+  assert.equal(context(msg), 'topology two-nodes, revision 1');
+  assert.equal((await command('two-nodes pod-a1 pod-b1 revision=9')).json().text, '`two-nodes` has no revision 9 (or it is no longer kept).');
+});
+
+test('a wrong option is answered with what is wrong, and a misspelt one with the option meant', async () => {
+  const text = async (words: string) => {
+    const msg = (await command(words)).json();
+    assert.equal(msg.response_type, 'ephemeral');
+    return msg.text as string;
+  };
+  assert.match(await text('two-nodes pod-a1 pod-b1 famly=4'), /^I know no option `famly`; did you mean `family`\?\n\*Usage:\*/);
+  assert.match(await text('two-nodes pod-a1 pod-b1 colour=red'), /^I know no option `colour`\.\n/);
+  assert.match(await text('two-nodes pod-a1 pod-b1 port=http'), /^port is a whole number from 1 to 65535, not `http`\n/);
+  assert.match(await text('two-nodes pod-a1 pod-b1 protocol=sctp'), /^protocol is icmp, tcp or udp, not `sctp`\n/);
+  assert.match(await text('two-nodes pod-a1 pod-b1 family=5'), /^family is 4 or 6, not `5`\n/);
+  // Options do not count as names.
+  assert.match(await text('two-nodes pod-a1 port=80'), /I got 2\./);
+});
+
+test('unknown names get the names a typo away, pods of that name in other namespaces, and topologies too', async () => {
+  const text = async (words: string) => (await command(words)).json().text as string;
+  assert.match(await text('two-nodes pod-al pod-b1'), /named pod-al .*\nDid you mean: `default\/pod-a1`, `default\/pod-a2`\?$/);
+  assert.match(await text('two-nodes pod-a1 staging/pod-b1'), /named staging\/pod-b1 .*\nDid you mean: `default\/pod-b1`\?$/);
+  assert.equal(await text('two-nodse pod-a1 pod-b1'), 'There is no topology named `two-nodse`.\nDid you mean: `two-nodes`?');
+  assert.equal(await text('elsewhere pod-a1 pod-b1'), 'There is no topology named `elsewhere`.');
 });

@@ -61,6 +61,26 @@ test('unknown and ambiguous endpoints are problems that list candidates', async 
   assert.equal((await trace('from=pod-a1&to=staging/pod-b1')).json().disposition, 'DELIVERED');
 });
 
+test('an unknown name is answered with the names a typo away, and the same pod in another namespace', async () => {
+  const candidates = async (query: string) => {
+    const res = await trace(query);
+    assert.equal(res.statusCode, 404);
+    return res.json().candidates;
+  };
+  // l for 1 (as far from pod-a2), a swapped pair, a letter missing: one edit from a name, which no substring finds.
+  assert.deepEqual(await candidates('from=pod-al&to=pod-b1'), ['default/pod-a1', 'default/pod-a2']);
+  // Nearest first: a swap away, then a swap and a letter.
+  assert.deepEqual(await candidates('from=pod-a1&to=dfeault/pod-b1'), ['default/pod-b1', 'default/pod-a1', 'default/pod-a2']);
+  assert.deepEqual(await candidates('from=node-&to=pod-b1'), ['node-a', 'node-b']);
+  assert.deepEqual(await candidates('from=nodea&to=pod-b1'), ['node-a']);
+  assert.deepEqual(await candidates('from=pod-a1&to=staging/pod-b1'), ['default/pod-b1']);
+  assert.deepEqual(await candidates('from=kube-system/pod-a2&to=pod-b1'), ['default/pod-a2']);
+  // Far from everything: no guess.
+  const res = await trace('from=zzz-zzz&to=pod-b1');
+  assert.equal(res.statusCode, 404);
+  assert.equal(res.json().candidates, undefined);
+});
+
 test('a source outside the topology, mixed families and a port without tcp/udp are 400; an unknown topology is 404', async () => {
   let res = await trace('from=10.9.9.9&to=pod-b1');
   assert.equal(res.statusCode, 400);
@@ -134,6 +154,17 @@ const dualStack = {
 
 const routesOf = (body: { hops: { netns: string; steps: { type: string; route?: { dst: string; gateway?: string } }[] }[] }) =>
   body.hops.flatMap((h) => h.steps.filter((s) => s.type === 'ROUTE').map((s) => `${h.netns}: ${s.route!.dst}${s.route!.gateway ? ` via ${s.route!.gateway}` : ''}`));
+
+test('layout=list gives the markdown hops as a numbered list, for Slack; a layout that is neither is 400', async () => {
+  const list = await trace('from=pod-a1&to=pod-b1&format=markdown&layout=list');
+  assert.equal(list.statusCode, 200);
+  assert.match(list.headers['content-type'] as string, /^text\/markdown/);
+  assert.match(list.body, /^✅ \*\*DELIVERED\*\* — .*\n\n1\. `default\/pod-a1` \(– → eth0\) ROUTE: .*\n2\. `node-a` .*\n3\. `node-b` .*\n4\. `default\/pod-b1` \(eth0 → –\) DELIVER: .*\n$/);
+  const table = await trace('from=pod-a1&to=pod-b1&format=markdown&layout=table');
+  assert.equal(table.body, (await trace('from=pod-a1&to=pod-b1&format=markdown')).body);
+  assert.match(table.body, /\n\| # \| netns \| in → out \| decision \|\n/);
+  assert.equal((await trace('from=pod-a1&to=pod-b1&format=markdown&layout=grid')).statusCode, 400);
+});
 
 test('family: a dual-stack cluster is traced in the asked family, each in its own tables; IPv4 first without it', async () => {
   assert.equal((await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: dualStack })).statusCode, 201);

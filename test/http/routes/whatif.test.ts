@@ -59,7 +59,9 @@ test('bad what-ifs are problems: both or neither form, changes that do not apply
   assert.equal(res.statusCode, 400);
   res = await whatIf({ base: 'two-nodes', changes: [{ op: 'link-down', netns: 'node-z', link: 'eth0' }], flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
   assert.equal(res.statusCode, 422);
-  assert.deepEqual(res.json().errors, [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z' }]);
+  assert.deepEqual(res.json().errors, [{ pointer: '/changes/0/netns', detail: 'there is no netns named node-z; did you mean node-a, node-b?' }]);
+  res = await whatIf({ base: 'two-nodes', changes: [{ op: 'link-down', netns: 'router-9', link: 'eth0' }], flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
+  assert.deepEqual(res.json().errors, [{ pointer: '/changes/0/netns', detail: 'there is no netns named router-9' }]);
   // The patched base is checked as a body sent whole: no nodes is a schema error (400), as for POST.
   res = await whatIf({ base: 'two-nodes', patch: { cluster: { nodes: [] } }, flows: [{ from: 'pod-a1', to: 'pod-b1' }] });
   assert.equal(res.statusCode, 400);

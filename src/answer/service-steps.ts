@@ -1,0 +1,205 @@
+// The DNAT and SNAT steps of a trace answer (kube-proxy's Service rules): their schemas and their sentences. steps.ts
+// adds the schemas to the step union and explain.ts calls the builders.
+import { Type, type Static } from '@sinclair/typebox';
+import type { DnatStep as EngineDnat, ServiceEndpoint, ServiceRef, SnatStep as EngineSnat } from '../engine/service/describe.js';
+
+const explanation = Type.Optional(
+  Type.String({ description: 'One sentence saying what the kernel does here, and why. Only with `detail=full` (the default).' }),
+);
+
+const Policy = Type.Union([Type.Literal('Cluster'), Type.Literal('Local')]);
+
+export const AnswerService = Type.Object(
+  {
+    namespace: Type.String(),
+    name: Type.String(),
+    port: Type.Integer({ description: "The Service port (spec.ports[].port)." }),
+    portName: Type.Optional(Type.String({ description: 'Its name, when it has one.' })),
+    protocol: Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('SCTP')]),
+    nodePort: Type.Optional(Type.Integer()),
+    internalTrafficPolicy: Policy,
+    externalTrafficPolicy: Policy,
+  },
+  { additionalProperties: false },
+);
+
+const MasqReason = Type.Union(
+  ['none', 'masquerade-all', 'off-cluster', 'external-cluster-policy', 'node-source', 'hairpin'].map((r) => Type.Literal(r)),
+  {
+    description:
+      'Why kube-proxy marks the packet for masquerade: `masquerade-all` (iptables.masqueradeAll), `off-cluster` (to a ' +
+      'ClusterIP from a source outside the cluster CIDR), `external-cluster-policy` (to a NodePort, externalIP or ' +
+      'load-balancer IP under externalTrafficPolicy Cluster), `node-source` (the node itself, under Local policy), ' +
+      '`hairpin` (the endpoint is the client itself); `none`.',
+  },
+);
+
+export const DnatStep = Type.Object(
+  {
+    type: Type.Literal('DNAT'),
+    explanation,
+    mode: Type.Union([Type.Literal('iptables'), Type.Literal('nftables'), Type.Literal('ipvs')], { description: "kube-proxy's mode." }),
+    service: AnswerService,
+    frontend: Type.Union(['clusterIP', 'externalIP', 'loadBalancer', 'nodePort'].map((f) => Type.Literal(f)), {
+      description: 'How the packet met the Service.',
+    }),
+    matched: Type.String({ description: 'The destination address and port the rule matched.' }),
+    verdict: Type.Union(['dnat', 'reject', 'no-local-endpoints', 'source-range'].map((v) => Type.Literal(v)), {
+      description:
+        '`dnat`: sent to an endpoint; `reject`: no usable endpoint (REJECTED); `no-local-endpoints`: Local policy and none ' +
+        'on this node (DENIED); `source-range`: the source is outside loadBalancerSourceRanges (DENIED).',
+    }),
+    chain: Type.Optional(Type.Union([Type.Literal('cluster'), Type.Literal('local')], { description: 'The policy chain: every usable endpoint, or this node\'s.' })),
+    route: Type.Union(['policy', 'pod-short-circuit', 'node-short-circuit'].map((r) => Type.Literal(r)), {
+      description:
+        'Why the chain: the traffic policy, or under externalTrafficPolicy Local the short-circuit of traffic from a pod ' +
+        'or from the node itself to every endpoint.',
+    }),
+    masquerade: MasqReason,
+    candidates: Type.Array(
+      Type.Object(
+        {
+          address: Type.String(),
+          port: Type.Integer(),
+          node: Type.Optional(Type.String({ description: "The endpoint's nodeName; absent: remote from every node." })),
+          ready: Type.Boolean(),
+          serving: Type.Boolean(),
+          terminating: Type.Boolean(),
+          local: Type.Boolean({ description: 'On the node whose rules decide.' }),
+          candidate: Type.Boolean({ description: 'Whether kube-proxy may send the packet to it here.' }),
+          why: Type.Union(['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote'].map((w) => Type.Literal(w))),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'Every endpoint of the Service port, with whether it is a candidate and why.' },
+    ),
+    endpoint: Type.Optional(Type.Integer({ description: 'The index in `candidates` of the endpoint this path takes.' })),
+    to: Type.Optional(Type.String({ description: 'The destination after DNAT, address and port.' })),
+  },
+  { additionalProperties: false, description: "kube-proxy's rules for a Service in the node: DNAT to an endpoint, or REJECT or DROP." },
+);
+
+export const SnatStep = Type.Object(
+  {
+    type: Type.Literal('SNAT'),
+    explanation,
+    link: Type.String(),
+    from: Type.String(),
+    to: Type.String({ description: 'The source after masquerade: the address the route out of `link` gives.' }),
+    reason: MasqReason,
+  },
+  { additionalProperties: false, description: 'The packet kube-proxy marked is masqueraded as it leaves the node (KUBE-POSTROUTING).' },
+);
+
+const hostPort = (a: { address: { family: number; toString(): string }; port: number }) =>
+  a.address.family === 6 ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+
+export const serviceName = (s: ServiceRef) => `${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''}`;
+
+export function dnatJson(step: EngineDnat, nsName: string, prose: boolean): Static<typeof DnatStep> {
+  const s = step.service;
+  return {
+    type: 'DNAT',
+    mode: step.mode,
+    service: {
+      namespace: s.namespace,
+      name: s.name,
+      port: s.port,
+      ...(s.portName ? { portName: s.portName } : {}),
+      protocol: s.protocol,
+      ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}),
+      internalTrafficPolicy: s.internalTrafficPolicy,
+      externalTrafficPolicy: s.externalTrafficPolicy,
+    },
+    frontend: step.frontend,
+    matched: hostPort(step.matched),
+    verdict: step.verdict,
+    ...(step.chain !== undefined ? { chain: step.chain } : {}),
+    route: step.route,
+    masquerade: step.masquerade,
+    candidates: step.candidates.map((c) => ({
+      address: c.address.toString(),
+      port: c.port,
+      ...(c.nodeName !== undefined ? { node: c.nodeName } : {}),
+      ready: c.ready,
+      serving: c.serving,
+      terminating: c.terminating,
+      local: c.local,
+      candidate: c.candidate,
+      why: c.why,
+    })),
+    ...(step.endpoint !== undefined ? { endpoint: step.endpoint } : {}),
+    ...(step.to !== undefined ? { to: hostPort(step.to) } : {}),
+    ...(prose ? { explanation: dnatText(step, nsName) } : {}),
+  };
+}
+
+const FRONTEND_TEXT = { clusterIP: 'ClusterIP', externalIP: 'externalIP', loadBalancer: 'load-balancer IP', nodePort: 'NodePort' } as const;
+
+function dnatText(step: EngineDnat, nsName: string): string {
+  const s = step.service;
+  const met = `${hostPort(step.matched)} is the ${FRONTEND_TEXT[step.frontend]} of ${serviceName(s)} (${s.protocol})`;
+  const usable = step.candidates.filter((c) => c.candidate);
+  switch (step.verdict) {
+    case 'reject':
+      return `${met}, which has no ready (or serving and terminating) endpoint: kube-proxy in ${nsName} rejects the packet (ICMP port unreachable / TCP reset)`;
+    case 'source-range':
+      return `${met}; the source is outside its loadBalancerSourceRanges: KUBE-PROXY-FIREWALL in ${nsName} drops the packet`;
+    case 'no-local-endpoints': {
+      const policy = step.frontend === 'clusterIP' ? 'internalTrafficPolicy' : 'externalTrafficPolicy';
+      return `${met}; its ${policy} is Local and ${nsName} has no usable endpoint of it: kube-proxy drops the packet`;
+    }
+    case 'dnat': {
+      const why =
+        step.route === 'pod-short-circuit'
+          ? 'externalTrafficPolicy is Local, but traffic from a pod goes to every endpoint'
+          : step.route === 'node-short-circuit'
+            ? 'externalTrafficPolicy is Local, but traffic the node sends itself goes to every endpoint'
+            : step.chain === 'local'
+              ? `its ${step.frontend === 'clusterIP' ? 'internal' : 'external'}TrafficPolicy is Local: only endpoints on ${nsName}`
+              : 'every usable endpoint in the cluster';
+      const fallback = usable.some((c) => c.why === 'serving-terminating') ? ' (no endpoint is ready, so the serving terminating ones)' : '';
+      const chosen = step.endpoint !== undefined ? step.candidates[step.endpoint]! : undefined;
+      return (
+        `${met}: kube-proxy in ${nsName} DNATs it to one of ${usable.length} endpoint${usable.length === 1 ? '' : 's'}${fallback} ` +
+        `(${why}); this path takes ${chosen ? endpointText(chosen) : 'none'}`
+      );
+    }
+  }
+}
+
+function endpointText(c: ServiceEndpoint): string {
+  return `${hostPort(c)}${c.nodeName !== undefined ? ` on ${c.nodeName}` : ''}`;
+}
+
+const MASQ_TEXT = {
+  none: '',
+  'masquerade-all': 'kube-proxy masquerades all traffic to ClusterIPs (masqueradeAll)',
+  'off-cluster': 'the packet came to a ClusterIP from outside the cluster CIDR, and its reply must come back through this node',
+  'external-cluster-policy': 'external traffic under externalTrafficPolicy Cluster may go to another node, and its reply must come back through this one',
+  'node-source': 'the node itself sent it to a Service address it holds, under externalTrafficPolicy Local',
+  hairpin: 'the endpoint is the client itself (hairpin): without SNAT it would answer itself directly',
+} as const;
+
+export function snatJson(step: EngineSnat, prose: boolean): Static<typeof SnatStep> {
+  return {
+    type: 'SNAT',
+    link: step.link.name,
+    from: step.from.toString(),
+    to: step.to.toString(),
+    reason: step.reason,
+    ...(prose ? { explanation: `the packet leaves by ${step.link.name} masqueraded from ${step.from} to ${step.to}: ${MASQ_TEXT[step.reason]}` } : {}),
+  };
+}
+
+export function serviceDropText(d: { service: ServiceRef; rule: 'reject' | 'no-local-endpoints' | 'source-range' }): string {
+  const name = serviceName(d.service);
+  switch (d.rule) {
+    case 'reject':
+      return `kube-proxy rejects the packet: ${name} has no usable endpoint (the client gets ICMP port unreachable, or a TCP reset)`;
+    case 'no-local-endpoints':
+      return `kube-proxy drops the packet: ${name} has Local traffic policy and no usable endpoint on this node`;
+    case 'source-range':
+      return `kube-proxy drops the packet: its source is outside ${name}'s loadBalancerSourceRanges`;
+  }
+}

@@ -1,0 +1,39 @@
+// What a what-if body must be beyond its schema, checked wherever the body is read: by the route for a small body, by
+// the worker for a large one that the main thread did not read.
+import type { WhatIfBodyDoc } from '../topology/requests.js';
+import { MAX_FLOWS } from './batch.js';
+import { Problem } from './problem.js';
+
+/** Deeper than any topology document: a patch nested further is refused before anything recurses into it. */
+const MAX_PATCH_DEPTH = 32;
+
+export function checkWhatIf(body: WhatIfBodyDoc): void {
+  if (body.flows.length > MAX_FLOWS) {
+    throw new Problem(413, 'payload-too-large', `${body.flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
+  }
+  if ((body.topology === undefined) === (body.base === undefined)) {
+    throw new Problem(400, 'invalid-request', 'give either topology (a document to trace as it is) or base (a stored topology to change)', {
+      errors: [{ pointer: body.topology === undefined ? '' : '/base', detail: 'exactly one of topology or base' }],
+    });
+  }
+  if (body.topology !== undefined && (body.patch !== undefined || body.changes !== undefined || body.revision !== undefined)) {
+    throw new Problem(400, 'invalid-request', 'patch, changes and revision go with base, not with an inline topology', {
+      errors: [{ pointer: body.patch !== undefined ? '/patch' : body.changes !== undefined ? '/changes' : '/revision', detail: 'only with base' }],
+    });
+  }
+  if (body.patch !== undefined) checkDepth(body.patch, '/patch');
+}
+
+function checkDepth(patch: unknown, at: string): void {
+  const stack: [unknown, number][] = [[patch, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_PATCH_DEPTH) {
+      throw new Problem(400, 'invalid-request', `the patch is nested deeper than ${MAX_PATCH_DEPTH} levels; no topology document is`, {
+        errors: [{ pointer: at, detail: `nested deeper than ${MAX_PATCH_DEPTH} levels` }],
+      });
+    }
+    for (const v of Object.values(value)) stack.push([v, depth + 1]);
+  }
+}

@@ -1,0 +1,214 @@
+// kube-proxy in the walk: the DNAT of a packet that meets a Service's rules in a node's netns (PREROUTING for a packet
+// that comes in, OUTPUT for one the node sends itself), and the masquerade of the marked packet when it leaves that
+// node (KUBE-POSTROUTING). A walker owns one ServiceNat; it holds the packet's translated state for the walk, so that
+// later rules (NetworkPolicy's) see the destination after DNAT and the source after SNAT.
+import type { Addr, Family } from '../addr.js';
+import type { Fabric } from '../fabric.js';
+import { routeSource } from '../source.js';
+import type { Recorder } from '../trace/record.js';
+import { Decision, decide, DNAT, DROP_SOURCE_RANGE, MASQ_HAIRPIN, NO_MASQ, REJECT } from './policy.js';
+import { NODE_PORT, protocolCode, type ServiceTable } from './table.js';
+
+/** prerouting(): no rule matched; the packet was translated. Any other answer is a drop code. */
+export const NO_MATCH = -1;
+export const TRANSLATED = -2;
+
+/** An `endpoint=` that is not among the endpoints kube-proxy may send the packet to. */
+export class EndpointNotCandidate extends Error {
+  constructor(
+    message: string,
+    readonly candidates: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** The drop codes of kube-proxy's verdicts, given by the walker (they live with the other drop codes in record.ts). */
+export interface NatCodes {
+  readonly reject: number;
+  readonly noLocal: number;
+  readonly sourceRange: number;
+}
+
+export class ServiceNat {
+  private readonly decision = new Decision();
+  table: ServiceTable | undefined;
+  private proto = 0;
+  /** The flow's ports, as translated so far. */
+  dstPort = 0;
+  srcPort = 0;
+  private flowSrcOwner = -1;
+  /** The endpoint to take among the candidates at the DNAT (the walker's branch), and an `endpoint=` pin. */
+  pick = 0;
+  pinned: Addr | undefined;
+  /** How many endpoints the last walk's DNAT chose among (0: no DNAT). */
+  width = 0;
+  /** The walk's state: translated yet, where, the endpoint, the masquerade mark, and whether SNAT is done. */
+  translated = false;
+  at = -1;
+  endpoint = -1;
+  masq = NO_MASQ;
+  snatted = false;
+  /** The packet's addresses as NAT has left them so far. */
+  src!: Addr;
+  dst!: Addr;
+
+  /** Prepares for the walks of one trace. */
+  start(fabric: Fabric, table: ServiceTable | undefined, src: Addr, dst: Addr, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined): void {
+    this.table = table;
+    this.proto = protocolCode(protocol);
+    this.flowSrcOwner = fabric.owners.first(src);
+    this.srcPort = srcPort;
+    this.dstPort = dstPort;
+    this.pinned = pinned;
+    this.pick = 0;
+    this.src = src;
+    this.dst = dst;
+  }
+
+  /** Resets the walk's state for another walk of the same trace. */
+  reset(src: Addr, dst: Addr, dstPort: number): void {
+    this.translated = false;
+    this.snatted = false;
+    this.at = -1;
+    this.endpoint = -1;
+    this.masq = NO_MASQ;
+    this.width = 0;
+    this.src = src;
+    this.dst = dst;
+    this.dstPort = dstPort;
+  }
+
+  /** Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet not yet translated. */
+  applies(ns: number): boolean {
+    const t = this.table;
+    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && t.nodeOfNetns[ns]! >= 0;
+  }
+
+  /**
+   * The Service rules of the node `ns` for the flow's packet (at `dst`, owned by `dstOwner`), which came in by `inLink`
+   * (-1: the node sends it). Records the DNAT step (and its drop, for a REJECT or DROP) and returns NO_MATCH, TRANSLATED or
+   * the drop code.
+   */
+  prerouting(fabric: Fabric, record: Recorder, codes: NatCodes, ns: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): number {
+    const t = this.table!;
+    const node = t.nodeOfNetns[ns]!;
+    const { owners } = fabric;
+    let fe = t.frontend(family, d0, d1, d2, d3, this.proto, this.dstPort);
+    let sp: number;
+    let kind: number;
+    if (fe >= 0) {
+      sp = t.feSp[fe]!;
+      kind = t.feKind[fe]!;
+    } else {
+      if (!this.nodePortAddress(fabric, ns, node, inLink, family, d0, d1, d2, d3, dstOwner)) return NO_MATCH;
+      sp = t.nodePort(family, this.proto, this.dstPort);
+      if (sp < 0) return NO_MATCH;
+      kind = NODE_PORT;
+      fe = -1;
+    }
+    const s = this.src;
+    let fromNode = s.family === 4 && s.w0 >>> 24 === 127;
+    for (let o = this.flowSrcOwner; o >= 0 && !fromNode; o = owners.next(o)) if (owners.netns(o) === ns) fromNode = true;
+    const c = t.config;
+    let detector: boolean;
+    let fromPod: boolean;
+    if (c.detectLocalMode === 'ClusterCIDR') {
+      detector = false;
+      fromPod = false;
+      for (let i = 0; i < t.clusterCIDRs.length; i++) {
+        if (t.clusterCIDRs.prefixes[i]!.family !== family) continue;
+        detector = true;
+        fromPod = t.clusterCIDRs.holds(i, family, s.w0, s.w1, s.w2, s.w3);
+      }
+    } else if (c.detectLocalMode === 'NodeCIDR') {
+      detector = false;
+      fromPod = false;
+      for (let i = t.podCIDRStart[node]!; i < t.podCIDRStart[node + 1]!; i++) {
+        if (t.podCIDRs.prefixes[i]!.family !== family) continue;
+        detector = true;
+        fromPod = t.podCIDRs.holds(i, family, s.w0, s.w1, s.w2, s.w3);
+      }
+    } else {
+      detector = true;
+      fromPod = inLink >= 0 && t.podInterface[inLink] === 1;
+    }
+    const d = this.decision;
+    decide(t, d, sp, kind, node, fromPod, fromNode, detector, s);
+    let chosen = -1;
+    if (d.verdict === DNAT) {
+      this.width = this.pinned === undefined ? d.count : 1;
+      let k = this.pick;
+      if (this.pinned !== undefined) {
+        const p = this.pinned;
+        k = -1;
+        for (let i = 0; i < d.count && k < 0; i++) if (t.epAddr[d.candidates[i]!]!.equals(p)) k = i;
+        if (k < 0) {
+          const offered = Array.from(d.candidates.subarray(0, d.count), (e) => `${t.epAddr[e]}`);
+          throw new EndpointNotCandidate(`${p} is not among the endpoints kube-proxy may choose here (${offered.join(', ') || 'none'})`, offered);
+        }
+      }
+      chosen = d.candidates[k]!;
+    }
+    let masq = d.masq;
+    if (chosen >= 0 && masq === NO_MASQ && t.epAddr[chosen]!.equals(s)) masq = MASQ_HAIRPIN;
+    record.dnat(sp, kind, fe, node, d.verdict, d.chain, d.route, masq, chosen, this.dstPort);
+    if (d.verdict !== DNAT) {
+      const code = d.verdict === REJECT ? codes.reject : d.verdict === DROP_SOURCE_RANGE ? codes.sourceRange : codes.noLocal;
+      record.drop(code);
+      record.put(sp);
+      return code;
+    }
+    this.translated = true;
+    this.at = ns;
+    this.endpoint = chosen;
+    this.masq = masq;
+    this.dst = t.epAddr[chosen]!;
+    this.dstPort = t.epPort[chosen]!;
+    return TRANSLATED;
+  }
+
+  /** The verdict of the last prerouting() (service/policy.ts) and the endpoints it chose among. */
+  get verdict(): number {
+    return this.decision.verdict;
+  }
+
+  candidates(): readonly number[] {
+    return Array.from(this.decision.candidates.subarray(0, this.decision.count));
+  }
+
+  /** Whether a packet to `dst` meets the NodePort rules of the node: one of its addresses that nodePortAddresses allows. */
+  private nodePortAddress(fabric: Fabric, ns: number, node: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): boolean {
+    const t = this.table!;
+    const c = t.config;
+    // 127.0.0.0/8 answers NodePorts only to the node itself, with localhostNodePorts, and when nodePortAddresses allow it.
+    if (family === 4 && d0 >>> 24 === 127) {
+      const allowed = c.nodePortAddresses === 'all' || t.nodePortPrefixes.any(0, t.nodePortPrefixes.length, family, d0, d1, d2, d3);
+      return inLink < 0 && c.localhostNodePorts && allowed;
+    }
+    // IPv6 has no localhost NodePorts at all (kube-proxy excludes ::1 from them).
+    if (family === 6 && d0 === 0 && d1 === 0 && d2 === 0 && d3 === 1) return false;
+    let local = false;
+    for (let o = dstOwner; o >= 0 && !local; o = fabric.owners.next(o)) if (fabric.owners.netns(o) === ns) local = true;
+    if (!local) return false;
+    if (c.nodePortAddresses === 'all' && !c.nodePortPrimary) return true;
+    if (t.nodePortPrefixes.any(0, t.nodePortPrefixes.length, family, d0, d1, d2, d3)) return true;
+    const ip = c.nodePortPrimary ? t.nodeIP(node, family) : undefined;
+    return ip !== undefined && ip.w0 === d0 && ip.w1 === d1 && ip.w2 === d2 && ip.w3 === d3;
+  }
+
+  /** KUBE-POSTROUTING: a marked packet leaving the node that translated it is masqueraded to its route's source. */
+  wantsSnat(ns: number): boolean {
+    return this.masq !== NO_MASQ && !this.snatted && ns === this.at;
+  }
+
+  postrouting(fabric: Fabric, record: Recorder, ns: number, out: number, group: number, choice: number): void {
+    const route = fabric.fibs.route(group);
+    const to = routeSource(fabric.netns[ns]!, route, choice, this.dst);
+    this.snatted = true;
+    if (to === undefined) return;
+    this.src = to;
+    record.snat(out, this.masq);
+  }
+}
+

@@ -1,0 +1,82 @@
+// Services by name, for the ends of a trace (`to=svc/<namespace>/<name>` with a port number or name), and what an
+// answer says of a destination kube-proxy did not translate: a Service address with no such port, ICMP to a Service,
+// an address of the service CIDR that no Service holds.
+import type { Addr } from '../addr.js';
+import { PROTOCOLS, type ServiceTable } from './table.js';
+
+export const SERVICE_PREFIX = 'svc/';
+
+export class ServiceRefError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'unknown' | 'port' | 'headless',
+    readonly candidates: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface ResolvedService {
+  readonly name: string;
+  readonly clusterIPs: readonly Addr[];
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp' | 'sctp';
+}
+
+/**
+ * The ClusterIPs and port of `svc/<namespace>/<name>` (or `svc/<name>` in default): the Service port named or numbered
+ * `port` (the only one when not given), of `protocol` when given.
+ */
+export function resolveService(t: ServiceTable | undefined, text: string, port: number | string | undefined, protocol: string | undefined): ResolvedService {
+  const parts = text.slice(SERVICE_PREFIX.length).split('/');
+  const [namespace, name] = parts.length === 1 ? ['default', parts[0]!] : [parts[0]!, parts.slice(1).join('/')];
+  const index = t?.services.findIndex((s) => s.namespace === namespace && s.name === name) ?? -1;
+  if (t === undefined || index < 0) {
+    const all = (t?.services ?? []).map((s) => `${SERVICE_PREFIX}${s.namespace}/${s.name}`);
+    const similar = all.filter((s) => s.includes(name)).sort().slice(0, 10);
+    throw new ServiceRefError(`there is no Service ${namespace}/${name} in this topology`, 'unknown', similar);
+  }
+  const svc = t.services[index]!;
+  const ports: number[] = [];
+  for (let sp = 0; sp < t.size; sp++) if (t.spService[sp] === index && t.spFamily[sp] === svc.clusterIPs[0]?.family) ports.push(sp);
+  if (ports.length === 0) {
+    throw new ServiceRefError(`${namespace}/${name} has no ClusterIP (headless or ExternalName) or no ports: kube-proxy programs nothing for it`, 'headless');
+  }
+  const label = (sp: number) => `${t.spPortName[sp] ? `${t.spPortName[sp]} ` : ''}${t.spPort[sp]}/${PROTOCOLS[t.spProto[sp]!]}`;
+  const proto = protocol === undefined || protocol === 'icmp' ? undefined : protocol.toUpperCase();
+  const matching = ports.filter(
+    (sp) => (port === undefined || t.spPort[sp] === port || t.spPortName[sp] === port) && (proto === undefined || PROTOCOLS[t.spProto[sp]!] === proto),
+  );
+  if (matching.length !== 1) {
+    const what = port === undefined ? 'say which with port' : `it has no port ${port}${proto ? `/${proto}` : ''}`;
+    throw new ServiceRefError(`${namespace}/${name} has ${ports.length} port${ports.length === 1 ? '' : 's'} (${ports.map(label).join(', ')}): ${what}`, 'port', ports.map(label));
+  }
+  const sp = matching[0]!;
+  return {
+    name: `${SERVICE_PREFIX}${namespace}/${name}`,
+    clusterIPs: svc.clusterIPs,
+    port: t.spPort[sp]!,
+    protocol: PROTOCOLS[t.spProto[sp]!]!.toLowerCase() as 'tcp' | 'udp' | 'sctp',
+  };
+}
+
+/** What the answer notes of a destination that no Service rule translated. */
+export function untranslatedNotes(t: ServiceTable | undefined, dst: Addr, protocol: string, port: number | undefined): string[] {
+  if (t === undefined) return [];
+  const held = t.servicesAt(dst);
+  if (held.length > 0) {
+    const names = held.map((i) => `${t.services[i]!.namespace}/${t.services[i]!.name}`).join(', ');
+    const ports: string[] = [];
+    for (let sp = 0; sp < t.size; sp++) {
+      if (held.includes(t.spService[sp]!) && t.spFamily[sp] === dst.family) ports.push(`${t.spPort[sp]}/${PROTOCOLS[t.spProto[sp]!]}`);
+    }
+    if (protocol === 'icmp') {
+      return [`${dst} is an address of Service ${names}; kube-proxy translates only ${ports.join(', ')}, so ICMP to it is routed as to any other address (a ClusterIP answers no ping)`];
+    }
+    return [`${dst} is an address of Service ${names}, which has no port ${port ?? '(none given)'}/${protocol.toUpperCase()} (its ports: ${ports.join(', ')}): kube-proxy leaves the packet as it is`];
+  }
+  const cidr = t.serviceCIDRs.find((p) => p.contains(dst));
+  if (cidr !== undefined) return [`${dst} is in the service CIDR ${cidr}, and no Service holds it: kube-proxy has no rule for it`];
+  return [];
+}
+

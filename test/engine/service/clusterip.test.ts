@@ -1,0 +1,117 @@
+// A pod's packet to a Service through the engine: kube-proxy's DNAT in its node, every endpoint a branch, the worst
+// reported; masquerade where kube-proxy marks; REJECTED and DENIED where its rules reject or drop.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileTopology, type CompiledTopology } from '../../../src/engine/topology.js';
+import { checkTopology } from '../../../src/topology/validate.js';
+import { explain } from '../../../src/answer/explain.js';
+import { Addr } from '../../../src/engine/addr.js';
+import type { ClusterDoc } from '../../../src/topology/schema.js';
+import { serviceCluster } from './clusters.js';
+
+function compile(doc: ClusterDoc): CompiledTopology {
+  return compileTopology(checkTopology({ cluster: doc }));
+}
+
+function traceTo(c: CompiledTopology, from: string, to: string, protocol: 'tcp' | 'udp', port: number, endpoint?: string) {
+  const src = c.resolve(from, 'source');
+  const dst = c.resolve(to, 'destination');
+  const t = c.trace(src, dst, 64, undefined, { protocol, dstPort: port, ...(endpoint ? { endpoint: Addr.parse(endpoint) } : {}) });
+  return { t, report: explain(c.fabric, t, { from: src.name, to: dst.name }) };
+}
+
+const dnatOf = (hops: readonly { steps: readonly { type: string }[] }[]) =>
+  hops.flatMap((h) => h.steps).find((s) => s.type === 'DNAT') as Record<string, unknown> | undefined;
+
+describe('ClusterIP', () => {
+  test('a pod to a ClusterIP is DNATed in its node to each ready endpoint, one path per endpoint, both delivered', () => {
+    const c = compile(serviceCluster());
+    const { t, report } = traceTo(c, 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(t.paths.length, 2);
+    assert.deepEqual(t.paths.map((p) => p.disposition), ['DELIVERED', 'DELIVERED']);
+    const ends = t.paths.map((p) => p.hops.at(-1)!.netns.name).sort();
+    assert.deepEqual(ends, ['default/web-a', 'default/web-b']);
+    const dnat = dnatOf(report.hops)!;
+    assert.equal(report.hops[1]!.netns, 'node-a', 'the DNAT is in the client\'s node');
+    assert.ok(report.hops[1]!.steps.some((s) => s.type === 'DNAT'));
+    assert.equal(dnat.frontend, 'clusterIP');
+    assert.equal(dnat.verdict, 'dnat');
+    assert.equal(dnat.masquerade, 'none');
+    const candidates = dnat.candidates as { address: string; candidate: boolean; why: string }[];
+    assert.deepEqual(candidates.map((x) => [x.address, x.candidate, x.why]), [
+      ['10.1.1.10', true, 'ready'],
+      ['10.1.2.10', true, 'ready'],
+      ['10.1.2.11', false, 'not-ready'],
+    ]);
+    assert.match(String(dnat.explanation), /10\.96\.0\.10:80 is the ClusterIP of default\/web/);
+  });
+
+  test('endpoint= traces only the endpoint asked for', () => {
+    const c = compile(serviceCluster());
+    const { t } = traceTo(c, 'default/client', '10.96.0.10', 'tcp', 80, '10.1.2.10');
+    assert.equal(t.paths.length, 1);
+    assert.equal(t.paths[0]!.hops.at(-1)!.netns.name, 'default/web-b');
+  });
+
+  test('a port the Service does not have is not translated', () => {
+    const c = compile(serviceCluster());
+    const { t } = traceTo(c, 'default/client', '10.96.0.10', 'tcp', 81);
+    assert.equal(dnatOf(t.paths[0]!.hops), undefined);
+    assert.notEqual(t.paths[0]!.disposition, 'DELIVERED');
+  });
+
+  test('a Service without a ready endpoint is REJECTED in the client\'s node', () => {
+    const doc = serviceCluster();
+    for (const ep of doc.endpointSlices![0]!.endpoints!) ep.conditions = { ready: false, serving: false };
+    const { t, report } = traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(t.paths.length, 1);
+    assert.equal(report.disposition, 'REJECTED');
+    const drop = report.hops.at(-1)!.steps.at(-1)! as Record<string, unknown>;
+    assert.equal(drop.rule, 'reject');
+    assert.equal(report.hops.at(-1)!.netns, 'node-a');
+  });
+
+  test('serving and terminating endpoints are used when none is ready', () => {
+    const doc = serviceCluster();
+    for (const ep of doc.endpointSlices![0]!.endpoints!) ep.conditions = { ready: false, serving: true, terminating: true };
+    const { t, report } = traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(t.paths.length, 3);
+    const why = (dnatOf(report.hops)!.candidates as { why: string }[]).map((x) => x.why);
+    assert.deepEqual(why, ['serving-terminating', 'serving-terminating', 'serving-terminating']);
+  });
+
+  test('internalTrafficPolicy Local without an endpoint on the client\'s node is DENIED', () => {
+    const doc = serviceCluster();
+    doc.services![0]!.spec.internalTrafficPolicy = 'Local';
+    const { report } = traceTo(compile(doc), 'default/client-b', '10.96.0.10', 'tcp', 80);
+    // client-b is on node-b, which has web-b: only it.
+    assert.equal(report.disposition, 'DELIVERED');
+    assert.equal(report.paths, undefined);
+    const doc2 = serviceCluster();
+    doc2.services![0]!.spec.internalTrafficPolicy = 'Local';
+    doc2.endpointSlices![0]!.endpoints![0]!.nodeName = 'node-b';
+    doc2.endpointSlices![0]!.endpoints![0]!.addresses = ['10.1.2.12'];
+    const { report: r2 } = traceTo(compile(doc2), 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(r2.disposition, 'DENIED');
+  });
+
+  test('the node itself to a ClusterIP is masqueraded when a clusterCIDR tells pods from the rest', () => {
+    const doc = serviceCluster();
+    doc.kubeProxy = { clusterCIDR: '10.1.0.0/16' };
+    const { t, report } = traceTo(compile(doc), 'node-a', '10.96.0.10', 'tcp', 80, '10.1.2.10');
+    assert.equal(t.paths[0]!.disposition, 'DELIVERED');
+    const dnat = dnatOf(report.hops)!;
+    assert.equal(dnat.masquerade, 'off-cluster');
+    const snat = report.hops.flatMap((h) => h.steps).find((s) => s.type === 'SNAT') as Record<string, unknown>;
+    assert.equal(snat.to, '192.168.0.11');
+  });
+
+  test('hairpin: a pod that reaches itself through its Service is masqueraded to its bridge address', () => {
+    const doc = serviceCluster();
+    const { t, report } = traceTo(compile(doc), 'default/web-a', '10.96.0.10', 'tcp', 80, '10.1.1.10');
+    assert.equal(t.paths[0]!.disposition, 'DELIVERED');
+    const snat = report.hops.flatMap((h) => h.steps).find((s) => s.type === 'SNAT') as Record<string, unknown>;
+    assert.equal(snat.reason, 'hairpin');
+    assert.equal(snat.to, '10.1.1.1');
+  });
+});
