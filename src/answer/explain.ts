@@ -7,7 +7,7 @@ import type { Route } from '../engine/route.js';
 import { MAX_PATHS, worstPath, type Hop, type OuterHeader, type Path, type Step, type Trace } from '../engine/trace.js';
 import type { AnswerPath, BareHop, BareTraceAnswer, Detail, TraceAnswer } from './schema.js';
 import type { AnswerRoute, BareStep, BridgeStep, DeliverStep, DropStep, EncapsulateStep, OriginateStep, ReceiveStep, RouteStep, TransmitStep } from './steps.js';
-import { dnatJson, serviceDropText, snatJson } from './service-steps.js';
+import { dnatJson, serviceDropText, serviceJson, snatJson } from './service-steps.js';
 import type { Static } from '@sinclair/typebox';
 import { policyAnswer } from './policy.js';
 
@@ -495,22 +495,8 @@ function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<S
       return { link: d.link.name, outer: outerJson(d.outer) };
     case 'policy':
       return { direction: d.direction };
-    case 'service': {
-      const s = d.service;
-      return {
-        service: {
-          namespace: s.namespace,
-          name: s.name,
-          port: s.port,
-          ...(s.portName ? { portName: s.portName } : {}),
-          protocol: s.protocol,
-          ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}),
-          internalTrafficPolicy: s.internalTrafficPolicy,
-          externalTrafficPolicy: s.externalTrafficPolicy,
-        },
-        rule: d.rule,
-      };
-    }
+    case 'service':
+      return { service: serviceJson(d.service), rule: d.rule };
     default:
       return {};
   }

@@ -96,21 +96,25 @@ const hostPort = (a: { address: { family: number; toString(): string }; port: nu
 
 export const serviceName = (s: ServiceRef) => `${s.namespace}/${s.name}${s.portName ? `:${s.portName}` : ''}`;
 
+/** The Service port a step or a drop is about, as the answer names it. */
+export function serviceJson(s: ServiceRef) {
+  return {
+    namespace: s.namespace,
+    name: s.name,
+    port: s.port,
+    ...(s.portName ? { portName: s.portName } : {}),
+    protocol: s.protocol,
+    ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}),
+    internalTrafficPolicy: s.internalTrafficPolicy,
+    externalTrafficPolicy: s.externalTrafficPolicy,
+  };
+}
+
 export function dnatJson(step: EngineDnat, nsName: string, prose: boolean): Static<typeof DnatStep> {
-  const s = step.service;
   return {
     type: 'DNAT',
     mode: step.mode,
-    service: {
-      namespace: s.namespace,
-      name: s.name,
-      port: s.port,
-      ...(s.portName ? { portName: s.portName } : {}),
-      protocol: s.protocol,
-      ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}),
-      internalTrafficPolicy: s.internalTrafficPolicy,
-      externalTrafficPolicy: s.externalTrafficPolicy,
-    },
+    service: serviceJson(step.service),
     frontend: step.frontend,
     matched: hostPort(step.matched),
     verdict: step.verdict,
