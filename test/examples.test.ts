@@ -30,7 +30,7 @@ for (const file of files) {
     assert.equal(`${doc.name}.json`, file, 'the file is named after the topology');
     const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: doc });
     assert.equal(res.statusCode, 201, res.body);
-    const pods = (doc.cluster.pods as { name: string; nodeName: string; hostNetwork?: boolean }[]).filter((p) => !p.hostNetwork);
+    const pods = (doc.cluster.pods as { namespace?: string; name: string; nodeName: string; hostNetwork?: boolean }[]).filter((p) => !p.hostNetwork);
     const from = pods[0]!;
     const to = pods.find((p) => p.nodeName !== from.nodeName)!;
     const tr = await t.app.inject(`/v1/topologies/${doc.name}/trace?from=${from.name}&to=${to.name}`);
@@ -38,8 +38,8 @@ for (const file of files) {
     const body = tr.json();
     assert.equal(body.disposition, 'DELIVERED', body.summary);
     const netns = body.hops.map((h: { netns: string }) => h.netns);
-    assert.equal(netns[0], `default/${from.name}`);
-    assert.equal(netns.at(-1), `default/${to.name}`);
+    assert.equal(netns[0], `${from.namespace ?? 'default'}/${from.name}`);
+    assert.equal(netns.at(-1), `${to.namespace ?? 'default'}/${to.name}`);
     assert.ok(netns.includes(from.nodeName) && netns.includes(to.nodeName), netns.join(' → '));
   });
 }

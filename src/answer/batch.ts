@@ -15,10 +15,9 @@ export const MAX_FLOWS = 10_000;
 
 type Item = Static<typeof BatchItem>;
 
-/** The flow back: from the destination to the source, the ports swapped. */
-function reversed(flow: FlowRequest, from: string, to: string): FlowRequest {
-  const { port, srcPort, dstPort, ...rest } = flow;
-  const there = dstPort ?? (typeof port === 'number' ? port : undefined);
+/** The flow back: from the destination to the source, the ports swapped (`there`: the forward trace's destination port, a named one resolved). */
+function reversed(flow: FlowRequest, from: string, to: string, there: number | undefined): FlowRequest {
+  const { port: _, srcPort, dstPort: __, ...rest } = flow;
   return { ...rest, from, to, ...(there !== undefined ? { srcPort: there } : {}), ...(srcPort !== undefined ? { dstPort: srcPort } : {}) };
 }
 
@@ -57,7 +56,7 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     byDisposition[trace.disposition] = (byDisposition[trace.disposition] ?? 0) + 1;
     if (!bidirectional) return { flow, trace };
     if (trace.destination.netns === null) return { flow, trace, return: null };
-    const back = attempt(reversed(flow, trace.destination.name, trace.source.name));
+    const back = attempt(reversed(flow, trace.destination.name, trace.source.name, there.engine.flow.dstPort));
     if ('error' in back) return { flow, trace, return: null, returnError: back.error };
     return {
       flow,

@@ -39,6 +39,9 @@ export const DiffAnswer = Type.Object({
   changes: Type.Object({
     nodes: Names,
     pods: Names,
+    networkPolicies: Type.Optional(
+      Type.Object(Names.properties, { description: 'NetworkPolicies by namespace/name (cluster documents); their effect is in `reachability` (ICMP).' }),
+    ),
     netns: Names,
     links: Type.Array(Type.Object({ netns: Type.String(), link: Type.String(), change: Type.String() })),
     routes: Type.Array(Type.Object({ netns: Type.String(), added: Type.Array(Type.String()), removed: Type.Array(Type.String()) })),
@@ -338,6 +341,8 @@ export function diffAnswer(input: { topology: string; before: DiffSide; after: D
   const ca = before.stored.form === 'cluster' ? before.stored.document : undefined;
   const cb = after.stored.form === 'cluster' ? after.stored.document : undefined;
   const podsOf = (c: ClusterDoc) => new Map((c.pods ?? []).map((p) => [podKey(p), p]));
+  // A policy's metadata changes on every apply (resourceVersion, managedFields): its spec is what is compared.
+  const policiesOf = (c: ClusterDoc) => new Map((c.networkPolicies ?? []).map((np) => [`${np.metadata.namespace ?? 'default'}/${np.metadata.name}`, np.spec]));
   const filtered = filter.namespace !== undefined || filter.node !== undefined;
   return {
     topology: input.topology,
@@ -346,6 +351,7 @@ export function diffAnswer(input: { topology: string; before: DiffSide; after: D
     changes: {
       nodes: ca && cb ? compare(new Map(ca.nodes.map((n) => [n.name, n])), new Map(cb.nodes.map((n) => [n.name, n]))) : none,
       pods: ca && cb ? compare(podsOf(ca), podsOf(cb)) : none,
+      ...(ca && cb ? { networkPolicies: compare(policiesOf(ca), policiesOf(cb)) } : {}),
       ...fabricChanges(before.compiled.fabric, after.compiled.fabric),
     },
     reachability: { ...pairChanges(before.compiled, after.compiled, pods), ...(filtered ? { filter } : {}) },

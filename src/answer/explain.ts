@@ -9,6 +9,7 @@ import type { AnswerPath, BareHop, BareTraceAnswer, Detail, TraceAnswer } from '
 import type { AnswerRoute, BareStep, BridgeStep, DeliverStep, DropStep, EncapsulateStep, OriginateStep, ReceiveStep, RouteStep, TransmitStep } from './steps.js';
 import { dnatJson, serviceDropText, serviceJson, snatJson } from './service-steps.js';
 import type { Static } from '@sinclair/typebox';
+import { policyAnswer } from './policy.js';
 
 /** One path of a trace, explained: the parts of the answer that the engine's trace alone decides. */
 export type ExplainedPath = Pick<AnswerPath, 'disposition' | 'hops' | 'summary'>;
@@ -374,6 +375,9 @@ function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
     case 'SNAT':
       ctx.srcText = step.to.toString();
       return snatJson(step, ctx.prose);
+    case 'POLICY':
+      // Built afresh: it names the flow's pods, peer and port, which no kept part is keyed by.
+      return policyAnswer(step, ctx.prose);
     case 'DROP':
       return { type: 'DROP', disposition: step.disposition, ...(ctx.prose ? { explanation: dropText(ctx, ns, step) } : {}), ...dropDetail(ctx, step) };
   }
@@ -489,6 +493,8 @@ function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<S
       return { link: d.link.name, neighbor: addrText(ctx, d.neighbor) };
     case 'tunnel-receiver':
       return { link: d.link.name, outer: outerJson(d.outer) };
+    case 'policy':
+      return { direction: d.direction };
     case 'service':
       return { service: serviceJson(d.service), rule: d.rule };
     default:
@@ -545,6 +551,10 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
       const icmp = d.outer.protocol === 'ipip' ? 'protocol' : 'port';
       return `${d.outer.dst} (${linkLabel(ctx.fabric, d.at)}) receives the outer packet, but ${what} there: the kernel answers ICMP ${icmp} unreachable and the packet is lost`;
     }
+    case 'policy':
+      return d.direction === 'egress'
+        ? `NetworkPolicy denies the source pod's egress: ${ns.name}'s network plugin drops the packet as it leaves the pod (see the POLICY step)`
+        : `NetworkPolicy denies ${ns.name}'s ingress: the network plugin drops the packet before it reaches the pod (see the POLICY step)`;
     case 'service':
       return serviceDropText(d);
     case 'tunnel-mac':

@@ -35,8 +35,8 @@ function resolve(compiled: CompiledTopology, text: string, role: 'source' | 'des
 function checkPorts(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp' | 'sctp'): void {
   const given = (['port', 'srcPort', 'dstPort'] as const).filter((p) => flow[p] !== undefined);
   if (given.length > 0 && protocol === 'icmp') {
-    throw new Problem(400, 'invalid-request', `${given.join(' and ')} ${given.length === 1 ? 'goes' : 'go'} with protocol=tcp or protocol=udp`, {
-      errors: given.map((parameter) => ({ parameter, detail: 'needs protocol tcp or udp' })),
+    throw new Problem(400, 'invalid-request', `${given.join(' and ')} ${given.length === 1 ? 'goes' : 'go'} with protocol=tcp, udp or sctp`, {
+      errors: given.map((parameter) => ({ parameter, detail: 'needs protocol tcp, udp or sctp' })),
     });
   }
   if (flow.port !== undefined && flow.dstPort !== undefined && flow.port !== flow.dstPort) {
@@ -44,6 +44,14 @@ function checkPorts(flow: FlowRequest, protocol: 'icmp' | 'tcp' | 'udp' | 'sctp'
       errors: [{ parameter: 'port', detail: `differs from dstPort (${flow.dstPort})` }],
     });
   }
+}
+
+/** A port name, looked up among the destination pod's container ports for the protocol, as NetworkPolicy does. */
+function namedPort(compiled: CompiledTopology, to: Endpoint, name: string, protocol: string): number {
+  const number = compiled.namedPort(to, name, protocol.toUpperCase());
+  if (number !== undefined) return number;
+  const detail = `${to.name} has no ${protocol.toUpperCase()} container port named ${name}`;
+  throw new Problem(400, 'invalid-request', `port ${name} is a name, and ${detail}`, { errors: [{ parameter: 'port', detail }] });
 }
 
 /** `to=svc/<namespace>/<name>`: the Service's port (by `port`, number or name, or its only one) and ClusterIPs. */
@@ -64,11 +72,6 @@ function serviceEnd(compiled: CompiledTopology, flow: FlowRequest): ResolvedServ
 /** Traces a flow; a flow that cannot be traced at all (unknown or ambiguous names, no common family) throws a Problem. */
 export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends: { from: Endpoint; to: Endpoint }; trace: Trace } {
   const service = flow.to.startsWith(SERVICE_PREFIX) ? serviceEnd(compiled, flow) : undefined;
-  if (service === undefined && typeof flow.port === 'string') {
-    throw new Problem(400, 'invalid-request', `port ${flow.port} is a name: a port is named only with to=svc/<namespace>/<name>`, {
-      errors: [{ parameter: 'port', detail: 'a port name needs to=svc/<namespace>/<name>' }],
-    });
-  }
   // A Service's port says its protocol: a trace to it needs no protocol of its own.
   const protocol = service?.protocol ?? flow.protocol ?? 'icmp';
   checkPorts(flow, protocol);
@@ -103,7 +106,8 @@ export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends
       });
     }
   }
-  const dstPort = service?.port ?? flow.dstPort ?? (typeof flow.port === 'number' ? flow.port : undefined);
+  // A port name is the Service's (resolved above) or else one of the destination pod's container ports.
+  const dstPort = service?.port ?? (typeof flow.port === 'string' ? namedPort(compiled, to, flow.port, protocol) : (flow.dstPort ?? flow.port));
   const transport = { protocol, ...(flow.srcPort !== undefined ? { srcPort: flow.srcPort } : {}), ...(dstPort !== undefined ? { dstPort } : {}), endpoint };
   const ttl = flow.ttl ?? 64;
   try {

@@ -2,7 +2,7 @@
 // matrix's answer.
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
 import { reachability } from '../engine/reachability.js';
-import type { Disposition } from '../engine/trace.js';
+import type { Disposition, Flow } from '../engine/trace.js';
 import type { ReachabilityAnswerDoc } from '../http/routes/reachability.js';
 import { Buffer } from 'node:buffer';
 import { Problem } from './problem.js';
@@ -19,6 +19,8 @@ export const LEGEND: Record<string, Disposition> = {
   F: 'FORWARDING_DISABLED',
   O: 'LOOP',
   T: 'TTL_EXCEEDED',
+  J: 'REJECTED',
+  P: 'DENIED',
 };
 const LETTER = new Map(Object.entries(LEGEND).map(([k, v]) => [v, k]));
 
@@ -34,11 +36,16 @@ export function selectPods(compiled: CompiledTopology, filter: { namespace?: str
     .filter((e) => filter.node === undefined || nodeOf(e) === filter.node);
 }
 
-export function matrixAnswer(compiled: CompiledTopology, topology: { name: string; revision: number }, pods: Endpoint[]): ReachabilityAnswerDoc {
+export function matrixAnswer(
+  compiled: CompiledTopology,
+  topology: { name: string; revision: number },
+  pods: Endpoint[],
+  transport: Pick<Flow, 'protocol' | 'dstPort'> = {},
+): ReachabilityAnswerDoc {
   if (pods.length > MAX_MATRIX_PODS) {
     throw new Problem(413, 'payload-too-large', `${pods.length} pods: a matrix answers at most ${MAX_MATRIX_PODS}; filter by namespace or node`);
   }
-  const m = reachability(compiled, pods);
+  const m = reachability(compiled, pods, transport);
   const n = pods.length;
   const counts: Record<string, number> = {};
   const rows: string[] = [];
@@ -57,6 +64,8 @@ export function matrixAnswer(compiled: CompiledTopology, topology: { name: strin
   }
   return {
     topology,
+    ...(transport.protocol !== undefined ? { protocol: transport.protocol } : {}),
+    ...(transport.dstPort !== undefined ? { port: transport.dstPort } : {}),
     endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
     legend: { ...LEGEND },
     rows,

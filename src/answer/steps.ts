@@ -4,6 +4,7 @@
 // only at `detail=full`: the schemas make it optional, and the AnswerStep type, what a full answer holds, requires it.
 import { Type, type Static } from '@sinclair/typebox';
 import { DISPOSITIONS } from '../engine/trace.js';
+import { PolicyStepSchema } from './policy.js';
 import { AnswerService, DnatStep, SnatStep } from './service-steps.js';
 
 export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
@@ -116,6 +117,7 @@ export const DropStep = step('DROP', 'The packet goes no further.', {
   neighbor: Type.Optional(Type.String({ description: 'The next hop that could not be reached.' })),
   blockedAt: Type.Optional(Type.String({ description: 'The link that is down on the way to the neighbour.' })),
   outer: Type.Optional(OuterHeader),
+  direction: Type.Optional(Type.Union([Type.Literal('ingress'), Type.Literal('egress')], { description: 'DENIED by NetworkPolicy: which direction denied it.' })),
   service: Type.Optional(Type.Unsafe<Static<typeof AnswerService>>(AnswerService)),
   rule: Type.Optional(
     Type.Union([Type.Literal('reject'), Type.Literal('no-local-endpoints'), Type.Literal('source-range')], {
@@ -123,6 +125,8 @@ export const DropStep = step('DROP', 'The packet goes no further.', {
     }),
   ),
 });
+
+export const PolicyStep = PolicyStepSchema;
 
 export const AnswerStep = Type.Union([
   OriginateStep,
@@ -135,6 +139,7 @@ export const AnswerStep = Type.Union([
   DeliverStep,
   DnatStep,
   SnatStep,
+  PolicyStep,
   DropStep,
 ]);
 

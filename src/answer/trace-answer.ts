@@ -12,8 +12,11 @@ import { untranslatedNotes } from '../engine/service/resolve.js';
 export interface FlowRequest {
   from: string;
   to: string;
-  protocol?: 'icmp' | 'tcp' | 'udp';
-  /** The first name of dstPort, kept as its alias; with `to=svc/…` also a Service port's name. */
+  protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp';
+  /**
+   * The first name of dstPort, kept as its alias; or a port's name: with `to=svc/…` a Service port's, else one of the
+   * destination pod's container ports.
+   */
   port?: number | string;
   srcPort?: number;
   dstPort?: number;
@@ -48,8 +51,6 @@ function ecmpNote(hashed: HashedBranch): string {
   return 'The branch the kernel takes: each netns hashes the flow as Linux does, with its own fib_multipath_hash_seed and policy.';
 }
 
-/** IANA's number for SCTP, which a Service port may carry. */
-const SCTP_PROTOCOL = 132;
 
 /** What the answer lists of a split flow unless asked for more (up to MAX_PATHS, every path the engine follows). */
 export const DEFAULT_PATHS = 16;
@@ -71,7 +72,8 @@ export function traceAnswer(
   options: AnswerOptions = {},
 ): BareTraceAnswer {
   const { detail = 'full', paths: listed = DEFAULT_PATHS } = options;
-  // The engine's flow has the transport a Service gave (`to=svc/…` takes its port's protocol and number).
+  // The engine's flow has the transport a Service gave (`to=svc/…` takes its port's protocol and number) and a port
+  // name resolved on the destination pod.
   const protocol = t.flow.protocol ?? flow.protocol ?? 'icmp';
   const dstPort = t.flow.dstPort ?? flow.dstPort;
   const { from, to } = ends;
@@ -103,7 +105,7 @@ export function traceAnswer(
     const mtu = mtuReport(t.paths[i]!.hops, family, flow.size, detail === 'full');
     return mtu === undefined ? {} : { mtu };
   };
-  const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : protocol === 'sctp' ? SCTP_PROTOCOL : IP_PROTOCOL[protocol];
+  const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : IP_PROTOCOL[protocol];
   const hashed = hashedBranch(t, { protocol: ipProtocol, srcPort: srcPort ?? 0, dstPort: dstPort ?? 0 });
   const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
   const omitted = t.paths.length - (explained.paths?.length ?? t.paths.length);

@@ -9,6 +9,7 @@ import type { Route } from './route.js';
 import { Owners } from './owners.js';
 import { L2, RECORD } from './l2.js';
 import { Tunnels } from './tunnels.js';
+import type { PolicySet } from './policy/policies.js';
 
 export type NetnsKind = 'pod' | 'node' | 'router' | 'host';
 /** `external` is a host outside the model that owns an address on a segment (an upstream router, say). */
@@ -142,6 +143,8 @@ export class Fabric {
   readonly l2: L2;
   readonly fibs: Fibs;
   readonly tunnels: Tunnels;
+  /** The cluster's NetworkPolicies, compiled; undefined where it has none (a fabric document, a cluster without). */
+  policies: PolicySet | undefined = undefined;
   /**
    * What the tracer reads, as one record per netns and per link: at 150,000 pods the Netns, Fib and Link objects are
    * spread over hundreds of megabytes, and each object read is a cache miss; a record is one cache line.

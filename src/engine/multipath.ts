@@ -22,7 +22,7 @@ export interface FlowKeys {
   readonly dstPort: number;
 }
 
-export const IP_PROTOCOL = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, ipip: 4 } as const;
+export const IP_PROTOCOL = { icmp: 1, tcp: 6, udp: 17, sctp: 132, icmpv6: 58, ipip: 4 } as const;
 
 // ---- SipHash-2-4 on 32-bit halves: the state is eight int32s in module variables, so hashing allocates nothing ----
 

@@ -6,7 +6,7 @@ import type { Fabric, Netns } from './fabric.js';
 import type { Fib } from './fib.js';
 import { fibRoutes, routeDoc } from './materialise.js';
 import { EndpointError, type CompiledTopology, type Endpoint } from './topology.js';
-import { worstPath, type Disposition, type Trace } from './trace.js';
+import { worstPath, type Disposition, type Flow, type Trace } from './trace.js';
 
 export interface Matrix {
   readonly endpoints: readonly Endpoint[];
@@ -37,7 +37,11 @@ function sourceKey(fabric: Fabric, ns: Netns, keys: Map<Fib, string>): string {
   return JSON.stringify([ns.kind, ns.forwarding, fib(ns.fib4), fib(ns.fib6), links]);
 }
 
-export function reachability(compiled: CompiledTopology, endpoints: readonly Endpoint[]): Matrix {
+export function reachability(
+  compiled: CompiledTopology,
+  endpoints: readonly Endpoint[],
+  transport: Pick<Flow, 'protocol' | 'srcPort' | 'dstPort'> = {},
+): Matrix {
   const { fabric } = compiled;
   const n = endpoints.length;
   const cells: (Disposition | undefined)[] = new Array<Disposition | undefined>(n * n).fill(undefined);
@@ -46,7 +50,10 @@ export function reachability(compiled: CompiledTopology, endpoints: readonly End
   endpoints.forEach((e, i) => {
     if (e.netns === undefined) return;
     // The source address is not part of the key: without policy routing the kernel forwards by destination alone.
-    const key = sourceKey(fabric, e.netns, fibKeys);
+    // NetworkPolicy tells sources apart by their policies, labels, namespace and address, which the key then holds.
+    const pod = fabric.policies?.podOfNetns[e.netns.id] ?? -1;
+    const policyKey = pod >= 0 ? fabric.policies!.sourceKey(pod, e.v4 ?? e.addrs[0]!) : '';
+    const key = sourceKey(fabric, e.netns, fibKeys) + policyKey;
     classes.set(key, [...(classes.get(key) ?? []), i]);
   });
   let traced = 0;
@@ -54,7 +61,7 @@ export function reachability(compiled: CompiledTopology, endpoints: readonly End
   const trace = (from: Endpoint, to: Endpoint): Disposition | undefined => {
     traced++;
     try {
-      return outcome(compiled.trace(from, to));
+      return outcome(compiled.trace(from, to, 64, undefined, transport));
     } catch (err) {
       if (err instanceof EndpointError) return undefined;
       throw err;

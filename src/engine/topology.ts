@@ -14,7 +14,8 @@ import { sourceAddress } from './source.js';
 import { compileServices, type ServiceTable } from './service/table.js';
 import { suggestNames } from './suggest.js';
 import { trace, type Trace } from './trace.js';
-import type { ClusterDoc, TopologySpec } from '../topology/schema.js';
+import { PolicySet } from './policy/policies.js';
+import type { ClusterDoc, ContainerPortDoc, TopologySpec } from '../topology/schema.js';
 
 export interface Endpoint {
   /** How it was named: "default/pod-a1", "node-a", a netns name, or an address. */
@@ -58,6 +59,8 @@ export interface Transport {
 
 export class CompiledTopology {
   private readonly bareNames = new Map<string, string[]>();
+  /** The container ports of the cluster's pods, by namespace/name: what a port name given to a trace means. */
+  podPorts: ReadonlyMap<string, readonly ContainerPortDoc[]> = new Map();
 
   constructor(
     readonly fabric: Fabric,
@@ -77,6 +80,12 @@ export class CompiledTopology {
   /** The pods, in the order the document lists them (pod netns for a fabric document). */
   pods(): Endpoint[] {
     return [...this.endpoints.values()].filter((e) => e.kind === 'pod');
+  }
+
+  /** The number the destination pod gives a port name for a protocol (TCP, UDP, SCTP), or undefined. */
+  namedPort(to: Endpoint, name: string, protocol: string): number | undefined {
+    const ports = to.kind === 'pod' ? this.podPorts.get(to.name) : undefined;
+    return ports?.find((p) => p.name === name && (p.protocol ?? 'TCP') === protocol)?.containerPort;
   }
 
   /** Resolves a `from` or `to`: an address, a pod, a node or a netns. Throws EndpointError. */
@@ -158,11 +167,20 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
     const ns = hostNetworkPods.get(key) ?? fabric.byName.get(key)!;
     endpoints.set(key, endpoint(key, 'pod', ns, podAddrs(pod)));
   }
+  if ((spec.cluster.networkPolicies ?? []).length > 0) {
+    fabric.policies = new PolicySet(spec.cluster, {
+      netnsCount: fabric.netns.length,
+      podNetns: (key) => (hostNetworkPods.has(key) ? undefined : fabric.byName.get(key)?.id),
+      nodeNetns: (name) => fabric.byName.get(name)?.id ?? -1,
+    });
+  }
   // What the data path adds besides nodes and pods (the VPC router of cloud routes).
   for (const ns of fabric.netns) {
     if (ns.kind === 'router' && !endpoints.has(ns.name)) endpoints.set(ns.name, endpoint(ns.name, 'netns', ns, addressesOf(ns)));
   }
-  return new CompiledTopology(fabric, endpoints, compileServices(spec.cluster, fabric));
+  const compiled = new CompiledTopology(fabric, endpoints, compileServices(spec.cluster, fabric));
+  compiled.podPorts = new Map((spec.cluster.pods ?? []).filter((p) => p.ports !== undefined).map((p) => [podKey(p), p.ports!]));
+  return compiled;
 }
 
 /** Dispatches a cluster to the compiler of its data path. */

@@ -19,6 +19,7 @@ import { badRequest, collect, MAX_ERRORS, type KubernetesImportBodyDoc } from '.
 import { chooseCni, describeCni, detect, type CniOptions, type ImportedCni } from './kubernetes/cni.js';
 import { buildNodes, type NodeSkipReason } from './kubernetes/nodes.js';
 import { buildPods, type PodSkipReason } from './kubernetes/pods.js';
+import { addPolicies } from './kubernetes/policies.js';
 import { importServices } from './kubernetes/services.js';
 
 export { KubernetesImportBody, type KubernetesImportBodyDoc } from './kubernetes/schema.js';
@@ -143,6 +144,7 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
   const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: cni.cni, ...services };
   const network = nodeNetwork(built.nodes, cni.cni, body.network, warnings);
   if (network !== undefined) cluster.network = network;
+  addPolicies(cluster, body);
   let spec: TopologySpec;
   try {
     spec = checkTopology({ cluster });

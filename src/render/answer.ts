@@ -15,6 +15,22 @@ export function decisionOf(hop: AnswerHop): AnswerStep | undefined {
   return hop.steps[0];
 }
 
+/**
+ * The NetworkPolicy verdicts of a hop that say something: a rule allowed, a policy denied, or the pod's own node got
+ * through. NOT_ISOLATED (no policy selects the pod) is left to the JSON.
+ */
+export function policiesOf(hop: AnswerHop): Extract<AnswerStep, { type: 'POLICY' }>[] {
+  return hop.steps.filter((s): s is Extract<AnswerStep, { type: 'POLICY' }> => s.type === 'POLICY' && s.verdict !== 'NOT_ISOLATED');
+}
+
+/** A POLICY step in a few words: "ingress denied (shop/db-in)", "egress allowed by shop/web-out rule 0". */
+export function policyLabel(s: Extract<AnswerStep, { type: 'POLICY' }>): string {
+  const name = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+  if (s.verdict === 'ALLOWED') return `${s.direction} allowed by ${name(s.allowedBy!.policy)} rule ${s.allowedBy!.rule}`;
+  if (s.verdict === 'FROM_NODE') return `${s.direction} allowed: from the pod's own node`;
+  return `${s.direction} denied (${s.isolatedBy.map(name).join(', ')})`;
+}
+
 /** The host a hop belongs to: a pod's node, or the netns itself. */
 export const hostOf = (hop: AnswerHop): string => hop.node ?? hop.netns;
 

@@ -21,6 +21,9 @@ const COLOURS: Record<string, string> = {
   FORWARDING_DISABLED: '#fdd835',
   LOOP: '#d81b60',
   TTL_EXCEEDED: '#00897b',
+  REJECTED: '#5e35b1',
+  // A filter's verdict (NetworkPolicy), in a colour apart from the routing failures'.
+  DENIED: '#ff7043',
 };
 const SELF = '#eceff1';
 

@@ -1,7 +1,7 @@
 // Markdown for Slack, Teams and Mattermost: a bold summary and a table of hops, or a list where tables are not shown.
 // Everything taken from the answer is escaped (escape.ts): a name must not break the table, turn into formatting, a link
 // or HTML.
-import { decisionOf, isExit, natOf, outcomeOf, tooBig, tunnelOf } from './answer.js';
+import { decisionOf, isExit, natOf, outcomeOf, policiesOf, tooBig, tunnelOf } from './answer.js';
 import { markdown as cell, markdownCode } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -16,7 +16,8 @@ export function renderMarkdown(a: TraceAnswer, layout: MarkdownLayout = 'table')
   const hops = a.hops.map((hop) => {
     const step = decisionOf(hop);
     const after = [natOf(hop), tunnelOf(hop)].filter((x) => x !== undefined).map((x) => ` ⇒ ${cell(x)}`).join('');
-    const decision = `${step ? `${isExit(step) ? 'EXIT' : step.type}: ${cell(step.explanation)}` : ''}${after}`;
+    const policies = policiesOf(hop).map((p) => `<br>POLICY: ${cell(p.explanation)}`).join('');
+    const decision = `${step ? `${isExit(step) ? 'EXIT' : step.type}: ${cell(step.explanation)}` : ''}${after}${policies}`;
     return { netns: markdownCode(hop.netns), through: `${cell(hop.in ?? '–')} → ${cell(hop.out ?? '–')}`, decision };
   });
   const body =

@@ -1,5 +1,5 @@
 // A Mermaid flowchart: hops as boxes grouped by node, the links between them as labelled arrows, the drop point marked.
-import { decisionOf, hostOf, natOf, outcomeOf, routeDst, tunnelOf } from './answer.js';
+import { decisionOf, hostOf, natOf, outcomeOf, policiesOf, policyLabel, routeDst, tunnelOf } from './answer.js';
 import { mermaid as label } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -17,7 +17,8 @@ export function renderMermaid(a: TraceAnswer): string {
       const dst = step && routeDst(step);
       const nat = natOf(hop);
       const kind = nat ?? (dst ? `route ${dst}` : (step?.type ?? ''));
-      lines.push(`    ${ids[i]}["${label(hop.netns)}<br/>${label(kind.toLowerCase())}"]`);
+      const policies = policiesOf(hop).map((p) => `<br/>${label(policyLabel(p))}`).join('');
+      lines.push(`    ${ids[i]}["${label(hop.netns)}<br/>${label(kind.toLowerCase())}${policies}"]`);
     }
     lines.push('  end');
   }

@@ -2,7 +2,7 @@
 // the links between them as labelled arrows, the outcome at the end (green when delivered, blue when it leaves the
 // modelled network, red where it was dropped),
 // and below, one line per hop with the reason. No scripts, fonts or images from elsewhere: it renders anywhere.
-import { decisionOf, hostOf, isDrop, isExit, natOf, outcomeOf, routeDst, tunnelOf } from './answer.js';
+import { decisionOf, hostOf, isDrop, isExit, natOf, outcomeOf, policiesOf, policyLabel, routeDst, tunnelOf } from './answer.js';
 import { clip, xml as esc } from './escape.js';
 import type { TraceAnswer } from '../answer/schema.js';
 
@@ -79,9 +79,11 @@ export function renderSvg(a: TraceAnswer): string {
   const top = TOP + (title.length - 1) * LINE;
   const reasons = a.hops.flatMap((hop, i) => {
     const step = decisionOf(hop);
-    return wrap(`${i + 1}. ${hop.netns}: ${step?.explanation ?? ''}`, width - 2 * PAD - 16, 12).map((text, j) => ({ text, first: j === 0, i }));
+    const said = [step?.explanation ?? '', ...policiesOf(hop).map((p) => `policy: ${p.explanation ?? ''}`)];
+    return said.flatMap((why) => wrap(`${i + 1}. ${hop.netns}: ${why}`, width - 2 * PAD - 16, 12).map((text, j) => ({ text, first: j === 0, i })));
   });
-  const reasonsTop = top + BOX_H + 2 * GROUP_PAD + 48;
+  const policyLines = Math.max(0, ...a.hops.map((hop) => policiesOf(hop).length));
+  const reasonsTop = top + BOX_H + 2 * GROUP_PAD + 48 + 12 * policyLines;
   const height = reasonsTop + reasons.length * LINE + PAD;
   const parts: string[] = [];
 
@@ -127,6 +129,11 @@ export function renderSvg(a: TraceAnswer): string {
       `<text x="${x(i) + 10}" y="${top + 57}" font-size="10" fill="#78909c">${esc(fit(`${hop.in ?? '–'} → ${hop.out ?? '–'}`, BOX_W - 20, 10))}</text>`,
       '</g>',
     );
+    // NetworkPolicy's verdicts under the box: the policy that denied, in red, or the rule that allowed.
+    policiesOf(hop).forEach((p, k) => {
+      const colour = p.verdict === 'DENIED' ? RED : '#2e7d32';
+      parts.push(`<text x="${x(i) + 4}" y="${top + BOX_H + 14 + 12 * k}" font-size="9" fill="${colour}">${esc(fit(policyLabel(p), BOX_W - 8, 9))}</text>`);
+    });
     if (i > 0) {
       const from = x(i - 1) + BOX_W;
       const mid = (from + x(i)) / 2;

@@ -7,8 +7,12 @@ import { Cluster, Fabric, Route, TopologyName } from './schema.js';
 export const MAX_REVISION = Number.MAX_SAFE_INTEGER;
 
 export const Port = Type.Integer({ minimum: 1, maximum: 65535 });
-/** A port by number, or by the name a Service gives it (`to=svc/…` only). */
+/**
+ * A destination port by number, or by name: the name a Service gives it (`to=svc/…`), or else the name the destination
+ * pod's container gives it (NetworkPolicy's named ports).
+ */
 export const PortOrName = Type.Union([Port, Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$' })]);
+export const Protocol = Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]);
 /** `endpoint`: the Service endpoint to trace when kube-proxy would choose among several. */
 export const ServiceEndpointParam = Type.String({ minLength: 2, maxLength: 64 });
 export const Family = Type.Union([Type.Literal(4), Type.Literal(6)]);
@@ -19,7 +23,7 @@ export const Flow = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: 253 }),
     to: Type.String({ minLength: 1, maxLength: 253 }),
-    protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')])),
+    protocol: Type.Optional(Protocol),
     port: Type.Optional(PortOrName),
     srcPort: Type.Optional(Port),
     dstPort: Type.Optional(Port),

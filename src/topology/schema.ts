@@ -7,6 +7,10 @@ import { EndpointSlice, Endpoints, KubeProxy, Service } from './services.schema.
 const Closed = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
   Type.Object(properties, { additionalProperties: false, ...options });
 
+/** For objects of other tools (ip -j, the Kubernetes API): the fields read are described, every other one accepted. */
+const Open = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
+  Type.Object(properties, { additionalProperties: true, ...options });
+
 export const NamePattern = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
 export const TopologyName = Type.String({
   pattern: NamePattern,
@@ -59,13 +63,91 @@ export const PodIP = Type.Union([IpAddress, Closed({ ip: IpAddress })], {
   description: 'A pod IP, either as a string or as the Kubernetes API writes it: {"ip": "10.1.1.2"}.',
 });
 
+const Labels = Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 63 }), {
+  description: 'Labels, as metadata.labels holds them.',
+});
+const Protocol = Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('SCTP')]);
+
+export const ContainerPort = Closed(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 15, description: 'The name a NetworkPolicy port can give instead of the number.' })),
+    containerPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+    protocol: Type.Optional(Protocol),
+  },
+  { description: "One of the pod's containers' ports, as spec.containers[].ports lists them (protocol TCP when absent)." },
+);
+
 export const ClusterPod = Closed({
   namespace: Type.Optional(K8sName),
   name: K8sName,
   nodeName: K8sName,
   podIPs: Type.Optional(Type.Array(PodIP, { maxItems: 2 })),
   hostNetwork: Type.Optional(Type.Boolean()),
+  labels: Type.Optional(Labels),
+  ports: Type.Optional(Type.Array(ContainerPort, { description: "Every container's ports, for the named ports of NetworkPolicies." })),
 });
+
+export const ClusterNamespace = Closed(
+  { name: K8sName, labels: Type.Optional(Labels) },
+  {
+    description:
+      'A namespace and its labels, for namespaceSelectors. kubernetes.io/metadata.name is always set to the name, as the ' +
+      'API server does; a namespace that pods or policies name but this list does not has that label only.',
+  },
+);
+
+// NetworkPolicy as the Kubernetes API holds it (networking.k8s.io/v1): the fields the verdict reads are described and
+// checked, every other one (metadata's uid, annotations, status…) is accepted, so that `kubectl get -o json` fits as is.
+
+export const LabelSelector = Open(
+  {
+    matchLabels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    matchExpressions: Type.Optional(
+      Type.Array(
+        Open({
+          key: Type.String({ minLength: 1 }),
+          operator: Type.Union([Type.Literal('In'), Type.Literal('NotIn'), Type.Literal('Exists'), Type.Literal('DoesNotExist')]),
+          values: Type.Optional(Type.Array(Type.String())),
+        }),
+      ),
+    ),
+  },
+  { description: 'A label selector: every matchLabels pair and every matchExpression must hold; {} selects everything.' },
+);
+
+export const PolicyPeer = Open(
+  {
+    podSelector: Type.Optional(LabelSelector),
+    namespaceSelector: Type.Optional(LabelSelector),
+    ipBlock: Type.Optional(Open({ cidr: Type.String({ minLength: 2, maxLength: 64 }), except: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 64 }))) })),
+  },
+  {
+    description:
+      "A peer: pods (podSelector, in the policy's namespace unless namespaceSelector is given), pods of namespaces " +
+      '(both: AND), or an ipBlock.',
+  },
+);
+
+export const PolicyPort = Open({
+  protocol: Type.Optional(Protocol),
+  port: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ minLength: 1, maxLength: 15 })])),
+  endPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+});
+
+export const NetworkPolicy = Open(
+  {
+    apiVersion: Type.Optional(Type.String()),
+    kind: Type.Optional(Type.String()),
+    metadata: Open({ name: K8sName, namespace: Type.Optional(K8sName) }),
+    spec: Open({
+      podSelector: LabelSelector,
+      policyTypes: Type.Optional(Type.Array(Type.Union([Type.Literal('Ingress'), Type.Literal('Egress')]))),
+      ingress: Type.Optional(Type.Array(Open({ from: Type.Optional(Type.Array(PolicyPeer)), ports: Type.Optional(Type.Array(PolicyPort)) }))),
+      egress: Type.Optional(Type.Array(Open({ to: Type.Optional(Type.Array(PolicyPeer)), ports: Type.Optional(Type.Array(PolicyPort)) }))),
+    }),
+  },
+  { description: 'A networking.k8s.io/v1 NetworkPolicy, as `kubectl get networkpolicy -o json` prints it.' },
+);
 
 export const BridgeCni = Closed({
   plugin: Type.Literal('bridge'),
@@ -135,6 +217,8 @@ export const Cluster = Closed({
   pods: Type.Optional(Type.Array(ClusterPod)),
   cni: Type.Optional(Cni),
   network: Type.Optional(ClusterNetwork),
+  namespaces: Type.Optional(Type.Array(ClusterNamespace)),
+  networkPolicies: Type.Optional(Type.Array(NetworkPolicy)),
   services: Type.Optional(Type.Array(Service)),
   endpointSlices: Type.Optional(Type.Array(EndpointSlice)),
   endpoints: Type.Optional(Type.Array(Endpoints)),
@@ -292,8 +376,6 @@ export const Fabric = Closed({
 // These outputs carry many more fields than the import reads, and new iproute2 versions add some: inside the dumps only the
 // fields read are described (and checked), every other one is accepted. The objects around the dumps are closed.
 
-const Open = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
-  Type.Object(properties, { additionalProperties: true, ...options });
 const Strings = Type.Array(Type.String());
 const NameOrNumber = Type.Union([Type.String(), Type.Integer()]);
 
@@ -484,6 +566,11 @@ export type ClusterDoc = Static<typeof Cluster>;
 export type ClusterNodeDoc = Static<typeof ClusterNode>;
 export type ClusterPodDoc = Static<typeof ClusterPod>;
 export type CniDoc = Static<typeof Cni>;
+export type NetworkPolicyDoc = Static<typeof NetworkPolicy>;
+export type ContainerPortDoc = Static<typeof ContainerPort>;
+export type LabelSelectorDoc = Static<typeof LabelSelector>;
+export type PolicyPeerDoc = Static<typeof PolicyPeer>;
+export type PolicyPortDoc = Static<typeof PolicyPort>;
 export type ClusterNetworkDoc = Static<typeof ClusterNetwork>;
 export type FabricDoc = Static<typeof Fabric>;
 export type NetnsDoc = Static<typeof Netns>;

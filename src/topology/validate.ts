@@ -9,6 +9,7 @@ import { annotationProblem } from '../engine/compile/annotations.js';
 import type { ClusterDoc, CniDoc, FabricDoc, LinkAddressDoc, LinkDoc, NetnsDoc, RouteDoc, TopologySpec } from './schema.js';
 import { WEAVE_DEFAULT_SUBNET } from '../engine/compile/weave.js';
 import { defaultFamily, dstFamily, linkAddress } from '../engine/compile/fabric.js';
+import { checkPolicies } from './policies.js';
 import { checkServices } from './validate-services.js';
 
 class Findings {
@@ -244,6 +245,8 @@ function checkCluster(c: ClusterDoc, f: Findings) {
       }
     });
   });
+
+  checkPolicies(c, base, (pointer, detail) => f.add(pointer, detail));
 
   const cni = c.cni;
   if (cni?.plugin === 'calico') {

@@ -168,10 +168,14 @@ function answer([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions
   return { ...encoded(contentType, text), disposition: built.disposition };
 }
 
-function matrix([r]: Loaded[], args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number }): Encoded {
-  const { format, maxBytes, ...filter } = args;
+function matrix(
+  [r]: Loaded[],
+  args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number; protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number },
+): Encoded {
+  const { format, maxBytes, protocol, port, ...filter } = args;
   const topology = topologyOf(r!);
-  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter));
+  const transport = { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { dstPort: port } : {}) };
+  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transport);
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
   // header=present tells a spreadsheet that the first line names the columns (RFC 4180).

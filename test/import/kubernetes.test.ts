@@ -99,7 +99,8 @@ describe('the fixtures', () => {
     assert.deepEqual(cache.podIPs, ['10.244.1.4']);
     assert.ok(!podNames(r).some((n) => n.startsWith('batch/')));
     const proxy = r.cluster.pods!.find((p) => p.name.startsWith('kube-proxy-') && p.nodeName === 'worker-1')!;
-    assert.deepEqual(proxy, { namespace: 'kube-system', name: proxy.name, nodeName: 'worker-1', hostNetwork: true, podIPs: ['192.168.56.11'] });
+    assert.deepEqual(proxy, { namespace: 'kube-system', name: proxy.name, nodeName: 'worker-1', hostNetwork: true, podIPs: ['192.168.56.11'], labels: proxy.labels });
+    assert.equal(proxy.labels?.['k8s-app'], 'kube-proxy');
     // Every pod left out is explained, with a pointer to it; and the nodes' gateway, which no object names, is assumed.
     assert.deepEqual(codes(r), ['network-gateway-assumed', 'pod-terminated', 'pod-unscheduled', 'pod-without-ip']);
     assert.equal(warning(r, 'pod-terminated')!.examples[0]!.pointer.endsWith('/status/phase'), true);

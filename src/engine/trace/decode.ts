@@ -4,6 +4,7 @@ import { Addr, type Family } from '../addr.js';
 import type { Fabric, Link } from '../fabric.js';
 import { TUNNEL_FDB, TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { routeSource } from '../source.js';
+import { policyStep } from '../policy/step.js';
 import { dnatStep, serviceRef } from '../service/describe.js';
 import { MASQ_REASONS } from '../service/policy.js';
 import type { ServiceTable } from '../service/table.js';
@@ -12,6 +13,7 @@ import {
   BRIDGE,
   DECAP,
   DELIVER,
+  DENIED,
   DISPOSITION_OF,
   DNAT,
   DROP,
@@ -29,6 +31,7 @@ import {
   NO_RECEIVER,
   NO_TUNNEL_NEIGHBOR,
   ORIGINATE,
+  POLICY,
   RECEIVE,
   ROUTE,
   SERVICE_NO_LOCAL,
@@ -64,8 +67,9 @@ type MutableOuter = { -readonly [K in keyof OuterHeader]: OuterHeader[K] };
 /** The packet the entries are about: the flow's, or the outer one of a tunnel, with its source once it is known. */
 interface Packet {
   src: Addr | undefined;
-  /** The flow's changes with kube-proxy's DNAT. */
+  /** The flow's changes with kube-proxy's DNAT, and so does its destination port. */
   dst: Addr;
+  dstPort?: number;
   readonly encap: { readonly step: EncapStep; readonly outer: MutableOuter } | undefined;
 }
 
@@ -80,7 +84,7 @@ const neighborOf = (fibs: Fabric['fibs'], packets: Packet[], nh: number) => (nh 
 
 export function decode(fabric: Fabric, flow: Flow, r: readonly number[], services?: ServiceTable): Hop[] {
   const { links, fibs, tunnels } = fabric;
-  const packets: Packet[] = [{ src: flow.src, dst: flow.dst, encap: undefined }];
+  const packets: Packet[] = [{ src: flow.src, dst: flow.dst, dstPort: flow.dstPort, encap: undefined }];
   const hops: Hop[] = [];
   let ns = fabric.netns[0]!;
   let steps: Step[] = [];
@@ -170,7 +174,10 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
       case DNAT: {
         const p = packets[0]!;
         const step = dnatStep(services!, ns, p.dst, r, i + 1);
-        if (step.to !== undefined) p.dst = step.to.address;
+        if (step.to !== undefined) {
+          p.dst = step.to.address;
+          p.dstPort = step.to.port;
+        }
         steps.push(step);
         i += 11;
         break;
@@ -188,6 +195,19 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
         const p = packets.pop()!;
         steps.push({ type: 'DECAPSULATE', link: links[r[i + 1]!]!, outer: p.encap!.outer });
         i += 3;
+        break;
+      }
+      case POLICY: {
+        // Egress is judged against the destination the packet has then (after DNAT), ingress against the source it
+        // arrives with (after SNAT); both at the port DNAT left.
+        const egress = r[i + 1] === 1;
+        const p = packets[0]!;
+        const step = policyStep(fabric.policies!, r, i + 1, egress ? p.dst : p.src!, flow, p.dstPort);
+        // Bridged to a pod of the same node, the walk's first netns after the source is the destination pod: the
+        // verdict is shown in the node's hop, whose bridge the packet crossed, where the plugin takes it.
+        const crossed = egress && ns.kind === 'pod' && hops.length >= 2 ? hops[hops.length - 2]! : undefined;
+        (crossed !== undefined && crossed.netns.kind === 'node' ? (crossed.steps as Step[]) : steps).push(step);
+        i += 9;
         break;
       }
       case DROP: {
@@ -245,6 +265,14 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
             break;
           case MARTIAN:
             detail = { kind: 'martian', link: links[a]! };
+            break;
+          case DENIED:
+            detail = { kind: 'policy', direction: a === 1 ? 'egress' : 'ingress' };
+            // Egress denied on the way across the node's bridge: the packet never reaches the pod it was bridged to.
+            if (a === 1 && ns.kind === 'pod' && hops.length >= 2 && hops[hops.length - 2]!.netns.kind === 'node') {
+              hops.pop();
+              steps = hops[hops.length - 1]!.steps as Step[];
+            }
             break;
           case WRONG_MAC:
             detail = { kind: 'tunnel-mac', link: links[a]!, lladdr: tunnels.macs[r[i + 3]!]!, outer: top(packets).encap!.outer };

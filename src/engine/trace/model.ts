@@ -87,7 +87,49 @@ export type Step =
   | { readonly type: 'DELIVER'; readonly link: Link; readonly dst: Addr }
   | DnatStep
   | SnatStep
+  | PolicyStep
   | { readonly type: 'DROP'; readonly disposition: Disposition; readonly detail: DropDetail };
+
+/** A NetworkPolicy by namespace and name. */
+export interface PolicyRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * NetworkPolicy's verdict at the pod's edge: egress as the packet leaves the source pod, ingress as it reaches the
+ * destination pod. NOT_ISOLATED: no policy selects the pod for the direction, so everything passes; FROM_NODE: the
+ * pod is isolated but the packet comes from its own node, which a pod cannot block (Kubernetes documents it; plugins
+ * follow).
+ */
+export interface PolicyStep {
+  readonly type: 'POLICY';
+  readonly direction: 'ingress' | 'egress';
+  readonly verdict: 'ALLOWED' | 'DENIED' | 'NOT_ISOLATED' | 'FROM_NODE';
+  /** The pod the policies are about (namespace/name), and the other end: its address, and its pod when it is one. */
+  readonly pod: string;
+  readonly peer: Addr;
+  readonly peerPod: string | undefined;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP' | 'ICMP';
+  readonly port: number | undefined;
+  /** Every policy that isolates the pod for the direction. */
+  readonly isolatedBy: readonly PolicyRef[];
+  /** ALLOWED: the rule that admits the connection, with its matching peer and port (absent: the rule has none). */
+  readonly allowedBy: PolicyRuleRef | undefined;
+  /** DENIED: the rule that misses by the fewest parts, and what it misses. */
+  readonly closest: (PolicyRuleRef & { readonly unmet: readonly string[] }) | undefined;
+}
+
+export interface PolicyRuleRef {
+  readonly policy: PolicyRef;
+  /** The rule's index in the policy's ingress or egress list. */
+  readonly rule: number;
+  /** The peer's and port entry's text (`pods role=client`, `TCP/80`), and their index in the rule, or undefined. */
+  readonly peer: string | undefined;
+  readonly peerIndex: number | undefined;
+  readonly port: string | undefined;
+  readonly portIndex: number | undefined;
+}
 
 export interface OuterHeader {
   readonly src: Addr;
@@ -101,6 +143,8 @@ export interface OuterHeader {
 
 export type DropDetail =
   | { readonly kind: 'route'; readonly route: Route | undefined }
+  /** NetworkPolicy denied the connection; the POLICY step before says which policies and rules. */
+  | { readonly kind: 'policy'; readonly direction: 'ingress' | 'egress' }
   | { readonly kind: 'forwarding'; readonly family: Family }
   | { readonly kind: 'ttl'; readonly ttl: number }
   | { readonly kind: 'carrier'; readonly link: Link }

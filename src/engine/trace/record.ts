@@ -11,11 +11,14 @@
 //   DROP code operands…   per code: NO_ROUTE, BLACKHOLED, UNREACHABLE group | FORWARDING_DISABLED family |
 //     TTL_EXCEEDED ttl | LINK_DOWN link | NEIGHBOR_UNREACHABLE link neighbor blockedAt | EXITS_NETWORK link neighbor
 //     external | LOOP ttl count netns… | NO_TUNNEL_NEIGHBOR link neighbor | NO_FDB link neighbor mac | NO_IPCACHE link |
-//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link | SERVICE_REJECT, SERVICE_NO_LOCAL, SERVICE_SOURCE_RANGE sp
+//     NO_RECEIVER link at | WRONG_MAC link mac | MARTIAN link | SERVICE_REJECT, SERVICE_NO_LOCAL, SERVICE_SOURCE_RANGE sp |
+//     DENIED direction (0 ingress, 1 egress): NetworkPolicy's, kube-proxy's denials being the SERVICE_* codes
 //   DNAT sp kind frontend node verdict chain route masq endpoint port   kube-proxy's rules (service/nat.ts): the Service
 //     port, how it was met (service/table.ts), the frontend (-1 for a NodePort), the node, the verdict, chain and why
 //     (service/policy.ts), the masquerade mark, the endpoint taken (-1 for none) and the destination port before DNAT
 //   SNAT link reason              the masquerade of a marked packet as it leaves by link, to the source its route gives
+//   POLICY direction verdict pod peerPod policy rule peer port   NetworkPolicy's verdict (policy/policies.ts): pod and
+//     peerPod are PolicySet pod numbers (-1: not a pod), policy rule peer port the allowing rule's (-1 where none)
 // A new step type is a new opcode here with its writer method, a case in decode.ts, and its Step in model.ts.
 import { DISPOSITIONS, type Disposition } from './model.js';
 
@@ -31,6 +34,7 @@ export const ENCAP = 8;
 export const DECAP = 9;
 export const DNAT = 10;
 export const SNAT = 11;
+export const POLICY = 12;
 
 // Drop codes: a disposition's code is its position in DISPOSITIONS; the codes after those name a finer cause.
 const code = (d: Disposition) => DISPOSITIONS.indexOf(d);
@@ -195,6 +199,18 @@ export class Recorder {
     this.put(SNAT);
     this.put(link);
     this.put(reason);
+  }
+
+  policy(egress: boolean, verdict: number, pod: number, peerPod: number, policy: number, rule: number, peer: number, port: number): void {
+    this.put(POLICY);
+    this.put(egress ? 1 : 0);
+    this.put(verdict);
+    this.put(pod);
+    this.put(peerPod);
+    this.put(policy);
+    this.put(rule);
+    this.put(peer);
+    this.put(port);
   }
 
   /** A DROP with its code; the caller puts the code's operands. */

@@ -13,6 +13,7 @@ import type { ServiceTable } from '../service/table.js';
 import type { Fabric, Netns } from '../fabric.js';
 import { TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { BLACKHOLE, UNICAST } from '../fib.js';
+import { PolicyCheck } from '../policy/check.js';
 import { cross } from './cross.js';
 import { RecordedPath } from './decode.js';
 import type { Flow, Path, Trace } from './model.js';
@@ -20,6 +21,7 @@ import { resolve, Resolution } from './neighbour.js';
 import {
   BLACKHOLED,
   DELIVERED,
+  DENIED,
   DISPOSITION_OF,
   EXITS_NETWORK,
   FORWARDING_DISABLED,
@@ -57,6 +59,7 @@ export class Walker {
   /** The link a packet from outside the model enters its first netns by (a node's uplink), or -1: the netns sends it. */
   private entry = -1;
   private readonly answer = new Resolution();
+  private readonly policy = new PolicyCheck();
   /** The netns that forwarded the packets so far, in order (for loops). */
   private readonly forwardedAt: number[] = new Array<number>(256).fill(0);
   private forwardings = 0;
@@ -157,6 +160,11 @@ export class Walker {
     let hop = record.hop(ns, this.entry);
     if (this.entry < 0) record.originate(ttl);
     let inLink = this.entry;
+    // NetworkPolicy: the source pod's egress is checked where its packet first enters another netns (its node's, or
+    // across a bridge the destination pod's), after kube-proxy's DNAT there, so against the endpoint and its port; the
+    // destination pod's ingress at delivery, against the source the packet has then (masqueraded or not).
+    const policies = fabric.policies;
+    let egressFrom = policies === undefined ? -1 : policies.podOfNetns[source]!;
 
     for (;;) {
       if (inLink >= 0) record.receive(inLink, ttl);
@@ -174,6 +182,10 @@ export class Walker {
           first = this.forwardings;
         } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
       }
+      if (egressFrom >= 0 && inLink >= 0 && depth === 0) {
+        if (this.policy.egress(fabric, policies!, record, egressFrom, dst, dstOwner, flow, nat.dstPort)) return this.drop(fabric, flow, choices, DENIED, 1);
+        egressFrom = -1;
+      }
 
       // The local table: an address of this netns, on any of its links, up or not (its local route stays).
       let local = -1;
@@ -184,6 +196,8 @@ export class Walker {
       if (local >= 0) {
         if (martian) return this.drop(fabric, flow, choices, MARTIAN, inLink);
         if (depth === 0) {
+          const pod = policies === undefined || ns === source ? -1 : policies.podOfNetns[ns]!;
+          if (pod >= 0 && this.policy.ingress(fabric, policies!, record, pod, nat.src, flow, nat.dstPort)) return this.drop(fabric, flow, choices, DENIED, 0);
           record.deliver(local);
           return this.finish(fabric, flow, choices, DELIVERED);
         }

@@ -4,11 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { sendEncoded } from '../work.js';
 import { LEGEND } from '../../answer/matrix.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static } from '@sinclair/typebox';
+import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
 import { BadRequest, NotFound, problemResponse, Busy, answerTooLargeExample } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
+import { Problem } from '../problem.js';
 import { MAX_REVISION } from './topologies.schemas.js';
+import { Port, Protocol } from './traces.schemas.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
 
 export const ReachabilityQuery = Type.Object(
@@ -21,12 +23,16 @@ export const ReachabilityQuery = Type.Object(
         description: '`json`: rows of letters; `rows`: one JSON object per pair; `csv`: the same as CSV; `svg`: a heat map. Without it, `Accept` decides (`text/csv`, `image/svg+xml`), else `json`.',
       }),
     ),
+    protocol: Type.Optional(CloneType(Protocol, { description: 'The protocol of every flow (default icmp): NetworkPolicy rules match on it.', examples: ['tcp'] })),
+    port: Type.Optional(CloneType(Port, { description: 'The destination port of every flow; with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [80] })),
   },
   { additionalProperties: false },
 );
 
 export const ReachabilityAnswer = Type.Object({
   topology: Type.Object({ name: Type.String(), revision: Type.Integer() }),
+  protocol: Type.Optional(Type.String({ description: 'The protocol asked for.' })),
+  port: Type.Optional(Type.Integer({ description: 'The destination port asked for.' })),
   endpoints: Type.Array(Type.Object({ name: Type.String(), node: Type.Union([Type.String(), Type.Null()]), address: Type.String() })),
   legend: Type.Record(Type.String(), Type.String(), { description: 'The letter used in rows for each disposition; "-" is a pod to itself, "?" no common address family.' }),
   rows: Type.Array(Type.String(), { description: 'rows[i][j] is the outcome from endpoints[i] to endpoints[j].' }),
@@ -163,6 +169,11 @@ export default async function reachabilityRoutes(plain: FastifyInstance, options
     async (request, reply) => {
       const { name } = request.params;
       const { revision: wanted, format, ...filter } = request.query;
+      if (filter.port !== undefined && (filter.protocol ?? 'icmp') === 'icmp') {
+        throw new Problem(400, 'invalid-request', 'port goes with protocol=tcp, udp or sctp', {
+          errors: [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }],
+        });
+      }
       reply.header('vary', 'Accept');
       const chosen = matrixFormat(format, request.headers.accept);
       return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen, maxBytes }));

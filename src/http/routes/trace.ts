@@ -5,7 +5,7 @@ import { CloneType, Type } from '@sinclair/typebox';
 import { NameParams } from './topologies.schemas.js';
 import { TraceAnswer } from '../../answer/schema.js';
 import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '../responses.js';
-import { answerQuery, Family, Port, PortOrName, ServiceEndpointParam, Size } from './traces.schemas.js';
+import { answerQuery, Family, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from './traces.schemas.js';
 import { pickFormat, type Format } from '../formats.js';
 import { sendEncoded } from '../work.js';
 import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
@@ -19,13 +19,13 @@ export const TraceQuery = Type.Object(
   {
     from: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet starts. A pod (`namespace/name`, or a bare name when unique), a node, a netns, or one of their addresses; with `enter`, any address (a client outside the model).', examples: ['pod-a1'] }),
     to: Type.String({ minLength: 1, maxLength: 253, description: 'Where the packet is sent. Like `from`, or any address, including one that nobody in the topology owns (a ClusterIP, a node address with a NodePort, a load-balancer IP or an externalIP), or a Service: `svc/<namespace>/<name>` (its ClusterIP and the port `port` names or numbers, its protocol; the only port when `port` is left out).', examples: ['default/pod-b1'] }),
-    protocol: Type.Union([Type.Literal('icmp'), Type.Literal('tcp'), Type.Literal('udp')], { default: 'icmp', description: 'The protocol of the flow, echoed in `flow`.', examples: ['tcp'] }),
-    port: Type.Optional(CloneType(PortOrName, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400. With `to=svc/…` it may name the Service port (`http`).', examples: [8080] })),
+    protocol: CloneType(Protocol, { default: 'icmp', description: 'The protocol of the flow, echoed in `flow`; NetworkPolicy rules match on it and on the destination port.', examples: ['tcp'] }),
+    port: Type.Optional(CloneType(PortOrName, { description: 'The destination port: another name for `dstPort`, kept for the clients that use it. Giving both with different values is answered 400. It may be a name: with `to=svc/…` the Service port\'s (`http`), otherwise one of the destination pod\'s container ports, as NetworkPolicy names ports (400 when the pod has no such port).', examples: [8080] })),
     enter: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'With `from` an address outside the model (a client on the internet, a load balancer): the node or netns its packet enters, by the link that node routes that address out of (its uplink), as Batfish\'s start location. The packet arrives as one forwarded to it: kube-proxy\'s rules there see external traffic.', examples: ['node-a'] })),
     src: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'The source address a node or netns `from` sends from, as `ip route get … from` picks it: one of its own addresses, or loopback (`127.0.0.1`, which kube-proxy\'s localhost NodePorts answer). 400 when it is not one of them.', examples: ['127.0.0.1'] })),
     endpoint: Type.Optional(CloneType(ServiceEndpointParam, { description: 'Of the endpoints kube-proxy may DNAT a Service packet to (each traced as a path of its own), trace this address\'s only; one that is not among them is answered 400 with them in `candidates`.', examples: ['10.1.2.10'] })),
-    srcPort: Type.Optional(CloneType(Port, { description: 'The source port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [40000] })),
-    dstPort: Type.Optional(CloneType(Port, { description: 'The destination port; only with `protocol=tcp` or `protocol=udp` (400 otherwise).', examples: [8080] })),
+    srcPort: Type.Optional(CloneType(Port, { description: 'The source port; only with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [40000] })),
+    dstPort: Type.Optional(CloneType(Port, { description: 'The destination port; only with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [8080] })),
     family: Type.Optional(CloneType(Family, { description: 'The address family to trace in, `4` or `6`, when the endpoints are names (pods, nodes, netns) with addresses of both; each family is routed in its own tables. Without it the trace is made in IPv4 when both ends have an IPv4 address, in IPv6 otherwise. An end without an address of the asked family, or an address of the other family, is answered 400 with `family` in `errors`.', examples: [6] })),
     size: Type.Optional(CloneType(Size, { description: 'The size of the IP packet in bytes (headers included), checked against the MTU along the path: the answer\'s `mtu` then says whether it `fits` and, in `explanation`, what Linux does with it when it does not. The disposition does not change.', examples: [1500] })),
     ttl: Type.Integer({ minimum: 1, maximum: 255, default: 64, description: 'The TTL (IPv6 hop limit) the packet leaves the source with; every namespace that forwards it takes one off.', examples: [64] }),
@@ -73,8 +73,19 @@ const tracePacketDoc = {
     'another namespace). The trace is made in the `family` asked for, or else in IPv4 when both\n' +
     'ends have an IPv4 address, in IPv6 otherwise; ends with no family in common, or without the asked one, are\n' +
     'answered 400. `protocol`, `srcPort` and `dstPort` (`port` is another name for it) describe the flow and are\n' +
-    'echoed in `flow`; the ports go only with `protocol=tcp` or `udp` (400 otherwise). No routing decision depends\n' +
-    'on them; they choose the ECMP hash policy (below).\n' +
+    'echoed in `flow`; the ports go only with `protocol=tcp`, `udp` or `sctp` (400 otherwise). No routing decision\n' +
+    'depends on them; they choose the ECMP hash policy (below), and kube-proxy\'s and NetworkPolicy rules match on\n' +
+    'them. `port` may name a port: with `to=svc/…` the Service\'s, otherwise one of the destination pod\'s container\n' +
+    'ports (`port=http`), resolved as NetworkPolicy resolves named ports (400 when the pod has no such port).\n' +
+    '\n' +
+    '**NetworkPolicy.** In a cluster with `networkPolicies`, a `POLICY` step gives the verdict at the source pod\'s edge\n' +
+    '(egress: in the first netns the packet enters after the pod, after any DNAT there) and at the destination pod\'s\n' +
+    '(ingress: on delivery, seeing the source the packet then has): `direction`, `verdict` (`ALLOWED`, `DENIED`,\n' +
+    '`NOT_ISOLATED`: no policy selects the pod for that direction; `FROM_NODE`: the pod\'s own node, which a pod cannot\n' +
+    'block), `pod`, `peer` and `peerPod`, `protocol` and `port`, every policy that isolates the pod (`isolatedBy`), the\n' +
+    'rule that allowed (`allowedBy`: policy, rule index, peer, port), or when denied the rule that came closest\n' +
+    '(`closest`) with what it does not match (`unmet`: namespace labels, pod labels, ipBlock, port). A denial ends the\n' +
+    'trace `DENIED`, the DROP step saying `direction`. hostNetwork pods and nodes are not subject to NetworkPolicy.\n' +
     '\n' +
     '**Data paths.** A cluster document is compiled to what its CNI programs: bridge (host-gw or cloud routes),\n' +
     'flannel (host-gw or vxlan, directRouting), calico (bgp, ipip or vxlan, crossSubnet), cilium (native or tunnel\n' +
@@ -101,8 +112,9 @@ const tracePacketDoc = {
     '  lists the `cycle`.\n' +
     '- `TTL_EXCEEDED`: forwarding would bring the TTL to 0 (ICMP time exceeded).\n' +
     '- `REJECTED`: kube-proxy rejects a packet to a Service with no usable endpoint (ICMP port unreachable, TCP reset).\n' +
-    '- `DENIED`: kube-proxy drops it: Local traffic policy and no endpoint on the node, or a source outside the\n' +
-    '  load balancer\'s `loadBalancerSourceRanges`.\n' +
+    '- `DENIED`: kube-proxy drops it (Local traffic policy and no endpoint on the node, or a source outside the\n' +
+    '  load balancer\'s `loadBalancerSourceRanges`), or a NetworkPolicy drops it at the source pod\'s egress or the\n' +
+    '  destination pod\'s ingress (the DROP step says which: `rule` for kube-proxy, `direction` for NetworkPolicy).\n' +
     '\n' +
     '**Hops and steps.** `hops` has one entry per namespace the packet enters, in order: `netns`, its `kind` (pod,\n' +
     'node, router, host), the `node` it belongs to (a pod\'s namespace, or as a fabric document says), the link it came\n' +
@@ -126,6 +138,7 @@ const tracePacketDoc = {
     '  and `to`, the endpoint this path takes. Every candidate is a path of its own (as ECMP branches are); `endpoint=`\n' +
     '  picks one. A `verdict` other than `dnat` ends the trace REJECTED or DENIED.\n' +
     '- `SNAT`: a packet kube-proxy marked is masqueraded as it leaves that node: `from`, `to`, `reason`.\n' +
+    '- `POLICY`: NetworkPolicy\'s verdict at a pod\'s edge (see NetworkPolicy above).\n' +
     '- `DROP`: the last step of every journey that does not end DELIVERED, `EXITS_NETWORK` included, with its\n' +
     '  `disposition`; NEIGHBOR_UNREACHABLE adds `link`, `neighbor` and, when a down link is in the way, `blockedAt`;\n' +
     '  LINK_DOWN adds `link`; LOOP adds `cycle`; REJECTED and DENIED by kube-proxy add `service` and `rule`.\n' +
@@ -218,7 +231,7 @@ const tracePacketDoc = {
     },
     400: problemResponse(
       'The request is not valid: a path or query parameter does not match its schema (`errors[].parameter`), `port`\n' +
-        'is given without `protocol=tcp` or `udp`, `from` is an address that no pod, node or netns of the topology has,\n' +
+        'is given without `protocol=tcp`, `udp` or `sctp`, or names a port the destination pod does not have, `from` is an address that no pod, node or netns of the topology has,\n' +
         'the two ends have no address family in common, or a bare pod name names several pods\n' +
         '(`urn:pathtrace:problem:ambiguous-endpoint`, with the pods in `candidates`).\n',
       { examples: {
@@ -283,9 +296,9 @@ const tracePacketDoc = {
             type: 'urn:pathtrace:problem:invalid-request',
             title: 'The request is not valid',
             status: 400,
-            detail: 'port goes with protocol=tcp or protocol=udp',
+            detail: 'port goes with protocol=tcp, udp or sctp',
             instance: '/v1/topologies/two-nodes/trace?from=pod-a1&to=pod-b1&port=80',
-            errors: [{ parameter: 'port', detail: 'needs protocol tcp or udp' }],
+            errors: [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }],
           },
         },
       } },

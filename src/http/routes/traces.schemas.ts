@@ -8,7 +8,7 @@ import { MAX_REVISION } from './topologies.schemas.js';
 import { MAX_FLOWS } from '../../answer/batch.js';
 
 export { MAX_FLOWS };
-export { Family, Flow, Port, PortOrName, ServiceEndpointParam, Size } from '../../topology/requests.js';
+export { Family, Flow, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from '../../topology/requests.js';
 import { Flow } from '../../topology/requests.js';
 
 /**

@@ -4,6 +4,7 @@
 import { Type, type Static, type TOptional, type TSchema, type TString } from '@sinclair/typebox';
 import { DataError, type InvalidParam } from '../../topology/data-error.js';
 import { ClusterNetwork, Cni } from '../../topology/schema.js';
+import { KubeNamespace, KubeNetworkPolicy, KubePodPolicyFields, POLICY_KINDS } from './policies.js';
 import { ANNOTATION } from '../../engine/compile/annotations.js';
 
 /** Node annotations that CNI plugins write, and that the import reads to tell which data path the cluster uses. */
@@ -83,8 +84,16 @@ export const KubeListItem = Type.Object(
   { apiVersion: Type.Optional(Type.String()), kind: Type.String({ minLength: 1 }) },
   {
     additionalProperties: true,
-    allOf: [whenKind('Node', KubeNode), whenKind('Pod', KubePod)],
-    description: 'An object of a v1 List: Nodes and Pods are read; objects of other kinds are counted and ignored.',
+    allOf: [
+      whenKind('Node', KubeNode),
+      whenKind('Pod', KubePod),
+      whenKind('Pod', KubePodPolicyFields),
+      whenKind('Namespace', KubeNamespace),
+      whenKind('NetworkPolicy', KubeNetworkPolicy),
+    ],
+    description:
+      'An object of a v1 List: Nodes, Pods (with their labels and container ports), Namespaces and NetworkPolicies are read; ' +
+      'objects of other kinds are counted and ignored.',
   },
 );
 
@@ -143,7 +152,7 @@ export function collect(body: KubernetesImportBodyDoc) {
     body.items.forEach((item, i) => {
       if (item.kind === 'Node') nodes.push({ obj: item as unknown as KubeNodeDoc, at: `/items/${i}` });
       else if (item.kind === 'Pod') pods.push({ obj: item as unknown as KubePodDoc, at: `/items/${i}` });
-      else ignored.set(item.kind, (ignored.get(item.kind) ?? 0) + 1);
+      else if (!(POLICY_KINDS as readonly string[]).includes(item.kind)) ignored.set(item.kind, (ignored.get(item.kind) ?? 0) + 1);
     });
     if (nodes.length === 0) {
       throw badRequest('the List holds no Node', [

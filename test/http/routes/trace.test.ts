@@ -218,7 +218,7 @@ test('ports: srcPort and dstPort are echoed; port is dstPort by another name; po
   assert.deepEqual(res.json().errors, [{ parameter: 'port', detail: 'differs from dstPort (8080)' }]);
   res = await trace('from=pod-a1&to=pod-b1&srcPort=1234&dstPort=80');
   assert.equal(res.statusCode, 400);
-  assert.equal(res.json().detail, 'srcPort and dstPort go with protocol=tcp or protocol=udp');
+  assert.equal(res.json().detail, 'srcPort and dstPort go with protocol=tcp, udp or sctp');
   assert.equal((await trace('from=pod-a1&to=pod-b1&protocol=tcp&srcPort=0')).statusCode, 400);
   assert.equal((await trace('from=pod-a1&to=pod-b1&protocol=tcp&dstPort=65536')).statusCode, 400);
 });

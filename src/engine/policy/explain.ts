@@ -1,0 +1,91 @@
+// Why a connection was denied: for each rule of the policies that isolate the pod, which of its parts the connection
+// does not meet (the namespace's labels, the pod's labels, the ipBlock, the port), and the rule that misses by the
+// fewest. Run when someone reads a denied trace, never during the walk: it speaks in strings.
+import type { Addr } from '../addr.js';
+import type { PolicyPeerDoc, PolicyPortDoc } from '../../topology/schema.js';
+import { lenientPrefix, PROTOCOL_NAMES, type PolicySet } from './policies.js';
+import { selectorText, unmet } from './selector.js';
+
+export interface ClosestRule {
+  readonly policy: number;
+  readonly rule: number;
+  /** What the connection does not meet, one part each: the closest peer's (namespace, pod labels, ipBlock) and the port. */
+  readonly unmet: readonly string[];
+}
+
+/**
+ * The rule of the pod's isolating policies that the connection misses by the fewest parts, the first of equals
+ * (undefined: no rules at all). A peer misses by each of its parts that does not hold: its namespace and its labels.
+ */
+export function closestRule(
+  set: PolicySet,
+  egress: boolean,
+  subject: number,
+  peerPod: number,
+  peerAddr: Addr,
+  protocol: number,
+  port: number,
+): ClosestRule | undefined {
+  let best: ClosestRule | undefined;
+  for (const n of set.isolating(egress, subject)) {
+    const policy = set.policies[n]!;
+    const rules = (egress ? policy.doc.spec.egress : policy.doc.spec.ingress) ?? [];
+    rules.forEach((rule, r) => {
+      const peers = (egress ? (rule as { to?: PolicyPeerDoc[] }).to : (rule as { from?: PolicyPeerDoc[] }).from) ?? [];
+      const missed: string[] = [];
+      if (peers.length > 0) {
+        const reasons = peers.map((p) => peerUnmet(set, p, policy.namespace, peerPod, peerAddr));
+        if (reasons.every((x) => x !== undefined)) missed.push(...reasons.reduce((a, b) => (b.length < a.length ? b : a))!);
+      }
+      const ports = rule.ports ?? [];
+      const dstPod = egress ? peerPod : subject;
+      if (ports.length > 0 && set.matchPort(set.policies[n]![egress ? 'egress' : 'ingress']![r]!.ports, protocol, port, dstPod) < -1) {
+        missed.push(`the port: ${PROTOCOL_NAMES[protocol]}${port > 0 ? `/${port}` : ''} is not one of ${ports.map(portText).join(', ')}`);
+      }
+      if (best === undefined || missed.length < best.unmet.length) best = { policy: n, rule: r, unmet: missed };
+    });
+  }
+  return best;
+}
+
+/** Why one peer does not match: each part it misses (an ipBlock, the namespace's labels, the pod's labels). */
+function peerUnmet(set: PolicySet, peer: PolicyPeerDoc, own: string, pod: number, addr: Addr): string[] | undefined {
+  if (peer.ipBlock !== undefined) {
+    const cidr = lenientPrefix(peer.ipBlock.cidr);
+    if (!cidr.contains(addr)) return [`ipBlock: ${addr} is not in ${cidr}`];
+    const except = (peer.ipBlock.except ?? []).map(lenientPrefix).find((e) => e.contains(addr));
+    return except === undefined ? undefined : [`ipBlock: ${addr} is in ${cidr} but also in its except ${except}`];
+  }
+  if (pod < 0) return [`pod selector: ${addr} is not a pod's address (only an ipBlock matches it)`];
+  const p = set.pods[pod]!;
+  const ns = set.namespaces[p.namespace]!;
+  const missed: string[] = [];
+  if (peer.namespaceSelector === undefined) {
+    if (ns.name !== own) missed.push(`namespace: ${p.key} is not in the policy's namespace ${own} (the peer has no namespaceSelector)`);
+  } else {
+    const why = unmet(peer.namespaceSelector, ns.labels);
+    if (why !== undefined) missed.push(`namespace labels: ${ns.name} does not match ${selectorText(peer.namespaceSelector)}: needs ${why}`);
+  }
+  if (peer.podSelector !== undefined) {
+    const why = unmet(peer.podSelector, p.labels);
+    if (why !== undefined) missed.push(`pod labels: ${p.key} does not match ${selectorText(peer.podSelector)}: needs ${why}`);
+  }
+  return missed.length === 0 ? undefined : missed;
+}
+
+export function portText(p: PolicyPortDoc): string {
+  const protocol = p.protocol ?? 'TCP';
+  if (p.port === undefined) return `${protocol} (any port)`;
+  return p.endPort !== undefined ? `${protocol}/${p.port}-${p.endPort}` : `${protocol}/${p.port}`;
+}
+
+export function peerText(p: PolicyPeerDoc): string {
+  if (p.ipBlock !== undefined) {
+    const except = p.ipBlock.except ?? [];
+    return `ipBlock ${p.ipBlock.cidr}${except.length > 0 ? ` except ${except.join(', ')}` : ''}`;
+  }
+  const parts: string[] = [];
+  if (p.namespaceSelector !== undefined) parts.push(`namespaces ${selectorText(p.namespaceSelector)}`);
+  if (p.podSelector !== undefined) parts.push(`pods ${selectorText(p.podSelector)}`);
+  return parts.join(' and ');
+}
