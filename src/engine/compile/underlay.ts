@@ -90,7 +90,9 @@ const ASSUMED_BITS: Record<Family, number> = { 4: 24, 6: 64 };
 export function assumedGateway(subnet: Prefix, taken: ReadonlySet<string>): { cidr: Prefix; gateway: Addr } | undefined {
   const cidr = subnet.bits > ASSUMED_BITS[subnet.family] ? Prefix.of(subnet.addr, ASSUMED_BITS[subnet.family]) : subnet;
   const last = cidr.family === 4 && cidr.bits < 31 ? 1 : 0; // IPv4's broadcast address is no host's
-  for (let a = cidr.addr.add(1), n = 0; cidr.contains(a.add(last)) && n < 256; a = a.add(1), n++) {
+  // Among the first taken.size + 1 addresses one is free, if the subnet holds that many: a cluster of 5,000 nodes from
+  // .1 up still gets its gateway.
+  for (let a = cidr.addr.add(1), n = 0; cidr.contains(a.add(last)) && n <= taken.size; a = a.add(1), n++) {
     if (!taken.has(a.toString())) return { cidr, gateway: a };
   }
   return undefined;

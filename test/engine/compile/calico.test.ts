@@ -7,6 +7,7 @@ import { explain } from '../../../src/answer/explain.js';
 import { materialise } from '../../../src/engine/materialise.js';
 import { compileTopology } from '../../../src/engine/topology.js';
 import { checkTopology } from '../../../src/topology/validate.js';
+import { DATA_PATHS, generateCluster } from '../../../bench/cluster.js';
 
 const c = compile(exampleCluster('calico-bgp-two-nodes'));
 
@@ -236,4 +237,12 @@ test('vxlan dual-stack: IPv6 blocks through vxlan-v6.calico (MTU 1430) between t
 
   const ipip = compile(dualStack(exampleCluster('calico-ipip-two-nodes')));
   assert.ok(netnsDoc(ipip, 'node-a').routes!.some((r) => r.dst === 'fd01:0:0:2::/122' && r.gateway === 'fd00::12' && r.dev === 'eth0'));
+});
+
+test('a cluster of 300 nodes numbered from .1 up, without network.gateway: the assumed gateway is past them, pods reach each other', () => {
+  const cluster = generateCluster(300, 2, DATA_PATHS['calico-bgp']!);
+  assert.equal(cluster.network?.gateway, undefined);
+  const compiled = compileTopology({ form: 'cluster', cluster });
+  const t = compiled.trace(compiled.resolve('default/pod-0-0', 'source'), compiled.resolve('default/pod-299-1', 'destination'));
+  assert.equal(t.paths[0]!.disposition, 'DELIVERED');
 });
