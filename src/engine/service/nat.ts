@@ -57,7 +57,8 @@ export class ServiceNat {
   start(fabric: Fabric, table: ServiceTable | undefined, src: Addr, dst: Addr, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined): void {
     this.table = table;
     this.proto = protocolCode(protocol);
-    this.flowSrcOwner = fabric.owners.first(src);
+    // Only prerouting reads it, and only with Services: a topology without them pays no lookup per trace.
+    this.flowSrcOwner = table === undefined || table.size === 0 ? -1 : fabric.owners.first(src);
     this.srcPort = srcPort;
     this.dstPort = dstPort;
     this.pinned = pinned;
