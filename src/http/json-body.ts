@@ -4,7 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Problem } from './problem.js';
 import { jsonTextProblem } from '../topology/json-text.js';
-import { LIGHT_BODY } from './work.js';
+
+/** Bodies up to this many characters are read and checked on the main thread in milliseconds. */
+const LIGHT_BODY = 1_000_000;
 
 /**
  * A large body of a route that hands it to a worker unread (config `largeJson`): parsing, scanning and validating tens

@@ -12,8 +12,6 @@ import { StaleRevision, type RevisionKey } from '../work/protocol.js';
 
 /** Topologies up to this many netns compile in milliseconds: their writes do not wait for a heavy worker. */
 const LIGHT_NETNS = 2000;
-/** Bodies up to this many characters are checked in milliseconds. */
-export const LIGHT_BODY = 1_000_000;
 
 export interface RevisionRef {
   name: string;
