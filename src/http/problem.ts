@@ -79,7 +79,7 @@ function problemOf(err: FastifyError & { validation?: unknown[]; validationConte
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new Problem(413, 'payload-too-large', `the request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes`);
+      return new Problem(413, 'payload-too-large', `the request body is larger than the limit of ${request.routeOptions.bodyLimit} bytes: send a smaller body (a batch: fewer flows per request; a topology: raise BODY_LIMIT)`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new Problem(415, 'unsupported-media-type', 'send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -35,6 +35,8 @@ export interface JobOptions {
    * a small write is light.
    */
   heavy?: boolean;
+  /** Buffers of the arguments handed to the worker rather than copied (they are unusable here afterwards). */
+  transfer?: ArrayBuffer[];
 }
 
 interface Job {
@@ -44,6 +46,7 @@ interface Job {
   documents: boolean;
   heavy: boolean;
   args: unknown;
+  transfer: ArrayBuffer[];
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -103,7 +106,7 @@ export class WorkPool {
     const heavy = options.heavy ?? !(kind === 'trace' || kind === 'answer');
     if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
     return new Promise((resolve, reject) => {
-      const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, resolve: resolve as (v: unknown) => void, reject };
+      const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, transfer: options.transfer ?? [], resolve: resolve as (v: unknown) => void, reject };
       this.queue.push(job);
       this.pump();
       // Only a job that has to wait counts against the limit: one a worker took at once is never refused.
@@ -205,7 +208,7 @@ export class WorkPool {
     slot.job = job;
     slot.worker.ref();
     slot.timer = setTimeout(() => this.expire(slot), this.options.deadlineSeconds * 1000);
-    slot.worker.postMessage({ type: 'job', job: job.id, kind: job.kind, keys: job.keys, documents: job.documents, args: job.args } satisfies ToWorker);
+    slot.worker.postMessage({ type: 'job', job: job.id, kind: job.kind, keys: job.keys, documents: job.documents, args: job.args } satisfies ToWorker, job.transfer);
   }
 
   private onMessage(slot: Slot, message: FromWorker): void {

@@ -168,9 +168,9 @@ const putKubernetesImportDoc = {
  * validates it as the HTTP layer does a smaller one, so that tens of MB never hold the event loop.
  */
 function runImport(request: FastifyRequest, query: Static<typeof ImportQuery>): Promise<Imported> {
-  const large = request.body instanceof LargeJson;
-  const text = large ? (request.body as LargeJson).text : request.jsonText!;
-  return request.server.work.run('import', [], { text, validate: large, ...query }, { heavy: large });
+  const unread = request.body instanceof LargeJson ? request.body : undefined;
+  const text = unread?.bytes ?? request.jsonText!;
+  return request.server.work.run('import', [], { text, validate: unread !== undefined, ...query }, { heavy: unread !== undefined, transfer: unread && [unread.bytes.buffer] });
 }
 
 export default async function importRoutes(plain: FastifyInstance) {

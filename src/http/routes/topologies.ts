@@ -30,10 +30,10 @@ const location = (name: string) => `/v1/topologies/${name}`;
  * (a create) the body's.
  */
 async function toInput(app: FastifyInstance, request: FastifyRequest, path: string | undefined): Promise<{ input: TopologyInput; warnings: ImportWarning[] }> {
-  const large = request.body instanceof LargeJson;
-  const text = large ? (request.body as LargeJson).text : request.jsonText!;
-  const validate = large ? (path === undefined ? 'create' : 'put') : undefined;
-  const checked = await app.work.run('check', [], { text, validate }, { heavy: large });
+  const unread = request.body instanceof LargeJson ? request.body : undefined;
+  const text = unread?.bytes ?? request.jsonText!;
+  const validate = unread !== undefined ? (path === undefined ? 'create' : 'put') : undefined;
+  const checked = await app.work.run('check', [], { text, validate }, { heavy: unread !== undefined, transfer: unread && [unread.bytes.buffer] });
   const name = path ?? checked.name!;
   if (checked.name !== undefined && checked.name !== name) {
     throw new Problem(400, 'invalid-request', `the body names ${checked.name} but the path names ${name}`, {

@@ -191,7 +191,8 @@ export default async function whatIfRoutes(plain: FastifyInstance, options: { ma
     // names the stored base it needs, which is then read and handed to it.
     const unread: unknown = request.body;
     const large = unread instanceof LargeJson;
-    const text = large ? unread.text : request.jsonText!;
+    // The bytes are copied to the worker, not transferred: a what-if on a stored base sends them twice.
+    const text = large ? unread.bytes : request.jsonText!;
     const options = { ...request.query, maxBytes };
     let ref: { name: string; revision?: number } | undefined;
     if (large) {

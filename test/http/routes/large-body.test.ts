@@ -34,6 +34,19 @@ test('a large valid body is stored and traced like a small one', async () => {
   assert.equal(trace.json().disposition, 'DELIVERED');
 });
 
+test('a large body crosses to the worker as UTF-8 bytes and is decoded as a small one is', async () => {
+  const description = 'Zürich → 東京 ✓ \u{1F680}';
+  const res = await send('PUT', '/v1/topologies/large-utf8', pad({ description, cluster }));
+  assert.equal(res.statusCode, 201, res.body);
+  assert.equal(res.json().description, description);
+  assert.equal((await t.app.inject('/v1/topologies/large-utf8')).json().description, description);
+  // Invalid UTF-8 becomes U+FFFD, as Buffer#toString makes it of a small body.
+  const text = Buffer.concat([Buffer.from(`{"description":"a`), Buffer.from([0xff]), Buffer.from(`b",${pad({ cluster }).slice(1)}`)]);
+  const invalid = await t.app.inject({ method: 'PUT', url: '/v1/topologies/large-utf8', headers: { 'content-type': 'application/json' }, payload: text });
+  assert.equal(invalid.statusCode, 200, invalid.body);
+  assert.equal(invalid.json().description, 'a\uFFFDb');
+});
+
 test('a large body that does not match the schema gets the same 400, with pointers', async () => {
   const bad = { name: 'large-b', cluster: { ...cluster, nodes: [{ ...cluster.nodes[0]!, bogus: 1 }, ...cluster.nodes.slice(1)] } };
   const small = { name: 'large-b', cluster: { nodes: [{ ...cluster.nodes[0]!, bogus: 1 }] } };

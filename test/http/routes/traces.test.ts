@@ -73,3 +73,20 @@ test('text: one summary line per flow; more than 10,000 flows is a 413', async (
   assert.match(big.json().detail, /10001 flows in one request; the limit is 10000/);
   assert.equal((await batch({ flows: [] })).statusCode, 400);
 });
+
+test('a batch body past 4 MB is refused before it is parsed, naming the limit; 10,000 flows of long names fit', async () => {
+  const long = 'x'.repeat(200);
+  const fits = Array.from({ length: 10_000 }, () => ({ from: 'pod-a1', to: `pod-${long}` }));
+  assert.ok(JSON.stringify({ flows: fits }).length < 4 * 2 ** 20);
+  const ok = await batch({ flows: fits }, '?format=text');
+  assert.equal(ok.statusCode, 200);
+  const huge = await t.app.inject({
+    method: 'POST',
+    url: '/v1/topologies/two-nodes/traces',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ flows: [{ from: 'pod-a1', to: 'pod-b1' }], padding: ' '.repeat(4 * 2 ** 20) }),
+  });
+  assert.equal(huge.statusCode, 413);
+  assert.equal(huge.headers['content-type'], 'application/problem+json; charset=utf-8');
+  assert.match(huge.json().detail, /^the request body is larger than the limit of 4194304 bytes: send a smaller body \(a batch: fewer flows per request/);
+});
