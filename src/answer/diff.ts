@@ -13,7 +13,7 @@ import { podKey } from '../engine/compile/bridge.js';
 import type { Route } from '../engine/route.js';
 import type { CompiledTopology } from '../engine/topology.js';
 import type { ClusterDoc, FabricDoc } from '../topology/schema.js';
-import { MAX_MATRIX_PODS } from './matrix.js';
+import { MAX_MATRIX_PODS, type Transport } from './matrix.js';
 import { Problem } from './problem.js';
 
 /** Changed pairs listed in full up to this many; the count is always exact. */
@@ -40,7 +40,7 @@ export const DiffAnswer = Type.Object({
     nodes: Names,
     pods: Names,
     networkPolicies: Type.Optional(
-      Type.Object(Names.properties, { description: 'NetworkPolicies by namespace/name (cluster documents); their effect is in `reachability` (ICMP).' }),
+      Type.Object(Names.properties, { description: 'NetworkPolicies by namespace/name (cluster documents); their effect is in `reachability` (for the protocol and port asked for).' }),
     ),
     netns: Names,
     links: Type.Array(Type.Object({ netns: Type.String(), link: Type.String(), change: Type.String() })),
@@ -52,6 +52,8 @@ export const DiffAnswer = Type.Object({
   reachability: Type.Object({
     pods: Type.Integer({ description: 'Pods present in both revisions (and matching the filter), whose pairs are compared.' }),
     filter: Type.Optional(Type.Object(PodFilter.properties, { description: 'Present when only the pairs of some pods were compared.' })),
+    protocol: Type.Optional(Type.String({ description: 'The protocol of the flows compared (absent: ICMP echo).' })),
+    port: Type.Optional(Type.Integer({ description: 'Their destination port.' })),
     changedCount: Type.Integer(),
     changed: Type.Array(Type.Object({ from: Type.String(), to: Type.String(), before: Type.String(), after: Type.String() })),
   }),
@@ -314,9 +316,9 @@ function fabricChanges(a: Fabric, b: Fabric): Pick<DiffAnswerDoc['changes'], 'ne
   };
 }
 
-function pairChanges(a: CompiledTopology, b: CompiledTopology, pods: readonly string[]): Omit<DiffAnswerDoc['reachability'], 'filter'> {
-  const ma = reachability(a, pods.map((name) => a.resolve(name, 'source')));
-  const mb = reachability(b, pods.map((name) => b.resolve(name, 'source')));
+function pairChanges(a: CompiledTopology, b: CompiledTopology, pods: readonly string[], transport: Transport): Omit<DiffAnswerDoc['reachability'], 'filter'> {
+  const ma = reachability(a, pods.map((name) => a.resolve(name, 'source')), transport);
+  const mb = reachability(b, pods.map((name) => b.resolve(name, 'source')), transport);
   const n = pods.length;
   const changed: DiffAnswerDoc['reachability']['changed'] = [];
   let changedCount = 0;
@@ -327,15 +329,21 @@ function pairChanges(a: CompiledTopology, b: CompiledTopology, pods: readonly st
       changed.push({ from: pods[Math.floor(i / n)]!, to: pods[i % n]!, before: ma.cells[i] ?? 'NONE', after: mb.cells[i] ?? 'NONE' });
     }
   }
-  return { pods: n, changedCount, changed };
+  return {
+    pods: n,
+    ...(transport.protocol !== undefined ? { protocol: transport.protocol } : {}),
+    ...(transport.dstPort !== undefined ? { port: transport.dstPort } : {}),
+    changedCount,
+    changed,
+  };
 }
 
 /**
  * The differences between two revisions: nodes and pods from the cluster documents, netns, links and routes from the
  * fabrics they compile to, and the pairs of the pods in both (those the filter selects) whose outcome changed.
  */
-export function diffAnswer(input: { topology: string; before: DiffSide; after: DiffSide; filter: PodFilter }): DiffAnswerDoc {
-  const { before, after, filter } = input;
+export function diffAnswer(input: { topology: string; before: DiffSide; after: DiffSide; filter: PodFilter; transport?: Transport }): DiffAnswerDoc {
+  const { before, after, filter, transport = {} } = input;
   const pods = podsToCompare(before.stored, after.stored, filter);
   const none = { added: [], removed: [], changed: [] };
   const ca = before.stored.form === 'cluster' ? before.stored.document : undefined;
@@ -354,6 +362,6 @@ export function diffAnswer(input: { topology: string; before: DiffSide; after: D
       ...(ca && cb ? { networkPolicies: compare(policiesOf(ca), policiesOf(cb)) } : {}),
       ...fabricChanges(before.compiled.fabric, after.compiled.fabric),
     },
-    reachability: { ...pairChanges(before.compiled, after.compiled, pods), ...(filtered ? { filter } : {}) },
+    reachability: { ...pairChanges(before.compiled, after.compiled, pods, transport), ...(filtered ? { filter } : {}) },
   };
 }

@@ -36,11 +36,25 @@ export function selectPods(compiled: CompiledTopology, filter: { namespace?: str
     .filter((e) => filter.node === undefined || nodeOf(e) === filter.node);
 }
 
+/** What every flow of a matrix (or of a diff's pairs) carries: NetworkPolicy rules match on it. */
+export type Transport = Pick<Flow, 'protocol' | 'dstPort'>;
+
+/**
+ * The transport asked for by `protocol` and `port` (query parameters, or a what-if's `compare`): a port only goes with
+ * a protocol that has ports.
+ */
+export function transportOf(protocol: Flow['protocol'] | undefined, port: number | undefined, where: { parameter: string } | { pointer: string }): Transport {
+  if (port !== undefined && (protocol ?? 'icmp') === 'icmp') {
+    throw new Problem(400, 'invalid-request', 'port goes with protocol=tcp, udp or sctp', { errors: [{ ...where, detail: 'needs protocol tcp, udp or sctp' }] });
+  }
+  return { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { dstPort: port } : {}) };
+}
+
 export function matrixAnswer(
   compiled: CompiledTopology,
   topology: { name: string; revision: number },
   pods: Endpoint[],
-  transport: Pick<Flow, 'protocol' | 'dstPort'> = {},
+  transport: Transport = {},
 ): ReachabilityAnswerDoc {
   if (pods.length > MAX_MATRIX_PODS) {
     throw new Problem(413, 'payload-too-large', `${pods.length} pods: a matrix answers at most ${MAX_MATRIX_PODS}; filter by namespace or node`);

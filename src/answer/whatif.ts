@@ -2,13 +2,25 @@
 // the worker for a large one that the main thread did not read.
 import type { WhatIfBodyDoc } from '../topology/requests.js';
 import { MAX_FLOWS } from './batch.js';
+import { transportOf } from './matrix.js';
 import { Problem } from './problem.js';
 
 /** Deeper than any topology document: a patch nested further is refused before anything recurses into it. */
 const MAX_PATCH_DEPTH = 32;
 
 export function checkWhatIf(body: WhatIfBodyDoc): void {
-  if (body.flows.length > MAX_FLOWS) {
+  if (body.flows === undefined && body.compare === undefined) {
+    throw new Problem(400, 'invalid-request', 'give flows to trace, or compare (the pairs of pods before and after the change), or both', {
+      errors: [{ pointer: '/flows', detail: 'flows or compare is needed' }],
+    });
+  }
+  if (body.compare !== undefined && body.base === undefined) {
+    throw new Problem(400, 'invalid-request', 'compare needs base: a stored topology to compare the change with', {
+      errors: [{ pointer: '/compare', detail: 'only with base' }],
+    });
+  }
+  if (body.compare !== undefined) transportOf(body.compare.protocol, body.compare.port, { pointer: '/compare/port' });
+  if (body.flows !== undefined && body.flows.length > MAX_FLOWS) {
     throw new Problem(413, 'payload-too-large', `${body.flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
   }
   if ((body.topology === undefined) === (body.base === undefined)) {

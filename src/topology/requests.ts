@@ -54,8 +54,24 @@ export const WhatIfBody = Type.Object(
     revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION })),
     patch: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'An RFC 7396 JSON merge patch of the base document ({cluster: …} or {fabric: …}).' })),
     changes: Type.Optional(Type.Array(Change, { description: 'Route and link changes applied to the fabric the base compiles to.' })),
-    flows: Type.Array(Flow, { minItems: 1 }),
+    flows: Type.Optional(Type.Array(Flow, { minItems: 1 })),
     bidirectional: Type.Optional(Type.Boolean()),
+    compare: Type.Optional(
+      Type.Object(
+        {
+          namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+          node: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+          protocol: Type.Optional(Protocol),
+          port: Type.Optional(Port),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'With base: compare every ordered pair of the pods (of `namespace` or `node`) before and after the change, as `GET …/diff` ' +
+            'compares two revisions, for `protocol` and `port` (default ICMP echo). At most 5,000 pods (413 beyond).',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,15 +1,17 @@
 // What a worker can be asked to do: each job takes the compiled revisions it names (in order) and plain arguments, and
 // returns plain data. The answer builders are the same functions the routes used in-process.
 import type { CompiledTopology } from '../engine/topology.js';
+import type { Flow } from '../engine/trace.js';
 import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { matrixAnswer, matrixTable, selectPods } from '../answer/matrix.js';
+import { matrixAnswer, matrixTable, selectPods, transportOf } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
+import { compileStored } from './revisions.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
 import { KubernetesImportBody } from '../import/kubernetes/schema.js';
@@ -119,7 +121,7 @@ function batch([r]: Loaded[], args: { flows: FlowRequest[]; options: BatchOption
 
 const parsed = (document: StoredDocument): StoredDoc => ({ form: document.form, document: JSON.parse(document.documentJson) as unknown }) as StoredDoc;
 
-function diff([a, b]: Loaded[], filter: PodFilter): Encoded {
+function diff([a, b]: Loaded[], { protocol, port, ...filter }: PodFilter & { protocol?: Flow['protocol']; port?: number }): Encoded {
   const [sa, sb] = [parsed(a!.document!), parsed(b!.document!)];
   // From the documents, before anything is compiled: a diff too large is refused in the time it takes to read them.
   podsToCompare(sa, sb, filter);
@@ -128,6 +130,7 @@ function diff([a, b]: Loaded[], filter: PodFilter): Encoded {
     before: { revision: a!.key.revision, stored: sa, compiled: a!.compiled },
     after: { revision: b!.key.revision, stored: sb, compiled: b!.compiled },
     filter,
+    transport: transportOf(protocol, port, { parameter: 'port' }),
   });
   return encoded('application/json; charset=utf-8', JSON.stringify(answer));
 }
@@ -148,9 +151,12 @@ function whatIf(
   } else body = JSON.parse(decoded(args.text)) as WhatIfBodyDoc;
   let base = null;
   let spec;
+  let before: StoredDoc | undefined;
   if (args.base === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
   else {
     base = { name: args.base.name, revision: args.base.revision };
+    // The base as stored, kept apart from the copy the patch changes.
+    if (body.compare !== undefined) before = parsed(args.base);
     let doc: { cluster?: unknown; fabric?: unknown } = { [args.base.form]: JSON.parse(args.base.documentJson) };
     if (body.patch !== undefined) {
       doc = mergePatch(doc, body.patch) as typeof doc;
@@ -164,8 +170,24 @@ function whatIf(
     }
   }
   const options = { ...args.options, bidirectional: body.bidirectional ?? false };
-  const { count, traces } = traceFlows(compileTopology(spec), base ?? { name: 'what-if', revision: 0 }, body.flows, options);
-  return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces })), byDisposition: count.byDisposition };
+  const compiled = compileTopology(spec);
+  const { count, traces } = traceFlows(compiled, base ?? { name: 'what-if', revision: 0 }, body.flows ?? [], options);
+  let diff;
+  if (body.compare !== undefined && base !== null && before !== undefined) {
+    const { protocol, port, ...filter } = body.compare;
+    const after = { form: spec.form, document: spec.form === 'cluster' ? spec.cluster : spec.fabric } as StoredDoc;
+    // Refused from the documents before the base is compiled, as GET …/diff refuses.
+    podsToCompare(before, after, filter);
+    const { changes, reachability } = diffAnswer({
+      topology: base.name,
+      before: { revision: base.revision, stored: before, compiled: compileStored(args.base!).compiled },
+      after: { revision: base.revision, stored: after, compiled },
+      filter,
+      transport: transportOf(protocol, port, { pointer: '/compare/port' }),
+    });
+    diff = { changes, reachability };
+  }
+  return { ...encoded('application/json; charset=utf-8', JSON.stringify({ base, count, traces, ...(diff !== undefined ? { diff } : {}) })), byDisposition: count.byDisposition };
 }
 
 /**
@@ -184,8 +206,7 @@ function matrix(
 ): Encoded {
   const { format, maxBytes, protocol, port, ...filter } = args;
   const topology = topologyOf(r!);
-  const transport = { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { dstPort: port } : {}) };
-  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transport);
+  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transportOf(protocol, port, { parameter: 'port' }));
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
   // header=present tells a spreadsheet that the first line names the columns (RFC 4180).

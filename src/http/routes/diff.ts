@@ -3,8 +3,10 @@
 // refuses a diff too large before compiling them; the answer itself is src/answer/diff.ts.
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { CloneType, Type } from '@sinclair/typebox';
+import { Port, Protocol } from './traces.schemas.js';
 import { DiffAnswer, PodFilter } from '../../answer/diff.js';
+import { transportOf } from '../../answer/matrix.js';
 import { sendEncoded } from '../work.js';
 import { Problem } from '../problem.js';
 import { BadRequest, NotFound, problemResponse, Busy } from '../responses.js';
@@ -22,7 +24,9 @@ const diffRevisionsDoc = {
     '`namespace` and `node` limit the pairs compared to the pods of one namespace or node (`reachability.filter` then\n' +
     'says so); the changes listed are always the whole topology\'s. The pairs of at most 5,000 pods are compared: beyond\n' +
     'that the answer is a 413 problem document, found from the stored documents before anything is compiled, that asks\n' +
-    'for a namespace or a node. Routes are listed until 10,000 are (`changes.routesOmitted` counts the netns left out).\n',
+    'for a namespace or a node. Routes are listed until 10,000 are (`changes.routesOmitted` counts the netns left out).\n' +
+    'The pairs are compared for ICMP echo unless `protocol` (and `port`) say otherwise: a NetworkPolicy change shows for\n' +
+    'the protocol and port its rules name.\n',
   response: {
     200: {
       description: 'The differences.',
@@ -93,6 +97,8 @@ export default async function diffRoutes(plain: FastifyInstance) {
             from: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, examples: [1] })),
             to: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION, examples: [2] })),
             ...PodFilter.properties,
+            protocol: Type.Optional(CloneType(Protocol, { description: 'The protocol of the flows compared (default icmp): NetworkPolicy rules match on it.', examples: ['tcp'] })),
+            port: Type.Optional(CloneType(Port, { description: 'Their destination port; with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [5432] })),
           },
           { additionalProperties: false },
         ),
@@ -101,6 +107,7 @@ export default async function diffRoutes(plain: FastifyInstance) {
     async (request, reply) => {
       const { name } = request.params;
       const { from: asked, to: wanted, ...filter } = request.query;
+      transportOf(filter.protocol, filter.port, { parameter: 'port' });
       const newest = (await app.store.head(name)).revision;
       const to = wanted ?? newest;
       const from = asked ?? to - 1;

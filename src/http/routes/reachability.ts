@@ -2,13 +2,12 @@
 // or an SVG heat map.
 import type { FastifyInstance } from 'fastify';
 import { sendEncoded } from '../work.js';
-import { LEGEND } from '../../answer/matrix.js';
+import { LEGEND, transportOf } from '../../answer/matrix.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
 import { BadRequest, NotFound, problemResponse, Busy, answerTooLargeExample } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
-import { Problem } from '../problem.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 import { Port, Protocol } from './traces.schemas.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
@@ -169,11 +168,7 @@ export default async function reachabilityRoutes(plain: FastifyInstance, options
     async (request, reply) => {
       const { name } = request.params;
       const { revision: wanted, format, ...filter } = request.query;
-      if (filter.port !== undefined && (filter.protocol ?? 'icmp') === 'icmp') {
-        throw new Problem(400, 'invalid-request', 'port goes with protocol=tcp, udp or sctp', {
-          errors: [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }],
-        });
-      }
+      transportOf(filter.protocol, filter.port, { parameter: 'port' });
       reply.header('vary', 'Accept');
       const chosen = matrixFormat(format, request.headers.accept);
       return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen, maxBytes }));

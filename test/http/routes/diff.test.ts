@@ -103,3 +103,24 @@ test('a diff of more pods than it compares is refused at once, with the limit an
   assert.deepEqual(d.changes.pods.removed, ['default/pod-199-29']);
   assert.deepEqual(d.changes.netns.removed, ['default/pod-199-29']);
 });
+
+test('protocol and port: a policy that opens PostgreSQL to another namespace changes those pairs only for TCP/5432', async () => {
+  const doc = example('network-policy');
+  await t.app.inject({ method: 'PUT', url: '/v1/topologies/np-diff', payload: { cluster: doc.cluster } });
+  doc.cluster!.networkPolicies![0]!.spec.ingress![0]!.from!.push({ namespaceSelector: { matchLabels: { team: 'sre' } } });
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/np-diff', payload: { cluster: doc.cluster } })).statusCode, 200);
+  const tcp = (await t.app.inject('/v1/topologies/np-diff/diff?protocol=tcp&port=5432')).json();
+  assert.deepEqual(tcp.changes.networkPolicies, { added: [], removed: [], changed: ['shop/db-from-web'] });
+  assert.deepEqual(tcp.reachability, {
+    pods: 3,
+    protocol: 'tcp',
+    port: 5432,
+    changedCount: 1,
+    changed: [{ from: 'ops/probe', to: 'shop/db', before: 'DENIED', after: 'DELIVERED' }],
+  });
+  const icmp = (await t.app.inject('/v1/topologies/np-diff/diff')).json();
+  assert.deepEqual(icmp.reachability, { pods: 3, changedCount: 0, changed: [] });
+  const port = await t.app.inject('/v1/topologies/np-diff/diff?port=5432');
+  assert.equal(port.statusCode, 400);
+  assert.deepEqual(port.json().errors, [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }]);
+});
