@@ -248,7 +248,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
   const cloud = detectCloud(nodes, pods);
   if (cloud !== undefined) {
     const all = [...evidence, ...cloud.evidence];
-    if (cloud.unsupported !== undefined) return { cni: undefined, detectedFrom: undefined, evidence: all, warnings, unsupported: cloud.unsupported };
+    if (cloud.unsupported !== undefined) {
+      return { cni: undefined, detectedFrom: cloud.detectedFrom, at: cloud.at, evidence: all, warnings, unsupported: cloud.unsupported };
+    }
     if (!annotated.has('flannel') && !annotated.has('cilium') && cloud.cni !== undefined) {
       const others = [...annotated.keys(), ...agents.keys()].filter((p) => p !== cloud.cni!.plugin);
       if (others.length > 0) {
@@ -407,6 +409,14 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
         ? `cni was given as ${describeCni(given.cni)}; the objects say ${describeCni(d.cni!)}, which programs the same routes: stored as given`
         : `cni was given as ${describeCni(given.cni)}, but the objects say ${describeCni(d.cni!)}: stored as given`;
       warnings.add('cni-differs-from-detected', detail, d.at ?? '', `${d.detectedFrom} says ${describeCni(d.cni!)}`);
+    } else if (d.unsupported !== undefined && d.detectedFrom !== undefined) {
+      // OVN-Kubernetes, OpenShift SDN: what is traced is the data path given, not the one the cluster runs.
+      warnings.add(
+        'cni-differs-from-detected',
+        `cni was given as ${describeCni(given.cni)}, but ${d.unsupported}: stored as given, and traced as ${describeCni(given.cni)} programs the nodes`,
+        d.at ?? '',
+        `${d.detectedFrom} names a data path that is not modelled`,
+      );
     }
     return withNote(given);
   }
