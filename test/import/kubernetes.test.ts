@@ -180,6 +180,24 @@ describe('the fixtures', () => {
     assert.deepEqual(codes(r), ['network-gateway-assumed', 'pod-without-ip']);
   });
 
+  test('dual-stack nodes: the assumed gateway is IPv4, whichever family kubectl lists first, and the answer says IPv6 gets none', () => {
+    for (const v6First of [false, true]) {
+      const body = fixture('dual-stack-split');
+      if (v6First) for (const n of body.nodes.items) n.status.addresses.reverse();
+      const r = run(body);
+      assert.deepEqual(r.cluster.network, { cidr: '172.18.0.0/24', gateway: '172.18.0.1' }, `IPv6 first: ${v6First}`);
+      assert.match(warning(r, 'network-gateway-assumed')!.detail, /172\.18\.0\.1 on 172\.18\.0\.0\/24 .* \(IPv4, the nodes' first family: none is assumed for IPv6, whose traffic out of the cluster finds no route\)/);
+      const c = compileTopology(r.spec);
+      const out = (to: string, family: 4 | 6) => c.trace(c.resolve('default/echo-6d9f8b7c5c-4kq9p', 'source'), c.resolve(to, 'destination'), 64, family).paths[0]!.disposition;
+      assert.equal(out('8.8.8.8', 4), 'EXITS_NETWORK');
+      assert.equal(out('2001:db8::1', 6), 'NO_ROUTE');
+      // The nodes' own IPv6 neighbours are still on their subnet: pod to pod in IPv6 across nodes is delivered.
+      assert.equal(out('default/echo-6d9f8b7c5c-wq7t2', 6), 'DELIVERED');
+    }
+    // IPv4 only: no word about IPv6.
+    assert.doesNotMatch(warning(run(fixture('flannel-host-gw')), 'network-gateway-assumed')!.detail, /IPv6/);
+  });
+
   test("cilium cluster-pool: the pod CIDRs are Cilium's, not spec.podCIDR's", () => {
     const r = run(fixture('cilium-cluster-pool'));
     assert.deepEqual(r.cluster.cni, { plugin: 'cilium' });
