@@ -188,8 +188,12 @@ describe('GKE, routes-based (a node and a pod, as the API printed them)', () => 
     ]);
   });
 
-  test('without the route controller\'s message a gce:// node is VPC-native (alias ranges, ptp veths)', () => {
+  test("the cloud CIDR allocator's message, or none, is VPC-native (alias ranges, ptp veths)", () => {
     const body = capture('gke-routes-node');
+    body.items[0].status.conditions[0].message = 'NodeController create implicit route';
+    const { r } = imported(body);
+    assert.deepEqual(r.cluster.cni, { plugin: 'gke' });
+    assert.equal(r.cni.detectedFrom, `status.conditions[0].message ("NodeController create implicit route") of node ${node}`);
     body.items[0].status.conditions = body.items[0].status.conditions.filter((x: Obj) => x.type !== 'NetworkUnavailable');
     assert.deepEqual(imported(body).r.cluster.cni, { plugin: 'gke' });
   });
