@@ -18,7 +18,7 @@ after(() => t.close());
 
 test('there is a two-node and a three-node example for every cluster data path', () => {
   assert.ok(files.includes('two-nodes.json') && files.includes('bridge-host-gw-three-nodes.json'), 'the seed\'s data path');
-  const paths = ['bridge-cloud', 'flannel-host-gw', 'flannel-vxlan', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'cilium-native', 'cilium-tunnel', 'weave', 'kindnet', 'gke', 'aws-vpc-cni', 'azure-cni'];
+  const paths = ['bridge-cloud', 'flannel-host-gw', 'flannel-vxlan', 'canal-vxlan', 'calico-bgp', 'calico-ipip', 'calico-vxlan', 'cilium-native', 'cilium-tunnel', 'weave', 'kindnet', 'gke', 'aws-vpc-cni', 'azure-cni'];
   for (const path of paths) {
     for (const size of ['two', 'three']) assert.ok(files.includes(`${path}-${size}-nodes.json`), `${path}-${size}-nodes.json`);
   }

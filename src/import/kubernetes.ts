@@ -77,7 +77,10 @@ function nodeNetwork(nodes: ClusterDoc['nodes'], cni: CniDoc, given: ClusterNetw
   if (given?.gateway !== undefined || given?.subnets !== undefined) return given;
   // A cloud's data path has its way out already: the VPC router's default route to the internet gateway.
   if (routedByCloud(cni)) return given;
+  // IPv4 first, whatever order kubectl printed the addresses in: a dual-stack node's default route of the family its
+  // cluster traffic leaves in. The network form holds one gateway, so the other family gets none (said below).
   const family: Family = nodes.some((n) => nodeAddr(n, 4) !== undefined) ? 4 : 6;
+  const dualStack = family === 4 && nodes.some((n) => nodeAddr(n, 6) !== undefined);
   const addrs = nodes.map((n) => nodeAddr(n, family)).filter((a) => a !== undefined);
   if (addrs.length === 0) return given;
   let subnet = given?.cidr === undefined ? undefined : Prefix.parse(given.cidr);
@@ -99,7 +102,9 @@ function nodeNetwork(nodes: ClusterDoc['nodes'], cni: CniDoc, given: ClusterNetw
   warnings.add(
     'network-gateway-assumed',
     `the objects do not name the nodes' gateway: ${assumed.gateway} on ${assumed.cidr} (the nodes' subnet: ${from}) was assumed, a router outside ` +
-      'the model, so that what leaves the cluster exits there; give network.gateway (and network.cidr) next to the objects to say where it is',
+      'the model, so that what leaves the cluster exits there' +
+      (dualStack ? " (IPv4, the nodes' first family: none is assumed for IPv6, whose traffic out of the cluster finds no route)" : '') +
+      '; give network.gateway (and network.cidr) next to the objects to say where it is',
     '',
     `network: {"cidr": "${assumed.cidr}", "gateway": "${assumed.gateway}"}`,
   );

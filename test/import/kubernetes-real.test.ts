@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { importKubernetes, type ImportOptions, type KubernetesImport } from '../../src/import/kubernetes.js';
+import { CniRequiredError, importKubernetes, type ImportOptions, type KubernetesImport } from '../../src/import/kubernetes.js';
 import { compileTopology, type CompiledTopology } from '../../src/engine/topology.js';
 import { netnsDoc, run } from '../engine/compile/helpers.js';
 
@@ -132,5 +132,69 @@ describe('DigitalOcean with Cilium (the annotations of Cilium before 1.12)', () 
     assert.equal(health.disposition, 'DELIVERED');
     assert.deepEqual(health.hops.map((h) => h.netns), [node, `${node}/cilium-health`]);
     assert.match(r.cni.note!, /tunnel with vxlan, Cilium's default, is assumed/);
+  });
+});
+
+describe('OpenShift 4.12 with OVN-Kubernetes (the nodes, as the API printed them)', () => {
+  test('refused with 422 cni-required that names OVN-Kubernetes and the annotation that told, not "cannot tell"', () => {
+    let err: unknown;
+    try {
+      importKubernetes(capture('openshift-ovn-nodes') as never);
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof CniRequiredError, String(err));
+    assert.equal(err.status, 422);
+    assert.match(err.message, /^the objects name a data path that is not modelled: the cluster runs OVN-Kubernetes \(metadata\.annotations\["k8s\.ovn\.org\/node-subnets"\] of node ocp-worker2\.domain\.local\)/);
+    assert.deepEqual(err.evidence, ['ovn-kubernetes: metadata.annotations["k8s.ovn.org/node-subnets"] of node ocp-worker2.domain.local']);
+  });
+
+  test('a data path given anyway is stored with a warning that the objects say OVN, whose node subnets are not spec.podCIDR', () => {
+    const { r } = imported(capture('openshift-ovn-nodes'), { plugin: 'bridge' });
+    assert.deepEqual(r.cluster.cni, { plugin: 'bridge', routes: 'host-gw' });
+    const w = warning(r, 'cni-differs-from-detected')!;
+    assert.match(w.detail, /^cni was given as bridge \(host-gw routes\), but the cluster runs OVN-Kubernetes/);
+    assert.deepEqual(w.examples, [{ pointer: '/items/0', detail: 'metadata.annotations["k8s.ovn.org/node-subnets"] of node ocp-worker2.domain.local names a data path that is not modelled' }]);
+    // What the import reads of these nodes: spec.podCIDR (kube-controller-manager's), which OVN does not use: its
+    // node-subnets annotation (10.128.8.0/23) is where the pods are.
+    assert.deepEqual(r.cluster.nodes.map((n) => [n.name, n.addresses[0]!.address, n.podCIDRs]), [
+      ['ocp-worker2.domain.local', '172.10.57.12', ['10.128.4.0/24']],
+      ['ocp-worker3.domain.local', '172.10.57.13', ['10.128.3.0/24']],
+    ]);
+  });
+});
+
+describe('GKE, routes-based (a node and a pod, as the API printed them)', () => {
+  const node = 'gke-gar-1-pool-1-dce25db1-2mm5';
+
+  test("the route controller's NetworkUnavailable message says the VPC routes the node's pod CIDR to it: bridge with cloud routes", () => {
+    const { r, c } = imported(capture('gke-routes-node'));
+    assert.deepEqual(r.cluster.cni, { plugin: 'bridge', routes: 'cloud' });
+    assert.equal(r.cni.detectedFrom, `status.conditions[0].message ("RouteController created a route") of node ${node}`);
+    assert.deepEqual(r.cluster.nodes.map((n) => n.podCIDRs), [['10.48.10.0/24']]);
+    assert.deepEqual(netnsDoc(c, 'vpc-router').routes!.map((x) => `${x.dst} via ${x.gateway}`), ['10.48.10.0/24 via 10.128.0.4', 'default via 169.254.255.2']);
+    // The node reaches the internet through the VPC router, and its own pod CIDR is on cbr0.
+    const out = run(c, node, '8.8.8.8');
+    assert.equal(out.disposition, 'EXITS_NETWORK');
+    assert.deepEqual(out.hops.map((h) => h.netns), [node, 'vpc-router']);
+    assert.deepEqual(link(c, node, 'cbr0')!.addresses, ['10.48.10.1/24']);
+  });
+
+  test('the pod runs on a node the capture does not hold: left out, and said so', () => {
+    const { r } = imported(capture('gke-routes-node'));
+    assert.equal(r.counts.skipped.unknownNode, 1);
+    assert.deepEqual(warning(r, 'pod-on-unknown-node')!.examples, [
+      { pointer: '/items/1/spec/nodeName', detail: 'pod test-ns/cost-attribution-prometheus-5dd645756b-w4n7s runs on node gke-gar-1-pool-1-acc63c03-7zvd, which is not in the objects sent' },
+    ]);
+  });
+
+  test("the cloud CIDR allocator's message, or none, is VPC-native (alias ranges, ptp veths)", () => {
+    const body = capture('gke-routes-node');
+    body.items[0].status.conditions[0].message = 'NodeController create implicit route';
+    const { r } = imported(body);
+    assert.deepEqual(r.cluster.cni, { plugin: 'gke' });
+    assert.equal(r.cni.detectedFrom, `status.conditions[0].message ("NodeController create implicit route") of node ${node}`);
+    body.items[0].status.conditions = body.items[0].status.conditions.filter((x: Obj) => x.type !== 'NetworkUnavailable');
+    assert.deepEqual(imported(body).r.cluster.cni, { plugin: 'gke' });
   });
 });

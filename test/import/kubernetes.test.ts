@@ -180,6 +180,24 @@ describe('the fixtures', () => {
     assert.deepEqual(codes(r), ['network-gateway-assumed', 'pod-without-ip']);
   });
 
+  test('dual-stack nodes: the assumed gateway is IPv4, whichever family kubectl lists first, and the answer says IPv6 gets none', () => {
+    for (const v6First of [false, true]) {
+      const body = fixture('dual-stack-split');
+      if (v6First) for (const n of body.nodes.items) n.status.addresses.reverse();
+      const r = run(body);
+      assert.deepEqual(r.cluster.network, { cidr: '172.18.0.0/24', gateway: '172.18.0.1' }, `IPv6 first: ${v6First}`);
+      assert.match(warning(r, 'network-gateway-assumed')!.detail, /172\.18\.0\.1 on 172\.18\.0\.0\/24 .* \(IPv4, the nodes' first family: none is assumed for IPv6, whose traffic out of the cluster finds no route\)/);
+      const c = compileTopology(r.spec);
+      const out = (to: string, family: 4 | 6) => c.trace(c.resolve('default/echo-6d9f8b7c5c-4kq9p', 'source'), c.resolve(to, 'destination'), 64, family).paths[0]!.disposition;
+      assert.equal(out('8.8.8.8', 4), 'EXITS_NETWORK');
+      assert.equal(out('2001:db8::1', 6), 'NO_ROUTE');
+      // The nodes' own IPv6 neighbours are still on their subnet: pod to pod in IPv6 across nodes is delivered.
+      assert.equal(out('default/echo-6d9f8b7c5c-wq7t2', 6), 'DELIVERED');
+    }
+    // IPv4 only: no word about IPv6.
+    assert.doesNotMatch(warning(run(fixture('flannel-host-gw')), 'network-gateway-assumed')!.detail, /IPv6/);
+  });
+
   test("cilium cluster-pool: the pod CIDRs are Cilium's, not spec.podCIDR's", () => {
     const r = run(fixture('cilium-cluster-pool'));
     assert.deepEqual(r.cluster.cni, { plugin: 'cilium' });
@@ -195,13 +213,15 @@ describe('the fixtures', () => {
   });
 });
 
+/** flannel's annotations of a node, as flannel writes them. */
+const flannel = (backend: string, data = 'null') => ({
+  'flannel.alpha.coreos.com/backend-data': data,
+  'flannel.alpha.coreos.com/backend-type': backend,
+  'flannel.alpha.coreos.com/kube-subnet-manager': 'true',
+  'flannel.alpha.coreos.com/public-ip': '192.168.0.11',
+});
+
 describe('detecting the data path', () => {
-  const flannel = (backend: string, data = 'null') => ({
-    'flannel.alpha.coreos.com/backend-data': data,
-    'flannel.alpha.coreos.com/backend-type': backend,
-    'flannel.alpha.coreos.com/kube-subnet-manager': 'true',
-    'flannel.alpha.coreos.com/public-ip': '192.168.0.11',
-  });
 
   test("flannel vxlan, with the VNI of backend-data", () => {
     const r = run(mini(twoNodes(() => flannel('vxlan', '{"VNI":4096,"VtepMAC":"6a:1c:2e:0b:9f:41"}')), []));
@@ -313,6 +333,27 @@ describe('a given data path', () => {
     assert.equal(r.cni.modeDetectedFrom, 'metadata.annotations["flannel.alpha.coreos.com/backend-type"] of node a');
   });
 
+  test('cni=canal: flannel between the nodes, Calico\'s cali veths for the pods; cni=flannel on Canal\'s nodes is flannel\'s own cni0', () => {
+    assert.deepEqual(run(hostGw(), { plugin: 'canal', mode: 'vxlan' }).cluster.cni, { plugin: 'flannel', backend: 'vxlan', pods: 'calico' });
+    // Alone, it takes flannel's backend from the nodes; the pods attach as Canal's do.
+    const canalNodes = () => mini(twoNodes(() => ({ ...flannel('vxlan'), 'projectcalico.org/IPv4Address': '192.168.0.11/24' })), [{ name: 'p', node: 'a', ips: ['10.1.1.2'] }]);
+    let r = run(canalNodes(), { plugin: 'canal' });
+    assert.deepEqual(r.cluster.cni, { plugin: 'flannel', backend: 'vxlan', pods: 'calico' });
+    assert.equal(r.cni.modeDetectedFrom, 'metadata.annotations["flannel.alpha.coreos.com/backend-type"] of node a');
+    assert.equal(warning(r, 'cni-differs-from-detected'), undefined);
+    r = run(hostGw(), { plugin: 'canal' });
+    assert.deepEqual(r.cluster.cni, { plugin: 'flannel', backend: 'host-gw', pods: 'calico' });
+    assert.match(warning(r, 'cni-differs-from-detected')!.detail, /^cni was given as canal \(flannel backend host-gw, Calico's pod interfaces\), but the objects say flannel \(backend host-gw\)/);
+    // cni=flannel where the objects say Canal: flannel's own pods (cni0), the backend from the nodes, and a warning.
+    r = run(canalNodes(), { plugin: 'flannel' });
+    assert.deepEqual(r.cluster.cni, { plugin: 'flannel', backend: 'vxlan' });
+    assert.match(warning(r, 'cni-differs-from-detected')!.detail, /^cni was given as flannel \(backend vxlan\), but the objects say canal/);
+    // What was stored is what is traced: the pod sits on a cali veth, and the node has no cni0.
+    const c = compileTopology(checkTopology({ cluster: run(hostGw(), { plugin: 'canal', mode: 'vxlan' }).cluster }));
+    const a = c.fabric.byName.get('a')!;
+    assert.deepEqual(a.links.map((l) => l.name.replace(/^cali[0-9a-f]{11}$/, 'cali…')), ['eth0', 'flannel.1', 'cali…']);
+  });
+
   test('a cni that differs from what the objects say is stored as given, with a warning', () => {
     let r = run(hostGw(), bridge);
     assert.deepEqual(r.cluster.cni, { plugin: 'bridge', routes: 'host-gw' });
@@ -341,6 +382,7 @@ describe('a given data path', () => {
     assert.deepEqual(param(fails(hostGw(), { mode: 'vxlan' })), [400, ['mode: give cni as well, e.g. cni=flannel&mode=host-gw']]);
     assert.deepEqual(param(fails(hostGw(), { plugin: 'weave', mode: 'vxlan' })), [400, ['mode: weave takes no mode']]);
     assert.deepEqual(param(fails(hostGw(), { plugin: 'bridge', mode: 'ipip' })), [400, ['mode: bridge takes mode host-gw or cloud']]);
+    assert.deepEqual(param(fails(hostGw(), { plugin: 'canal', mode: 'ipip' })), [400, ['mode: canal takes mode vxlan or host-gw']]);
     assert.deepEqual(param(fails({ ...hostGw(), description: 'x' }, { ...bridge, description: 'y' })), [400, ['description: the body gives description as well: give it in one place']]);
   });
 

@@ -1,6 +1,7 @@
 // Seeded random topologies for the conformance suite: a cluster of 2-6 nodes and 1-4 pods per node on one of the data
 // paths this kernel can realise (bridge host-gw or cloud routes, flannel host-gw or vxlan, calico bgp or vxlan, cilium
-// native, weave, and the routed ones: kindnet, the AWS VPC CNI, GKE, Azure CNI; IP-in-IP and Geneve need kernel modules the test machines lack, and Cilium's tunnel is a BPF decision), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
+// native, weave, the routed ones: kindnet, the AWS VPC CNI, GKE, Azure CNI, and Canal: flannel's vxlan or host-gw between
+// the nodes, Calico's cali veths for the pods; IP-in-IP and Geneve need kernel modules the test machines lack, and Cilium's tunnel is a BPF decision), compiled and written back as a fabric document, then given up to two faults of the kinds operators meet: a deleted
 // route, a blackhole, a wrong gateway, a downed veth, forwarding off, a routing loop between two nodes; a node's
 // connected route replaced by a route via another node, deleted, or never added (an address with noprefixroute); and in
 // some, ECMP routes under known multipath hash seeds (see multipath()).
@@ -28,14 +29,24 @@ export const DATA_PATHS: readonly CniDoc[] = [
 ];
 
 /**
- * The data paths that route each pod by its /32 (routed.ts), in rounds 4 and 5 of every six rounds of DATA_PATHS (seeds
- * 32-47, 80-95, ...: one subnet, then two), so that the seeds other tests name keep their data paths.
+ * The data paths that route each pod by its /32 (routed.ts), in rounds 4 and 5 of every eight rounds of DATA_PATHS (seeds
+ * 32-47, 96-111, ...: one subnet, then two), so that the seeds other tests name keep their data paths.
  */
 export const ROUTED_DATA_PATHS: readonly CniDoc[] = [{ plugin: 'kindnet' }, { plugin: 'aws-vpc-cni' }, { plugin: 'gke' }, { plugin: 'azure-cni' }];
 
+/**
+ * Canal (flannel between the nodes, Calico's CNI plugin for the pods: a cali veth per pod with proxy ARP and a /32
+ * route, no cni0), in rounds 6 and 7 of every eight (seeds 48-63, 112-127, ...: one subnet, then two).
+ */
+export const CANAL_DATA_PATHS: readonly CniDoc[] = [
+  { plugin: 'flannel', backend: 'vxlan', pods: 'calico' },
+  { plugin: 'flannel', backend: 'host-gw', pods: 'calico' },
+];
+
 function dataPathOf(seed: number): CniDoc {
-  const round = Math.floor(seed / DATA_PATHS.length);
-  return round % 6 >= 4 ? ROUTED_DATA_PATHS[seed % ROUTED_DATA_PATHS.length]! : DATA_PATHS[seed % DATA_PATHS.length]!;
+  const round = Math.floor(seed / DATA_PATHS.length) % 8;
+  if (round >= 6) return CANAL_DATA_PATHS[seed % CANAL_DATA_PATHS.length]!;
+  return round >= 4 ? ROUTED_DATA_PATHS[seed % ROUTED_DATA_PATHS.length]! : DATA_PATHS[seed % DATA_PATHS.length]!;
 }
 
 /** Across subnets the overlays encapsulate only where they must. */
@@ -139,7 +150,7 @@ export function generate(seed: number): Generated {
   const nodes = r.int(2, 6);
   const withGateway = r.next() < 0.5;
   const cni = dataPathOf(seed);
-  const dataPath = Object.values(cni).join(' ') + (Math.floor(seed / DATA_PATHS.length) % 2 === 1 ? ' on two subnets' : '');
+  const dataPath = (cni.plugin === 'flannel' && cni.pods === 'calico' ? `canal ${cni.backend}` : Object.values(cni).join(' ')) + (Math.floor(seed / DATA_PATHS.length) % 2 === 1 ? ' on two subnets' : '');
   // Every other round of data paths puts the odd nodes on a second subnet behind a router: what host-gw cannot cross and
   // crossSubnet and directRouting are for. Decided without drawing from the seed's random numbers, as the data path is.
   const twoSubnets = Math.floor(seed / DATA_PATHS.length) % 2 === 1;

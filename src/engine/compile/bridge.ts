@@ -4,7 +4,8 @@
 // node a route to every other node's pod CIDR via that node's address (onlink, and unanswered, for a node on another
 // subnet). Flannel's host-gw backend is the same with the bridge
 // named cni0. With `routes: cloud` the nodes hold only `default via <router>`, and a router netns on the underlay (the
-// cloud VPC's route table) holds every node's pod CIDR via that node.
+// cloud VPC's route table) holds every node's pod CIDR via that node, and sends the rest to an internet gateway outside
+// the model (kubenet on AKS and EKS, routes-based GKE).
 //
 // At 5,000 nodes that is 25 million route rows if each node held its own copy. Instead one table per underlay subnet,
 // shared by its nodes, holds every pod CIDR via its node, and each node's own table (connected routes, default) shadows the entry for its own CIDR; pods of a
@@ -28,6 +29,23 @@ const CBR0 = 1;
 
 /** The name of the router netns that `routes: cloud` adds: the cloud VPC's route table. */
 export const ROUTER_NAME = 'vpc-router';
+
+/** The VPC router's link to the internet gateway, and the gateway, a host outside the model. */
+const IGW_LINK = 'igw';
+const IGW_ROUTER = IfAddr.parse('169.254.255.1/30');
+const IGW = Addr.parse('169.254.255.2');
+
+/**
+ * The cloud VPC's way out: a link of the VPC router to the internet gateway, a host outside the model, and the IPv4
+ * default route via it added to `routes` (the router's table), so that a packet for the internet leaves the network there.
+ */
+export function addInternetGateway(b: FabricBuilder, u: Underlay, routes: Map<Family, Route[]>): void {
+  const router = u.router!;
+  const igw = b.segment('internet', IGW_ROUTER.prefix);
+  b.plug(b.addLink(router.ns, IGW_LINK, 'physical', true, [IGW_ROUTER]), igw);
+  b.plug(b.addLink(undefined, 'external internet-gateway', 'external', true, [IfAddr.of(IGW, IGW_ROUTER.bits)]), igw);
+  routes.get(4)!.push(defaultRoute(IGW, router.ns.links.findIndex((l) => l.name === IGW_LINK)));
+}
 
 export const podKey = (p: ClusterPodDoc) => `${p.namespace ?? 'default'}/${p.name}`;
 
@@ -123,6 +141,7 @@ export function compileBridge(cluster: ClusterDoc, options: BridgeOptions = {}):
         if (next !== undefined) routes.get(cidr.family)!.push(viaRoute(cidr, next, u.subnetOf(node)));
       }
     }
+    addInternetGateway(b, u, routes);
     u.routeAtRouter(routes);
   }
   const sharedTables = u.subnets.map((_, s) => {

@@ -27,7 +27,7 @@ import { Fib, RouteTable } from '../fib.js';
 import type { Route } from '../route.js';
 import { FabricBuilder, type Netns } from '../fabric.js';
 import type { ClusterDoc } from '../../topology/schema.js';
-import { ROUTER_NAME, defaultRoute, deviceMac, hostVethName, linkRoute, podAddrs, placePods, viaRoute, type ClusterFabric } from './bridge.js';
+import { ROUTER_NAME, addInternetGateway, defaultRoute, deviceMac, hostVethName, linkRoute, podAddrs, placePods, viaRoute, type ClusterFabric } from './bridge.js';
 import { ETH0, FAMILIES, addNode, connected, nodeAddr, underlayOf } from './underlay.js';
 import { EMPTY_FIB4, EMPTY_FIB6 } from './fabric.js';
 
@@ -41,10 +41,6 @@ export interface RoutedOptions {
 
 /** The pods' gateway of the link-local way, as the AWS VPC CNI and Azure CNI write it. */
 export const LINK_LOCAL_GATEWAY = Addr.parse('169.254.1.1');
-/** The VPC router's link to the internet gateway, and the gateway, a host outside the model. */
-const IGW_LINK = 'igw';
-const IGW_ROUTER = IfAddr.parse('169.254.255.1/30');
-const IGW = Addr.parse('169.254.255.2');
 
 export function compileRouted(cluster: ClusterDoc, options: RoutedOptions): ClusterFabric {
   const b = new FabricBuilder();
@@ -53,10 +49,6 @@ export function compileRouted(cluster: ClusterDoc, options: RoutedOptions): Clus
   const cidrsOf = new Map(cluster.nodes.map((n) => [n.name, n.podCIDRs.map((t) => Prefix.parse(t))]));
 
   if (cloud) {
-    const router = u.router!;
-    const igw = b.segment('internet', IGW_ROUTER.prefix);
-    b.plug(b.addLink(router.ns, IGW_LINK, 'physical', true, [IGW_ROUTER]), igw);
-    b.plug(b.addLink(undefined, 'external internet-gateway', 'external', true, [IfAddr.of(IGW, IGW_ROUTER.bits)]), igw);
     const routes = new Map<Family, Route[]>(FAMILIES.map((f) => [f, []]));
     for (const node of cluster.nodes) {
       for (const cidr of cidrsOf.get(node.name)!) {
@@ -74,7 +66,7 @@ export function compileRouted(cluster: ClusterDoc, options: RoutedOptions): Clus
         if (next !== undefined) routes.get(a.family)!.push(viaRoute(Prefix.of(a, a.bits), next, u.subnetOf(node)));
       }
     }
-    routes.get(4)!.push(defaultRoute(IGW, router.ns.links.findIndex((l) => l.name === IGW_LINK)));
+    addInternetGateway(b, u, routes);
     u.routeAtRouter(routes);
   }
 

@@ -19,14 +19,18 @@ export const ImportQuery = Type.Object(
     cni: Type.Optional(
       Type.Union(
         CNI_PLUGINS.map((p) => Type.Literal(p)),
-        { description: 'The CNI plugin, when the objects do not say it (422 cni-required) or say it wrong. Not with `cni` in the body.', examples: ['bridge'] },
+        {
+          description:
+            'The CNI plugin, when the objects do not say it (422 cni-required) or say it wrong. `canal` is stored as `flannel` with `pods: calico` (flannel between the nodes, Calico\'s cali veths for the pods). Not with `cni` in the body.',
+          examples: ['bridge'],
+        },
       ),
     ),
     mode: Type.Optional(
       Type.Union(
         CNI_MODES.map((m) => Type.Literal(m)),
         {
-          description: 'With `cni` only: the routes of bridge (`host-gw`, `cloud`), the backend of flannel (`vxlan`, `host-gw`), the mode of Calico (`bgp`, `ipip`, `vxlan`), the routing of Cilium (`native`, `tunnel`, or its tunnel: `vxlan`, `geneve`); weave takes none. Another value for the plugin is answered 400.', examples: ['host-gw'],
+          description: 'With `cni` only: the routes of bridge (`host-gw`, `cloud`), the backend of flannel and of Canal (`vxlan`, `host-gw`), the mode of Calico (`bgp`, `ipip`, `vxlan`), the routing of Cilium (`native`, `tunnel`, or its tunnel: `vxlan`, `geneve`); weave takes none. Another value for the plugin is answered 400.', examples: ['host-gw'],
         },
       ),
     ),

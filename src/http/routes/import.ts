@@ -55,7 +55,8 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   '`kubectl get -n kube-system configmap/kube-proxy -o json` to the List).\n' +
   '\n' +
   '**The data path** (`cni` of the cluster) is, in this order: `cni` in the body; `cni=` (and `mode=`) of the query\n' +
-  '(with `cni=` alone, the mode the nodes\' annotations show fills in); or detected from the objects:\n' +
+  '(with `cni=` alone, the mode the nodes\' annotations show fills in; `cni=canal` is flannel with `pods: calico`); or\n' +
+  'detected from the objects:\n' +
   '\n' +
   '- flannel from the node annotation `flannel.alpha.coreos.com/backend-type` (backend `vxlan`, with the VNI of\n' +
   '  `backend-data`, or `host-gw`), or `flannel.alpha.coreos.com/public-ip` (backend unknown);\n' +
@@ -65,14 +66,19 @@ const importDescription = 'Builds a cluster topology from the output of `kubectl
   '- Cilium from `network.cilium.io/ipv4-cilium-host`, `ipv4-pod-cidr`, `ipv4-health-ip` (and their IPv6 and\n' +
   '  pre-1.12 `io.cilium.network.*` forms); its routing mode is not in the objects. With Cilium the nodes\' pod CIDRs\n' +
   '  are the ones in its `ipv4-pod-cidr`/`ipv6-pod-cidr` annotations (cluster-pool IPAM), when they are there;\n' +
+  '- the clouds\', kind\'s and OpenShift\'s data paths from their agent pods (`aws-node-*`, `azure-cns-*`, `anetd-*`,\n' +
+  '  `kindnet-*`), the nodes\' `spec.providerID` (`aws://`, `azure://`, `gce://`) and the clouds\' labels\n' +
+  '  (`kubernetes.azure.com/network-plugin`, `cloud.google.com/gke-nodepool`, `vpc.amazonaws.com/*`): `aws-vpc-cni`,\n' +
+  '  `azure-cni`, `bridge` with `routes: cloud` (kubenet), `gke`, `kindnet`; OVN-Kubernetes (`k8s.ovn.org/node-subnets`,\n' +
+  '  `ovnkube-*` pods) and OpenShift SDN (`openshift-sdn/sdn-*` pods) are recognised and answered 422, as not modelled;\n' +
   '- weaker, when no node is annotated: agent pods in kube-system, kube-flannel, calico-system or cilium named\n' +
   '  `calico-node-*`, `kube-flannel-ds-*`, `canal-*`, `cilium-*` or `weave-net-*`.\n' +
   '\n' +
   'The answer\'s `cni` says what was stored and `detectedFrom` where it came from (`given`, or the field and the\n' +
   'object, e.g. `metadata.annotations["flannel.alpha.coreos.com/backend-type"] of node cp-1`); `evidence` lists\n' +
-  'every sign found. When nothing tells (kubenet, kindnet and other plugins that leave no mark), the answer is 422\n' +
-  '`urn:pathtrace:problem:cni-required`: give `cni=`. A given plugin that differs from the detected one is stored\n' +
-  'as given, with a warning.\n' +
+  'every sign found. When nothing tells (kubenet on a machine of no cloud, and other plugins that leave no mark), the\n' +
+  'answer is 422 `urn:pathtrace:problem:cni-required`: give `cni=`. A given plugin that differs from the detected one\n' +
+  '(or flannel where the objects say Canal) is stored as given, with a warning.\n' +
   '\n' +
   '**What the cluster form cannot hold** is left out, counted in `counts` and explained in `warnings` (each with a\n' +
   'count and up to 10 examples that point into the request body), rather than refused: the cluster is simply like\n' +

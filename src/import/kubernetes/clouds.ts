@@ -32,6 +32,20 @@ const OVN_NODE_SUBNETS = 'k8s.ovn.org/node-subnets';
 const AKS_NETWORK_PLUGIN = 'kubernetes.azure.com/network-plugin';
 const AKS_OVERLAY = ['kubernetes.azure.com/azure-cni-overlay', 'kubernetes.azure.com/network-plugin-mode'] as const;
 const GKE_NODEPOOL = 'cloud.google.com/gke-nodepool';
+/**
+ * The message the cloud's route controller (route_controller.go) leaves on the NetworkUnavailable condition once it has
+ * written the node's pod CIDR into the VPC's route table: a routes-based cluster, whose nodes bridge their pods (kubenet's
+ * cbr0). On GCE the cloud CIDR allocator (cloud_cidr_allocator.go), which gives a VPC-native node its alias IP range,
+ * leaves another one.
+ */
+const ROUTE_CONTROLLER_MESSAGE = 'RouteController created a route';
+const ALIAS_RANGE_MESSAGE = 'NodeController create implicit route';
+
+/** The index of the node's NetworkUnavailable condition when it carries `message`. */
+function networkCondition(node: KubeNodeDoc, message: string): number | undefined {
+  const i = (node.status?.conditions ?? []).findIndex((c) => c.type === 'NetworkUnavailable' && (c as { message?: unknown }).message === message);
+  return i < 0 ? undefined : i;
+}
 
 const providerOf = (node: KubeNodeDoc): 'aws' | 'azure' | 'gce' | undefined => {
   const id = node.spec?.providerID ?? '';
@@ -70,6 +84,8 @@ export function detectCloud(nodes: Located<KubeNodeDoc>[], pods: Located<KubePod
   let aksPlugin: { value: string; node: string; at: string } | undefined;
   let aksOverlay: { key: string; node: string; at: string } | undefined;
   let gkePool: { node: string; at: string } | undefined;
+  let routed: { node: string; at: string; condition: number } | undefined;
+  let aliased: { node: string; at: string; condition: number } | undefined;
   let vpcKey: { key: string; object: string; at: string; where: 'annotations' | 'labels' } | undefined;
   for (const { obj, at } of nodes) {
     const name = obj.metadata.name;
@@ -87,6 +103,10 @@ export function detectCloud(nodes: Located<KubeNodeDoc>[], pods: Located<KubePod
     const overlayKey = AKS_OVERLAY.find((k) => labels[k] === 'true' || labels[k] === 'overlay');
     if (aksOverlay === undefined && overlayKey !== undefined) aksOverlay = { key: overlayKey, node: name, at };
     if (gkePool === undefined && labels[GKE_NODEPOOL] !== undefined) gkePool = { node: name, at };
+    const condition = routed === undefined ? networkCondition(obj, ROUTE_CONTROLLER_MESSAGE) : undefined;
+    if (condition !== undefined) routed = { node: name, at, condition };
+    const alias = aliased === undefined ? networkCondition(obj, ALIAS_RANGE_MESSAGE) : undefined;
+    if (alias !== undefined) aliased = { node: name, at, condition: alias };
     const key = vpcKey === undefined ? awsVpcKey(obj.metadata) : undefined;
     if (key !== undefined) {
       vpcKey = { key, object: `node ${name}`, at, where: Object.keys(obj.metadata.annotations ?? {}).includes(key) ? 'annotations' : 'labels' };
@@ -107,6 +127,8 @@ export function detectCloud(nodes: Located<KubeNodeDoc>[], pods: Located<KubePod
     ...(ovn ? [`ovn-kubernetes: ${quote('annotations', OVN_NODE_SUBNETS)} of node ${ovn.node}`] : []),
     ...(aksPlugin ? [`aks: ${quote('labels', AKS_NETWORK_PLUGIN)} = ${aksPlugin.value} on node ${aksPlugin.node}`] : []),
     ...(vpcKey ? [`aws: ${quote(vpcKey.where, vpcKey.key)} of ${vpcKey.object}`] : []),
+    ...(routed ? [`cloud routes: the NetworkUnavailable condition of node ${routed.node} says ${JSON.stringify(ROUTE_CONTROLLER_MESSAGE)}`] : []),
+    ...(aliased ? [`alias ranges: the NetworkUnavailable condition of node ${aliased.node} says ${JSON.stringify(ALIAS_RANGE_MESSAGE)}`] : []),
   ];
   const found = (cni: CniDoc | undefined, detectedFrom: string, at: string, unsupported?: string): CloudDetection => ({
     cni,
@@ -171,7 +193,17 @@ export function detectCloud(nodes: Located<KubeNodeDoc>[], pods: Located<KubePod
     const e = providers.get(p);
     if (e === undefined) continue;
     const from = `spec.providerID of node ${e.node}`;
-    if (p === 'gce') return found({ plugin: 'gke' }, gkePool && e.node === gkePool.node ? `${quote('labels', GKE_NODEPOOL)} and ${from}` : from, e.at);
+    if (p === 'gce') {
+      // A routes-based GKE cluster (not VPC-native): the route controller wrote a VPC route per node pod CIDR, and the
+      // nodes bridge their pods, as kubenet does.
+      if (routed !== undefined) {
+        return found({ plugin: 'bridge', routes: 'cloud' }, `status.conditions[${routed.condition}].message (${JSON.stringify(ROUTE_CONTROLLER_MESSAGE)}) of node ${routed.node}`, routed.at);
+      }
+      if (aliased !== undefined) {
+        return found({ plugin: 'gke' }, `status.conditions[${aliased.condition}].message (${JSON.stringify(ALIAS_RANGE_MESSAGE)}) of node ${aliased.node}`, aliased.at);
+      }
+      return found({ plugin: 'gke' }, gkePool && e.node === gkePool.node ? `${quote('labels', GKE_NODEPOOL)} and ${from}` : from, e.at);
+    }
     // A pod CIDR on the nodes: kubenet, whose routes the cloud controller writes into the VPC's route table.
     if (e.withCidr > 0) return found({ plugin: 'bridge', routes: 'cloud' }, `${from} (${e.withCidr} of ${plural(e.n, 'node')} with a pod CIDR)`, e.at);
     return found({ plugin: p === 'aws' ? 'aws-vpc-cni' : 'azure-cni' }, `${from} (no node with a pod CIDR)`, e.at);

@@ -6,7 +6,11 @@ import { plural, type ImportWarnings } from '../warnings.js';
 import { detectCloud } from './clouds.js';
 import { ANNOTATION, badRequest, type KubeNodeDoc, type KubePodDoc, type KubernetesImportBodyDoc, type Located } from './schema.js';
 
-export const CNI_PLUGINS = ['bridge', 'flannel', 'calico', 'cilium', 'weave', 'kindnet', 'gke', 'aws-vpc-cni', 'azure-cni'] as const;
+/**
+ * The values of cni= in the query: the plugins of the cluster form, and `canal`, which is stored as flannel with
+ * `pods: calico` (flannel between the nodes, Calico's CNI plugin for the pods).
+ */
+export const CNI_PLUGINS = ['bridge', 'flannel', 'canal', 'calico', 'cilium', 'weave', 'kindnet', 'gke', 'aws-vpc-cni', 'azure-cni'] as const;
 export const CNI_MODES = ['host-gw', 'cloud', 'vxlan', 'bgp', 'ipip', 'native', 'tunnel', 'geneve', 'overlay'] as const;
 export type CniPlugin = (typeof CNI_PLUGINS)[number];
 export type CniMode = (typeof CNI_MODES)[number];
@@ -14,6 +18,7 @@ export type CniMode = (typeof CNI_MODES)[number];
 const MODES_OF: Record<CniPlugin, readonly CniMode[]> = {
   bridge: ['host-gw', 'cloud'],
   flannel: ['vxlan', 'host-gw'],
+  canal: ['vxlan', 'host-gw'],
   calico: ['bgp', 'ipip', 'vxlan'],
   cilium: ['native', 'tunnel', 'vxlan', 'geneve'],
   weave: [],
@@ -68,7 +73,7 @@ const CILIUM_KEYS = [
   ANNOTATION.ciliumLegacyIPv6HealthIp,
 ];
 
-type Agent = CniPlugin;
+type Agent = CniDoc['plugin'];
 
 interface Sign {
   plugin: Agent;
@@ -243,7 +248,9 @@ export function detect(nodes: Located<KubeNodeDoc>[], pods: Located<KubePodDoc>[
   const cloud = detectCloud(nodes, pods);
   if (cloud !== undefined) {
     const all = [...evidence, ...cloud.evidence];
-    if (cloud.unsupported !== undefined) return { cni: undefined, detectedFrom: undefined, evidence: all, warnings, unsupported: cloud.unsupported };
+    if (cloud.unsupported !== undefined) {
+      return { cni: undefined, detectedFrom: cloud.detectedFrom, at: cloud.at, evidence: all, warnings, unsupported: cloud.unsupported };
+    }
     if (!annotated.has('flannel') && !annotated.has('cilium') && cloud.cni !== undefined) {
       const others = [...annotated.keys(), ...agents.keys()].filter((p) => p !== cloud.cni!.plugin);
       if (others.length > 0) {
@@ -349,6 +356,8 @@ function cniFromQuery(plugin: CniPlugin, mode: CniMode | undefined): CniDoc {
       return { plugin, routes: (mode ?? 'host-gw') as 'host-gw' | 'cloud' };
     case 'flannel':
       return { plugin, ...(mode ? { backend: mode as 'vxlan' | 'host-gw' } : {}) };
+    case 'canal':
+      return { plugin: 'flannel', ...(mode ? { backend: mode as 'vxlan' | 'host-gw' } : {}), pods: 'calico' };
     case 'calico':
       return { plugin, ...(mode ? { mode: mode as 'bgp' | 'ipip' | 'vxlan' } : {}) };
     case 'cilium':
@@ -374,12 +383,17 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
     given = { cni: body.cni, detectedFrom: 'given', evidence: d.evidence };
   } else if (options.plugin !== undefined) {
     given = { cni: cniFromQuery(options.plugin, options.mode), detectedFrom: 'given', evidence: d.evidence };
-    // cni=calico alone: the mode the nodes show fills in.
-    if (options.mode === undefined && d.cni?.plugin === options.plugin && Object.keys(d.cni).length > 1) {
-      given = { ...given, cni: d.cni, modeDetectedFrom: d.detectedFrom };
+    // cni=calico alone: the mode the nodes show fills in (for flannel and Canal the backend and VNI; how the pods
+    // attach is what cni= said).
+    if (options.mode === undefined && d.cni !== undefined && d.cni.plugin === given.cni.plugin) {
+      const filled = { ...d.cni, ...(given.cni.plugin === 'flannel' ? { pods: given.cni.pods } : {}) } as CniDoc;
+      if (filled.plugin === 'flannel' && filled.pods === undefined) delete filled.pods;
+      if (JSON.stringify(filled) !== JSON.stringify(given.cni)) given = { ...given, cni: filled, modeDetectedFrom: d.detectedFrom };
     }
   }
-  const differs = given !== undefined && d.cni !== undefined && given.cni.plugin !== d.cni.plugin;
+  const podsOf = (cni: CniDoc) => (cni.plugin === 'flannel' ? (cni.pods ?? 'bridge') : undefined);
+  // flannel given where the objects say Canal (or the other way round) differs too: the pods attach otherwise.
+  const differs = given !== undefined && d.cni !== undefined && (given.cni.plugin !== d.cni.plugin || podsOf(given.cni) !== podsOf(d.cni));
   // What detection was unsure of matters when it decides, or fills in the mode of a plugin given by name alone.
   const relevant =
     given === undefined
@@ -395,6 +409,14 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
         ? `cni was given as ${describeCni(given.cni)}; the objects say ${describeCni(d.cni!)}, which programs the same routes: stored as given`
         : `cni was given as ${describeCni(given.cni)}, but the objects say ${describeCni(d.cni!)}: stored as given`;
       warnings.add('cni-differs-from-detected', detail, d.at ?? '', `${d.detectedFrom} says ${describeCni(d.cni!)}`);
+    } else if (d.unsupported !== undefined && d.detectedFrom !== undefined) {
+      // OVN-Kubernetes, OpenShift SDN: what is traced is the data path given, not the one the cluster runs.
+      warnings.add(
+        'cni-differs-from-detected',
+        `cni was given as ${describeCni(given.cni)}, but ${d.unsupported}: stored as given, and traced as ${describeCni(given.cni)} programs the nodes`,
+        d.at ?? '',
+        `${d.detectedFrom} names a data path that is not modelled`,
+      );
     }
     return withNote(given);
   }
@@ -405,7 +427,7 @@ export function chooseCni(body: KubernetesImportBodyDoc, options: CniOptions, d:
         ? "no node carries flannel, Calico, Cilium or OVN annotations or a cloud's providerID, and no pod is named like a CNI agent (calico-node, kube-flannel-ds, cilium, weave-net, aws-node, azure-cns, kindnet, ovnkube)"
         : `the signs found do not name a data path: ${d.evidence.join('; ')}`);
     throw new CniRequiredError(
-      `${d.unsupported === undefined ? "cannot tell the cluster's CNI data path from the objects" : 'the objects name a data path that is not modelled'}: ${why}. Give it as cni= (bridge, flannel, calico, cilium, weave, kindnet, gke, aws-vpc-cni or azure-cni) with mode=, or as cni in the body (kubenet and flannel host-gw: cni=bridge&mode=host-gw)`,
+      `${d.unsupported === undefined ? "cannot tell the cluster's CNI data path from the objects" : 'the objects name a data path that is not modelled'}: ${why}. Give it as cni= (bridge, flannel, canal, calico, cilium, weave, kindnet, gke, aws-vpc-cni or azure-cni) with mode=, or as cni in the body (kubenet and flannel host-gw: cni=bridge&mode=host-gw)`,
       d.evidence,
     );
   }

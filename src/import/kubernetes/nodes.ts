@@ -4,11 +4,10 @@ import { podIpsFromNodeCidr } from '../../topology/pod-ipam.js';
 import { Addr, type Family } from '../../engine/addr.js';
 import { Prefix } from '../../engine/prefix.js';
 import { pointerToken, type InvalidParam } from '../../topology/data-error.js';
-import type { ClusterNodeDoc } from '../../topology/schema.js';
+import type { ClusterNodeDoc, CniDoc } from '../../topology/schema.js';
 import { plural, type ImportWarnings } from '../warnings.js';
 import { ANNOTATION, type KubeNodeDoc, type Located } from './schema.js';
 import { CNI_ANNOTATIONS, annotationProblem, flannelBackendData } from '../../engine/compile/annotations.js';
-import type { CniPlugin } from './cni.js';
 
 export const NODE_SKIP_REASONS = ['noAddress', 'duplicateName'] as const;
 export type NodeSkipReason = (typeof NODE_SKIP_REASONS)[number];
@@ -71,7 +70,7 @@ class CidrIndex {
   }
 }
 
-export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniPlugin, warnings: ImportWarnings, errors: InvalidParam[], skipped: Record<NodeSkipReason, number>) {
+export function buildNodes(nodes: Located<KubeNodeDoc>[], plugin: CniDoc['plugin'], warnings: ImportWarnings, errors: InvalidParam[], skipped: Record<NodeSkipReason, number>) {
   const out: ClusterNodeDoc[] = [];
   const facts = new Map<string, NodeFacts>();
   const nodeIps = new Map<string, string>();

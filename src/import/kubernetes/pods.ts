@@ -3,10 +3,9 @@
 import { podIpsFromNodeCidr } from '../../topology/pod-ipam.js';
 import { Addr } from '../../engine/addr.js';
 import type { InvalidParam } from '../../topology/data-error.js';
-import type { ClusterPodDoc } from '../../topology/schema.js';
+import type { ClusterPodDoc, CniDoc } from '../../topology/schema.js';
 import { plural, type ImportWarnings } from '../warnings.js';
 import type { KubePodDoc, Located } from './schema.js';
-import type { CniPlugin } from './cni.js';
 import { familyName, type BuiltNodes } from './nodes.js';
 
 export const POD_SKIP_REASONS = [
@@ -32,7 +31,7 @@ export function buildPods(
   pods: Located<KubePodDoc>[],
   built: BuiltNodes,
   allNodeNames: Set<string>,
-  plugin: CniPlugin,
+  plugin: CniDoc['plugin'],
   warnings: ImportWarnings,
   errors: InvalidParam[],
   skipped: Record<PodSkipReason, number>,

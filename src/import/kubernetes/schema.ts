@@ -50,7 +50,7 @@ export const KubeNode = Open(
   },
   {
     description:
-      'A v1 Node; of its fields only metadata.name, .annotations and .labels, spec.providerID and .podCIDR(s), status.addresses and the Ready condition are read.',
+      'A v1 Node; of its fields only metadata.name, .annotations and .labels, spec.providerID and .podCIDR(s), status.addresses, the Ready condition and the message of the NetworkUnavailable condition (a routes-based cloud) are read.',
   },
 );
 

@@ -6,15 +6,19 @@ import { compile, exampleCluster, hops, netnsDoc, run } from './helpers.js';
 
 const c = compile(exampleCluster('bridge-cloud-two-nodes'));
 
-test('the nodes hold only the default route; the router holds every pod CIDR via its node', () => {
+test('the nodes hold only the default route; the router holds every pod CIDR via its node, and the internet gateway', () => {
   assert.deepEqual(netnsDoc(c, 'node-a').routes, [{ dst: 'default', gateway: '192.168.0.1', dev: 'eth0' }]);
   const router = netnsDoc(c, 'vpc-router');
   assert.equal(router.kind, 'router');
   assert.equal(router.forwarding, true);
-  assert.deepEqual(router.links, [{ name: 'eth0', kind: 'physical', addresses: ['192.168.0.1/24'], segment: 'underlay' }]);
+  assert.deepEqual(router.links, [
+    { name: 'eth0', kind: 'physical', addresses: ['192.168.0.1/24'], segment: 'underlay' },
+    { name: 'igw', kind: 'physical', addresses: ['169.254.255.1/30'], segment: 'internet' },
+  ]);
   assert.deepEqual(router.routes, [
     { dst: '10.1.1.0/24', gateway: '192.168.0.11', dev: 'eth0' },
     { dst: '10.1.2.0/24', gateway: '192.168.0.12', dev: 'eth0' },
+    { dst: 'default', gateway: '169.254.255.2', dev: 'igw' },
   ]);
 });
 
@@ -50,11 +54,13 @@ test('same node: switched by cbr0, never leaves the node', () => {
   assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-a1', 'node-a', 'default/pod-a2']);
 });
 
-test('an address in no node\'s pod CIDR is NO_ROUTE at the router (the VPC route table has no entry)', () => {
+test('an address in no node\'s pod CIDR follows the VPC route table\'s default route to the internet gateway, as the internet does', () => {
   const doc = exampleCluster('bridge-cloud-two-nodes');
-  const r = run(compile(doc), 'pod-a1', '10.1.9.9');
-  assert.equal(r.disposition, 'NO_ROUTE');
-  assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-a1', 'node-a', 'vpc-router']);
+  for (const to of ['10.1.9.9', '8.8.8.8']) {
+    const r = run(compile(doc), 'pod-a1', to);
+    assert.equal(r.disposition, 'EXITS_NETWORK', to);
+    assert.deepEqual(r.hops.map((h) => h.netns), ['default/pod-a1', 'node-a', 'vpc-router']);
+  }
 });
 
 test('the router is an endpoint by its name', () => {

@@ -76,6 +76,21 @@ describe('flannel host-gw, imported as kubectl printed it', () => {
     assert.equal(doc.cluster.pods.filter((p: Obj) => p.hostNetwork).length, 10);
   });
 
+  test('cni=canal&mode=vxlan: stored as flannel with pods: calico, and traced over flannel.1 from a cali veth', async () => {
+    const res = await post('canal', fixture('flannel-host-gw'), 'cni=canal&mode=vxlan');
+    assert.equal(res.statusCode, 201, res.body);
+    assert.deepEqual(res.json().cni.detectedFrom, 'given');
+    assert.deepEqual((await stored('canal')).cluster.cni, { plugin: 'flannel', backend: 'vxlan', pods: 'calico' });
+    const tr = (await trace('canal', 'default/web-7d4b9c8f5-2xk8p', 'default/web-7d4b9c8f5-9hm4t')).json();
+    assert.equal(tr.disposition, 'DELIVERED', tr.summary);
+    assert.deepEqual(netnsPath(tr), ['default/web-7d4b9c8f5-2xk8p', 'worker-1', 'worker-2', 'default/web-7d4b9c8f5-9hm4t']);
+    // The pod's gateway is Calico's 169.254.1.1 (the cali veth answers by proxy ARP); worker-1 encapsulates on flannel.1.
+    assert.equal(tr.hops[0].steps.find((s: Obj) => s.type === 'TRANSMIT').neighbor, '169.254.1.1');
+    assert.deepEqual(tr.hops[1].steps.find((s: Obj) => s.type === 'ROUTE').route, { dst: '10.244.2.0/24', gateway: '10.244.2.0', dev: 'flannel.1', flags: ['onlink'] });
+    assert.ok(tr.hops[1].steps.some((s: Obj) => s.type === 'ENCAPSULATE'));
+    assert.match(tr.hops[2].steps.find((s: Obj) => s.type === 'ROUTE').route.dev, /^cali[0-9a-f]{11}$/);
+  });
+
   test('PUT with cni=bridge and If-Match replaces it, and the cluster traces across nodes', async () => {
     assert.equal((await post('prod', fixture('flannel-host-gw'))).statusCode, 201);
     const stale = await put('prod', fixture('flannel-host-gw'), 'cni=bridge', { 'if-match': '"7"' });
@@ -310,7 +325,7 @@ describe('bad input is a 400 problem with pointers, never a 500', () => {
   test('query parameters', async () => {
     let res = await post('prod', fixture('flannel-host-gw'), 'cni=kubenet');
     assert.equal(res.statusCode, 400);
-    assert.deepEqual(res.json().errors, [{ parameter: 'cni', detail: 'must be one of "bridge", "flannel", "calico", "cilium", "weave", "kindnet", "gke", "aws-vpc-cni", "azure-cni"' }]);
+    assert.deepEqual(res.json().errors, [{ parameter: 'cni', detail: 'must be one of "bridge", "flannel", "canal", "calico", "cilium", "weave", "kindnet", "gke", "aws-vpc-cni", "azure-cni"' }]);
     res = await post('prod', fixture('flannel-host-gw'), 'cni=flannel&mode=ipip');
     assert.deepEqual(res.json().errors, [{ parameter: 'mode', detail: 'flannel takes mode vxlan or host-gw' }]);
     res = await post('prod', fixture('flannel-host-gw'), 'backend=vxlan');
