@@ -435,7 +435,7 @@ function overviewTable(view, by) {
   const rows = partition(view.rows, by);
   const cols = view.cols === view.rows ? rows : partition(view.cols, by);
   state.view = { rows, cols, groups: true };
-  const named = (g) => `${g.label} (${g.members.length} pods)`;
+  const named = (g) => `${g.label} (${g.members.length} pod${g.members.length === 1 ? '' : 's'})`;
   const table = el('table', { class: 'matrix overview', role: 'grid', 'aria-label': 'Reachability by group: row is the source group, column the destination group; open a block to see its pods' });
   const head = el('tr', {}, el('th', { class: 'corner', scope: 'col', text: 'from \\ to' }));
   for (const g of cols) head.append(el('th', { scope: 'col', text: named(g) }));
