@@ -656,8 +656,9 @@ function wire() {
     $('token').value = '';
   });
   $('topology').addEventListener('change', guarded(async () => {
-    // The matrix shown is of the other topology: nothing may ask about its pods in this one.
+    // The matrix and the trace shown are of the other topology: nothing may ask about its pods in this one.
     state.matrix = null;
+    $('trace-result').hidden = true;
     await selectTopology($('topology').value);
     $('matrix').replaceChildren();
     $('legend').replaceChildren();
