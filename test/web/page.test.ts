@@ -96,7 +96,8 @@ test('the page: token, trace, hop, matrix cell, diff and what-if, without a cons
   assert.equal(await alert.isHidden(), true);
   assert.equal(await page.evaluate((key) => sessionStorage.getItem(key), 'pathtrace-token'), READER);
 
-  // Completion offers the topology's pods, nodes and addresses.
+  // Completion offers the topology's pods, nodes and addresses (once the topology's document has been read).
+  await page.locator('#endpoints option[value="default/pod-a1"]').waitFor({ state: 'attached' });
   const names = await page.locator('#endpoints option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   for (const name of ['default/pod-a1', 'default/pod-b1', 'node-a', '10.1.2.2']) assert.ok(names.includes(name), `${name} is offered`);
 
@@ -185,6 +186,7 @@ test('Services and NetworkPolicy: the DNAT drawn, the denial marked, DENIED cell
   await page.goto(`${base}/?topology=services&from=default/pod-a1&to=svc/default/web&protocol=tcp&port=80`);
   await page.locator('#diagram svg').waitFor();
   assert.match(await page.locator('#summary').textContent() ?? '', /^DELIVERED: default\/pod-a1 \(10\.1\.1\.2\) → svc\/default\/web \(10\.96\.100\.1\)/);
+  await page.locator('#endpoints option[value="svc/default/web"]').waitFor({ state: 'attached' });
   const names = await page.locator('#endpoints option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   for (const name of ['svc/default/web', '10.96.100.1', 'svc/kube-system/kube-dns']) assert.ok(names.includes(name), `${name} is offered`);
   assert.match(await page.locator('#diagram g.hop[data-hop="1"]').textContent() ?? '', /DNAT 10\.1\.2\.3:8080/);
