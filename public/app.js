@@ -5,16 +5,26 @@
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'pathtrace-token';
 const MAX_WHATIF_FLOWS = 10000;
-// A cell is a table cell with its label: past this many pods the table would hold more cells than a page draws quickly.
+// A cell is a table cell with its label: past this many pods on a side the table would hold more cells than a page draws
+// quickly, and more than anyone reads. A larger matrix is shown as an overview of groups first, each opened in turn.
 const MAX_DRAWN_PODS = 400;
+// The most groups on a side of an overview; more (a thousand nodes) are gathered into runs of neighbouring groups.
+const MAX_GROUPS = 40;
+// Pods that no namespace or node tells apart are shown in slices of this many, by name.
+const SLICE = 200;
 
 const state = {
   topology: '',
   revision: '', // '' is the newest
   revisions: [],
-  matrix: null, // the letters answer, with `order` (display order of endpoint indices)
+  matrix: null, // the letters answer
+  transport: {}, // the protocol and port the matrix was asked for
+  zoom: [], // the views opened from the overview, innermost last: {rows, cols, title} of endpoint indices
+  view: null, // what is drawn: {rows, cols} in display order, and the groups when it is an overview
   marks: new Map(), // "i,j" -> text saying what changed for that pair
-  answer: null,
+  answer: null, // the trace without its prose (detail=hops): what the diagram needs
+  full: null, // the same trace with every explanation, fetched when a hop is first opened
+  traceUrl: '',
 };
 
 // ---- talking to the API ----
@@ -181,8 +191,12 @@ async function runTrace() {
   if (state.revision) q.set('revision', state.revision);
   writeUrl({ from, to, protocol: protocol === 'icmp' ? '' : protocol, port });
   const base = `${topologyPath('/trace')}?${q}`;
-  const [answer, svg, text] = await Promise.all([api(base), api(`${base}&format=svg`, { as: 'text' }), api(`${base}&format=text`, { as: 'text' })]);
+  // The diagram (whose hops carry their explanations as tooltips) and the text are what is shown; the JSON is asked
+  // without its prose, which a long trace has much of: a hop's explanations are fetched when it is opened.
+  const [answer, svg, text] = await Promise.all([api(`${base}&detail=hops`), api(`${base}&format=svg`, { as: 'text' }), api(`${base}&format=text`, { as: 'text' })]);
   state.answer = answer;
+  state.full = null;
+  state.traceUrl = base;
   $('trace-result').hidden = false;
   const summary = $('summary');
   summary.textContent = answer.summary;
@@ -216,14 +230,34 @@ function drawDiagram(svgText, answer) {
   }
 }
 
-function showHop(i, g) {
+/** The trace with every step's explanation: asked once, when the first hop is opened, and kept for the others. */
+async function fullTrace() {
+  const url = state.traceUrl;
+  if (state.full?.url !== url) state.full = { url, answer: api(url) };
+  return state.full.answer;
+}
+
+async function showHop(i, g) {
   const hop = state.answer.hops[i];
   for (const other of document.querySelectorAll('#diagram g.hop.selected')) other.classList.remove('selected');
   g.classList.add('selected');
   const where = [hop.netns, hop.node && hop.node !== hop.netns ? `on ${hop.node}` : '', `in ${hop.in ?? '–'}, out ${hop.out ?? '–'}`].filter(Boolean).join(', ');
-  $('hop-detail').replaceChildren(
+  const detail = $('hop-detail');
+  detail.replaceChildren(el('h3', { text: `Hop ${i + 1}: ${where}` }), el('p', { class: 'help', text: 'Reading its steps…' }));
+  detail.dataset.hop = String(i);
+  let steps;
+  try {
+    steps = (await fullTrace()).hops[i].steps;
+  } catch (err) {
+    state.full = null;
+    showError(err);
+    steps = hop.steps;
+  }
+  // Another hop (or trace) was opened meanwhile.
+  if (detail.dataset.hop !== String(i) || state.answer.hops[i] !== hop) return;
+  detail.replaceChildren(
     el('h3', { text: `Hop ${i + 1}: ${where}` }),
-    el('ol', {}, ...hop.steps.map((s) => el('li', {}, el('span', { class: 'type', text: s.type }), ` ${s.explanation}`))),
+    el('ol', {}, ...steps.map((s) => el('li', {}, el('span', { class: 'type', text: s.type }), s.explanation ? ` ${s.explanation}` : ''))),
   );
 }
 
@@ -244,75 +278,92 @@ async function copy(text, what) {
 // ---- the matrix as a heat map ----
 
 const groupOf = (e, by) => (by === 'node' ? (e.node ?? '(no node)') : by === 'namespace' ? (e.name.includes('/') ? e.name.split('/')[0] : '(none)') : '');
+const byName = (a, b) => state.matrix.endpoints[a].name.localeCompare(state.matrix.endpoints[b].name);
 
 async function loadMatrix() {
   const q = new URLSearchParams();
   const namespace = $('m-namespace').value.trim();
   const node = $('m-node').value.trim();
+  const protocol = $('m-protocol').value;
+  const port = protocol === 'icmp' ? '' : $('m-port').value.trim();
   if (namespace) q.set('namespace', namespace);
   if (node) q.set('node', node);
+  if (protocol !== 'icmp') q.set('protocol', protocol);
+  if (port) q.set('port', port);
   if (state.revision) q.set('revision', state.revision);
+  // The letters: one byte a pair, so that even 5,000 pods (25 million pairs) arrive in one answer.
   const m = await api(`${topologyPath('/reachability')}?${q}`);
-  if (m.endpoints.length > MAX_DRAWN_PODS) {
-    throw new Error(`${m.endpoints.length} pods: the page draws the matrix of at most ${MAX_DRAWN_PODS}; give a namespace or a node`);
-  }
   state.matrix = m;
+  // A port is a number or, as the API takes it, the name of the destination pod's port.
+  state.transport = protocol === 'icmp' ? {} : { protocol, ...(port ? { port: /^\d+$/.test(port) ? Number(port) : port } : {}) };
   state.marks = new Map();
+  state.zoom = [];
   drawMatrix();
   const delivered = m.counts.DELIVERED ?? 0;
-  $('matrix-info').textContent = `${m.endpoints.length} pods, ${m.pairs} pairs: ${delivered} delivered. Arrow keys move between cells; Enter traces the pair.`;
+  const how = m.endpoints.length > MAX_DRAWN_PODS ? 'An overview by group: Enter (or a click) opens a group' : 'Enter (or a click) traces the pair';
+  $('matrix-info').textContent = `${m.endpoints.length} pods, ${m.pairs} pairs: ${delivered} delivered. Arrow keys move between cells; ${how}.`;
   $('diff-result').replaceChildren();
 }
 
 function drawLegend(m) {
-  const used = new Set(m.rows.join(''));
   $('legend').replaceChildren(
     ...Object.entries(m.legend)
-      .filter(([letter]) => used.has(letter))
-      .map(([letter, d]) => el('li', {}, el('span', { class: `swatch o-${letter}`, text: letter, 'aria-hidden': 'true' }), `${d} (${m.counts[d] ?? 0})`)),
+      .filter(([, d]) => (m.counts[d] ?? 0) > 0)
+      .map(([letter, d]) => el('li', {}, el('span', { class: `swatch o-${letter}`, text: letter, 'aria-hidden': 'true' }), `${d} (${m.counts[d]})`)),
   );
 }
 
+/**
+ * Splits pods into the groups an overview shows: by the grouping asked for, else by the other one when that tells
+ * nothing apart (inside one namespace, by node), else in slices by name. Past MAX_GROUPS, neighbouring groups are
+ * gathered into runs, each opened in turn. Every group is smaller than the set, so opening groups ends at pods.
+ */
+function partition(set, by) {
+  const m = state.matrix;
+  for (const key of by === 'node' ? ['node', 'namespace'] : ['namespace', 'node']) {
+    const groups = new Map();
+    for (const i of set) {
+      const g = groupOf(m.endpoints[i], key);
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push(i);
+    }
+    if (groups.size < 2) continue;
+    const sorted = [...groups].sort(([a], [b]) => a.localeCompare(b)).map(([g, members]) => ({ label: `${key} ${g}`, members: members.sort(byName) }));
+    if (sorted.length <= MAX_GROUPS) return sorted;
+    const per = Math.ceil(sorted.length / MAX_GROUPS);
+    const runs = [];
+    for (let k = 0; k < sorted.length; k += per) {
+      const run = sorted.slice(k, k + per);
+      runs.push({ label: `${run[0].label} … ${run.at(-1).label.slice(key.length + 1)} (${run.length} ${key}s)`, members: run.flatMap((g) => g.members) });
+    }
+    return runs;
+  }
+  const sorted = [...set].sort(byName);
+  const slices = [];
+  for (let k = 0; k < sorted.length; k += SLICE) {
+    const members = sorted.slice(k, k + SLICE);
+    slices.push({ label: `pods ${m.endpoints[members[0]].name} … ${m.endpoints[members.at(-1)].name}`, members });
+  }
+  return slices;
+}
+
+/** Draws the innermost view opened: the pods' own cells when both sides are small enough, else an overview of groups. */
 function drawMatrix() {
   const m = state.matrix;
   if (!m) return;
   drawLegend(m);
   const by = $('group').value;
-  const order = m.endpoints.map((_, i) => i);
-  order.sort((a, b) => groupOf(m.endpoints[a], by).localeCompare(groupOf(m.endpoints[b], by)) || m.endpoints[a].name.localeCompare(m.endpoints[b].name));
-  m.order = order;
-  const starts = new Set(order.filter((i, k) => k === 0 || groupOf(m.endpoints[i], by) !== groupOf(m.endpoints[order[k - 1]], by)));
-  const table = el('table', { class: 'matrix', role: 'grid', 'aria-label': `Reachability: row is the source, column the destination` });
-  const head = el('tr', {}, el('th', { class: 'corner', scope: 'col', text: 'from \\ to' }));
-  for (const j of order) head.append(el('th', { scope: 'col', class: starts.has(j) && by !== 'none' ? 'group-start' : '', text: m.endpoints[j].name }));
-  table.append(el('thead', {}, head));
-  const body = el('tbody');
-  let first = true;
-  for (const i of order) {
-    if (starts.has(i) && by !== 'none') {
-      body.append(el('tr', {}, el('th', { class: 'group', colspan: String(order.length + 1), scope: 'rowgroup', text: `${by} ${groupOf(m.endpoints[i], by)}` })));
-    }
-    const tr = el('tr', { class: starts.has(i) && by !== 'none' ? 'group-start' : '' }, el('th', { scope: 'row', text: m.endpoints[i].name }));
-    for (const j of order) {
-      const letter = m.rows[i][j];
-      const self = letter === '-';
-      // The label names the cell for a screen reader (its text alone is a letter) and, as the title, for the mouse.
-      const label = cellLabel(i, j);
-      const td = el('td', {
-        class: [self ? 'o-self' : m.legend[letter] ? `o-${letter}` : 'o-none', starts.has(j) && by !== 'none' ? 'group-start' : '', state.marks.has(`${i},${j}`) ? 'changed' : ''].filter(Boolean).join(' '),
-        title: label,
-        'aria-label': label,
-        tabindex: first ? '0' : '-1',
-        'data-i': String(i),
-        'data-j': String(j),
-        text: self ? '' : letter,
-      });
-      first = false;
-      tr.append(td);
-    }
-    body.append(tr);
+  const all = m.endpoints.map((_, i) => i);
+  const view = state.zoom.at(-1) ?? { rows: all, cols: all, title: '' };
+  const crumbs = $('matrix-zoom');
+  if (state.zoom.length > 0) {
+    const back = el('button', { type: 'button', text: state.zoom.length > 1 ? 'Back' : 'Back to the overview' });
+    back.addEventListener('click', zoomOut);
+    crumbs.replaceChildren(el('span', { text: `Showing ${view.title} ` }), back);
+  } else {
+    crumbs.replaceChildren();
   }
-  table.append(body);
+  const table = view.rows.length <= MAX_DRAWN_PODS && view.cols.length <= MAX_DRAWN_PODS ? podTable(view, by) : overviewTable(view, by);
   table.addEventListener('click', (e) => {
     const td = e.target.closest('td');
     if (td) openCell(td);
@@ -321,6 +372,107 @@ function drawMatrix() {
   table.addEventListener('focusin', (e) => describeCell(e.target.closest('td')));
   table.addEventListener('mouseover', (e) => describeCell(e.target.closest('td')));
   $('matrix').replaceChildren(table);
+}
+
+/** The first cell is the grid's one stop in the Tab order; the arrow keys move from it (a roving tabindex). */
+const gridCell = (attrs, r, c) => el('td', { ...attrs, tabindex: r === 0 && c === 0 ? '0' : '-1', 'data-r': String(r), 'data-c': String(c) });
+
+function podTable(view, by) {
+  const m = state.matrix;
+  const sortSide = (side) => [...side].sort((a, b) => groupOf(m.endpoints[a], by).localeCompare(groupOf(m.endpoints[b], by)) || byName(a, b));
+  const rows = sortSide(view.rows);
+  const cols = sortSide(view.cols);
+  state.view = { rows, cols };
+  const startsOf = (side) => new Set(by === 'none' ? [] : side.filter((i, k) => k === 0 || groupOf(m.endpoints[i], by) !== groupOf(m.endpoints[side[k - 1]], by)));
+  const rowStarts = startsOf(rows);
+  const colStarts = startsOf(cols);
+  const table = el('table', { class: 'matrix', role: 'grid', 'aria-label': `Reachability: row is the source, column the destination` });
+  const head = el('tr', {}, el('th', { class: 'corner', scope: 'col', text: 'from \\ to' }));
+  for (const j of cols) head.append(el('th', { scope: 'col', class: colStarts.has(j) ? 'group-start' : '', text: m.endpoints[j].name }));
+  table.append(el('thead', {}, head));
+  const body = el('tbody');
+  rows.forEach((i, r) => {
+    if (rowStarts.has(i)) {
+      body.append(el('tr', {}, el('th', { class: 'group', colspan: String(cols.length + 1), scope: 'rowgroup', text: `${by} ${groupOf(m.endpoints[i], by)}` })));
+    }
+    const tr = el('tr', { class: rowStarts.has(i) ? 'group-start' : '' }, el('th', { scope: 'row', text: m.endpoints[i].name }));
+    cols.forEach((j, c) => {
+      const letter = m.rows[i][j];
+      const self = letter === '-';
+      // The label names the cell for a screen reader (its text alone is a letter) and, as the title, for the mouse.
+      const label = cellLabel(i, j);
+      const classes = [self ? 'o-self' : m.legend[letter] ? `o-${letter}` : 'o-none', colStarts.has(j) ? 'group-start' : '', state.marks.has(`${i},${j}`) ? 'changed' : ''];
+      tr.append(gridCell({ class: classes.filter(Boolean).join(' '), title: label, 'aria-label': label, 'data-i': String(i), 'data-j': String(j), text: self ? '' : letter }, r, c));
+    });
+    body.append(tr);
+  });
+  table.append(body);
+  return table;
+}
+
+/**
+ * A block of the overview: every pair from one group to another, counted by outcome. It shows the most frequent
+ * outcome's colour and letter, and when the block is mixed, the next most frequent letter after it and a hatching.
+ */
+function blockOf(from, to) {
+  const m = state.matrix;
+  const counts = new Map();
+  let changed = 0;
+  for (const i of from.members) {
+    const row = m.rows[i];
+    for (const j of to.members) {
+      const letter = row[j];
+      if (letter === '-') continue;
+      counts.set(letter, (counts.get(letter) ?? 0) + 1);
+      if (state.marks.size > 0 && state.marks.has(`${i},${j}`)) changed++;
+    }
+  }
+  return { counts: [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])), changed };
+}
+
+function overviewTable(view, by) {
+  const m = state.matrix;
+  const rows = partition(view.rows, by);
+  const cols = view.cols === view.rows ? rows : partition(view.cols, by);
+  state.view = { rows, cols, groups: true };
+  const named = (g) => `${g.label} (${g.members.length} pod${g.members.length === 1 ? '' : 's'})`;
+  const table = el('table', { class: 'matrix overview', role: 'grid', 'aria-label': 'Reachability by group: row is the source group, column the destination group; open a block to see its pods' });
+  const head = el('tr', {}, el('th', { class: 'corner', scope: 'col', text: 'from \\ to' }));
+  for (const g of cols) head.append(el('th', { scope: 'col', text: named(g) }));
+  table.append(el('thead', {}, head));
+  const body = el('tbody');
+  rows.forEach((from, r) => {
+    const tr = el('tr', {}, el('th', { scope: 'row', text: named(from) }));
+    cols.forEach((to, c) => {
+      const { counts, changed } = blockOf(from, to);
+      const pairs = counts.reduce((n, [, k]) => n + k, 0);
+      const said = counts.map(([letter, k]) => `${k} ${letter === '?' ? 'without a common address family' : m.legend[letter]}`).join(', ');
+      const label = `${named(from)} → ${named(to)}: ${pairs === 0 ? 'no pairs' : `${pairs} pairs, ${said}`}${changed ? `; ${changed} changed` : ''}`;
+      const [top, next] = counts;
+      const classes = [top === undefined ? 'o-self' : m.legend[top[0]] ? `o-${top[0]}` : 'o-none', next ? 'mixed' : '', changed ? 'changed' : ''];
+      tr.append(gridCell({ class: classes.filter(Boolean).join(' '), title: label, 'aria-label': label, 'data-g': `${r},${c}`, text: top ? `${top[0]}${next ? next[0] : ''}` : '' }, r, c));
+    });
+    body.append(tr);
+  });
+  table.append(body);
+  return table;
+}
+
+function zoomInto(td) {
+  const [r, c] = td.dataset.g.split(',').map(Number);
+  const from = state.view.rows[r];
+  const to = state.view.cols[c];
+  const rows = from.members;
+  const cols = from === to ? rows : to.members;
+  state.zoom.push({ rows, cols, title: from === to ? `${from.label} (${rows.length} pods)` : `${from.label} → ${to.label} (${rows.length} × ${cols.length} pods)` });
+  drawMatrix();
+  $('matrix').querySelector('td[tabindex="0"]')?.focus();
+}
+
+function zoomOut() {
+  state.zoom.pop();
+  drawMatrix();
+  $('matrix').querySelector('td[tabindex="0"]')?.focus();
 }
 
 function cellLabel(i, j) {
@@ -334,20 +486,25 @@ function cellLabel(i, j) {
 function onGridKey(e) {
   const td = e.target.closest('td');
   if (!td) return;
-  const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+  if (e.key === 'Escape' && state.zoom.length > 0) {
+    e.preventDefault();
+    zoomOut();
+    return;
+  }
   if (e.key === 'Enter' || e.key === ' ') {
     e.preventDefault();
     openCell(td);
     return;
   }
+  const moves = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0], Home: [0, -Infinity], End: [0, Infinity] };
   const move = moves[e.key];
   if (!move) return;
   e.preventDefault();
-  const order = state.matrix.order;
-  const r = order.indexOf(Number(td.dataset.i)) + move[0];
-  const c = order.indexOf(Number(td.dataset.j)) + move[1];
-  if (r < 0 || c < 0 || r >= order.length || c >= order.length) return;
-  const next = $('matrix').querySelector(`td[data-i="${order[r]}"][data-j="${order[c]}"]`);
+  const clamp = (v, n) => Math.max(0, Math.min(n - 1, v));
+  const r = clamp(Number(td.dataset.r) + move[0], state.view.rows.length);
+  const c = clamp(Number(td.dataset.c) + move[1], state.view.cols.length);
+  const next = $('matrix').querySelector(`td[data-r="${r}"][data-c="${c}"]`);
+  if (!next || next === td) return;
   td.tabIndex = -1;
   next.tabIndex = 0;
   next.focus();
@@ -357,17 +514,23 @@ let describing = 0;
 /** Says what a cell is at once, then the step that decided, from a one-line trace. */
 function describeCell(td) {
   if (!td || td.classList.contains('o-self')) return;
+  if (td.dataset.g) {
+    $('cell-info').textContent = td.getAttribute('aria-label');
+    return;
+  }
   const label = cellLabel(Number(td.dataset.i), Number(td.dataset.j));
   $('cell-info').textContent = label;
   const ticket = ++describing;
+  const m = state.matrix;
+  const path = topologyPath('/trace');
   setTimeout(async () => {
-    if (ticket !== describing) return;
-    const m = state.matrix;
-    const q = new URLSearchParams({ from: m.endpoints[td.dataset.i].name, to: m.endpoints[td.dataset.j].name, detail: 'summary' });
+    // Another cell was described meanwhile, or another matrix shown.
+    if (ticket !== describing || state.matrix !== m) return;
+    const q = new URLSearchParams({ from: m.endpoints[td.dataset.i].name, to: m.endpoints[td.dataset.j].name, detail: 'summary', ...state.transport });
     if (state.revision) q.set('revision', state.revision);
     try {
-      const a = await api(`${topologyPath('/trace')}?${q}`);
-      if (ticket !== describing) return;
+      const a = await api(`${path}?${q}`);
+      if (ticket !== describing || state.matrix !== m) return;
       // "<DISPOSITION> at <netns>: <from> → <to> via <path>: <the deciding step>", or for a delivery only the path.
       const via = a.summary.indexOf(' via ');
       const cut = a.summary.indexOf(': ', via);
@@ -380,13 +543,19 @@ function describeCell(td) {
   }, 250);
 }
 
+/** A pair's cell traces the pair (as the matrix asked: the same protocol and port); a block of the overview opens. */
 async function openCell(td) {
-  if (td.classList.contains('o-self')) return;
+  if (td.classList.contains('o-self') && !td.dataset.g) return;
+  if (td.dataset.g) {
+    zoomInto(td);
+    return;
+  }
   const m = state.matrix;
   $('from').value = m.endpoints[td.dataset.i].name;
   $('to').value = m.endpoints[td.dataset.j].name;
-  $('protocol').value = 'icmp';
-  $('port').disabled = true;
+  $('protocol').value = state.transport.protocol ?? 'icmp';
+  $('port').value = state.transport.port ?? '';
+  $('port').disabled = $('protocol').value === 'icmp';
   await guarded(runTrace)();
   $('trace').scrollIntoView();
   $('summary').setAttribute('tabindex', '-1');
@@ -450,8 +619,9 @@ async function runWhatIf() {
     throw new Error(`the changes are not JSON: ${err.message}`);
   }
   const flows = [];
+  const transport = state.transport;
   for (let i = 0; i < m.endpoints.length; i++) {
-    for (let j = 0; j < m.endpoints.length; j++) if (i !== j && m.rows[i][j] !== '?') flows.push({ from: m.endpoints[i].name, to: m.endpoints[j].name });
+    for (let j = 0; j < m.endpoints.length; j++) if (i !== j && m.rows[i][j] !== '?') flows.push({ from: m.endpoints[i].name, to: m.endpoints[j].name, ...transport });
   }
   if (flows.length > MAX_WHATIF_FLOWS) throw new Error(`${flows.length} pairs: a what-if traces at most ${MAX_WHATIF_FLOWS}; filter the matrix by namespace or node first`);
   const body = { base: state.topology, changes: Array.isArray(changes) ? changes : [changes], flows };
@@ -486,8 +656,10 @@ function wire() {
     $('token').value = '';
   });
   $('topology').addEventListener('change', guarded(async () => {
-    await selectTopology($('topology').value);
+    // The matrix and the trace shown are of the other topology: nothing may ask about its pods in this one.
     state.matrix = null;
+    $('trace-result').hidden = true;
+    await selectTopology($('topology').value);
     $('matrix').replaceChildren();
     $('legend').replaceChildren();
   }));
@@ -503,7 +675,14 @@ function wire() {
   $('copy-text').addEventListener('click', () => copy($('text').textContent, 'Text'));
   $('copy-link').addEventListener('click', () => copy(location.href, 'Link'));
   $('matrix-form').addEventListener('submit', guarded(loadMatrix));
-  $('group').addEventListener('change', drawMatrix);
+  $('group').addEventListener('change', () => {
+    // The groups opened were of the other grouping.
+    state.zoom = [];
+    drawMatrix();
+  });
+  $('m-protocol').addEventListener('change', () => {
+    $('m-port').disabled = $('m-protocol').value === 'icmp';
+  });
   $('zoom').addEventListener('input', () => document.documentElement.style.setProperty('--cell', `${$('zoom').value}px`));
   $('diff-form').addEventListener('submit', guarded(runDiff));
   $('whatif-form').addEventListener('submit', guarded(runWhatIf));

@@ -1,9 +1,11 @@
-// examples/grafana/ is a dashboard a user imports as it is: every Infinity query in it is asked of the service, with
-// the dashboard's own default variables, and must get an answer of the type it parses, carrying every column it
-// selects, filters on or summarizes by; its links open the page with a query the page reads.
+// examples/grafana/ is a dashboard a user imports as it is: every Infinity query in it is asked of the service listening
+// on a port (as Grafana's backend asks it), with the dashboard's own default variables, names a route and parameters
+// that openapi.yaml documents, and must get an answer of the type it parses, carrying every column it selects, filters
+// on or summarizes by; its links open the page with a query the page reads.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { openTestApp, type TestApp } from './helpers/app.js';
 import { example } from './helpers/examples.js';
 
@@ -30,12 +32,28 @@ const variables = new Map<string, string>(dashboard.templating.list.map((v: { na
 const BASE = 'http://pathtrace.test';
 const expand = (s: string) => s.replace(/\$\{(\w+)\}/g, (all, name: string) => (name === 'pathtrace' ? BASE : (variables.get(name) ?? all)));
 
+interface Operation {
+  parameters?: { name: string; in: string }[];
+}
+const spec = parse(readFileSync(new URL('../openapi.yaml', import.meta.url), 'utf8')) as { paths: Record<string, Record<string, Operation>> };
+
+/** The operation of openapi.yaml that answers a method and a concrete path (templates such as {name} match a segment). */
+function operationOf(method: string, path: string): Operation | undefined {
+  for (const [template, operations] of Object.entries(spec.paths)) {
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    if (pattern.test(path)) return operations[method.toLowerCase()];
+  }
+  return undefined;
+}
+
 let t: TestApp;
+let served: string;
 before(async () => {
   t = await openTestApp();
   const doc = example('two-nodes');
   doc.cluster!.network = { cidr: '192.168.0.0/24', gateway: '192.168.0.1' };
   await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: doc });
+  served = await t.app.listen({ host: '127.0.0.1', port: 0 });
 });
 after(() => t.close());
 
@@ -52,17 +70,23 @@ for (const panel of dashboard.panels as Panel[]) {
       assert.equal(target.source, 'url');
       const url = new URL(expand(target.url));
       assert.equal(url.origin, BASE);
-      const res = await t.app.inject({ method: target.url_options.method as 'GET', url: `${url.pathname}${url.search}` });
-      assert.equal(res.statusCode, 200, res.body);
+      // A route and parameters the service documents: the dashboard breaks with the spec, not silently.
+      const operation = operationOf(target.url_options.method, url.pathname);
+      assert.ok(operation, `${target.url_options.method} ${url.pathname} is a route of openapi.yaml`);
+      const documented = new Set((operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name));
+      for (const name of url.searchParams.keys()) assert.ok(documented.has(name), `${name} is a documented parameter of ${url.pathname}`);
+      const res = await fetch(`${served}${url.pathname}${url.search}`, { method: target.url_options.method });
+      const body = await res.text();
+      assert.equal(res.status, 200, body);
       let fields: string[];
       if (target.type === 'json') {
-        assert.match(res.headers['content-type'] as string, /^application\/json/);
-        const rows = res.json() as Record<string, unknown>[];
+        assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+        const rows = JSON.parse(body) as Record<string, unknown>[];
         assert.ok(Array.isArray(rows) && rows.length > 0, 'an array of rows, as Infinity takes it without a root selector');
         fields = Object.keys(rows[0]!);
       } else {
-        assert.match(res.headers['content-type'] as string, /^text\/csv/);
-        fields = res.body.split('\r\n')[0]!.split(',');
+        assert.match(res.headers.get('content-type') ?? '', /^text\/csv/);
+        fields = body.split('\r\n')[0]!.split(',');
       }
       const used = [
         ...target.columns.map((c) => c.selector),

@@ -6,22 +6,9 @@ import type { Disposition, Flow } from '../engine/trace.js';
 import type { ReachabilityAnswerDoc } from '../http/routes/reachability.js';
 import { Buffer } from 'node:buffer';
 import { Problem } from './problem.js';
+import { LEGEND } from './legend.js';
 
-/** One letter per outcome, so a row of the matrix is a short string. */
-export const LEGEND: Record<string, Disposition> = {
-  D: 'DELIVERED',
-  X: 'EXITS_NETWORK',
-  R: 'NO_ROUTE',
-  B: 'BLACKHOLED',
-  U: 'UNREACHABLE',
-  N: 'NEIGHBOR_UNREACHABLE',
-  L: 'LINK_DOWN',
-  F: 'FORWARDING_DISABLED',
-  O: 'LOOP',
-  T: 'TTL_EXCEEDED',
-  J: 'REJECTED',
-  P: 'DENIED',
-};
+export { LEGEND };
 const LETTER = new Map(Object.entries(LEGEND).map(([k, v]) => [v, k]));
 
 /** Beyond this many pods a matrix is too large to answer in one response. */

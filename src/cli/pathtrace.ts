@@ -31,7 +31,9 @@ const USAGE = `usage: ${program} <command> [options]
   trace <from> <to>      trace a packet (pods as namespace/name or a bare name, nodes, netns, addresses)
       [--port N] [--protocol icmp|tcp|udp] [--family 4|6] [--revision R] [--format text|json]
       (a port alone means tcp)
-  matrix                 which pods reach which  [--namespace NS] [--node NODE] [--revision R] [--format text|json|svg]
+  matrix                 which pods reach which  [--namespace NS] [--node NODE] [--revision R]
+      [--port N] [--protocol icmp|tcp|udp|sctp] [--format text|json|csv|svg]
+      (json: one object per pair, {from, to, disposition, …}; csv: the same columns)
   diff [<rev> [<rev>]]   what changed between two revisions (default: the newest and the one before)
       [--namespace NS] [--node NODE] [--format text|json]
   import --kubectl       run kubectl get nodes,pods --all-namespaces -o json and upload it (creates or replaces)

@@ -3,7 +3,7 @@
 import { clip, xml as esc } from './escape.js';
 
 export interface MatrixView {
-  endpoints: { name: string }[];
+  endpoints: { name: string; node?: string | null }[];
   legend: Record<string, string>;
   rows: string[];
   counts: Record<string, number>;
@@ -37,7 +37,135 @@ function dark(hex: string): boolean {
 }
 const NONE = '#bdbdbd';
 
+/** A swatch and a line per outcome present: its letter, its name and how many pairs have it. */
+function legend(codes: [string, string][], counts: Record<string, number>, left: number, first: number): string[] {
+  return codes.flatMap(([code, d], i) => {
+    const y = first + i * 18;
+    return [
+      `<rect x="${left}" y="${y - 10}" width="12" height="12" fill="${COLOURS[d]}"/>`,
+      `<text x="${left + 18}" y="${y}" font-size="12" fill="#37474f">${esc(`${code} ${d}: ${counts[d]} pairs`)}</text>`,
+    ];
+  });
+}
+
+/** Past this many pods a cell per pair is a pixel or less: the map shows blocks of groups instead (see renderOverview). */
+export const MAX_CELL_PODS = 400;
+/** The most groups on a side of the overview; more are gathered into runs of neighbouring groups. */
+const MAX_GROUPS = 40;
+/** Pods that neither namespace nor node tells apart are shown in slices of this many, in the answer's order. */
+const SLICE = 200;
+
+const pods = (n: number) => `${n} pod${n === 1 ? '' : 's'}`;
+
+interface Group {
+  label: string;
+  members: number[];
+}
+
+/**
+ * The groups of the overview: by namespace, else (one namespace) by node, else in slices; past MAX_GROUPS, runs of
+ * neighbouring groups. The page does the same, and opens a block; here a reader asks for a namespace or a node.
+ */
+export function groupPods(endpoints: MatrixView['endpoints']): { by: string; groups: Group[] } {
+  const keys: [string, (e: MatrixView['endpoints'][number]) => string][] = [
+    ['namespace', (e) => (e.name.includes('/') ? e.name.slice(0, e.name.indexOf('/')) : '(none)')],
+    ['node', (e) => e.node ?? '(no node)'],
+  ];
+  for (const [by, keyOf] of keys) {
+    const groups = new Map<string, number[]>();
+    endpoints.forEach((e, i) => {
+      const key = keyOf(e);
+      const members = groups.get(key);
+      if (members === undefined) groups.set(key, [i]);
+      else members.push(i);
+    });
+    if (groups.size < 2) continue;
+    const sorted = [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([label, members]) => ({ label, members }));
+    if (sorted.length <= MAX_GROUPS) return { by, groups: sorted };
+    const per = Math.ceil(sorted.length / MAX_GROUPS);
+    const runs: Group[] = [];
+    for (let k = 0; k < sorted.length; k += per) {
+      const run = sorted.slice(k, k + per);
+      runs.push({ label: `${run[0]!.label} … ${run.at(-1)!.label}`, members: run.flatMap((g) => g.members) });
+    }
+    return { by: `${by}s`, groups: runs };
+  }
+  const slices: Group[] = [];
+  for (let k = 0; k < endpoints.length; k += SLICE) {
+    const last = Math.min(endpoints.length, k + SLICE) - 1;
+    slices.push({ label: `${endpoints[k]!.name} … ${endpoints[last]!.name}`, members: Array.from({ length: last - k + 1 }, (_, i) => k + i) });
+  }
+  return { by: 'slices of pods', groups: slices };
+}
+
+/**
+ * The matrix of more than MAX_CELL_PODS pods: a block per pair of groups, coloured by its most frequent outcome, with
+ * that outcome's letter and, when the block is mixed, the next one's after it and a hatching; its title counts every
+ * outcome. A block is as readable at 5,000 pods as at 500.
+ */
+function renderOverview(m: MatrixView): string {
+  const { by, groups } = groupPods(m.endpoints);
+  const g = groups.length;
+  const block = Math.max(18, Math.min(40, Math.floor(900 / g)));
+  const labels = groups.map((x) => clip(`${x.label} (${x.members.length})`, 40));
+  const labelWidth = 10 + 7 * Math.max(...labels.map((l) => l.length));
+  const left = labelWidth;
+  const top = 66 + labelWidth;
+  const legendCodes = Object.entries(m.legend).filter(([, d]) => (m.counts[d] ?? 0) > 0);
+  const width = Math.max(left + g * block + 24, 640);
+  const height = top + g * block + 30 + legendCodes.length * 18 + 12;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
+    `<title>${esc(m.title)}</title>`,
+    `<defs><pattern id="mixed" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="8" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="12" y="24" font-size="14" font-weight="bold" fill="#263238">${esc(m.title)}</text>`,
+    `<text x="12" y="44" font-size="11" fill="#37474f">${esc(`${m.endpoints.length} pods by ${by}: a block per pair of groups (row: from, column: to). For a group's pods, ask for its namespace= or node=.`)}</text>`,
+  ];
+  // Each pod's group, to count a row's letters into its blocks in one pass over the row.
+  const groupOf = new Int32Array(m.endpoints.length);
+  groups.forEach((x, k) => x.members.forEach((i) => (groupOf[i] = k)));
+  groups.forEach((from, r) => {
+    const counts = Array.from({ length: g }, () => new Map<string, number>());
+    for (const i of from.members) {
+      const row = m.rows[i]!;
+      for (let j = 0; j < row.length; j++) {
+        const code = row[j]!;
+        if (code === '-') continue;
+        const c = counts[groupOf[j]!]!;
+        c.set(code, (c.get(code) ?? 0) + 1);
+      }
+    }
+    counts.forEach((c, k) => {
+      const ranked = [...c].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      const pairs = ranked.reduce((n, [, x]) => n + x, 0);
+      const said = ranked.map(([code, x]) => `${x} ${m.legend[code] ?? 'without a common address family'}`).join(', ');
+      const title = `${groups[r]!.label} (${pods(from.members.length)}) → ${groups[k]!.label} (${pods(groups[k]!.members.length)}): ${pairs === 0 ? 'no pairs' : `${pairs} pairs, ${said}`}`;
+      const [first, second] = ranked;
+      const fill = first === undefined ? SELF : (COLOURS[m.legend[first[0]] ?? ''] ?? NONE);
+      const x = left + k * block;
+      const y = top + r * block;
+      out.push(`<g class="block"><title>${esc(title)}</title><rect x="${x}" y="${y}" width="${block}" height="${block}" fill="${fill}" stroke="#ffffff"/>`);
+      if (second !== undefined) out.push(`<rect x="${x}" y="${y}" width="${block}" height="${block}" fill="url(#mixed)"/>`);
+      if (first !== undefined) {
+        const ink = dark(fill) ? '#ffffff' : '#000000';
+        out.push(`<text x="${x + block / 2}" y="${y + block / 2 + 4}" font-size="${block >= 28 ? 11 : 9}" font-weight="bold" text-anchor="middle" fill="${ink}" aria-hidden="true">${esc(`${first[0]}${second?.[0] ?? ''}`)}</text>`);
+      }
+      out.push('</g>');
+    });
+  });
+  labels.forEach((label, k) => {
+    out.push(`<text x="${left - 4}" y="${top + k * block + block / 2 + 4}" font-size="10" text-anchor="end" fill="#37474f">${esc(label)}</text>`);
+    const x = left + k * block + block / 2 + 4;
+    out.push(`<text x="${x}" y="${top - 4}" font-size="10" transform="rotate(-90 ${x} ${top - 4})" fill="#37474f">${esc(label)}</text>`);
+  });
+  out.push(`<rect x="${left}" y="${top}" width="${g * block}" height="${g * block}" fill="none" stroke="#90a4ae"/>`);
+  out.push(...legend(legendCodes, m.counts, left, top + g * block + 24), '</svg>');
+  return out.join('\n') + '\n';
+}
+
 export function renderHeatmap(m: MatrixView): string {
+  if (m.endpoints.length > MAX_CELL_PODS) return renderOverview(m);
   const n = m.endpoints.length;
   const cell = Math.max(1, Math.min(14, Math.floor(900 / Math.max(n, 1))));
   const labelled = n <= 60;
@@ -85,13 +213,6 @@ export function renderHeatmap(m: MatrixView): string {
     });
   }
   out.push(`<rect x="${left}" y="${top}" width="${n * cell}" height="${n * cell}" fill="none" stroke="#90a4ae"/>`);
-  legendCodes.forEach(([code, d], i) => {
-    const y = top + n * cell + 24 + i * 18;
-    out.push(
-      `<rect x="${left}" y="${y - 10}" width="12" height="12" fill="${COLOURS[d]}"/>`,
-      `<text x="${left + 18}" y="${y}" font-size="12" fill="#37474f">${esc(`${code} ${d}: ${m.counts[d]} pairs`)}</text>`,
-    );
-  });
-  out.push('</svg>');
+  out.push(...legend(legendCodes, m.counts, left, top + n * cell + 24), '</svg>');
   return out.join('\n') + '\n';
 }

@@ -120,9 +120,10 @@ export function renderSvg(a: TraceAnswer): string {
       (dst
         ? `route ${dst}`
         : step?.type === 'DELIVER' ? 'delivered' : step?.type === 'BRIDGE' ? 'switched at L2' : dropped ? 'dropped' : isExit(step) ? 'leaves the network' : (step?.type ?? '').toLowerCase());
-    // Each hop is one group titled with every step's explanation: a browser shows it on hover, a page can open it.
+    // Each hop is one group titled with every step's explanation, a line each: a browser shows it on hover, a page can
+    // open it. The line break is a character reference: escaped as text it would read "\u000a".
     parts.push(
-      `<g class="hop" data-hop="${i}"><title>${esc(hop.steps.map((s) => `${s.type}: ${s.explanation}`).join('\n'))}</title>`,
+      `<g class="hop" data-hop="${i}"><title>${hop.steps.map((s) => esc(`${s.type}: ${s.explanation}`)).join('&#10;')}</title>`,
       `<rect x="${x(i)}" y="${top}" width="${BOX_W}" height="${BOX_H}" rx="6" fill="${dropped ? '#fde0dc' : '#ffffff'}" stroke="${dropped ? RED : '#37474f'}" stroke-width="${dropped ? 2.5 : 1.2}"/>`,
       `<text x="${x(i) + 10}" y="${top + 22}" font-size="13" font-weight="bold" fill="#263238">${esc(fit(hop.netns, BOX_W - 20, 13, true))}</text>`,
       `<text x="${x(i) + 10}" y="${top + 42}" font-size="11" fill="${dropped ? RED : isExit(step) ? BLUE : '#455a64'}">${esc(fit(what, BOX_W - 20, 11))}</text>`,

@@ -115,18 +115,41 @@ test('on a terminal the disposition and the drop are coloured, unless NO_COLOR i
   assert.doesNotMatch(r.stdout, /\x1b\[/);
 });
 
-test('matrix prints the rows with the pods named and a legend; json is the service\'s answer', async () => {
+test('matrix draws the service\'s rows with the pods named and a legend; json and csv are one row per pair', async () => {
   const r = await pathtrace(['matrix', '-t', 'lab'], env);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stdout,
-    ['lab, revision 2: 2 pods, 2 pairs', '   12', '1  -D  a (192.168.0.1)', '2  B-  b (192.168.0.2)', 'legend: D DELIVERED, B BLACKHOLED, - itself', 'counts: DELIVERED 1, BLACKHOLED 1', ''].join('\n'),
+    ['lab: 2 pods, 2 pairs', '   12', '1  -D  a (192.168.0.1)', '2  B-  b (192.168.0.2)', 'legend: D DELIVERED, B BLACKHOLED, - itself', 'counts: DELIVERED 1, BLACKHOLED 1', ''].join('\n'),
   );
+  assert.match((await pathtrace(['matrix', '-t', 'lab', '--revision', '1'], env)).stdout, /^lab, revision 1: 2 pods, 2 pairs\n {3}12\n1 {2}-D .*\n2 {2}D- /);
+  // A script gets one object per pair, the outcome by name: the service's format=rows as it is.
   const filtered = await pathtrace(['matrix', '-t', 'two-nodes', '--node', 'node-b', '--format', 'json'], env);
-  const served = await s.app.inject('/v1/topologies/two-nodes/reachability?node=node-b');
-  assert.deepEqual(JSON.parse(filtered.stdout), served.json());
+  assert.equal(filtered.code, 0, filtered.stderr);
+  const rows = JSON.parse(filtered.stdout) as { from: string; to: string; disposition: string }[];
+  assert.deepEqual(rows, (await s.app.inject('/v1/topologies/two-nodes/reachability?node=node-b&format=rows')).json());
+  const all = JSON.parse((await pathtrace(['matrix', '-t', 'two-nodes', '--format', 'json'], env)).stdout) as typeof rows;
+  assert.ok(all.some((p) => p.from === 'default/pod-a1' && p.to === 'default/pod-b1' && p.disposition === 'DELIVERED'));
+  assert.ok(all.every((p) => p.from !== p.to), 'a pod to itself is no row');
+  const csv = await pathtrace(['matrix', '-t', 'lab', '--format', 'csv'], env);
+  assert.equal(csv.stdout, 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition\r\na,,,192.168.0.1,b,,,192.168.0.2,DELIVERED\r\nb,,,192.168.0.2,a,,,192.168.0.1,BLACKHOLED\r\n');
   const svg = await pathtrace(['matrix', '-t', 'two-nodes', '--format', 'svg'], env);
   assert.match(svg.stdout, /^<svg /);
+  // Exit codes as for every command: a wrong format is the command line's fault, an unknown node the service's answer.
+  assert.equal((await pathtrace(['matrix', '-t', 'lab', '--format', 'letters'], env)).code, 2);
+  const none = await pathtrace(['matrix', '-t', 'two-nodes', '--port', '80', '--protocol', 'icmp'], env);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /HTTP 400/);
+});
+
+test('matrix --port asks about TCP to that port: a NetworkPolicy\'s denied pairs are P', async () => {
+  await s.app.inject({ method: 'PUT', url: '/v1/topologies/network-policy', payload: example('network-policy') });
+  const r = await pathtrace(['matrix', '-t', 'network-policy', '--port', '5432'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /P DENIED/);
+  const rows = JSON.parse((await pathtrace(['matrix', '-t', 'network-policy', '--port', '5432', '--format', 'json'], env)).stdout) as { from: string; to: string; disposition: string }[];
+  assert.equal(rows.find((p) => p.from === 'ops/probe' && p.to === 'shop/db')?.disposition, 'DENIED');
+  assert.equal(rows.find((p) => p.from === 'shop/web' && p.to === 'shop/db')?.disposition, 'DELIVERED');
 });
 
 test('matrix numbers its columns downwards past nine pods', async () => {

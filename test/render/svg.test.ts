@@ -60,6 +60,10 @@ test('the SVG is well-formed and self-contained', () => {
   assert.doesNotMatch(svg, /<script|href="http|@import|<image/);
   assert.equal((svg.match(/<text/g) ?? []).length, (svg.match(/<\/text>/g) ?? []).length);
   for (const hop of dropped.hops) assert.ok(svg.includes(`>${hop.netns}<`), `a box for ${hop.netns}`);
+  // A hop's title (the tooltip) has a line per step, broken by a real line break, not the text "\u000a".
+  const title = /<g class="hop" data-hop="1"><title>([^<]*)<\/title>/.exec(svg)![1]!;
+  assert.doesNotMatch(title, /\\u000a/);
+  assert.equal(title.split('&#10;').length, dropped.hops[1]!.steps.length);
 });
 
 test('rendered in Chromium: a dropped trace shows a red outcome and the red drop box; a delivered one is green', { skip: !chromium && 'Chromium is not installed (apt-get install chromium)' }, () => {

@@ -41,6 +41,28 @@ before(async () => {
   nodeA.routes = nodeA.routes!.filter((r) => r.dst !== '10.1.2.0/24');
   res = await t.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', headers: write, payload: { fabric: broken } });
   assert.equal(res.statusCode, 200, res.body);
+  // Services behind kube-proxy, and a NetworkPolicy that admits to default's pods only default's own.
+  const services = example('services');
+  services.cluster!.networkPolicies = [
+    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'from-default', namespace: 'default' }, spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] } },
+  ];
+  res = await t.app.inject({ method: 'POST', url: '/v1/topologies', headers: write, payload: { ...services, name: 'services' } });
+  assert.equal(res.statusCode, 201, res.body);
+  // More pods than the page draws one by one: 450 in nine namespaces on two nodes; in ns-8 the pods labelled db
+  // (every other one) admit only their own namespace, so a block of the overview can be mixed.
+  const many = example('two-nodes');
+  many.cluster!.pods = Array.from({ length: 450 }, (_, k) => ({
+    namespace: `ns-${k % 9}`,
+    name: `p-${String(k).padStart(3, '0')}`,
+    nodeName: k < 225 ? 'node-a' : 'node-b',
+    podIPs: [{ ip: `10.1.${k < 225 ? 1 : 2}.${(k % 225) + 2}` }],
+    ...(k % 9 === 8 && k % 2 === 0 ? { labels: { app: 'db' } } : {}),
+  }));
+  many.cluster!.networkPolicies = [
+    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'db', namespace: 'ns-8' }, spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }] } },
+  ];
+  res = await t.app.inject({ method: 'POST', url: '/v1/topologies', headers: write, payload: { name: 'many', cluster: many.cluster } });
+  assert.equal(res.statusCode, 201, res.body);
   base = await t.app.listen({ host: '127.0.0.1', port: 0 });
 
   browser = await launch();
@@ -63,7 +85,7 @@ const shot = (name: string) => page.screenshot({ path: `${ARTIFACTS}${name}.png`
 
 test('the page: token, trace, hop, matrix cell, diff and what-if, without a console error', { skip: noBrowser, timeout: 120_000 }, async () => {
   // Loaded without a token: the page says what it needs and puts the cursor in the token field.
-  await page.goto(`${base}/`);
+  await page.goto(`${base}/?topology=two-nodes`);
   const alert = page.getByRole('alert');
   await alert.waitFor();
   assert.match(await alert.textContent() ?? '', /asks for a token/);
@@ -74,7 +96,8 @@ test('the page: token, trace, hop, matrix cell, diff and what-if, without a cons
   assert.equal(await alert.isHidden(), true);
   assert.equal(await page.evaluate((key) => sessionStorage.getItem(key), 'pathtrace-token'), READER);
 
-  // Completion offers the topology's pods, nodes and addresses.
+  // Completion offers the topology's pods, nodes and addresses (once the topology's document has been read).
+  await page.locator('#endpoints option[value="default/pod-a1"]').waitFor({ state: 'attached' });
   const names = await page.locator('#endpoints option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   for (const name of ['default/pod-a1', 'default/pod-b1', 'node-a', '10.1.2.2']) assert.ok(names.includes(name), `${name} is offered`);
 
@@ -96,6 +119,7 @@ test('the page: token, trace, hop, matrix cell, diff and what-if, without a cons
   await page.keyboard.press('Enter');
   const detail = page.locator('#hop-detail');
   assert.match(await detail.locator('h3').textContent() ?? '', /^Hop 2: node-a/);
+  await detail.locator('li').first().waitFor();
   const steps = await detail.locator('li').allTextContents();
   assert.ok(steps.some((s) => /^ROUTE 10\.1\.2\.0\/24 via 192\.168\.0\.12 dev eth0 is the longest prefix/.test(s)), steps.join('\n'));
   await shot('1-trace');
@@ -144,6 +168,106 @@ test('the page: token, trace, hop, matrix cell, diff and what-if, without a cons
   assert.match(await result.locator('h3').textContent() ?? '', /^What if: 4 of 6 pairs would change outcome/);
   assert.equal(await page.locator('#matrix td.changed').count(), 4);
   await shot('4-whatif');
+
+  assert.deepEqual(problems, []);
+});
+
+test('Services and NetworkPolicy: the DNAT drawn, the denial marked, DENIED cells apart; 450 pods as an overview opened from the keyboard', { skip: noBrowser, timeout: 120_000 }, async () => {
+  await page.goto(`${base}/`);
+  await page.evaluate(([key, token]) => sessionStorage.setItem(key!, token!), ['pathtrace-token', READER]);
+  // The trace requests the page makes, to see what it fetches when.
+  const traces: URL[] = [];
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.pathname.endsWith('/trace')) traces.push(url);
+  });
+
+  // A pod to a Service, from a link: kube-proxy's DNAT is written in node-a's box.
+  await page.goto(`${base}/?topology=services&from=default/pod-a1&to=svc/default/web&protocol=tcp&port=80`);
+  await page.locator('#diagram svg').waitFor();
+  assert.match(await page.locator('#summary').textContent() ?? '', /^DELIVERED: default\/pod-a1 \(10\.1\.1\.2\) → svc\/default\/web \(10\.96\.100\.1\)/);
+  await page.locator('#endpoints option[value="svc/default/web"]').waitFor({ state: 'attached' });
+  const names = await page.locator('#endpoints option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  for (const name of ['svc/default/web', '10.96.100.1', 'svc/kube-system/kube-dns']) assert.ok(names.includes(name), `${name} is offered`);
+  assert.match(await page.locator('#diagram g.hop[data-hop="1"]').textContent() ?? '', /DNAT 10\.1\.2\.3:8080/);
+  // What was fetched: the diagram, the text and the hops without their prose; the explanations come with the first hop
+  // opened, once for every hop.
+  const asked = () => traces.map((u) => u.searchParams.get('format') ?? `json ${u.searchParams.get('detail') ?? 'full'}`).sort();
+  assert.deepEqual(asked(), ['json hops', 'svg', 'text']);
+  await page.locator('#diagram g.hop[data-hop="1"]').click();
+  const detail = page.locator('#hop-detail');
+  await detail.locator('li').first().waitFor();
+  assert.ok((await detail.locator('li').allTextContents()).some((li) => /^DNAT 10\.96\.100\.1:80 is the ClusterIP of default\/web:http \(TCP\)/.test(li)));
+  await page.locator('#diagram g.hop[data-hop="2"]').click();
+  await detail.locator('h3', { hasText: /^Hop 3: node-b/ }).waitFor();
+  await detail.locator('li').first().waitFor();
+  assert.deepEqual(asked(), ['json full', 'json hops', 'svg', 'text']);
+  await shot('5-service');
+
+  // From kube-system the Service's endpoint is refused by the policy: the drop box and the policy named under it.
+  await page.getByLabel('From', { exact: true }).fill('kube-system/coredns-a');
+  await page.getByRole('button', { name: 'Trace', exact: true }).click();
+  await page.locator('#summary', { hasText: /^DENIED at default\/web-b1: / }).waitFor();
+  assert.equal(await page.locator('#summary').getAttribute('class'), 'summary failed');
+  const last = page.locator('#diagram g.hop').last();
+  assert.equal(await last.locator('rect').getAttribute('fill'), '#fde0dc', 'the drop box');
+  assert.ok((await page.locator('#diagram text').allTextContents()).some((t) => t.startsWith('ingress denied (default/from-def')), 'the policy under the box');
+  await last.click();
+  await detail.locator('li', { hasText: /^POLICY ingress: kube-system\/coredns-a → default\/web-b1 \(TCP\/8080\) is denied/ }).waitFor();
+  await shot('6-denied');
+
+  // The matrix of TCP to port 80: the denied pairs are P, in a colour of their own; a cell traces as the matrix asked.
+  await page.locator('#m-protocol').selectOption('tcp');
+  await page.locator('#m-port').fill('80');
+  await page.getByLabel('Group by').selectOption('namespace');
+  await page.getByRole('button', { name: 'Show the matrix' }).click();
+  const denied = page.locator('#matrix td.o-P');
+  await denied.first().waitFor();
+  assert.equal(await denied.count(), 4, 'kube-system\'s two pods to default\'s two');
+  assert.deepEqual(await denied.allTextContents(), ['P', 'P', 'P', 'P']);
+  assert.match(await page.locator('#legend').textContent() ?? '', /DENIED \(4\)/);
+  const colour = (cell: string) => page.locator(cell).first().evaluate((e) => getComputedStyle(e).backgroundColor);
+  const deniedColour = await colour('#matrix td.o-P');
+  assert.notEqual(deniedColour, await colour('#matrix td.o-D'));
+  assert.notEqual(deniedColour, await colour('.legend .o-D'));
+  const cell = page.getByRole('gridcell', { name: 'kube-system/coredns-b → default/pod-a1: DENIED' });
+  await shot('7-matrix-denied');
+  await cell.click();
+  await page.locator('#summary', { hasText: /^DENIED at default\/pod-a1: kube-system\/coredns-b/ }).waitFor();
+  assert.equal(await page.locator('#protocol').inputValue(), 'tcp');
+  assert.equal(await page.locator('#port').inputValue(), '80');
+
+  // 450 pods: an overview of namespaces, blocks counted by outcome, opened and closed from the keyboard.
+  await page.locator('#topology').selectOption('many');
+  await page.locator('#topology-info', { hasText: '450 pods' }).waitFor();
+  await page.locator('#m-protocol').selectOption('icmp');
+  await page.getByRole('button', { name: 'Show the matrix' }).click();
+  const blocks = page.locator('#matrix table.overview td');
+  await blocks.first().waitFor();
+  assert.equal(await blocks.count(), 81);
+  const mixed = page.getByRole('gridcell', { name: 'namespace ns-0 (50 pods) → namespace ns-8 (50 pods): 2500 pairs, 1250 DELIVERED, 1250 DENIED' });
+  assert.equal(await mixed.textContent(), 'DP');
+  assert.match(await mixed.getAttribute('class') ?? '', /\bmixed\b/);
+  assert.equal(await page.getByRole('gridcell', { name: /^namespace ns-8 \(50 pods\) → namespace ns-8 \(50 pods\): 2450 pairs, 2450 DELIVERED$/ }).textContent(), 'D');
+  await shot('8-overview');
+  await blocks.first().focus();
+  await page.keyboard.press('End');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), await mixed.getAttribute('aria-label'));
+  await page.keyboard.press('Enter');
+  await page.locator('#matrix-zoom', { hasText: 'Showing namespace ns-0 → namespace ns-8 (50 × 50 pods)' }).waitFor();
+  assert.equal(await page.locator('#matrix td').count(), 50 * 50);
+  assert.equal(await page.locator('#matrix td.o-P').count(), 50 * 25);
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-r')), '0', 'the first pair has the focus');
+  await page.keyboard.press('ArrowDown');
+  assert.match(await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? ''), /^ns-0\/p-009 → ns-8\/p-008: DENIED$/);
+  await shot('9-zoomed');
+  await page.keyboard.press('Escape');
+  await blocks.first().waitFor();
+  assert.equal(await blocks.count(), 81);
+  // Grouped by node: two nodes, four blocks.
+  await page.getByLabel('Group by').selectOption('node');
+  assert.equal(await blocks.count(), 4);
+  assert.match(await blocks.nth(1).getAttribute('aria-label') ?? '', /^node node-a \(225 pods\) → node node-b \(225 pods\): 50625 pairs, /);
 
   assert.deepEqual(problems, []);
 });

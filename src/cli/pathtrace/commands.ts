@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Disposition } from '../../engine/trace/model.js';
+import { LEGEND } from '../../answer/legend.js';
 import { Client } from './client.js';
 import { dumpNode, type Exec } from './dump.js';
 import { CommandError, UsageError } from './errors.js';
@@ -130,13 +131,13 @@ export async function trace(ctx: Context, args: string[]): Promise<number> {
 
 // --- matrix ---------------------------------------------------------------------------------------------------------
 
-interface Matrix {
-  topology: { name: string; revision: number };
-  endpoints: { name: string; node: string | null; address: string }[];
-  legend: Record<string, string>;
-  rows: string[];
-  counts: Record<string, number>;
-  pairs: number;
+/** One ordered pair of the matrix as the service writes it with format=rows (openapi.yaml's MatrixRow). */
+interface MatrixRow {
+  from: string;
+  fromNode: string | null;
+  fromAddress: string;
+  to: string;
+  disposition: string | null;
 }
 
 /** Column numbers written downwards, one line per digit, so that a column of hundreds of pods stays one letter wide. */
@@ -149,30 +150,54 @@ function columnHeads(n: number, indent: number): string[] {
   });
 }
 
-function renderMatrix(m: Matrix, style: Style): string {
-  const n = m.endpoints.length;
-  const width = String(n).length;
-  const letter = (c: string) => {
-    const disposition = m.legend[c];
-    return disposition === undefined ? style('dim', c) : style(dispositionColour(disposition), c);
+const LETTER_OF = new Map(Object.entries(LEGEND).map(([letter, d]) => [d as string, letter]));
+/** The cell of a disposition this CLI has no letter for (a newer service): still told apart from every known one. */
+const UNKNOWN_LETTER = '*';
+
+/**
+ * The matrix drawn from its rows (one object per ordered pair of distinct pods, in the service's order of pods): a
+ * letter per cell, the pods named at the right, a legend naming every letter used and the counts. The rows name each
+ * pair's outcome, so nothing here depends on how the service abbreviates it.
+ */
+export function renderMatrixRows(topology: string, revision: number | undefined, rows: MatrixRow[], style: Style): string {
+  const index = new Map<string, number>();
+  const pods: { name: string; node: string | null; address: string }[] = [];
+  for (const r of rows) {
+    if (index.has(r.from)) continue;
+    index.set(r.from, pods.length);
+    pods.push({ name: r.from, node: r.fromNode, address: r.fromAddress });
+  }
+  const n = pods.length;
+  const where = revision === undefined ? topology : `${topology}, revision ${revision}`;
+  if (n === 0) return `${where}: fewer than two pods, no pairs\n`;
+  const cells = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j): string => (i === j ? '-' : ' ')));
+  const counts = new Map<string, number>();
+  let unknown = false;
+  for (const r of rows) {
+    const d = r.disposition;
+    const letter = d === null ? '?' : (LETTER_OF.get(d) ?? UNKNOWN_LETTER);
+    if (letter === UNKNOWN_LETTER) unknown = true;
+    cells[index.get(r.from)!]![index.get(r.to)!] = letter;
+    if (d !== null) counts.set(d, (counts.get(d) ?? 0) + 1);
+  }
+  const colour = (letter: string) => {
+    const d = LEGEND[letter];
+    return d === undefined ? style('dim', letter) : style(dispositionColour(d), letter);
   };
+  const width = String(n).length;
   const lines = [
-    `${m.topology.name}, revision ${m.topology.revision}: ${n} pods, ${m.pairs} pairs`,
+    `${where}: ${n} pods, ${rows.length} pairs`,
     ...columnHeads(n, width + 2),
-    ...m.rows.map((row, i) => {
-      const e = m.endpoints[i]!;
-      return `${String(i + 1).padStart(width)}  ${[...row].map(letter).join('')}  ${e.name} (${e.address}${e.node ? ` on ${e.node}` : ''})`;
-    }),
+    ...pods.map((p, i) => `${String(i + 1).padStart(width)}  ${cells[i]!.map(colour).join('')}  ${p.name} (${p.address}${p.node ? ` on ${p.node}` : ''})`),
   ];
-  const used = new Set(m.rows.join(''));
-  const legend = Object.entries(m.legend)
-    .filter(([c]) => used.has(c))
-    .map(([c, d]) => `${letter(c)} ${d}`);
-  if (used.has('-')) legend.push(`${style('dim', '-')} itself`);
-  if (used.has('?')) legend.push(`${style('dim', '?')} no common address family`);
+  const legend = Object.entries(LEGEND)
+    .filter(([, d]) => counts.has(d))
+    .map(([letter, d]) => `${colour(letter)} ${d}`);
+  legend.push(`${style('dim', '-')} itself`);
+  if (unknown) legend.push(`${style('dim', UNKNOWN_LETTER)} a disposition this version does not know (see --format json)`);
+  if (rows.some((r) => r.disposition === null)) legend.push(`${style('dim', '?')} no common address family`);
   lines.push(`legend: ${legend.join(', ')}`);
-  const counts = Object.entries(m.counts).filter(([, c]) => c > 0);
-  if (counts.length > 0) lines.push(`counts: ${counts.map(([d, c]) => `${d} ${c}`).join(', ')}`);
+  if (counts.size > 0) lines.push(`counts: ${[...counts].map(([d, c]) => `${d} ${c}`).join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -181,18 +206,30 @@ export async function matrix(ctx: Context, args: string[]): Promise<number> {
     namespace: { type: 'string', short: 'n' },
     node: { type: 'string' },
     revision: { type: 'string' },
+    protocol: { type: 'string' },
+    port: { type: 'string', short: 'p' },
     format: { type: 'string' },
   });
   if (positionals.length > 0) throw new UsageError(`matrix takes no arguments; got ${positionals.join(' ')}`);
-  const format = oneOf(values.format, '--format', ['text', 'json', 'svg']) ?? 'text';
+  const format = oneOf(values.format, '--format', ['text', 'json', 'csv', 'svg']) ?? 'text';
+  const port = integer(values.port, '--port', 1, 65535);
+  const revision = integer(values.revision, '--revision', 1, 2 ** 31 - 1);
   const query = {
     namespace: values.namespace,
     node: values.node,
-    revision: integer(values.revision, '--revision', 1, 2 ** 31 - 1),
-    format: format === 'svg' ? 'svg' : undefined,
+    revision,
+    // As for trace: a port alone asks for TCP.
+    protocol: oneOf(values.protocol, '--protocol', ['icmp', 'tcp', 'udp', 'sctp']) ?? (port !== undefined ? 'tcp' : undefined),
+    port,
+    // One object per pair (or CSV): a script reads the outcome of a pair by name, not by a letter in a string.
+    format: format === 'text' || format === 'json' ? 'rows' : format,
   };
-  const answer = await client(ctx, values).send('GET', `${topologyPath(topologyOf(ctx, values))}/reachability`, { query });
-  ctx.stdout.write(format === 'text' ? renderMatrix(JSON.parse(answer.body) as Matrix, styleFor(ctx.stdout, ctx.env)) : answer.body);
+  const answer = await client(ctx, values).send('GET', `${topologyPath(topologyOf(ctx, values))}/reachability`, {
+    query,
+    accept: format === 'csv' ? 'text/csv' : format === 'svg' ? 'image/svg+xml' : 'application/json',
+  });
+  const body = answer.body.endsWith('\n') ? answer.body : `${answer.body}\n`;
+  ctx.stdout.write(format === 'text' ? renderMatrixRows(topologyOf(ctx, values), revision, JSON.parse(answer.body) as MatrixRow[], styleFor(ctx.stdout, ctx.env)) : body);
   return 0;
 }
 

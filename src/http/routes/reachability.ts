@@ -65,7 +65,9 @@ const reachabilityMatrixDoc = {
     'letter per destination (`legend` says which disposition each letter is; `-` is a pod to itself, `?` a pair without\n' +
     'a common address family), with counts. Pods the kernel cannot tell apart (the same routes, links on the same\n' +
     'layer-2 domains in the same state) share one trace per destination, so a 1,000-pod matrix takes well under a\n' +
-    'second. `format=svg` (or `Accept: image/svg+xml`) draws it as a heat map. At most 5,000 pods (413 beyond).\n' +
+    'second. `format=svg` (or `Accept: image/svg+xml`) draws it as a heat map: a cell per pair up to 400 pods, past that a\n' +
+    'block per pair of namespaces (or nodes, or runs of them), coloured by its most frequent outcome and titled with every\n' +
+    'count; ask for a `namespace` or a `node` to see its pods. At most 5,000 pods (413 beyond).\n' +
     'For dashboards and spreadsheets, `format=rows` answers one object per ordered pair of distinct pods\n' +
     '(`[{from, to, disposition, …}]`, as Grafana\'s Infinity datasource takes it) and `format=csv` (or `Accept: text/csv`)\n' +
     'the same columns as CSV; both are refused (422 `answer-too-large`) past `MAX_ANSWER_BYTES`: ask for a namespace or a node.\n',
