@@ -7,7 +7,6 @@ import { Worker } from 'node:worker_threads';
 import { threadSource } from '../threads.js';
 import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
 import { lockDataDir, type DataDirLock } from './datadir-lock.js';
-import { seedFromTemplate } from './template.js';
 
 export interface Rows<T> {
   rows: T[];
@@ -82,8 +81,6 @@ async function openPglite(dataDir: string | undefined, onLost?: (err: Error) => 
   const lock: DataDirLock | undefined = dataDir ? await lockDataDir(dataDir, { onLost }) : undefined;
   let thread: PgliteThread;
   try {
-    // A new folder starts as a copy of the build's template (already migrated) instead of PGlite's initdb.
-    if (dataDir) await seedFromTemplate(dataDir);
     thread = await PgliteThread.open(dataDir);
   } catch (err) {
     await lock?.release();
