@@ -6,8 +6,8 @@
 // before a migration was added or changed, or by another PGlite, would give a folder of another schema or format, so
 // the start falls back to initdb and the migrations as before.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { cp, readdir, readFile, rename, rm, writeFile, mkdir } from 'node:fs/promises';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,12 +72,26 @@ export async function seedFromTemplate(dataDir: string, dir = templateDir): Prom
   if (existsSync(join(dataDir, MARKER))) return false;
   const template = await usableTemplate(dir);
   if (template === undefined) return false;
-  for (const entry of await readdir(template)) {
-    if (entry === MARKER || entry === MANIFEST) continue;
-    await cp(join(template, entry), join(dataDir, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(template, { withFileTypes: true })) {
+    if (entry.name === MARKER || entry.name === MANIFEST) continue;
+    copyTree(join(template, entry.name), join(dataDir, entry.name), entry.isDirectory());
   }
-  await cp(join(template, MARKER), join(dataDir, MARKER));
+  copyFileSync(join(template, MARKER), join(dataDir, MARKER));
   return true;
+}
+
+/**
+ * Copies a file, or a folder recursively. Synchronous and without fs.cp's checks per file: the template is ~1,000 files,
+ * and this way costs half the CPU time of fs.promises.cp (it runs in the database's own thread, which has nothing else
+ * to do meanwhile).
+ */
+function copyTree(from: string, to: string, folder: boolean): void {
+  if (!folder) {
+    copyFileSync(from, to);
+    return;
+  }
+  mkdirSync(to, { recursive: true });
+  for (const e of readdirSync(from, { withFileTypes: true })) copyTree(join(from, e.name), join(to, e.name), e.isDirectory());
 }
 
 /**
