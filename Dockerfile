@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build also makes the embedded database's template folder (dist/pglite-template), migrated with these files.
+COPY migrations ./migrations
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime-deps

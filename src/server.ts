@@ -1,24 +1,33 @@
 // The listening service: configuration from the environment, the database (migrated under an advisory lock), the app,
 // and a graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the database).
-import { buildApp } from './app.js';
-import { logSerializers } from './http/log.js';
 import { checkExposure, ConfigError, loadConfig } from './config.js';
 import { TokenVerifier } from './auth/tokens.js';
-import { JwtVerifier } from './auth/oidc.js';
 import { openDb } from './store/db.js';
 import { DataDirLockedError } from './store/datadir-lock.js';
 import { migrate } from './store/migrate.js';
 
 async function main() {
   const config = loadConfig(process.env);
-  const db = await openDb(config.db, {
+  // The database opens and migrates (PGlite: its WebAssembly compiled and started in a thread of its own) while this
+  // thread loads the rest of the service: the two took about as long as each other, one after the other.
+  const opening = openDb(config.db, {
     // Another process has the folder now: this one must not write another byte to it, not even a clean close.
     onDataDirLost: (err) => {
       console.error(`pathtrace: ${err.message}: another process has taken the data folder over; exiting without touching it`);
       process.exit(1);
     },
+  }).then(async (db) => {
+    await migrate(db);
+    return db;
   });
-  await migrate(db);
+  // Handled where it is awaited below; this only keeps a failure during the imports from counting as unhandled.
+  opening.catch(() => {});
+  const [{ buildApp }, { logSerializers }, { JwtVerifier }] = await Promise.all([
+    import('./app.js'),
+    import('./http/log.js'),
+    import('./auth/oidc.js'),
+  ]);
+  const db = await opening;
   // Authentication is on when any token or an identity provider is configured, tokens made with `npm run token`
   // included (those are looked up per request, so tokens created later work too).
   const { auth } = config;

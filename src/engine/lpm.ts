@@ -296,14 +296,16 @@ function walk(t: Int32Array, s: number, w: number): number {
 
 /** Validates the entries and keeps, for each prefix, the last entry that names it; in first-appearance order. */
 function dedupe(family: Family, entries: readonly LpmEntry[]): LpmEntry[] {
-  const index = new Map<string, number>();
+  const index = new Map<number | string, number>();
   const out: LpmEntry[] = [];
   for (const e of entries) {
     if (e.prefix.family !== family) throw new RangeError(`${e.prefix} in an IPv${family} table`);
     if (!Number.isInteger(e.value) || e.value < 0 || e.value > MAX_VALUE) {
       throw new RangeError(`value ${e.value} for ${e.prefix} is not an integer in 0..${MAX_VALUE}`);
     }
-    const key = e.prefix.toString();
+    // An IPv4 prefix is keyed by its value and length (at most 2^38), which costs no string: the owner tables of a large
+    // cluster hold hundreds of thousands of host prefixes, and formatting each was a visible part of the compile.
+    const key = family === 4 ? e.prefix.addr.w0 * 64 + e.prefix.bits : e.prefix.toString();
     const i = index.get(key);
     if (i === undefined) {
       index.set(key, out.length);

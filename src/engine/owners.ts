@@ -34,7 +34,9 @@ export class Owners {
     const chain = (this.chain = new Int32Array(count * ENTRY));
     let o = 0;
     for (const l of links) {
-      for (const { addr } of l.addrs) {
+      // Indexed: a for-of per link allocated an iterator for each of hundreds of thousands of links.
+      for (let i = 0; i < l.addrs.length; i++) {
+        const { addr } = l.addrs[i]!;
         const key = addr.family === 4 ? addr.w0 : addr.toString();
         chain[o * ENTRY] = l.id;
         chain[o * ENTRY + 1] = -1;

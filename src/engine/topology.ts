@@ -58,7 +58,8 @@ export interface Transport {
 }
 
 export class CompiledTopology {
-  private readonly bareNames = new Map<string, string[]>();
+  /** Pod names without their namespace: the one pod of that name, or the several (an array only then, to save 150,000). */
+  private readonly bareNames = new Map<string, string | string[]>();
   /** The container ports of the cluster's pods, by namespace/name: what a port name given to a trace means. */
   podPorts: ReadonlyMap<string, readonly ContainerPortDoc[]> = new Map();
 
@@ -72,7 +73,8 @@ export class CompiledTopology {
       if (e.kind !== 'pod') continue;
       const bare = e.name.slice(e.name.indexOf('/') + 1);
       const named = this.bareNames.get(bare);
-      if (named === undefined) this.bareNames.set(bare, [e.name]);
+      if (named === undefined) this.bareNames.set(bare, e.name);
+      else if (typeof named === 'string') this.bareNames.set(bare, [named, e.name]);
       else named.push(e.name);
     }
   }
@@ -105,10 +107,10 @@ export class CompiledTopology {
     }
     const exact = this.endpoints.get(text);
     if (exact !== undefined) return exact;
-    const named = this.bareNames.get(text) ?? [];
-    if (named.length === 1) return this.endpoints.get(named[0]!)!;
-    if (named.length > 1) {
-      throw new EndpointError(`${text} names ${named.length} pods; say which with namespace/name`, 'ambiguous', named.sort());
+    const named = this.bareNames.get(text);
+    if (typeof named === 'string') return this.endpoints.get(named)!;
+    if (named !== undefined) {
+      throw new EndpointError(`${text} names ${named.length} pods; say which with namespace/name`, 'ambiguous', [...named].sort());
     }
     throw new EndpointError(`there is no pod, node or netns named ${text} in this topology`, 'unknown', suggestNames(text, this.endpoints.keys()));
   }

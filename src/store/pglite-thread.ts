@@ -3,13 +3,24 @@
 // milliseconds of it. On the main thread that would stall every request for as long; here only this thread waits, and
 // the main thread sends statements and receives rows as messages (db.ts). Transactions keep PGlite's own semantics: the
 // callback of PGlite's transaction() stays open until the main thread ends it, and statements outside it wait.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
+import { seedFromTemplate } from './template.js';
 
 const INT8 = 20;
 const port = parentPort!;
-const db = await PGlite.create((workerData as { dataDir: string | undefined }).dataDir ?? 'memory://', {
+const { dataDir } = workerData as { dataDir: string | undefined };
+// PGlite's WebAssembly (9 MB) compiles on V8's background threads while this thread copies the template, rather than
+// after it. The main thread has taken the folder's lock before starting this thread.
+const wasm = readFile(createRequire(import.meta.url).resolve('@electric-sql/pglite/pglite.wasm')).then((bytes) => WebAssembly.compile(bytes));
+wasm.catch(() => {}); // awaited below; a failure while the template is copied must not count as unhandled
+// A new folder starts as a copy of the build's template (already migrated) instead of PGlite's initdb.
+if (dataDir !== undefined) await seedFromTemplate(dataDir);
+const db = await PGlite.create(dataDir ?? 'memory://', {
+  pgliteWasmModule: await wasm,
   // int8 stays a string, as pg gives it.
   parsers: { [INT8]: (v: string) => v },
 });
