@@ -8,7 +8,7 @@ import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '
 import { answerQuery, Family, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from './traces.schemas.js';
 import { pickFormat, type Format } from '../formats.js';
 import { sendEncoded } from '../work.js';
-import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
+import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, LESS_THAN_DRAWN } from '../../answer/size.js';
 import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
@@ -386,7 +386,11 @@ export default async function traceRoutes(plain: FastifyInstance, options: { max
       // Written out in the worker: the bytes arrive ready to send, and their length is the answer's size.
       const answer = await app.work.run('answer', [{ name, revision: wanted }], { flow, options, format: chosen, layout });
       const bytes = answer.body.byteLength;
-      if (chosen === 'json' && bytes > maxBytes) throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
+      // Every format is held to the limit: a drawing of a long path is not exempt because it is not JSON.
+      if (bytes > maxBytes) {
+        if (chosen === 'json') throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
+        throw answerTooLarge(maxBytes, `: this trace as ${chosen} takes ${bytes} bytes`, '', LESS_THAN_DRAWN);
+      }
       app.metrics.traced({ [answer.disposition]: 1 });
       return sendEncoded(reply, answer);
     },
