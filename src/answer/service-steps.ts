@@ -110,6 +110,32 @@ export const SnatStep = Type.Object(
   { additionalProperties: false, description: 'The packet kube-proxy marked is masqueraded as it leaves the node (KUBE-POSTROUTING).' },
 );
 
+const Rewrite = Type.Object({ from: Type.String(), to: Type.String() }, { additionalProperties: false });
+
+export const UnnatStep = Type.Object(
+  {
+    type: Type.Literal('UNNAT'),
+    explanation,
+    service: AnswerService,
+    src: Type.Object(
+      { from: Type.String(), to: Type.String() },
+      { additionalProperties: false, description: "The reply's source, from the endpoint back to the Service address and port the client sent to." },
+    ),
+    dst: Type.Optional(
+      Type.Object(Rewrite.properties, {
+        additionalProperties: false,
+        description: "When the request was masqueraded: the reply's destination, from the masquerade address back to the client.",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "In a reply (a bidirectional batch's `return`): conntrack reverses kube-proxy's DNAT (and masquerade) in the node that made them, " +
+      'so that the client sees the answer come from the Service address.',
+  },
+);
+
 const hostPort = (a: { address: { family: number; toString(): string }; port: number }) =>
   a.address.family === 6 ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 

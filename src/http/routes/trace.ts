@@ -132,8 +132,10 @@ const tracePacketDoc = {
     '  answer ARP/ND for it, or `{external: true}` for a host outside the model.\n' +
     '- `DELIVER`: the destination `address` is the namespace\'s own, on `link`.\n' +
     '- `DNAT`: kube-proxy\'s rules in a node (the source\'s node for a pod or the node itself, the node the packet enters\n' +
-    '  otherwise) match a Service: its `frontend` (clusterIP, externalIP, loadBalancer, nodePort), every endpoint in\n' +
-    '  `candidates` with whether it is one and `why` (ready, serving-terminating, not-ready, remote), the `chain` (cluster\n' +
+    '  otherwise) match a Service: its `frontend` (clusterIP, externalIP, loadBalancer, nodePort), its endpoints counted\n' +
+    '  in `endpoints` (by `why`) and up to 32 of them in `candidates` (with `detail=full`: the one this path takes, the\n' +
+    '  first of each kind, then in order) with whether each is one and `why` (ready, serving-terminating, not-ready,\n' +
+    '  terminating-while-others-ready, remote), the `chain` (cluster\n' +
     '  or local policy) and `route` (the short-circuit of pod and node traffic under Local policy), the `masquerade` mark,\n' +
     '  and `to`, the endpoint this path takes. Every candidate is a path of its own (as ECMP branches are); `endpoint=`\n' +
     '  picks one. A `verdict` other than `dnat` ends the trace REJECTED or DENIED.\n' +
