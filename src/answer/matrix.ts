@@ -39,6 +39,14 @@ export function selectPods(compiled: CompiledTopology, filter: { namespace?: str
     .filter((e) => filter.node === undefined || nodeOf(e) === filter.node);
 }
 
+/** What every matrix answer starts with: the revision, the transport asked for, and the pods of its rows. */
+const head = (topology: { name: string; revision: number }, protocol: string | undefined, port: number | undefined, pods: Endpoint[]) => ({
+  topology,
+  ...(protocol !== undefined ? { protocol } : {}),
+  ...(port !== undefined ? { port } : {}),
+  endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
+});
+
 export function matrixAnswer(
   compiled: CompiledTopology,
   topology: { name: string; revision: number },
@@ -66,10 +74,7 @@ export function matrixAnswer(
     rows.push(row);
   }
   return {
-    topology,
-    ...(transport.protocol !== undefined ? { protocol: transport.protocol } : {}),
-    ...(transport.dstPort !== undefined ? { port: transport.dstPort } : {}),
-    endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
+    ...head(topology, transport.protocol, transport.dstPort, pods),
     legend: { ...LEGEND },
     rows,
     counts,
@@ -194,10 +199,7 @@ export function serviceMatrixAnswer(
     rows.push(row);
   }
   return {
-    topology,
-    ...(filter.protocol !== undefined ? { protocol: filter.protocol } : {}),
-    ...(filter.port !== undefined ? { port: filter.port } : {}),
-    endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
+    ...head(topology, filter.protocol, filter.port, pods),
     services: columns,
     legend: { ...LEGEND },
     rows,
