@@ -3,7 +3,11 @@
 import type { Static } from '@sinclair/typebox';
 import type { CompiledTopology } from '../engine/topology.js';
 import { worstPath, type Trace } from '../engine/trace.js';
-import type { BareTraceAnswer } from './schema.js';
+import type { BareHop, BareTraceAnswer } from './schema.js';
+import type { BareStep } from './steps.js';
+import type { Addr } from '../engine/addr.js';
+import type { DnatStep as EngineDnat, SnatStep as EngineSnat } from '../engine/service/describe.js';
+import { serviceJson, serviceName } from './service-steps.js';
 import type { BatchItem } from '../http/routes/traces.schemas.js';
 import { Problem, problemBody } from './problem.js';
 import { traceAnswer, type AnswerOptions, type FlowRequest } from './trace-answer.js';
@@ -25,6 +29,110 @@ function reversed(flow: FlowRequest, from: string, to: string, there: number | u
 const routed = (t: Trace) =>
   t.paths[worstPath(t.paths)]!.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).map((h) => h.netns.name);
 
+type Attempt = (flow: FlowRequest) => { answer: Omit<BareTraceAnswer, 'topology'>; engine: Trace } | { error: ReturnType<typeof problemBody> };
+type Reply = Pick<Item, 'return' | 'returnError' | 'asymmetric' | 'returnFails'>;
+
+/**
+ * The way back of a flow kube-proxy DNATed (on the path the answer shows): from the endpoint to the client as the
+ * endpoint saw it (the masquerade address when the request was masqueraded, which brings the reply to the node that
+ * translated it; then on from that node to the client), with the UNNAT step where conntrack reverses the translation.
+ * Undefined when the path has no DNAT.
+ */
+function serviceReply(engine: Trace, trace: Omit<BareTraceAnswer, 'topology'>, flow: FlowRequest, attempt: Attempt): Reply | undefined {
+  const path = engine.paths[worstPath(engine.paths)]!;
+  let dnat: EngineDnat | undefined;
+  let snat: EngineSnat | undefined;
+  for (const h of path.hops) {
+    for (const s of h.steps) {
+      if (s.type === 'DNAT' && s.to !== undefined) dnat = s;
+      else if (s.type === 'SNAT') snat = s;
+    }
+  }
+  if (dnat === undefined || dnat.to === undefined) return undefined;
+  const node = dnat.netns.name;
+  const endpoint = path.hops[path.hops.length - 1]!.netns.name;
+  const service = `${hostPort(dnat.matched.address, dnat.matched.port)}`;
+  const client = engine.flow.src;
+  const { protocol } = engine.flow;
+  const ports = { ...(flow.srcPort !== undefined ? { dstPort: flow.srcPort } : {}), srcPort: dnat.to.port };
+  // To the client by its name when the reply is addressed to it (the summary then names it as the request did).
+  const clientOutside = trace.source.netns === null;
+  const to = snat !== undefined ? snat.to.toString() : clientOutside ? client.toString() : trace.source.name;
+  const first = attempt({ from: endpoint, src: dnat.to.address.toString(), to, protocol, ...ports });
+  if ('error' in first) return { return: null, returnError: first.error };
+  const unnat = {
+    type: 'UNNAT' as const,
+    service: serviceJson(dnat.service),
+    src: { from: hostPort(dnat.to.address, dnat.to.port), to: service },
+    ...(snat !== undefined ? { dst: { from: snat.to.toString(), to: client.toString() } } : {}),
+  };
+  const prose = trace.hops?.[0]?.steps[0]?.explanation !== undefined;
+  const said =
+    `conntrack in ${node} reverses kube-proxy's translation of the request: the reply's source ${unnat.src.from} becomes ${service}, ` +
+    `the ${FRONTEND[dnat.frontend]} of ${serviceName(dnat.service)} the client sent to` +
+    (snat !== undefined ? `, and its destination ${snat.to} (the masquerade address) becomes the client's ${client} again` : '');
+  const step = prose ? { ...unnat, explanation: said } : unnat;
+  // Masqueraded by a node that is not the client: the reply to the masquerade address goes on from that node.
+  const onward = snat !== undefined && trace.source.netns !== node;
+  const withStep = (hops: BareHop[]): BareHop[] =>
+    hops.map((h) => (h.netns === node ? { ...h, steps: [...h.steps.slice(0, 1), step as BareStep, ...h.steps.slice(1).filter((s) => !onward || s.type !== 'DELIVER')] } : h));
+  const ok = (d: string) => d === 'DELIVERED' || (clientOutside && d === 'EXITS_NETWORK');
+  let reply = first.answer;
+  let routes = routed(first.engine);
+  if (onward) {
+    // The reply to the masquerade address ends in the node that masqueraded the request (its own address); conntrack
+    // sends it on from there to the client.
+    const atNode = first.answer.disposition === 'DELIVERED' && first.answer.hops !== undefined ? first.answer.hops.at(-1)?.netns === node : first.engine.paths[worstPath(first.engine.paths)]!.hops.at(-1)!.netns.name === node;
+    if (first.answer.disposition !== 'DELIVERED' || !atNode) {
+      return { return: first.answer, asymmetric: true, returnFails: true };
+    }
+    const on = attempt({ from: node, to: clientOutside ? client.toString() : trace.source.name, protocol, ...ports, srcPort: dnat.matched.port });
+    if ('error' in on) return { return: null, returnError: on.error };
+    const { hops: _, paths: __, pathCount: ___, pathsOmitted: ____, ecmp: _____, mtu: ______, ...rest } = on.answer;
+    reply = {
+      ...rest,
+      source: first.answer.source,
+      summary: `${on.answer.summary} (the reply of ${endpoint}, un-NATed in ${node})`,
+      ...(first.answer.hops !== undefined && on.answer.hops !== undefined
+        ? { hops: [...withStep(first.answer.hops).slice(0, -1), joined(withStep(first.answer.hops).at(-1)!, on.answer.hops[0]!), ...on.answer.hops.slice(1)], notes: [...(first.answer.notes ?? []), ...(on.answer.notes ?? [])] }
+        : {}),
+    };
+    // The node is in both legs: once.
+    routes = [...routes, ...routed(on.engine).slice(1)];
+  } else {
+    const crosses = routes.includes(node) || first.engine.paths[worstPath(first.engine.paths)]!.hops.some((h) => h.netns.name === node);
+    if (!crosses) {
+      const note =
+        `the reply does not pass ${node}, where kube-proxy translated the request: conntrack cannot reverse the DNAT, and ` +
+        `the client gets a reply from ${unnat.src.from}, which matches none of its connections`;
+      return { return: { ...first.answer, notes: [...(first.answer.notes ?? []), note] }, asymmetric: true, returnFails: true };
+    }
+    reply = {
+      ...first.answer,
+      summary: `${first.answer.summary} (conntrack un-NATs it in ${node}: from ${service})`,
+      ...(first.answer.hops !== undefined ? { hops: withStep(first.answer.hops) } : {}),
+      ...(first.answer.paths !== undefined ? { paths: first.answer.paths.map((p) => ({ ...p, hops: withStep(p.hops) })) } : {}),
+    };
+  }
+  // What the client receives: from the Service address and port, to itself.
+  reply = { ...reply, flow: { ...reply.flow, src: dnat.matched.address.toString(), dst: client.toString(), srcPort: dnat.matched.port } };
+  return {
+    return: reply,
+    asymmetric: routed(engine).join('\n') !== routes.reverse().join('\n'),
+    returnFails: !ok(reply.disposition),
+  };
+}
+
+/** The node's hop of a reply in two legs: as it came in (and was un-NATed), then as it goes on (its ORIGINATE left out). */
+function joined(arrived: BareHop, leaves: BareHop): BareHop {
+  const { out: _, ...hop } = arrived;
+  return { ...hop, ...(leaves.out !== undefined ? { out: leaves.out } : {}), steps: [...arrived.steps, ...leaves.steps.filter((s) => s.type !== 'ORIGINATE')] };
+}
+
+const FRONTEND = { clusterIP: 'ClusterIP', externalIP: 'externalIP', loadBalancer: 'load-balancer IP', nodePort: 'NodePort' } as const;
+
+const hostPort = (a: Addr, port: number) => (a.family === 6 ? `[${a}]:${port}` : `${a}:${port}`);
+
 export interface BatchOptions extends AnswerOptions {
   bidirectional: boolean;
   /** The most bytes the answer may take (MAX_ANSWER_BYTES): past them the batch stops with a 422. */
@@ -36,7 +144,7 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
   const { bidirectional, maxBytes } = options;
   const byDisposition: Record<string, number> = {};
   let errors = 0;
-  const attempt = (flow: FlowRequest): { answer: Omit<BareTraceAnswer, 'topology'>; engine: Trace } | { error: ReturnType<typeof problemBody> } => {
+  const attempt: Attempt = (flow) => {
     try {
       const { ends, trace } = traceFlow(compiled, flow);
       const { topology: _, ...answer } = traceAnswer(compiled, topology, flow, ends, trace, options);
@@ -55,6 +163,9 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     const trace = there.answer;
     byDisposition[trace.disposition] = (byDisposition[trace.disposition] ?? 0) + 1;
     if (!bidirectional) return { flow, trace };
+    // Through a Service: the reply comes from the endpoint, and conntrack un-NATs it in the node that translated it.
+    const service = trace.disposition === 'DELIVERED' ? serviceReply(there.engine, trace, flow, attempt) : undefined;
+    if (service !== undefined) return { flow, trace, ...service };
     if (trace.destination.netns === null) return { flow, trace, return: null };
     const back = attempt(reversed(flow, trace.destination.name, trace.source.name, there.engine.flow.dstPort));
     if ('error' in back) return { flow, trace, return: null, returnError: back.error };

@@ -609,9 +609,13 @@ function splitText(t: Trace, shown: number): string {
   const outcomes = new Set(t.paths.map((p) => p.disposition));
   // Paths that took no ECMP branch differ only by the Service endpoint kube-proxy chose.
   const why = t.paths.every((p) => p.choices.length === 0) ? 'Service endpoint' : 'ECMP';
+  // A Service with more endpoints than the engine follows paths: say that the rest were not traced.
+  let dnat: number | undefined;
+  for (const h of t.paths[shown]!.hops) for (const s of h.steps) if (s.type === 'DNAT' && dnat === undefined) dnat = s.counts.candidates;
+  const cut = dnat !== undefined && dnat > n ? `; only the first ${n} of the Service's ${dnat} endpoints are traced (at most ${MAX_PATHS} paths)` : '';
   return outcomes.size === 1
-    ? `all ${n} ${why === 'ECMP' ? 'ECMP paths' : 'paths (one per Service endpoint)'} agree: ${delivered} of ${n} deliver`
-    : `${why}: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}`;
+    ? `all ${n} ${why === 'ECMP' ? 'ECMP paths' : 'paths (one per Service endpoint)'} agree: ${delivered} of ${n} deliver${cut}`
+    : `${why}: ${delivered} of ${n} paths deliver; the worst, path ${shown + 1}, is shown; outcomes: ${[...outcomes].join(', ')}${cut}`;
 }
 
 const FULL: ExplainOptions = { detail: 'full', paths: MAX_PATHS };

@@ -2,7 +2,10 @@
 // matrix's answer.
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
 import { reachability } from '../engine/reachability.js';
-import type { Disposition, Flow } from '../engine/trace.js';
+import { worstPath, type Disposition, type Flow } from '../engine/trace.js';
+import { SERVICE_PREFIX } from '../engine/service/resolve.js';
+import { PROTOCOLS } from '../engine/service/table.js';
+import { traceFlow } from './flow.js';
 import type { ReachabilityAnswerDoc } from '../http/routes/reachability.js';
 import { Buffer } from 'node:buffer';
 import { Problem } from './problem.js';
@@ -37,6 +40,14 @@ export function transportOf(protocol: Flow['protocol'] | undefined, port: number
   return { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { dstPort: port } : {}) };
 }
 
+/** What every matrix answer starts with: the revision, the transport asked for, and the pods of its rows. */
+const head = (topology: { name: string; revision: number }, protocol: string | undefined, port: number | undefined, pods: Endpoint[]) => ({
+  topology,
+  ...(protocol !== undefined ? { protocol } : {}),
+  ...(port !== undefined ? { port } : {}),
+  endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
+});
+
 export function matrixAnswer(
   compiled: CompiledTopology,
   topology: { name: string; revision: number },
@@ -64,10 +75,7 @@ export function matrixAnswer(
     rows.push(row);
   }
   return {
-    topology,
-    ...(transport.protocol !== undefined ? { protocol: transport.protocol } : {}),
-    ...(transport.dstPort !== undefined ? { port: transport.dstPort } : {}),
-    endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
+    ...head(topology, transport.protocol, transport.dstPort, pods),
     legend: { ...LEGEND },
     rows,
     counts,
@@ -127,4 +135,77 @@ function csvField(value: string | null): string {
   if (value === null) return '';
   const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+/** Beyond this many pod × Service-port cells a Service matrix is refused (each cell traces every endpoint, up to 64). */
+export const MAX_SERVICE_CELLS = 100_000;
+
+export interface ServiceColumn {
+  name: string;
+  port: number;
+  portName?: string;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  address: string;
+}
+
+/**
+ * Which pod reaches which Service port: one row per pod, one letter per Service port with a ClusterIP (of `protocol`
+ * and `port` when given), the worst of the paths a trace to its ClusterIP follows (one per endpoint), as a single trace
+ * to `svc/<namespace>/<name>` with that port answers it.
+ */
+export function serviceMatrixAnswer(
+  compiled: CompiledTopology,
+  topology: { name: string; revision: number },
+  pods: Endpoint[],
+  filter: { protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number } = {},
+): ReachabilityAnswerDoc {
+  const t = compiled.services;
+  const columns: ServiceColumn[] = [];
+  const proto = filter.protocol?.toUpperCase();
+  for (let sp = 0; t !== undefined && sp < t.size; sp++) {
+    const svc = t.services[t.spService[sp]!]!;
+    // The port of the family a trace to the Service by name takes (its first ClusterIP's), once per Service port.
+    const first = svc.clusterIPs[0];
+    if (first === undefined || t.spFamily[sp] !== first.family) continue;
+    const protocol = PROTOCOLS[t.spProto[sp]!] as ServiceColumn['protocol'];
+    if ((proto !== undefined && protocol !== proto) || (filter.port !== undefined && t.spPort[sp] !== filter.port)) continue;
+    const portName = t.spPortName[sp]!;
+    columns.push({ name: `${SERVICE_PREFIX}${svc.namespace}/${svc.name}`, port: t.spPort[sp]!, ...(portName ? { portName } : {}), protocol, address: first.toString() });
+  }
+  const cells = pods.length * columns.length;
+  if (cells > MAX_SERVICE_CELLS) {
+    throw new Problem(
+      413,
+      'payload-too-large',
+      `${pods.length} pods × ${columns.length} Service ports is ${cells} traces: a Service matrix answers at most ${MAX_SERVICE_CELLS}; ` +
+        'filter the pods by namespace or node, or the Service ports by protocol and port',
+    );
+  }
+  const counts: Record<string, number> = {};
+  const rows: string[] = [];
+  for (const pod of pods) {
+    let row = '';
+    for (const c of columns) {
+      let d: Disposition | undefined;
+      try {
+        const { trace } = traceFlow(compiled, { from: pod.name, to: c.name, port: c.port, protocol: c.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp' });
+        d = trace.paths[worstPath(trace.paths)]!.disposition;
+      } catch (err) {
+        // A pod without an address of the Service's family: no trace, as a pair without a common family.
+        if (!(err instanceof Problem)) throw err;
+      }
+      if (d !== undefined) counts[d] = (counts[d] ?? 0) + 1;
+      row += d === undefined ? '?' : LETTER.get(d)!;
+    }
+    rows.push(row);
+  }
+  return {
+    ...head(topology, filter.protocol, filter.port, pods),
+    services: columns,
+    legend: { ...LEGEND },
+    rows,
+    counts,
+    pairs: cells,
+    traced: Object.values(counts).reduce((a, b) => a + b, 0),
+  };
 }

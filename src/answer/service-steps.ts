@@ -1,11 +1,13 @@
 // The DNAT and SNAT steps of a trace answer (kube-proxy's Service rules): their schemas and their sentences. steps.ts
 // adds the schemas to the step union and explain.ts calls the builders.
 import { Type, type Static } from '@sinclair/typebox';
-import type { DnatStep as EngineDnat, ServiceEndpoint, ServiceRef, SnatStep as EngineSnat } from '../engine/service/describe.js';
+import { MAX_LISTED_ENDPOINTS, type DnatStep as EngineDnat, type ServiceEndpoint, type ServiceRef, type SnatStep as EngineSnat } from '../engine/service/describe.js';
 
 const explanation = Type.Optional(
   Type.String({ description: 'One sentence saying what the kernel does here, and why. Only with `detail=full` (the default).' }),
 );
+
+const WHY = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote'] as const;
 
 const Policy = Type.Union([Type.Literal('Cluster'), Type.Literal('Local')]);
 
@@ -56,7 +58,19 @@ export const DnatStep = Type.Object(
         'or from the node itself to every endpoint.',
     }),
     masquerade: MasqReason,
-    candidates: Type.Array(
+    endpoints: Type.Object(
+      {
+        total: Type.Integer({ description: 'Every endpoint of the Service port.' }),
+        candidates: Type.Integer({ description: 'How many of them kube-proxy may send the packet to here.' }),
+        byEligibility: Type.Object(
+          Object.fromEntries(WHY.map((w) => [w, Type.Optional(Type.Integer({ minimum: 1 }))])),
+          { additionalProperties: false, description: 'How many endpoints have each `why`.' },
+        ),
+        omitted: Type.Integer({ description: `How many endpoints \`candidates\` leaves out (it lists at most ${MAX_LISTED_ENDPOINTS}).` }),
+      },
+      { additionalProperties: false, description: 'The endpoints counted: all of them, however many `candidates` lists.' },
+    ),
+    candidates: Type.Optional(Type.Array(
       Type.Object(
         {
           address: Type.String(),
@@ -67,13 +81,18 @@ export const DnatStep = Type.Object(
           terminating: Type.Boolean(),
           local: Type.Boolean({ description: 'On the node whose rules decide.' }),
           candidate: Type.Boolean({ description: 'Whether kube-proxy may send the packet to it here.' }),
-          why: Type.Union(['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote'].map((w) => Type.Literal(w))),
+          why: Type.Union(WHY.map((w) => Type.Literal(w))),
         },
         { additionalProperties: false },
       ),
-      { description: 'Every endpoint of the Service port, with whether it is a candidate and why.' },
-    ),
-    endpoint: Type.Optional(Type.Integer({ description: 'The index in `candidates` of the endpoint this path takes.' })),
+      {
+        maxItems: MAX_LISTED_ENDPOINTS,
+        description:
+          `The endpoints of the Service port, with whether each is a candidate and why: at most ${MAX_LISTED_ENDPOINTS} (the one ` +
+          'this path takes, the first of each `why`, then the others in order; `endpoints` counts them all). Only with `detail=full`.',
+      },
+    )),
+    endpoint: Type.Optional(Type.Integer({ description: 'The index in `candidates` of the endpoint this path takes. Only with `detail=full`.' })),
     to: Type.Optional(Type.String({ description: 'The destination after DNAT, address and port.' })),
   },
   { additionalProperties: false, description: "kube-proxy's rules for a Service in the node: DNAT to an endpoint, or REJECT or DROP." },
@@ -89,6 +108,32 @@ export const SnatStep = Type.Object(
     reason: MasqReason,
   },
   { additionalProperties: false, description: 'The packet kube-proxy marked is masqueraded as it leaves the node (KUBE-POSTROUTING).' },
+);
+
+const Rewrite = Type.Object({ from: Type.String(), to: Type.String() }, { additionalProperties: false });
+
+export const UnnatStep = Type.Object(
+  {
+    type: Type.Literal('UNNAT'),
+    explanation,
+    service: AnswerService,
+    src: Type.Object(
+      { from: Type.String(), to: Type.String() },
+      { additionalProperties: false, description: "The reply's source, from the endpoint back to the Service address and port the client sent to." },
+    ),
+    dst: Type.Optional(
+      Type.Object(Rewrite.properties, {
+        additionalProperties: false,
+        description: "When the request was masqueraded: the reply's destination, from the masquerade address back to the client.",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "In a reply (a bidirectional batch's `return`): conntrack reverses kube-proxy's DNAT (and masquerade) in the node that made them, " +
+      'so that the client sees the answer come from the Service address.',
+  },
 );
 
 const hostPort = (a: { address: { family: number; toString(): string }; port: number }) =>
@@ -121,18 +166,24 @@ export function dnatJson(step: EngineDnat, nsName: string, prose: boolean): Stat
     ...(step.chain !== undefined ? { chain: step.chain } : {}),
     route: step.route,
     masquerade: step.masquerade,
-    candidates: step.candidates.map((c) => ({
-      address: c.address.toString(),
-      port: c.port,
-      ...(c.nodeName !== undefined ? { node: c.nodeName } : {}),
-      ready: c.ready,
-      serving: c.serving,
-      terminating: c.terminating,
-      local: c.local,
-      candidate: c.candidate,
-      why: c.why,
-    })),
-    ...(step.endpoint !== undefined ? { endpoint: step.endpoint } : {}),
+    endpoints: { total: step.counts.total, candidates: step.counts.candidates, byEligibility: { ...step.counts.byEligibility }, omitted: step.counts.omitted },
+    // The list is for a person reading one step: `detail=hops` keeps the counts and `to`, not the list.
+    ...(prose
+      ? {
+          candidates: step.candidates.map((c) => ({
+            address: c.address.toString(),
+            port: c.port,
+            ...(c.nodeName !== undefined ? { node: c.nodeName } : {}),
+            ready: c.ready,
+            serving: c.serving,
+            terminating: c.terminating,
+            local: c.local,
+            candidate: c.candidate,
+            why: c.why,
+          })),
+          ...(step.endpoint !== undefined ? { endpoint: step.endpoint } : {}),
+        }
+      : {}),
     ...(step.to !== undefined ? { to: hostPort(step.to) } : {}),
     ...(prose ? { explanation: dnatText(step, nsName) } : {}),
   };
@@ -143,7 +194,7 @@ const FRONTEND_TEXT = { clusterIP: 'ClusterIP', externalIP: 'externalIP', loadBa
 function dnatText(step: EngineDnat, nsName: string): string {
   const s = step.service;
   const met = `${hostPort(step.matched)} is the ${FRONTEND_TEXT[step.frontend]} of ${serviceName(s)} (${s.protocol})`;
-  const usable = step.candidates.filter((c) => c.candidate);
+  const usable = step.counts.candidates;
   switch (step.verdict) {
     case 'reject':
       return `${met}, which has no ready (or serving and terminating) endpoint: kube-proxy in ${nsName} rejects the packet (ICMP port unreachable / TCP reset)`;
@@ -162,14 +213,28 @@ function dnatText(step: EngineDnat, nsName: string): string {
             : step.chain === 'local'
               ? `its ${step.frontend === 'clusterIP' ? 'internal' : 'external'}TrafficPolicy is Local: only endpoints on ${nsName}`
               : 'every usable endpoint in the cluster';
-      const fallback = usable.some((c) => c.why === 'serving-terminating') ? ' (no endpoint is ready, so the serving terminating ones)' : '';
+      const fallback = step.counts.byEligibility['serving-terminating'] ? ' (no endpoint is ready, so the serving terminating ones)' : '';
       const chosen = step.endpoint !== undefined ? step.candidates[step.endpoint]! : undefined;
       return (
-        `${met}: kube-proxy in ${nsName} DNATs it to one of ${usable.length} endpoint${usable.length === 1 ? '' : 's'}${fallback} ` +
+        `${met}: kube-proxy in ${nsName} DNATs it to one of ${usable} endpoint${usable === 1 ? '' : 's'}${fallback}${others(step)} ` +
         `(${why}); this path takes ${chosen ? endpointText(chosen) : 'none'}`
       );
     }
   }
+}
+
+const WHY_TEXT = {
+  'not-ready': 'not ready',
+  'terminating-while-others-ready': 'terminating while others are ready',
+  remote: 'on other nodes',
+} as const;
+
+/** The endpoints that are not candidates, counted by why: " of 10000 (500 not ready, 500 terminating while …)". */
+function others(step: EngineDnat): string {
+  const { total, candidates, byEligibility } = step.counts;
+  if (total === candidates) return '';
+  const parts = (Object.keys(WHY_TEXT) as (keyof typeof WHY_TEXT)[]).filter((w) => byEligibility[w]).map((w) => `${byEligibility[w]} ${WHY_TEXT[w]}`);
+  return ` of ${total} (${parts.join(', ')})`;
 }
 
 function endpointText(c: ServiceEndpoint): string {

@@ -16,11 +16,17 @@ export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stri
 /** How to make an answer smaller; `more` says what else the route allows (fewer flows). */
 const LESS = 'detail=hops (no prose) or detail=summary (no hops), or fewer paths per trace (paths=1)';
 
-/** The 422 of an answer that would pass `limit` bytes; `progress` says how far it got. */
-export function answerTooLarge(limit: number, progress: string, more = ''): Problem {
+/**
+ * How to make a text, markdown, Mermaid or SVG answer smaller: they are drawn from the full answer, so the way to less is
+ * the JSON at less detail.
+ */
+export const LESS_THAN_DRAWN = 'format=json with detail=summary (no hops) or detail=hops (no prose), and paths=1';
+
+/** The 422 of an answer that would pass `limit` bytes; `progress` says how far it got, `less` how to ask for less. */
+export function answerTooLarge(limit: number, progress: string, more = '', less = LESS): Problem {
   return new Problem(
     422,
     'answer-too-large',
-    `the answer would be larger than the limit of ${limit} bytes (MAX_ANSWER_BYTES)${progress}; ask for less: ${LESS}${more}`,
+    `the answer would be larger than the limit of ${limit} bytes (MAX_ANSWER_BYTES)${progress}; ask for less: ${less}${more}`,
   );
 }

@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DISPOSITIONS } from '../engine/trace.js';
 import { PolicyStepSchema } from './policy.js';
-import { AnswerService, DnatStep, SnatStep } from './service-steps.js';
+import { AnswerService, DnatStep, SnatStep, UnnatStep } from './service-steps.js';
 
 export const Disposition = Type.Union(DISPOSITIONS.map((d) => Type.Literal(d)));
 
@@ -139,6 +139,7 @@ export const AnswerStep = Type.Union([
   DeliverStep,
   DnatStep,
   SnatStep,
+  UnnatStep,
   PolicyStep,
   DropStep,
 ]);

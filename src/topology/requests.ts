@@ -31,6 +31,9 @@ export const Flow = Type.Object(
     size: Type.Optional(Size),
     ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255 })),
     endpoint: Type.Optional(ServiceEndpointParam),
+    // As the single trace's: a client outside the model entering at a node or netns, and a node's source address.
+    enter: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'With `from` an address outside the model: the node or netns its packet enters (as the single trace\'s `enter`).' })),
+    src: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'The source address a node or netns `from` sends from (as the single trace\'s `src`).' })),
   },
   { additionalProperties: false },
 );

@@ -6,7 +6,7 @@ import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { matrixAnswer, matrixTable, selectPods, transportOf } from '../answer/matrix.js';
+import { matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
@@ -202,10 +202,14 @@ function answer([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions
 
 function matrix(
   [r]: Loaded[],
-  args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number; protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number },
+  args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number; protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number; to?: 'pods' | 'services' },
 ): Encoded {
-  const { format, maxBytes, protocol, port, ...filter } = args;
+  const { format, maxBytes, protocol, port, to, ...filter } = args;
   const topology = topologyOf(r!);
+  if (to === 'services') {
+    const answer = serviceMatrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { port } : {}) });
+    return encoded('application/json; charset=utf-8', JSON.stringify(answer));
+  }
   const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transportOf(protocol, port, { parameter: 'port' }));
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));

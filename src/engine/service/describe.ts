@@ -58,7 +58,10 @@ export interface DnatStep {
   readonly route: (typeof ROUTES)[number];
   /** The masquerade mark the rules set (applied as the packet leaves the node: an SNAT step). */
   readonly masquerade: MasqReason;
+  /** The endpoints listed: at most MAX_LISTED_ENDPOINTS, always the one this path takes (see counts for all of them). */
   readonly candidates: readonly ServiceEndpoint[];
+  /** Every endpoint of the Service port, counted. */
+  readonly counts: EndpointCounts;
   /** The index in `candidates` of the endpoint this path takes, and where the packet now goes. */
   readonly endpoint: number | undefined;
   readonly to: { readonly address: Addr; readonly port: number } | undefined;
@@ -88,6 +91,65 @@ export function serviceRef(t: ServiceTable, sp: number): ServiceRef {
   };
 }
 
+/**
+ * How many endpoints a DNAT step lists. A Service may have thousands; every one is counted (by why it is or is not a
+ * candidate), and the list holds the one the path takes, the first of each kind, then the rest in order, up to this.
+ */
+export const MAX_LISTED_ENDPOINTS = 32;
+
+const ELIGIBILITY: readonly Eligibility[] = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote'];
+
+/** The endpoints of a DNAT step counted: all of them, the candidates, how many of each kind, and how many the list leaves out. */
+export interface EndpointCounts {
+  readonly total: number;
+  readonly candidates: number;
+  readonly byEligibility: Readonly<Partial<Record<Eligibility, number>>>;
+  readonly omitted: number;
+}
+
+interface Judged {
+  /** Each endpoint's index in ELIGIBILITY, from the Service port's first. */
+  readonly whys: Uint8Array;
+  readonly counts: readonly number[];
+  /** The first endpoint of each kind, in order. */
+  readonly firsts: readonly number[];
+}
+
+/**
+ * Why each endpoint of a Service port is or is not a candidate for a verdict in a node. Every path of a split flow
+ * decodes the same DNAT: the endpoints are judged once per table, not once per path (10,000 endpoints × 64 paths).
+ */
+const judged = new WeakMap<ServiceTable, Map<string, Judged>>();
+
+function eligibility(t: ServiceTable, sp: number, node: number, verdict: number, chain: number): Judged {
+  let cache = judged.get(t);
+  if (cache === undefined) judged.set(t, (cache = new Map()));
+  const key = `${sp} ${node} ${verdict} ${chain}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const start = t.spEpStart[sp]!;
+  const end = t.spEpEnd[sp]!;
+  const dnat = verdict === VERDICT_DNAT;
+  const localOnly = (dnat && chain === LOCAL) || verdict === DROP_NO_LOCAL;
+  const inScope = (e: number) => !dnat || chain === CLUSTER || t.epNode[e] === node;
+  let anyReady = false;
+  for (let e = start; e < end && !anyReady; e++) if (inScope(e) && t.epFlags[e]! & READY) anyReady = true;
+  const whys = new Uint8Array(end - start);
+  const counts = [0, 0, 0, 0, 0];
+  const firsts: number[] = [];
+  for (let e = start; e < end; e++) {
+    const f = t.epFlags[e]!;
+    const w = localOnly && !(node >= 0 && t.epNode[e] === node) ? 4 : f & READY ? 0 : f & SERVING && f & TERMINATING ? (anyReady ? 3 : 1) : 2;
+    whys[e - start] = w;
+    if (counts[w]++ === 0) firsts.push(e);
+  }
+  // A bound on what a long-lived table keeps: the (Service port, node) pairs traced are few next to it.
+  if (cache.size >= 4096) cache.clear();
+  const out = { whys, counts, firsts };
+  cache.set(key, out);
+  return out;
+}
+
 /** The operands of a DNAT entry (record.ts), in order. */
 export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readonly number[], i: number): DnatStep {
   const [sp, kind, , node, verdict, chain, route, masq, chosen, port] = r.slice(i, i + 10) as number[] as [
@@ -96,26 +158,34 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
   const start = t.spEpStart[sp]!;
   const end = t.spEpEnd[sp]!;
   const dnat = verdict === VERDICT_DNAT;
-  const inScope = (e: number) => !dnat || chain === CLUSTER || t.epNode[e] === node;
-  let anyReady = false;
-  for (let e = start; e < end; e++) if (inScope(e) && t.epFlags[e]! & READY) anyReady = true;
+  const { whys, counts, firsts } = eligibility(t, sp, node, verdict, chain);
+  const listed = new Set<number>();
+  if (chosen >= 0) listed.add(chosen);
+  for (const e of firsts) if (listed.size < MAX_LISTED_ENDPOINTS) listed.add(e);
+  for (let e = start; e < end && listed.size < MAX_LISTED_ENDPOINTS; e++) listed.add(e);
   const candidates: ServiceEndpoint[] = [];
   let endpoint: number | undefined;
-  for (let e = start; e < end; e++) {
+  for (const e of [...listed].sort((a, b) => a - b)) {
     const f = t.epFlags[e]!;
-    const ready = (f & READY) !== 0;
-    const serving = (f & SERVING) !== 0;
-    const terminating = (f & TERMINATING) !== 0;
-    const local = node >= 0 && t.epNode[e] === node;
-    let why: Eligibility;
-    if (((dnat && chain === LOCAL) || verdict === DROP_NO_LOCAL) && !local) why = 'remote';
-    else if (ready) why = 'ready';
-    else if (serving && terminating) why = anyReady ? 'terminating-while-others-ready' : 'serving-terminating';
-    else why = 'not-ready';
+    const why = ELIGIBILITY[whys[e - start]!]!;
     const candidate = dnat && (why === 'ready' || why === 'serving-terminating');
     if (e === chosen) endpoint = candidates.length;
-    candidates.push({ address: t.epAddr[e]!, port: t.epPort[e]!, nodeName: t.epNodeName[e], ready, serving, terminating, local, candidate, why });
+    candidates.push({
+      address: t.epAddr[e]!,
+      port: t.epPort[e]!,
+      nodeName: t.epNodeName[e],
+      ready: (f & READY) !== 0,
+      serving: (f & SERVING) !== 0,
+      terminating: (f & TERMINATING) !== 0,
+      local: node >= 0 && t.epNode[e] === node,
+      candidate,
+      why,
+    });
   }
+  const byEligibility: Partial<Record<Eligibility, number>> = {};
+  ELIGIBILITY.forEach((w, k) => {
+    if (counts[k]! > 0) byEligibility[w] = counts[k]!;
+  });
   return {
     type: 'DNAT',
     netns,
@@ -128,6 +198,7 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
     route: ROUTES[route]!,
     masquerade: MASQ_REASONS[masq]!,
     candidates,
+    counts: { total: end - start, candidates: dnat ? counts[0]! + counts[1]! : 0, byEligibility, omitted: end - start - candidates.length },
     endpoint,
     to: chosen >= 0 ? { address: t.epAddr[chosen]!, port: t.epPort[chosen]! } : undefined,
   };

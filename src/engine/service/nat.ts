@@ -7,6 +7,7 @@ import type { Fabric } from '../fabric.js';
 import { routeSource } from '../source.js';
 import type { Recorder } from '../trace/record.js';
 import { Decision, decide, DNAT, DROP_SOURCE_RANGE, MASQ_HAIRPIN, NO_MASQ, REJECT } from './policy.js';
+import { MAX_LISTED_ENDPOINTS } from './describe.js';
 import { NODE_PORT, protocolCode, type ServiceTable } from './table.js';
 
 /** prerouting(): no rule matched; the packet was translated. Any other answer is a drop code. */
@@ -145,8 +146,10 @@ export class ServiceNat {
         k = -1;
         for (let i = 0; i < d.count && k < 0; i++) if (t.epAddr[d.candidates[i]!]!.equals(p)) k = i;
         if (k < 0) {
-          const offered = Array.from(d.candidates.subarray(0, d.count), (e) => `${t.epAddr[e]}`);
-          throw new EndpointNotCandidate(`${p} is not among the endpoints kube-proxy may choose here (${offered.join(', ') || 'none'})`, offered);
+          // A Service may have thousands of endpoints: the problem names the first few and counts the rest.
+          const offered = Array.from(d.candidates.subarray(0, Math.min(d.count, MAX_LISTED_ENDPOINTS)), (e) => `${t.epAddr[e]}`);
+          const more = d.count > offered.length ? ` and ${d.count - offered.length} more` : '';
+          throw new EndpointNotCandidate(`${p} is not among the endpoints kube-proxy may choose here (${offered.join(', ') || 'none'}${more})`, offered);
         }
       }
       chosen = d.candidates[k]!;

@@ -8,6 +8,7 @@ import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
 import { BadRequest, NotFound, problemResponse, Busy, answerTooLargeExample } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
+import { Problem } from '../problem.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 import { Port, Protocol } from './traces.schemas.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
@@ -24,6 +25,15 @@ export const ReachabilityQuery = Type.Object(
     ),
     protocol: Type.Optional(CloneType(Protocol, { description: 'The protocol of every flow (default icmp): NetworkPolicy rules match on it.', examples: ['tcp'] })),
     port: Type.Optional(CloneType(Port, { description: 'The destination port of every flow; with `protocol=tcp`, `udp` or `sctp` (400 otherwise).', examples: [80] })),
+    to: Type.Optional(
+      Type.Union([Type.Literal('pods'), Type.Literal('services')], {
+        default: 'pods',
+        description:
+          '`pods`: pod to pod. `services`: which pod reaches which Service on which port — one column per Service port with a ' +
+          'ClusterIP (`services`; `protocol` and `port` select among them), each cell the worst outcome over its endpoints, as ' +
+          'a trace to `svc/<namespace>/<name>` with that port answers it. `format=json` only.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -33,6 +43,18 @@ export const ReachabilityAnswer = Type.Object({
   protocol: Type.Optional(Type.String({ description: 'The protocol asked for.' })),
   port: Type.Optional(Type.Integer({ description: 'The destination port asked for.' })),
   endpoints: Type.Array(Type.Object({ name: Type.String(), node: Type.Union([Type.String(), Type.Null()]), address: Type.String() })),
+  services: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String({ description: '`svc/<namespace>/<name>`, as a trace\'s `to` takes it.' }),
+        port: Type.Integer(),
+        portName: Type.Optional(Type.String()),
+        protocol: Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('SCTP')]),
+        address: Type.String({ description: 'The ClusterIP traced to.' }),
+      }),
+      { description: 'With `to=services`: the columns, one per Service port with a ClusterIP; rows[i][j] is from endpoints[i] to services[j].' },
+    ),
+  ),
   legend: Type.Record(Type.String(), Type.String(), { description: 'The letter used in rows for each disposition; "-" is a pod to itself, "?" no common address family.' }),
   rows: Type.Array(Type.String(), { description: 'rows[i][j] is the outcome from endpoints[i] to endpoints[j].' }),
   counts: Type.Record(Type.String(), Type.Integer()),
@@ -170,9 +192,15 @@ export default async function reachabilityRoutes(plain: FastifyInstance, options
     async (request, reply) => {
       const { name } = request.params;
       const { revision: wanted, format, ...filter } = request.query;
-      transportOf(filter.protocol, filter.port, { parameter: 'port' });
+      // A Service matrix's port selects Service ports, whatever their protocol.
+      if (filter.to !== 'services') transportOf(filter.protocol, filter.port, { parameter: 'port' });
       reply.header('vary', 'Accept');
       const chosen = matrixFormat(format, request.headers.accept);
+      if (filter.to === 'services' && chosen !== 'json') {
+        throw new Problem(400, 'invalid-request', `to=services answers format=json only (the letters); ${chosen} draws pod pairs`, {
+          errors: [{ parameter: 'format', detail: 'to=services answers json only' }],
+        });
+      }
       return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen, maxBytes }));
     },
   );

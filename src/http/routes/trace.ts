@@ -8,7 +8,7 @@ import { ANSWER_TOO_LARGE, answerTooLargeExample, problemResponse, Busy } from '
 import { answerQuery, Family, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from './traces.schemas.js';
 import { pickFormat, type Format } from '../formats.js';
 import { sendEncoded } from '../work.js';
-import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
+import { answerTooLarge, DEFAULT_MAX_ANSWER_BYTES, LESS_THAN_DRAWN } from '../../answer/size.js';
 import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 
@@ -132,8 +132,10 @@ const tracePacketDoc = {
     '  answer ARP/ND for it, or `{external: true}` for a host outside the model.\n' +
     '- `DELIVER`: the destination `address` is the namespace\'s own, on `link`.\n' +
     '- `DNAT`: kube-proxy\'s rules in a node (the source\'s node for a pod or the node itself, the node the packet enters\n' +
-    '  otherwise) match a Service: its `frontend` (clusterIP, externalIP, loadBalancer, nodePort), every endpoint in\n' +
-    '  `candidates` with whether it is one and `why` (ready, serving-terminating, not-ready, remote), the `chain` (cluster\n' +
+    '  otherwise) match a Service: its `frontend` (clusterIP, externalIP, loadBalancer, nodePort), its endpoints counted\n' +
+    '  in `endpoints` (by `why`) and up to 32 of them in `candidates` (with `detail=full`: the one this path takes, the\n' +
+    '  first of each kind, then in order) with whether each is one and `why` (ready, serving-terminating, not-ready,\n' +
+    '  terminating-while-others-ready, remote), the `chain` (cluster\n' +
     '  or local policy) and `route` (the short-circuit of pod and node traffic under Local policy), the `masquerade` mark,\n' +
     '  and `to`, the endpoint this path takes. Every candidate is a path of its own (as ECMP branches are); `endpoint=`\n' +
     '  picks one. A `verdict` other than `dnat` ends the trace REJECTED or DENIED.\n' +
@@ -386,7 +388,11 @@ export default async function traceRoutes(plain: FastifyInstance, options: { max
       // Written out in the worker: the bytes arrive ready to send, and their length is the answer's size.
       const answer = await app.work.run('answer', [{ name, revision: wanted }], { flow, options, format: chosen, layout });
       const bytes = answer.body.byteLength;
-      if (chosen === 'json' && bytes > maxBytes) throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
+      // Every format is held to the limit: a drawing of a long path is not exempt because it is not JSON.
+      if (bytes > maxBytes) {
+        if (chosen === 'json') throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
+        throw answerTooLarge(maxBytes, `: this trace as ${chosen} takes ${bytes} bytes`, '', LESS_THAN_DRAWN);
+      }
       app.metrics.traced({ [answer.disposition]: 1 });
       return sendEncoded(reply, answer);
     },

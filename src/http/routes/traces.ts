@@ -12,11 +12,16 @@ const traceBatchDoc = {
   operationId: 'traceBatch',
   summary: 'Trace many flows at once',
   description: 'Traces up to 10,000 flows through one revision in one answer (for dashboards). Each flow takes the query\n' +
-    'parameters of a single trace (`from`, `to`, `protocol`, `srcPort`, `dstPort` or `port`, `family`, `size`, `ttl`)\n' +
-    'and is answered as one. A flow that cannot be traced (an unknown name, say) gets an `error` problem document in its\n' +
-    'place and does not fail the others. With `bidirectional`, every flow is also traced back from its destination\n' +
-    '(with the ports swapped), and `asymmetric` (the way back crosses other namespaces) and `returnFails` (delivered one\n' +
-    'way only) are flagged. `format=text` (or `Accept: text/plain`) gives one summary line per flow.\n' +
+    'parameters of a single trace (`from`, `to`, `protocol`, `srcPort`, `dstPort` or `port`, `family`, `size`, `ttl`,\n' +
+    '`endpoint`, `enter`, `src`; `to` may be `svc/<namespace>/<name>`) and is answered as one. A flow that cannot be\n' +
+    'traced (an unknown name, say) gets an `error` problem document in its place and does not fail the others. With\n' +
+    '`bidirectional`, every flow is also traced back from its destination (with the ports swapped), and `asymmetric`\n' +
+    '(the way back crosses other namespaces) and `returnFails` (delivered one way only) are flagged. A flow kube-proxy\n' +
+    'DNATed is traced back from the endpoint its shown path took, to the client as the endpoint saw it (the masquerade\n' +
+    'address, then on from that node to the client, when the request was masqueraded); an `UNNAT` step in the node\n' +
+    'that translated the request says how conntrack rewrites the reply (its source back to the Service address and\n' +
+    'port; its destination back to the client); a reply that does not pass that node fails (`returnFails`), with a note.\n' +
+    '`format=text` (or `Accept: text/plain`) gives one summary line per flow.\n' +
     '\n' +
     '`detail` says how much each trace holds (`hops`: no prose, `summary`: no hops) and `paths` how many paths of a\n' +
     'flow that ECMP splits it lists, as in the single trace. The answer is bounded: as soon as the traces made so far\n' +
