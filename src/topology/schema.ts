@@ -1,7 +1,7 @@
 // The two topology forms as JSON Schema (TypeBox). These are data only: the HTTP layer validates with them and the engine
 // imports their static types, so the documents users send and the values the engine reads can never drift apart.
 // Every object is closed (additionalProperties: false): a misspelt field is an error, not a silently ignored option.
-import { Type, type Static, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import { Type, type Static, type TProperties, type TSchema, type ObjectOptions } from '@sinclair/typebox';
 import { EndpointSlice, Endpoints, KubeProxy, Service } from './services.schema.js';
 
 const Closed = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
@@ -198,41 +198,29 @@ const AdminAction = Type.Union([Type.Literal('Allow'), Type.Literal('Deny'), Typ
 const BaselineAction = Type.Union([Type.Literal('Allow'), Type.Literal('Deny')]);
 const Rules = <T extends TProperties>(rule: T) => Type.Optional(Type.Array(Open(rule), { maxItems: 100 }));
 
-export const AdminNetworkPolicy = Open(
-  {
-    apiVersion: Type.Optional(Type.String()),
-    kind: Type.Optional(Type.String()),
-    metadata: Open({ name: K8sName }),
-    spec: Open({
-      priority: Type.Integer({ minimum: 0, maximum: 1000, description: 'Lower numbers are evaluated first.' }),
-      subject: AdminSubject,
-      ingress: Rules({ name: RuleName, action: AdminAction, from: AdminPeers, ports: AdminPorts }),
-      egress: Rules({ name: RuleName, action: AdminAction, to: AdminPeers, ports: AdminPorts }),
-    }),
-  },
-  {
-    description:
-      'A policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy. Evaluated before NetworkPolicy, by priority; the first ' +
-      'matching rule decides: Allow and Deny are final, Pass hands the connection to NetworkPolicy (and BANP).',
-  },
+/** A cluster-scoped object of the admin policy API: its name, and the spec given. */
+const AdminObject = <T extends TSchema>(spec: T, description: string) =>
+  Open({ apiVersion: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), metadata: Open({ name: K8sName }), spec }, { description });
+
+export const AdminNetworkPolicy = AdminObject(
+  Open({
+    priority: Type.Integer({ minimum: 0, maximum: 1000, description: 'Lower numbers are evaluated first.' }),
+    subject: AdminSubject,
+    ingress: Rules({ name: RuleName, action: AdminAction, from: AdminPeers, ports: AdminPorts }),
+    egress: Rules({ name: RuleName, action: AdminAction, to: AdminPeers, ports: AdminPorts }),
+  }),
+  'A policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy. Evaluated before NetworkPolicy, by priority; the first ' +
+    'matching rule decides: Allow and Deny are final, Pass hands the connection to NetworkPolicy (and BANP).',
 );
 
-export const BaselineAdminNetworkPolicy = Open(
-  {
-    apiVersion: Type.Optional(Type.String()),
-    kind: Type.Optional(Type.String()),
-    metadata: Open({ name: K8sName }),
-    spec: Open({
-      subject: AdminSubject,
-      ingress: Rules({ name: RuleName, action: BaselineAction, from: AdminPeers, ports: AdminPorts }),
-      egress: Rules({ name: RuleName, action: BaselineAction, to: AdminPeers, ports: AdminPorts }),
-    }),
-  },
-  {
-    description:
-      'A policy.networking.k8s.io/v1alpha1 BaselineAdminNetworkPolicy (named `default`, one per cluster). Evaluated last, ' +
-      'only for a pod that no NetworkPolicy isolates for the direction; the first matching rule decides.',
-  },
+export const BaselineAdminNetworkPolicy = AdminObject(
+  Open({
+    subject: AdminSubject,
+    ingress: Rules({ name: RuleName, action: BaselineAction, from: AdminPeers, ports: AdminPorts }),
+    egress: Rules({ name: RuleName, action: BaselineAction, to: AdminPeers, ports: AdminPorts }),
+  }),
+  'A policy.networking.k8s.io/v1alpha1 BaselineAdminNetworkPolicy (named `default`, one per cluster). Evaluated last, ' +
+    'only for a pod that no NetworkPolicy isolates for the direction; the first matching rule decides.',
 );
 
 export const BridgeCni = Closed({

@@ -17,7 +17,7 @@ import type {
   ClusterDoc,
   LabelSelectorDoc,
 } from '../../topology/schema.js';
-import { csr, lenientPrefix, protocolNumber, search, type PolicySet, type Verdict } from './policies.js';
+import { csr, lenientPrefix, protocolNumber, search, type CompiledPeer, type PolicySet, type Verdict } from './policies.js';
 import { matches } from './selector.js';
 
 /** The tiers a decision comes from; NETWORK_POLICY is NetworkPolicy's own (policies.ts). */
@@ -37,41 +37,30 @@ const NAMESPACES = 0;
 const PODS = 1;
 const ADDRESSES = 2;
 
-export interface AdminPeer {
-  readonly kind: number;
-  /** PODS: the pod numbers, sorted. */
-  readonly pods: Int32Array;
-  /** NAMESPACES: 1 for each namespace selected. */
-  readonly namespaces: Uint8Array;
-  /** ADDRESSES: the networks, or the nodes' addresses as host prefixes. */
-  readonly prefixes: readonly Prefix[];
-}
+/**
+ * A peer, as NetworkPolicy's (policies.ts): the pods it matches (PODS, sorted) or the namespaces (NAMESPACES, a flag
+ * each); or, ADDRESSES, the networks, or the addresses of the nodes selected as host prefixes.
+ */
+export type AdminPeer = Pick<CompiledPeer, 'kind' | 'pods' | 'namespaces'> & { readonly prefixes: readonly Prefix[] };
 
-export interface AdminPort {
-  /** -1 for a named port: the destination pod's container port gives the protocol. */
-  readonly protocol: number;
-  readonly start: number;
-  readonly end: number;
-  /** A named port's number in PolicySet.portNames, -1 for a number or range, -2 for a name no pod has. */
-  readonly name: number;
-}
+/**
+ * A port entry: a protocol and a range start-end (one port: start = end); or a named port, `name` its number in
+ * PolicySet.portNames (-2 for a name no pod has; -1 for a number or range) and `protocol` -1, since the destination
+ * pod's container port gives the protocol.
+ */
+export type AdminPort = { readonly protocol: number; readonly start: number; readonly end: number; readonly name: number };
 
-export interface AdminRule {
-  readonly action: number;
-  readonly peers: readonly AdminPeer[];
-  /** Empty: every port and protocol. */
-  readonly ports: readonly AdminPort[];
-}
+/** A rule: its action, its peers (an admin rule has at least one) and its ports (empty: every port and protocol). */
+export type AdminRule = { readonly action: number; readonly peers: readonly AdminPeer[]; readonly ports: readonly AdminPort[] };
 
 export interface AdminPolicy {
-  /** ADMIN or BASELINE. */
-  readonly tier: number;
-  readonly name: string;
-  /** ANP's priority; -1 for the BANP. */
-  readonly priority: number;
-  readonly doc: { readonly spec: { readonly ingress?: readonly RuleDoc[]; readonly egress?: readonly RuleDoc[] } };
   readonly ingress: readonly AdminRule[];
   readonly egress: readonly AdminRule[];
+  /** ADMIN or BASELINE; the name; the ANP's priority (-1 for the BANP); the document, for the rules' names and texts. */
+  readonly tier: number;
+  readonly name: string;
+  readonly priority: number;
+  readonly doc: { readonly spec: { readonly ingress?: readonly RuleDoc[]; readonly egress?: readonly RuleDoc[] } };
 }
 
 export interface RuleDoc {
@@ -175,10 +164,7 @@ export class AdminPolicies {
         if (pe < 0) continue;
         const po = this.matchPort(rule.ports, protocol, port, dstPod);
         if (po < -1) continue;
-        v.policy = of[i]!;
-        v.rule = r;
-        v.peer = pe;
-        v.port = po;
+        v.found(of[i]!, r, pe, po);
         return rule.action;
       }
     }

@@ -93,6 +93,13 @@ export class Verdict {
   tier = 0;
   passPolicy = -1;
   passRule = -1;
+
+  found(policy: number, rule: number, peer: number, port: number): void {
+    this.policy = policy;
+    this.rule = rule;
+    this.peer = peer;
+    this.port = port;
+  }
 }
 
 /** What the fabric compiler tells about where pods and nodes are. */
@@ -265,10 +272,7 @@ export class PolicySet {
         if (pe < -1) continue;
         const po = this.matchPort(rule.ports, protocol, port, dstPod);
         if (po < -1) continue;
-        v.policy = of[i]!;
-        v.rule = r;
-        v.peer = pe;
-        v.port = po;
+        v.found(of[i]!, r, pe, po);
         return ALLOWED;
       }
     }
