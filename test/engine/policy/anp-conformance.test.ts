@@ -32,8 +32,13 @@ test('the fixture holds the carried-over upstream tests', () => {
     fixture.cases.map((c) => `${c.name}: ${c.steps.length}`),
     [
       'AdminNetworkPolicyEgressTCP: 6',
+      'AdminNetworkPolicyIngressTCP: 6',
+      'AdminNetworkPolicyIngressPodSelectorTCP: 2',
       'BaselineAdminNetworkPolicyEgressTCP: 4',
       'BaselineAdminNetworkPolicyEgressPodSelectorTCP: 2',
+      'BaselineAdminNetworkPolicyIngressTCP: 4',
+      'BaselineAdminNetworkPolicyIngressNamedPort: 1',
+      'BaselineAdminNetworkPolicyIngressPodSelectorTCP: 2',
       'AdminNetworkPolicyPriorityField: 3',
       'AdminNetworkPolicyIntegration: 6',
     ],
