@@ -34,6 +34,8 @@ test('the fixture holds the carried-over upstream tests', () => {
       'AdminNetworkPolicyEgressTCP: 6',
       'AdminNetworkPolicyIngressTCP: 6',
       'AdminNetworkPolicyIngressPodSelectorTCP: 2',
+      'AdminNetworkPolicyGress: 6',
+      'AdminNetworkPolicyPodSelectorGress: 2',
       'BaselineAdminNetworkPolicyEgressTCP: 4',
       'BaselineAdminNetworkPolicyEgressPodSelectorTCP: 2',
       'BaselineAdminNetworkPolicyIngressTCP: 4',
@@ -53,7 +55,7 @@ for (const c of fixture.cases) {
       const wrong: string[] = [];
       for (const p of probes) {
         const t = compiled.trace(compiled.resolve(p.from, 'source'), compiled.resolve(p.to, 'destination'), 64, undefined, {
-          protocol: p.protocol.toLowerCase() as 'tcp',
+          protocol: p.protocol.toLowerCase() as 'tcp' | 'udp' | 'sctp',
           srcPort: 40000,
           dstPort: p.port,
         });
