@@ -9,7 +9,8 @@ import { DataError } from '../../../src/topology/data-error.js';
 import { reachability } from '../../../src/engine/reachability.js';
 import type { AdminNetworkPolicyDoc, BaselineAdminNetworkPolicyDoc, ClusterDoc, NetworkPolicyDoc } from '../../../src/topology/schema.js';
 import type { PolicyStep } from '../../../src/engine/trace.js';
-import { policyText } from '../../../src/answer/policy.js';
+import { policyAnswer, policyText } from '../../../src/answer/policy.js';
+import { policyLabel } from '../../../src/render/answer.js';
 
 const base: ClusterDoc = {
   nodes: [
@@ -71,6 +72,8 @@ test('an ANP Deny is final and the POLICY step names the policy, its priority, t
   });
   assert.equal(r.ingress!.closest, undefined);
   assert.match(policyText(r.ingress!), /denied by AdminNetworkPolicy no-ops \(priority 10\) ingress rule 0 "deny-from-ops"/);
+  // The diagrams (Mermaid, SVG) label the step with the deciding policy too.
+  assert.equal(policyLabel(policyAnswer(r.ingress!, false)), 'ingress denied by ANP no-ops rule 0');
   // A pod the subject does not select is not affected, nor a peer the rule does not match.
   assert.equal(run(c, 'shop/web', 'shop/db', 'tcp', 5432).disposition, 'DELIVERED');
   assert.equal(run(c, 'shop/web', 'ops/probe', 'tcp', 5432).disposition, 'DELIVERED');
