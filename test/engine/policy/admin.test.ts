@@ -73,7 +73,7 @@ test('an ANP Deny is final and the POLICY step names the policy, its priority, t
   assert.equal(r.ingress!.closest, undefined);
   assert.match(policyText(r.ingress!), /denied by AdminNetworkPolicy no-ops \(priority 10\) ingress rule 0 "deny-from-ops"/);
   // The diagrams (Mermaid, SVG) label the step with the deciding policy too.
-  assert.equal(policyLabel(policyAnswer(r.ingress!, false)), 'ingress denied by ANP no-ops rule 0');
+  assert.equal(policyLabel({ ...policyAnswer(r.ingress!, true), explanation: '' }), 'ingress denied by ANP no-ops rule 0');
   // A pod the subject does not select is not affected, nor a peer the rule does not match.
   assert.equal(run(c, 'shop/web', 'shop/db', 'tcp', 5432).disposition, 'DELIVERED');
   assert.equal(run(c, 'shop/web', 'ops/probe', 'tcp', 5432).disposition, 'DELIVERED');
