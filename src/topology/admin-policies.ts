@@ -69,7 +69,9 @@ function checkRule(rule: AdminRuleDoc, egress: boolean, p: string, add: Add): vo
 
 function checkPeer(peer: AdminPeerDoc, egress: boolean, p: string, add: Add): void {
   const given = (['namespaces', 'pods', 'nodes', 'networks'] as const).filter((k) => peer[k] !== undefined);
-  if (given.length !== 1) add(p, `a peer gives exactly one of namespaces, pods${egress ? ', nodes or networks' : ' (ingress)'} (it gives ${given.length === 0 ? 'none' : given.join(' and ')})`);
+  // A peer of another kind only (a newer API's, such as domainNames) is taken, and fails closed as the API asks.
+  const other = given.length === 0 && Object.keys(peer).length > 0;
+  if (given.length !== 1 && !other) add(p, `a peer gives exactly one of namespaces, pods${egress ? ', nodes or networks' : ' (ingress)'} (it gives ${given.length === 0 ? 'none' : given.join(' and ')})`);
   if (!egress) {
     if (peer.nodes !== undefined) add(`${p}/nodes`, 'nodes peers are for egress rules only');
     if (peer.networks !== undefined) add(`${p}/networks`, 'networks peers are for egress rules only');

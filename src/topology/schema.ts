@@ -176,7 +176,9 @@ const AdminPeer = Open(
   {
     description:
       'Exactly one of: every pod of the namespaces selected; the pods selected in the namespaces selected; (egress only) the ' +
-      'addresses of the nodes selected by their labels; (egress only) CIDRs, which pod addresses fall in too.',
+      'addresses of the nodes selected by their labels; (egress only) CIDRs, which pod addresses fall in too. A peer of ' +
+      "another kind only (a newer API's, such as domainNames) fails closed, as the API asks: an Allow rule does not " +
+      'match through it, a Deny or Pass rule denies everything.',
   },
 );
 

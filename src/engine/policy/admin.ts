@@ -36,6 +36,9 @@ export const KIND_NAMES = ['NetworkPolicy', 'AdminNetworkPolicy', 'BaselineAdmin
 const NAMESPACES = 0;
 const PODS = 1;
 const ADDRESSES = 2;
+/** A peer of a kind this model does not know (a newer API's, such as domainNames): every address, or none. */
+const ANY = 3;
+const NONE = 4;
 
 /**
  * A peer, as NetworkPolicy's (policies.ts): the pods it matches (PODS, sorted) or the namespaces (NAMESPACES, a flag
@@ -101,8 +104,9 @@ export class AdminPolicies {
       if (doc.namespaces !== undefined) return { kind: NAMESPACES, pods: NONE_PODS, namespaces: selectNamespaces(doc.namespaces), prefixes: [] };
       if (doc.pods !== undefined) return { kind: PODS, pods: selectPods(doc.pods.namespaceSelector, doc.pods.podSelector), namespaces: NONE_NS, prefixes: [] };
       if (doc.networks !== undefined) return { kind: ADDRESSES, pods: NONE_PODS, namespaces: NONE_NS, prefixes: doc.networks.map(lenientPrefix) };
+      if (doc.nodes === undefined) return { kind: ANY, pods: NONE_PODS, namespaces: NONE_NS, prefixes: [] };
       // The nodes selected by their labels, as the addresses of their status (what the API says a nodes peer matches).
-      const nodes = (cluster.nodes ?? []).filter((n) => doc.nodes !== undefined && matches(doc.nodes, n.labels ?? {}));
+      const nodes = (cluster.nodes ?? []).filter((n) => matches(doc.nodes!, n.labels ?? {}));
       return { kind: ADDRESSES, pods: NONE_PODS, namespaces: NONE_NS, prefixes: nodes.flatMap((n) => nodeName(n.name)).map((a) => Prefix.of(a, a.family === 4 ? 32 : 128)) };
     };
     const port = (doc: AdminPortDoc): AdminPort => {
@@ -115,8 +119,16 @@ export class AdminPolicies {
       return { protocol: protocolNumber(doc.portNumber?.protocol ?? 'TCP'), start: n, end: n, name: -1 };
     };
     const ACTIONS: Record<string, number> = { Allow: ALLOW, Deny: DENY, Pass: PASS };
-    const rules = (list: readonly RuleDoc[] | undefined) =>
-      (list ?? []).map((r) => ({ action: ACTIONS[r.action]!, peers: (r.from ?? r.to ?? []).map(peer), ports: (r.ports ?? []).map(port) }));
+    // A peer of an unknown kind fails closed, as the API asks: an Allow rule does not match through it, a Deny or Pass
+    // rule becomes a Deny of everything.
+    const rule = (r: RuleDoc): AdminRule => {
+      const peers = (r.from ?? r.to ?? []).map(peer);
+      const action = ACTIONS[r.action]!;
+      if (!peers.some((p) => p.kind === ANY)) return { action, peers, ports: (r.ports ?? []).map(port) };
+      if (action !== ALLOW) return { action: DENY, peers, ports: [] };
+      return { action, peers: peers.map((p) => (p.kind === ANY ? { ...p, kind: NONE } : p)), ports: (r.ports ?? []).map(port) };
+    };
+    const rules = (list: readonly RuleDoc[] | undefined) => (list ?? []).map(rule);
 
     const admins = [...(cluster.adminNetworkPolicies ?? [])].sort(
       (a, b) => a.spec.priority - b.spec.priority || (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0),
@@ -177,7 +189,9 @@ export class AdminPolicies {
       const p = peers[i]!;
       if (p.kind === ADDRESSES) {
         for (let j = 0; j < p.prefixes.length; j++) if (p.prefixes[j]!.contains(addr)) return i;
-      } else if (pod >= 0) {
+      } else if (p.kind === ANY) {
+        return i;
+      } else if (p.kind !== NONE && pod >= 0) {
         if (p.kind === NAMESPACES ? p.namespaces[this.set.pods[pod]!.namespace] === 1 : search(p.pods, pod)) return i;
       }
     }

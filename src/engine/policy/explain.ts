@@ -95,7 +95,8 @@ export function adminPeerText(p: AdminPeerDoc): string {
   if (p.namespaces !== undefined) return `namespaces ${selectorText(p.namespaces)}`;
   if (p.pods !== undefined) return `pods ${selectorText(p.pods.podSelector)} in namespaces ${selectorText(p.pods.namespaceSelector)}`;
   if (p.nodes !== undefined) return `nodes ${selectorText(p.nodes)}`;
-  return `networks ${(p.networks ?? []).join(', ')}`;
+  if (p.networks !== undefined) return `networks ${p.networks.join(', ')}`;
+  return `a peer of a kind not modelled (${Object.keys(p).join(', ')}), failing closed`;
 }
 
 export function adminPortText(p: AdminPortDoc): string {

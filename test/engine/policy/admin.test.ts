@@ -231,3 +231,23 @@ test('the validator points at what the CRDs refuse', () => {
     ]);
   }
 });
+
+test('a peer of a kind not modelled (a newer API\'s domainNames) is taken and fails closed, as the API asks', () => {
+  const domains = { domainNames: ['*.example.com'] } as unknown as { namespaces: Record<string, never> };
+  const subject = { namespaces: { matchLabels: { tier: 'app' } } };
+  const allow = compile({
+    adminNetworkPolicies: [anp('allow-domains', { priority: 1, subject, egress: [{ action: 'Allow', to: [domains] }, { action: 'Deny', to: [{ namespaces: {} }] }] })],
+  });
+  // The Allow does not match through the unknown peer: the next rule denies.
+  const r = run(allow, 'shop/web', 'ops/probe', 'tcp', 443);
+  assert.equal(r.disposition, 'DENIED');
+  assert.equal(r.egress!.decidedBy?.rule, 1);
+  const pass = compile({
+    adminNetworkPolicies: [anp('pass-domains', { priority: 1, subject, egress: [{ name: 'dns', action: 'Pass', to: [domains], ports: [{ portNumber: { protocol: 'UDP', port: 53 } }] }] })],
+  });
+  // A Pass (or Deny) rule with it becomes a Deny of everything, whatever its ports.
+  const denied = run(pass, 'shop/web', 'ops/probe', 'tcp', 443);
+  assert.equal(denied.disposition, 'DENIED');
+  assert.equal(denied.egress!.decidedBy?.action, 'Deny');
+  assert.equal(denied.egress!.decidedBy?.peer, 'a peer of a kind not modelled (domainNames), failing closed');
+});
