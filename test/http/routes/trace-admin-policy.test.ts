@@ -16,17 +16,12 @@ const anp = {
   },
   status: { conditions: [] },
 };
+// Two nodes; shop/web and ops/probe on node-a, shop/db on node-b.
+const pod = (namespace: string, app: string, node: 'a' | 'b', ip: string) => ({ namespace, name: app, nodeName: `node-${node}`, podIPs: [ip], labels: { app } });
 const cluster = {
-  nodes: [
-    { name: 'node-a', addresses: [{ type: 'InternalIP', address: '192.168.0.11' }], podCIDRs: ['10.1.1.0/24'] },
-    { name: 'node-b', addresses: [{ type: 'InternalIP', address: '192.168.0.12' }], podCIDRs: ['10.1.2.0/24'] },
-  ],
+  nodes: (['a', 'b'] as const).map((n, i) => ({ name: `node-${n}`, addresses: [{ type: 'InternalIP', address: `192.168.0.${11 + i}` }], podCIDRs: [`10.1.${1 + i}.0/24`] })),
   namespaces: [{ name: 'shop', labels: { team: 'web' } }, { name: 'ops' }],
-  pods: [
-    { namespace: 'shop', name: 'web', nodeName: 'node-a', podIPs: ['10.1.1.2'], labels: { app: 'web' } },
-    { namespace: 'shop', name: 'db', nodeName: 'node-b', podIPs: ['10.1.2.2'], labels: { app: 'db' } },
-    { namespace: 'ops', name: 'probe', nodeName: 'node-a', podIPs: ['10.1.1.3'], labels: { app: 'probe' } },
-  ],
+  pods: [pod('shop', 'web', 'a', '10.1.1.2'), pod('shop', 'db', 'b', '10.1.2.2'), pod('ops', 'probe', 'a', '10.1.1.3')],
   networkPolicies: [
     {
       metadata: { name: 'db-from-ops', namespace: 'shop' },
@@ -39,8 +34,9 @@ const cluster = {
 let t: TestApp;
 before(async () => {
   t = await openTestApp();
-  const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: { name: 'shop', cluster } });
-  assert.equal(res.statusCode, 201, res.body);
+  // Stored with PUT, as `kubectl`-style tooling would apply it; the diff test below writes revision 2 the same way.
+  const created = await t.app.inject({ method: 'PUT', url: '/v1/topologies/shop', payload: { cluster } });
+  assert.equal(created.statusCode, 201, created.body);
 });
 after(() => t.close());
 
