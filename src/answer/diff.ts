@@ -42,6 +42,13 @@ export const DiffAnswer = Type.Object({
     networkPolicies: Type.Optional(
       Type.Object(Names.properties, { description: 'NetworkPolicies by namespace/name (cluster documents); their effect is in `reachability` (for the protocol and port asked for).' }),
     ),
+    adminNetworkPolicies: Type.Optional(
+      Type.Object(Names.properties, {
+        description:
+          'AdminNetworkPolicies and the BaselineAdminNetworkPolicy by kind/name (`AdminNetworkPolicy/sre-in`, cluster ' +
+          'documents); their effect is in `reachability` (ICMP).',
+      }),
+    ),
     netns: Names,
     links: Type.Array(Type.Object({ netns: Type.String(), link: Type.String(), change: Type.String() })),
     routes: Type.Array(Type.Object({ netns: Type.String(), added: Type.Array(Type.String()), removed: Type.Array(Type.String()) })),
@@ -351,6 +358,11 @@ export function diffAnswer(input: { topology: string; before: DiffSide; after: D
   const podsOf = (c: ClusterDoc) => new Map((c.pods ?? []).map((p) => [podKey(p), p]));
   // A policy's metadata changes on every apply (resourceVersion, managedFields): its spec is what is compared.
   const policiesOf = (c: ClusterDoc) => new Map((c.networkPolicies ?? []).map((np) => [`${np.metadata.namespace ?? 'default'}/${np.metadata.name}`, np.spec]));
+  const adminPoliciesOf = (c: ClusterDoc) =>
+    new Map<string, unknown>([
+      ...(c.adminNetworkPolicies ?? []).map((p): [string, unknown] => [`AdminNetworkPolicy/${p.metadata.name}`, p.spec]),
+      ...(c.baselineAdminNetworkPolicies ?? []).map((p): [string, unknown] => [`BaselineAdminNetworkPolicy/${p.metadata.name}`, p.spec]),
+    ]);
   const filtered = filter.namespace !== undefined || filter.node !== undefined;
   return {
     topology: input.topology,
@@ -360,6 +372,7 @@ export function diffAnswer(input: { topology: string; before: DiffSide; after: D
       nodes: ca && cb ? compare(new Map(ca.nodes.map((n) => [n.name, n])), new Map(cb.nodes.map((n) => [n.name, n]))) : none,
       pods: ca && cb ? compare(podsOf(ca), podsOf(cb)) : none,
       ...(ca && cb ? { networkPolicies: compare(policiesOf(ca), policiesOf(cb)) } : {}),
+      ...(ca && cb ? { adminNetworkPolicies: compare(adminPoliciesOf(ca), adminPoliciesOf(cb)) } : {}),
       ...fabricChanges(before.compiled.fabric, after.compiled.fabric),
     },
     reachability: { ...pairChanges(before.compiled, after.compiled, pods, transport), ...(filtered ? { filter } : {}) },

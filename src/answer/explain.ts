@@ -553,8 +553,8 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
     }
     case 'policy':
       return d.direction === 'egress'
-        ? `NetworkPolicy denies the source pod's egress: ${ns.name}'s network plugin drops the packet as it leaves the pod (see the POLICY step)`
-        : `NetworkPolicy denies ${ns.name}'s ingress: the network plugin drops the packet before it reaches the pod (see the POLICY step)`;
+        ? `Network policy denies the source pod's egress: ${ns.name}'s network plugin drops the packet as it leaves the pod (see the POLICY step)`
+        : `Network policy denies ${ns.name}'s ingress: the network plugin drops the packet before it reaches the pod (see the POLICY step)`;
     case 'service':
       return serviceDropText(d);
     case 'tunnel-mac':

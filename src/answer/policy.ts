@@ -1,6 +1,6 @@
 // The POLICY step of a trace answer: its schema, and the step and sentence built from the engine's PolicyStep.
 import { Type, type Static } from '@sinclair/typebox';
-import type { PolicyRuleRef, PolicyStep as EnginePolicyStep } from '../engine/trace.js';
+import type { AdminRuleRef, PolicyRuleRef, PolicyStep as EnginePolicyStep } from '../engine/trace.js';
 
 const PolicyRef = Type.Object({ namespace: Type.String(), name: Type.String() }, { additionalProperties: false });
 const RuleRef = {
@@ -11,6 +11,23 @@ const RuleRef = {
   port: Type.Optional(Type.String({ description: 'The port entry that matched (absent: the rule has no ports, so every port matches).' })),
   portIndex: Type.Optional(Type.Integer()),
 };
+
+const AdminRule = (description: string) =>
+  Type.Object(
+    {
+      kind: Type.Union([Type.Literal('AdminNetworkPolicy'), Type.Literal('BaselineAdminNetworkPolicy')]),
+      name: Type.String(),
+      priority: Type.Optional(Type.Integer({ description: "An AdminNetworkPolicy's priority (lower numbers first)." })),
+      rule: Type.Integer({ description: "The rule's index in the policy's ingress or egress list." }),
+      ruleName: Type.Optional(Type.String()),
+      action: Type.Union([Type.Literal('Allow'), Type.Literal('Deny'), Type.Literal('Pass')]),
+      peer: Type.String({ description: 'The peer of the rule that matched.' }),
+      peerIndex: Type.Integer(),
+      port: Type.Optional(Type.String({ description: 'The port entry that matched (absent: the rule has no ports, so every port matches).' })),
+      portIndex: Type.Optional(Type.Integer()),
+    },
+    { additionalProperties: false, description },
+  );
 
 export const PolicyStepSchema = Type.Object(
   {
@@ -35,8 +52,20 @@ export const PolicyStepSchema = Type.Object(
         { additionalProperties: false, description: 'DENIED: the rule of the isolating policies that misses by the fewest parts.' },
       ),
     ),
+    decidedBy: Type.Optional(
+      AdminRule(
+        'The AdminNetworkPolicy (evaluated before NetworkPolicy) or BaselineAdminNetworkPolicy (after it, for a pod no ' +
+          'NetworkPolicy isolates) rule whose Allow or Deny decided. Absent: NetworkPolicy or the default decided.',
+      ),
+    ),
+    passedBy: Type.Optional(AdminRule('The AdminNetworkPolicy rule whose Pass handed the connection on to NetworkPolicy.')),
   },
-  { additionalProperties: false, description: "NetworkPolicy's verdict at the pod's edge: egress as the packet leaves the source pod, ingress as it reaches the destination pod." },
+  {
+    additionalProperties: false,
+    description:
+      "The policies' verdict at the pod's edge (AdminNetworkPolicy, NetworkPolicy, BaselineAdminNetworkPolicy, in that " +
+      'order): egress as the packet leaves the source pod, ingress as it reaches the destination pod.',
+  },
 );
 
 type Answer = Static<typeof PolicyStepSchema>;
@@ -62,7 +91,27 @@ export function policyAnswer(step: EnginePolicyStep, prose: boolean): Answer {
     isolatedBy: step.isolatedBy.map((p) => ({ ...p })),
     ...(step.allowedBy ? { allowedBy: refJson(step.allowedBy) } : {}),
     ...(step.closest ? { closest: { ...refJson(step.closest), unmet: [...step.closest.unmet] } } : {}),
+    ...(step.decidedBy ? { decidedBy: adminJson(step.decidedBy) } : {}),
+    ...(step.passedBy ? { passedBy: adminJson(step.passedBy) } : {}),
   };
+}
+
+const adminJson = (r: AdminRuleRef) => ({
+  kind: r.kind,
+  name: r.name,
+  ...(r.priority !== undefined ? { priority: r.priority } : {}),
+  rule: r.rule,
+  ...(r.ruleName !== undefined ? { ruleName: r.ruleName } : {}),
+  action: r.action,
+  peer: r.peer,
+  peerIndex: r.peerIndex,
+  ...(r.port !== undefined ? { port: r.port, portIndex: r.portIndex! } : {}),
+});
+
+/** `AdminNetworkPolicy sre-deny (priority 10) egress rule 0 "deny-to-db"`. */
+export function adminRuleText(r: AdminRuleRef, direction: string): string {
+  const priority = r.priority !== undefined ? ` (priority ${r.priority})` : '';
+  return `${r.kind} ${r.name}${priority} ${direction} rule ${r.rule}${r.ruleName !== undefined ? ` "${r.ruleName}"` : ''}`;
 }
 
 const name = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
@@ -71,6 +120,21 @@ export function policyText(s: EnginePolicyStep): string {
   const peer = s.peerPod ?? s.peer.toString();
   const what = `${s.protocol}${s.port !== undefined ? `/${s.port}` : ''}`;
   const conn = s.direction === 'egress' ? `${s.pod} → ${peer} (${what})` : `${peer} → ${s.pod} (${what})`;
+  const d = s.decidedBy;
+  if (d !== undefined) {
+    const matched = [`peer ${d.peer}`, d.port === undefined ? 'any port' : `port ${d.port}`].join(', ');
+    const tier =
+      d.kind === 'AdminNetworkPolicy'
+        ? 'an AdminNetworkPolicy decides before any NetworkPolicy'
+        : `no AdminNetworkPolicy decided and no NetworkPolicy isolates ${s.pod} for ${s.direction}, so the baseline decides`;
+    const passed = s.passedBy !== undefined ? `${adminRuleText(s.passedBy, s.direction)} passed it on; ` : '';
+    return `${s.direction}: ${conn} is ${d.action === 'Allow' ? 'allowed' : 'denied'} by ${adminRuleText(d, s.direction)} (${matched}): ${passed}${tier}`;
+  }
+  const text = networkPolicyText(s, peer, conn);
+  return s.passedBy === undefined ? text : `${text} (${adminRuleText(s.passedBy, s.direction)} passed it on to NetworkPolicy)`;
+}
+
+function networkPolicyText(s: EnginePolicyStep, peer: string, conn: string): string {
   switch (s.verdict) {
     case 'NOT_ISOLATED':
       return `${s.direction}: no NetworkPolicy selects ${s.pod} for ${s.direction}, so ${conn} is allowed`;

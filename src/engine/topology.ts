@@ -15,6 +15,7 @@ import { compileServices, type ServiceTable } from './service/table.js';
 import { suggestNames } from './suggest.js';
 import { trace, type Trace } from './trace.js';
 import { PolicySet } from './policy/policies.js';
+import { AdminPolicies, nodeAddresses } from './policy/admin.js';
 import type { ClusterDoc, ContainerPortDoc, TopologySpec } from '../topology/schema.js';
 
 export interface Endpoint {
@@ -169,12 +170,16 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
     const ns = hostNetworkPods.get(key) ?? fabric.byName.get(key)!;
     endpoints.set(key, endpoint(key, 'pod', ns, podAddrs(pod)));
   }
-  if ((spec.cluster.networkPolicies ?? []).length > 0) {
+  const { networkPolicies = [], adminNetworkPolicies = [], baselineAdminNetworkPolicies = [] } = spec.cluster;
+  if (networkPolicies.length + adminNetworkPolicies.length + baselineAdminNetworkPolicies.length > 0) {
     fabric.policies = new PolicySet(spec.cluster, {
       netnsCount: fabric.netns.length,
       podNetns: (key) => (hostNetworkPods.has(key) ? undefined : fabric.byName.get(key)?.id),
       nodeNetns: (name) => fabric.byName.get(name)?.id ?? -1,
     });
+    if (adminNetworkPolicies.length + baselineAdminNetworkPolicies.length > 0) {
+      fabric.policies.admin = new AdminPolicies(fabric.policies, spec.cluster, nodeAddresses(spec.cluster));
+    }
   }
   // What the data path adds besides nodes and pods (the VPC router of cloud routes).
   for (const ns of fabric.netns) {

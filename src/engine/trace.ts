@@ -17,7 +17,7 @@ import { Walker } from './trace/walk.js';
 export { MAX_PATHS } from './trace/walk.js';
 
 export { DISPOSITIONS, worstPath } from './trace/model.js';
-export type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, PolicyRuleRef, PolicyStep, Step, Trace } from './trace/model.js';
+export type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, AdminRuleRef, PolicyRuleRef, PolicyStep, Step, Trace } from './trace/model.js';
 
 /**
  * Walkers not in use. A trace takes one for as long as it runs, so that a trace started while another is mid-way (from

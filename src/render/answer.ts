@@ -26,6 +26,8 @@ export function policiesOf(hop: AnswerHop): Extract<AnswerStep, { type: 'POLICY'
 /** A POLICY step in a few words: "ingress denied (shop/db-in)", "egress allowed by shop/web-out rule 0". */
 export function policyLabel(s: Extract<AnswerStep, { type: 'POLICY' }>): string {
   const name = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+  const d = s.decidedBy;
+  if (d !== undefined) return `${s.direction} ${s.verdict === 'ALLOWED' ? 'allowed' : 'denied'} by ${d.kind === 'AdminNetworkPolicy' ? 'ANP' : 'BANP'} ${d.name} rule ${d.rule}`;
   if (s.verdict === 'ALLOWED') return `${s.direction} allowed by ${name(s.allowedBy!.policy)} rule ${s.allowedBy!.rule}`;
   if (s.verdict === 'FROM_NODE') return `${s.direction} allowed: from the pod's own node`;
   return `${s.direction} denied (${s.isolatedBy.map(name).join(', ')})`;

@@ -2,10 +2,11 @@
 // validation refuses (apimachinery's label selector rules, networking's NetworkPolicy rules), at JSON pointers.
 import { Prefix, parseAddrBits } from '../engine/prefix.js';
 import type { ClusterDoc, LabelSelectorDoc, PolicyPeerDoc, PolicyPortDoc } from './schema.js';
+import { checkAdminPolicies } from './admin-policies.js';
 
 type Add = (pointer: string, detail: string) => void;
 
-const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+export const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 export function checkPolicies(c: ClusterDoc, base: string, add: Add): void {
   const namespaces = new Set<string>();
@@ -34,7 +35,7 @@ export function checkPolicies(c: ClusterDoc, base: string, add: Add): void {
     const id = `${np.metadata.namespace ?? 'default'}/${np.metadata.name}`;
     if (policies.has(id)) add(`${p}/metadata/name`, `another NetworkPolicy is also named ${id}`);
     policies.add(id);
-    selector(np.spec.podSelector, `${p}/spec/podSelector`, add);
+    checkSelector(np.spec.podSelector, `${p}/spec/podSelector`, add);
     const types = np.spec.policyTypes ?? [];
     if (new Set(types).size !== types.length) add(`${p}/spec/policyTypes`, 'a policy type is listed twice');
     np.spec.ingress?.forEach((rule, r) => {
@@ -46,9 +47,10 @@ export function checkPolicies(c: ClusterDoc, base: string, add: Add): void {
       rule.ports?.forEach((port, j) => checkPort(port, `${p}/spec/egress/${r}/ports/${j}`, add));
     });
   });
+  checkAdminPolicies(c, base, add);
 }
 
-function selector(s: LabelSelectorDoc, p: string, add: Add): void {
+export function checkSelector(s: LabelSelectorDoc, p: string, add: Add): void {
   s.matchExpressions?.forEach((e, i) => {
     const values = e.values ?? [];
     if ((e.operator === 'In' || e.operator === 'NotIn') && values.length === 0) {
@@ -65,9 +67,9 @@ function checkPeer(peer: PolicyPeerDoc, p: string, add: Add): void {
     if (peer.podSelector !== undefined || peer.namespaceSelector !== undefined) {
       add(`${p}/ipBlock`, 'an ipBlock goes alone: a peer with an ipBlock has no podSelector or namespaceSelector');
     }
-    const cidr = prefix(peer.ipBlock.cidr, `${p}/ipBlock/cidr`, add);
+    const cidr = checkPrefix(peer.ipBlock.cidr, `${p}/ipBlock/cidr`, add);
     peer.ipBlock.except?.forEach((text, i) => {
-      const e = prefix(text, `${p}/ipBlock/except/${i}`, add);
+      const e = checkPrefix(text, `${p}/ipBlock/except/${i}`, add);
       if (cidr && e && !(cidr.containsPrefix(e) && e.bits > cidr.bits)) add(`${p}/ipBlock/except/${i}`, `${e} is not strictly inside the ipBlock's cidr ${cidr}`);
     });
     return;
@@ -75,8 +77,8 @@ function checkPeer(peer: PolicyPeerDoc, p: string, add: Add): void {
   if (peer.podSelector === undefined && peer.namespaceSelector === undefined) {
     add(p, 'a peer gives a podSelector, a namespaceSelector or an ipBlock');
   }
-  if (peer.podSelector) selector(peer.podSelector, `${p}/podSelector`, add);
-  if (peer.namespaceSelector) selector(peer.namespaceSelector, `${p}/namespaceSelector`, add);
+  if (peer.podSelector) checkSelector(peer.podSelector, `${p}/podSelector`, add);
+  if (peer.namespaceSelector) checkSelector(peer.namespaceSelector, `${p}/namespaceSelector`, add);
 }
 
 function checkPort(port: PolicyPortDoc, p: string, add: Add): void {
@@ -89,7 +91,7 @@ function checkPort(port: PolicyPortDoc, p: string, add: Add): void {
   }
 }
 
-function prefix(text: string, p: string, add: Add): Prefix | undefined {
+export function checkPrefix(text: string, p: string, add: Add): Prefix | undefined {
   try {
     // Kubernetes accepts host bits here (net.ParseCIDR); the verdict clears them.
     const { addr, bits } = parseAddrBits(text, 'CIDR');

@@ -1,7 +1,7 @@
 // The two topology forms as JSON Schema (TypeBox). These are data only: the HTTP layer validates with them and the engine
 // imports their static types, so the documents users send and the values the engine reads can never drift apart.
 // Every object is closed (additionalProperties: false): a misspelt field is an error, not a silently ignored option.
-import { Type, type Static, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import { Type, type Static, type TProperties, type TSchema, type ObjectOptions } from '@sinclair/typebox';
 import { EndpointSlice, Endpoints, KubeProxy, Service } from './services.schema.js';
 
 const Closed = <T extends TProperties>(properties: T, options: ObjectOptions = {}) =>
@@ -45,6 +45,11 @@ export const NodeAddress = Closed({
 
 export const ClusterNode = Closed({
   name: K8sName,
+  labels: Type.Optional(
+    Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Type.String({ maxLength: 63 }), {
+      description: "The node's metadata.labels, for the nodes peers of AdminNetworkPolicy egress rules.",
+    }),
+  ),
   addresses: Type.Array(NodeAddress, { minItems: 1 }),
   podCIDRs: Type.Array(Cidr, { maxItems: 2, description: 'At most one prefix per family, as in the Kubernetes API.' }),
   annotations: Type.Optional(
@@ -149,6 +154,77 @@ export const NetworkPolicy = Open(
   { description: 'A networking.k8s.io/v1 NetworkPolicy, as `kubectl get networkpolicy -o json` prints it.' },
 );
 
+// AdminNetworkPolicy and BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1, KEP-2091) as the API holds them:
+// cluster-scoped, a subject of namespaces or of pods in namespaces, ordered rules with an action. Each peer and port gives
+// exactly one of its fields (the CRD's MinProperties/MaxProperties), which the semantic validator checks with pointers.
+
+const AdminSubject = Open(
+  {
+    namespaces: Type.Optional(LabelSelector),
+    pods: Type.Optional(Open({ namespaceSelector: LabelSelector, podSelector: LabelSelector })),
+  },
+  { description: 'The pods the policy applies to: those of the namespaces selected, or the pods selected in the namespaces selected (exactly one).' },
+);
+
+const AdminPeer = Open(
+  {
+    namespaces: Type.Optional(LabelSelector),
+    pods: Type.Optional(Open({ namespaceSelector: LabelSelector, podSelector: LabelSelector })),
+    nodes: Type.Optional(LabelSelector),
+    networks: Type.Optional(Type.Array(Type.String({ minLength: 2, maxLength: 64 }), { minItems: 1, maxItems: 25 })),
+  },
+  {
+    description:
+      'Exactly one of: every pod of the namespaces selected; the pods selected in the namespaces selected; (egress only) the ' +
+      'addresses of the nodes selected by their labels; (egress only) CIDRs, which pod addresses fall in too. A peer of ' +
+      "another kind only (a newer API's, such as domainNames) fails closed, as the API asks: an Allow rule does not " +
+      'match through it, a Deny or Pass rule denies everything.',
+  },
+);
+
+const AdminPort = Open(
+  {
+    portNumber: Type.Optional(Open({ protocol: Type.Optional(Protocol), port: Type.Integer({ minimum: 1, maximum: 65535 }) })),
+    namedPort: Type.Optional(Type.String({ minLength: 1, maxLength: 15 })),
+    portRange: Type.Optional(
+      Open({ protocol: Type.Optional(Protocol), start: Type.Integer({ minimum: 1, maximum: 65535 }), end: Type.Integer({ minimum: 1, maximum: 65535 }) }),
+    ),
+  },
+  { description: 'Exactly one of: a port (protocol TCP when absent), a container port name of the destination pod, a range start-end.' },
+);
+
+const AdminPorts = Type.Optional(Type.Array(AdminPort, { minItems: 1, maxItems: 100, description: 'Absent: every port and protocol.' }));
+const RuleName = Type.Optional(Type.String({ maxLength: 100 }));
+const AdminPeers = Type.Array(AdminPeer, { minItems: 1, maxItems: 100 });
+const AdminAction = Type.Union([Type.Literal('Allow'), Type.Literal('Deny'), Type.Literal('Pass')]);
+const BaselineAction = Type.Union([Type.Literal('Allow'), Type.Literal('Deny')]);
+const Rules = <T extends TProperties>(rule: T) => Type.Optional(Type.Array(Open(rule), { maxItems: 100 }));
+
+/** A cluster-scoped object of the admin policy API: its name, and the spec given. */
+const AdminObject = <T extends TSchema>(spec: T, description: string) =>
+  Open({ apiVersion: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), metadata: Open({ name: K8sName }), spec }, { description });
+
+export const AdminNetworkPolicy = AdminObject(
+  Open({
+    priority: Type.Integer({ minimum: 0, maximum: 1000, description: 'Lower numbers are evaluated first.' }),
+    subject: AdminSubject,
+    ingress: Rules({ name: RuleName, action: AdminAction, from: AdminPeers, ports: AdminPorts }),
+    egress: Rules({ name: RuleName, action: AdminAction, to: AdminPeers, ports: AdminPorts }),
+  }),
+  'A policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy. Evaluated before NetworkPolicy, by priority; the first ' +
+    'matching rule decides: Allow and Deny are final, Pass hands the connection to NetworkPolicy (and BANP).',
+);
+
+export const BaselineAdminNetworkPolicy = AdminObject(
+  Open({
+    subject: AdminSubject,
+    ingress: Rules({ name: RuleName, action: BaselineAction, from: AdminPeers, ports: AdminPorts }),
+    egress: Rules({ name: RuleName, action: BaselineAction, to: AdminPeers, ports: AdminPorts }),
+  }),
+  'A policy.networking.k8s.io/v1alpha1 BaselineAdminNetworkPolicy (named `default`, one per cluster). Evaluated last, ' +
+    'only for a pod that no NetworkPolicy isolates for the direction; the first matching rule decides.',
+);
+
 export const BridgeCni = Closed({
   plugin: Type.Literal('bridge'),
   routes: Type.Optional(Type.Union([Type.Literal('host-gw'), Type.Literal('cloud')], { default: 'host-gw' })),
@@ -219,6 +295,8 @@ export const Cluster = Closed({
   network: Type.Optional(ClusterNetwork),
   namespaces: Type.Optional(Type.Array(ClusterNamespace)),
   networkPolicies: Type.Optional(Type.Array(NetworkPolicy)),
+  adminNetworkPolicies: Type.Optional(Type.Array(AdminNetworkPolicy)),
+  baselineAdminNetworkPolicies: Type.Optional(Type.Array(BaselineAdminNetworkPolicy, { maxItems: 1 })),
   services: Type.Optional(Type.Array(Service)),
   endpointSlices: Type.Optional(Type.Array(EndpointSlice)),
   endpoints: Type.Optional(Type.Array(Endpoints)),
@@ -567,6 +645,11 @@ export type ClusterNodeDoc = Static<typeof ClusterNode>;
 export type ClusterPodDoc = Static<typeof ClusterPod>;
 export type CniDoc = Static<typeof Cni>;
 export type NetworkPolicyDoc = Static<typeof NetworkPolicy>;
+export type AdminNetworkPolicyDoc = Static<typeof AdminNetworkPolicy>;
+export type BaselineAdminNetworkPolicyDoc = Static<typeof BaselineAdminNetworkPolicy>;
+export type AdminPeerDoc = Static<typeof AdminPeer>;
+export type AdminPortDoc = Static<typeof AdminPort>;
+export type AdminSubjectDoc = Static<typeof AdminSubject>;
 export type ContainerPortDoc = Static<typeof ContainerPort>;
 export type LabelSelectorDoc = Static<typeof LabelSelector>;
 export type PolicyPeerDoc = Static<typeof PolicyPeer>;

@@ -2,7 +2,7 @@
 // does not meet (the namespace's labels, the pod's labels, the ipBlock, the port), and the rule that misses by the
 // fewest. Run when someone reads a denied trace, never during the walk: it speaks in strings.
 import type { Addr } from '../addr.js';
-import type { PolicyPeerDoc, PolicyPortDoc } from '../../topology/schema.js';
+import type { AdminPeerDoc, AdminPortDoc, PolicyPeerDoc, PolicyPortDoc } from '../../topology/schema.js';
 import { lenientPrefix, PROTOCOL_NAMES, type PolicySet } from './policies.js';
 import { selectorText, unmet } from './selector.js';
 
@@ -88,4 +88,19 @@ export function peerText(p: PolicyPeerDoc): string {
   if (p.namespaceSelector !== undefined) parts.push(`namespaces ${selectorText(p.namespaceSelector)}`);
   if (p.podSelector !== undefined) parts.push(`pods ${selectorText(p.podSelector)}`);
   return parts.join(' and ');
+}
+
+/** An admin peer as a person reads it: `namespaces conformance-house=slytherin`, `pods app=db in namespaces {}`. */
+export function adminPeerText(p: AdminPeerDoc): string {
+  if (p.namespaces !== undefined) return `namespaces ${selectorText(p.namespaces)}`;
+  if (p.pods !== undefined) return `pods ${selectorText(p.pods.podSelector)} in namespaces ${selectorText(p.pods.namespaceSelector)}`;
+  if (p.nodes !== undefined) return `nodes ${selectorText(p.nodes)}`;
+  if (p.networks !== undefined) return `networks ${p.networks.join(', ')}`;
+  return `a peer of a kind not modelled (${Object.keys(p).join(', ')}), failing closed`;
+}
+
+export function adminPortText(p: AdminPortDoc): string {
+  if (p.namedPort !== undefined) return `named port ${p.namedPort}`;
+  if (p.portRange !== undefined) return `${p.portRange.protocol ?? 'TCP'}/${p.portRange.start}-${p.portRange.end}`;
+  return `${p.portNumber?.protocol ?? 'TCP'}/${p.portNumber?.port ?? 0}`;
 }

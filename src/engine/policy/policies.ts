@@ -12,6 +12,7 @@ import type { Addr } from '../addr.js';
 import { Prefix, parseAddrBits } from '../prefix.js';
 import type { ClusterDoc, LabelSelectorDoc, NetworkPolicyDoc, PolicyPeerDoc, PolicyPortDoc } from '../../topology/schema.js';
 import { isEmpty, matches, type Labels } from './selector.js';
+import type { AdminPolicies } from './admin.js';
 
 /** Protocol numbers of the walk: NetworkPolicy's three, and ICMP, which no port entry admits. */
 export const TCP = 0;
@@ -88,6 +89,17 @@ export class Verdict {
   rule = -1;
   peer = -1;
   port = -1;
+  /** The tier that decided (admin.ts: NETWORK_POLICY, ADMIN, BASELINE), and an ANP rule that passed the connection on. */
+  tier = 0;
+  passPolicy = -1;
+  passRule = -1;
+
+  found(policy: number, rule: number, peer: number, port: number): void {
+    this.policy = policy;
+    this.rule = rule;
+    this.peer = peer;
+    this.port = port;
+  }
 }
 
 /** What the fabric compiler tells about where pods and nodes are. */
@@ -105,6 +117,8 @@ export class PolicySet {
   readonly namespaces: PolicyNamespace[] = [];
   readonly policies: CompiledPolicy[] = [];
   readonly portNames: string[] = [];
+  /** AdminNetworkPolicies and the BaselineAdminNetworkPolicy, when the cluster has any (admin.ts). */
+  admin: AdminPolicies | undefined = undefined;
   /** The pod number of every netns, or -1. */
   readonly podOfNetns: Int32Array;
   private readonly ingressStart: Int32Array;
@@ -258,10 +272,7 @@ export class PolicySet {
         if (pe < -1) continue;
         const po = this.matchPort(rule.ports, protocol, port, dstPod);
         if (po < -1) continue;
-        v.policy = of[i]!;
-        v.rule = r;
-        v.peer = pe;
-        v.port = po;
+        v.found(of[i]!, r, pe, po);
         return ALLOWED;
       }
     }
@@ -281,7 +292,7 @@ export class PolicySet {
     this.policies.forEach((policy, n) =>
       policy.ingress?.forEach((rule, r) => rule.peers.forEach((peer, p) => this.matchPeer([peer], pod, addr) === 0 && matched.push(`${n}.${r}.${p}`))),
     );
-    return `${key}|${matched.join(',')}`;
+    return `${key}|${matched.join(',')}${this.admin === undefined ? '' : `|${this.admin.sourceKey(pod, addr)}`}`;
   }
 
   /** The first peer of the rule that matches (-1 when the rule has none: every peer does), or -2. */
@@ -332,7 +343,7 @@ export function lenientPrefix(text: string): Prefix {
   return Prefix.of(addr, bits);
 }
 
-function csr(lists: number[][], n: number): [Int32Array, Int32Array] {
+export function csr(lists: number[][], n: number): [Int32Array, Int32Array] {
   const start = new Int32Array(n + 1);
   for (let p = 0; p < n; p++) start[p + 1] = start[p]! + (lists[p]?.length ?? 0);
   const flat = new Int32Array(start[n]!);
@@ -340,7 +351,7 @@ function csr(lists: number[][], n: number): [Int32Array, Int32Array] {
   return [start, flat];
 }
 
-function search(sorted: Int32Array, x: number): boolean {
+export function search(sorted: Int32Array, x: number): boolean {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {

@@ -207,7 +207,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
         // verdict is shown in the node's hop, whose bridge the packet crossed, where the plugin takes it.
         const crossed = egress && ns.kind === 'pod' && hops.length >= 2 ? hops[hops.length - 2]! : undefined;
         (crossed !== undefined && crossed.netns.kind === 'node' ? (crossed.steps as Step[]) : steps).push(step);
-        i += 9;
+        i += 12;
         break;
       }
       case DROP: {

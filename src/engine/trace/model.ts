@@ -118,6 +118,27 @@ export interface PolicyStep {
   readonly allowedBy: PolicyRuleRef | undefined;
   /** DENIED: the rule that misses by the fewest parts, and what it misses. */
   readonly closest: (PolicyRuleRef & { readonly unmet: readonly string[] }) | undefined;
+  /** The AdminNetworkPolicy or BaselineAdminNetworkPolicy rule that decided (its action Allow or Deny), if one did. */
+  readonly decidedBy?: AdminRuleRef | undefined;
+  /** The AdminNetworkPolicy rule whose Pass handed the connection on to NetworkPolicy (and the baseline), if one did. */
+  readonly passedBy?: AdminRuleRef | undefined;
+}
+
+/** A rule of an AdminNetworkPolicy or of the BaselineAdminNetworkPolicy (cluster-scoped: a name, no namespace). */
+export interface AdminRuleRef {
+  readonly kind: 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy';
+  readonly name: string;
+  /** An ANP's priority (lower first); undefined for the BANP. */
+  readonly priority: number | undefined;
+  /** The rule's index in the ingress or egress list, and its name if it has one. */
+  readonly rule: number;
+  readonly ruleName: string | undefined;
+  readonly action: 'Allow' | 'Deny' | 'Pass';
+  /** The peer and port entry that matched (`namespaces conformance-house=slytherin`, `TCP/80`), undefined for no ports. */
+  readonly peer: string;
+  readonly peerIndex: number;
+  readonly port: string | undefined;
+  readonly portIndex: number | undefined;
 }
 
 export interface PolicyRuleRef {

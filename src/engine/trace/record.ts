@@ -17,8 +17,11 @@
 //     port, how it was met (service/table.ts), the frontend (-1 for a NodePort), the node, the verdict, chain and why
 //     (service/policy.ts), the masquerade mark, the endpoint taken (-1 for none) and the destination port before DNAT
 //   SNAT link reason              the masquerade of a marked packet as it leaves by link, to the source its route gives
-//   POLICY direction verdict pod peerPod policy rule peer port   NetworkPolicy's verdict (policy/policies.ts): pod and
-//     peerPod are PolicySet pod numbers (-1: not a pod), policy rule peer port the allowing rule's (-1 where none)
+//   POLICY direction verdict pod peerPod policy rule peer port tier passPolicy passRule   the policies' verdict
+//     (policy/policies.ts, policy/admin.ts): pod and peerPod are PolicySet pod numbers (-1: not a pod), policy rule
+//     peer port the deciding rule's (-1 where none): a NetworkPolicy's allowing rule under tier NETWORK_POLICY, the
+//     matching ANP or BANP rule under ADMIN or BASELINE; passPolicy passRule an ANP rule whose Pass handed the
+//     connection on to NetworkPolicy (-1: none)
 // A new step type is a new opcode here with its writer method, a case in decode.ts, and its Step in model.ts.
 import { DISPOSITIONS, type Disposition } from './model.js';
 
@@ -201,7 +204,7 @@ export class Recorder {
     this.put(reason);
   }
 
-  policy(egress: boolean, verdict: number, pod: number, peerPod: number, policy: number, rule: number, peer: number, port: number): void {
+  policy(egress: boolean, verdict: number, pod: number, peerPod: number, policy: number, rule: number, peer: number, port: number, tier: number, passPolicy: number, passRule: number): void {
     this.put(POLICY);
     this.put(egress ? 1 : 0);
     this.put(verdict);
@@ -211,6 +214,9 @@ export class Recorder {
     this.put(rule);
     this.put(peer);
     this.put(port);
+    this.put(tier);
+    this.put(passPolicy);
+    this.put(passRule);
   }
 
   /** A DROP with its code; the caller puts the code's operands. */

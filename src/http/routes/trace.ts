@@ -86,6 +86,11 @@ const tracePacketDoc = {
     'rule that allowed (`allowedBy`: policy, rule index, peer, port), or when denied the rule that came closest\n' +
     '(`closest`) with what it does not match (`unmet`: namespace labels, pod labels, ipBlock, port). A denial ends the\n' +
     'trace `DENIED`, the DROP step saying `direction`. hostNetwork pods and nodes are not subject to NetworkPolicy.\n' +
+    'With `adminNetworkPolicies` and `baselineAdminNetworkPolicies` (policy.networking.k8s.io/v1alpha1), the same step\n' +
+    'evaluates them as KEP-2091 orders: the ANPs selecting the pod by `priority` (lower first), rules in order, where\n' +
+    'Allow and Deny are final (`decidedBy`: kind, name, priority, rule index and name, action, peer, port) and Pass\n' +
+    'hands the connection to NetworkPolicy (`passedBy`); then NetworkPolicy; then, for a pod that no NetworkPolicy\n' +
+    'isolates for the direction, the BANP (`decidedBy`); then the default, allow.\n' +
     '\n' +
     '**Data paths.** A cluster document is compiled to what its CNI programs: bridge (host-gw or cloud routes),\n' +
     'flannel (host-gw or vxlan, directRouting), calico (bgp, ipip or vxlan, crossSubnet), cilium (native or tunnel\n' +

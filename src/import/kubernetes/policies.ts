@@ -1,8 +1,17 @@
-// What NetworkPolicy verdicts need from a kubectl List: the Namespaces (their labels), the NetworkPolicies as they are,
-// and of every imported pod its labels and its containers' ports (for named ports). Read from the same List as the nodes
-// and pods (`kubectl get nodes,pods,namespaces,networkpolicies -A -o json`).
+// What NetworkPolicy verdicts need from a kubectl List: the Namespaces (their labels), the NetworkPolicies,
+// AdminNetworkPolicies and BaselineAdminNetworkPolicy as they are, and of every imported pod its labels and its
+// containers' ports (for named ports). Read from the same List as the nodes and pods (`kubectl get
+// nodes,pods,namespaces,networkpolicies,adminnetworkpolicies,baselineadminnetworkpolicies -A -o json`).
 import { Type, type Static } from '@sinclair/typebox';
-import { NetworkPolicy, type ClusterDoc, type NetworkPolicyDoc } from '../../topology/schema.js';
+import {
+  AdminNetworkPolicy,
+  BaselineAdminNetworkPolicy,
+  NetworkPolicy,
+  type AdminNetworkPolicyDoc,
+  type BaselineAdminNetworkPolicyDoc,
+  type ClusterDoc,
+  type NetworkPolicyDoc,
+} from '../../topology/schema.js';
 import type { KubernetesImportBodyDoc } from './schema.js';
 
 const Labels = Type.Record(Type.String(), Type.String());
@@ -48,13 +57,13 @@ export const KubePodPolicyFields = Type.Object(
   { additionalProperties: true },
 );
 
-export { NetworkPolicy as KubeNetworkPolicy };
+export { NetworkPolicy as KubeNetworkPolicy, AdminNetworkPolicy as KubeAdminNetworkPolicy, BaselineAdminNetworkPolicy as KubeBaselineAdminNetworkPolicy };
 
 type KubeNamespaceDoc = Static<typeof KubeNamespace>;
 type KubePodPolicyDoc = Static<typeof KubePodPolicyFields>;
 
 /** The kinds this file reads from a List (besides Pods, whose labels and ports it adds). */
-export const POLICY_KINDS = ['Namespace', 'NetworkPolicy'] as const;
+export const POLICY_KINDS = ['Namespace', 'NetworkPolicy', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy'] as const;
 
 /**
  * Adds the List's namespaces, NetworkPolicies, and the labels and container ports of the pods the cluster holds. Only a
@@ -84,4 +93,19 @@ export function addPolicies(cluster: ClusterDoc, body: KubernetesImportBodyDoc):
   if (namespaces.length > 0) cluster.namespaces = namespaces;
   const policies = items.filter((i) => i.kind === 'NetworkPolicy') as unknown as NetworkPolicyDoc[];
   if (policies.length > 0) cluster.networkPolicies = policies;
+  const admin = items.filter((i) => i.kind === 'AdminNetworkPolicy') as unknown as AdminNetworkPolicyDoc[];
+  if (admin.length > 0) cluster.adminNetworkPolicies = admin;
+  const baseline = items.filter((i) => i.kind === 'BaselineAdminNetworkPolicy') as unknown as BaselineAdminNetworkPolicyDoc[];
+  if (baseline.length > 0) cluster.baselineAdminNetworkPolicies = baseline;
+  // A nodes peer selects nodes by their labels: only then are the nodes' labels worth carrying into the topology.
+  const nodesPeers = [...admin, ...baseline].some((p) => (p.spec.egress ?? []).some((r) => r.to.some((peer) => peer.nodes !== undefined)));
+  if (nodesPeers) {
+    const labels = new Map(
+      (items.filter((i) => i.kind === 'Node') as unknown as { metadata: { name: string; labels?: Record<string, string> } }[]).map((n) => [n.metadata.name, n.metadata.labels]),
+    );
+    for (const node of cluster.nodes) {
+      const l = labels.get(node.name);
+      if (l !== undefined && Object.keys(l).length > 0) node.labels = l;
+    }
+  }
 }

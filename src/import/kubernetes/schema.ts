@@ -4,7 +4,7 @@
 import { Type, type Static, type TOptional, type TSchema, type TString } from '@sinclair/typebox';
 import { DataError, type InvalidParam } from '../../topology/data-error.js';
 import { ClusterNetwork, Cni } from '../../topology/schema.js';
-import { KubeNamespace, KubeNetworkPolicy, KubePodPolicyFields, POLICY_KINDS } from './policies.js';
+import { KubeAdminNetworkPolicy, KubeBaselineAdminNetworkPolicy, KubeNamespace, KubeNetworkPolicy, KubePodPolicyFields, POLICY_KINDS } from './policies.js';
 import { ANNOTATION } from '../../engine/compile/annotations.js';
 
 /** Node annotations that CNI plugins write, and that the import reads to tell which data path the cluster uses. */
@@ -90,9 +90,12 @@ export const KubeListItem = Type.Object(
       whenKind('Pod', KubePodPolicyFields),
       whenKind('Namespace', KubeNamespace),
       whenKind('NetworkPolicy', KubeNetworkPolicy),
+      whenKind('AdminNetworkPolicy', KubeAdminNetworkPolicy),
+      whenKind('BaselineAdminNetworkPolicy', KubeBaselineAdminNetworkPolicy),
     ],
     description:
-      'An object of a v1 List: Nodes, Pods (with their labels and container ports), Namespaces and NetworkPolicies are read; ' +
+      'An object of a v1 List: Nodes, Pods (with their labels and container ports), Namespaces, NetworkPolicies, ' +
+      'AdminNetworkPolicies and the BaselineAdminNetworkPolicy are read; ' +
       'objects of other kinds are counted and ignored.',
   },
 );
