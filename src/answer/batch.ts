@@ -13,9 +13,11 @@ import { Problem, problemBody } from './problem.js';
 import { traceAnswer, type AnswerOptions, type FlowRequest } from './trace-answer.js';
 import { traceFlow } from './flow.js';
 import { answerTooLarge, jsonBytes } from './size.js';
+import { MAX_FLOWS } from '../topology/requests.js';
 
-/** Flows in one batch or what-if: a bound on the work and the answer of one request (413 beyond). */
-export const MAX_FLOWS = 10_000;
+export function checkFlowCount(flows: number): void {
+  if (flows > MAX_FLOWS) throw new Problem(413, 'payload-too-large', `${flows} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
+}
 
 type Item = Static<typeof BatchItem>;
 

@@ -1,7 +1,7 @@
 // What a what-if body must be beyond its schema, checked wherever the body is read: by the route for a small body, by
 // the worker for a large one that the main thread did not read.
 import type { WhatIfBodyDoc } from '../topology/requests.js';
-import { MAX_FLOWS } from './batch.js';
+import { checkFlowCount } from './batch.js';
 import { transportOf } from './matrix.js';
 import { Problem } from './problem.js';
 
@@ -20,9 +20,7 @@ export function checkWhatIf(body: WhatIfBodyDoc): void {
     });
   }
   if (body.compare !== undefined) transportOf(body.compare.protocol, body.compare.port, { pointer: '/compare/port' });
-  if (body.flows !== undefined && body.flows.length > MAX_FLOWS) {
-    throw new Problem(413, 'payload-too-large', `${body.flows.length} flows in one request; the limit is ${MAX_FLOWS}: split the batch`);
-  }
+  if (body.flows !== undefined) checkFlowCount(body.flows.length);
   if ((body.topology === undefined) === (body.base === undefined)) {
     throw new Problem(400, 'invalid-request', 'give either topology (a document to trace as it is) or base (a stored topology to change)', {
       errors: [{ pointer: body.topology === undefined ? '' : '/base', detail: 'exactly one of topology or base' }],

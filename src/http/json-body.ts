@@ -9,6 +9,15 @@ import { jsonTextProblem } from '../topology/json-text.js';
 const LIGHT_BODY = 1_000_000;
 
 /**
+ * Past how many bytes a route's body goes to a worker unread: its config `largeJson`, true for LIGHT_BODY or a number
+ * of bytes for a route whose bodies cost more per byte to check (a batch's 10,000 flows are 10,000 objects to validate).
+ */
+function largeFrom(request: FastifyRequest): number | undefined {
+  const large = (request.routeOptions.config as { largeJson?: boolean | number } | undefined)?.largeJson;
+  return large === true ? LIGHT_BODY : typeof large === 'number' ? large : undefined;
+}
+
+/**
  * A large body of a route that hands it to a worker unread (config `largeJson`): parsing, scanning and validating tens
  * of MB would hold the event loop for seconds. The worker does all three, as strictly (see src/work/jobs.ts: check).
  * It stays bytes, in a buffer of their own that crosses to the worker by transfer: decoding 15 MB into a string and
@@ -27,8 +36,8 @@ function readBody(request: FastifyRequest, payload: NodeJS.ReadableStream, done:
   const limit = request.routeOptions.bodyLimit;
   const declared = Number(request.headers['content-length']);
   if (declared > limit) return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
-  const config = request.routeOptions.config as { largeJson?: boolean } | undefined;
-  const into = config?.largeJson === true && Number.isSafeInteger(declared) && declared > LIGHT_BODY ? new Uint8Array(declared) : undefined;
+  const from = largeFrom(request);
+  const into = from !== undefined && Number.isSafeInteger(declared) && declared > from ? new Uint8Array(declared) : undefined;
   const chunks: Buffer[] = [];
   let received = 0;
   const onData = (data: Buffer | string) => {
@@ -67,8 +76,8 @@ async function jsonBodyPlugin(app: FastifyInstance) {
   app.addContentTypeParser('application/json', (request, payload, done) =>
     readBody(request, payload, (err, raw) => {
       if (err !== null) return done(err, undefined);
-      const config = request.routeOptions.config as { largeJson?: boolean } | undefined;
-      if (config?.largeJson === true && raw!.length > LIGHT_BODY) {
+      const from = largeFrom(request);
+      if (from !== undefined && raw!.length > from) {
         // A buffer shared with other data (a chunked body joined, say) is copied once, so that it can be transferred.
         const own = raw!.byteOffset === 0 && raw!.byteLength === raw!.buffer.byteLength && raw!.buffer instanceof ArrayBuffer;
         return done(null, new LargeJson(own ? new Uint8Array(raw!.buffer as ArrayBuffer) : new Uint8Array(raw!)));

@@ -48,6 +48,20 @@ const Change = Type.Union([
   Type.Object({ op: Type.Literal('forwarding'), netns: Type.String(), enabled: Type.Boolean() }, { additionalProperties: false }),
 ]);
 
+/** Flows in one batch or what-if: a bound on the work and the answer of one request (413 beyond). */
+export const MAX_FLOWS = 10_000;
+
+export const BatchBody = Type.Object(
+  {
+    flows: Type.Array(Flow, { minItems: 1, description: `At most ${MAX_FLOWS} flows (413 beyond).` }),
+    bidirectional: Type.Optional(Type.Boolean({ description: 'Also trace every flow back, and flag asymmetric or failing returns.' })),
+    revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION })),
+  },
+  { additionalProperties: false },
+);
+
+export type BatchBodyDoc = Static<typeof BatchBody>;
+
 export const WhatIfBody = Type.Object(
   {
     topology: Type.Optional(

@@ -4,7 +4,7 @@ import type { CompiledTopology } from '../engine/topology.js';
 import type { Flow } from '../engine/trace.js';
 import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
-import { traceFlows, type BatchOptions } from '../answer/batch.js';
+import { checkFlowCount, traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
 import { matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
 import { renderHeatmap } from '../render/heatmap.js';
@@ -25,7 +25,7 @@ import { checkAsBody } from '../topology/schema-check.js';
 import { TopologyBody, TopologyPutBody, type TopologyBodyDoc } from '../topology/schema.js';
 import { jsonTextProblem } from '../topology/json-text.js';
 import type { TSchema } from '@sinclair/typebox';
-import { WhatIfBody, type WhatIfBodyDoc } from '../topology/requests.js';
+import { BatchBody, WhatIfBody, type BatchBodyDoc, type WhatIfBodyDoc } from '../topology/requests.js';
 import { checkWhatIf } from '../answer/whatif.js';
 import { diffAnswer, podsToCompare, type PodFilter, type StoredDoc } from '../answer/diff.js';
 
@@ -113,8 +113,22 @@ function importCluster(_revisions: Loaded[], args: { text: BodyText; validate: b
   };
 }
 
-function batch([r]: Loaded[], args: { flows: FlowRequest[]; options: BatchOptions; format: 'json' | 'text' }): Encoded & { byDisposition: Record<string, number> } {
-  const answer = traceFlows(r!.compiled, topologyOf(r!), args.flows, args.options);
+/**
+ * A batch: its flows given, or its body (a large one, which the main thread did not read) read here, first without a
+ * revision to say which one it names, then with it.
+ */
+function batch(
+  [r]: Loaded[],
+  args: { flows?: FlowRequest[]; bidirectional?: boolean; text?: BodyText; options: Omit<BatchOptions, 'bidirectional'>; format: 'json' | 'text' },
+): (Encoded & { byDisposition: Record<string, number> }) | { names: { revision: number | null } } {
+  let { flows, bidirectional } = args;
+  if (args.text !== undefined) {
+    const body = readBody<BatchBodyDoc>(decoded(args.text), BatchBody);
+    checkFlowCount(body.flows.length);
+    if (r === undefined) return { names: { revision: body.revision ?? null } };
+    ({ flows, bidirectional } = body);
+  }
+  const answer = traceFlows(r!.compiled, topologyOf(r!), flows!, { ...args.options, bidirectional: bidirectional ?? false });
   const body = args.format === 'json' ? encoded('application/json; charset=utf-8', JSON.stringify(answer)) : encoded('text/plain; charset=utf-8', renderBatchText(answer));
   return { ...body, byDisposition: answer.count.byDisposition };
 }

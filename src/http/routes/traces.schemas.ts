@@ -4,11 +4,7 @@ import { DETAIL_DOC, DETAILS, TraceAnswer } from '../../answer/schema.js';
 import { DEFAULT_PATHS } from '../../answer/trace-answer.js';
 import { MAX_PATHS } from '../../engine/trace.js';
 import { MAX_REVISION } from './topologies.schemas.js';
-
-import { MAX_FLOWS } from '../../answer/batch.js';
-
-export { MAX_FLOWS };
-export { Family, Flow, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from '../../topology/requests.js';
+export { BatchBody, Family, Flow, MAX_FLOWS, Port, PortOrName, Protocol, ServiceEndpointParam, Size } from '../../topology/requests.js';
 import { Flow } from '../../topology/requests.js';
 
 /**
@@ -47,14 +43,6 @@ export const BatchQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const BatchBody = Type.Object(
-  {
-    flows: Type.Array(Flow, { minItems: 1, description: `At most ${MAX_FLOWS} flows (413 beyond).` }),
-    bidirectional: Type.Optional(Type.Boolean({ description: 'Also trace every flow back, and flag asymmetric or failing returns.' })),
-    revision: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_REVISION })),
-  },
-  { additionalProperties: false },
-);
 
 const FlowTrace = Type.Omit(TraceAnswer, ['topology']);
 const FlowError = Type.Object(

@@ -90,3 +90,28 @@ test('a batch body past 4 MB is refused before it is parsed, naming the limit; 1
   assert.equal(huge.headers['content-type'], 'application/problem+json; charset=utf-8');
   assert.match(huge.json().detail, /^the request body is larger than the limit of 4194304 bytes: send a smaller body \(a batch: fewer flows per request/);
 });
+
+test('a large batch (read by a worker) answers as a small one: the same traces, revision, 400 pointers and 413', async () => {
+  const pad = (doc: object) => `${JSON.stringify(doc)}${' '.repeat(200_000)}`;
+  const send = (text: string) => t.app.inject({ method: 'POST', url: '/v1/topologies/two-nodes/traces', headers: { 'content-type': 'application/json' }, payload: text });
+  const flows = [{ from: 'pod-a1', to: 'pod-b1' }, { from: 'pod-a1', to: 'nope' }];
+  const [small, large] = [await batch({ flows }), await send(pad({ flows }))];
+  assert.equal(large.statusCode, 200, large.body);
+  assert.deepEqual(large.json(), small.json());
+  // A second revision without pod-b1: the body's revision 1 still has it.
+  const doc = (await t.app.inject('/v1/topologies/two-nodes')).json();
+  doc.cluster.pods = doc.cluster.pods.filter((p: { name: string }) => p.name !== 'pod-b1');
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/two-nodes', payload: { cluster: doc.cluster } })).statusCode, 200);
+  const [newest, first] = [(await send(pad({ flows }))).json(), (await send(pad({ flows, revision: 1 }))).json()];
+  assert.deepEqual([newest.topology.revision, first.topology.revision], [2, 1]);
+  assert.equal(newest.traces[0].error.status, 404);
+  assert.equal(first.traces[0].trace.disposition, 'DELIVERED');
+  const bad = { flows: [{ from: 'pod-a1', to: 'pod-b1', ttl: 0 }] };
+  const [badSmall, badLarge] = [await batch(bad), await send(pad(bad))];
+  assert.equal(badLarge.statusCode, 400);
+  assert.deepEqual(badLarge.json().errors, badSmall.json().errors);
+  const many = await send(JSON.stringify({ flows: Array.from({ length: 10_001 }, () => ({ from: 'pod-a1', to: 'pod-b1' })) }));
+  assert.equal(many.statusCode, 413);
+  assert.match(many.json().detail, /10001 flows in one request; the limit is 10000/);
+  assert.equal((await send(pad({ flows: [] }))).statusCode, 400);
+});
