@@ -31,16 +31,7 @@ const idle: Walker[] = [];
  * source.id and the first owner entry of flow.dst (Owners.first), for a caller that knows them already (a compiled
  * endpoint does): each is a cache miss to look up.
  */
-export function trace(
-  fabric: Fabric,
-  source: Netns,
-  flow: Flow,
-  services?: ServiceTable,
-  endpoint?: Addr,
-  entry = -1,
-  sourceId?: number,
-  dstOwner?: number,
-): Trace {
+export function trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1, sourceId?: number, dstOwner?: number): Trace {
   const walker = idle.pop() ?? new Walker();
   try {
     return walker.trace(fabric, source, flow, services, endpoint, entry, sourceId, dstOwner);
