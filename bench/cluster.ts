@@ -1,5 +1,6 @@
 // Generates Kubernetes-scale cluster documents: n nodes with a /24 pod CIDR each and `podsPerNode` pods, on one underlay,
 // on any data path (bridge host-gw by default).
+import type { CompiledTopology, Endpoint } from '../src/engine/topology.js';
 import type { ClusterDoc, CniDoc } from '../src/topology/schema.js';
 
 /** The data paths by the names the benchmarks take (the pod IPs are in 10.0.0.0/8, which weave takes as its subnet). */
@@ -31,4 +32,21 @@ export function generateCluster(nodes: number, podsPerNode: number, cni: CniDoc 
     }
   }
   return doc;
+}
+
+/**
+ * `n` random pod pairs of a generated cluster, resolved up front (a benchmark measures tracing, not name lookups): the
+ * same pairs on every run, from a fixed seed.
+ */
+export function samplePairs(compiled: CompiledTopology, cluster: ClusterDoc, n: number): [Endpoint, Endpoint][] {
+  let seed = 12345;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const pods = cluster.pods!;
+  const pairs: [Endpoint, Endpoint][] = [];
+  for (let i = 0; i < n; i++) {
+    const a = pods[Math.floor(rand() * pods.length)]!;
+    const b = pods[Math.floor(rand() * pods.length)]!;
+    pairs.push([compiled.resolve(`default/${a.name}`, 'source'), compiled.resolve(`default/${b.name}`, 'destination')]);
+  }
+  return pairs;
 }

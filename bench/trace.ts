@@ -7,9 +7,9 @@
 // Run with `node --expose-gc --import tsx bench/trace.ts [nodes] [podsPerNode] [data path]`; writes bench/results/trace.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { compileTopology, type Endpoint } from '../src/engine/topology.js';
+import { compileTopology } from '../src/engine/topology.js';
 import { explain } from '../src/answer/explain.js';
-import { DATA_PATHS, generateCluster } from './cluster.js';
+import { DATA_PATHS, generateCluster, samplePairs } from './cluster.js';
 
 const nodes = Number(process.argv[2] ?? 5000);
 const podsPerNode = Number(process.argv[3] ?? 30);
@@ -27,15 +27,8 @@ global.gc?.();
 const rssAfter = process.memoryUsage().rss;
 
 // Random pod pairs, resolved up front: the benchmark measures tracing, not name lookups.
-let seed = 12345;
-const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
 const pods = cluster.pods!;
-const pairs: [Endpoint, Endpoint][] = [];
-for (let i = 0; i < 4096; i++) {
-  const a = pods[Math.floor(rand() * pods.length)]!;
-  const b = pods[Math.floor(rand() * pods.length)]!;
-  pairs.push([compiled.resolve(`default/${a.name}`, 'source'), compiled.resolve(`default/${b.name}`, 'destination')]);
-}
+const pairs = samplePairs(compiled, cluster, 4096);
 
 const ROUNDS = 5;
 

@@ -136,6 +136,12 @@ export const TUNNEL_FDB = 4;
 export const TUNNEL_IPCACHE = 8;
 export const TUNNEL_IPIP = 16;
 const TUNNEL = TUNNEL_FDB | TUNNEL_IPCACHE | TUNNEL_IPIP;
+/**
+ * The link has permanent neighbour entries to its peer (see `permanent`), or answers ARP by proxy: flags in the record
+ * the walk has read already, so that the common link (neither) costs no read of another array.
+ */
+const HAS_PERMANENT = 32;
+const PROXY_ARP = 64;
 
 export class Fabric {
   readonly byName: ReadonlyMap<string, Netns>;
@@ -237,12 +243,18 @@ export class Fabric {
       records[f + LINK_INDEX] = l.index;
       const tunnel =
         l.tunnel === undefined ? 0 : l.kind === 'ipip' ? TUNNEL_IPIP : this.tunnels.hasIpcache(l.id) ? TUNNEL_IPCACHE : TUNNEL_FDB;
-      records[f + LINK_FLAGS] = (l.up ? UP : 0) | (carrier[l.id] ? CARRIER : 0) | tunnel;
+      records[f + LINK_FLAGS] =
+        (l.up ? UP : 0) |
+        (carrier[l.id] ? CARRIER : 0) |
+        tunnel |
+        (this.permanent[l.id] !== undefined ? HAS_PERMANENT : 0) |
+        (l.proxyArp ? PROXY_ARP : 0);
     }
   }
 
   /** The link a neighbour entry for `a` on veth `link` sends to (its peer), or -1. */
   permanentNeighbour(link: number, a: Addr): number {
+    if ((this.records[link * RECORD + LINK_FLAGS]! & HAS_PERMANENT) === 0) return -1;
     const entries = this.permanent[link];
     if (entries === undefined) return -1;
     for (const e of entries) if (e.dst.equals(a)) return e.link;
@@ -290,6 +302,11 @@ export class Fabric {
   /** The link's position in its netns's links. */
   indexOf(link: number): number {
     return this.records[link * RECORD + LINK_INDEX]!;
+  }
+
+  /** Whether the link answers ARP by proxy (proxy_arp): as Link.proxyArp, from the record. */
+  proxyArp(link: number): boolean {
+    return (this.records[link * RECORD + LINK_FLAGS]! & PROXY_ARP) !== 0;
   }
 
   /** Administratively up. */

@@ -178,7 +178,8 @@ export class L2 {
       y = t[y * RECORD + PARENT]!;
     }
     out[n++] = x;
-    out.copyWithin(n, m);
-    return n + out.length - m;
+    // A loop, not copyWithin: the tail is a few ints, and the builtin's call costs more than moving them.
+    for (let i = m; i < out.length; i++) out[n++] = out[i]!;
+    return n;
   }
 }

@@ -25,8 +25,13 @@
 // host routes, one slot of the hash table. A host route is longer than any other prefix, so it wins wherever it matches.
 // Up to HOSTS_MAX host routes: a large table of clustered addresses (every pod's, in Owners) touches fewer cache lines
 // as a trie, whose last level keeps a /24's addresses side by side where a hash spreads them.
+//
+// The same layout serves a table of many prefixes of one other length and at most SCAN_MAX others, when the trie would be
+// much larger than the hash: Calico's blocks, a /26 per node, need a trie node of 1 KiB for each /24 they lie in (5 MB at
+// 5,000 nodes, where every lookup misses the cache); hashed by their first 26 bits they take 128 KiB. Byte-aligned
+// lengths (flannel's and Cilium's /24 per node) share their trie's nodes, which stay small and stay a trie.
 
-import type { Addr, Family } from './addr.js';
+import { Addr, type Family } from './addr.js';
 import { hash4, hash6, slotBits } from './address-map.js';
 import { Prefix } from './prefix.js';
 
@@ -35,6 +40,10 @@ export interface LpmEntry {
   readonly prefix: Prefix;
   readonly value: number;
 }
+
+/** All ones: the masks of hashed lengths are prefixes of these. */
+const ONES4 = Addr.v4(0xffffffff);
+const ONES6 = Addr.v6(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff);
 
 const STRIDE = 256;
 const SCAN_MAX = 8;
@@ -48,15 +57,20 @@ const MAX_VALUE = 2 ** 31 - 2;
  */
 const TRIE = -1;
 /**
- * A host table starts with a header: the hash table's slot mask, its shift (see hash4), and whether some host route lies
- * under none of the scan list's prefixes. Its scan list's entries are those of a scan list plus one int: whether some
- * host route has that prefix as its longest other match. The hash slots follow: the address's words, then the value (-1
- * for an empty slot).
+ * A host table hashes the prefixes of one length, the host length or another (see above), which this comment calls host
+ * routes. It starts with a header: the hash table's slot mask, its shift (see hash4), whether some host route lies under
+ * none of the scan list's prefixes, and the mask of the hashed length, one word for IPv4 and four for IPv6 (what an address
+ * is ANDed with to make the key). Its scan list's entries are those of a scan list plus one int: whether some host route
+ * has that prefix as its longest shorter match (a longer prefix wins over any host route it matches). The hash slots
+ * follow: the key's words, then the value (-1 for an empty slot).
  */
-const HOST_HEADER = 3;
+const HOST_HEADER4 = 4;
+const HOST_HEADER6 = 7;
+/** A prefix length other than the host length is hashed when its trie would take this many times the hash's bytes. */
+const HASH_GAIN = 4;
 
 export class Lpm {
-  /** The trie, or for a tiny table the scan list, or a host table (see HOST_HEADER). */
+  /** The trie, or for a tiny table the scan list, or a host table (see HOST_HEADER4). */
   private readonly t: Int32Array;
   /** The length of the scan list, or -1 when t is a trie. */
   private readonly scan: number;
@@ -74,13 +88,15 @@ export class Lpm {
     entries: readonly LpmEntry[],
   ) {
     const distinct = dedupe(family, entries);
-    const hosts = distinct.filter((e) => e.prefix.bits === e.prefix.addr.bits).length;
+    const full = family === 4 ? 32 : 128;
+    const hosts = distinct.filter((e) => e.prefix.bits === full).length;
+    const hashed = distinct.length <= SCAN_MAX ? -1 : hashedLength(family, distinct, hosts);
     if (distinct.length <= SCAN_MAX) {
       this.t = scanList(family, distinct);
       this.scan = this.t.length;
-    } else if (distinct.length - hosts <= SCAN_MAX && hosts <= HOSTS_MAX) {
-      this.t = hostTable(family, distinct);
-      this.scan = -2 - (distinct.length - hosts) * (family === 4 ? 4 : 10);
+    } else if (hashed >= 0) {
+      this.t = hostTable(family, distinct, hashed);
+      this.scan = -2 - distinct.filter((e) => e.prefix.bits !== hashed).length * (family === 4 ? 4 : 10);
     } else {
       this.t = compile(distinct);
       this.scan = TRIE;
@@ -199,7 +215,7 @@ function find4(t: Int32Array, root: number, scan: number, a: number): number {
 function hosts4(t: Int32Array, root: number, scan: number, a: number): number {
   let value = NO_MATCH;
   let under = t[root + 2];
-  const list = root + HOST_HEADER;
+  const list = root + HOST_HEADER4;
   for (let i = list, end = list + scan; i < end; i += 4) {
     if ((a & t[i + 1]) === t[i]) {
       value = t[i + 2];
@@ -210,7 +226,7 @@ function hosts4(t: Int32Array, root: number, scan: number, a: number): number {
   if (under === 0) return value;
   const slots = list + scan;
   const mask = t[root];
-  const key = a | 0;
+  const key = a & t[root + 3];
   for (let h = hash4(key) >>> t[root + 1]; ; h = (h + 1) & mask) {
     const at = slots + 2 * h;
     const v = t[at + 1];
@@ -223,7 +239,7 @@ function hosts4(t: Int32Array, root: number, scan: number, a: number): number {
 function hosts6(t: Int32Array, root: number, scan: number, w0: number, w1: number, w2: number, w3: number): number {
   let value = NO_MATCH;
   let under = t[root + 2];
-  const list = root + HOST_HEADER;
+  const list = root + HOST_HEADER6;
   for (let i = list, end = list + scan; i < end; i += 10) {
     if (
       (w0 & t[i + 4]) === t[i] &&
@@ -239,10 +255,10 @@ function hosts6(t: Int32Array, root: number, scan: number, w0: number, w1: numbe
   if (under === 0) return value;
   const slots = list + scan;
   const mask = t[root];
-  const k0 = w0 | 0;
-  const k1 = w1 | 0;
-  const k2 = w2 | 0;
-  const k3 = w3 | 0;
+  const k0 = w0 & t[root + 3];
+  const k1 = w1 & t[root + 4];
+  const k2 = w2 & t[root + 5];
+  const k3 = w3 & t[root + 6];
   for (let h = hash6(k0, k1, k2, k3) >>> t[root + 1]; ; h = (h + 1) & mask) {
     const at = slots + 5 * h;
     const v = t[at + 4];
@@ -337,28 +353,59 @@ function scanList(family: Family, entries: readonly LpmEntry[]): Int32Array {
 }
 
 /**
- * The host table (see HOST_HEADER) of entries of which at most SCAN_MAX are not host routes: those as a scan list,
- * longest first, each flagged when it is the longest of them over some host route, then the host routes hashed.
+ * The prefix length a table of more than SCAN_MAX prefixes is hashed by (see HOST_HEADER4), or -1 for a trie: the host
+ * length when at most SCAN_MAX prefixes are shorter and at most HOSTS_MAX are hosts; else the most common length when at
+ * most SCAN_MAX prefixes have another and its trie would be HASH_GAIN times the hash's size.
  */
-function hostTable(family: Family, entries: readonly LpmEntry[]): Int32Array {
+function hashedLength(family: Family, entries: readonly LpmEntry[], hosts: number): number {
+  const full = family === 4 ? 32 : 128;
+  if (entries.length - hosts <= SCAN_MAX) return hosts <= HOSTS_MAX ? full : -1;
+  const counts = new Map<number, number>();
+  for (const e of entries) counts.set(e.prefix.bits, (counts.get(e.prefix.bits) ?? 0) + 1);
+  let length = -1;
+  let count = 0;
+  for (const [bits, n] of counts) if (n > count) [length, count] = [bits, n];
+  if (length === full || entries.length - count > SCAN_MAX) return -1;
+  // The trie's nodes for these prefixes: one per distinct run of their first 8, 16, … bits above their last byte.
+  const depth = (length - 1) >> 3;
+  const nodes = new Set<string>();
+  for (const e of entries) {
+    if (e.prefix.bits !== length) continue;
+    for (let d = 1; d <= depth; d++) nodes.add(`${d}:${Prefix.of(e.prefix.addr, 8 * d)}`);
+  }
   const words = family === 4 ? 1 : 4;
+  const hashBytes = (1 << slotBits(count)) * (words + 1) * 4;
+  return (nodes.size + 1) * STRIDE * 4 >= HASH_GAIN * hashBytes ? length : -1;
+}
+
+/**
+ * The host table (see HOST_HEADER4) hashing the prefixes of length `length`, of which at most SCAN_MAX others: those as
+ * a scan list, longest first, each shorter one flagged when it is the longest of them over some hashed prefix, then the
+ * hashed prefixes.
+ */
+function hostTable(family: Family, entries: readonly LpmEntry[], length: number): Int32Array {
+  const words = family === 4 ? 1 : 4;
+  const header = family === 4 ? HOST_HEADER4 : HOST_HEADER6;
   // Longest first, the scan list's order (its sort is stable, so it keeps this one).
-  const others = entries.filter((e) => e.prefix.bits !== e.prefix.addr.bits).sort((x, y) => y.prefix.bits - x.prefix.bits);
-  const hosts = entries.filter((e) => e.prefix.bits === e.prefix.addr.bits);
+  const others = entries.filter((e) => e.prefix.bits !== length).sort((x, y) => y.prefix.bits - x.prefix.bits);
+  const hosts = entries.filter((e) => e.prefix.bits === length);
   const list = scanList(family, others);
   const stride = 2 * words + 1;
   const bits = slotBits(hosts.length);
   const slot = words + 1;
-  const slots = HOST_HEADER + (list.length / stride) * (stride + 1);
+  const slots = header + (list.length / stride) * (stride + 1);
   const out = new Int32Array(slots + (1 << bits) * slot);
   out[0] = (1 << bits) - 1;
   out[1] = 32 - bits;
-  for (let i = 0; i < list.length / stride; i++) out.set(list.subarray(i * stride, (i + 1) * stride), HOST_HEADER + i * (stride + 1));
+  const mask = Prefix.of(family === 4 ? ONES4 : ONES6, length).addr;
+  for (let w = 0; w < words; w++) out[3 + w] = mask.word(w);
+  for (let i = 0; i < list.length / stride; i++) out.set(list.subarray(i * stride, (i + 1) * stride), header + i * (stride + 1));
   for (let i = slots; i < out.length; i += slot) out[i + words] = NO_MATCH;
   for (const { prefix, value } of hosts) {
     const a = prefix.addr;
-    const over = others.findIndex((e) => e.prefix.contains(a));
-    out[over < 0 ? 2 : HOST_HEADER + over * (stride + 1) + stride] = 1;
+    // A longer prefix wins wherever it matches, so only the shorter ones are flagged.
+    const over = others.findIndex((e) => e.prefix.bits < length && e.prefix.contains(a));
+    out[over < 0 ? 2 : header + over * (stride + 1) + stride] = 1;
     const hash = family === 4 ? hash4(a.w0 | 0) : hash6(a.w0 | 0, a.w1 | 0, a.w2 | 0, a.w3 | 0);
     let h = hash >>> out[1]!;
     while (out[slots + h * slot + words] !== NO_MATCH) h = (h + 1) & out[0]!;

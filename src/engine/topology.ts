@@ -2,6 +2,7 @@
 // a bare name when unique, nodes, fabric netns names, or any address).
 import { Addr, type Family } from './addr.js';
 import type { Fabric, Netns } from './fabric.js';
+import type { Owners } from './owners.js';
 import { compileFabric } from './compile/fabric.js';
 import { compileBridge, podAddrs, podKey, type ClusterFabric } from './compile/bridge.js';
 import { nodeAddr } from './compile/underlay.js';
@@ -31,11 +32,34 @@ export interface Endpoint {
    */
   readonly v4: Addr | undefined;
   readonly v6: Addr | undefined;
+  /**
+   * What a trace from or to the endpoint needs besides its addresses, worked out when the endpoint is made, so that a
+   * trace reads the endpoint alone (at 150,000 pods a pod's Netns object, and the node of the address trie that holds
+   * its address, are a cache miss each): its netns's id; whether it sends from the address the kernel picks for the
+   * route (a node, a netns, a hostNetwork pod) rather than its own; and the first owner entry (Owners.first) of v4 and
+   * v6. Absent on an endpoint made elsewhere, which a trace then looks up.
+   */
+  readonly netnsId?: number;
+  readonly picksSource?: boolean;
+  readonly owner4?: number;
+  readonly owner6?: number;
 }
 
-function endpoint(name: string, kind: Endpoint['kind'], netns: Netns | undefined, addrs: readonly Addr[]): Endpoint {
-  const first = (family: Family) => addrs.find((a) => a.family === family);
-  return { name, kind, netns, addrs, v4: first(4), v6: first(6) };
+function endpoint(name: string, kind: Endpoint['kind'], netns: Netns | undefined, addrs: readonly Addr[], owners: Owners): Endpoint {
+  const v4 = addrs.find((a) => a.family === 4);
+  const v6 = addrs.find((a) => a.family === 6);
+  return {
+    name,
+    kind,
+    netns,
+    addrs,
+    v4,
+    v6,
+    netnsId: netns?.id ?? -1,
+    picksSource: kind === 'node' || kind === 'netns' || netns?.kind === 'node',
+    owner4: v4 === undefined ? -1 : owners.first(v4),
+    owner6: v6 === undefined ? -1 : owners.first(v6),
+  };
 }
 
 /** A name that is not in the topology, or names several things; `candidates` helps the user pick. */
@@ -98,13 +122,13 @@ export class CompiledTopology {
       const { owners } = this.fabric;
       for (let o = owners.first(addr); o >= 0; o = owners.next(o)) {
         const ns = owners.netns(o);
-        if (ns >= 0) return endpoint(text, 'address', this.fabric.netns[ns]!, [addr]);
+        if (ns >= 0) return endpoint(text, 'address', this.fabric.netns[ns]!, [addr], owners);
       }
       if (role === 'source') {
         throw new EndpointError(`${text} is not an address of any pod, node or netns in this topology`, 'outside');
       }
       // A destination nobody owns (an unassigned pod IP, an outside address) is a fair question.
-      return endpoint(text, 'address', undefined, [addr]);
+      return endpoint(text, 'address', undefined, [addr], this.fabric.owners);
     }
     const exact = this.endpoints.get(text);
     if (exact !== undefined) return exact;
@@ -141,10 +165,16 @@ export class CompiledTopology {
     }
     // A pod speaks from its address; a node or a netns of several addresses from the one the kernel picks for the route,
     // and so does a hostNetwork pod, which is its node's netns: one netns, one choice (through a tunnel, the tunnel's).
-    const shared = from.kind === 'node' || from.kind === 'netns' || from.netns.kind === 'node';
+    const shared = from.picksSource ?? (from.kind === 'node' || from.kind === 'netns' || from.netns.kind === 'node');
     const picked = shared ? sourceAddress(this.fabric, from.netns, dst) : undefined;
+    const dstOwner = v4 ? to.owner4 : to.owner6;
+    // Without a transport header (a plain reachability question) the flow is made without copying one.
+    if (transport.protocol === undefined && transport.srcPort === undefined && transport.dstPort === undefined) {
+      const flow = { src: picked ?? src, dst, ttl };
+      return trace(this.fabric, from.netns, flow, this.services, transport.endpoint, -1, from.netnsId, dstOwner);
+    }
     const { endpoint, ...header } = transport;
-    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint);
+    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint, -1, from.netnsId, dstOwner);
   }
 }
 
@@ -155,7 +185,7 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
     // A pod netns keeps its pod name (namespace/name), so that a bare pod name finds it as in the cluster form.
     for (const ns of fabric.netns) {
       const kind = ns.kind === 'pod' ? 'pod' : ns.kind === 'node' ? 'node' : 'netns';
-      endpoints.set(ns.name, endpoint(ns.name, kind, ns, addressesOf(ns)));
+      endpoints.set(ns.name, endpoint(ns.name, kind, ns, addressesOf(ns), fabric.owners));
     }
     return new CompiledTopology(fabric, endpoints);
   }
@@ -163,12 +193,12 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   for (const node of spec.cluster.nodes) {
     const ns = fabric.byName.get(node.name)!;
     const addrs = [nodeAddr(node, 4), nodeAddr(node, 6)].filter((a) => a !== undefined);
-    endpoints.set(node.name, endpoint(node.name, 'node', ns, addrs));
+    endpoints.set(node.name, endpoint(node.name, 'node', ns, addrs, fabric.owners));
   }
   for (const pod of spec.cluster.pods ?? []) {
     const key = podKey(pod);
     const ns = hostNetworkPods.get(key) ?? fabric.byName.get(key)!;
-    endpoints.set(key, endpoint(key, 'pod', ns, podAddrs(pod)));
+    endpoints.set(key, endpoint(key, 'pod', ns, podAddrs(pod), fabric.owners));
   }
   const { networkPolicies = [], adminNetworkPolicies = [], baselineAdminNetworkPolicies = [] } = spec.cluster;
   if (networkPolicies.length + adminNetworkPolicies.length + baselineAdminNetworkPolicies.length > 0) {
@@ -183,7 +213,7 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   }
   // What the data path adds besides nodes and pods (the VPC router of cloud routes).
   for (const ns of fabric.netns) {
-    if (ns.kind === 'router' && !endpoints.has(ns.name)) endpoints.set(ns.name, endpoint(ns.name, 'netns', ns, addressesOf(ns)));
+    if (ns.kind === 'router' && !endpoints.has(ns.name)) endpoints.set(ns.name, endpoint(ns.name, 'netns', ns, addressesOf(ns), fabric.owners));
   }
   const compiled = new CompiledTopology(fabric, endpoints, compileServices(spec.cluster, fabric));
   compiled.podPorts = new Map((spec.cluster.pods ?? []).filter((p) => p.ports !== undefined).map((p) => [podKey(p), p.ports!]));

@@ -53,11 +53,19 @@ const tableOf = (family: Family) => {
   const hostHeavy = fc
     .tuple(fc.array(entry.map((e) => ({ ...e, bits: max })), { maxLength: 300 }), fc.array(entry, { maxLength: 8 }))
     .chain(([hosts, others]) => fc.shuffledSubarray([...hosts, ...others], { minLength: hosts.length + others.length }));
+  // Mostly prefixes of one length with a few others, as Calico's blocks are: hashed by that length when their trie
+  // would be large, shorter and longer prefixes around them.
+  const blockHeavy = fc
+    .tuple(lengthOf(family), fc.array(entry, { minLength: 9, maxLength: 300 }), fc.array(entry, { maxLength: 8 }))
+    .chain(([bits, blocks, others]) =>
+      fc.shuffledSubarray([...blocks.map((e) => ({ ...e, bits })), ...others], { minLength: blocks.length + others.length }),
+    );
   const entries = fc.oneof(
     fc.array(entry, { maxLength: 20 }),
     fc.array(entry, { maxLength: 300, size: 'max' }),
     fc.array(entry, { maxLength: 2000, size: 'max' }),
     hostHeavy,
+    blockHeavy,
   );
   return fc.tuple(fc.array(addrOf(family), { minLength: 1, maxLength: 6 }), entries).map(([roots, es]) =>
     es.map(
@@ -131,17 +139,22 @@ for (const family of [4, 6] as const) {
 }
 
 /**
- * Each explicit case runs on three tables: the routes alone, small enough to be scanned; the routes plus host routes in
- * a documentation range (192.0.2.0/24, 2001:db8::/32) that no case looks up, enough to make it a host table; and the
- * routes plus as many other prefixes there, which makes it a trie.
+ * Each explicit case runs on four tables: the routes alone, small enough to be scanned; the routes plus prefixes in
+ * documentation ranges (192.0.2.0/24 and 198.51.100.0/22, 2001:db8::/32) that no case looks up: host routes, enough to
+ * make it a host table; as many prefixes of one length (/28, /48), hashed by it as Calico's blocks are; and prefixes of
+ * ten lengths, which makes it a trie.
  */
 const tables = (family: Family, routes: [string, number][]) => {
   const hosts = Array.from({ length: 9 }, (_, i): [string, number] => [family === 4 ? `192.0.2.${i}` : `2001:db8::${i}`, 100]);
-  const nets = Array.from({ length: 9 }, (_, i): [string, number] => [
+  const blocks = Array.from({ length: 9 }, (_, i): [string, number] => [
     family === 4 ? `192.0.2.${16 * i}/28` : `2001:db8:${i}::/48`,
     100,
   ]);
-  return [routes, [...hosts, ...routes], [...nets, ...routes]].map(
+  const nested = Array.from({ length: 10 }, (_, i): [string, number] => [
+    family === 4 ? `198.51.100.0/${22 + i}` : `2001:db8::/${40 + i}`,
+    100,
+  ]);
+  return [routes, [...hosts, ...routes], [...blocks, ...routes], [...nested, ...routes]].map(
     (rs) => new Lpm(family, rs.map(([dst, value]) => ({ prefix: Prefix.parseRouteDst(dst, family), value }))),
   );
 };
@@ -214,7 +227,7 @@ test('for a prefix given twice, the last value wins', () => {
   const routes: [string, number][] = [['10.0.0.0/8', 1], ['10.0.0.0/8', 2], ['default', 3], ['0.0.0.0/0', 4]];
   check(4, routes, [['10.1.1.1', 2], ['11.1.1.1', 4]]);
   checkMatches(4, routes, '10.1.1.1', ['10.0.0.0/8=2', '0.0.0.0/0=4']);
-  assert.deepEqual(tables(4, routes).map((t) => t.size), [2, 11, 11]);
+  assert.deepEqual(tables(4, routes).map((t) => t.size), [2, 11, 11, 12]);
 });
 
 test('the other family matches nothing', () => {
@@ -236,11 +249,14 @@ test('entries are validated', () => {
 });
 
 test('byteLength: a few words per prefix when scanned or hashed, 1 KiB per node when a trie', () => {
-  const [small, hosts, trie] = tables(4, [['10.1.1.5', 0], ['10.1.1.0/24', 1], ['10.2.0.0/16', 2]]);
+  const [small, hosts, blocks, trie] = tables(4, [['10.1.1.5', 0], ['10.1.1.0/24', 1], ['10.2.0.0/16', 2]]);
   assert.equal(small.byteLength, 3 * 3 * 4);
-  // A header of 3 ints, the /24 and the /16 in 4 ints each, and 32 slots of 2 ints for the 10 host routes.
-  assert.equal(hosts.byteLength, (3 + 2 * 4 + 32 * 2) * 4);
-  // The root; nodes for 192, 192.0 and 192.0.2; nodes for 10, 10.1 and 10.1.1, which the /24 and the /16 share.
+  // A header of 4 ints, the /24 and the /16 in 4 ints each, and 32 slots of 2 ints for the 10 host routes.
+  assert.equal(hosts.byteLength, (4 + 2 * 4 + 32 * 2) * 4);
+  // Hashed by /28 (a trie would take 4 KiB for them): a header of 4 ints, the /32, /24 and /16 in 4 ints each, and
+  // 32 slots of 2 ints for the 9 /28s.
+  assert.equal(blocks.byteLength, (4 + 3 * 4 + 32 * 2) * 4);
+  // The root; nodes for 198, 198.51 and 198.51.100; nodes for 10, 10.1 and 10.1.1, which the /24 and the /16 share.
   assert.equal(trie.byteLength, 7 * 1024);
   assert.equal(tables(6, [['fd00::/64', 0]])[0].byteLength, 9 * 4);
 });
@@ -252,7 +268,7 @@ test('a host table holds at most 1,024 host routes; a larger table of them is a 
       ...Array.from({ length: n }, (_, i) => ({ prefix: Prefix.of(Addr.v4(0x0a000000 + i), 32), value: i + 1 })),
     ]);
   // A header, the default route's 4 ints, and 2,048 slots of 2 ints.
-  assert.equal(hosts(1024).byteLength, (3 + 4 + 2048 * 2) * 4);
+  assert.equal(hosts(1024).byteLength, (4 + 4 + 2048 * 2) * 4);
   // The root, nodes for 10 and 10.0, and one per /24 the addresses reach (10.0.0-4).
   assert.equal(hosts(1025).byteLength, 8 * 1024);
   for (const n of [1024, 1025]) {

@@ -67,13 +67,14 @@ export function resolve(fabric: Fabric, answer: Resolution, out: number, family:
         if (link !== out && fabric.masterOf(link) < 0 && l2.domain(link) === domain) return reach(fabric, answer, out, link, HOST);
       }
     }
-    // Proxy ARP: a link with proxy_arp answers for an address its netns would forward out of a different link.
-    for (let p = l2.firstProxy(domain); p >= 0; p = l2.proxyAfter(p)) {
-      const ns = fabric.netnsOf(p);
-      if (p === out || ns < 0 || !fabric.isUp(p) || !fabric.forwards(ns)) continue;
-      const group = fabric.route(ns, 4, neighbor.w0, 0, 0, 0);
-      if (group >= 0 && fibs.type(group) === UNICAST && fibs.dev(fibs.nexthop(group, 0)) !== fabric.indexOf(p)) {
-        return reach(fabric, answer, out, p, PROXY);
+    // Proxy ARP: a link with proxy_arp answers for an address its netns would forward out of a different link. On a veth
+    // pair only the other end can (Calico's cali* links answer for 169.254.1.1 this way): its record, read already,
+    // says whether it has proxy_arp, and the domain's list of proxies is not read.
+    if (pair >= 0) {
+      if (fabric.proxyArp(pair) && answersByProxy(fabric, pair, neighbor.w0)) return reach(fabric, answer, out, pair, PROXY);
+    } else {
+      for (let p = l2.firstProxy(domain); p >= 0; p = l2.proxyAfter(p)) {
+        if (p !== out && answersByProxy(fabric, p, neighbor.w0)) return reach(fabric, answer, out, p, PROXY);
       }
     }
   }
@@ -81,6 +82,15 @@ export function resolve(fabric: Fabric, answer: Resolution, out: number, family:
   answer.how = OWNER;
   answer.pathLength = 0;
   answer.blockedAt = -1;
+}
+
+/** Whether link `p`, which has proxy_arp, answers for the IPv4 address w0: it is up and its netns forwards w0 out of another link. */
+function answersByProxy(fabric: Fabric, p: number, w0: number): boolean {
+  const ns = fabric.netnsOf(p);
+  if (ns < 0 || !fabric.isUp(p) || !fabric.forwards(ns)) return false;
+  const { fibs } = fabric;
+  const group = fabric.route(ns, 4, w0, 0, 0, 0);
+  return group >= 0 && fibs.type(group) === UNICAST && fibs.dev(fibs.nexthop(group, 0)) !== fabric.indexOf(p);
 }
 
 /** The answer is link `to`: the way to it, and the first link on it that is down. */
