@@ -49,6 +49,13 @@ export const DiffAnswer = Type.Object({
           'documents); their effect is in `reachability` (ICMP).',
       }),
     ),
+    services: Type.Optional(
+      Type.Object(Names.properties, {
+        description:
+          'Services by namespace/name (cluster documents): changed when the spec or its endpoints (EndpointSlices, or v1 ' +
+          'Endpoints) changed; their effect is in pod-to-Service traces and `reachability?to=services`, not in the pod pairs.',
+      }),
+    ),
     netns: Names,
     links: Type.Array(Type.Object({ netns: Type.String(), link: Type.String(), change: Type.String() })),
     routes: Type.Array(Type.Object({ netns: Type.String(), added: Type.Array(Type.String()), removed: Type.Array(Type.String()) })),
@@ -346,6 +353,32 @@ function pairChanges(a: CompiledTopology, b: CompiledTopology, pods: readonly st
 }
 
 /**
+ * Each Service's spec with its endpoints, sorted: an EndpointSlice's name is random and its endpoints' order is the
+ * controller's, so a Service is changed only when what kube-proxy would program for it is.
+ */
+function servicesOf(c: ClusterDoc): Map<string, unknown> {
+  const key = (namespace: string | undefined, name: string) => `${namespace ?? 'default'}/${name}`;
+  const endpoints = new Map<string, string[]>();
+  const add = (service: string, endpoint: unknown) => {
+    let list = endpoints.get(service);
+    if (list === undefined) endpoints.set(service, (list = []));
+    list.push(JSON.stringify(endpoint));
+  };
+  for (const slice of c.endpointSlices ?? []) {
+    const service = slice.metadata.labels?.['kubernetes.io/service-name'];
+    if (service === undefined) continue;
+    for (const e of slice.endpoints ?? []) add(key(slice.metadata.namespace, service), { e, ports: slice.ports });
+  }
+  for (const ep of c.endpoints ?? []) for (const subset of ep.subsets ?? []) add(key(ep.metadata.namespace, ep.metadata.name), subset);
+  return new Map(
+    (c.services ?? []).map((s) => {
+      const name = key(s.metadata.namespace, s.metadata.name);
+      return [name, { spec: s.spec, endpoints: (endpoints.get(name) ?? []).sort() }];
+    }),
+  );
+}
+
+/**
  * The differences between two revisions: nodes and pods from the cluster documents, netns, links and routes from the
  * fabrics they compile to, and the pairs of the pods in both (those the filter selects) whose outcome changed.
  */
@@ -373,6 +406,7 @@ export function diffAnswer(input: { topology: string; before: DiffSide; after: D
       pods: ca && cb ? compare(podsOf(ca), podsOf(cb)) : none,
       ...(ca && cb ? { networkPolicies: compare(policiesOf(ca), policiesOf(cb)) } : {}),
       ...(ca && cb ? { adminNetworkPolicies: compare(adminPoliciesOf(ca), adminPoliciesOf(cb)) } : {}),
+      ...(ca && cb ? { services: compare(servicesOf(ca), servicesOf(cb)) } : {}),
       ...fabricChanges(before.compiled.fabric, after.compiled.fabric),
     },
     reachability: { ...pairChanges(before.compiled, after.compiled, pods, transport), ...(filtered ? { filter } : {}) },

@@ -124,3 +124,18 @@ test('protocol and port: a policy that opens PostgreSQL to another namespace cha
   assert.equal(port.statusCode, 400);
   assert.deepEqual(port.json().errors, [{ parameter: 'port', detail: 'needs protocol tcp, udp or sctp' }]);
 });
+
+test('Services: a Service whose endpoints or spec changed is listed; a slice renamed with the same endpoints is not', async () => {
+  const doc = example('services');
+  await t.app.inject({ method: 'PUT', url: '/v1/topologies/svc-diff', payload: { cluster: doc.cluster } });
+  const next = structuredClone(doc.cluster!);
+  next.endpointSlices!.find((s) => s.metadata.name.startsWith('web-'))!.endpoints = [];
+  // The same endpoints of kube-dns, in another slice name and order.
+  const dns = next.endpointSlices!.find((s) => s.metadata.name.startsWith('kube-dns-'))!;
+  dns.metadata.name = 'kube-dns-zz9x1';
+  dns.endpoints!.reverse();
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/svc-diff', payload: { cluster: next } })).statusCode, 200);
+  const d = (await t.app.inject('/v1/topologies/svc-diff/diff')).json();
+  assert.deepEqual(d.changes.services, { added: [], removed: [], changed: ['default/web'] });
+  assert.equal(d.reachability.changedCount, 0, 'pod pairs do not go through Services');
+});

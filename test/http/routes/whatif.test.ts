@@ -116,3 +116,24 @@ test('compare is refused without a base, with a port but no protocol, and neithe
   assert.equal(none.statusCode, 400);
   assert.equal(none.json().detail, 'give flows to trace, or compare (the pairs of pods before and after the change), or both');
 });
+
+test('Services in a what-if: the backends scaled to zero, and externalTrafficPolicy flipped to Cluster', async () => {
+  const doc = example('services');
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/services', payload: { cluster: doc.cluster } })).statusCode, 201);
+  const toWeb = { from: 'pod-a1', to: 'svc/default/web', protocol: 'tcp', port: 'http' };
+  // From outside the cluster, to node-a's NodePort: web's only endpoint is on node-b.
+  const fromOutside = { from: '203.0.113.7', enter: 'node-a', to: '192.168.0.11', protocol: 'tcp', port: 30080 };
+  const base = (await whatIf({ base: 'services', flows: [toWeb, fromOutside] })).json();
+  assert.deepEqual(dispositions(base), ['DELIVERED', 'DENIED']);
+  const slices = structuredClone(doc.cluster!.endpointSlices!);
+  slices.find((s) => s.metadata.name.startsWith('web-'))!.endpoints = [];
+  const scaled = (await whatIf({ base: 'services', patch: { cluster: { endpointSlices: slices } }, flows: [toWeb] })).json();
+  assert.deepEqual(dispositions(scaled), ['REJECTED']);
+  const services = structuredClone(doc.cluster!.services!);
+  services.find((s) => s.metadata.name === 'web')!.spec!.externalTrafficPolicy = 'Cluster';
+  const flipped = (await whatIf({ base: 'services', patch: { cluster: { services } }, flows: [fromOutside] })).json();
+  assert.deepEqual(dispositions(flipped), ['DELIVERED']);
+  const hops = flipped.traces[0].trace.hops.map((h: { netns: string }) => h.netns);
+  assert.deepEqual([hops[0], hops.at(-1)], ['node-a', 'default/web-b1']);
+  assert.ok(flipped.traces[0].trace.hops[0].steps.some((s: { type: string }) => s.type === 'SNAT'), 'masqueraded: the client is outside the cluster');
+});
