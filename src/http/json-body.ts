@@ -32,7 +32,7 @@ export class LargeJson {
  * large body of a `largeJson` route whose length is declared is copied into its buffer as it arrives: joining 64 MB of
  * chunks at the end would hold the event loop for tens of milliseconds at once.
  */
-function readBody(request: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: Uint8Array) => void): void {
+function collectBody(request: FastifyRequest, payload: NodeJS.ReadableStream, done: (err: Error | null, body?: Uint8Array) => void): void {
   const limit = request.routeOptions.bodyLimit;
   const declared = Number(request.headers['content-length']);
   if (declared > limit) return done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
@@ -74,7 +74,7 @@ async function jsonBodyPlugin(app: FastifyInstance) {
   const parse = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', (request, payload, done) =>
-    readBody(request, payload, (err, raw) => {
+    collectBody(request, payload, (err, raw) => {
       if (err !== null) return done(err, undefined);
       const from = largeFrom(request);
       if (from !== undefined && raw!.length > from) {

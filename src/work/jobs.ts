@@ -183,15 +183,15 @@ function whatIf(
       spec = checkTopology({ fabric: applyChanges(fabric, body.changes as Change[], '/changes') });
     }
   }
+  // A comparison too large is refused from the documents, before anything is compiled or traced, as GET …/diff refuses.
+  const after = { form: spec.form, document: spec.form === 'cluster' ? spec.cluster : spec.fabric } as StoredDoc;
+  if (body.compare !== undefined && before !== undefined) podsToCompare(before, after, body.compare);
   const options = { ...args.options, bidirectional: body.bidirectional ?? false };
   const compiled = compileTopology(spec);
   const { count, traces } = traceFlows(compiled, base ?? { name: 'what-if', revision: 0 }, body.flows ?? [], options);
   let diff;
   if (body.compare !== undefined && base !== null && before !== undefined) {
     const { protocol, port, ...filter } = body.compare;
-    const after = { form: spec.form, document: spec.form === 'cluster' ? spec.cluster : spec.fabric } as StoredDoc;
-    // Refused from the documents before the base is compiled, as GET …/diff refuses.
-    podsToCompare(before, after, filter);
     const { changes, reachability } = diffAnswer({
       topology: base.name,
       before: { revision: base.revision, stored: before, compiled: compileStored(args.base!).compiled },
