@@ -31,6 +31,10 @@ function reversed(flow: FlowRequest, from: string, to: string, there: number | u
 const routed = (t: Trace) =>
   t.paths[worstPath(t.paths)]!.hops.filter((h) => h.steps.some((s) => s.type === 'ROUTE' || s.type === 'DELIVER')).map((h) => h.netns.name);
 
+const ESTABLISHED =
+  'a reply within the connection the request opened: NetworkPolicy and the admin policies admit it without evaluating ' +
+  'their rules (conntrack), as the API defines policies over connections';
+
 type Attempt = (flow: FlowRequest) => { answer: Omit<BareTraceAnswer, 'topology'>; engine: Trace } | { error: ReturnType<typeof problemBody> };
 type Reply = Pick<Item, 'return' | 'returnError' | 'asymmetric' | 'returnFails'>;
 
@@ -146,10 +150,13 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
   const { bidirectional, maxBytes } = options;
   const byDisposition: Record<string, number> = {};
   let errors = 0;
-  const attempt: Attempt = (flow) => {
+  // A reply of a request that was delivered belongs to the connection the request opened: policies are not evaluated.
+  const policed = compiled.fabric.policies !== undefined;
+  const attempt = (flow: FlowRequest, established = false): ReturnType<Attempt> => {
     try {
-      const { ends, trace } = traceFlow(compiled, flow);
+      const { ends, trace } = traceFlow(compiled, flow, established);
       const { topology: _, ...answer } = traceAnswer(compiled, topology, flow, ends, trace, options);
+      if (established && policed && answer.notes !== undefined) answer.notes = [...answer.notes, ESTABLISHED];
       return { answer, engine: trace };
     } catch (err) {
       if (err instanceof Problem) return { error: problemBody(err) };
@@ -166,10 +173,12 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     byDisposition[trace.disposition] = (byDisposition[trace.disposition] ?? 0) + 1;
     if (!bidirectional) return { flow, trace };
     // Through a Service: the reply comes from the endpoint, and conntrack un-NATs it in the node that translated it.
-    const service = trace.disposition === 'DELIVERED' ? serviceReply(there.engine, trace, flow, attempt) : undefined;
+    const delivered = trace.disposition === 'DELIVERED';
+    const service = delivered ? serviceReply(there.engine, trace, flow, (f) => attempt(f, true)) : undefined;
     if (service !== undefined) return { flow, trace, ...service };
     if (trace.destination.netns === null) return { flow, trace, return: null };
-    const back = attempt(reversed(flow, trace.destination.name, trace.source.name, there.engine.flow.dstPort));
+    // Not delivered, the request opened no connection: its reverse is a flow of its own, policies and all.
+    const back = attempt(reversed(flow, trace.destination.name, trace.source.name, there.engine.flow.dstPort), delivered);
     if ('error' in back) return { flow, trace, return: null, returnError: back.error };
     return {
       flow,

@@ -70,7 +70,8 @@ function serviceEnd(compiled: CompiledTopology, flow: FlowRequest): ResolvedServ
 }
 
 /** Traces a flow; a flow that cannot be traced at all (unknown or ambiguous names, no common family) throws a Problem. */
-export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends: { from: Endpoint; to: Endpoint }; trace: Trace } {
+/** `established`: the flow is a reply within a connection that was allowed, which no policy is evaluated for. */
+export function traceFlow(compiled: CompiledTopology, flow: FlowRequest, established = false): { ends: { from: Endpoint; to: Endpoint }; trace: Trace } {
   const service = flow.to.startsWith(SERVICE_PREFIX) ? serviceEnd(compiled, flow) : undefined;
   // A Service's port says its protocol: a trace to it needs no protocol of its own.
   const protocol = service?.protocol ?? flow.protocol ?? 'icmp';
@@ -108,7 +109,7 @@ export function traceFlow(compiled: CompiledTopology, flow: FlowRequest): { ends
   }
   // A port name is the Service's (resolved above) or else one of the destination pod's container ports.
   const dstPort = service?.port ?? (typeof flow.port === 'string' ? namedPort(compiled, to, flow.port, protocol) : (flow.dstPort ?? flow.port));
-  const transport = { protocol, ...(flow.srcPort !== undefined ? { srcPort: flow.srcPort } : {}), ...(dstPort !== undefined ? { dstPort } : {}), endpoint };
+  const transport = { protocol, ...(flow.srcPort !== undefined ? { srcPort: flow.srcPort } : {}), ...(dstPort !== undefined ? { dstPort } : {}), endpoint, ...(established ? { established } : {}) };
   const ttl = flow.ttl ?? 64;
   try {
     const trace = outside

@@ -111,7 +111,7 @@ export const TraceAnswer = Type.Object({
     Type.Integer({ minimum: 1, description: 'How many of the paths traced `paths` leaves out, when the `paths` parameter cut the list.' }),
   ),
   ecmp: Type.Optional(Ecmp),
-  notes: Type.Optional(Type.Array(Type.String(), { description: 'Routes on the path that the kernel would refuse or has removed, and why a packet to a Service address was not translated; not with `detail=summary`.' })),
+  notes: Type.Optional(Type.Array(Type.String(), { description: 'Routes on the path that the kernel would refuse or has removed, why a packet to a Service address was not translated, and (a bidirectional batch\'s `return`) that a reply within an allowed connection is not checked against policies; not with `detail=summary`.' })),
 });
 
 /** A trace answer at any detail, as the schema says. */

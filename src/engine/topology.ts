@@ -80,6 +80,8 @@ export interface Transport {
   readonly srcPort?: number;
   readonly dstPort?: number;
   readonly endpoint?: Addr;
+  /** A reply within a connection that was allowed: no policy is evaluated (Flow.established). */
+  readonly established?: boolean;
 }
 
 export class CompiledTopology {
@@ -169,7 +171,7 @@ export class CompiledTopology {
     const picked = shared ? sourceAddress(this.fabric, from.netns, dst) : undefined;
     const dstOwner = v4 ? to.owner4 : to.owner6;
     // Without a transport header (a plain reachability question) the flow is made without copying one.
-    if (transport.protocol === undefined && transport.srcPort === undefined && transport.dstPort === undefined) {
+    if (transport.protocol === undefined && transport.srcPort === undefined && transport.dstPort === undefined && !transport.established) {
       const flow = { src: picked ?? src, dst, ttl };
       return trace(this.fabric, from.netns, flow, this.services, transport.endpoint, -1, from.netnsId, dstOwner);
     }

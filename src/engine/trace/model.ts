@@ -47,6 +47,11 @@ export interface Flow {
   readonly protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp';
   readonly srcPort?: number;
   readonly dstPort?: number;
+  /**
+   * A packet of a connection conntrack already tracks (the reply of an allowed request): every NetworkPolicy
+   * implementation admits it without evaluating policies, as the API defines policies over connections.
+   */
+  readonly established?: boolean;
 }
 
 export type Step =

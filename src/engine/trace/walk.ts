@@ -162,7 +162,7 @@ export class Walker {
     // NetworkPolicy: the source pod's egress is checked where its packet first enters another netns (its node's, or
     // across a bridge the destination pod's), after kube-proxy's DNAT there, so against the endpoint and its port; the
     // destination pod's ingress at delivery, against the source the packet has then (masqueraded or not).
-    const policies = fabric.policies;
+    const policies = flow.established ? undefined : fabric.policies;
     let egressFrom = policies === undefined ? -1 : policies.podOfNetns[source]!;
 
     for (;;) {

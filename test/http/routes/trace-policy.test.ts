@@ -133,3 +133,46 @@ test('diff between revisions names the policies added and the pairs they deny', 
   // ICMP: probe → web was delivered and is now denied at probe's egress; probe → db was denied already.
   assert.deepEqual(d.reachability.changed, [{ from: 'ops/probe', to: 'shop/web', before: 'DELIVERED', after: 'DENIED' }]);
 });
+
+test('a bidirectional batch: the reply of an allowed connection is not checked against policies; a denied request\'s reverse is', async () => {
+  // web is isolated for ingress and admits nobody: a new flow db → web is denied, but db's replies to web's connection pass.
+  const webClosed = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'web-closed', namespace: 'shop' },
+    spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'] },
+  };
+  const posted = await t.app.inject({
+    method: 'POST',
+    url: '/v1/topologies',
+    payload: { name: 'shop-replies', cluster: { ...cluster, networkPolicies: [...cluster.networkPolicies, webClosed] } },
+  });
+  assert.equal(posted.statusCode, 201, posted.body);
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/topologies/shop-replies/traces',
+    payload: {
+      bidirectional: true,
+      flows: [
+        { from: 'shop/web', to: 'shop/db', protocol: 'tcp', srcPort: 40000, port: 5432 },
+        { from: 'ops/probe', to: 'shop/db', protocol: 'tcp', srcPort: 40000, port: 5432 },
+        { from: 'shop/db', to: 'shop/web', protocol: 'tcp', port: 8080 },
+      ],
+    },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const [allowed, denied, fresh] = res.json().traces;
+  assert.equal(allowed.trace.disposition, 'DELIVERED');
+  assert.equal(allowed.return.disposition, 'DELIVERED');
+  assert.equal(allowed.returnFails, false);
+  const returnSteps = allowed.return.hops.flatMap((h: { steps: { type: string }[] }) => h.steps.map((s) => s.type));
+  assert.ok(!returnSteps.includes('POLICY'), returnSteps.join(' '));
+  assert.ok(allowed.return.notes.some((n: string) => n.includes('within the connection the request opened')), allowed.return.notes.join('\n'));
+  // The denied request opened no connection: its reverse (db → probe) is a flow of its own, and probe is not isolated.
+  assert.equal(denied.trace.disposition, 'DENIED');
+  assert.equal(denied.return.disposition, 'DELIVERED');
+  assert.ok(denied.return.hops.some((h: { steps: { type: string }[] }) => h.steps.some((s) => s.type === 'POLICY')));
+  // A connection db opens to web is denied by web-closed, and web's reply to it is not traced as allowed.
+  assert.equal(fresh.trace.disposition, 'DENIED');
+  assert.ok(!fresh.return.notes?.some((n: string) => n.includes('within the connection')));
+});
