@@ -115,12 +115,12 @@ test('on a terminal the disposition and the drop are coloured, unless NO_COLOR i
   assert.doesNotMatch(r.stdout, /\x1b\[/);
 });
 
-test('matrix draws the service\'s rows with the pods named and a legend; json and csv are one row per pair', async () => {
+test('matrix draws the service\'s letters with the revision, the pods named and a legend; json and csv are one row per pair', async () => {
   const r = await pathtrace(['matrix', '-t', 'lab'], env);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(
     r.stdout,
-    ['lab: 2 pods, 2 pairs', '   12', '1  -D  a (192.168.0.1)', '2  B-  b (192.168.0.2)', 'legend: D DELIVERED, B BLACKHOLED, - itself', 'counts: DELIVERED 1, BLACKHOLED 1', ''].join('\n'),
+    ['lab, revision 2: 2 pods, 2 pairs', '   12', '1  -D  a (192.168.0.1)', '2  B-  b (192.168.0.2)', 'legend: D DELIVERED, B BLACKHOLED, - itself', 'counts: DELIVERED 1, BLACKHOLED 1', ''].join('\n'),
   );
   assert.match((await pathtrace(['matrix', '-t', 'lab', '--revision', '1'], env)).stdout, /^lab, revision 1: 2 pods, 2 pairs\n {3}12\n1 {2}-D .*\n2 {2}D- /);
   // A script gets one object per pair, the outcome by name: the service's format=rows as it is.
@@ -150,6 +150,19 @@ test('matrix --port asks about TCP to that port: a NetworkPolicy\'s denied pairs
   const rows = JSON.parse((await pathtrace(['matrix', '-t', 'network-policy', '--port', '5432', '--format', 'json'], env)).stdout) as { from: string; to: string; disposition: string }[];
   assert.equal(rows.find((p) => p.from === 'ops/probe' && p.to === 'shop/db')?.disposition, 'DENIED');
   assert.equal(rows.find((p) => p.from === 'shop/web' && p.to === 'shop/db')?.disposition, 'DELIVERED');
+});
+
+test('matrix draws 450 pods as text (the letters; one row per pair would pass the answer limit)', async () => {
+  const big = example('two-nodes');
+  big.cluster!.pods = Array.from({ length: 450 }, (_, i) => ({ namespace: 'default', name: `q${i + 1}`, nodeName: i % 2 ? 'node-b' : 'node-a', podIPs: [{ ip: `10.1.${1 + (i % 2)}.${2 + (i >> 1)}` }] }));
+  const put = await s.app.inject({ method: 'PUT', url: '/v1/topologies/big', payload: { cluster: big.cluster } });
+  assert.equal(put.statusCode, 201, put.body);
+  const r = await pathtrace(['matrix', '-t', 'big'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  assert.match(lines[0]!, /^big, revision 1: 450 pods, 202050 pairs$/);
+  assert.equal(lines[4], `  1  -${'D'.repeat(449)}  default/q1 (10.1.1.2 on node-a)`);
+  assert.match(r.stdout, /counts: DELIVERED 202050\n$/);
 });
 
 test('matrix numbers its columns downwards past nine pods', async () => {

@@ -131,13 +131,13 @@ export async function trace(ctx: Context, args: string[]): Promise<number> {
 
 // --- matrix ---------------------------------------------------------------------------------------------------------
 
-/** One ordered pair of the matrix as the service writes it with format=rows (openapi.yaml's MatrixRow). */
-interface MatrixRow {
-  from: string;
-  fromNode: string | null;
-  fromAddress: string;
-  to: string;
-  disposition: string | null;
+/** The matrix as the service writes it with format=json (openapi.yaml's ReachabilityAnswer): a string of letters per pod. */
+interface MatrixLetters {
+  topology: { name: string; revision: number };
+  endpoints: { name: string; node: string | null; address: string }[];
+  legend: Record<string, string>;
+  rows: string[];
+  pairs: number;
 }
 
 /** Column numbers written downwards, one line per digit, so that a column of hundreds of pods stays one letter wide. */
@@ -155,47 +155,48 @@ const LETTER_OF = new Map(Object.entries(LEGEND).map(([letter, d]) => [d as stri
 const UNKNOWN_LETTER = '*';
 
 /**
- * The matrix drawn from its rows (one object per ordered pair of distinct pods, in the service's order of pods): a
- * letter per cell, the pods named at the right, a legend naming every letter used and the counts. The rows name each
- * pair's outcome, so nothing here depends on how the service abbreviates it.
+ * The matrix drawn from the service's letters (one byte a pair, so that thousands of pods fit in one answer): a letter
+ * per cell, the pods named at the right, a legend naming every letter used and the counts. Each letter is read through
+ * the answer's own legend, so a service that abbreviates differently is still drawn right.
  */
-export function renderMatrixRows(topology: string, revision: number | undefined, rows: MatrixRow[], style: Style): string {
-  const index = new Map<string, number>();
-  const pods: { name: string; node: string | null; address: string }[] = [];
-  for (const r of rows) {
-    if (index.has(r.from)) continue;
-    index.set(r.from, pods.length);
-    pods.push({ name: r.from, node: r.fromNode, address: r.fromAddress });
-  }
+export function renderMatrix(m: MatrixLetters, style: Style): string {
+  const pods = m.endpoints;
   const n = pods.length;
-  const where = revision === undefined ? topology : `${topology}, revision ${revision}`;
-  if (n === 0) return `${where}: fewer than two pods, no pairs\n`;
-  const cells = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j): string => (i === j ? '-' : ' ')));
+  const where = `${m.topology.name}, revision ${m.topology.revision}`;
+  if (n < 2) return `${where}: fewer than two pods, no pairs\n`;
+  // The service's letter -> this CLI's (its colours); the counts are by disposition.
+  const mine = new Map<string, string>([['-', '-'], ['?', '?']]);
+  for (const [letter, d] of Object.entries(m.legend)) mine.set(letter, LETTER_OF.get(d) ?? UNKNOWN_LETTER);
   const counts = new Map<string, number>();
   let unknown = false;
-  for (const r of rows) {
-    const d = r.disposition;
-    const letter = d === null ? '?' : (LETTER_OF.get(d) ?? UNKNOWN_LETTER);
-    if (letter === UNKNOWN_LETTER) unknown = true;
-    cells[index.get(r.from)!]![index.get(r.to)!] = letter;
-    if (d !== null) counts.set(d, (counts.get(d) ?? 0) + 1);
-  }
+  let noFamily = false;
   const colour = (letter: string) => {
     const d = LEGEND[letter];
     return d === undefined ? style('dim', letter) : style(dispositionColour(d), letter);
   };
   const width = String(n).length;
-  const lines = [
-    `${where}: ${n} pods, ${rows.length} pairs`,
-    ...columnHeads(n, width + 2),
-    ...pods.map((p, i) => `${String(i + 1).padStart(width)}  ${cells[i]!.map(colour).join('')}  ${p.name} (${p.address}${p.node ? ` on ${p.node}` : ''})`),
-  ];
+  const lines = [`${where}: ${n} pods, ${m.pairs} pairs`, ...columnHeads(n, width + 2)];
+  for (let i = 0; i < n; i++) {
+    const row = m.rows[i] ?? '';
+    let cells = '';
+    for (let j = 0; j < n; j++) {
+      const theirs = row[j] ?? '?';
+      const letter = mine.get(theirs) ?? UNKNOWN_LETTER;
+      if (letter === UNKNOWN_LETTER) unknown = true;
+      else if (letter === '?') noFamily = true;
+      const d = m.legend[theirs];
+      if (d !== undefined) counts.set(d, (counts.get(d) ?? 0) + 1);
+      cells += colour(letter);
+    }
+    const p = pods[i]!;
+    lines.push(`${String(i + 1).padStart(width)}  ${cells}  ${p.name} (${p.address}${p.node ? ` on ${p.node}` : ''})`);
+  }
   const legend = Object.entries(LEGEND)
     .filter(([, d]) => counts.has(d))
     .map(([letter, d]) => `${colour(letter)} ${d}`);
   legend.push(`${style('dim', '-')} itself`);
   if (unknown) legend.push(`${style('dim', UNKNOWN_LETTER)} a disposition this version does not know (see --format json)`);
-  if (rows.some((r) => r.disposition === null)) legend.push(`${style('dim', '?')} no common address family`);
+  if (noFamily) legend.push(`${style('dim', '?')} no common address family`);
   lines.push(`legend: ${legend.join(', ')}`);
   if (counts.size > 0) lines.push(`counts: ${[...counts].map(([d, c]) => `${d} ${c}`).join(', ')}`);
   return `${lines.join('\n')}\n`;
@@ -221,15 +222,16 @@ export async function matrix(ctx: Context, args: string[]): Promise<number> {
     // As for trace: a port alone asks for TCP.
     protocol: oneOf(values.protocol, '--protocol', ['icmp', 'tcp', 'udp', 'sctp']) ?? (port !== undefined ? 'tcp' : undefined),
     port,
-    // One object per pair (or CSV): a script reads the outcome of a pair by name, not by a letter in a string.
-    format: format === 'text' || format === 'json' ? 'rows' : format,
+    // A script gets one object per pair (or CSV): it reads the outcome of a pair by name, not by a letter in a string.
+    // The text is drawn from the letters, which stay within the service's answer limit for thousands of pods.
+    format: format === 'json' ? 'rows' : format === 'text' ? 'json' : format,
   };
   const answer = await client(ctx, values).send('GET', `${topologyPath(topologyOf(ctx, values))}/reachability`, {
     query,
     accept: format === 'csv' ? 'text/csv' : format === 'svg' ? 'image/svg+xml' : 'application/json',
   });
   const body = answer.body.endsWith('\n') ? answer.body : `${answer.body}\n`;
-  ctx.stdout.write(format === 'text' ? renderMatrixRows(topologyOf(ctx, values), revision, JSON.parse(answer.body) as MatrixRow[], styleFor(ctx.stdout, ctx.env)) : body);
+  ctx.stdout.write(format === 'text' ? renderMatrix(JSON.parse(answer.body) as MatrixLetters, styleFor(ctx.stdout, ctx.env)) : body);
   return 0;
 }
 
