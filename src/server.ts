@@ -1,5 +1,7 @@
 // The listening service: configuration from the environment, the database (migrated under an advisory lock), the app,
 // and a graceful stop on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close the database).
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { checkExposure, ConfigError, loadConfig } from './config.js';
 import { TokenVerifier } from './auth/tokens.js';
 import { openDb } from './store/db.js';
@@ -48,6 +50,7 @@ async function main() {
   });
 
   app.work.pool.start();
+  const flushed = watchSockets(app.server);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -63,6 +66,7 @@ async function main() {
     }, config.drainMs + config.shutdownTimeoutMs);
     deadline.unref();
     if (config.drainMs > 0) await new Promise((resolve) => setTimeout(resolve, config.drainMs));
+    await flushed();
     try {
       await app.close();
     } finally {
@@ -78,6 +82,23 @@ async function main() {
   await app.listen({ host: config.host, port: config.port });
   app.warmValidators();
   app.log.info(`pathtrace on ${db.kind === 'pg' ? 'PostgreSQL' : `embedded PGlite in ${'dataDir' in config.db ? config.db.dataDir : 'memory'}`}`);
+}
+
+/**
+ * Resolves when no connection holds bytes of an answer that the kernel has not taken yet. Node's server.close() (which
+ * Fastify's close calls) destroys every connection whose answer has ended, even while a slow reader has megabytes of it
+ * still queued in the socket: a 9 MB matrix would be cut at what the kernel had taken, with the log saying 200.
+ */
+function watchSockets(server: Server): () => Promise<void> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return async () => {
+    // Polled: 'drain' is only emitted after a write that filled the buffer, not for the last few kilobytes.
+    while ([...sockets].some((s) => s.writableLength > 0 && !s.destroyed)) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
 }
 
 main().catch((err: unknown) => {

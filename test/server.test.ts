@@ -167,3 +167,37 @@ test('SIGTERM during a long matrix: handled at once (/readyz 503), the matrix an
   assert.equal(answer.rows.length, 3000, 'the whole answer was written');
   assert.equal(await running.exited, 0, running.stderr());
 });
+
+test('SIGTERM while a slow client reads a large answer: every byte is written before the process exits 0', async () => {
+  const port = await freePort();
+  const running = start(port, { DRAIN_SECONDS: '1', SHUTDOWN_TIMEOUT_SECONDS: '300' });
+  await ready(running);
+  const put = await fetch(`http://127.0.0.1:${port}/v1/topologies/slow-reader`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ cluster: generateCluster(100, 30) }),
+  });
+  assert.equal(put.status, 201, await put.text());
+  // The 3,000-pod matrix (9 MB of letters) asked for over a socket that stops reading once the answer has begun.
+  const socket = connect(port, '127.0.0.1');
+  socket.write(`GET /v1/topologies/slow-reader/reachability HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve) => socket.once('data', (d: Buffer) => (chunks.push(d), socket.pause(), resolve())));
+  running.child.kill('SIGTERM');
+  // Past DRAIN_SECONDS, while the client still reads nothing: the service must wait for it, not end the answer.
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(running.child.exitCode, null, 'the service exited while its answer was still being read');
+  const whole = new Promise<Buffer>((resolve) => socket.on('end', () => resolve(Buffer.concat(chunks))));
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  socket.resume();
+  const raw = await whole;
+  const split = raw.indexOf('\r\n\r\n');
+  const head = raw.subarray(0, split).toString();
+  assert.match(head, /^HTTP\/1\.1 200 /);
+  const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+  const body = raw.subarray(split + 4);
+  assert.ok(length > 9_000_000, head);
+  assert.equal(body.length, length, 'the whole answer was written');
+  assert.equal((JSON.parse(body.toString()) as { rows: string[] }).rows.length, 3000);
+  assert.equal(await running.exited, 0, running.stderr());
+});
