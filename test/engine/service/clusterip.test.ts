@@ -115,3 +115,49 @@ describe('ClusterIP', () => {
     assert.equal(snat.to, '10.1.1.1');
   });
 });
+
+// kube-proxy's DNAT is a nat rule before routing, but its REJECT and DROP are filter rules (INPUT, FORWARD, OUTPUT) after
+// it, and a node's own socket routes before OUTPUT: a node without a route to the service CIDR (no default route) ends
+// such packets as the kernel does. test/kernel/services.test.ts shows the same against the kernel.
+describe('routing comes before kube-proxy\'s filter rules', () => {
+  const noDefaultRoute = () => {
+    const doc = serviceCluster();
+    delete doc.network;
+    return doc;
+  };
+
+  test('a pod\'s packet to a ClusterIP without ready endpoints, at a node with no route to it: NO_ROUTE there, not REJECTED', () => {
+    const doc = noDefaultRoute();
+    for (const ep of doc.endpointSlices![0]!.endpoints!) ep.conditions = { ready: false, serving: false };
+    const { report } = traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(report.disposition, 'NO_ROUTE');
+    assert.equal(report.hops.at(-1)!.netns, 'node-a');
+    assert.equal(dnatOf(report.hops), undefined, 'the filter rule never sees the packet');
+    // With a default route the packet is routed, and kube-proxy's rule in FORWARD rejects it.
+    const routed = serviceCluster();
+    for (const ep of routed.endpointSlices![0]!.endpoints!) ep.conditions = { ready: false, serving: false };
+    assert.equal(traceTo(compile(routed), 'default/client', '10.96.0.10', 'tcp', 80).report.disposition, 'REJECTED');
+  });
+
+  test('internalTrafficPolicy Local without a local endpoint, no route: NO_ROUTE rather than DENIED', () => {
+    const doc = noDefaultRoute();
+    doc.services![0]!.spec.internalTrafficPolicy = 'Local';
+    doc.endpointSlices![0]!.endpoints![0]!.nodeName = 'node-b';
+    doc.endpointSlices![0]!.endpoints![0]!.addresses = ['10.1.2.12'];
+    const { report } = traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(report.disposition, 'NO_ROUTE');
+    assert.equal(dnatOf(report.hops), undefined);
+  });
+
+  test('the node itself cannot send to a ClusterIP it has no route to: connect() fails before OUTPUT\'s DNAT', () => {
+    const doc = noDefaultRoute();
+    doc.kubeProxy = { clusterCIDR: '10.1.0.0/16' };
+    const { t, report } = traceTo(compile(doc), 'node-a', '10.96.0.10', 'tcp', 80);
+    assert.equal(t.paths.length, 1);
+    assert.equal(report.disposition, 'NO_ROUTE');
+    assert.equal(dnatOf(report.hops), undefined);
+    // A pod's packet is DNATed in PREROUTING, before its node routes it: delivered, route or none.
+    assert.equal(traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80, '10.1.2.10').report.disposition, 'DELIVERED');
+  });
+
+});
