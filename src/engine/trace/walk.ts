@@ -35,9 +35,11 @@ import {
   NO_ROUTE,
   NO_TUNNEL_NEIGHBOR,
   Recorder,
+  SERVICE_CLUSTER_IP_PORT,
   SERVICE_NO_LOCAL,
   SERVICE_REJECT,
   SERVICE_SOURCE_RANGE,
+  SERVICE_UNALLOCATED,
   TTL_EXCEEDED,
   UNREACHABLE,
   WRONG_MAC,
@@ -287,6 +289,15 @@ export class Walker {
         }
         this.forwardedAt[this.forwardings++] = ns;
         ttl--;
+      }
+
+      // The nftables mode's cluster-ips-check (in FORWARD, and in OUTPUT after the DNAT): a packet still addressed to a
+      // ClusterIP is for a port no Service rule took, and is rejected; one to the service CIDR, for an unallocated address.
+      if (depth === 0 && nat.checksClusterIPs(ns)) {
+        const t = nat.table!;
+        const sp = t.clusterIP(family, d0, d1, d2, d3);
+        if (sp >= 0) return this.drop(fabric, flow, choices, SERVICE_CLUSTER_IP_PORT, sp);
+        if (t.inServiceCIDR(family, d0, d1, d2, d3)) return this.drop(fabric, flow, choices, SERVICE_UNALLOCATED, -1);
       }
 
       const nh = fibs.nexthop(group, choice);

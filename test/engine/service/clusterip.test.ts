@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { compileTopology, type CompiledTopology } from '../../../src/engine/topology.js';
 import { checkTopology } from '../../../src/topology/validate.js';
 import { explain } from '../../../src/answer/explain.js';
+import { answerFlow } from '../../../src/answer/flow.js';
 import { Addr } from '../../../src/engine/addr.js';
 import type { ClusterDoc } from '../../../src/topology/schema.js';
 import { serviceCluster } from './clusters.js';
@@ -160,4 +161,53 @@ describe('routing comes before kube-proxy\'s filter rules', () => {
     assert.equal(traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80, '10.1.2.10').report.disposition, 'DELIVERED');
   });
 
+});
+
+// The nftables mode's cluster-ips-check (pkg/proxy/nftables/proxier.go, from filter-forward and filter-output-post-dnat):
+// what no Service rule translated and is still addressed to a ClusterIP is rejected, and an address of the service CIDR
+// that no Service holds is dropped. The iptables mode has neither rule.
+describe('nftables mode: cluster-ips-check', () => {
+  const nft = (mode: 'nftables' | 'iptables' = 'nftables') => {
+    const doc = serviceCluster();
+    doc.kubeProxy = { mode, clusterCIDR: '10.1.0.0/16' };
+    doc.serviceCIDRs = ['10.96.0.0/12'];
+    return compile(doc);
+  };
+  const lastStep = (report: ReturnType<typeof traceTo>['report']) => report.hops.at(-1)!.steps.at(-1)! as Record<string, unknown>;
+
+  test('a port the ClusterIP does not serve is REJECTED where the node forwards it', () => {
+    const { report } = traceTo(nft(), 'default/client', '10.96.0.10', 'tcp', 8081);
+    assert.equal(report.disposition, 'REJECTED');
+    assert.equal(report.hops.at(-1)!.netns, 'node-a');
+    const drop = lastStep(report);
+    assert.equal(drop.rule, 'cluster-ip-port');
+    assert.equal((drop.service as { name: string }).name, 'web');
+    assert.match(String(drop.explanation), /10\.96\.0\.10 is the ClusterIP of default\/web, which has no port 8081/);
+    const answer = answerFlow(nft(), { name: 'x', revision: 1 }, { from: 'default/client', to: '10.96.0.10', protocol: 'tcp', port: 8081 });
+    assert.match(answer.notes.join(' '), /no port 8081\/TCP \(its ports: 80\/TCP\): kube-proxy's nftables mode rejects it/);
+    // The iptables mode routes it as any other address (here out by the default route).
+    assert.equal(traceTo(nft('iptables'), 'default/client', '10.96.0.10', 'tcp', 8081).report.disposition, 'EXITS_NETWORK');
+  });
+
+  test('ICMP to a ClusterIP is rejected too (every new packet meets the rule)', () => {
+    const c = nft();
+    const t = c.trace(c.resolve('default/client', 'source'), c.resolve('10.96.0.10', 'destination'), 64, undefined, { protocol: 'icmp' });
+    assert.equal(t.paths[0]!.disposition, 'REJECTED');
+  });
+
+  test('an address of the service CIDR no Service holds is DENIED, naming no Service', () => {
+    const { report } = traceTo(nft(), 'default/client', '10.96.0.99', 'tcp', 80);
+    assert.equal(report.disposition, 'DENIED');
+    const drop = lastStep(report);
+    assert.equal(drop.rule, 'unallocated-cluster-ip');
+    assert.equal(drop.service, undefined);
+    assert.match(String(drop.explanation), /10\.96\.0\.99 is in the service CIDR and no Service holds it/);
+    assert.equal(traceTo(nft('iptables'), 'default/client', '10.96.0.99', 'tcp', 80).report.disposition, 'EXITS_NETWORK');
+  });
+
+  test('a translated packet and one the node delivers to itself are not checked', () => {
+    const c = nft();
+    assert.equal(traceTo(c, 'default/client', '10.96.0.10', 'tcp', 80, '10.1.2.10').report.disposition, 'DELIVERED');
+    assert.equal(traceTo(c, 'default/client', '192.168.0.12', 'tcp', 22).report.disposition, 'DELIVERED');
+  });
 });
