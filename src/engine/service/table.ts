@@ -102,12 +102,6 @@ export class ServiceTable {
   readonly feKind: Uint8Array;
   private readonly feNext: Int32Array;
   private readonly buckets: Int32Array;
-  // ClusterIPs by address alone (the nftables mode's cluster-ips set), hashed the same way: the Service port of each.
-  private readonly ciWords: Uint32Array;
-  private readonly ciFamily: Uint8Array;
-  private readonly ciSp: Int32Array;
-  private readonly ciNext: Int32Array;
-  private readonly ciBuckets: Int32Array;
   private readonly serviceCIDRList: PrefixList;
   private readonly nodePorts = new Map<number, number>();
   /** TCP ports kube-proxy's health check server answers on every node, by the Service that has it. */
@@ -204,6 +198,7 @@ export class ServiceTable {
       const ranges = (spec.loadBalancerSourceRanges ?? []).map(sloppyPrefix);
       for (const clusterIP of clusterIPs) {
         const family = clusterIP.family;
+        let addressOnly = true;
         for (const p of spec.ports ?? []) {
           const proto = protocolCode(p.protocol ?? 'TCP');
           const nodePort = type === 'NodePort' || type === 'LoadBalancer' ? (p.nodePort ?? 0) : 0;
@@ -221,6 +216,9 @@ export class ServiceTable {
           const eps = endpoints.get(endpointKey(namespace, svc.metadata.name, name, PROTOCOLS[proto]!, family)) ?? [];
           ports.push({ service, name, proto, port: p.port, nodePort, family, flags, eps, ranges: famRanges });
           frontends.push({ addr: clusterIP, proto, port: p.port, sp, kind: CLUSTER_IP });
+          // The address alone (protocol and port 0, which no packet's lookup uses): the nftables mode's cluster-ips set.
+          if (addressOnly) frontends.push({ addr: clusterIP, proto: 0, port: 0, sp, kind: CLUSTER_IP });
+          addressOnly = false;
           for (const a of famExt) frontends.push({ addr: a, proto, port: p.port, sp, kind: EXTERNAL_IP });
           for (const a of famLb) frontends.push({ addr: a, proto, port: p.port, sp, kind: LOAD_BALANCER });
           if (nodePort > 0) this.nodePorts.set(nodePortKey(family, proto, nodePort), sp);
@@ -301,24 +299,6 @@ export class ServiceTable {
       this.feNext[i] = -1;
     });
 
-    const clusterIPs = frontends.filter((fe, i) => fe.kind === CLUSTER_IP && frontends.findIndex((o) => o.kind === CLUSTER_IP && o.addr.equals(fe.addr)) === i);
-    const c = clusterIPs.length;
-    let ciSize = 16;
-    while (ciSize < 2 * c) ciSize *= 2;
-    this.ciBuckets = new Int32Array(ciSize).fill(-1);
-    this.ciWords = new Uint32Array(4 * c);
-    this.ciFamily = new Uint8Array(c);
-    this.ciSp = new Int32Array(c);
-    this.ciNext = new Int32Array(c);
-    clusterIPs.forEach((fe, i) => {
-      const a = fe.addr;
-      for (let w = 0; w < 4; w++) this.ciWords[4 * i + w] = a.word(w);
-      this.ciFamily[i] = a.family;
-      this.ciSp[i] = fe.sp;
-      const b = hashOf(a.family, a.w0, a.w1, a.w2, a.w3, 0, 0) & (ciSize - 1);
-      this.ciNext[i] = this.ciBuckets[b]!;
-      this.ciBuckets[b] = i;
-    });
     this.serviceCIDRList = new PrefixList(this.serviceCIDRs);
   }
 
@@ -348,14 +328,8 @@ export class ServiceTable {
 
   /** A Service port of the Service whose ClusterIP this is (any port), or -1. */
   clusterIP(family: Family, w0: number, w1: number, w2: number, w3: number): number {
-    let i = this.ciBuckets[hashOf(family, w0, w1, w2, w3, 0, 0) & (this.ciBuckets.length - 1)]!;
-    for (; i >= 0; i = this.ciNext[i]!) {
-      const b = 4 * i;
-      if (this.ciFamily[i] === family && this.ciWords[b] === w0 && this.ciWords[b + 1] === w1 && this.ciWords[b + 2] === w2 && this.ciWords[b + 3] === w3) {
-        return this.ciSp[i]!;
-      }
-    }
-    return -1;
+    const fe = this.frontend(family, w0, w1, w2, w3, 0, 0);
+    return fe < 0 ? -1 : this.feSp[fe]!;
   }
 
   /** Whether the address is in a service CIDR (the cluster's serviceCIDRs). */
