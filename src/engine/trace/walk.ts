@@ -174,11 +174,11 @@ export class Walker {
       if (depth === 0 && nat.applies(ns) && (inLink >= 0 || this.routable(fabric, ns, -1, family, d0, d1, d2, d3, dstOwner, ttl))) {
         const before = record.length;
         const verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
-        // kube-proxy rejects and drops in its filter chains (INPUT, FORWARD, OUTPUT), after the routing decision: a packet
-        // the kernel cannot deliver or forward here ends as the routing says, and the rule never sees it. Only the
-        // nftables mode's firewall of loadBalancerSourceRanges acts before routing (filter-prerouting).
-        const filtered =
-          verdict === SERVICE_REJECT || verdict === SERVICE_NO_LOCAL || (verdict === SERVICE_SOURCE_RANGE && nat.table!.config.mode !== 'nftables');
+        // kube-proxy rejects and drops in its filter chains (INPUT, FORWARD, OUTPUT), after the routing decision, which
+        // is the untranslated destination's: a packet the kernel cannot deliver or forward here ends as the routing says,
+        // and the rule never sees it. Not so the firewall of loadBalancerSourceRanges: the nftables mode's acts before
+        // routing (filter-prerouting), the iptables mode's after the DNAT to an endpoint, whose route decides.
+        const filtered = verdict === SERVICE_REJECT || verdict === SERVICE_NO_LOCAL;
         if (filtered && !this.routable(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner, ttl)) record.length = before;
         else if (verdict === TRANSLATED) {
           dst = nat.dst;
