@@ -496,7 +496,7 @@ function dropDetail(ctx: Context, step: Extract<Step, { type: 'DROP' }>): Omit<S
     case 'policy':
       return { direction: d.direction };
     case 'service':
-      return { service: serviceJson(d.service), rule: d.rule };
+      return { ...(d.service ? { service: serviceJson(d.service) } : {}), rule: d.rule };
     default:
       return {};
   }

@@ -1,6 +1,8 @@
 // The DNAT and SNAT steps of a trace answer (kube-proxy's Service rules): their schemas and their sentences. steps.ts
 // adds the schemas to the step union and explain.ts calls the builders.
 import { Type, type Static } from '@sinclair/typebox';
+import type { Addr } from '../engine/addr.js';
+import type { ServiceDropRule } from '../engine/trace/model.js';
 import { MAX_LISTED_ENDPOINTS, type DnatStep as EngineDnat, type ServiceEndpoint, type ServiceRef, type SnatStep as EngineSnat } from '../engine/service/describe.js';
 
 const explanation = Type.Optional(
@@ -261,9 +263,14 @@ export function snatJson(step: EngineSnat, prose: boolean): Static<typeof SnatSt
   };
 }
 
-export function serviceDropText(d: { service: ServiceRef; rule: 'reject' | 'no-local-endpoints' | 'source-range' }): string {
+export function serviceDropText(d: { service: ServiceRef | undefined; rule: ServiceDropRule; dst: Addr; port: number | undefined }): string {
+  if (d.rule === 'unallocated-cluster-ip' || d.service === undefined) {
+    return `kube-proxy (nftables mode) drops the packet: ${d.dst} is in the service CIDR and no Service holds it (cluster-ips-check)`;
+  }
   const name = serviceName(d.service);
   switch (d.rule) {
+    case 'cluster-ip-port':
+      return `kube-proxy (nftables mode) rejects the packet: ${d.dst} is the ClusterIP of ${d.service.namespace}/${d.service.name}, which has no port ${d.port ?? '(none given)'} for it (cluster-ips-check; the client gets ICMP port unreachable)`;
     case 'reject':
       return `kube-proxy rejects the packet: ${name} has no usable endpoint (the client gets ICMP port unreachable, or a TCP reset)`;
     case 'no-local-endpoints':

@@ -120,8 +120,11 @@ export const DropStep = step('DROP', 'The packet goes no further.', {
   direction: Type.Optional(Type.Union([Type.Literal('ingress'), Type.Literal('egress')], { description: 'DENIED by NetworkPolicy: which direction denied it.' })),
   service: Type.Optional(Type.Unsafe<Static<typeof AnswerService>>(AnswerService)),
   rule: Type.Optional(
-    Type.Union([Type.Literal('reject'), Type.Literal('no-local-endpoints'), Type.Literal('source-range')], {
-      description: "REJECTED or DENIED by kube-proxy: the rule (see the DNAT step's `verdict`).",
+    Type.Union(['reject', 'no-local-endpoints', 'source-range', 'cluster-ip-port', 'unallocated-cluster-ip'].map((r) => Type.Literal(r)), {
+      description:
+        "REJECTED or DENIED by kube-proxy: the rule (see the DNAT step's `verdict`); in its nftables mode also " +
+        '`cluster-ip-port` (REJECTED: a port the ClusterIP does not serve) and `unallocated-cluster-ip` (DENIED: an ' +
+        'address of the service CIDR that no Service holds), where the node forwards or sends the packet.',
     }),
   ),
 });

@@ -201,6 +201,15 @@ export class ServiceNat {
     return ip !== undefined && ip.w0 === d0 && ip.w1 === d1 && ip.w2 === d2 && ip.w3 === d3;
   }
 
+  /**
+   * Whether the nftables mode's cluster-ips-check meets a packet node `ns` forwards or sends: it rejects one to a port of
+   * a ClusterIP no Service rule took, drops one to an address of the service CIDR no Service holds.
+   */
+  checksClusterIPs(ns: number): boolean {
+    const t = this.table;
+    return t !== undefined && t.config.mode === 'nftables' && t.nodeOfNetns[ns]! >= 0;
+  }
+
   /** KUBE-POSTROUTING: a marked packet leaving the node that translated it is masqueraded to its route's source. */
   wantsSnat(ns: number): boolean {
     return this.masq !== NO_MASQ && !this.snatted && ns === this.at;

@@ -63,6 +63,7 @@ export function resolveService(t: ServiceTable | undefined, text: string, port: 
 /** What the answer notes of a destination that no Service rule translated. */
 export function untranslatedNotes(t: ServiceTable | undefined, dst: Addr, protocol: string, port: number | undefined): string[] {
   if (t === undefined) return [];
+  const nftables = t.config.mode === 'nftables';
   const held = t.servicesAt(dst);
   if (held.length > 0) {
     const names = held.map((i) => `${t.services[i]!.namespace}/${t.services[i]!.name}`).join(', ');
@@ -70,13 +71,19 @@ export function untranslatedNotes(t: ServiceTable | undefined, dst: Addr, protoc
     for (let sp = 0; sp < t.size; sp++) {
       if (held.includes(t.spService[sp]!) && t.spFamily[sp] === dst.family) ports.push(`${t.spPort[sp]}/${PROTOCOLS[t.spProto[sp]!]}`);
     }
+    // The nftables mode rejects what it does not translate to a ClusterIP where a node forwards or sends it (its
+    // cluster-ips-check; not to an externalIP or load-balancer IP); the other modes leave it to the routing.
+    const rejected = nftables && t.clusterIP(dst.family, dst.w0, dst.w1, dst.w2, dst.w3) >= 0 ? ': kube-proxy\'s nftables mode rejects it where a node forwards or sends it (cluster-ips-check)' : '';
     if (protocol === 'icmp') {
-      return [`${dst} is an address of Service ${names}; kube-proxy translates only ${ports.join(', ')}, so ICMP to it is routed as to any other address (a ClusterIP answers no ping)`];
+      return [`${dst} is an address of Service ${names}; kube-proxy translates only ${ports.join(', ')}, so ICMP to it ${rejected ? 'is not translated' : 'is routed as to any other address (a ClusterIP answers no ping)'}${rejected}`];
     }
-    return [`${dst} is an address of Service ${names}, which has no port ${port ?? '(none given)'}/${protocol.toUpperCase()} (its ports: ${ports.join(', ')}): kube-proxy leaves the packet as it is`];
+    return [`${dst} is an address of Service ${names}, which has no port ${port ?? '(none given)'}/${protocol.toUpperCase()} (its ports: ${ports.join(', ')})${rejected || ': kube-proxy leaves the packet as it is'}`];
   }
   const cidr = t.serviceCIDRs.find((p) => p.contains(dst));
-  if (cidr !== undefined) return [`${dst} is in the service CIDR ${cidr}, and no Service holds it: kube-proxy has no rule for it`];
+  if (cidr !== undefined) {
+    const rule = nftables ? 'kube-proxy\'s nftables mode drops it where a node forwards or sends it (cluster-ips-check)' : 'kube-proxy has no rule for it';
+    return [`${dst} is in the service CIDR ${cidr}, and no Service holds it: ${rule}`];
+  }
   return [];
 }
 

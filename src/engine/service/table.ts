@@ -102,6 +102,7 @@ export class ServiceTable {
   readonly feKind: Uint8Array;
   private readonly feNext: Int32Array;
   private readonly buckets: Int32Array;
+  private readonly serviceCIDRList: PrefixList;
   private readonly nodePorts = new Map<number, number>();
   /** TCP ports kube-proxy's health check server answers on every node, by the Service that has it. */
   readonly healthCheckNodePorts = new Map<number, number>();
@@ -197,6 +198,7 @@ export class ServiceTable {
       const ranges = (spec.loadBalancerSourceRanges ?? []).map(sloppyPrefix);
       for (const clusterIP of clusterIPs) {
         const family = clusterIP.family;
+        let addressOnly = true;
         for (const p of spec.ports ?? []) {
           const proto = protocolCode(p.protocol ?? 'TCP');
           const nodePort = type === 'NodePort' || type === 'LoadBalancer' ? (p.nodePort ?? 0) : 0;
@@ -214,6 +216,9 @@ export class ServiceTable {
           const eps = endpoints.get(endpointKey(namespace, svc.metadata.name, name, PROTOCOLS[proto]!, family)) ?? [];
           ports.push({ service, name, proto, port: p.port, nodePort, family, flags, eps, ranges: famRanges });
           frontends.push({ addr: clusterIP, proto, port: p.port, sp, kind: CLUSTER_IP });
+          // The address alone (protocol and port 0, which no packet's lookup uses): the nftables mode's cluster-ips set.
+          if (addressOnly) frontends.push({ addr: clusterIP, proto: 0, port: 0, sp, kind: CLUSTER_IP });
+          addressOnly = false;
           for (const a of famExt) frontends.push({ addr: a, proto, port: p.port, sp, kind: EXTERNAL_IP });
           for (const a of famLb) frontends.push({ addr: a, proto, port: p.port, sp, kind: LOAD_BALANCER });
           if (nodePort > 0) this.nodePorts.set(nodePortKey(family, proto, nodePort), sp);
@@ -293,6 +298,8 @@ export class ServiceTable {
       }
       this.feNext[i] = -1;
     });
+
+    this.serviceCIDRList = new PrefixList(this.serviceCIDRs);
   }
 
   get size(): number {
@@ -317,6 +324,17 @@ export class ServiceTable {
       }
     }
     return -1;
+  }
+
+  /** A Service port of the Service whose ClusterIP this is (any port), or -1. */
+  clusterIP(family: Family, w0: number, w1: number, w2: number, w3: number): number {
+    const fe = this.frontend(family, w0, w1, w2, w3, 0, 0);
+    return fe < 0 ? -1 : this.feSp[fe]!;
+  }
+
+  /** Whether the address is in a service CIDR (the cluster's serviceCIDRs). */
+  inServiceCIDR(family: Family, w0: number, w1: number, w2: number, w3: number): boolean {
+    return this.serviceCIDRList.any(0, this.serviceCIDRList.length, family, w0, w1, w2, w3);
   }
 
   /** The Service port of a NodePort, or -1. */

@@ -8,7 +8,7 @@ import { policyStep } from '../policy/step.js';
 import { dnatStep, serviceRef } from '../service/describe.js';
 import { MASQ_REASONS } from '../service/policy.js';
 import type { ServiceTable } from '../service/table.js';
-import type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, Step } from './model.js';
+import type { Disposition, DropDetail, Flow, Hop, OuterHeader, Path, ServiceDropRule, Step } from './model.js';
 import {
   BRIDGE,
   DECAP,
@@ -34,8 +34,10 @@ import {
   POLICY,
   RECEIVE,
   ROUTE,
+  SERVICE_CLUSTER_IP_PORT,
   SERVICE_NO_LOCAL,
   SERVICE_REJECT,
+  SERVICE_UNALLOCATED,
   SERVICE_SOURCE_RANGE,
   SNAT,
   TRANSMIT,
@@ -75,6 +77,9 @@ interface Packet {
 
 /** What a source address is before the kernel picks one: the outer packet of a tunnel whose netns has no address for it. */
 const UNSPECIFIED: Readonly<Record<Family, Addr>> = { 4: Addr.v4(0), 6: Addr.v6(0, 0, 0, 0) };
+
+/** kube-proxy's drop rules, by their codes from SERVICE_REJECT on (record.ts lists them in this order). */
+const SERVICE_RULES: readonly ServiceDropRule[] = ['reject', 'no-local-endpoints', 'source-range', 'cluster-ip-port', 'unallocated-cluster-ip'];
 
 // Module functions rather than closures made per decode: a decode runs for every answer.
 const linkOf = (links: readonly Link[], id: number) => (id < 0 ? undefined : links[id]);
@@ -257,10 +262,14 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
           case SERVICE_REJECT:
           case SERVICE_NO_LOCAL:
           case SERVICE_SOURCE_RANGE:
+          case SERVICE_CLUSTER_IP_PORT:
+          case SERVICE_UNALLOCATED:
             detail = {
               kind: 'service',
-              service: serviceRef(services!, a),
-              rule: code === SERVICE_REJECT ? 'reject' : code === SERVICE_NO_LOCAL ? 'no-local-endpoints' : 'source-range',
+              service: a >= 0 ? serviceRef(services!, a) : undefined,
+              rule: SERVICE_RULES[code - SERVICE_REJECT]!,
+              dst: top(packets).dst,
+              port: top(packets).dstPort,
             };
             break;
           case MARTIAN:

@@ -187,8 +187,14 @@ export type DropDetail =
   | { readonly kind: 'tunnel-receiver'; readonly link: Link; readonly at: Link; readonly outer: OuterHeader }
   /** The receiving tunnel link's MAC is not the one the sender's neighbour entry gave. */
   | { readonly kind: 'tunnel-mac'; readonly link: Link; readonly lladdr: string; readonly outer: OuterHeader }
-  /** kube-proxy's REJECT (no usable endpoint) or DROP (Local policy with none on the node; outside the source ranges). */
-  | { readonly kind: 'service'; readonly service: ServiceRef; readonly rule: 'reject' | 'no-local-endpoints' | 'source-range' };
+  /**
+   * kube-proxy's REJECT (no usable endpoint) or DROP (Local policy with none on the node; outside the source ranges); in
+   * its nftables mode also the REJECT of a port a ClusterIP does not serve (`service` the Service at that address) and
+   * the DROP of an address of the service CIDR that no Service holds (no `service`). `dst` and `port`: the packet's.
+   */
+  | { readonly kind: 'service'; readonly service: ServiceRef | undefined; readonly rule: ServiceDropRule; readonly dst: Addr; readonly port: number | undefined };
+
+export type ServiceDropRule = 'reject' | 'no-local-endpoints' | 'source-range' | 'cluster-ip-port' | 'unallocated-cluster-ip';
 
 export interface Hop {
   readonly netns: Netns;

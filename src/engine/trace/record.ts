@@ -59,7 +59,8 @@ export const DENIED = code('DENIED');
  * cannot resolve), or the far end refuses the outer packet (the kernel answers port or protocol unreachable); a packet
  * back at its sender, which Linux drops as a martian source, has gone round in a loop; kube-proxy rejects a packet to a
  * Service with no usable endpoint, and drops one under Local policy with no endpoint on the node or from outside a
- * load balancer's source ranges.
+ * load balancer's source ranges; its nftables mode rejects a packet to a port a ClusterIP does not serve and drops one
+ * to an address of the service CIDR that no Service holds.
  */
 const CAUSES = [
   ['NO_TUNNEL_NEIGHBOR', 'NEIGHBOR_UNREACHABLE'],
@@ -71,6 +72,8 @@ const CAUSES = [
   ['SERVICE_REJECT', 'REJECTED'],
   ['SERVICE_NO_LOCAL', 'DENIED'],
   ['SERVICE_SOURCE_RANGE', 'DENIED'],
+  ['SERVICE_CLUSTER_IP_PORT', 'REJECTED'],
+  ['SERVICE_UNALLOCATED', 'DENIED'],
 ] as const satisfies readonly (readonly [string, Disposition])[];
 const cause = (name: (typeof CAUSES)[number][0]) => DISPOSITIONS.length + CAUSES.findIndex(([n]) => n === name);
 export const NO_TUNNEL_NEIGHBOR = cause('NO_TUNNEL_NEIGHBOR');
@@ -82,6 +85,8 @@ export const MARTIAN = cause('MARTIAN');
 export const SERVICE_REJECT = cause('SERVICE_REJECT');
 export const SERVICE_NO_LOCAL = cause('SERVICE_NO_LOCAL');
 export const SERVICE_SOURCE_RANGE = cause('SERVICE_SOURCE_RANGE');
+export const SERVICE_CLUSTER_IP_PORT = cause('SERVICE_CLUSTER_IP_PORT');
+export const SERVICE_UNALLOCATED = cause('SERVICE_UNALLOCATED');
 
 /** The disposition of every code. */
 export const DISPOSITION_OF: readonly Disposition[] = [...DISPOSITIONS, ...CAUSES.map(([, d]) => d)];

@@ -7,7 +7,7 @@
 // A Walker holds everything a walk writes as it goes, so that walks never share state: a trace takes a walker of its own
 // for as long as it runs (trace.ts), and a walker's buffers are reused by its next walk, so the walk allocates nothing
 // but the path it returns.
-import type { Addr } from '../addr.js';
+import type { Addr, Family } from '../addr.js';
 import { NO_MATCH, ServiceNat, TRANSLATED } from '../service/nat.js';
 import type { ServiceTable } from '../service/table.js';
 import type { Fabric, Netns } from '../fabric.js';
@@ -35,9 +35,11 @@ import {
   NO_ROUTE,
   NO_TUNNEL_NEIGHBOR,
   Recorder,
+  SERVICE_CLUSTER_IP_PORT,
   SERVICE_NO_LOCAL,
   SERVICE_REJECT,
   SERVICE_SOURCE_RANGE,
+  SERVICE_UNALLOCATED,
   TTL_EXCEEDED,
   UNREACHABLE,
   WRONG_MAC,
@@ -168,9 +170,17 @@ export class Walker {
     for (;;) {
       if (inLink >= 0) record.receive(inLink, ttl);
       // kube-proxy's rules in a node: PREROUTING for a packet that came in, OUTPUT for one the node sends (service/nat.ts).
-      if (depth === 0 && nat.applies(ns)) {
+      // A socket routes its packet before OUTPUT: one the node cannot route (connect() fails) meets no rule at all.
+      if (depth === 0 && nat.applies(ns) && (inLink >= 0 || this.routable(fabric, ns, -1, family, d0, d1, d2, d3, dstOwner, ttl))) {
+        const before = record.length;
         const verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
-        if (verdict === TRANSLATED) {
+        // kube-proxy rejects and drops in its filter chains (INPUT, FORWARD, OUTPUT), after the routing decision, which
+        // is the untranslated destination's: a packet the kernel cannot deliver or forward here ends as the routing says,
+        // and the rule never sees it. Not so the firewall of loadBalancerSourceRanges: the nftables mode's acts before
+        // routing (filter-prerouting), the iptables mode's after the DNAT to an endpoint, whose route decides.
+        const filtered = verdict === SERVICE_REJECT || verdict === SERVICE_NO_LOCAL;
+        if (filtered && !this.routable(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner, ttl)) record.length = before;
+        else if (verdict === TRANSLATED) {
           dst = nat.dst;
           d0 = dst.w0;
           d1 = dst.w1;
@@ -279,6 +289,15 @@ export class Walker {
         }
         this.forwardedAt[this.forwardings++] = ns;
         ttl--;
+      }
+
+      // The nftables mode's cluster-ips-check (in FORWARD, and in OUTPUT after the DNAT): a packet still addressed to a
+      // ClusterIP is for a port no Service rule took, and is rejected; one to the service CIDR, for an unallocated address.
+      if (depth === 0 && nat.checksClusterIPs(ns)) {
+        const t = nat.table!;
+        const sp = t.clusterIP(family, d0, d1, d2, d3);
+        if (sp >= 0) return this.drop(fabric, flow, choices, SERVICE_CLUSTER_IP_PORT, sp);
+        if (t.inServiceCIDR(family, d0, d1, d2, d3)) return this.drop(fabric, flow, choices, SERVICE_UNALLOCATED, -1);
       }
 
       const nh = fibs.nexthop(group, choice);
@@ -397,6 +416,18 @@ export class Walker {
       ns = record.netnsOf(hop);
       inLink = by;
     }
+  }
+
+  /**
+   * Whether the kernel delivers the packet to `ns` itself or routes it on: the destination is its own, or a unicast route
+   * holds it and, for a packet that came in by `inLink`, the netns forwards and the TTL allows it.
+   */
+  private routable(fabric: Fabric, ns: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number, ttl: number): boolean {
+    const { owners, fibs } = fabric;
+    for (let o = dstOwner; o >= 0; o = owners.next(o)) if (owners.netns(o) === ns) return true;
+    const group = fabric.route(ns, family, d0, d1, d2, d3);
+    if (group < 0 || fibs.type(group) !== UNICAST) return false;
+    return inLink < 0 || (fabric.forwards(ns) && ttl > 1);
   }
 
   /** Ends the walk with the path recorded so far. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { compileTopology, type CompiledTopology } from '../../../src/engine/topology.js';
 import { checkTopology } from '../../../src/topology/validate.js';
 import { explain } from '../../../src/answer/explain.js';
+import { answerFlow } from '../../../src/answer/flow.js';
 import { Addr } from '../../../src/engine/addr.js';
 import type { ClusterDoc } from '../../../src/topology/schema.js';
 import { serviceCluster } from './clusters.js';
@@ -113,5 +114,100 @@ describe('ClusterIP', () => {
     const snat = report.hops.flatMap((h) => h.steps).find((s) => s.type === 'SNAT') as Record<string, unknown>;
     assert.equal(snat.reason, 'hairpin');
     assert.equal(snat.to, '10.1.1.1');
+  });
+});
+
+// kube-proxy's DNAT is a nat rule before routing, but its REJECT and DROP are filter rules (INPUT, FORWARD, OUTPUT) after
+// it, and a node's own socket routes before OUTPUT: a node without a route to the service CIDR (no default route) ends
+// such packets as the kernel does. test/kernel/services.test.ts shows the same against the kernel.
+describe('routing comes before kube-proxy\'s filter rules', () => {
+  const noDefaultRoute = () => {
+    const doc = serviceCluster();
+    delete doc.network;
+    return doc;
+  };
+
+  test('a pod\'s packet to a ClusterIP without ready endpoints, at a node with no route to it: NO_ROUTE there, not REJECTED', () => {
+    const doc = noDefaultRoute();
+    for (const ep of doc.endpointSlices![0]!.endpoints!) ep.conditions = { ready: false, serving: false };
+    const { report } = traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(report.disposition, 'NO_ROUTE');
+    assert.equal(report.hops.at(-1)!.netns, 'node-a');
+    assert.equal(dnatOf(report.hops), undefined, 'the filter rule never sees the packet');
+    // With a default route the packet is routed, and kube-proxy's rule in FORWARD rejects it.
+    const routed = serviceCluster();
+    for (const ep of routed.endpointSlices![0]!.endpoints!) ep.conditions = { ready: false, serving: false };
+    assert.equal(traceTo(compile(routed), 'default/client', '10.96.0.10', 'tcp', 80).report.disposition, 'REJECTED');
+  });
+
+  test('internalTrafficPolicy Local without a local endpoint, no route: NO_ROUTE rather than DENIED', () => {
+    const doc = noDefaultRoute();
+    doc.services![0]!.spec.internalTrafficPolicy = 'Local';
+    doc.endpointSlices![0]!.endpoints![0]!.nodeName = 'node-b';
+    doc.endpointSlices![0]!.endpoints![0]!.addresses = ['10.1.2.12'];
+    const { report } = traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80);
+    assert.equal(report.disposition, 'NO_ROUTE');
+    assert.equal(dnatOf(report.hops), undefined);
+  });
+
+  test('the node itself cannot send to a ClusterIP it has no route to: connect() fails before OUTPUT\'s DNAT', () => {
+    const doc = noDefaultRoute();
+    doc.kubeProxy = { clusterCIDR: '10.1.0.0/16' };
+    const { t, report } = traceTo(compile(doc), 'node-a', '10.96.0.10', 'tcp', 80);
+    assert.equal(t.paths.length, 1);
+    assert.equal(report.disposition, 'NO_ROUTE');
+    assert.equal(dnatOf(report.hops), undefined);
+    // A pod's packet is DNATed in PREROUTING, before its node routes it: delivered, route or none.
+    assert.equal(traceTo(compile(doc), 'default/client', '10.96.0.10', 'tcp', 80, '10.1.2.10').report.disposition, 'DELIVERED');
+  });
+
+});
+
+// The nftables mode's cluster-ips-check (pkg/proxy/nftables/proxier.go, from filter-forward and filter-output-post-dnat):
+// what no Service rule translated and is still addressed to a ClusterIP is rejected, and an address of the service CIDR
+// that no Service holds is dropped. The iptables mode has neither rule.
+describe('nftables mode: cluster-ips-check', () => {
+  const nft = (mode: 'nftables' | 'iptables' = 'nftables') => {
+    const doc = serviceCluster();
+    doc.kubeProxy = { mode, clusterCIDR: '10.1.0.0/16' };
+    doc.serviceCIDRs = ['10.96.0.0/12'];
+    return compile(doc);
+  };
+  const lastStep = (report: ReturnType<typeof traceTo>['report']) => report.hops.at(-1)!.steps.at(-1)! as Record<string, unknown>;
+
+  test('a port the ClusterIP does not serve is REJECTED where the node forwards it', () => {
+    const { report } = traceTo(nft(), 'default/client', '10.96.0.10', 'tcp', 8081);
+    assert.equal(report.disposition, 'REJECTED');
+    assert.equal(report.hops.at(-1)!.netns, 'node-a');
+    const drop = lastStep(report);
+    assert.equal(drop.rule, 'cluster-ip-port');
+    assert.equal((drop.service as { name: string }).name, 'web');
+    assert.match(String(drop.explanation), /10\.96\.0\.10 is the ClusterIP of default\/web, which has no port 8081/);
+    const answer = answerFlow(nft(), { name: 'x', revision: 1 }, { from: 'default/client', to: '10.96.0.10', protocol: 'tcp', port: 8081 });
+    assert.match(answer.notes.join(' '), /no port 8081\/TCP \(its ports: 80\/TCP\): kube-proxy's nftables mode rejects it/);
+    // The iptables mode routes it as any other address (here out by the default route).
+    assert.equal(traceTo(nft('iptables'), 'default/client', '10.96.0.10', 'tcp', 8081).report.disposition, 'EXITS_NETWORK');
+  });
+
+  test('ICMP to a ClusterIP is rejected too (every new packet meets the rule)', () => {
+    const c = nft();
+    const t = c.trace(c.resolve('default/client', 'source'), c.resolve('10.96.0.10', 'destination'), 64, undefined, { protocol: 'icmp' });
+    assert.equal(t.paths[0]!.disposition, 'REJECTED');
+  });
+
+  test('an address of the service CIDR no Service holds is DENIED, naming no Service', () => {
+    const { report } = traceTo(nft(), 'default/client', '10.96.0.99', 'tcp', 80);
+    assert.equal(report.disposition, 'DENIED');
+    const drop = lastStep(report);
+    assert.equal(drop.rule, 'unallocated-cluster-ip');
+    assert.equal(drop.service, undefined);
+    assert.match(String(drop.explanation), /10\.96\.0\.99 is in the service CIDR and no Service holds it/);
+    assert.equal(traceTo(nft('iptables'), 'default/client', '10.96.0.99', 'tcp', 80).report.disposition, 'EXITS_NETWORK');
+  });
+
+  test('a translated packet and one the node delivers to itself are not checked', () => {
+    const c = nft();
+    assert.equal(traceTo(c, 'default/client', '10.96.0.10', 'tcp', 80, '10.1.2.10').report.disposition, 'DELIVERED');
+    assert.equal(traceTo(c, 'default/client', '192.168.0.12', 'tcp', 22).report.disposition, 'DELIVERED');
   });
 });

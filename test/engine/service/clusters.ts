@@ -1,5 +1,7 @@
-// Clusters with Services for the engine's Service tests: two nodes on the bridge data path, a client pod on each, and
-// default/web (ClusterIP 10.96.0.10, port 80 → 8080) with a ready endpoint on each node and a not-ready one.
+// Clusters with Services for the engine's Service tests: two nodes on the bridge data path with a default route (via
+// 192.168.0.1, as every node kube-proxy runs on has one: without a route to a ClusterIP the node cannot send to it, and
+// rejects nothing), a client pod on each, and default/web (ClusterIP 10.96.0.10, port 80 → 8080) with a ready endpoint
+// on each node and a not-ready one.
 import type { ClusterDoc } from '../../../src/topology/schema.js';
 
 export function serviceCluster(): ClusterDoc {
@@ -8,6 +10,7 @@ export function serviceCluster(): ClusterDoc {
       { name: 'node-a', addresses: [{ type: 'InternalIP', address: '192.168.0.11' }], podCIDRs: ['10.1.1.0/24'] },
       { name: 'node-b', addresses: [{ type: 'InternalIP', address: '192.168.0.12' }], podCIDRs: ['10.1.2.0/24'] },
     ],
+    network: { cidr: '192.168.0.0/24', gateway: '192.168.0.1' },
     pods: [
       { name: 'client', nodeName: 'node-a', podIPs: ['10.1.1.2'] },
       { name: 'client-b', nodeName: 'node-b', podIPs: ['10.1.2.2'] },

@@ -19,6 +19,8 @@ before(async () => {
   const cluster = structuredClone(services);
   cluster.name = 'services-cluster';
   cluster.cluster.services.find((s: Json) => s.metadata.name === 'web').spec.externalTrafficPolicy = 'Cluster';
+  // No default route: its nodes reach the cluster's own prefixes only, and a reply to a client outside goes nowhere.
+  delete cluster.cluster.network;
   const res = await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: cluster });
   assert.equal(res.statusCode, 201, res.body);
 });
@@ -93,7 +95,7 @@ test('bidirectional, an outside client to a NodePort under Cluster policy: the r
   assert.deepEqual(unnat.src, { from: '10.1.2.3:8080', to: '192.168.0.11:30080' });
   assert.deepEqual(unnat.dst, { from: '192.168.0.11', to: '203.0.113.7' });
   assert.equal(stepsOf(back.hops, 'DELIVER').length, 0, 'the node does not keep the reply: conntrack sends it on');
-  // The example's nodes route nothing but the cluster's own prefixes: node-a has no way back to the internet client,
+  // services-cluster's nodes route nothing but the cluster's own prefixes: node-a has no way back to the internet client,
   // and the batch says so (the request got in: it entered by a link the trace was told of).
   assert.equal(back.disposition, 'NO_ROUTE');
   assert.match(back.summary, /^NO_ROUTE at node-a: /);
