@@ -140,7 +140,9 @@ export const KubeProxy = Open(
   {
     mode: Type.Optional(
       Type.Union([Type.Literal(''), Type.Literal('iptables'), Type.Literal('nftables'), Type.Literal('ipvs')], {
-        description: 'Default iptables. nftables answers NodePorts on the primary node addresses only and never on 127.0.0.1.',
+        description:
+          'Default iptables. nftables answers NodePorts on the primary node addresses only and never on 127.0.0.1, rejects a ' +
+          "packet to a ClusterIP's other ports and drops one to an address of serviceCIDRs that no Service holds.",
       }),
     ),
     clusterCIDR: Type.Optional(

@@ -1,5 +1,5 @@
 // kube-proxy's rules of one node for one packet, outside a walk: what kube-proxy's own packet-flow tests ask of its
-// rules (pkg/proxy/iptables/proxier_test.go, runPacketFlowTests), answered by the same table, policy and NAT code the
+// rules (pkg/proxy/{iptables,nftables}/proxier_test.go, runPacketFlowTests), answered by the same table, policy and NAT code the
 // walk uses. The answer names every endpoint the packet may be DNATed to, REJECT or DROP, ACCEPT for kube-proxy's
 // health check port, or nothing when no rule matches; and whether any of those ways marks it for masquerade.
 import type { Addr } from '../addr.js';
@@ -7,7 +7,7 @@ import type { Fabric } from '../fabric.js';
 import { Recorder } from '../trace/record.js';
 import { NO_MATCH, ServiceNat } from './nat.js';
 import { DNAT, MASQ_HAIRPIN, NO_MASQ, REJECT } from './policy.js';
-import type { ServiceTable } from './table.js';
+import { UNALLOCATED_CLUSTER_IP, type ServiceTable } from './table.js';
 
 export interface RuleOutcome {
   /** "10.180.0.1:80, 10.180.2.1:80", "REJECT", "DROP", "ACCEPT", or "" when no rule matches. */
@@ -29,6 +29,12 @@ export function nodeRules(fabric: Fabric, table: ServiceTable, node: string, src
   const inLink = own ? -1 : ns.links[0]!.id;
   const verdict = nat.prerouting(fabric, new Recorder(), CODES, ns.id, inLink, dst.family, dst.w0, dst.w1, dst.w2, dst.w3, fabric.owners.first(dst));
   if (verdict === NO_MATCH) {
+    // The nftables mode's cluster-ips-check, which the walk meets after routing (FORWARD, or OUTPUT after the DNAT).
+    if (nat.checksClusterIPs(ns.id)) {
+      const sp = table.clusterIPsCheck(dst.family, dst.w0, dst.w1, dst.w2, dst.w3);
+      if (sp >= 0) return { output: 'REJECT', masq: false };
+      if (sp === UNALLOCATED_CLUSTER_IP) return { output: 'DROP', masq: false };
+    }
     const health = protocol === 'tcp' && table.healthCheckNodePorts.has(port);
     return { output: health ? 'ACCEPT' : '', masq: false };
   }

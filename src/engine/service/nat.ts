@@ -207,7 +207,7 @@ export class ServiceNat {
    */
   checksClusterIPs(ns: number): boolean {
     const t = this.table;
-    return t !== undefined && t.config.mode === 'nftables' && t.nodeOfNetns[ns]! >= 0;
+    return t !== undefined && t.hasClusterIPsCheck && t.nodeOfNetns[ns]! >= 0;
   }
 
   /** KUBE-POSTROUTING: a marked packet leaving the node that translated it is masqueraded to its route's source. */

@@ -69,6 +69,9 @@ const hashOf = (family: number, w0: number, w1: number, w2: number, w3: number, 
 
 const nodePortKey = (family: number, proto: number, port: number) => (family === 6 ? 1 << 20 : 0) | (proto << 16) | port;
 
+/** ServiceTable.clusterIPsCheck's answer for an address of the service CIDR that no Service holds. */
+export const UNALLOCATED_CLUSTER_IP = -2;
+
 export class ServiceTable {
   readonly services: ServiceInfo[] = [];
   // Service ports.
@@ -120,6 +123,8 @@ export class ServiceTable {
   /** Per link: kube-proxy counts a packet that came in by it as from a pod (detectLocalMode by interface). */
   readonly podInterface: Uint8Array;
   readonly serviceCIDRs: readonly Prefix[];
+  /** The nftables mode's cluster-ips-check is on: a flag, so that the walk compares no strings at each node. */
+  readonly hasClusterIPsCheck: boolean;
 
   constructor(
     readonly config: ProxyConfig,
@@ -145,6 +150,7 @@ export class ServiceTable {
     this.clusterCIDRs = new PrefixList(config.clusterCIDRs);
     this.nodePortPrefixes = new PrefixList(config.nodePortAddresses === 'all' ? [] : config.nodePortAddresses);
     this.serviceCIDRs = (cluster.serviceCIDRs ?? []).map((s) => Prefix.parse(s));
+    this.hasClusterIPsCheck = config.mode === 'nftables';
     this.podInterface = new Uint8Array(fabric.links.length);
     for (const link of fabric.links) {
       const master = link.master >= 0 ? fabric.links[link.master]!.name : undefined;
@@ -335,6 +341,17 @@ export class ServiceTable {
   /** Whether the address is in a service CIDR (the cluster's serviceCIDRs). */
   inServiceCIDR(family: Family, w0: number, w1: number, w2: number, w3: number): boolean {
     return this.serviceCIDRList.any(0, this.serviceCIDRList.length, family, w0, w1, w2, w3);
+  }
+
+  /**
+   * The nftables mode's cluster-ips-check of a packet still addressed to this destination once kube-proxy's DNAT rules
+   * passed it by: a Service port of the ClusterIP (the packet is rejected), UNALLOCATED_CLUSTER_IP (an address of the
+   * service CIDR no Service holds: dropped), or -1.
+   */
+  clusterIPsCheck(family: Family, w0: number, w1: number, w2: number, w3: number): number {
+    const sp = this.clusterIP(family, w0, w1, w2, w3);
+    if (sp >= 0) return sp;
+    return this.inServiceCIDR(family, w0, w1, w2, w3) ? UNALLOCATED_CLUSTER_IP : -1;
   }
 
   /** The Service port of a NodePort, or -1. */

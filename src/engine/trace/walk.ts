@@ -9,7 +9,7 @@
 // but the path it returns.
 import type { Addr, Family } from '../addr.js';
 import { NO_MATCH, ServiceNat, TRANSLATED } from '../service/nat.js';
-import type { ServiceTable } from '../service/table.js';
+import { UNALLOCATED_CLUSTER_IP, type ServiceTable } from '../service/table.js';
 import type { Fabric, Netns } from '../fabric.js';
 import { TUNNEL_IPCACHE, TUNNEL_IPIP } from '../fabric.js';
 import { BLACKHOLE, UNICAST } from '../fib.js';
@@ -294,10 +294,9 @@ export class Walker {
       // The nftables mode's cluster-ips-check (in FORWARD, and in OUTPUT after the DNAT): a packet still addressed to a
       // ClusterIP is for a port no Service rule took, and is rejected; one to the service CIDR, for an unallocated address.
       if (depth === 0 && nat.checksClusterIPs(ns)) {
-        const t = nat.table!;
-        const sp = t.clusterIP(family, d0, d1, d2, d3);
+        const sp = nat.table!.clusterIPsCheck(family, d0, d1, d2, d3);
         if (sp >= 0) return this.drop(fabric, flow, choices, SERVICE_CLUSTER_IP_PORT, sp);
-        if (t.inServiceCIDR(family, d0, d1, d2, d3)) return this.drop(fabric, flow, choices, SERVICE_UNALLOCATED, -1);
+        if (sp === UNALLOCATED_CLUSTER_IP) return this.drop(fabric, flow, choices, SERVICE_UNALLOCATED, -1);
       }
 
       const nh = fibs.nexthop(group, choice);

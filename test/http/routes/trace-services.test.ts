@@ -113,6 +113,27 @@ test('a Service address it does not translate, and an address of the service CID
   assert.match(none.notes.join('\n'), /10\.96\.7\.7 is in the service CIDR 10\.96\.0\.0\/12, and no Service holds it/);
 });
 
+test('nftables mode: the same packets are REJECTED and DENIED at node-a, the DROP naming the Service, in JSON and text', async () => {
+  const doc = example('services');
+  doc.name = 'services-nft';
+  doc.cluster!.kubeProxy = { ...doc.cluster!.kubeProxy, mode: 'nftables' };
+  assert.equal((await t.app.inject({ method: 'POST', url: '/v1/topologies', payload: doc })).statusCode, 201);
+  const nft = (query: string) => t.app.inject({ method: 'GET', url: `/v1/topologies/services-nft/trace?${query}` });
+  for (const q of ['from=pod-a1&to=10.96.0.10', 'from=pod-a1&to=10.96.0.10&protocol=tcp&port=8080']) {
+    const a = (await nft(q)).json();
+    assert.equal(a.disposition, 'REJECTED', q);
+    const drop = a.hops.at(-1).steps.at(-1);
+    assert.deepEqual([a.hops.at(-1).netns, drop.rule, `${drop.service.namespace}/${drop.service.name}`], ['node-a', 'cluster-ip-port', 'kube-system/kube-dns'], q);
+    assert.ok(!a.notes.some((n: string) => /left as it is|leaves it/.test(n)), 'no note says the packet is left alone');
+  }
+  const none = (await nft('from=pod-a1&to=10.96.7.7&protocol=tcp&port=80')).json();
+  assert.equal(none.disposition, 'DENIED');
+  assert.equal(none.hops.at(-1).steps.at(-1).rule, 'unallocated-cluster-ip');
+  const text = (await nft('from=pod-a1&to=10.96.7.7&protocol=tcp&port=80&format=text')).body;
+  assert.match(text, /10\.96\.7\.7 is in the service CIDR and no Service holds it/);
+  assert.equal((await nft('from=pod-a1&to=svc/kube-system/kube-dns&port=dns')).json().disposition, 'DELIVERED', "the Service's own port is DNATed");
+});
+
 test('an unknown Service is a 404 with the Services like it; a port it lacks is a 400 listing its ports', async () => {
   const unknown = await get('from=pod-a1&to=svc/kube-system/kube-dn');
   assert.equal(unknown.statusCode, 404);
