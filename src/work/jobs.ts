@@ -6,8 +6,8 @@ import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { checkFlowCount, traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
-import { renderHeatmap } from '../render/heatmap.js';
+import { checkTableSize, matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
+import { MAX_CELL_PODS, renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
@@ -224,13 +224,19 @@ function matrix(
     const answer = serviceMatrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { port } : {}) });
     return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   }
-  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transportOf(protocol, port, { parameter: 'port' }));
+  const pods = selectPods(r!.compiled, filter);
+  if (format === 'rows' || format === 'csv') checkTableSize(pods, format, maxBytes);
+  // The rows, the CSV and the SVG's cells name the policies that decided each pair; the letters and the SVG's overview
+  // of blocks have no room for them.
+  const decided = format !== 'json' && (format !== 'svg' || pods.length <= MAX_CELL_PODS);
+  const answer = matrixAnswer(r!.compiled, topology, pods, transportOf(protocol, port, { parameter: 'port' }), { decided });
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
   // header=present tells a spreadsheet that the first line names the columns (RFC 4180).
   if (format === 'csv') return encoded('text/csv; charset=utf-8; header=present', matrixTable(answer, 'csv', maxBytes));
   const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
-  return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title }));
+  const { policies } = answer;
+  return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title, ...(policies !== undefined ? { decidedBy: policies } : {}) }));
 }
 
 export const JOBS = {

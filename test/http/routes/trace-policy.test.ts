@@ -115,6 +115,23 @@ test('the matrix for a port: DENIED cells are P, counted apart, and the SVG colo
   assert.equal(bad.statusCode, 400);
 });
 
+test('the matrix names the policy that decided each pair: in the rows, the CSV and the SVG cell titles', async () => {
+  const rows = (await t.app.inject('/v1/topologies/shop/reachability?protocol=tcp&port=5432&format=rows')).json();
+  const decided = Object.fromEntries(rows.map((r: { from: string; to: string; decidedBy?: unknown }) => [`${r.from} → ${r.to}`, r.decidedBy]));
+  assert.deepEqual(decided['ops/probe → shop/db'], [{ direction: 'ingress', verdict: 'DENIED', kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web' }]);
+  assert.deepEqual(decided['shop/web → shop/db'], [{ direction: 'ingress', verdict: 'ALLOWED', kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web', rule: 0 }]);
+  assert.equal(decided['shop/db → ops/probe'], undefined, 'no policy isolates ops/probe');
+  // SCTP/7000 is rule 1's, from anywhere.
+  const sctp = (await t.app.inject('/v1/topologies/shop/reachability?protocol=sctp&port=7000&format=rows')).json();
+  assert.equal(sctp.find((r: { from: string; to: string }) => r.from === 'ops/probe' && r.to === 'shop/db').decidedBy[0].rule, 1);
+  const csv = (await t.app.inject('/v1/topologies/shop/reachability?protocol=tcp&port=5432&format=csv')).body.split('\r\n');
+  assert.equal(csv[0], 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition,decidedBy');
+  assert.ok(csv.includes('ops/probe,ops,node-a,10.1.1.3,shop/db,shop,node-b,10.1.2.2,DENIED,ingress DENIED by NetworkPolicy shop/db-from-web (no rule admits)'), csv.join('\n'));
+  const svg = (await t.app.inject('/v1/topologies/shop/reachability?protocol=tcp&port=5432&format=svg')).body;
+  assert.match(svg, /<title>ops\/probe → shop\/db: DENIED, ingress DENIED by NetworkPolicy shop\/db-from-web \(no rule admits\)<\/title>/);
+  assert.match(svg, /<title>shop\/web → shop\/db: DELIVERED, ingress ALLOWED by NetworkPolicy shop\/db-from-web rule 0<\/title>/);
+});
+
 test('a policy the API server would refuse is a 422 with its JSON pointer', async () => {
   const policy = { ...cluster.networkPolicies[0]!, spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] } };
   const res = await t.app.inject({ method: 'PUT', url: '/v1/topologies/bad', payload: { cluster: { ...cluster, networkPolicies: [policy] } } });
