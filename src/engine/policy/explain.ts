@@ -15,19 +15,21 @@ export interface ClosestRule {
   readonly unmet: readonly string[];
 }
 
+/** The connection a denial is explained for, at pod `subject` (PolicySet numbers; `peerPod` -1 for no pod). */
+export interface Denied {
+  readonly egress: boolean;
+  readonly subject: number;
+  readonly peerPod: number;
+  readonly peerAddr: Addr;
+  readonly protocol: number;
+  readonly port: number;
+}
+
 /**
  * The rule of the pod's isolating policies that the connection misses by the fewest parts, the first of equals
  * (undefined: no rules at all). A peer misses by each of its parts that does not hold: its namespace and its labels.
  */
-export function closestRule(
-  set: PolicySet,
-  egress: boolean,
-  subject: number,
-  peerPod: number,
-  peerAddr: Addr,
-  protocol: number,
-  port: number,
-): ClosestRule | undefined {
+export function closestRule(set: PolicySet, { egress, subject, peerPod, peerAddr, protocol, port }: Denied): ClosestRule | undefined {
   let best: ClosestRule | undefined;
   for (const n of set.isolating(egress, subject)) {
     const policy = set.policies[n]!;
@@ -60,13 +62,8 @@ const portMissed = (protocol: number, port: number, entries: string[]) =>
  */
 export function closestAdminRule(
   set: PolicySet,
+  { egress, subject, peerPod, peerAddr, protocol, port }: Denied,
   tier: number,
-  egress: boolean,
-  subject: number,
-  peerPod: number,
-  peerAddr: Addr,
-  protocol: number,
-  port: number,
   policy: number,
   rule: number,
 ): (ClosestRule & { readonly peer: number }) | undefined {

@@ -37,8 +37,9 @@ export function policyStep(set: PolicySet, operands: readonly number[], at: numb
   };
   const [tier, passPolicy, passRule] = [operands[at + 8]!, operands[at + 9]!, operands[at + 10]!];
   const admin = tier === ADMIN || tier === BASELINE;
-  const closest = verdict === DENIED && !admin ? closestRule(set, egress, pod, peerPod, peer, protocol, port ?? 0) : undefined;
-  const closestAdmin = verdict === DENIED && admin ? closestAdminRule(set, tier, egress, pod, peerPod, peer, protocol, port ?? 0, policy, rule) : undefined;
+  const denied = { egress, subject: pod, peerPod, peerAddr: peer, protocol, port: port ?? 0 };
+  const closest = verdict === DENIED && !admin ? closestRule(set, denied) : undefined;
+  const closestAdmin = verdict === DENIED && admin ? closestAdminRule(set, denied, tier, policy, rule) : undefined;
   return {
     type: 'POLICY',
     direction: egress ? 'egress' : 'ingress',
