@@ -56,6 +56,10 @@ test('the fixture holds the carried-over upstream tests', () => {
       'BaselineAdminNetworkPolicyEgressSCTP: 4',
       'BaselineAdminNetworkPolicyIngressSCTP: 4',
       'BaselineAdminNetworkPolicyGress: 4',
+      'AdminNetworkPolicyEgressNamedPort: 1',
+      'AdminNetworkPolicyEgressNodePeers: 3',
+      'BaselineAdminNetworkPolicyEgressNodePeers: 2',
+      'BaselineAdminNetworkPolicyEgressInlineCIDRPeers: 2',
     ],
   );
 });
