@@ -49,6 +49,13 @@ const head = (topology: { name: string; revision: number }, protocol: string | u
   endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
 });
 
+/** Refuses (413) a matrix of more pods than one response answers. */
+export function checkMatrixPods(pods: readonly Endpoint[]): void {
+  if (pods.length > MAX_MATRIX_PODS) {
+    throw new Problem(413, 'payload-too-large', `${pods.length} pods: a matrix answers at most ${MAX_MATRIX_PODS}; filter by namespace or node`);
+  }
+}
+
 /** The letters, and when asked for, which policy decided each cell (for the rows, the CSV and the SVG's titles). */
 export type MatrixAnswer = ReachabilityAnswerDoc & { policies?: CellPolicies };
 
@@ -59,9 +66,7 @@ export function matrixAnswer(
   transport: Transport = {},
   options: { decided?: boolean } = {},
 ): MatrixAnswer {
-  if (pods.length > MAX_MATRIX_PODS) {
-    throw new Problem(413, 'payload-too-large', `${pods.length} pods: a matrix answers at most ${MAX_MATRIX_PODS}; filter by namespace or node`);
-  }
+  checkMatrixPods(pods);
   const m = reachability(compiled, pods, transport, options);
   const n = pods.length;
   const counts: Record<string, number> = {};

@@ -6,7 +6,7 @@ import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { checkFlowCount, traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { checkTableSize, matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
+import { checkMatrixPods, checkTableSize, matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
 import { MAX_CELL_PODS, renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
@@ -225,6 +225,7 @@ function matrix(
     return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   }
   const pods = selectPods(r!.compiled, filter);
+  checkMatrixPods(pods);
   if (format === 'rows' || format === 'csv') checkTableSize(pods, format, maxBytes);
   // The rows, the CSV and the SVG's cells name the policies that decided each pair; the letters and the SVG's overview
   // of blocks have no room for them.
