@@ -33,6 +33,10 @@ export class Decisions {
   readonly ingress: number[] = [];
   private readonly decisionIds = new Map<number, number>();
   private readonly cellIds = new Map<number, number>();
+  // Consecutive traces (one source class to every destination) mostly repeat the decision before: it is checked first.
+  private lastEgress = -2;
+  private lastIngress = -2;
+  private lastCell = -1;
 
   /** The cell id of a path's decisions, or -1 when no policy decided either direction. */
   of(path: Path): number {
@@ -40,6 +44,9 @@ export class Decisions {
     const e = this.direction(path, true);
     const i = this.direction(path, false);
     if (e < 0 && i < 0) return -1;
+    if (e === this.lastEgress && i === this.lastIngress) return this.lastCell;
+    this.lastEgress = e;
+    this.lastIngress = i;
     const key = (e + 1) * 0x4000000 + (i + 1);
     let id = this.cellIds.get(key);
     if (id === undefined) {
@@ -47,7 +54,7 @@ export class Decisions {
       this.egress.push(e);
       this.ingress.push(i);
     }
-    return id;
+    return (this.lastCell = id);
   }
 
   private direction(path: RecordedPath, egress: boolean): number {
