@@ -100,12 +100,14 @@ const ROW_FIELDS = ['from', 'fromNamespace', 'fromNode', 'fromAddress', 'to', 't
 /** The CSV's columns: the row's, and the deciding policies in one line (the rows' `decidedBy` is a list). */
 const CSV_FIELDS = [...ROW_FIELDS, 'decidedBy'] as const;
 
+/** How to ask for a smaller matrix than MAX_ANSWER_BYTES allows, as every 422 of the matrix says it. */
+export const SMALLER_MATRIX = 'ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair';
+
 const tooLarge = (pairs: number, format: 'rows' | 'csv', maxBytes: number) =>
   new Problem(
     422,
     'answer-too-large',
-    `${pairs} pairs as ${format === 'rows' ? 'JSON rows' : 'CSV'} would be larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ` +
-      'ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair',
+    `${pairs} pairs as ${format === 'rows' ? 'JSON rows' : 'CSV'} would be larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ${SMALLER_MATRIX}`,
   );
 
 /**

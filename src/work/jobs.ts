@@ -6,7 +6,8 @@ import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { checkFlowCount, traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { checkMatrixPods, checkTableSize, matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
+import { Buffer } from 'node:buffer';
+import { SMALLER_MATRIX, checkMatrixPods, checkTableSize, matrixAnswer, type MatrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
 import { MAX_CELL_PODS, renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
@@ -235,9 +236,32 @@ function matrix(
   if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
   // header=present tells a spreadsheet that the first line names the columns (RFC 4180).
   if (format === 'csv') return encoded('text/csv; charset=utf-8; header=present', matrixTable(answer, 'csv', maxBytes));
+  return encoded('image/svg+xml; charset=utf-8', matrixSvg(answer, topology, maxBytes));
+}
+
+/**
+ * The heat map, within `maxBytes`: a cell's title naming its deciding policies can cost a cell its run of equal
+ * neighbours, so a map that passes the limit with them is drawn without them (its title says so), and one that passes
+ * it even so is refused (422).
+ */
+function matrixSvg(answer: MatrixAnswer, topology: { name: string; revision: number }, maxBytes: number): string {
   const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
   const { policies } = answer;
-  return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title, ...(policies !== undefined ? { decidedBy: policies } : {}) }));
+  if (policies !== undefined) {
+    const svg = renderHeatmap({ ...answer, title, decidedBy: policies });
+    if (Buffer.byteLength(svg) <= maxBytes) return svg;
+  }
+  const note = policies === undefined ? '' : ' (the deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES; ask for a namespace or node)';
+  const svg = renderHeatmap({ ...answer, title: title + note });
+  const bytes = Buffer.byteLength(svg);
+  if (bytes > maxBytes) {
+    throw new Problem(
+      422,
+      'answer-too-large',
+      `the heat map of ${answer.endpoints.length} pods would be ${bytes} bytes, larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ${SMALLER_MATRIX}`,
+    );
+  }
+  return svg;
 }
 
 export const JOBS = {

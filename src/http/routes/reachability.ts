@@ -161,7 +161,8 @@ const reachabilityMatrixDoc = {
     404: NotFound,
     503: Busy,
     422: problemResponse(
-      'The rows or the CSV would pass `MAX_ANSWER_BYTES`: nothing is answered; ask for the pods of one namespace or node.',
+      'The rows, the CSV or the SVG would pass `MAX_ANSWER_BYTES` (an SVG first drops the deciding policies from its cells\' ' +
+        'titles, and says so in its title): nothing is answered; ask for the pods of one namespace or node.',
       answerTooLargeExample(
         '/v1/topologies/prod/reachability',
         '24990000 pairs as CSV would be larger than the limit of 33554432 bytes (MAX_ANSWER_BYTES); ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair',

@@ -150,3 +150,36 @@ test('diff between revisions names the policies added and the pairs they deny', 
   // ICMP: probe → web was delivered and is now denied at probe's egress; probe → db was denied already.
   assert.deepEqual(d.reachability.changed, [{ from: 'ops/probe', to: 'shop/web', before: 'DELIVERED', after: 'DENIED' }]);
 });
+
+// Last: the apps it opens with other limits share the database, and empty it.
+test('a heat map that would pass MAX_ANSWER_BYTES with its cells\' policies is drawn without them, and past it even so is a 422', async () => {
+  // Ten more database pods, each isolated by db-from-web: every cell into one names the policy.
+  const dbs = Array.from({ length: 10 }, (_, k) => ({ ...cluster.pods[1]!, name: `db-${k}`, podIPs: [`10.1.2.${10 + k}`] }));
+  const many = { ...cluster, pods: [...cluster.pods, ...dbs] };
+  const url = '/v1/topologies/many/reachability?protocol=tcp&port=5432&format=svg';
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/many', payload: { cluster: many } })).statusCode, 201);
+  const full = (await t.app.inject(url)).body;
+  assert.match(full, /<title>ops\/probe → shop\/db-3: DENIED, ingress DENIED by NetworkPolicy shop\/db-from-web \(no rule admits\)<\/title>/);
+  const bare = /<title>ops\/probe → shop\/db-0 … shop\/db-9 \(10 pods\): DENIED<\/title>/;
+  for (const [limit, expect] of [[Buffer.byteLength(full), 'full'], [Buffer.byteLength(full) - 1, 'bare'], [1000, 'refused']] as const) {
+    const small = await openTestApp({ maxAnswerBytes: limit });
+    try {
+      assert.equal((await small.app.inject({ method: 'PUT', url: '/v1/topologies/many', payload: { cluster: many } })).statusCode, 201);
+      const res = await small.app.inject(url);
+      if (expect === 'refused') {
+        assert.equal(res.statusCode, 422);
+        assert.match(res.json().detail, /MAX_ANSWER_BYTES.*namespace=, node=/);
+        continue;
+      }
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.body === full, expect === 'full');
+      if (expect === 'bare') {
+        assert.match(res.body, bare);
+        assert.doesNotMatch(res.body, /DENIED by NetworkPolicy/);
+        assert.match(res.body, /deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES/);
+      }
+    } finally {
+      await small.close();
+    }
+  }
+});
