@@ -10,6 +10,7 @@ import type { ReachabilityAnswerDoc } from '../http/routes/reachability.js';
 import { Buffer } from 'node:buffer';
 import { Problem } from './problem.js';
 import { LEGEND } from './legend.js';
+import { CellPolicies } from './decided.js';
 
 export { LEGEND };
 const LETTER = new Map(Object.entries(LEGEND).map(([k, v]) => [v, k]));
@@ -48,16 +49,25 @@ const head = (topology: { name: string; revision: number }, protocol: string | u
   endpoints: pods.map((e) => ({ name: e.name, node: nodeOf(e), address: e.addrs[0]?.toString() ?? '' })),
 });
 
+/** Refuses (413) a matrix of more pods than one response answers. */
+export function checkMatrixPods(pods: readonly Endpoint[]): void {
+  if (pods.length > MAX_MATRIX_PODS) {
+    throw new Problem(413, 'payload-too-large', `${pods.length} pods: a matrix answers at most ${MAX_MATRIX_PODS}; filter by namespace or node`);
+  }
+}
+
+/** The letters, and when asked for, which policy decided each cell (for the rows, the CSV and the SVG's titles). */
+export type MatrixAnswer = ReachabilityAnswerDoc & { policies?: CellPolicies };
+
 export function matrixAnswer(
   compiled: CompiledTopology,
   topology: { name: string; revision: number },
   pods: Endpoint[],
   transport: Transport = {},
-): ReachabilityAnswerDoc {
-  if (pods.length > MAX_MATRIX_PODS) {
-    throw new Problem(413, 'payload-too-large', `${pods.length} pods: a matrix answers at most ${MAX_MATRIX_PODS}; filter by namespace or node`);
-  }
-  const m = reachability(compiled, pods, transport);
+  options: { decided?: boolean } = {},
+): MatrixAnswer {
+  checkMatrixPods(pods);
+  const m = reachability(compiled, pods, transport, options);
   const n = pods.length;
   const counts: Record<string, number> = {};
   const rows: string[] = [];
@@ -81,24 +91,54 @@ export function matrixAnswer(
     counts,
     pairs: n * (n - 1),
     traced: m.traced,
+    ...(m.decided !== undefined ? { policies: new CellPolicies(compiled.fabric.policies!, m.decided, m.decisions!) } : {}),
   };
 }
 
 /** One ordered pair of the matrix, as a dashboard's table or a spreadsheet takes it (the fields of MatrixRow). */
 const ROW_FIELDS = ['from', 'fromNamespace', 'fromNode', 'fromAddress', 'to', 'toNamespace', 'toNode', 'toAddress', 'disposition'] as const;
+/** The CSV's columns: the row's, and the deciding policies in one line (the rows' `decidedBy` is a list). */
+const CSV_FIELDS = [...ROW_FIELDS, 'decidedBy'] as const;
+
+/** How to ask for a smaller matrix than MAX_ANSWER_BYTES allows, as every 422 of the matrix says it. */
+export const SMALLER_MATRIX = 'ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair';
+
+const tooLarge = (pairs: number, format: 'rows' | 'csv', maxBytes: number) =>
+  new Problem(
+    422,
+    'answer-too-large',
+    `${pairs} pairs as ${format === 'rows' ? 'JSON rows' : 'CSV'} would be larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ${SMALLER_MATRIX}`,
+  );
+
+/**
+ * Refuses (422) rows or CSV that cannot fit in `maxBytes` before any pair is traced: every row holds at least both pods'
+ * names and addresses and the punctuation of its fields.
+ */
+export function checkTableSize(pods: readonly Endpoint[], format: 'rows' | 'csv', maxBytes: number): void {
+  const n = pods.length;
+  const pairs = n * (n - 1);
+  // A row with every field empty, and the comma between rows; a CSV line's commas and CRLF.
+  const empty = Object.fromEntries(ROW_FIELDS.map((f) => [f, '']));
+  const fixed = format === 'rows' ? (JSON.stringify(empty).length + 1) * pairs - 1 : (CSV_FIELDS.length + 1) * pairs;
+  let names = 0;
+  for (const e of pods) names += e.name.length + (e.addrs[0]?.toString().length ?? 0);
+  // Each pod is the source of n - 1 rows and the destination of n - 1.
+  if (fixed + 2 * (n - 1) * names > maxBytes) throw tooLarge(pairs, format, maxBytes);
+}
 
 /**
  * The matrix as one entry per ordered pair of distinct pods (a pod to itself is left out), written out as JSON rows or
- * CSV. Rows take about 200 bytes a pair where the letters take one, so the answer is measured while it is written and
- * refused (422) past `maxBytes`, before a 5,000-pod matrix's 25 million rows are built.
+ * CSV, with the policies that decided the pair when the answer has them. Rows take about 200 bytes a pair where the
+ * letters take one, so the answer is measured while it is written and refused (422) past `maxBytes`.
  */
-export function matrixTable(answer: ReachabilityAnswerDoc, format: 'rows' | 'csv', maxBytes: number): string {
+export function matrixTable(answer: MatrixAnswer, format: 'rows' | 'csv', maxBytes: number): string {
   const n = answer.endpoints.length;
   const sides = answer.endpoints.map((e) => {
     const slash = e.name.indexOf('/');
     return { name: e.name, namespace: slash > 0 ? e.name.slice(0, slash) : null, node: e.node, address: e.address };
   });
-  const parts: string[] = [format === 'rows' ? '[' : `${ROW_FIELDS.join(',')}\r\n`];
+  const policies = answer.policies;
+  const parts: string[] = [format === 'rows' ? '[' : `${CSV_FIELDS.join(',')}\r\n`];
   let bytes = 0;
   for (let i = 0; i < n; i++) {
     const a = sides[i]!;
@@ -107,19 +147,17 @@ export function matrixTable(answer: ReachabilityAnswerDoc, format: 'rows' | 'csv
       const b = sides[j]!;
       const disposition = answer.legend[answer.rows[i]![j]!] ?? null;
       const values = [a.name, a.namespace, a.node, a.address, b.name, b.namespace, b.node, b.address, disposition];
-      const line =
-        format === 'rows'
-          ? `${parts.length > 1 ? ',' : ''}${JSON.stringify(Object.fromEntries(ROW_FIELDS.map((f, k) => [f, values[k]])))}`
-          : `${values.map(csvField).join(',')}\r\n`;
-      bytes += Buffer.byteLength(line);
-      if (bytes > maxBytes) {
-        throw new Problem(
-          422,
-          'answer-too-large',
-          `${answer.pairs} pairs as ${format === 'rows' ? 'JSON rows' : 'CSV'} would be larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ` +
-            'ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair',
-        );
+      const decided = policies === undefined ? -1 : policies.ids[i * n + j]!;
+      let line: string;
+      if (format === 'rows') {
+        const row: Record<string, unknown> = Object.fromEntries(ROW_FIELDS.map((f, k) => [f, values[k]]));
+        if (decided >= 0) row.decidedBy = policies!.of(decided);
+        line = `${parts.length > 1 ? ',' : ''}${JSON.stringify(row)}`;
+      } else {
+        line = `${[...values, decided >= 0 ? policies!.text(decided) : null].map(csvField).join(',')}\r\n`;
       }
+      bytes += Buffer.byteLength(line);
+      if (bytes > maxBytes) throw tooLarge(answer.pairs, format, maxBytes);
       parts.push(line);
     }
   }

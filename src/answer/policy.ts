@@ -1,5 +1,5 @@
 // The POLICY step of a trace answer: its schema, and the step and sentence built from the engine's PolicyStep.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import type { AdminRuleRef, PolicyRuleRef, PolicyStep as EnginePolicyStep } from '../engine/trace.js';
 
 const PolicyRef = Type.Object({ namespace: Type.String(), name: Type.String() }, { additionalProperties: false });
@@ -12,7 +12,7 @@ const RuleRef = {
   portIndex: Type.Optional(Type.Integer()),
 };
 
-const AdminRule = (description: string) =>
+const AdminRule = <T extends TProperties>(description: string, more: T = {} as T) =>
   Type.Object(
     {
       kind: Type.Union([Type.Literal('AdminNetworkPolicy'), Type.Literal('BaselineAdminNetworkPolicy')]),
@@ -25,6 +25,7 @@ const AdminRule = (description: string) =>
       peerIndex: Type.Integer(),
       port: Type.Optional(Type.String({ description: 'The port entry that matched (absent: the rule has no ports, so every port matches).' })),
       portIndex: Type.Optional(Type.Integer()),
+      ...more,
     },
     { additionalProperties: false, description },
   );
@@ -59,6 +60,13 @@ export const PolicyStepSchema = Type.Object(
       ),
     ),
     passedBy: Type.Optional(AdminRule('The AdminNetworkPolicy rule whose Pass handed the connection on to NetworkPolicy.')),
+    closestAdmin: Type.Optional(
+      AdminRule(
+        'DENIED by an AdminNetworkPolicy or BaselineAdminNetworkPolicy rule: the Allow or Pass rule evaluated before it ' +
+          '(earlier policies of its tier by priority, earlier rules of its own) that misses by the fewest parts, with its closest peer.',
+        { unmet: Type.Array(Type.String(), { description: 'What the connection does not meet: the peer (namespace labels, pod labels, nodes, networks) and the port.' }) },
+      ),
+    ),
   },
   {
     additionalProperties: false,
@@ -93,6 +101,7 @@ export function policyAnswer(step: EnginePolicyStep, prose: boolean): Answer {
     ...(step.closest ? { closest: { ...refJson(step.closest), unmet: [...step.closest.unmet] } } : {}),
     ...(step.decidedBy ? { decidedBy: adminJson(step.decidedBy) } : {}),
     ...(step.passedBy ? { passedBy: adminJson(step.passedBy) } : {}),
+    ...(step.closestAdmin ? { closestAdmin: { ...adminJson(step.closestAdmin), unmet: [...step.closestAdmin.unmet] } } : {}),
   };
 }
 
@@ -128,7 +137,9 @@ export function policyText(s: EnginePolicyStep): string {
         ? 'an AdminNetworkPolicy decides before any NetworkPolicy'
         : `no AdminNetworkPolicy decided and no NetworkPolicy isolates ${s.pod} for ${s.direction}, so the baseline decides`;
     const passed = s.passedBy !== undefined ? `${adminRuleText(s.passedBy, s.direction)} passed it on; ` : '';
-    return `${s.direction}: ${conn} is ${d.action === 'Allow' ? 'allowed' : 'denied'} by ${adminRuleText(d, s.direction)} (${matched}): ${passed}${tier}`;
+    const c = s.closestAdmin;
+    const closest = c === undefined ? '' : `; the closest ${c.action} rule before it, ${adminRuleText(c, s.direction)}, does not match: ${c.unmet.join('; ')}`;
+    return `${s.direction}: ${conn} is ${d.action === 'Allow' ? 'allowed' : 'denied'} by ${adminRuleText(d, s.direction)} (${matched}): ${passed}${tier}${closest}`;
   }
   const text = networkPolicyText(s, peer, conn);
   return s.passedBy === undefined ? text : `${text} (${adminRuleText(s.passedBy, s.direction)} passed it on to NetworkPolicy)`;

@@ -7,6 +7,7 @@ import type { Fib } from './fib.js';
 import { fibRoutes, routeDoc } from './materialise.js';
 import { EndpointError, type CompiledTopology, type Endpoint } from './topology.js';
 import { worstPath, type Disposition, type Flow, type Trace } from './trace.js';
+import { Decisions } from './policy/decisions.js';
 
 export interface Matrix {
   readonly endpoints: readonly Endpoint[];
@@ -14,6 +15,9 @@ export interface Matrix {
   readonly cells: readonly (Disposition | undefined)[];
   /** How many traces it took (against n × (n − 1) pairs). */
   readonly traced: number;
+  /** When asked for: which policies decided, per cell an id in `decisions` (-1: none did), at i * n + j. */
+  readonly decided?: Int32Array;
+  readonly decisions?: Decisions;
 }
 
 /** The outcome of a trace with ECMP: the worst of its paths, as the trace answer reports it. */
@@ -41,10 +45,16 @@ export function reachability(
   compiled: CompiledTopology,
   endpoints: readonly Endpoint[],
   transport: Pick<Flow, 'protocol' | 'srcPort' | 'dstPort'> = {},
+  options: { decided?: boolean } = {},
 ): Matrix {
   const { fabric } = compiled;
   const n = endpoints.length;
   const cells: (Disposition | undefined)[] = new Array<Disposition | undefined>(n * n).fill(undefined);
+  // Only the rows, the CSV and the SVG name the deciding policies; the letters do without the n × n ids.
+  const decisions = options.decided === true && fabric.policies !== undefined ? new Decisions() : undefined;
+  const decided = decisions === undefined ? undefined : new Int32Array(n * n).fill(-1);
+  /** The decision of the trace last made, for the cells it serves. */
+  let decision = -1;
   const classes = new Map<string, number[]>();
   const fibKeys = new Map<Fib, string>();
   endpoints.forEach((e, i) => {
@@ -60,8 +70,12 @@ export function reachability(
   // Endpoints with no address family in common have no cell.
   const trace = (from: Endpoint, to: Endpoint): Disposition | undefined => {
     traced++;
+    decision = -1;
     try {
-      return outcome(compiled.trace(from, to, 64, undefined, transport));
+      const t = compiled.trace(from, to, 64, undefined, transport);
+      const worst = t.paths[worstPath(t.paths)]!;
+      if (decisions !== undefined) decision = decisions.of(worst);
+      return worst.disposition;
     } catch (err) {
       if (err instanceof EndpointError) return undefined;
       throw err;
@@ -75,11 +89,18 @@ export function reachability(
       // so one of them traces for all.
       const other = to.netns === rep.netns ? members.find((i) => endpoints[i]!.netns !== to.netns) : members[0];
       const shared = other === undefined ? undefined : trace(endpoints[other]!, to);
+      const sharedDecision = decision;
       for (const i of members) {
         if (i === j) continue;
-        cells[i * n + j] = endpoints[i]!.netns === to.netns ? trace(endpoints[i]!, to) : shared;
+        if (endpoints[i]!.netns === to.netns) {
+          cells[i * n + j] = trace(endpoints[i]!, to);
+          if (decided !== undefined) decided[i * n + j] = decision;
+        } else {
+          cells[i * n + j] = shared;
+          if (decided !== undefined) decided[i * n + j] = sharedDecision;
+        }
       }
     }
   }
-  return { endpoints, cells, traced };
+  return { endpoints, cells, traced, ...(decided !== undefined ? { decided, decisions } : {}) };
 }

@@ -8,6 +8,8 @@ export interface MatrixView {
   rows: string[];
   counts: Record<string, number>;
   title: string;
+  /** Which policies decided each pair: an id per cell (i * n + j, -1 for none) and its words (answer/decided.ts). */
+  decidedBy?: { readonly ids: Int32Array; text(id: number): string };
 }
 
 const COLOURS: Record<string, string> = {
@@ -181,16 +183,20 @@ export function renderHeatmap(m: MatrixView): string {
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="12" y="24" font-size="14" font-weight="bold" fill="#263238">${esc(m.title)}</text>`,
   ];
-  // A run's title names its pairs and their outcome (a browser shows it on hover); where cells are large enough each
-  // carries its letter too, so that the outcome never rests on colour alone.
+  // A run's title names its pairs, their outcome and the policies that decided it (a browser shows it on hover); where
+  // cells are large enough each carries its letter too, so that the outcome never rests on colour alone.
   const lettered = cell >= 12;
+  const decided = m.decidedBy;
+  const idOf = (i: number, j: number) => (decided === undefined ? -1 : decided.ids[i * n + j]!);
   m.rows.forEach((row, i) => {
     const from = m.endpoints[i]!.name;
     for (let j = 0; j < row.length; ) {
       let k = j + 1;
-      while (k < row.length && row[k] === row[j]) k++;
+      const id = idOf(i, j);
+      while (k < row.length && row[k] === row[j] && idOf(i, k) === id) k++;
       const code = row[j]!;
-      const outcome = code === '-' ? 'itself' : (m.legend[code] ?? 'no common address family');
+      const why = id < 0 ? '' : `, ${decided!.text(id)}`;
+      const outcome = code === '-' ? 'itself' : `${m.legend[code] ?? 'no common address family'}${why}`;
       const to = k - j === 1 ? m.endpoints[j]!.name : `${m.endpoints[j]!.name} … ${m.endpoints[k - 1]!.name} (${k - j} pods)`;
       out.push(
         `<rect x="${left + j * cell}" y="${top + i * cell}" width="${(k - j) * cell}" height="${cell}" fill="${colourOf(code)}"><title>${esc(`${from} → ${to}: ${outcome}`)}</title></rect>`,

@@ -6,8 +6,9 @@ import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
 import { checkFlowCount, traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
-import { matrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
-import { renderHeatmap } from '../render/heatmap.js';
+import { Buffer } from 'node:buffer';
+import { SMALLER_MATRIX, checkMatrixPods, checkTableSize, matrixAnswer, type MatrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
+import { MAX_CELL_PODS, renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
@@ -224,13 +225,43 @@ function matrix(
     const answer = serviceMatrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { port } : {}) });
     return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   }
-  const answer = matrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), transportOf(protocol, port, { parameter: 'port' }));
+  const pods = selectPods(r!.compiled, filter);
+  checkMatrixPods(pods);
+  if (format === 'rows' || format === 'csv') checkTableSize(pods, format, maxBytes);
+  // The rows, the CSV and the SVG's cells name the policies that decided each pair; the letters and the SVG's overview
+  // of blocks have no room for them.
+  const decided = format !== 'json' && (format !== 'svg' || pods.length <= MAX_CELL_PODS);
+  const answer = matrixAnswer(r!.compiled, topology, pods, transportOf(protocol, port, { parameter: 'port' }), { decided });
   if (format === 'json') return encoded('application/json; charset=utf-8', JSON.stringify(answer));
   if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
   // header=present tells a spreadsheet that the first line names the columns (RFC 4180).
   if (format === 'csv') return encoded('text/csv; charset=utf-8; header=present', matrixTable(answer, 'csv', maxBytes));
+  return encoded('image/svg+xml; charset=utf-8', matrixSvg(answer, topology, maxBytes));
+}
+
+/**
+ * The heat map, within `maxBytes`: a cell's title naming its deciding policies can cost a cell its run of equal
+ * neighbours, so a map that passes the limit with them is drawn without them (its title says so), and one that passes
+ * it even so is refused (422).
+ */
+function matrixSvg(answer: MatrixAnswer, topology: { name: string; revision: number }, maxBytes: number): string {
   const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
-  return encoded('image/svg+xml; charset=utf-8', renderHeatmap({ ...answer, title }));
+  const { policies } = answer;
+  if (policies !== undefined) {
+    const svg = renderHeatmap({ ...answer, title, decidedBy: policies });
+    if (Buffer.byteLength(svg) <= maxBytes) return svg;
+  }
+  const note = policies === undefined ? '' : ' (the deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES; ask for a namespace or node)';
+  const svg = renderHeatmap({ ...answer, title: title + note });
+  const bytes = Buffer.byteLength(svg);
+  if (bytes > maxBytes) {
+    throw new Problem(
+      422,
+      'answer-too-large',
+      `the heat map of ${answer.endpoints.length} pods would be ${bytes} bytes, larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ${SMALLER_MATRIX}`,
+    );
+  }
+  return svg;
 }
 
 export const JOBS = {

@@ -132,7 +132,7 @@ test('matrix draws the service\'s letters with the revision, the pods named and 
   assert.ok(all.some((p) => p.from === 'default/pod-a1' && p.to === 'default/pod-b1' && p.disposition === 'DELIVERED'));
   assert.ok(all.every((p) => p.from !== p.to), 'a pod to itself is no row');
   const csv = await pathtrace(['matrix', '-t', 'lab', '--format', 'csv'], env);
-  assert.equal(csv.stdout, 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition\r\na,,,192.168.0.1,b,,,192.168.0.2,DELIVERED\r\nb,,,192.168.0.2,a,,,192.168.0.1,BLACKHOLED\r\n');
+  assert.equal(csv.stdout, 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition,decidedBy\r\na,,,192.168.0.1,b,,,192.168.0.2,DELIVERED,\r\nb,,,192.168.0.2,a,,,192.168.0.1,BLACKHOLED,\r\n');
   const svg = await pathtrace(['matrix', '-t', 'two-nodes', '--format', 'svg'], env);
   assert.match(svg.stdout, /^<svg /);
   // Exit codes as for every command: a wrong format is the command line's fault, an unknown node the service's answer.

@@ -1,10 +1,12 @@
 // Why a connection was denied: for each rule of the policies that isolate the pod, which of its parts the connection
 // does not meet (the namespace's labels, the pod's labels, the ipBlock, the port), and the rule that misses by the
-// fewest. Run when someone reads a denied trace, never during the walk: it speaks in strings.
+// fewest; for a denial by an admin rule (ANP or BANP Deny), the same of the Allow and Pass rules evaluated before it.
+// Run when someone reads a denied trace, never during the walk: it speaks in strings.
 import type { Addr } from '../addr.js';
 import type { AdminPeerDoc, AdminPortDoc, PolicyPeerDoc, PolicyPortDoc } from '../../topology/schema.js';
 import { lenientPrefix, PROTOCOL_NAMES, type PolicySet } from './policies.js';
 import { selectorText, unmet } from './selector.js';
+import { ALLOW, PASS, type AdminPeer } from './admin.js';
 
 export interface ClosestRule {
   readonly policy: number;
@@ -13,19 +15,21 @@ export interface ClosestRule {
   readonly unmet: readonly string[];
 }
 
+/** The connection a denial is explained for, at pod `subject` (PolicySet numbers; `peerPod` -1 for no pod). */
+export interface Denied {
+  readonly egress: boolean;
+  readonly subject: number;
+  readonly peerPod: number;
+  readonly peerAddr: Addr;
+  readonly protocol: number;
+  readonly port: number;
+}
+
 /**
  * The rule of the pod's isolating policies that the connection misses by the fewest parts, the first of equals
  * (undefined: no rules at all). A peer misses by each of its parts that does not hold: its namespace and its labels.
  */
-export function closestRule(
-  set: PolicySet,
-  egress: boolean,
-  subject: number,
-  peerPod: number,
-  peerAddr: Addr,
-  protocol: number,
-  port: number,
-): ClosestRule | undefined {
+export function closestRule(set: PolicySet, { egress, subject, peerPod, peerAddr, protocol, port }: Denied): ClosestRule | undefined {
   let best: ClosestRule | undefined;
   for (const n of set.isolating(egress, subject)) {
     const policy = set.policies[n]!;
@@ -40,12 +44,69 @@ export function closestRule(
       const ports = rule.ports ?? [];
       const dstPod = egress ? peerPod : subject;
       if (ports.length > 0 && set.matchPort(set.policies[n]![egress ? 'egress' : 'ingress']![r]!.ports, protocol, port, dstPod) < -1) {
-        missed.push(`the port: ${PROTOCOL_NAMES[protocol]}${port > 0 ? `/${port}` : ''} is not one of ${ports.map(portText).join(', ')}`);
+        missed.push(portMissed(protocol, port, ports.map(portText)));
       }
       if (best === undefined || missed.length < best.unmet.length) best = { policy: n, rule: r, unmet: missed };
     });
   }
   return best;
+}
+
+const portMissed = (protocol: number, port: number, entries: string[]) =>
+  `the port: ${PROTOCOL_NAMES[protocol]}${port > 0 ? `/${port}` : ''} is not one of ${entries.join(', ')}`;
+
+/**
+ * For a connection an admin rule denied (`policy` and `rule` of `tier`, admin.ts): the Allow or Pass rule evaluated
+ * before it (the earlier policies of the tier that select the pod, by priority, and the earlier rules of its own) that
+ * misses by the fewest parts, with the peer that came closest; undefined when no Allow or Pass rule comes before it.
+ */
+export function closestAdminRule(
+  set: PolicySet,
+  { egress, subject, peerPod, peerAddr, protocol, port }: Denied,
+  tier: number,
+  policy: number,
+  rule: number,
+): (ClosestRule & { readonly peer: number }) | undefined {
+  const admin = set.admin!;
+  let best: (ClosestRule & { readonly peer: number }) | undefined;
+  for (const n of admin.selecting(tier, egress, subject)) {
+    const compiled = admin.policies[n]!;
+    const docs = (egress ? compiled.doc.spec.egress : compiled.doc.spec.ingress) ?? [];
+    const rules = egress ? compiled.egress : compiled.ingress;
+    for (let r = 0; r < rules.length && !(n === policy && r === rule); r++) {
+      if (rules[r]!.action !== ALLOW && rules[r]!.action !== PASS) continue;
+      const doc = docs[r]!;
+      const peers = (egress ? doc.to : doc.from) ?? [];
+      // The peer that misses by the fewest parts (none: one matches, and the port is what misses).
+      let peer = 0;
+      let missed: string[] | undefined;
+      peers.forEach((p, i) => {
+        const why = adminPeerUnmet(set, p, rules[r]!.peers[i]!, peerPod, peerAddr);
+        if (missed === undefined || why.length < missed.length) [peer, missed] = [i, why];
+      });
+      const all = [...(missed ?? [])];
+      const ports = doc.ports ?? [];
+      if (ports.length > 0 && admin.matchPort(rules[r]!.ports, protocol, port, egress ? peerPod : subject) < -1) {
+        all.push(portMissed(protocol, port, ports.map(adminPortText)));
+      }
+      if (best === undefined || all.length < best.unmet.length) best = { policy: n, rule: r, peer, unmet: all };
+    }
+    if (n === policy) break;
+  }
+  return best;
+}
+
+/** Why an admin peer does not match (empty when it does): a namespaces or pods peer as NetworkPolicy's, nodes, networks. */
+function adminPeerUnmet(set: PolicySet, p: AdminPeerDoc, compiled: AdminPeer, pod: number, addr: Addr): string[] {
+  if (pod < 0 && (p.namespaces !== undefined || p.pods !== undefined)) {
+    return [`${p.namespaces !== undefined ? 'namespaces' : 'pods'}: ${addr} is not a pod's address (only a networks or nodes peer matches it)`];
+  }
+  if (p.namespaces !== undefined) return peerUnmet(set, { namespaceSelector: p.namespaces }, '', pod, addr) ?? [];
+  if (p.pods !== undefined) return peerUnmet(set, { namespaceSelector: p.pods.namespaceSelector, podSelector: p.pods.podSelector }, '', pod, addr) ?? [];
+  if (set.admin!.matchPeer([compiled], pod, addr) === 0) return [];
+  if (p.nodes !== undefined) return [`nodes: ${addr} is not an address of a node matching ${selectorText(p.nodes)}`];
+  if (p.networks !== undefined) return [`networks: ${addr} is not in ${p.networks.join(', ')}`];
+  return [`${adminPeerText(p)}: it matches nothing`];
 }
 
 /** Why one peer does not match: each part it misses (an ipBlock, the namespace's labels, the pod's labels). */

@@ -2,7 +2,7 @@
 // that allowed, or for a denial the rule that came closest and what it misses (explain.ts).
 import type { Addr } from '../addr.js';
 import type { AdminRuleRef, Flow, PolicyRef, PolicyRuleRef, PolicyStep } from '../trace/model.js';
-import { closestRule, peerText, portText } from './explain.js';
+import { closestAdminRule, closestRule, peerText, portText } from './explain.js';
 import { ALLOWED, DENIED, FROM_NODE, PROTOCOL_NAMES, type PolicySet } from './policies.js';
 import { protocolOf } from './check.js';
 import { ACTION_NAMES, ADMIN, BASELINE, KIND_NAMES, type AdminPolicies } from './admin.js';
@@ -37,7 +37,9 @@ export function policyStep(set: PolicySet, operands: readonly number[], at: numb
   };
   const [tier, passPolicy, passRule] = [operands[at + 8]!, operands[at + 9]!, operands[at + 10]!];
   const admin = tier === ADMIN || tier === BASELINE;
-  const closest = verdict === DENIED && !admin ? closestRule(set, egress, pod, peerPod, peer, protocol, port ?? 0) : undefined;
+  const denied = { egress, subject: pod, peerPod, peerAddr: peer, protocol, port: port ?? 0 };
+  const closest = verdict === DENIED && !admin ? closestRule(set, denied) : undefined;
+  const closestAdmin = verdict === DENIED && admin ? closestAdminRule(set, denied, tier, policy, rule) : undefined;
   return {
     type: 'POLICY',
     direction: egress ? 'egress' : 'ingress',
@@ -52,6 +54,9 @@ export function policyStep(set: PolicySet, operands: readonly number[], at: numb
     closest: closest === undefined ? undefined : { ...ruleRef(closest.policy, closest.rule, -1, -1), unmet: closest.unmet },
     ...(admin ? { decidedBy: adminRuleRef(set.admin!, egress, policy, rule, peerIndex, portIndex) } : {}),
     ...(passPolicy >= 0 ? { passedBy: adminRuleRef(set.admin!, egress, passPolicy, passRule, -1, -1) } : {}),
+    ...(closestAdmin !== undefined
+      ? { closestAdmin: { ...adminRuleRef(set.admin!, egress, closestAdmin.policy, closestAdmin.rule, closestAdmin.peer, -1), unmet: closestAdmin.unmet } }
+      : {}),
   };
 }
 

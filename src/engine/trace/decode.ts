@@ -56,7 +56,18 @@ export class RecordedPath implements Path {
     private readonly fabric: Fabric,
     private readonly flow: Flow,
     private readonly services?: ServiceTable,
+    private readonly egressAt = -1,
+    private readonly ingressAt = -1,
   ) {}
+
+  /**
+   * Operand k of the path's POLICY entry for a direction, as record.ts lists them (1 verdict, 2 pod, 4 policy, 5 rule,
+   * 8 tier), or -1 when the walk met no policy check for the direction: read without decoding the path.
+   */
+  policyOperand(egress: boolean, k: number): number {
+    const at = egress ? this.egressAt : this.ingressAt;
+    return at < 0 ? -1 : this.record[at + 1 + k]!;
+  }
 
   get hops(): readonly Hop[] {
     return (this.decoded ??= decode(this.fabric, this.flow, this.record, this.services));

@@ -127,6 +127,8 @@ export interface PolicyStep {
   readonly decidedBy?: AdminRuleRef | undefined;
   /** The AdminNetworkPolicy rule whose Pass handed the connection on to NetworkPolicy (and the baseline), if one did. */
   readonly passedBy?: AdminRuleRef | undefined;
+  /** DENIED by an admin rule: the Allow or Pass rule evaluated before it that misses by the fewest parts, and what it misses. */
+  readonly closestAdmin?: (AdminRuleRef & { readonly unmet: readonly string[] }) | undefined;
 }
 
 /** A rule of an AdminNetworkPolicy or of the BaselineAdminNetworkPolicy (cluster-scoped: a name, no namespace). */

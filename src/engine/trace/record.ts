@@ -103,9 +103,16 @@ export const PERMANENT = 3;
 export class Recorder {
   private entries = new Array<number>(1024).fill(0);
   length = 0;
+  /**
+   * Where the path's egress and ingress POLICY entries are (-1: none yet), so that a reader of many paths (the
+   * reachability matrix) finds the deciding rule without decoding the record.
+   */
+  egressAt = -1;
+  ingressAt = -1;
 
   reset(): void {
     this.length = 0;
+    this.egressAt = this.ingressAt = -1;
   }
 
   /** The entries so far, copied out of the buffer. */
@@ -210,6 +217,8 @@ export class Recorder {
   }
 
   policy(egress: boolean, verdict: number, pod: number, peerPod: number, policy: number, rule: number, peer: number, port: number, tier: number, passPolicy: number, passRule: number): void {
+    if (egress) this.egressAt = this.length;
+    else this.ingressAt = this.length;
     this.put(POLICY);
     this.put(egress ? 1 : 0);
     this.put(verdict);

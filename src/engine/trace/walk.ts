@@ -431,7 +431,7 @@ export class Walker {
 
   /** Ends the walk with the path recorded so far. */
   private finish(fabric: Fabric, flow: Flow, choices: number[] | undefined, code: number): Path {
-    return new RecordedPath(DISPOSITION_OF[code]!, choices ?? NO_CHOICES, this.record.copy(), fabric, flow, this.nat.table);
+    return new RecordedPath(DISPOSITION_OF[code]!, choices ?? NO_CHOICES, this.record.copy(), fabric, flow, this.nat.table, this.record.egressAt, this.record.ingressAt);
   }
 
   /** Ends the walk with a DROP of one operand. */

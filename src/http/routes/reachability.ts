@@ -12,6 +12,7 @@ import { Problem } from '../problem.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 import { Port, Protocol } from './traces.schemas.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
+import { DecidedBy } from '../../answer/decided.js';
 
 export const ReachabilityQuery = Type.Object(
   {
@@ -75,6 +76,14 @@ export const MatrixRow = Type.Object({
   toNode: Nullable("The destination pod's node."),
   toAddress: Type.String(),
   disposition: Type.Union([Type.String(), Type.Null()], { description: 'The outcome (a disposition); null when the two pods have no address family in common.' }),
+  decidedBy: Type.Optional(
+    Type.Array(DecidedBy, {
+      description:
+        'The policies that decided the pair, per direction that one decided (egress at the source pod, then ingress at ' +
+        'the destination): the rule that allowed or denied, or for a NetworkPolicy denial every policy isolating the ' +
+        'pod. Absent when no policy decided (no policy isolates either pod). A trace of the pair says why, rule part by part.',
+    }),
+  ),
 });
 /** The JSON forms of the matrix: the letters (format=json) or the rows (format=rows). */
 export const ReachabilityJson = Type.Union([ReachabilityAnswer, Type.Array(MatrixRow)]);
@@ -92,7 +101,10 @@ const reachabilityMatrixDoc = {
     'count; ask for a `namespace` or a `node` to see its pods. At most 5,000 pods (413 beyond).\n' +
     'For dashboards and spreadsheets, `format=rows` answers one object per ordered pair of distinct pods\n' +
     '(`[{from, to, disposition, …}]`, as Grafana\'s Infinity datasource takes it) and `format=csv` (or `Accept: text/csv`)\n' +
-    'the same columns as CSV; both are refused (422 `answer-too-large`) past `MAX_ANSWER_BYTES`: ask for a namespace or a node.\n',
+    'the same columns as CSV; both are refused (422 `answer-too-large`) past `MAX_ANSWER_BYTES`: ask for a namespace or a node.\n' +
+    'Where policies decide (NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy), each row names them in\n' +
+    '`decidedBy` (direction, verdict, kind, namespace, name, rule index), the CSV in a `decidedBy` column, and the SVG in\n' +
+    "each cell's title.\n",
   response: {
     200: {
       description: 'The matrix.',
@@ -121,6 +133,10 @@ const reachabilityMatrixDoc = {
               summary: 'format=rows',
               value: [
                 { from: 'default/pod-a1', fromNamespace: 'default', fromNode: 'node-a', fromAddress: '10.1.1.2', to: 'default/pod-b1', toNamespace: 'default', toNode: 'node-b', toAddress: '10.1.2.2', disposition: 'DELIVERED' },
+                {
+                  from: 'ops/probe', fromNamespace: 'ops', fromNode: 'node-b', fromAddress: '10.1.2.3', to: 'shop/db', toNamespace: 'shop', toNode: 'node-b', toAddress: '10.1.2.2', disposition: 'DENIED',
+                  decidedBy: [{ direction: 'ingress', verdict: 'DENIED', kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web' }],
+                },
               ],
             },
           },
@@ -128,8 +144,9 @@ const reachabilityMatrixDoc = {
         'text/csv': {
           schema: { type: 'string' },
           example:
-            'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition\r\n' +
-            'default/pod-a1,default,node-a,10.1.1.2,default/pod-b1,default,node-b,10.1.2.2,DELIVERED\r\n',
+            'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition,decidedBy\r\n' +
+            'default/pod-a1,default,node-a,10.1.1.2,default/pod-b1,default,node-b,10.1.2.2,DELIVERED,\r\n' +
+            'ops/probe,ops,node-b,10.1.2.3,shop/db,shop,node-b,10.1.2.2,DENIED,ingress DENIED by NetworkPolicy shop/db-from-web (no rule admits)\r\n',
         },
         'image/svg+xml': {
           schema: { type: 'string' },
@@ -144,7 +161,8 @@ const reachabilityMatrixDoc = {
     404: NotFound,
     503: Busy,
     422: problemResponse(
-      'The rows or the CSV would pass `MAX_ANSWER_BYTES`: nothing is answered; ask for the pods of one namespace or node.',
+      'The rows, the CSV or the SVG would pass `MAX_ANSWER_BYTES` (an SVG first drops the deciding policies from its cells\' ' +
+        'titles, and says so in its title): nothing is answered; ask for the pods of one namespace or node.',
       answerTooLargeExample(
         '/v1/topologies/prod/reachability',
         '24990000 pairs as CSV would be larger than the limit of 33554432 bytes (MAX_ANSWER_BYTES); ask for the pods of one namespace or node (namespace=, node=), or for the letters (format=json), one byte a pair',

@@ -90,7 +90,8 @@ const tracePacketDoc = {
     'evaluates them as KEP-2091 orders: the ANPs selecting the pod by `priority` (lower first), rules in order, where\n' +
     'Allow and Deny are final (`decidedBy`: kind, name, priority, rule index and name, action, peer, port) and Pass\n' +
     'hands the connection to NetworkPolicy (`passedBy`); then NetworkPolicy; then, for a pod that no NetworkPolicy\n' +
-    'isolates for the direction, the BANP (`decidedBy`); then the default, allow.\n' +
+    'isolates for the direction, the BANP (`decidedBy`); then the default, allow. When an admin rule denies, the Allow\n' +
+    'or Pass rule evaluated before it that came closest is named (`closestAdmin`) with what it does not match (`unmet`).\n' +
     '\n' +
     '**Data paths.** A cluster document is compiled to what its CNI programs: bridge (host-gw or cloud routes),\n' +
     'flannel (host-gw or vxlan, directRouting), calico (bgp, ipip or vxlan, crossSubnet), cilium (native or tunnel\n' +

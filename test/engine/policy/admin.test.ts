@@ -251,3 +251,80 @@ test('a peer of a kind not modelled (a newer API\'s domainNames) is taken and fa
   assert.equal(denied.egress!.decidedBy?.action, 'Deny');
   assert.equal(denied.egress!.decidedBy?.peer, 'a peer of a kind not modelled (domainNames), failing closed');
 });
+
+test('an admin denial names the closest Allow or Pass rule before it and what it misses', () => {
+  // Evaluated first (priority 1): a Pass for the on-call pods of SRE namespaces, which ops/probe misses by two parts.
+  const passSre = anp('pass-sre', {
+    priority: 1,
+    subject: shopSubject,
+    ingress: [{ name: 'pass-sre', action: 'Pass', from: [{ pods: { namespaceSelector: { matchLabels: { team: 'sre' } }, podSelector: { matchLabels: { app: 'oncall' } } } }] }],
+  });
+  type Ingress = NonNullable<AnpSpec['ingress']>;
+  const https: Ingress[number] = { name: 'https-from-infra', action: 'Allow', from: fromOps, ports: [{ portNumber: { protocol: 'TCP', port: 443 } }] };
+  const web: Ingress[number] = { name: 'from-web', action: 'Allow', from: [{ pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'web' } } } }] };
+  const deny: Ingress[number] = { name: 'deny-rest', action: 'Deny', from: [{ namespaces: {} }] };
+  // After the Deny: never evaluated for this connection, so never the closest, though it would match.
+  const late: Ingress[number] = { name: 'too-late', action: 'Allow', from: fromOps };
+  const guard = (ingress: Ingress) => compile({ adminNetworkPolicies: [passSre, anp('db-guard', { priority: 5, subject: shopSubject, ingress })] });
+  const c = guard([https, web, deny, late]);
+  const r = run(c, 'ops/probe', 'shop/db', 'tcp', 5432);
+  assert.equal(r.disposition, 'DENIED');
+  assert.equal(r.ingress!.decidedBy!.ruleName, 'deny-rest');
+  // https-from-infra misses by its port only, from-web by the pod's labels (a tie: the first is named), pass-sre by two.
+  const closest = r.ingress!.closestAdmin!;
+  assert.deepEqual({ name: closest.name, rule: closest.rule, ruleName: closest.ruleName, action: closest.action, peer: closest.peer }, {
+    name: 'db-guard',
+    rule: 0,
+    ruleName: 'https-from-infra',
+    action: 'Allow',
+    peer: 'namespaces tier=infra',
+  });
+  assert.deepEqual(closest.unmet, ['the port: TCP/5432 is not one of TCP/443']);
+  assert.equal(run(c, 'ops/probe', 'shop/db', 'tcp', 443).disposition, 'DELIVERED');
+  const answer = policyAnswer(r.ingress!, true);
+  assert.deepEqual(answer.closestAdmin?.unmet, ['the port: TCP/5432 is not one of TCP/443']);
+  assert.match(answer.explanation!, /the closest Allow rule before it, AdminNetworkPolicy db-guard \(priority 5\) ingress rule 0 "https-from-infra", does not match: the port: TCP\/5432 is not one of TCP\/443/);
+  // Without the port rule the pod selector of from-web is what misses; with neither, the Pass, by both its parts.
+  assert.deepEqual(run(guard([web, deny]), 'ops/probe', 'shop/db', 'tcp', 5432).ingress!.closestAdmin!.unmet, [
+    'pod labels: ops/probe does not match app=web: needs app=web (it has app=probe)',
+  ]);
+  const pass = run(guard([deny, late]), 'ops/probe', 'shop/db', 'tcp', 5432).ingress!.closestAdmin!;
+  assert.deepEqual([pass.name, pass.action, pass.unmet], [
+    'pass-sre',
+    'Pass',
+    ['namespace labels: ops does not match team=sre: needs team=sre (it has no team)', 'pod labels: ops/probe does not match app=oncall: needs app=oncall (it has app=probe)'],
+  ]);
+  // A Deny with no Allow or Pass before it has no closest rule.
+  const alone = compile({ adminNetworkPolicies: [anp('only-deny', { priority: 1, subject: shopSubject, ingress: [deny] })] });
+  assert.equal(run(alone, 'ops/probe', 'shop/db', 'tcp', 5432).ingress!.closestAdmin, undefined);
+});
+
+test('a BANP denial names its closest Allow rule: a networks peer, a nodes peer, a pods peer', () => {
+  type Egress = NonNullable<BaselineAdminNetworkPolicyDoc['spec']['egress']>;
+  const net: Egress[number] = { name: 'to-backup-net', action: 'Allow', to: [{ networks: ['10.9.0.0/16'] }] };
+  const workers: Egress[number] = { name: 'to-workers', action: 'Allow', to: [{ nodes: { matchLabels: { role: 'worker' } } }] };
+  const probe: Egress[number] = {
+    name: 'to-probe',
+    action: 'Allow',
+    to: [{ pods: { namespaceSelector: { matchLabels: { tier: 'infra' } }, podSelector: { matchLabels: { app: 'probe' } } } }],
+    ports: [{ portNumber: { protocol: 'UDP', port: 53 } }],
+  };
+  const deny: Egress[number] = { name: 'deny-rest', action: 'Deny', to: [{ networks: ['0.0.0.0/0'] }] };
+  const closest = (rules: Egress, to: string, protocol: 'tcp' | 'udp', port: number) => {
+    const r = run(compile({ baselineAdminNetworkPolicies: [banp({ subject: shopSubject, egress: rules })] }), 'shop/web', to, protocol, port);
+    assert.equal(r.disposition, 'DENIED');
+    assert.equal(r.egress!.decidedBy!.ruleName, 'deny-rest');
+    const c = r.egress!.closestAdmin!;
+    return [c.kind, c.ruleName, c.unmet];
+  };
+  // Each rule misses by one part here; the first evaluated is named.
+  assert.deepEqual(closest([net, workers, probe, deny], 'node-2', 'tcp', 22), ['BaselineAdminNetworkPolicy', 'to-backup-net', ['networks: 192.168.0.12 is not in 10.9.0.0/16']]);
+  assert.deepEqual(closest([workers, probe, deny], 'node-2', 'tcp', 22), ['BaselineAdminNetworkPolicy', 'to-workers', ['nodes: 192.168.0.12 is not an address of a node matching role=worker']]);
+  assert.deepEqual(closest([probe, workers, deny], 'ops/backup', 'udp', 53), [
+    'BaselineAdminNetworkPolicy',
+    'to-probe',
+    ['pod labels: ops/backup does not match app=probe: needs app=probe (it has app=backup)'],
+  ]);
+  // To a node, a pods peer cannot match at all; the rule misses by the peer and the port, the nodes rule by its peer.
+  assert.deepEqual(closest([probe, workers, deny], 'node-2', 'tcp', 22)[1], 'to-workers');
+});

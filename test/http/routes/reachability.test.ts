@@ -83,8 +83,9 @@ test('CSV by format=csv or Accept: text/csv, with a header line; a name that loo
   let res = await t.app.inject('/v1/topologies/two-nodes/reachability?format=csv');
   assert.equal(res.headers['content-type'], 'text/csv; charset=utf-8; header=present');
   const lines = res.body.split('\r\n');
-  assert.equal(lines[0], 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition');
-  assert.equal(lines[1], 'default/pod-a1,default,node-a,10.1.1.2,default/pod-a2,default,node-a,10.1.1.3,DELIVERED');
+  assert.equal(lines[0], 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition,decidedBy');
+  // No policy in this cluster: the last column is empty.
+  assert.equal(lines[1], 'default/pod-a1,default,node-a,10.1.1.2,default/pod-a2,default,node-a,10.1.1.3,DELIVERED,');
   assert.equal(lines.length, 1 + 12 + 1, 'a header, 12 pairs, and the last line ended');
   res = await t.app.inject({ url: '/v1/topologies/two-nodes/reachability', headers: { accept: 'text/csv' } });
   assert.match(res.headers['content-type'] as string, /^text\/csv/);

@@ -64,6 +64,31 @@ test('the ANP Deny decides before the NetworkPolicy that allows, and the step na
   assert.match(text.body, /denied by AdminNetworkPolicy no-ops-to-db \(priority 20\) ingress rule 0 "deny-ops"/);
 });
 
+test('the ANP denial names the closest Allow rule before it and what it misses, in JSON and text', async () => {
+  const https = { name: 'https-from-ops', action: 'Allow', from: anp.spec.ingress[0]!.from, ports: [{ portNumber: { protocol: 'TCP', port: 443 } }] };
+  const guarded = { ...anp, spec: { ...anp.spec, ingress: [https, anp.spec.ingress[0]!] } };
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/v1/traces',
+    payload: { base: 'shop', patch: { cluster: { adminNetworkPolicies: [guarded] } }, flows: [{ from: 'ops/probe', to: 'shop/db', protocol: 'tcp', port: 5432 }] },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const ingress = policySteps(res.json().traces[0].trace).find((s) => s.direction === 'ingress')!;
+  assert.equal((ingress.decidedBy as { ruleName: string }).ruleName, 'deny-ops');
+  assert.deepEqual(ingress.closestAdmin, {
+    kind: 'AdminNetworkPolicy',
+    name: 'no-ops-to-db',
+    priority: 20,
+    rule: 0,
+    ruleName: 'https-from-ops',
+    action: 'Allow',
+    peer: 'namespaces kubernetes.io/metadata.name=ops',
+    peerIndex: 0,
+    unmet: ['the port: TCP/5432 is not one of TCP/443'],
+  });
+  assert.match(ingress.explanation as string, /the closest Allow rule before it, AdminNetworkPolicy no-ops-to-db \(priority 20\) ingress rule 0 "https-from-ops", does not match: the port/);
+});
+
 test('a what-if that makes the rule Pass hands the verdict to NetworkPolicy, which allows', async () => {
   const pass = { ...anp, spec: { ...anp.spec, ingress: [{ ...anp.spec.ingress[0]!, action: 'Pass' }] } };
   const res = await t.app.inject({

@@ -115,6 +115,23 @@ test('the matrix for a port: DENIED cells are P, counted apart, and the SVG colo
   assert.equal(bad.statusCode, 400);
 });
 
+test('the matrix names the policy that decided each pair: in the rows, the CSV and the SVG cell titles', async () => {
+  const rows = (await t.app.inject('/v1/topologies/shop/reachability?protocol=tcp&port=5432&format=rows')).json();
+  const decided = Object.fromEntries(rows.map((r: { from: string; to: string; decidedBy?: unknown }) => [`${r.from} → ${r.to}`, r.decidedBy]));
+  assert.deepEqual(decided['ops/probe → shop/db'], [{ direction: 'ingress', verdict: 'DENIED', kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web' }]);
+  assert.deepEqual(decided['shop/web → shop/db'], [{ direction: 'ingress', verdict: 'ALLOWED', kind: 'NetworkPolicy', namespace: 'shop', name: 'db-from-web', rule: 0 }]);
+  assert.equal(decided['shop/db → ops/probe'], undefined, 'no policy isolates ops/probe');
+  // SCTP/7000 is rule 1's, from anywhere.
+  const sctp = (await t.app.inject('/v1/topologies/shop/reachability?protocol=sctp&port=7000&format=rows')).json();
+  assert.equal(sctp.find((r: { from: string; to: string }) => r.from === 'ops/probe' && r.to === 'shop/db').decidedBy[0].rule, 1);
+  const csv = (await t.app.inject('/v1/topologies/shop/reachability?protocol=tcp&port=5432&format=csv')).body.split('\r\n');
+  assert.equal(csv[0], 'from,fromNamespace,fromNode,fromAddress,to,toNamespace,toNode,toAddress,disposition,decidedBy');
+  assert.ok(csv.includes('ops/probe,ops,node-a,10.1.1.3,shop/db,shop,node-b,10.1.2.2,DENIED,ingress DENIED by NetworkPolicy shop/db-from-web (no rule admits)'), csv.join('\n'));
+  const svg = (await t.app.inject('/v1/topologies/shop/reachability?protocol=tcp&port=5432&format=svg')).body;
+  assert.match(svg, /<title>ops\/probe → shop\/db: DENIED, ingress DENIED by NetworkPolicy shop\/db-from-web \(no rule admits\)<\/title>/);
+  assert.match(svg, /<title>shop\/web → shop\/db: DELIVERED, ingress ALLOWED by NetworkPolicy shop\/db-from-web rule 0<\/title>/);
+});
+
 test('a policy the API server would refuse is a 422 with its JSON pointer', async () => {
   const policy = { ...cluster.networkPolicies[0]!, spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] }] } };
   const res = await t.app.inject({ method: 'PUT', url: '/v1/topologies/bad', payload: { cluster: { ...cluster, networkPolicies: [policy] } } });
@@ -175,4 +192,37 @@ test('a bidirectional batch: the reply of an allowed connection is not checked a
   // A connection db opens to web is denied by web-closed, and web's reply to it is not traced as allowed.
   assert.equal(fresh.trace.disposition, 'DENIED');
   assert.ok(!fresh.return.notes?.some((n: string) => n.includes('within the connection')));
+});
+
+// Last: the apps it opens with other limits share the database, and empty it.
+test('a heat map that would pass MAX_ANSWER_BYTES with its cells\' policies is drawn without them, and past it even so is a 422', async () => {
+  // Ten more database pods, each isolated by db-from-web: every cell into one names the policy.
+  const dbs = Array.from({ length: 10 }, (_, k) => ({ ...cluster.pods[1]!, name: `db-${k}`, podIPs: [`10.1.2.${10 + k}`] }));
+  const many = { ...cluster, pods: [...cluster.pods, ...dbs] };
+  const url = '/v1/topologies/many/reachability?protocol=tcp&port=5432&format=svg';
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/many', payload: { cluster: many } })).statusCode, 201);
+  const full = (await t.app.inject(url)).body;
+  assert.match(full, /<title>ops\/probe → shop\/db-3: DENIED, ingress DENIED by NetworkPolicy shop\/db-from-web \(no rule admits\)<\/title>/);
+  const bare = /<title>ops\/probe → shop\/db-0 … shop\/db-9 \(10 pods\): DENIED<\/title>/;
+  for (const [limit, expect] of [[Buffer.byteLength(full), 'full'], [Buffer.byteLength(full) - 1, 'bare'], [1000, 'refused']] as const) {
+    const small = await openTestApp({ maxAnswerBytes: limit });
+    try {
+      assert.equal((await small.app.inject({ method: 'PUT', url: '/v1/topologies/many', payload: { cluster: many } })).statusCode, 201);
+      const res = await small.app.inject(url);
+      if (expect === 'refused') {
+        assert.equal(res.statusCode, 422);
+        assert.match(res.json().detail, /MAX_ANSWER_BYTES.*namespace=, node=/);
+        continue;
+      }
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.body === full, expect === 'full');
+      if (expect === 'bare') {
+        assert.match(res.body, bare);
+        assert.doesNotMatch(res.body, /DENIED by NetworkPolicy/);
+        assert.match(res.body, /deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES/);
+      }
+    } finally {
+      await small.close();
+    }
+  }
 });
