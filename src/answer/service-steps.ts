@@ -1,6 +1,7 @@
 // The DNAT and SNAT steps of a trace answer (kube-proxy's Service rules): their schemas and their sentences. steps.ts
 // adds the schemas to the step union and explain.ts calls the builders.
 import { Type, type Static } from '@sinclair/typebox';
+import { AGENTS } from '../engine/compile/masquerade.js';
 import { MAX_LISTED_ENDPOINTS, type DnatStep as EngineDnat, type ServiceEndpoint, type ServiceRef, type SnatStep as EngineSnat } from '../engine/service/describe.js';
 
 const explanation = Type.Optional(
@@ -104,10 +105,22 @@ export const SnatStep = Type.Object(
     explanation,
     link: Type.String(),
     from: Type.String(),
-    to: Type.String({ description: 'The source after masquerade: the address the route out of `link` gives.' }),
-    reason: MasqReason,
+    to: Type.String({ description: "The source after masquerade: the address the route out of `link` gives (or the rule's --to-source)." }),
+    reason: Type.Union([...MasqReason.anyOf, Type.Literal('egress')], {
+      description: `${MasqReason.description} \`egress\`: the data path's masquerade of a packet leaving the node for outside the pod network (see \`agent\`).`,
+    }),
+    agent: Type.Optional(
+      Type.Union(AGENTS.map((a) => Type.Literal(a)), { description: 'For `egress`: who wrote the rule (the CNI plugin, or ip-masq-agent).' }),
+    ),
+    rule: Type.Optional(Type.String({ description: 'For `egress`: the nat rule that matched, as its agent writes it.' })),
   },
-  { additionalProperties: false, description: 'The packet kube-proxy marked is masqueraded as it leaves the node (KUBE-POSTROUTING).' },
+  {
+    additionalProperties: false,
+    description:
+      "The packet is masqueraded as it leaves the node: kube-proxy's (KUBE-POSTROUTING) of a packet it marked, or the data " +
+      "path's egress masquerade of a pod's packet leaving for outside the pod network (flannel --ip-masq, Calico natOutgoing, " +
+      "Cilium, kindnet, ip-masq-agent, the AWS VPC CNI's SNAT).",
+  },
 );
 
 const Rewrite = Type.Object({ from: Type.String(), to: Type.String() }, { additionalProperties: false });
@@ -116,10 +129,12 @@ export const UnnatStep = Type.Object(
   {
     type: Type.Literal('UNNAT'),
     explanation,
-    service: AnswerService,
-    src: Type.Object(
-      { from: Type.String(), to: Type.String() },
-      { additionalProperties: false, description: "The reply's source, from the endpoint back to the Service address and port the client sent to." },
+    service: Type.Optional(Type.Object(AnswerService.properties, { additionalProperties: false, description: 'The Service of a DNATed request; absent for the egress masquerade alone.' })),
+    src: Type.Optional(
+      Type.Object(
+        { from: Type.String(), to: Type.String() },
+        { additionalProperties: false, description: "The reply's source, from the endpoint back to the Service address and port the client sent to (with `service`)." },
+      ),
     ),
     dst: Type.Optional(
       Type.Object(Rewrite.properties, {
@@ -132,7 +147,8 @@ export const UnnatStep = Type.Object(
     additionalProperties: false,
     description:
       "In a reply (a bidirectional batch's `return`): conntrack reverses kube-proxy's DNAT (and masquerade) in the node that made them, " +
-      'so that the client sees the answer come from the Service address.',
+      'so that the client sees the answer come from the Service address; or, for a request the data path masqueraded on ' +
+      'its way out of the cluster (an `egress` SNAT), the reply to the node\'s address back to the pod.',
   },
 );
 
@@ -251,13 +267,16 @@ const MASQ_TEXT = {
 } as const;
 
 export function snatJson(step: EngineSnat, prose: boolean): Static<typeof SnatStep> {
+  const egress = step.egress;
+  const why = step.reason === 'egress' ? `${egress!.why} (${egress!.rule})` : MASQ_TEXT[step.reason];
   return {
     type: 'SNAT',
     link: step.link.name,
     from: step.from.toString(),
     to: step.to.toString(),
     reason: step.reason,
-    ...(prose ? { explanation: `the packet leaves by ${step.link.name} masqueraded from ${step.from} to ${step.to}: ${MASQ_TEXT[step.reason]}` } : {}),
+    ...(egress !== undefined ? { agent: egress.agent, rule: egress.rule } : {}),
+    ...(prose ? { explanation: `the packet leaves by ${step.link.name} masqueraded from ${step.from} to ${step.to}: ${why}` } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 // candidate, the one this path took, and the masquerade.
 import type { Addr, Family } from '../addr.js';
 import type { Link, Netns } from '../fabric.js';
+import type { EgressRuleRef } from '../compile/masquerade.js';
 import { READY, SERVING, TERMINATING } from './endpoints.js';
 import { CHAINS, CLUSTER, DROP_NO_LOCAL, MASQ_REASONS, ROUTES, VERDICTS, DNAT as VERDICT_DNAT, LOCAL } from './policy.js';
 import { FRONTENDS, PROTOCOLS, type ServiceTable } from './table.js';
@@ -72,7 +73,10 @@ export interface SnatStep {
   readonly link: Link;
   readonly from: Addr;
   readonly to: Addr;
-  readonly reason: MasqReason;
+  /** kube-proxy's reason for the mark, or `egress`: the data path's masquerade of a pod's packet leaving for outside. */
+  readonly reason: MasqReason | 'egress';
+  /** For `egress`: the agent's rule that matched. */
+  readonly egress?: EgressRuleRef;
 }
 
 export function serviceRef(t: ServiceTable, sp: number): ServiceRef {
