@@ -268,7 +268,7 @@ const MASQ_TEXT = {
 
 export function snatJson(step: EngineSnat, prose: boolean): Static<typeof SnatStep> {
   const egress = step.egress;
-  const why = step.reason === 'egress' ? `${egress!.why} (${egress!.rule})` : MASQ_TEXT[step.reason];
+  const why = step.reason === 'egress' ? egress!.why : MASQ_TEXT[step.reason];
   return {
     type: 'SNAT',
     link: step.link.name,

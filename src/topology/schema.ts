@@ -328,7 +328,10 @@ export const AwsVpcCni = Closed({
     }),
   ),
   excludeSNATCIDRs: CidrList('AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: destinations outside the VPC that are not SNATed either.'),
-  vpcCIDRs: CidrList("The VPC's CIDR blocks (what aws-node reads from the instance metadata); absent: the smallest prefix that holds the nodes' subnets."),
+  vpcCIDRs: CidrList(
+    "The VPC's CIDR blocks (what aws-node reads from the instance metadata); absent: the smallest prefix around the nodes' " +
+      "subnets, and the one around the pods' addresses.",
+  ),
 });
 export const AzureCni = Closed({
   plugin: Type.Literal('azure-cni'),
@@ -356,8 +359,8 @@ export const IpMasqAgent = Closed(
     description:
       'ip-masq-agent (kubernetes-sigs/ip-masq-agent) on every node: traffic leaving a node for a destination outside ' +
       "nonMasqueradeCIDRs is masqueraded to the node's address, whatever its source. Absent: it runs only where the data path " +
-      "runs it by default: on GKE with nomasqAllReservedRanges, on AKS's Azure CNI with the VNet (the smallest prefix that holds " +
-      "the nodes' subnets) and, for the overlay, the pod CIDRs as nonMasqueradeCIDRs.",
+      "runs it by default: on GKE with nomasqAllReservedRanges, on AKS's Azure CNI with the VNet as nonMasqueradeCIDRs (the " +
+      "smallest prefix around the nodes' subnets, and the one around the pods' addresses, which the overlay's pod CIDR is).",
   },
 );
 
