@@ -302,6 +302,14 @@ export const CiliumCni = Closed({
     }),
   ),
   ipv6NativeRoutingCIDR: Type.Optional(Type.String({ minLength: 4, maxLength: 64, description: "cilium-config's ipv6-native-routing-cidr; as ipv4NativeRoutingCIDR." })),
+  kubeProxyReplacement: Type.Optional(
+    Type.Boolean({
+      description:
+        "cilium-config's kube-proxy-replacement (true, or strict before Cilium 1.14): Cilium's BPF programs translate Services " +
+        "instead of kube-proxy, at the client pod's socket (connect) or its lxc device's tc hook rather than in the node's " +
+        'iptables; traces through a Service say so.',
+    }),
+  ),
 });
 export const WeaveCni = Closed({
   plugin: Type.Literal('weave'),
