@@ -80,3 +80,18 @@ export function untranslatedNotes(t: ServiceTable | undefined, dst: Addr, protoc
   return [];
 }
 
+
+/**
+ * What an answer through a Service says where Cilium's kube-proxy replacement translates it: where the translation
+ * really happens, and that the candidates and the choice among them are kube-proxy's.
+ */
+export function replacementNote(t: ServiceTable | undefined): string[] {
+  if (t?.replacedBy !== 'cilium') return [];
+  return [
+    "Cilium's kube-proxy replacement (cilium-config kube-proxy-replacement) translates Services in this cluster, not kube-proxy: " +
+      "a pod's connection to a ClusterIP is translated at its socket (connect(), before the packet exists) or at the tc hook of " +
+      'its lxc device, and NodePort, externalIP and load-balancer traffic at the tc (or XDP) hook of the node\'s device, not in ' +
+      "iptables' nat table. The DNAT step is shown in the node where kube-proxy's rules would match; the endpoints Cilium may " +
+      'choose are the same (EndpointSlice conditions, traffic policies, the terminating fallback), and so is the outcome traced',
+  ];
+}

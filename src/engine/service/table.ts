@@ -119,6 +119,11 @@ export class ServiceTable {
   /** Per link: kube-proxy counts a packet that came in by it as from a pod (detectLocalMode by interface). */
   readonly podInterface: Uint8Array;
   readonly serviceCIDRs: readonly Prefix[];
+  /**
+   * Who translates Services instead of kube-proxy: Cilium's kube-proxy replacement (cilium-config kube-proxy-replacement),
+   * whose BPF programs choose among the same endpoints by the same rules, but elsewhere than the node's iptables.
+   */
+  readonly replacedBy: 'cilium' | undefined;
 
   constructor(
     readonly config: ProxyConfig,
@@ -144,6 +149,7 @@ export class ServiceTable {
     this.clusterCIDRs = new PrefixList(config.clusterCIDRs);
     this.nodePortPrefixes = new PrefixList(config.nodePortAddresses === 'all' ? [] : config.nodePortAddresses);
     this.serviceCIDRs = (cluster.serviceCIDRs ?? []).map((s) => Prefix.parse(s));
+    this.replacedBy = cluster.cni?.plugin === 'cilium' && cluster.cni.kubeProxyReplacement === true ? 'cilium' : undefined;
     this.podInterface = new Uint8Array(fabric.links.length);
     for (const link of fabric.links) {
       const master = link.master >= 0 ? fabric.links[link.master]!.name : undefined;
