@@ -8,7 +8,7 @@ const explanation = Type.Optional(
   Type.String({ description: 'One sentence saying what the kernel does here, and why. Only with `detail=full` (the default).' }),
 );
 
-const WHY = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote'] as const;
+const WHY = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote', 'other-zone'] as const;
 
 const Policy = Type.Union([Type.Literal('Cluster'), Type.Literal('Local')]);
 
@@ -59,6 +59,13 @@ export const DnatStep = Type.Object(
         'or from the node itself to every endpoint.',
     }),
     masquerade: MasqReason,
+    zone: Type.Optional(
+      Type.String({
+        description:
+          "Topology-aware routing: the node's topology.kubernetes.io/zone, when every ready endpoint has a zone hint and one is " +
+          "for it; the cluster chain then holds only the endpoints hinted for it (the others' `why` is `other-zone`).",
+      }),
+    ),
     endpoints: Type.Object(
       {
         total: Type.Integer({ description: 'Every endpoint of the Service port.' }),
@@ -182,6 +189,7 @@ export function dnatJson(step: EngineDnat, nsName: string, prose: boolean): Stat
     ...(step.chain !== undefined ? { chain: step.chain } : {}),
     route: step.route,
     masquerade: step.masquerade,
+    ...(step.zone !== undefined ? { zone: step.zone } : {}),
     endpoints: { total: step.counts.total, candidates: step.counts.candidates, byEligibility: { ...step.counts.byEligibility }, omitted: step.counts.omitted },
     // The list is for a person reading one step: `detail=hops` keeps the counts and `to`, not the list.
     ...(prose
@@ -228,7 +236,9 @@ function dnatText(step: EngineDnat, nsName: string): string {
             ? 'externalTrafficPolicy is Local, but traffic the node sends itself goes to every endpoint'
             : step.chain === 'local'
               ? `its ${step.frontend === 'clusterIP' ? 'internal' : 'external'}TrafficPolicy is Local: only endpoints on ${nsName}`
-              : 'every usable endpoint in the cluster';
+              : step.zone !== undefined
+                ? `topology-aware routing: the endpoints hinted for ${step.zone}, ${nsName}'s zone`
+                : 'every usable endpoint in the cluster';
       const fallback = step.counts.byEligibility['serving-terminating'] ? ' (no endpoint is ready, so the serving terminating ones)' : '';
       const chosen = step.endpoint !== undefined ? step.candidates[step.endpoint]! : undefined;
       return (
@@ -243,6 +253,7 @@ const WHY_TEXT = {
   'not-ready': 'not ready',
   'terminating-while-others-ready': 'terminating while others are ready',
   remote: 'on other nodes',
+  'other-zone': 'hinted for other zones',
 } as const;
 
 /** The endpoints that are not candidates, counted by why: " of 10000 (500 not ready, 500 terminating while …)". */
