@@ -70,10 +70,11 @@ export function untranslatedNotes(t: ServiceTable | undefined, dst: Addr, protoc
     for (let sp = 0; sp < t.size; sp++) {
       if (held.includes(t.spService[sp]!) && t.spFamily[sp] === dst.family) ports.push(`${t.spPort[sp]}/${PROTOCOLS[t.spProto[sp]!]}`);
     }
-    if (protocol === 'icmp') {
-      return [`${dst} is an address of Service ${names}; kube-proxy translates only ${ports.join(', ')}, so ICMP to it is routed as to any other address (a ClusterIP answers no ping)`];
-    }
-    return [`${dst} is an address of Service ${names}, which has no port ${port ?? '(none given)'}/${protocol.toUpperCase()} (its ports: ${ports.join(', ')}): kube-proxy leaves the packet as it is`];
+    const said =
+      protocol === 'icmp'
+        ? `${dst} is an address of Service ${names}; kube-proxy translates only ${ports.join(', ')}, so ICMP to it is routed as to any other address (a ClusterIP answers no ping)`
+        : `${dst} is an address of Service ${names}, which has no port ${port ?? '(none given)'}/${protocol.toUpperCase()} (its ports: ${ports.join(', ')}): kube-proxy leaves the packet as it is`;
+    return t.config.mode === 'ipvs' ? [said, ipvsNote(dst, protocol)] : [said];
   }
   const cidr = t.serviceCIDRs.find((p) => p.contains(dst));
   if (cidr !== undefined) return [`${dst} is in the service CIDR ${cidr}, and no Service holds it: kube-proxy has no rule for it`];
@@ -94,4 +95,17 @@ export function replacementNote(t: ServiceTable | undefined): string[] {
       "iptables' nat table. The DNAT step is shown in the node where kube-proxy's rules would match; the endpoints Cilium may " +
       'choose are the same (EndpointSlice conditions, traffic policies, the terminating fallback), and so is the outcome traced',
   ];
+}
+
+/**
+ * Where kube-proxy's ipvs mode parts from the iptables rules the trace follows: it binds every ClusterIP, externalIP and
+ * load-balancer IP to the kube-ipvs0 dummy device of every node, so a node takes any packet to them as its own, and only
+ * the Service's ports reach IPVS.
+ */
+function ipvsNote(dst: Addr, protocol: string): string {
+  return (
+    `kube-proxy runs in ipvs mode, which binds every Service address to the kube-ipvs0 device of every node: a node takes a packet to ${dst} ` +
+    `as its own, so ${protocol === 'icmp' ? 'it answers the ping itself' : `it answers ${protocol.toUpperCase()} to that port itself (a reset, or ICMP port unreachable)`} ` +
+    'where the iptables rules traced here route the packet on; the Service ports themselves are translated alike'
+  );
 }

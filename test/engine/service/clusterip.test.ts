@@ -8,6 +8,7 @@ import { explain } from '../../../src/answer/explain.js';
 import { Addr } from '../../../src/engine/addr.js';
 import type { ClusterDoc } from '../../../src/topology/schema.js';
 import { serviceCluster } from './clusters.js';
+import { answerFlow } from '../../../src/answer/flow.js';
 
 function compile(doc: ClusterDoc): CompiledTopology {
   return compileTopology(checkTopology({ cluster: doc }));
@@ -113,5 +114,21 @@ describe('ClusterIP', () => {
     const snat = report.hops.flatMap((h) => h.steps).find((s) => s.type === 'SNAT') as Record<string, unknown>;
     assert.equal(snat.reason, 'hairpin');
     assert.equal(snat.to, '10.1.1.1');
+  });
+});
+
+describe('kube-proxy in ipvs mode', () => {
+  test('a ping or another port to a ClusterIP: the answer says the node would take it itself (kube-ipvs0), as iptables would not', () => {
+    const iptables = compile(serviceCluster());
+    const ipvs = compile({ ...serviceCluster(), kubeProxy: { mode: 'ipvs' } });
+    const notes = (c: CompiledTopology, protocol: 'icmp' | 'tcp', port?: number) =>
+      answerFlow(c, { name: 'ipvs', revision: 1 }, { from: 'client', to: '10.96.0.10', protocol, ...(port ? { dstPort: port } : {}) } as never).notes ?? [];
+    assert.equal(notes(iptables, 'icmp').some((n) => n.includes('ipvs')), false);
+    assert.match(notes(ipvs, 'icmp').join('\n'), /ipvs mode, which binds every Service address to the kube-ipvs0 device of every node: a node takes a packet to 10\.96\.0\.10 as its own, so it answers the ping itself/);
+    assert.match(notes(ipvs, 'tcp', 8443).join('\n'), /it answers TCP to that port itself \(a reset, or ICMP port unreachable\)/);
+    // The Service's own port is translated the same way in both modes.
+    const dnat = (c: CompiledTopology) => dnatOf(traceTo(c, 'default/client', '10.96.0.10', 'tcp', 80).report.hops)!;
+    assert.equal(dnat(ipvs).mode, 'ipvs');
+    assert.deepEqual((dnat(ipvs).endpoints as object), dnat(iptables).endpoints);
   });
 });
