@@ -7,24 +7,12 @@ import { traceFlows } from '../../src/answer/batch.js';
 import { compileTopology } from '../../src/engine/topology.js';
 import { checkTopologyBody } from '../../src/import/body.js';
 import type { ClusterDoc } from '../../src/topology/schema.js';
+import { twoPods } from '../engine/compile/helpers.js';
 
 type Json = Record<string, any>;
 
-function compiled(cni: ClusterDoc['cni'], network: ClusterDoc['network']) {
-  const cluster: ClusterDoc = {
-    nodes: [
-      { name: 'node-a', addresses: [{ type: 'InternalIP', address: '192.168.0.11' }], podCIDRs: ['10.244.1.0/24'] },
-      { name: 'node-b', addresses: [{ type: 'InternalIP', address: '192.168.0.12' }], podCIDRs: ['10.244.2.0/24'] },
-    ],
-    pods: [
-      { name: 'a', nodeName: 'node-a', podIPs: ['10.244.1.2'] },
-      { name: 'b', nodeName: 'node-b', podIPs: ['10.244.2.2'] },
-    ],
-    network,
-    cni,
-  };
-  return compileTopology(checkTopologyBody({ cluster }).spec);
-}
+const compiled = (cni: ClusterDoc['cni'], network: ClusterDoc['network']) =>
+  compileTopology(checkTopologyBody({ cluster: twoPods(cni, network !== undefined ? { network } : {}) }).spec);
 
 const batch = (c: ReturnType<typeof compiled>, flows: Json[], detail?: 'hops') =>
   traceFlows(c, { name: 't', revision: 1 }, flows as never, { bidirectional: true, maxBytes: 1 << 24, ...(detail ? { detail } : {}) }).traces as Json[];

@@ -7,23 +7,10 @@ import { compileTopology } from '../../../src/engine/topology.js';
 import { checkTopologyBody } from '../../../src/import/body.js';
 import type { SnatStep } from '../../../src/engine/service/describe.js';
 import type { ClusterDoc } from '../../../src/topology/schema.js';
+import { twoPods } from './helpers.js';
 
-/** Two nodes on 192.168.0.0/24 (a gateway outside the model), a pod on each; `cni` and the rest as given. */
-function cluster(cni: ClusterDoc['cni'], more: Partial<ClusterDoc> = {}): ClusterDoc {
-  return {
-    nodes: [
-      { name: 'node-a', addresses: [{ type: 'InternalIP', address: '192.168.0.11' }], podCIDRs: ['10.244.1.0/24'] },
-      { name: 'node-b', addresses: [{ type: 'InternalIP', address: '192.168.0.12' }], podCIDRs: ['10.244.2.0/24'] },
-    ],
-    pods: [
-      { name: 'a', nodeName: 'node-a', podIPs: ['10.244.1.2'] },
-      { name: 'b', nodeName: 'node-b', podIPs: ['10.244.2.2'] },
-    ],
-    network: { cidr: '192.168.0.0/24', gateway: '192.168.0.1' },
-    cni,
-    ...more,
-  };
-}
+/** Two nodes and a pod on each, with a gateway outside the model on their subnet. */
+const cluster = (cni: ClusterDoc['cni'], more: Partial<ClusterDoc> = {}) => twoPods(cni, { network: { cidr: '192.168.0.0/24', gateway: '192.168.0.1' }, ...more });
 
 interface Seen {
   disposition: string;
