@@ -19,6 +19,7 @@
 // flow's packet leaves a node; match() reads words and typed arrays only.
 import { Addr, type Family } from '../addr.js';
 import type { Fabric } from '../fabric.js';
+import type { Owners } from '../owners.js';
 import { Prefix } from '../prefix.js';
 import { PrefixList } from '../service/prefixes.js';
 import type { ClusterDoc } from '../../topology/schema.js';
@@ -75,8 +76,8 @@ const bit = (f: Family) => 1 << f;
 
 export class Masquerade {
   private readonly rules: Rule[];
-  /** The node a netns is, or -1. */
-  private readonly nodeOfNetns: Int32Array;
+  /** The node a netns is, or -1: only nodes masquerade. */
+  readonly nodeOfNetns: Int32Array;
   /** Each node's pod CIDRs: nodePods[nodePodStart[n] .. nodePodStart[n + 1]). */
   private readonly nodePods: PrefixList;
   private readonly nodePodStart: Int32Array;
@@ -108,17 +109,21 @@ export class Masquerade {
   }
 
   /**
-   * The rule of node `node` that masquerades a packet from `s` to the destination words leaving by link `out`, or -1.
-   * `toNode`: the destination is one of the cluster's node addresses.
+   * The rule of netns `ns` that masquerades a packet from `s` to the destination words (owned by `dstOwner`) leaving by
+   * link `out`, or -1; -1 too where `ns` is no node.
    */
-  match(node: number, out: number, s: Addr, family: Family, d0: number, d1: number, d2: number, d3: number, toNode: boolean): number {
+  match(ns: number, out: number, s: Addr, family: Family, d0: number, d1: number, d2: number, d3: number, owners: Owners, dstOwner: number): number {
+    const node = this.nodeOfNetns[ns]!;
+    if (node < 0) return -1;
     const pods = this.nodePods;
     const p0 = this.nodePodStart[node]!;
     const p1 = this.nodePodStart[node + 1]!;
-    for (let r = 0; r < this.rules.length; r++) {
-      const rule = this.rules[r]!;
-      if ((rule.families & bit(family)) === 0) continue;
-      const { a, b } = rule;
+    const rules = this.rules;
+    for (let r = 0; r < rules.length; r++) {
+      const rule = rules[r]!;
+      if ((rule.families & (1 << family)) === 0) continue;
+      const a = rule.a;
+      const b = rule.b;
       switch (rule.kind) {
         case FLANNEL: {
           const dstOwn = pods.any(p0, p1, family, d0, d1, d2, d3);
@@ -135,7 +140,7 @@ export class Masquerade {
           continue;
         case CILIUM: {
           if (this.ciliumLink[out] === 1 || !pods.any(p0, p1, family, s.w0, s.w1, s.w2, s.w3)) continue;
-          if (rule.sparesNodes && toNode) continue;
+          if (rule.sparesNodes && this.toNode(owners, dstOwner)) continue;
           let native = false;
           let exempt = false;
           for (let i = 0; i < a.length; i++) {
@@ -152,6 +157,15 @@ export class Masquerade {
       }
     }
     return -1;
+  }
+
+  /** Whether the destination (its first owner entry) is an address of one of the cluster's nodes. */
+  private toNode(owners: Owners, dstOwner: number): boolean {
+    for (let o = dstOwner; o >= 0; o = owners.next(o)) {
+      const ns = owners.netns(o);
+      if (ns >= 0 && this.nodeOfNetns[ns]! >= 0) return true;
+    }
+    return false;
   }
 
   /** The SNAT target of rule `r` on `node`: the node's primary IP for --to-source, undefined for MASQUERADE. */
@@ -219,8 +233,20 @@ export function compileMasquerade(cluster: ClusterDoc, fabric: Fabric): Masquera
   const cni = cluster.cni ?? { plugin: 'bridge' as const };
   const podCIDRs = cluster.nodes.flatMap((n) => n.podCIDRs.map((t) => Prefix.parse(t)));
   const podSpan = byFamily(podCIDRs);
-  // Where the pods' addresses are: their nodes' CIDRs and their own IPs (which the cloud data paths take from the VPC).
-  const podSpace = [...podCIDRs, ...(cluster.pods ?? []).filter((p) => !p.hostNetwork).flatMap(podAddrs).map((a) => Prefix.of(a, a.bits))];
+  // Where the pods' addresses are: their nodes' CIDRs and their own IPs (which the cloud data paths take from the VPC),
+  // per family the smallest prefix around them; widened address by address, since 150,000 pods make no list of prefixes.
+  const podSpace = (): Prefix[] => {
+    const around = new Map<Family, Prefix>(podSpan.map((p) => [p.family, p]));
+    for (const pod of cluster.pods ?? []) {
+      if (pod.hostNetwork) continue;
+      for (const a of podAddrs(pod)) {
+        let p = around.get(a.family) ?? Prefix.of(a, a.bits);
+        while (!p.contains(a)) p = Prefix.of(p.addr, p.bits - 1);
+        around.set(a.family, p);
+      }
+    }
+    return [...around.values()];
+  };
   const rules: Rule[] = [];
   const empty = new PrefixList([]);
   const rule = (r: Omit<Rule, 'b' | 'sparesNodes' | 'toNodeIP'> & Partial<Rule>) =>
@@ -237,7 +263,7 @@ export function compileMasquerade(cluster: ClusterDoc, fabric: Fabric): Masquera
       let pools = (cni.ipPools ?? []).map((p) => ({ cidr: Prefix.parse(p.cidr), nat: p.natOutgoing === true }));
       if (cni.ipPools === undefined) {
         const blocks = (cni.ipamBlocks ?? []).map((b) => Prefix.parse(b.cidr));
-        pools = byFamily([...podSpace, ...blocks]).map((cidr) => ({ cidr, nat: cidr.family === 4 }));
+        pools = byFamily([...podSpace(), ...blocks]).map((cidr) => ({ cidr, nat: cidr.family === 4 }));
       }
       const masq = pools.filter((p) => p.nat).map((p) => p.cidr);
       if (masq.length === 0) break;
@@ -262,7 +288,7 @@ export function compileMasquerade(cluster: ClusterDoc, fabric: Fabric): Masquera
     }
     case 'aws-vpc-cni': {
       if (cni.externalSNAT === true) break;
-      const vpc = cni.vpcCIDRs !== undefined ? cidrs(cni.vpcCIDRs) : vpcOf(cluster, podSpace);
+      const vpc = cni.vpcCIDRs !== undefined ? cidrs(cni.vpcCIDRs) : vpcOf(cluster, podSpace());
       // aws-node writes the IPv4 chain only: an IPv6 cluster's pods hold global addresses and leave unSNATed.
       rule({ agent: 'aws-vpc-cni', kind: OUTSIDE, families: bit(4), a: new PrefixList([...vpc, ...cidrs(cni.excludeSNATCIDRs)]), toNodeIP: true });
       break;
@@ -280,11 +306,11 @@ export function compileMasquerade(cluster: ClusterDoc, fabric: Fabric): Masquera
 }
 
 /** ip-masq-agent as the managed data paths run it when the document says nothing of it. */
-function defaultAgent(cluster: ClusterDoc, podSpace: readonly Prefix[]): ClusterDoc['ipMasqAgent'] {
+function defaultAgent(cluster: ClusterDoc, podSpace: () => readonly Prefix[]): ClusterDoc['ipMasqAgent'] {
   const cni = cluster.cni;
   if (cni?.plugin === 'gke') return { nomasqAllReservedRanges: true };
   // AKS's azure-ip-masq-agent-config: the VNet's address space, and the overlay's pod CIDR.
-  if (cni?.plugin === 'azure-cni') return { nonMasqueradeCIDRs: vpcOf(cluster, podSpace).map(String) };
+  if (cni?.plugin === 'azure-cni') return { nonMasqueradeCIDRs: vpcOf(cluster, podSpace()).map(String) };
   return undefined;
 }
 

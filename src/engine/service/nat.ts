@@ -217,14 +217,15 @@ export class ServiceNat {
   }
 
   /**
-   * The data path's egress masquerade (compile/masquerade.ts) of the packet leaving node `node` (netns `ns`) by `out`,
-   * where kube-proxy marked nothing: the first rule that matches translates the source to the route's (or the rule's
-   * --to-source) address. A translation to the address the packet already has is no change, and records nothing.
+   * The data path's egress masquerade (compile/masquerade.ts) of the packet leaving node netns `ns` by `out`, where
+   * kube-proxy marked nothing: where a rule matches, the source becomes the route's (or the rule's --to-source) address.
+   * A translation to the address the packet already has is no change, and records nothing.
    */
-  egress(fabric: Fabric, masq: Masquerade, record: Recorder, ns: number, node: number, out: number, group: number, choice: number, family: Family, d0: number, d1: number, d2: number, d3: number, toNode: boolean): void {
-    const rule = masq.match(node, out, this.src, family, d0, d1, d2, d3, toNode);
+  egress(fabric: Fabric, masq: Masquerade, record: Recorder, ns: number, out: number, group: number, choice: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): void {
+    const rule = masq.match(ns, out, this.src, family, d0, d1, d2, d3, fabric.owners, dstOwner);
     if (rule < 0) return;
     this.snatted = true;
+    const node = masq.node(ns);
     const to = masq.target(rule, node, family) ?? routeSource(fabric.netns[ns]!, fabric.fibs.route(group), choice, this.dst);
     if (to === undefined || to.equals(this.src)) return;
     this.src = to;

@@ -290,11 +290,7 @@ export class Walker {
       if (!fabric.hasCarrier(out)) return this.drop(fabric, flow, choices, LINK_DOWN, out);
       if (depth === 0 && !nat.snatted) {
         if (nat.wantsSnat(ns)) nat.postrouting(fabric, record, ns, out, group, choice);
-        else if (masq !== undefined && masq.node(ns) >= 0) {
-          let toNode = false;
-          for (let o = dstOwner; o >= 0 && !toNode; o = owners.next(o)) toNode = owners.netns(o) >= 0 && masq.node(owners.netns(o)) >= 0;
-          nat.egress(fabric, masq, record, ns, masq.node(ns), out, group, choice, family, d0, d1, d2, d3, toNode);
-        }
+        else if (masq !== undefined && masq.nodeOfNetns[ns]! >= 0) nat.egress(fabric, masq, record, ns, out, group, choice, family, d0, d1, d2, d3, dstOwner);
       }
       const gateway = fibs.hasGateway(nh);
 
