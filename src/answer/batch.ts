@@ -80,8 +80,7 @@ function serviceReply(engine: Trace, trace: Omit<BareTraceAnswer, 'topology'>, f
   const step = prose ? { ...unnat, explanation: said } : unnat;
   // Masqueraded by a node that is not the client: the reply to the masquerade address goes on from that node.
   const onward = snat !== undefined && trace.source.netns !== node;
-  const withStep = (hops: BareHop[]): BareHop[] =>
-    hops.map((h) => (h.netns === node ? { ...h, steps: [...h.steps.slice(0, 1), step as BareStep, ...h.steps.slice(1).filter((s) => !onward || s.type !== 'DELIVER')] } : h));
+  const withStep = (hops: BareHop[]) => stepIn(hops, node, step as BareStep, onward);
   const ok = (d: string) => d === 'DELIVERED' || (clientOutside && d === 'EXITS_NETWORK');
   let reply = first.answer;
   let routes = routed(first.engine);
@@ -129,10 +128,64 @@ function serviceReply(engine: Trace, trace: Omit<BareTraceAnswer, 'topology'>, f
   };
 }
 
-/** The node's hop of a reply in two legs: as it came in (and was un-NATed), then as it goes on (its ORIGINATE left out). */
+/** The hops with `step` right after the first step of `node`'s hop; `onward`: the node sends the reply on rather than keeping it. */
+const stepIn = (hops: BareHop[], node: string, step: BareStep, onward: boolean): BareHop[] =>
+  hops.map((h) => (h.netns === node ? { ...h, steps: [...h.steps.slice(0, 1), step, ...h.steps.slice(1).filter((s) => !onward || s.type !== 'DELIVER')] } : h));
+
+/**
+ * The way back of a flow the data path masqueraded on its way out of the cluster (an `egress` SNAT on the path the
+ * answer shows): from the destination to the node's address it saw (entering where the request left the model, for an
+ * outside one), un-NATed by conntrack in that node, and on to the pod. Undefined when the path has no such SNAT.
+ */
+function egressReply(engine: Trace, trace: Omit<BareTraceAnswer, 'topology'>, flow: FlowRequest, attempt: Attempt): Reply | undefined {
+  const path = engine.paths[worstPath(engine.paths)]!;
+  let snat: EngineSnat | undefined;
+  let node = '';
+  for (const h of path.hops) {
+    for (const s of h.steps) {
+      if (s.type === 'SNAT' && s.reason === 'egress') {
+        snat = s;
+        node = h.netns.name;
+      }
+    }
+  }
+  if (snat === undefined) return undefined;
+  const { protocol, src: client, dst: far } = engine.flow;
+  const ports = { ...(flow.srcPort !== undefined ? { dstPort: flow.srcPort } : {}), ...(engine.flow.dstPort !== undefined ? { srcPort: engine.flow.dstPort } : {}) };
+  const outside = trace.destination.netns === null;
+  // An outside destination answers into the netns the request left the model from.
+  const from = outside ? { from: far.toString(), enter: path.hops.at(-1)!.netns.name } : { from: trace.destination.name, src: far.toString() };
+  const first = attempt({ ...from, to: snat.to.toString(), protocol, ...ports });
+  if ('error' in first) return { return: null, returnError: first.error };
+  const arrived = first.engine.paths[worstPath(first.engine.paths)]!.hops.at(-1)!.netns.name === node;
+  if (first.answer.disposition !== 'DELIVERED' || !arrived) return { return: first.answer, asymmetric: true, returnFails: true };
+  const on = attempt({ from: far.toString(), enter: node, to: trace.source.name, protocol, ...ports });
+  if ('error' in on) return { return: null, returnError: on.error };
+  const unnat = { type: 'UNNAT' as const, dst: { from: snat.to.toString(), to: client.toString() } };
+  const prose = trace.hops?.[0]?.steps[0]?.explanation !== undefined;
+  const said = `conntrack in ${node} reverses ${snat.egress!.agent}'s masquerade of the request: the reply's destination ${snat.to} becomes the pod's ${client} again`;
+  const step = (prose ? { ...unnat, explanation: said } : unnat) as BareStep;
+  const { hops: _, paths: __, pathCount: ___, pathsOmitted: ____, ecmp: _____, mtu: ______, ...rest } = on.answer;
+  const legs = first.answer.hops !== undefined && on.answer.hops !== undefined ? stepIn(first.answer.hops, node, step, true) : undefined;
+  const reply = {
+    ...rest,
+    source: first.answer.source,
+    summary: `${on.answer.summary} (the reply of ${far}, un-NATed in ${node})`,
+    flow: { ...on.answer.flow, src: far.toString(), dst: client.toString() },
+    ...(legs !== undefined ? { hops: [...legs.slice(0, -1), joined(legs.at(-1)!, on.answer.hops![0]!), ...on.answer.hops!.slice(1)], notes: [...(first.answer.notes ?? []), ...(on.answer.notes ?? [])] } : {}),
+  };
+  const there = routed(engine);
+  const back = [...routed(first.engine), ...routed(on.engine).slice(1)];
+  return { return: reply, asymmetric: there.join('\n') !== back.reverse().join('\n'), returnFails: reply.disposition !== 'DELIVERED' };
+}
+
+/**
+ * The node's hop of a reply in two legs: as it came in (and was un-NATed), then as it goes on (the second leg's start,
+ * an ORIGINATE or, for a leg that enters the node, its RECEIVE again, left out).
+ */
 function joined(arrived: BareHop, leaves: BareHop): BareHop {
   const { out: _, ...hop } = arrived;
-  return { ...hop, ...(leaves.out !== undefined ? { out: leaves.out } : {}), steps: [...arrived.steps, ...leaves.steps.filter((s) => s.type !== 'ORIGINATE')] };
+  return { ...hop, ...(leaves.out !== undefined ? { out: leaves.out } : {}), steps: [...arrived.steps, ...leaves.steps.filter((s) => s.type !== 'ORIGINATE' && s.type !== 'RECEIVE')] };
 }
 
 const FRONTEND = { clusterIP: 'ClusterIP', externalIP: 'externalIP', loadBalancer: 'load-balancer IP', nodePort: 'NodePort' } as const;
@@ -176,6 +229,9 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     const delivered = trace.disposition === 'DELIVERED';
     const service = delivered ? serviceReply(there.engine, trace, flow, (f) => attempt(f, true)) : undefined;
     if (service !== undefined) return { flow, trace, ...service };
+    // Masqueraded on its way out: the reply comes to the node's address, and conntrack sends it on to the pod.
+    const masqueraded = trace.disposition === 'DELIVERED' || trace.disposition === 'EXITS_NETWORK' ? egressReply(there.engine, trace, flow, attempt) : undefined;
+    if (masqueraded !== undefined) return { flow, trace, ...masqueraded };
     if (trace.destination.netns === null) return { flow, trace, return: null };
     // Not delivered, the request opened no connection: its reverse is a flow of its own, policies and all.
     const back = attempt(reversed(flow, trace.destination.name, trace.source.name, there.engine.flow.dstPort), delivered);

@@ -3,13 +3,14 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Addr } from '../engine/addr.js';
 import type { ServiceDropRule } from '../engine/trace/model.js';
+import { AGENTS } from '../engine/compile/masquerade.js';
 import { MAX_LISTED_ENDPOINTS, type DnatStep as EngineDnat, type ServiceEndpoint, type ServiceRef, type SnatStep as EngineSnat } from '../engine/service/describe.js';
 
 const explanation = Type.Optional(
   Type.String({ description: 'One sentence saying what the kernel does here, and why. Only with `detail=full` (the default).' }),
 );
 
-const WHY = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote'] as const;
+const WHY = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote', 'other-zone'] as const;
 
 const Policy = Type.Union([Type.Literal('Cluster'), Type.Literal('Local')]);
 
@@ -60,6 +61,13 @@ export const DnatStep = Type.Object(
         'or from the node itself to every endpoint.',
     }),
     masquerade: MasqReason,
+    zone: Type.Optional(
+      Type.String({
+        description:
+          "Topology-aware routing: the node's topology.kubernetes.io/zone, when every ready endpoint has a zone hint and one is " +
+          "for it; the cluster chain then holds only the endpoints hinted for it (the others' `why` is `other-zone`).",
+      }),
+    ),
     endpoints: Type.Object(
       {
         total: Type.Integer({ description: 'Every endpoint of the Service port.' }),
@@ -106,10 +114,22 @@ export const SnatStep = Type.Object(
     explanation,
     link: Type.String(),
     from: Type.String(),
-    to: Type.String({ description: 'The source after masquerade: the address the route out of `link` gives.' }),
-    reason: MasqReason,
+    to: Type.String({ description: "The source after masquerade: the address the route out of `link` gives (or the rule's --to-source)." }),
+    reason: Type.Union([...MasqReason.anyOf, Type.Literal('egress')], {
+      description: `${MasqReason.description} \`egress\`: the data path's masquerade of a packet leaving the node for outside the pod network (see \`agent\`).`,
+    }),
+    agent: Type.Optional(
+      Type.Union(AGENTS.map((a) => Type.Literal(a)), { description: 'For `egress`: who wrote the rule (the CNI plugin, or ip-masq-agent).' }),
+    ),
+    rule: Type.Optional(Type.String({ description: 'For `egress`: the nat rule that matched, as its agent writes it.' })),
   },
-  { additionalProperties: false, description: 'The packet kube-proxy marked is masqueraded as it leaves the node (KUBE-POSTROUTING).' },
+  {
+    additionalProperties: false,
+    description:
+      "The packet is masqueraded as it leaves the node: kube-proxy's (KUBE-POSTROUTING) of a packet it marked, or the data " +
+      "path's egress masquerade of a pod's packet leaving for outside the pod network (flannel --ip-masq, Calico natOutgoing, " +
+      "Cilium, kindnet, ip-masq-agent, the AWS VPC CNI's SNAT).",
+  },
 );
 
 const Rewrite = Type.Object({ from: Type.String(), to: Type.String() }, { additionalProperties: false });
@@ -118,10 +138,12 @@ export const UnnatStep = Type.Object(
   {
     type: Type.Literal('UNNAT'),
     explanation,
-    service: AnswerService,
-    src: Type.Object(
-      { from: Type.String(), to: Type.String() },
-      { additionalProperties: false, description: "The reply's source, from the endpoint back to the Service address and port the client sent to." },
+    service: Type.Optional(Type.Object(AnswerService.properties, { additionalProperties: false, description: 'The Service of a DNATed request; absent for the egress masquerade alone.' })),
+    src: Type.Optional(
+      Type.Object(
+        { from: Type.String(), to: Type.String() },
+        { additionalProperties: false, description: "The reply's source, from the endpoint back to the Service address and port the client sent to (with `service`)." },
+      ),
     ),
     dst: Type.Optional(
       Type.Object(Rewrite.properties, {
@@ -134,7 +156,8 @@ export const UnnatStep = Type.Object(
     additionalProperties: false,
     description:
       "In a reply (a bidirectional batch's `return`): conntrack reverses kube-proxy's DNAT (and masquerade) in the node that made them, " +
-      'so that the client sees the answer come from the Service address.',
+      'so that the client sees the answer come from the Service address; or, for a request the data path masqueraded on ' +
+      'its way out of the cluster (an `egress` SNAT), the reply to the node\'s address back to the pod.',
   },
 );
 
@@ -168,6 +191,7 @@ export function dnatJson(step: EngineDnat, nsName: string, prose: boolean): Stat
     ...(step.chain !== undefined ? { chain: step.chain } : {}),
     route: step.route,
     masquerade: step.masquerade,
+    ...(step.zone !== undefined ? { zone: step.zone } : {}),
     endpoints: { total: step.counts.total, candidates: step.counts.candidates, byEligibility: { ...step.counts.byEligibility }, omitted: step.counts.omitted },
     // The list is for a person reading one step: `detail=hops` keeps the counts and `to`, not the list.
     ...(prose
@@ -214,7 +238,9 @@ function dnatText(step: EngineDnat, nsName: string): string {
             ? 'externalTrafficPolicy is Local, but traffic the node sends itself goes to every endpoint'
             : step.chain === 'local'
               ? `its ${step.frontend === 'clusterIP' ? 'internal' : 'external'}TrafficPolicy is Local: only endpoints on ${nsName}`
-              : 'every usable endpoint in the cluster';
+              : step.zone !== undefined
+                ? `topology-aware routing: the endpoints hinted for ${step.zone}, ${nsName}'s zone`
+                : 'every usable endpoint in the cluster';
       const fallback = step.counts.byEligibility['serving-terminating'] ? ' (no endpoint is ready, so the serving terminating ones)' : '';
       const chosen = step.endpoint !== undefined ? step.candidates[step.endpoint]! : undefined;
       return (
@@ -229,6 +255,7 @@ const WHY_TEXT = {
   'not-ready': 'not ready',
   'terminating-while-others-ready': 'terminating while others are ready',
   remote: 'on other nodes',
+  'other-zone': 'hinted for other zones',
 } as const;
 
 /** The endpoints that are not candidates, counted by why: " of 10000 (500 not ready, 500 terminating while …)". */
@@ -253,13 +280,16 @@ const MASQ_TEXT = {
 } as const;
 
 export function snatJson(step: EngineSnat, prose: boolean): Static<typeof SnatStep> {
+  const egress = step.egress;
+  const why = step.reason === 'egress' ? egress!.why : MASQ_TEXT[step.reason];
   return {
     type: 'SNAT',
     link: step.link.name,
     from: step.from.toString(),
     to: step.to.toString(),
     reason: step.reason,
-    ...(prose ? { explanation: `the packet leaves by ${step.link.name} masqueraded from ${step.from} to ${step.to}: ${MASQ_TEXT[step.reason]}` } : {}),
+    ...(egress !== undefined ? { agent: egress.agent, rule: egress.rule } : {}),
+    ...(prose ? { explanation: `the packet leaves by ${step.link.name} masqueraded from ${step.from} to ${step.to}: ${why}` } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import { worstPath, type Trace } from '../engine/trace.js';
 import { hashedBranch, IP_PROTOCOL, type HashedBranch, type Unknown } from '../engine/multipath.js';
 import { mtuReport } from '../engine/mtu.js';
 import type { BareTraceAnswer, Detail } from './schema.js';
-import { untranslatedNotes } from '../engine/service/resolve.js';
+import { replacementNote, untranslatedNotes } from '../engine/service/resolve.js';
 
 export interface FlowRequest {
   from: string;
@@ -141,7 +141,7 @@ export function traceAnswer(
     notes: [
       ...[...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
       ...(t.paths.some((p) => p.hops.some((h) => h.steps.some((s) => s.type === 'DNAT')))
-        ? []
+        ? replacementNote(compiled.services)
         : untranslatedNotes(compiled.services, t.flow.dst, protocol, dstPort)),
     ],
   };

@@ -10,6 +10,7 @@ import { Owners } from './owners.js';
 import { L2, RECORD } from './l2.js';
 import { Tunnels } from './tunnels.js';
 import type { PolicySet } from './policy/policies.js';
+import type { Masquerade } from './compile/masquerade.js';
 
 export type NetnsKind = 'pod' | 'node' | 'router' | 'host';
 /** `external` is a host outside the model that owns an address on a segment (an upstream router, say). */
@@ -151,6 +152,8 @@ export class Fabric {
   readonly tunnels: Tunnels;
   /** The cluster's NetworkPolicies, compiled; undefined where it has none (a fabric document, a cluster without). */
   policies: PolicySet | undefined = undefined;
+  /** The data path's egress masquerade (flannel's --ip-masq, Calico's natOutgoing…); undefined where nothing masquerades. */
+  masquerade: Masquerade | undefined = undefined;
   /**
    * What the tracer reads, as one record per netns and per link: at 150,000 pods the Netns, Fib and Link objects are
    * spread over hundreds of megabytes, and each object read is a cache miss; a record is one cache line.

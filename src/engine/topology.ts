@@ -13,6 +13,7 @@ import { compileCilium } from './compile/cilium.js';
 import { compileWeave } from './compile/weave.js';
 import { sourceAddress } from './source.js';
 import { compileServices, type ServiceTable } from './service/table.js';
+import { compileMasquerade } from './compile/masquerade.js';
 import { suggestNames } from './suggest.js';
 import { trace, type Trace } from './trace.js';
 import { PolicySet } from './policy/policies.js';
@@ -217,6 +218,7 @@ export function compileTopology(spec: TopologySpec): CompiledTopology {
   for (const ns of fabric.netns) {
     if (ns.kind === 'router' && !endpoints.has(ns.name)) endpoints.set(ns.name, endpoint(ns.name, 'netns', ns, addressesOf(ns), fabric.owners));
   }
+  fabric.masquerade = compileMasquerade(spec.cluster, fabric);
   const compiled = new CompiledTopology(fabric, endpoints, compileServices(spec.cluster, fabric));
   compiled.podPorts = new Map((spec.cluster.pods ?? []).filter((p) => p.ports !== undefined).map((p) => [podKey(p), p.ports!]));
   return compiled;

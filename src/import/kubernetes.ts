@@ -21,6 +21,7 @@ import { buildNodes, type NodeSkipReason } from './kubernetes/nodes.js';
 import { buildPods, type PodSkipReason } from './kubernetes/pods.js';
 import { addPolicies } from './kubernetes/policies.js';
 import { importServices } from './kubernetes/services.js';
+import { importMasquerade } from './kubernetes/masquerade.js';
 
 export { KubernetesImportBody, type KubernetesImportBodyDoc } from './kubernetes/schema.js';
 export { CNI_MODES, CNI_PLUGINS, CniRequiredError, type CniMode, type CniPlugin } from './kubernetes/cni.js';
@@ -146,7 +147,9 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     );
   }
 
-  const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: cni.cni, ...services };
+  // The data path's masquerade settings (and Cilium's kube-proxy replacement) from the ConfigMaps and IPPools in the List.
+  const masq = importMasquerade(body.items, cni.cni, ignored);
+  const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: masq.cni, ...(masq.ipMasqAgent !== undefined ? { ipMasqAgent: masq.ipMasqAgent } : {}), ...services };
   const network = nodeNetwork(built.nodes, cni.cni, body.network, warnings);
   if (network !== undefined) cluster.network = network;
   addPolicies(cluster, body);
@@ -168,5 +171,5 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
     options.description ??
     body.description ??
     `Imported from Kubernetes objects: ${plural(counts.nodes, 'node')}, ${plural(counts.pods, 'pod')}${skippedTotal > 0 ? ` (${skippedTotal} left out)` : ''}, ${describeCni(cni.cni)}.`;
-  return { cluster, spec, description, counts, cni, warnings: warnings.list() };
+  return { cluster, spec, description, counts, cni: { ...cni, cni: masq.cni }, warnings: warnings.list() };
 }

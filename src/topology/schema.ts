@@ -229,9 +229,28 @@ export const BridgeCni = Closed({
   plugin: Type.Literal('bridge'),
   routes: Type.Optional(Type.Union([Type.Literal('host-gw'), Type.Literal('cloud')], { default: 'host-gw' })),
 });
+// The egress masquerade of each data path (engine/compile/masquerade.ts): each plugin's own knob, with its default when absent.
+const CidrList = (description: string) => Type.Optional(Type.Array(Cidr, { maxItems: 64, description }));
+
 export const FlannelCni = Closed({
   plugin: Type.Literal('flannel'),
   backend: Type.Optional(Type.Union([Type.Literal('vxlan'), Type.Literal('host-gw')])),
+  ipMasq: Type.Optional(
+    Type.Boolean({
+      default: true,
+      description:
+        "flanneld's --ip-masq (kube-flannel.yml passes it): pod traffic leaving the flannel network is masqueraded to the node's address.",
+    }),
+  ),
+  network: Type.Optional(
+    Type.String({
+      minLength: 4,
+      maxLength: 64,
+      description:
+        "net-conf.json's Network (the cluster's IPv4 pod network); absent: the smallest prefix that holds every node's IPv4 pod CIDR.",
+    }),
+  ),
+  ipv6Network: Type.Optional(Type.String({ minLength: 4, maxLength: 64, description: "net-conf.json's IPv6Network; absent: as network, for IPv6." })),
   vni: Type.Optional(Type.Integer({ minimum: 1, maximum: 16777215 })),
   directRouting: Type.Optional(Type.Boolean()),
   pods: Type.Optional(
@@ -249,11 +268,48 @@ export const CalicoCni = Closed({
   crossSubnet: Type.Optional(Type.Boolean()),
   blockSize: Type.Optional(Type.Integer({ minimum: 16, maximum: 32 })),
   ipamBlocks: Type.Optional(Type.Array(Closed({ cidr: Cidr, nodeName: K8sName }))),
+  ipPools: Type.Optional(
+    Type.Array(
+      Closed({
+        cidr: Cidr,
+        natOutgoing: Type.Optional(Type.Boolean({ default: false, description: "The IPPool's spec.natOutgoing (the API's default is false)." })),
+        disabled: Type.Optional(Type.Boolean()),
+      }),
+      {
+        maxItems: 64,
+        description:
+          "Calico's IPPools (spec.cidr, natOutgoing, disabled): a pod of a natOutgoing pool is masqueraded to its node's address " +
+          "towards any address outside every pool, disabled ones included. Absent: calico-node's default pools, one per family " +
+          'over the pods\' addresses (the smallest prefix that holds every pod CIDR and pod IP), natOutgoing for IPv4 only ' +
+          '(CALICO_IPV4POOL_NAT_OUTGOING defaults to true, CALICO_IPV6POOL_NAT_OUTGOING to false).',
+      },
+    ),
+  ),
 });
 export const CiliumCni = Closed({
   plugin: Type.Literal('cilium'),
   routing: Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('tunnel')])),
   tunnel: Type.Optional(Type.Union([Type.Literal('vxlan'), Type.Literal('geneve')])),
+  enableIPv4Masquerade: Type.Optional(Type.Boolean({ default: true, description: "cilium-config's enable-ipv4-masquerade." })),
+  enableIPv6Masquerade: Type.Optional(Type.Boolean({ default: true, description: "cilium-config's enable-ipv6-masquerade." })),
+  ipv4NativeRoutingCIDR: Type.Optional(
+    Type.String({
+      minLength: 4,
+      maxLength: 64,
+      description:
+        "cilium-config's ipv4-native-routing-cidr: destinations in it are not masqueraded. Absent: with the tunnel, the node's own " +
+        'pod CIDR (Cilium\'s default); with native routing, where Cilium requires it, the smallest prefix that holds every IPv4 pod CIDR.',
+    }),
+  ),
+  ipv6NativeRoutingCIDR: Type.Optional(Type.String({ minLength: 4, maxLength: 64, description: "cilium-config's ipv6-native-routing-cidr; as ipv4NativeRoutingCIDR." })),
+  kubeProxyReplacement: Type.Optional(
+    Type.Boolean({
+      description:
+        "cilium-config's kube-proxy-replacement (true, or strict before Cilium 1.14): Cilium's BPF programs translate Services " +
+        "instead of kube-proxy, at the client pod's socket (connect) or its lxc device's tc hook rather than in the node's " +
+        'iptables; traces through a Service say so.',
+    }),
+  ),
 });
 export const WeaveCni = Closed({
   plugin: Type.Literal('weave'),
@@ -263,9 +319,28 @@ export const WeaveCni = Closed({
 // nodes' pod CIDRs via their nodes; on GKE (VPC-native), EKS (the AWS VPC CNI) and AKS (Azure CNI) the cloud's VPC
 // delivers by address, and the pods hold VPC addresses (AWS, Azure CNI) or addresses of their node's alias range (GKE,
 // Azure CNI overlay).
-export const KindnetCni = Closed({ plugin: Type.Literal('kindnet') });
+export const KindnetCni = Closed({
+  plugin: Type.Literal('kindnet'),
+  podSubnet: CidrList(
+    "kindnetd's POD_SUBNET (kind's networking.podSubnet): the destinations its KIND-MASQ-AGENT chain leaves alone; it masquerades " +
+      "everything else that leaves a node. Absent: per family the smallest prefix that holds every node's pod CIDR.",
+  ),
+});
 export const GkeCni = Closed({ plugin: Type.Literal('gke') });
-export const AwsVpcCni = Closed({ plugin: Type.Literal('aws-vpc-cni') });
+export const AwsVpcCni = Closed({
+  plugin: Type.Literal('aws-vpc-cni'),
+  externalSNAT: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description: "AWS_VPC_K8S_CNI_EXTERNALSNAT: true leaves SNAT to a NAT gateway; false (the default) SNATs traffic to outside the VPC to the node's primary IP.",
+    }),
+  ),
+  excludeSNATCIDRs: CidrList('AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS: destinations outside the VPC that are not SNATed either.'),
+  vpcCIDRs: CidrList(
+    "The VPC's CIDR blocks (what aws-node reads from the instance metadata); absent: the smallest prefix around the nodes' " +
+      "subnets, and the one around the pods' addresses.",
+  ),
+});
 export const AzureCni = Closed({
   plugin: Type.Literal('azure-cni'),
   overlay: Type.Optional(
@@ -275,6 +350,27 @@ export const AzureCni = Closed({
 export const Cni = Type.Union([BridgeCni, FlannelCni, CalicoCni, CiliumCni, WeaveCni, KindnetCni, GkeCni, AwsVpcCni, AzureCni], {
   description: 'The data path the CNI plugin programs into the kernel.',
 });
+
+export const IpMasqAgent = Closed(
+  {
+    nonMasqueradeCIDRs: CidrList(
+      "The agent's config (the ip-masq-agent ConfigMap): destinations not masqueraded. Absent: 10.0.0.0/8, 172.16.0.0/12 and " +
+        '192.168.0.0/16, and with nomasqAllReservedRanges the other reserved ranges too (100.64.0.0/10, 192.0.0.0/24, 192.0.2.0/24, ' +
+        '192.88.99.0/24, 198.18.0.0/15, 198.51.100.0/24, 203.0.113.0/24, 240.0.0.0/4).',
+    ),
+    masqLinkLocal: Type.Optional(Type.Boolean({ default: false, description: 'false: 169.254.0.0/16 is not masqueraded either.' })),
+    masqLinkLocalIPv6: Type.Optional(Type.Boolean({ default: false, description: 'false: fe80::/10 is not masqueraded either.' })),
+    nomasqAllReservedRanges: Type.Optional(Type.Boolean({ default: false, description: 'The --nomasq-all-reserved-ranges flag (GKE passes it).' })),
+    enableIPv6: Type.Optional(Type.Boolean({ default: false, description: 'The --enable-ipv6 flag: without it the agent leaves IPv6 alone.' })),
+  },
+  {
+    description:
+      'ip-masq-agent (kubernetes-sigs/ip-masq-agent) on every node: traffic leaving a node for a destination outside ' +
+      "nonMasqueradeCIDRs is masqueraded to the node's address, whatever its source. Absent: it runs only where the data path " +
+      "runs it by default: on GKE with nomasqAllReservedRanges, on AKS's Azure CNI with the VNet as nonMasqueradeCIDRs (the " +
+      "smallest prefix around the nodes' subnets, and the one around the pods' addresses, which the overlay's pod CIDR is).",
+  },
+);
 
 export const ClusterNetwork = Closed({
   cidr: Type.Optional(Cidr),
@@ -301,6 +397,7 @@ export const Cluster = Closed({
   endpointSlices: Type.Optional(Type.Array(EndpointSlice)),
   endpoints: Type.Optional(Type.Array(Endpoints)),
   kubeProxy: Type.Optional(KubeProxy),
+  ipMasqAgent: Type.Optional(IpMasqAgent),
   serviceCIDRs: Type.Optional(
     Type.Array(Cidr, {
       maxItems: 2,

@@ -88,6 +88,20 @@ export const EndpointSlice = Open(
           addresses: Type.Array(Address, { minItems: 1 }),
           conditions: Type.Optional(Conditions),
           nodeName: Type.Optional(Type.Union([Name, Type.Null()])),
+          hints: Type.Optional(
+            Type.Union([
+              Open(
+                { forZones: Type.Optional(Type.Union([Type.Array(Open({ name: Type.String({ maxLength: 253 }) })), Type.Null()])) },
+                {
+                  description:
+                    "The EndpointSlice controller's topology hints (trafficDistribution PreferClose, or the topology-mode " +
+                    "annotation): when every ready endpoint has one and one is for the node's topology.kubernetes.io/zone, " +
+                    "kube-proxy sends the node's cluster traffic only to the endpoints hinted for its zone.",
+                },
+              ),
+              Type.Null(),
+            ]),
+          ),
         }),
       ),
       Type.Null(),

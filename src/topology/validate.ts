@@ -256,6 +256,7 @@ function checkCluster(c: ClusterDoc, f: Findings) {
       if (!nodes.has(b.nodeName)) f.add(`${bp}/nodeName`, `there is no node named ${b.nodeName}`);
     });
   }
+  checkMasquerade(c, f, base);
   // Every node's weave bridge takes an address of the subnet too (`weave expose`).
   const need = weavePods + c.nodes.length;
   if (weaveRange !== undefined && need > weaveRange.size - 2) {
@@ -266,6 +267,32 @@ function checkCluster(c: ClusterDoc, f: Findings) {
     );
   }
   checkServices(c, f, base);
+}
+
+/** The prefixes of the egress masquerade's settings (compile/masquerade.ts), each of the family its field names. */
+function checkMasquerade(c: ClusterDoc, f: Findings, base: string): void {
+  const one = (pointer: string, text: string | undefined, family?: Family) => {
+    const p = text === undefined ? undefined : f.prefix(pointer, text);
+    if (p !== undefined && family !== undefined && p.family !== family) f.add(pointer, `${p} is not an ${familyName(family)} prefix`);
+  };
+  const list = (pointer: string, texts: readonly string[] | undefined) => texts?.forEach((t, i) => one(`${pointer}/${i}`, t));
+  const cni = c.cni;
+  const at = `${base}/cni`;
+  if (cni?.plugin === 'flannel') {
+    one(`${at}/network`, cni.network, 4);
+    one(`${at}/ipv6Network`, cni.ipv6Network, 6);
+  } else if (cni?.plugin === 'calico') {
+    cni.ipPools?.forEach((p, i) => one(`${at}/ipPools/${i}/cidr`, p.cidr));
+  } else if (cni?.plugin === 'cilium') {
+    one(`${at}/ipv4NativeRoutingCIDR`, cni.ipv4NativeRoutingCIDR, 4);
+    one(`${at}/ipv6NativeRoutingCIDR`, cni.ipv6NativeRoutingCIDR, 6);
+  } else if (cni?.plugin === 'kindnet') {
+    list(`${at}/podSubnet`, cni.podSubnet);
+  } else if (cni?.plugin === 'aws-vpc-cni') {
+    list(`${at}/excludeSNATCIDRs`, cni.excludeSNATCIDRs);
+    list(`${at}/vpcCIDRs`, cni.vpcCIDRs);
+  }
+  list(`${base}/ipMasqAgent/nonMasqueradeCIDRs`, c.ipMasqAgent?.nonMasqueradeCIDRs);
 }
 
 /** The weave subnet (IPALLOC_RANGE), or undefined when the given one is not an IPv4 prefix. */

@@ -52,7 +52,7 @@ test('a trace answered over HTTP is the answer built for it, for every step type
       for (const hop of built.hops) for (const step of hop.steps) types.add(step.type);
     }
   }
-  assert.deepEqual([...types].sort(), ['BRIDGE', 'DECAPSULATE', 'DELIVER', 'DROP', 'ENCAPSULATE', 'ORIGINATE', 'RECEIVE', 'ROUTE', 'TRANSMIT']);
+  assert.deepEqual([...types].sort(), ['BRIDGE', 'DECAPSULATE', 'DELIVER', 'DROP', 'ENCAPSULATE', 'ORIGINATE', 'RECEIVE', 'ROUTE', 'SNAT', 'TRANSMIT']);
 });
 
 test('the batch holds the same answers, there and back', async () => {

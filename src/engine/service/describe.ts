@@ -3,6 +3,7 @@
 // candidate, the one this path took, and the masquerade.
 import type { Addr, Family } from '../addr.js';
 import type { Link, Netns } from '../fabric.js';
+import type { EgressRuleRef } from '../compile/masquerade.js';
 import { READY, SERVING, TERMINATING } from './endpoints.js';
 import { CHAINS, CLUSTER, DROP_NO_LOCAL, MASQ_REASONS, ROUTES, VERDICTS, DNAT as VERDICT_DNAT, LOCAL } from './policy.js';
 import { FRONTENDS, PROTOCOLS, type ServiceTable } from './table.js';
@@ -27,7 +28,9 @@ export type Eligibility =
   /** Not a candidate. */
   | 'not-ready'
   | 'terminating-while-others-ready'
-  | 'remote';
+  | 'remote'
+  /** Ready, but topology-aware routing keeps the node's cluster traffic in its zone, and this one is hinted for others. */
+  | 'other-zone';
 
 export interface ServiceEndpoint {
   readonly address: Addr;
@@ -62,6 +65,8 @@ export interface DnatStep {
   readonly candidates: readonly ServiceEndpoint[];
   /** Every endpoint of the Service port, counted. */
   readonly counts: EndpointCounts;
+  /** The node's zone, where topology-aware routing narrowed the cluster chain to the endpoints hinted for it. */
+  readonly zone: string | undefined;
   /** The index in `candidates` of the endpoint this path takes, and where the packet now goes. */
   readonly endpoint: number | undefined;
   readonly to: { readonly address: Addr; readonly port: number } | undefined;
@@ -72,7 +77,10 @@ export interface SnatStep {
   readonly link: Link;
   readonly from: Addr;
   readonly to: Addr;
-  readonly reason: MasqReason;
+  /** kube-proxy's reason for the mark, or `egress`: the data path's masquerade of a pod's packet leaving for outside. */
+  readonly reason: MasqReason | 'egress';
+  /** For `egress`: the agent's rule that matched. */
+  readonly egress?: EgressRuleRef;
 }
 
 export function serviceRef(t: ServiceTable, sp: number): ServiceRef {
@@ -97,7 +105,8 @@ export function serviceRef(t: ServiceTable, sp: number): ServiceRef {
  */
 export const MAX_LISTED_ENDPOINTS = 32;
 
-const ELIGIBILITY: readonly Eligibility[] = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote'];
+const ELIGIBILITY: readonly Eligibility[] = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote', 'other-zone'];
+const OTHER_ZONE = 5;
 
 /** The endpoints of a DNAT step counted: all of them, the candidates, how many of each kind, and how many the list leaves out. */
 export interface EndpointCounts {
@@ -135,11 +144,13 @@ function eligibility(t: ServiceTable, sp: number, node: number, verdict: number,
   let anyReady = false;
   for (let e = start; e < end && !anyReady; e++) if (inScope(e) && t.epFlags[e]! & READY) anyReady = true;
   const whys = new Uint8Array(end - start);
-  const counts = [0, 0, 0, 0, 0];
+  const counts = [0, 0, 0, 0, 0, 0];
   const firsts: number[] = [];
+  const zone = dnat && chain === CLUSTER ? t.topologyZone(sp, node) : -1;
   for (let e = start; e < end; e++) {
     const f = t.epFlags[e]!;
-    const w = localOnly && !(node >= 0 && t.epNode[e] === node) ? 4 : f & READY ? 0 : f & SERVING && f & TERMINATING ? (anyReady ? 3 : 1) : 2;
+    const ready = zone >= 0 && !t.hintedFor(e, zone) ? OTHER_ZONE : 0;
+    const w = localOnly && !(node >= 0 && t.epNode[e] === node) ? 4 : f & READY ? ready : f & SERVING && f & TERMINATING ? (anyReady ? 3 : 1) : 2;
     whys[e - start] = w;
     if (counts[w]++ === 0) firsts.push(e);
   }
@@ -199,6 +210,7 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
     masquerade: MASQ_REASONS[masq]!,
     candidates,
     counts: { total: end - start, candidates: dnat ? counts[0]! + counts[1]! : 0, byEligibility, omitted: end - start - candidates.length },
+    zone: dnat && chain === CLUSTER && t.topologyZone(sp, node) >= 0 ? t.zoneNames[t.topologyZone(sp, node)] : undefined,
     endpoint,
     to: chosen >= 0 ? { address: t.epAddr[chosen]!, port: t.epPort[chosen]! } : undefined,
   };

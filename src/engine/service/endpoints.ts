@@ -16,6 +16,8 @@ export interface EndpointFacts {
   readonly nodeName: string | undefined;
   /** READY | SERVING | TERMINATING. */
   readonly flags: number;
+  /** Its topology hints (hints.forZones), or undefined for none. */
+  readonly zones: readonly string[] | undefined;
 }
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -50,7 +52,8 @@ export function indexEndpoints(cluster: ClusterDoc): EndpointIndex {
           (c?.ready ?? true ? READY : 0) | (c?.serving ?? true ? SERVING : 0) | (c?.terminating ?? false ? TERMINATING : 0);
         // kube-proxy programs the first address of an endpoint; the others are for consumers that want them all.
         const addr = Addr.parse(ep.addresses[0]!);
-        add(key, { addr, port: port.port, nodeName: ep.nodeName ?? undefined, flags });
+        const zones = ep.hints?.forZones?.map((z) => z.name);
+        add(key, { addr, port: port.port, nodeName: ep.nodeName ?? undefined, flags, zones: zones !== undefined && zones.length > 0 ? zones : undefined });
       }
     }
   }
@@ -67,6 +70,7 @@ export function indexEndpoints(cluster: ClusterDoc): EndpointIndex {
               port: port.port,
               nodeName: a.nodeName,
               flags,
+              zones: undefined,
             });
           }
         }

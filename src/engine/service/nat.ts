@@ -6,6 +6,7 @@ import type { Addr, Family } from '../addr.js';
 import type { Fabric } from '../fabric.js';
 import { routeSource } from '../source.js';
 import type { Recorder } from '../trace/record.js';
+import type { Masquerade } from '../compile/masquerade.js';
 import { Decision, decide, DNAT, DROP_SOURCE_RANGE, MASQ_HAIRPIN, NO_MASQ, REJECT } from './policy.js';
 import { MAX_LISTED_ENDPOINTS } from './describe.js';
 import { NODE_PORT, protocolCode, type ServiceTable } from './table.js';
@@ -222,6 +223,22 @@ export class ServiceNat {
     if (to === undefined) return;
     this.src = to;
     record.snat(out, this.masq);
+  }
+
+  /**
+   * The data path's egress masquerade (compile/masquerade.ts) of the packet leaving node netns `ns` by `out`, where
+   * kube-proxy marked nothing: where a rule matches, the source becomes the route's (or the rule's --to-source) address.
+   * A translation to the address the packet already has is no change, and records nothing.
+   */
+  egress(fabric: Fabric, masq: Masquerade, record: Recorder, ns: number, out: number, group: number, choice: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): void {
+    const rule = masq.match(ns, out, this.src, family, d0, d1, d2, d3, fabric.owners, dstOwner);
+    if (rule < 0) return;
+    this.snatted = true;
+    const node = masq.node(ns);
+    const to = masq.target(rule, node, family) ?? routeSource(fabric.netns[ns]!, fabric.fibs.route(group), choice, this.dst);
+    if (to === undefined || to.equals(this.src)) return;
+    this.src = to;
+    record.snat(out, NO_MASQ, rule, node);
   }
 }
 

@@ -50,6 +50,8 @@ export class Decision {
   chain = CLUSTER;
   route = POLICY;
   masq = NO_MASQ;
+  /** The zone topology-aware routing filtered the cluster chain by, or -1. */
+  zone = -1;
   /** The endpoints of the chain (indices into the table's endpoint arrays); `count` of them are filled. */
   candidates = new Int32Array(64);
   count = 0;
@@ -102,6 +104,7 @@ export function decide(
   d.masq = NO_MASQ;
   d.route = POLICY;
   d.count = 0;
+  d.zone = -1;
   if (!hasAny) {
     d.verdict = REJECT;
     return;
@@ -140,9 +143,14 @@ export function decide(
   d.verdict = DNAT;
   d.chain = chain;
   const useReady = chain === CLUSTER ? readyAny > 0 : readyLocal > 0;
+  // Topology-aware routing narrows the cluster chain's ready endpoints to the node's zone (never the local chain's,
+  // nor the terminating fallback).
+  const zone = chain === CLUSTER ? t.topologyZone(sp, node) : -1;
+  d.zone = zone;
   if (d.candidates.length < end - start) d.candidates = new Int32Array(2 * (end - start));
   for (let e = start; e < end; e++) {
     if (chain === LOCAL && t.epNode[e] !== node) continue;
+    if (zone >= 0 && !t.hintedFor(e, zone)) continue;
     const f = t.epFlags[e]!;
     if (useReady ? f & READY : !(f & READY) && f & SERVING && f & TERMINATING) d.candidates[d.count++] = e;
   }

@@ -74,10 +74,11 @@ export function untranslatedNotes(t: ServiceTable | undefined, dst: Addr, protoc
     // The nftables mode rejects what it does not translate to a ClusterIP where a node forwards or sends it (its
     // cluster-ips-check; not to an externalIP or load-balancer IP); the other modes leave it to the routing.
     const rejected = nftables && t.clusterIP(dst.family, dst.w0, dst.w1, dst.w2, dst.w3) >= 0 ? ': kube-proxy\'s nftables mode rejects it where a node forwards or sends it (cluster-ips-check)' : '';
-    if (protocol === 'icmp') {
-      return [`${dst} is an address of Service ${names}; kube-proxy translates only ${ports.join(', ')}, so ICMP to it ${rejected ? 'is not translated' : 'is routed as to any other address (a ClusterIP answers no ping)'}${rejected}`];
-    }
-    return [`${dst} is an address of Service ${names}, which has no port ${port ?? '(none given)'}/${protocol.toUpperCase()} (its ports: ${ports.join(', ')})${rejected || ': kube-proxy leaves the packet as it is'}`];
+    const said =
+      protocol === 'icmp'
+        ? `${dst} is an address of Service ${names}; kube-proxy translates only ${ports.join(', ')}, so ICMP to it ${rejected ? 'is not translated' : 'is routed as to any other address (a ClusterIP answers no ping)'}${rejected}`
+        : `${dst} is an address of Service ${names}, which has no port ${port ?? '(none given)'}/${protocol.toUpperCase()} (its ports: ${ports.join(', ')})${rejected || ': kube-proxy leaves the packet as it is'}`;
+    return t.config.mode === 'ipvs' ? [said, ipvsNote(dst, protocol)] : [said];
   }
   const cidr = t.serviceCIDRs.find((p) => p.contains(dst));
   if (cidr !== undefined) {
@@ -87,3 +88,31 @@ export function untranslatedNotes(t: ServiceTable | undefined, dst: Addr, protoc
   return [];
 }
 
+
+/**
+ * What an answer through a Service says where Cilium's kube-proxy replacement translates it: where the translation
+ * really happens, and that the candidates and the choice among them are kube-proxy's.
+ */
+export function replacementNote(t: ServiceTable | undefined): string[] {
+  if (t?.replacedBy !== 'cilium') return [];
+  return [
+    "Cilium's kube-proxy replacement (cilium-config kube-proxy-replacement) translates Services in this cluster, not kube-proxy: " +
+      "a pod's connection to a ClusterIP is translated at its socket (connect(), before the packet exists) or at the tc hook of " +
+      'its lxc device, and NodePort, externalIP and load-balancer traffic at the tc (or XDP) hook of the node\'s device, not in ' +
+      "iptables' nat table. The DNAT step is shown in the node where kube-proxy's rules would match; the endpoints Cilium may " +
+      'choose are the same (EndpointSlice conditions, traffic policies, the terminating fallback), and so is the outcome traced',
+  ];
+}
+
+/**
+ * Where kube-proxy's ipvs mode parts from the iptables rules the trace follows: it binds every ClusterIP, externalIP and
+ * load-balancer IP to the kube-ipvs0 dummy device of every node, so a node takes any packet to them as its own, and only
+ * the Service's ports reach IPVS.
+ */
+function ipvsNote(dst: Addr, protocol: string): string {
+  return (
+    `kube-proxy runs in ipvs mode, which binds every Service address to the kube-ipvs0 device of every node: a node takes a packet to ${dst} ` +
+    `as its own, so ${protocol === 'icmp' ? 'it answers the ping itself' : `it answers ${protocol.toUpperCase()} to that port itself (a reset, or ICMP port unreachable)`} ` +
+    'where the iptables rules traced here route the packet on; the Service ports themselves are translated alike'
+  );
+}

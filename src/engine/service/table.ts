@@ -8,7 +8,10 @@ import { Prefix } from '../prefix.js';
 import { nodeAddr } from '../compile/underlay.js';
 import type { ClusterDoc } from '../../topology/schema.js';
 import { proxyConfig, sloppyPrefix, type ProxyConfig } from './config.js';
-import { endpointKey, indexEndpoints, type EndpointFacts } from './endpoints.js';
+import { endpointKey, indexEndpoints, READY, type EndpointFacts } from './endpoints.js';
+
+/** The node label kube-proxy's topology-aware routing reads (v1.LabelTopologyZone). */
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 import { PrefixList } from './prefixes.js';
 
 export const TCP = 1;
@@ -95,6 +98,14 @@ export class ServiceTable {
   /** fabric.owners.first(address): the destination owner the walk continues with after DNAT. */
   readonly epOwner: Int32Array;
   readonly epNodeName: (string | undefined)[] = [];
+  /** Each endpoint's topology hints, as zone numbers: epZones[epZoneStart[e] .. epZoneStart[e + 1]). */
+  private readonly epZoneStart: Int32Array;
+  private readonly epZones: Int32Array;
+  /** Per Service port: every ready endpoint has a zone hint (kube-proxy's first condition for topology-aware routing). */
+  private readonly spHinted: Uint8Array;
+  /** Each node's topology.kubernetes.io/zone as a zone number, or -1 where it has none. */
+  readonly nodeZone: Int32Array;
+  readonly zoneNames: string[] = [];
   readonly ranges: PrefixList;
   // Frontends, hashed.
   private readonly feWords: Uint32Array;
@@ -125,6 +136,11 @@ export class ServiceTable {
   readonly serviceCIDRs: readonly Prefix[];
   /** The nftables mode's cluster-ips-check is on: a flag, so that the walk compares no strings at each node. */
   readonly hasClusterIPsCheck: boolean;
+  /**
+   * Who translates Services instead of kube-proxy: Cilium's kube-proxy replacement (cilium-config kube-proxy-replacement),
+   * whose BPF programs choose among the same endpoints by the same rules, but elsewhere than the node's iptables.
+   */
+  readonly replacedBy: 'cilium' | undefined;
 
   constructor(
     readonly config: ProxyConfig,
@@ -133,11 +149,23 @@ export class ServiceTable {
   ) {
     const nodeIndex = new Map<string, number>();
     this.nodeOfNetns = new Int32Array(fabric.netns.length).fill(-1);
+    const zoneIds = new Map<string, number>();
+    const zoneId = (z: string) => {
+      let id = zoneIds.get(z);
+      if (id === undefined) {
+        zoneIds.set(z, (id = this.zoneNames.length));
+        this.zoneNames.push(z);
+      }
+      return id;
+    };
+    this.nodeZone = new Int32Array(cluster.nodes.length).fill(-1);
     const cidrs: Prefix[] = [];
     this.podCIDRStart = new Int32Array(cluster.nodes.length + 1);
     cluster.nodes.forEach((node, i) => {
       nodeIndex.set(node.name, i);
       this.nodeNames.push(node.name);
+      const zone = node.labels?.[ZONE_LABEL];
+      if (zone) this.nodeZone[i] = zoneId(zone);
       this.nodeIP4.push(nodeAddr(node, 4));
       this.nodeIP6.push(nodeAddr(node, 6));
       const ns = fabric.byName.get(node.name);
@@ -151,6 +179,7 @@ export class ServiceTable {
     this.nodePortPrefixes = new PrefixList(config.nodePortAddresses === 'all' ? [] : config.nodePortAddresses);
     this.serviceCIDRs = (cluster.serviceCIDRs ?? []).map((s) => Prefix.parse(s));
     this.hasClusterIPsCheck = config.mode === 'nftables';
+    this.replacedBy = cluster.cni?.plugin === 'cilium' && cluster.cni.kubeProxyReplacement === true ? 'cilium' : undefined;
     this.podInterface = new Uint8Array(fabric.links.length);
     for (const link of fabric.links) {
       const master = link.master >= 0 ? fabric.links[link.master]!.name : undefined;
@@ -243,6 +272,7 @@ export class ServiceTable {
     this.spEpEnd = new Int32Array(n);
     this.spRangeStart = new Int32Array(n);
     this.spRangeEnd = new Int32Array(n);
+    this.spHinted = new Uint8Array(n);
     const allRanges: Prefix[] = [];
     const eps: EndpointFacts[] = [];
     ports.forEach((p, i) => {
@@ -254,6 +284,7 @@ export class ServiceTable {
       this.spFamily[i] = p.family;
       this.spFlags[i] = p.flags;
       this.spEpStart[i] = eps.length;
+      this.spHinted[i] = p.eps.every((e) => !(e.flags & READY) || e.zones !== undefined) ? 1 : 0;
       eps.push(...p.eps);
       this.spEpEnd[i] = eps.length;
       this.spRangeStart[i] = allRanges.length;
@@ -266,6 +297,14 @@ export class ServiceTable {
     this.epNode = new Int32Array(m);
     this.epFlags = new Uint8Array(m);
     this.epOwner = new Int32Array(m);
+    this.epZoneStart = new Int32Array(m + 1);
+    const zones: number[] = [];
+    eps.forEach((e, i) => {
+      this.epZoneStart[i] = zones.length;
+      for (const z of e.zones ?? []) zones.push(zoneId(z));
+    });
+    this.epZoneStart[m] = zones.length;
+    this.epZones = Int32Array.from(zones);
     eps.forEach((e, i) => {
       this.epAddr.push(e.addr);
       this.epPort[i] = e.port;
@@ -369,6 +408,23 @@ export class ServiceTable {
       }
     }
     return [...found];
+  }
+
+  /** Whether endpoint `e` is hinted for zone `zone`. */
+  hintedFor(e: number, zone: number): boolean {
+    for (let i = this.epZoneStart[e]!; i < this.epZoneStart[e + 1]!; i++) if (this.epZones[i] === zone) return true;
+    return false;
+  }
+
+  /**
+   * The zone kube-proxy on `node` filters Service port `sp`'s cluster endpoints by (canUseTopology, pkg/proxy/topology.go),
+   * or -1: the node has a zone label, every ready endpoint has a zone hint, and one ready endpoint is hinted for the zone.
+   */
+  topologyZone(sp: number, node: number): number {
+    const zone = node >= 0 ? this.nodeZone[node]! : -1;
+    if (zone < 0 || this.spHinted[sp] === 0) return -1;
+    for (let e = this.spEpStart[sp]!; e < this.spEpEnd[sp]!; e++) if (this.epFlags[e]! & READY && this.hintedFor(e, zone)) return zone;
+    return -1;
   }
 
   /** kube-proxy's node IP of a node in a family. */

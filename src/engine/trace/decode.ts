@@ -201,10 +201,18 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
       case SNAT: {
         const p = packets[0]!;
         const last = lastRoute(steps)!;
-        const to = routeSource(ns, last.route!, last.nexthop, p.dst)!;
-        steps.push({ type: 'SNAT', link: links[r[i + 1]!]!, from: p.src!, to, reason: MASQ_REASONS[r[i + 2]!]! });
+        const [rule, node] = [r[i + 3]!, r[i + 4]!];
+        const masq = fabric.masquerade;
+        const family = p.dst.family;
+        const to = (rule >= 0 ? masq!.target(rule, node, family) : undefined) ?? routeSource(ns, last.route!, last.nexthop, p.dst)!;
+        const link = links[r[i + 1]!]!;
+        steps.push(
+          rule >= 0
+            ? { type: 'SNAT', link, from: p.src!, to, reason: 'egress', egress: masq!.describe(rule, node, family, p.src!) }
+            : { type: 'SNAT', link, from: p.src!, to, reason: MASQ_REASONS[r[i + 2]!]! },
+        );
         p.src = to;
-        i += 3;
+        i += 5;
         break;
       }
       case DECAP: {

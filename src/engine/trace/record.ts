@@ -16,7 +16,9 @@
 //   DNAT sp kind frontend node verdict chain route masq endpoint port   kube-proxy's rules (service/nat.ts): the Service
 //     port, how it was met (service/table.ts), the frontend (-1 for a NodePort), the node, the verdict, chain and why
 //     (service/policy.ts), the masquerade mark, the endpoint taken (-1 for none) and the destination port before DNAT
-//   SNAT link reason              the masquerade of a marked packet as it leaves by link, to the source its route gives
+//   SNAT link reason rule node    the masquerade of a packet as it leaves a node by link: kube-proxy's of a packet it
+//     marked (reason, rule -1), to the source its route gives; or the data path's egress rule `rule` of node `node`
+//     (compile/masquerade.ts, reason 0), to the route's source or the rule's --to-source
 //   POLICY direction verdict pod peerPod policy rule peer port tier passPolicy passRule   the policies' verdict
 //     (policy/policies.ts, policy/admin.ts): pod and peerPod are PolicySet pod numbers (-1: not a pod), policy rule
 //     peer port the deciding rule's (-1 where none): a NetworkPolicy's allowing rule under tier NETWORK_POLICY, the
@@ -210,10 +212,12 @@ export class Recorder {
     this.put(port);
   }
 
-  snat(link: number, reason: number): void {
+  snat(link: number, reason: number, rule = -1, node = -1): void {
     this.put(SNAT);
     this.put(link);
     this.put(reason);
+    this.put(rule);
+    this.put(node);
   }
 
   policy(egress: boolean, verdict: number, pod: number, peerPod: number, policy: number, rule: number, peer: number, port: number, tier: number, passPolicy: number, passRule: number): void {

@@ -165,6 +165,7 @@ export class Walker {
     // across a bridge the destination pod's), after kube-proxy's DNAT there, so against the endpoint and its port; the
     // destination pod's ingress at delivery, against the source the packet has then (masqueraded or not).
     const policies = flow.established ? undefined : fabric.policies;
+    const masq = fabric.masquerade;
     let egressFrom = policies === undefined ? -1 : policies.podOfNetns[source]!;
 
     for (;;) {
@@ -305,7 +306,10 @@ export class Walker {
       const out = pinned >= 0 ? pinned : fabric.linkAt(ns, dev);
       record.out(hop, out);
       if (!fabric.hasCarrier(out)) return this.drop(fabric, flow, choices, LINK_DOWN, out);
-      if (depth === 0 && nat.wantsSnat(ns)) nat.postrouting(fabric, record, ns, out, group, choice);
+      if (depth === 0 && !nat.snatted) {
+        if (nat.wantsSnat(ns)) nat.postrouting(fabric, record, ns, out, group, choice);
+        else if (masq !== undefined && masq.nodeOfNetns[ns]! >= 0) nat.egress(fabric, masq, record, ns, out, group, choice, family, d0, d1, d2, d3, dstOwner);
+      }
       const gateway = fibs.hasGateway(nh);
 
       const mode = fabric.tunnelMode(out);

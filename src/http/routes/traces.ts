@@ -24,6 +24,9 @@ const traceBatchDoc = {
     'address, then on from that node to the client, when the request was masqueraded); an `UNNAT` step in the node\n' +
     'that translated the request says how conntrack rewrites the reply (its source back to the Service address and\n' +
     'port; its destination back to the client); a reply that does not pass that node fails (`returnFails`), with a note.\n' +
+    'A flow the data path masqueraded on its way out (an `egress` SNAT: flannel, Calico natOutgoing, Cilium, kindnet,\n' +
+    'ip-masq-agent, the AWS VPC CNI) is traced back to the node\'s address it left with (from where it left the model,\n' +
+    'for an outside destination), un-NATed there (an `UNNAT` step with `dst` only) and on to the pod.\n' +
     '`format=text` (or `Accept: text/plain`) gives one summary line per flow.\n' +
     '\n' +
     '`detail` says how much each trace holds (`hops`: no prose, `summary`: no hops) and `paths` how many paths of a\n' +

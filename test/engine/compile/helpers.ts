@@ -11,6 +11,25 @@ import { example } from '../../helpers/examples.js';
 
 export const compile = (doc: ClusterDoc): CompiledTopology => compileTopology(checkTopology({ cluster: doc }));
 
+/**
+ * Two nodes on 192.168.0.0/24 (pod CIDRs 10.244.1.0/24 and 10.244.2.0/24), pod `a` on node-a and `b` on node-b, the
+ * data path `cni`, and the rest as given: the egress masquerade's tests.
+ */
+export function twoPods(cni: ClusterDoc['cni'], more: Partial<ClusterDoc> = {}): ClusterDoc {
+  return {
+    nodes: [
+      { name: 'node-a', addresses: [{ type: 'InternalIP', address: '192.168.0.11' }], podCIDRs: ['10.244.1.0/24'] },
+      { name: 'node-b', addresses: [{ type: 'InternalIP', address: '192.168.0.12' }], podCIDRs: ['10.244.2.0/24'] },
+    ],
+    pods: [
+      { name: 'a', nodeName: 'node-a', podIPs: ['10.244.1.2'] },
+      { name: 'b', nodeName: 'node-b', podIPs: ['10.244.2.2'] },
+    ],
+    cni,
+    ...more,
+  };
+}
+
 /** A copy of an example's cluster, to change before compiling. */
 export const exampleCluster = (name: string): ClusterDoc => structuredClone(example(name).cluster!);
 

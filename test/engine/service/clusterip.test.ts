@@ -211,3 +211,19 @@ describe('nftables mode: cluster-ips-check', () => {
     assert.equal(traceTo(c, 'default/client', '192.168.0.12', 'tcp', 22).report.disposition, 'DELIVERED');
   });
 });
+
+describe('kube-proxy in ipvs mode', () => {
+  test('a ping or another port to a ClusterIP: the answer says the node would take it itself (kube-ipvs0), as iptables would not', () => {
+    const iptables = compile(serviceCluster());
+    const ipvs = compile({ ...serviceCluster(), kubeProxy: { mode: 'ipvs' } });
+    const notes = (c: CompiledTopology, protocol: 'icmp' | 'tcp', port?: number) =>
+      answerFlow(c, { name: 'ipvs', revision: 1 }, { from: 'client', to: '10.96.0.10', protocol, ...(port ? { dstPort: port } : {}) } as never).notes ?? [];
+    assert.equal(notes(iptables, 'icmp').some((n) => n.includes('ipvs')), false);
+    assert.match(notes(ipvs, 'icmp').join('\n'), /ipvs mode, which binds every Service address to the kube-ipvs0 device of every node: a node takes a packet to 10\.96\.0\.10 as its own, so it answers the ping itself/);
+    assert.match(notes(ipvs, 'tcp', 8443).join('\n'), /it answers TCP to that port itself \(a reset, or ICMP port unreachable\)/);
+    // The Service's own port is translated the same way in both modes.
+    const dnat = (c: CompiledTopology) => dnatOf(traceTo(c, 'default/client', '10.96.0.10', 'tcp', 80).report.hops)!;
+    assert.equal(dnat(ipvs).mode, 'ipvs');
+    assert.deepEqual((dnat(ipvs).endpoints as object), dnat(iptables).endpoints);
+  });
+});

@@ -1,0 +1,110 @@
+// The egress masquerade's settings among a kubectl List's objects (engine/compile/masquerade.ts): ip-masq-agent's
+// ConfigMap (kube-system/ip-masq-agent, its `config` key in YAML or JSON, as the agent reads it), Calico's IPPools
+// (crd.projectcalico.org/v1 or projectcalico.org/v3), Cilium's cilium-config ConfigMap (enable-ipv4-masquerade,
+// enable-ipv6-masquerade, ipv4-native-routing-cidr, ipv6-native-routing-cidr, kube-proxy-replacement) and flannel's
+// kube-flannel-cfg ConfigMap (net-conf.json's Network and IPv6Network). What the List does not hold keeps the plugin's
+// default; an object of another plugin than the data path's is counted as ignored.
+import { Type } from '@sinclair/typebox';
+import { parse } from 'yaml';
+import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
+import { checkAsBody } from '../../topology/schema-check.js';
+import { badRequest } from './schema.js';
+
+interface Item {
+  kind: string;
+  metadata?: { name?: unknown; namespace?: unknown };
+  data?: Record<string, unknown>;
+  spec?: Record<string, unknown>;
+}
+
+const Cidrs = Type.Array(Type.String({ minLength: 4, maxLength: 64 }), { maxItems: 64 });
+/** The agent's config file as it reads it: the fields that change outcomes are checked, the rest (resyncInterval…) accepted. */
+const AgentConfig = Type.Object(
+  { nonMasqueradeCIDRs: Type.Optional(Cidrs), masqLinkLocal: Type.Optional(Type.Boolean()), masqLinkLocalIPv6: Type.Optional(Type.Boolean()) },
+  { additionalProperties: true },
+);
+const IPPoolSpec = Type.Object(
+  { cidr: Type.String({ minLength: 4, maxLength: 64 }), natOutgoing: Type.Optional(Type.Boolean()), disabled: Type.Optional(Type.Boolean()) },
+  { additionalProperties: true },
+);
+const NetConf = Type.Object(
+  { Network: Type.Optional(Type.String({ minLength: 4, maxLength: 64 })), IPv6Network: Type.Optional(Type.String({ minLength: 4, maxLength: 64 })) },
+  { additionalProperties: true },
+);
+
+const isConfigMap = (item: Item, name: string, namespaces: readonly string[]) =>
+  item.kind === 'ConfigMap' && item.metadata?.name === name && namespaces.includes(String(item.metadata?.namespace));
+
+/** The text of a ConfigMap's key, parsed (YAML holds JSON); throws a 400 that points at it. */
+function parsed(item: Item, key: string, at: string, what: string): unknown {
+  const text = item.data?.[key];
+  const pointer = `${at}/data/${key}`;
+  if (typeof text !== 'string') throw badRequest(`${what} has no ${key}`, [{ pointer, detail: `is required: the configuration ${what} holds` }]);
+  try {
+    return parse(text);
+  } catch (err) {
+    throw badRequest(`${what}'s ${key} is not YAML or JSON`, [{ pointer, detail: (err as Error).message.split('\n')[0]! }]);
+  }
+}
+
+const kprValues: Record<string, boolean | undefined> = { true: true, strict: true, false: false, disabled: false };
+
+/** cilium-config's booleans, as the agent reads them ("true"/"false"); anything else is the default. */
+const flag = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : undefined);
+
+/**
+ * The data path with the settings the List gives, and ip-masq-agent's configuration when it holds one; takes the kinds
+ * read out of `ignored`.
+ */
+export function importMasquerade(items: readonly { kind: string }[] | undefined, cni: CniDoc, ignored: Record<string, number>): { cni: CniDoc; ipMasqAgent?: ClusterDoc['ipMasqAgent'] } {
+  let out: CniDoc = cni;
+  let ipMasqAgent: ClusterDoc['ipMasqAgent'];
+  const pools: NonNullable<Extract<CniDoc, { plugin: 'calico' }>['ipPools']> = [];
+  const read = (kind: string) => {
+    if (ignored[kind] !== undefined && --ignored[kind]! === 0) delete ignored[kind];
+  };
+  (items ?? []).forEach((raw, i) => {
+    const item = raw as Item;
+    const at = `/items/${i}`;
+    if (isConfigMap(item, 'ip-masq-agent', ['kube-system'])) {
+      const config = parsed(item, 'config', at, 'the ip-masq-agent ConfigMap');
+      checkAsBody(AgentConfig, config, `${at}/data/config`, "ip-masq-agent's config");
+      const c = config as { nonMasqueradeCIDRs?: string[]; masqLinkLocal?: boolean; masqLinkLocalIPv6?: boolean };
+      ipMasqAgent = {
+        ...(c.nonMasqueradeCIDRs !== undefined ? { nonMasqueradeCIDRs: c.nonMasqueradeCIDRs } : {}),
+        ...(c.masqLinkLocal !== undefined ? { masqLinkLocal: c.masqLinkLocal } : {}),
+        ...(c.masqLinkLocalIPv6 !== undefined ? { masqLinkLocalIPv6: c.masqLinkLocalIPv6 } : {}),
+        // The agent leaves IPv6 alone unless started with --enable-ipv6; a configuration that lists IPv6 asks for it.
+        ...((c.nonMasqueradeCIDRs ?? []).some((t) => t.includes(':')) ? { enableIPv6: true } : {}),
+        ...(cni.plugin === 'gke' ? { nomasqAllReservedRanges: true } : {}),
+      };
+      read('ConfigMap');
+    } else if (out.plugin === 'cilium' && isConfigMap(item, 'cilium-config', ['kube-system', 'cilium'])) {
+      const d = item.data ?? {};
+      const text = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined);
+      const settings = {
+        enableIPv4Masquerade: flag(d['enable-ipv4-masquerade']),
+        enableIPv6Masquerade: flag(d['enable-ipv6-masquerade']),
+        ipv4NativeRoutingCIDR: text('ipv4-native-routing-cidr'),
+        ipv6NativeRoutingCIDR: text('ipv6-native-routing-cidr'),
+        // 'strict' is the value of Cilium before 1.14 for 'true', 'disabled' for 'false'; 'partial' says too little.
+        kubeProxyReplacement: kprValues[String(d['kube-proxy-replacement'])],
+      };
+      out = { ...out, ...Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) };
+      read('ConfigMap');
+    } else if (out.plugin === 'flannel' && isConfigMap(item, 'kube-flannel-cfg', ['kube-flannel', 'kube-system'])) {
+      const conf = parsed(item, 'net-conf.json', at, 'the kube-flannel-cfg ConfigMap');
+      checkAsBody(NetConf, conf, `${at}/data/net-conf.json`, "flannel's net-conf.json");
+      const c = conf as { Network?: string; IPv6Network?: string };
+      out = { ...out, ...(c.Network !== undefined ? { network: c.Network } : {}), ...(c.IPv6Network !== undefined ? { ipv6Network: c.IPv6Network } : {}) };
+      read('ConfigMap');
+    } else if (out.plugin === 'calico' && item.kind === 'IPPool') {
+      checkAsBody(IPPoolSpec, item.spec, `${at}/spec`, 'the IPPool');
+      const s = item.spec as { cidr: string; natOutgoing?: boolean; disabled?: boolean };
+      pools.push({ cidr: s.cidr, ...(s.natOutgoing !== undefined ? { natOutgoing: s.natOutgoing } : {}), ...(s.disabled !== undefined ? { disabled: s.disabled } : {}) });
+      read('IPPool');
+    }
+  });
+  if (pools.length > 0 && out.plugin === 'calico') out = { ...out, ipPools: pools };
+  return { cni: out, ...(ipMasqAgent !== undefined ? { ipMasqAgent } : {}) };
+}

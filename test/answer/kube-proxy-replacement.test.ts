@@ -1,0 +1,31 @@
+// Cilium's kube-proxy replacement (cilium-config kube-proxy-replacement): a trace through a Service says that Cilium's
+// BPF programs, not kube-proxy's iptables rules, translate it, and where; the endpoints and the outcome are the same.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { answerFlow } from '../../src/answer/flow.js';
+import { compileTopology } from '../../src/engine/topology.js';
+import { checkTopologyBody } from '../../src/import/body.js';
+import { serviceCluster } from '../engine/service/clusters.js';
+
+type Json = Record<string, any>;
+
+function answer(kubeProxyReplacement: boolean | undefined, to: string): Json {
+  const cluster = { ...serviceCluster(), cni: { plugin: 'cilium' as const, ...(kubeProxyReplacement !== undefined ? { kubeProxyReplacement } : {}) } };
+  const compiled = compileTopology(checkTopologyBody({ cluster }).spec);
+  return answerFlow(compiled, { name: 'kpr', revision: 1 }, { from: 'client', to, port: 80, protocol: 'tcp', endpoint: '10.1.2.10' } as never);
+}
+
+test('with kube-proxy-replacement a trace to a ClusterIP says Cilium translates it at the socket or tc, with the same endpoints', () => {
+  const replaced = answer(true, 'svc/default/web');
+  const plain = answer(undefined, 'svc/default/web');
+  assert.equal(replaced.disposition, 'DELIVERED');
+  const dnat = (a: Json) => a.hops.flatMap((h: Json) => h.steps.filter((s: Json) => s.type === 'DNAT'));
+  assert.deepEqual(dnat(replaced)[0].to, dnat(plain)[0].to);
+  assert.deepEqual(dnat(replaced)[0].endpoints, dnat(plain)[0].endpoints);
+  const [note] = replaced.notes.filter((n: string) => n.startsWith("Cilium's kube-proxy replacement"));
+  assert.match(note, /translated at its socket \(connect\(\), before the packet exists\) or at the tc hook of its lxc device/);
+  assert.equal(plain.notes.some((n: string) => n.includes('kube-proxy replacement')), false);
+  assert.equal(answer(false, 'svc/default/web').notes.some((n: string) => n.includes('kube-proxy replacement')), false);
+  // A trace that meets no Service says nothing of it.
+  assert.equal(answer(true, 'client-b').notes.some((n: string) => n.includes('kube-proxy replacement')), false);
+});
