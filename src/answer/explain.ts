@@ -43,7 +43,7 @@ const rendered = new WeakMap<Route, RenderedRoute>();
 
 function render(route: Route, ns: Netns): RenderedRoute {
   const cached = rendered.get(route);
-  if (cached !== undefined && route.nexthops.every((nh, i) => ns.links[nh.dev]!.name === cached.devs[i])) return cached;
+  if (cached !== undefined && namesDevs(route, ns, cached.devs)) return cached;
   // toJSON writes the fields of `ip -j route`, which AnswerRoute types.
   const json = route.toJSON((dev) => ns.links[dev]!.name) as AnswerRoute;
   const parts = [json.type, json.dst, json.gateway ? `via ${json.gateway}` : undefined, json.dev ? `dev ${json.dev}` : undefined];
@@ -57,6 +57,13 @@ function render(route: Route, ns: Netns): RenderedRoute {
   return r;
 }
 
+/** Whether the route's next hops name, in `ns`, the devices `devs` does. */
+function namesDevs(route: Route, ns: Netns, devs: readonly string[]): boolean {
+  const { nexthops } = route;
+  for (let i = 0; i < nexthops.length; i++) if (ns.links[nexthops[i]!.dev]!.name !== devs[i]) return false;
+  return true;
+}
+
 function deepFreeze<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v);
   return Object.freeze(o);
@@ -67,16 +74,22 @@ function deepFreeze<T extends object>(o: T): T {
  * for one flow serves every later flow through the same netns, route or link: writing the prose afresh for every answer
  * cost eight times the trace itself. The pieces go around the hole, which may be in the sentence more than once.
  */
-type Template = readonly string[];
+interface Template {
+  /** The pieces before the first hole and after the last: a flat object, since its reads are a kept step's cost. */
+  readonly first: string;
+  readonly last: string;
+  /** The pieces between holes, when there are several. */
+  readonly middle: readonly string[] | undefined;
+}
 
 /** What stands for the hole while a template is made: no name holds it, since no stored text can. */
 const HOLE = '\u0000';
 
 function fill(t: Template, text: string): string {
-  if (t.length === 2) return t[0]! + text + t[1]!;
-  let s = t[0]!;
-  for (let i = 1; i < t.length; i++) s += text + t[i]!;
-  return s;
+  if (t.middle === undefined) return t.first + text + t.last;
+  let s = t.first;
+  for (const piece of t.middle) s += text + piece;
+  return s + text + t.last;
 }
 
 /**
@@ -84,39 +97,50 @@ function fill(t: Template, text: string): string {
  * when a name in the sentence holds the hole's character, so the pieces would not put it back together.
  */
 function templateOf(write: (text: string) => string, text: string, fresh: string): Template | undefined {
-  const t = write(HOLE).split(HOLE);
+  const pieces = write(HOLE).split(HOLE);
+  if (pieces.length < 2) return undefined;
+  const t: Template = { first: pieces[0]!, last: pieces[pieces.length - 1]!, middle: pieces.length > 2 ? pieces.slice(1, -1) : undefined };
   return fill(t, text) === fresh ? t : undefined;
 }
 
 /** Slots of the table of kept steps and templates per compiled revision (a power of two). */
 const KEPT_BITS = 18;
 
-/** What a slot holds: the value, and the object and number it was kept for (with the kind of step, its tag). */
-interface Slot {
-  readonly kind: number;
-  readonly owner: object;
-  readonly key: number;
-  readonly value: unknown;
-}
-
 /**
  * The steps and sentence templates of one compiled revision, per the fabric object they are about (a route, a link, a
  * gateway's address) and a number that says the rest (a netns, a next hop, the other links named). A direct-mapped table
- * of 2^KEPT_BITS slots: a lookup is an array read and a comparison rather than a hash map's probe, and the table's size
- * bounds it on a cluster of 5,000 nodes whose every pair of nodes has its own route step; two entries that meet in a
- * slot take turns. Kept as long as the revision is (a WeakMap on its fabric).
+ * of 2^KEPT_BITS slots in sets of two: a lookup is two array reads and comparisons rather than a hash map's probe, and the
+ * table's size bounds it on a cluster of 5,000 nodes whose every pair of nodes has its own route step; of three entries
+ * that meet in a set, the oldest is dropped (a table of single slots lost one answer's kept steps in eight). A slot is spread over parallel arrays rather than an object per slot: the reads of one lookup do not
+ * wait for each other, and keeping an entry allocates nothing. Kept as long as the revision is (a WeakMap on its fabric).
  */
 class Kept {
-  private readonly slots: (Slot | undefined)[] = new Array<Slot | undefined>(1 << KEPT_BITS).fill(undefined);
+  /** Per slot: the kind of entry, the object and number it was kept for, and the value. */
+  private readonly kinds = new Int8Array(1 << KEPT_BITS).fill(-1);
+  private readonly keys = new Int32Array(1 << KEPT_BITS);
+  private readonly owners: (object | undefined)[] = new Array<object | undefined>(1 << KEPT_BITS).fill(undefined);
+  private readonly values: unknown[] = new Array<unknown>(1 << KEPT_BITS).fill(undefined);
 
   /** `hash` spreads the entries over the slots: any number made of what tells them apart. */
   get<T>(kind: number, owner: object, key: number, hash: number): T | undefined {
-    const slot = this.slots[mix(hash, key)];
-    return slot !== undefined && slot.owner === owner && slot.key === key && slot.kind === kind ? (slot.value as T) : undefined;
+    const i = mix(hash, key) & ~1;
+    if (this.owners[i] === owner && this.keys[i] === key && this.kinds[i] === kind) return this.values[i] as T;
+    const j = i + 1;
+    return this.owners[j] === owner && this.keys[j] === key && this.kinds[j] === kind ? (this.values[j] as T) : undefined;
   }
 
+  /** The newest entry of a set takes its first slot, and the one it held the second: the one before that is dropped. */
   put<T>(kind: number, owner: object, key: number, hash: number, value: T): T {
-    this.slots[mix(hash, key)] = { kind, owner, key, value };
+    const i = mix(hash, key) & ~1;
+    const j = i + 1;
+    this.kinds[j] = this.kinds[i]!;
+    this.keys[j] = this.keys[i]!;
+    this.owners[j] = this.owners[i];
+    this.values[j] = this.values[i];
+    this.kinds[i] = kind;
+    this.keys[i] = key;
+    this.owners[i] = owner;
+    this.values[i] = value;
     return value;
   }
 }
@@ -166,11 +190,10 @@ type RouteStepJson = Static<typeof RouteStep>;
 
 function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): RouteStepJson {
   const dstText = addrText(ctx, dst);
-  if (route !== undefined && dst === ctx.dst && !route.ecmp && ctx.prose) {
+  const kept = route !== undefined && ctx.prose ? keptRoute(ctx, ns, dst, route, nexthop, dstText) : undefined;
+  if (kept !== undefined && dst === ctx.dst && !route!.ecmp) {
     // The common step, as one literal: its fields in the order the answer has always listed them.
-    const prose = keptRouteProse(ctx, ns, dst, route, nexthop, dstText);
-    const table = bpfDevice(ns, route, nexthop) ? 'bpf' : 'main';
-    return { type: 'ROUTE', table, route: render(route, ns).json, candidates: prose.candidates, explanation: prose.explanation };
+    return { type: 'ROUTE', table: kept.table, route: kept.route, candidates: kept.candidates, explanation: fill(kept, dstText) };
   }
   // Built field by field otherwise, in the same order (JSON keeps the order of insertion).
   const step = { type: 'ROUTE' } as RouteStepJson;
@@ -185,33 +208,43 @@ function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined,
   step.table = bpfDevice(ns, route, nexthop) ? 'bpf' : 'main';
   step.route = render(route, ns).json;
   if (route.ecmp) step.nexthop = nexthop;
-  if (ctx.prose) Object.assign(step, keptRouteProse(ctx, ns, dst, route, nexthop, dstText));
+  if (kept !== undefined) {
+    step.candidates = kept.candidates;
+    step.explanation = fill(kept, dstText);
+  } else if (ctx.prose) Object.assign(step, routeProse(ctx, ns, dst, route, nexthop, dstText));
   return step;
 }
 
-/** A route's candidates and sentence for one netns: every destination it is the longest match of has the same ones. */
-interface RouteProse {
+/**
+ * A ROUTE step but for the destination's text, for one netns: every destination the route is the longest match of has
+ * the same table, candidates and sentence. One flat object, so that a kept step costs few reads.
+ */
+interface KeptRoute extends Template {
+  readonly table: 'main' | 'bpf';
+  readonly route: Readonly<AnswerRoute>;
   readonly candidates: NonNullable<RouteStepJson['candidates']>;
-  readonly explanation: Template;
 }
 
 /**
- * A ROUTE step's candidates and sentence, kept per (route, netns, next hop, outer or not). The routes that
- * contain a destination are those whose prefixes contain its longest match (prefixes that contain one address are
- * nested), so they, and the sentence but for the address, are the same for every destination of the route.
+ * A ROUTE step's parts, kept per (route, netns, next hop, outer or not); undefined when they cannot be (a next hop out
+ * of range, a name that holds the hole). The routes that contain a destination are those whose prefixes contain its
+ * longest match (prefixes that contain one address are nested), so they, and the sentence but for the address, are the
+ * same for every destination of the route.
  */
-function keptRouteProse(ctx: Context, ns: Netns, dst: Addr, route: Route, nexthop: number, dstText: string): { candidates: RouteProse['candidates']; explanation: string } {
+function keptRoute(ctx: Context, ns: Netns, dst: Addr, route: Route, nexthop: number, dstText: string): KeptRoute | undefined {
   const width = Math.max(1, route.nexthops.length);
+  if (nexthop < 0 || nexthop >= width) return undefined;
   const key = (ns.id * 2 + (dst === ctx.dst ? 0 : 1)) * width + nexthop;
-  const cacheable = nexthop >= 0 && nexthop < width;
-  const kept = cacheable ? ctx.kept.get<RouteProse | null>(ROUTE_PROSE, route, key, routeHash(route)) : null;
-  if (kept) return { candidates: kept.candidates, explanation: fill(kept.explanation, dstText) };
+  const kept = ctx.kept.get<KeptRoute | null>(ROUTE_PROSE, route, key, routeHash(route));
+  if (kept !== undefined) return kept ?? undefined;
   const fresh = routeProse(ctx, ns, dst, route, nexthop, dstText);
-  if (kept === undefined) {
-    const template = templateOf((text) => routeProse(ctx, ns, dst, route, nexthop, text).explanation, dstText, fresh.explanation);
-    ctx.kept.put(ROUTE_PROSE, route, key, routeHash(route), template === undefined ? null : { candidates: deepFreeze(fresh.candidates), explanation: template });
-  }
-  return fresh;
+  const template = templateOf((text) => routeProse(ctx, ns, dst, route, nexthop, text).explanation, dstText, fresh.explanation);
+  const made: KeptRoute | undefined =
+    template === undefined
+      ? undefined
+      : { ...template, table: bpfDevice(ns, route, nexthop) ? 'bpf' : 'main', route: render(route, ns).json, candidates: deepFreeze(fresh.candidates) };
+  ctx.kept.put(ROUTE_PROSE, route, key, routeHash(route), made ?? null);
+  return made;
 }
 
 /** The tunnel device of Cilium's BPF program when it, not the route, forwards the packet: one with an ipcache. */
