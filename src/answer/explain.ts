@@ -106,47 +106,49 @@ function templateOf(write: (text: string) => string, text: string, fresh: string
 /** Slots of the table of kept steps and templates per compiled revision (a power of two). */
 const KEPT_BITS = 18;
 
+/** The largest tag a slot holds: a kind and a key below it are a small integer, which V8 keeps in the array itself. */
+const MAX_TAG = 2 ** 30;
+
 /**
  * The steps and sentence templates of one compiled revision, per the fabric object they are about (a route, a link, a
  * gateway's address) and a number that says the rest (a netns, a next hop, the other links named). A direct-mapped table
- * of 2^KEPT_BITS slots in sets of two: a lookup is two array reads and comparisons rather than a hash map's probe, and the
+ * of 2^KEPT_BITS slots in sets of two: a lookup is array reads and comparisons rather than a hash map's probe, and the
  * table's size bounds it on a cluster of 5,000 nodes whose every pair of nodes has its own route step; of three entries
- * that meet in a set, the oldest is dropped (a table of single slots lost one answer's kept steps in eight). A slot is spread over parallel arrays rather than an object per slot: the reads of one lookup do not
- * wait for each other, and keeping an entry allocates nothing. Kept as long as the revision is (a WeakMap on its fabric).
+ * that meet in a set, the oldest is dropped (a table of single slots lost one answer's kept steps in eight). A slot is
+ * three neighbouring elements of one array (tag, owner, value), so that a lookup reads one cache line: an answer's
+ * dozen lookups land on lines no other answer warmed, and reading them is most of what a kept step costs. Kept as long
+ * as the revision is (a WeakMap on its fabric).
  */
 class Kept {
-  /** Per slot: the kind of entry, the object and number it was kept for, and the value. */
-  private readonly kinds = new Int8Array(1 << KEPT_BITS).fill(-1);
-  private readonly keys = new Int32Array(1 << KEPT_BITS);
-  private readonly owners: (object | undefined)[] = new Array<object | undefined>(1 << KEPT_BITS).fill(undefined);
-  private readonly values: unknown[] = new Array<unknown>(1 << KEPT_BITS).fill(undefined);
+  private readonly slots: unknown[] = new Array<unknown>(3 << KEPT_BITS).fill(undefined);
 
   /** `hash` spreads the entries over the slots: any number made of what tells them apart. */
   get<T>(kind: number, owner: object, key: number, hash: number): T | undefined {
-    const i = mix(hash, key) & ~1;
-    if (this.owners[i] === owner && this.keys[i] === key && this.kinds[i] === kind) return this.values[i] as T;
-    const j = i + 1;
-    return this.owners[j] === owner && this.keys[j] === key && this.kinds[j] === kind ? (this.values[j] as T) : undefined;
+    const tag = key * 4 + kind;
+    const i = (mix(hash, key) & ~1) * 3;
+    const { slots } = this;
+    if (slots[i] === tag && slots[i + 1] === owner) return slots[i + 2] as T;
+    return slots[i + 3] === tag && slots[i + 4] === owner ? (slots[i + 5] as T) : undefined;
   }
 
   /** The newest entry of a set takes its first slot, and the one it held the second: the one before that is dropped. */
   put<T>(kind: number, owner: object, key: number, hash: number, value: T): T {
-    const i = mix(hash, key) & ~1;
-    const j = i + 1;
-    this.kinds[j] = this.kinds[i]!;
-    this.keys[j] = this.keys[i]!;
-    this.owners[j] = this.owners[i];
-    this.values[j] = this.values[i];
-    this.kinds[i] = kind;
-    this.keys[i] = key;
-    this.owners[i] = owner;
-    this.values[i] = value;
+    const tag = key * 4 + kind;
+    // A key too large for a small integer is not kept: it would be stored as a number object of its own.
+    if (!(Math.abs(tag) < MAX_TAG)) return value;
+    const i = (mix(hash, key) & ~1) * 3;
+    const { slots } = this;
+    slots[i + 3] = slots[i];
+    slots[i + 4] = slots[i + 1];
+    slots[i + 5] = slots[i + 2];
+    slots[i] = tag;
+    slots[i + 1] = owner;
+    slots[i + 2] = value;
     return value;
   }
 }
 
 const addrHash = (a: Addr) => a.w0 ^ a.w3;
-const routeHash = (r: Route) => addrHash(r.prefix.addr) ^ (r.prefix.bits << 24) ^ r.metric;
 
 function mix(a: number, b: number): number {
   return Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) >>> (32 - KEPT_BITS);
@@ -188,10 +190,10 @@ interface Context {
 
 type RouteStepJson = Static<typeof RouteStep>;
 
-function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): RouteStepJson {
+function routeStep(ctx: Context, ns: Netns, { dst, route, group, nexthop }: Extract<Step, { type: 'ROUTE' }>): RouteStepJson {
   const dstText = addrText(ctx, dst);
-  const kept = route !== undefined && ctx.prose ? keptRoute(ctx, ns, dst, route, nexthop, dstText) : undefined;
-  if (kept !== undefined && dst === ctx.dst && !route!.ecmp) {
+  const kept = route !== undefined && ctx.prose ? keptRoute(ctx, ns, dst, route, group, nexthop, dstText) : undefined;
+  if (kept !== undefined && dst === ctx.dst && !kept.ecmp) {
     // The common step, as one literal: its fields in the order the answer has always listed them.
     return { type: 'ROUTE', table: kept.table, route: kept.route, candidates: kept.candidates, explanation: fill(kept, dstText) };
   }
@@ -220,30 +222,34 @@ function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined,
  * the same table, candidates and sentence. One flat object, so that a kept step costs few reads.
  */
 interface KeptRoute extends Template {
+  readonly ecmp: boolean;
   readonly table: 'main' | 'bpf';
   readonly route: Readonly<AnswerRoute>;
   readonly candidates: NonNullable<RouteStepJson['candidates']>;
 }
 
+/** How many next hops of an ECMP route the parts of its steps are kept for. */
+const KEPT_NEXTHOPS = 64;
+
 /**
- * A ROUTE step's parts, kept per (route, netns, next hop, outer or not); undefined when they cannot be (a next hop out
- * of range, a name that holds the hole). The routes that contain a destination are those whose prefixes contain its
+ * A ROUTE step's parts, kept per (route, netns, next hop, outer or not), and found by the route's number in the FIBs:
+ * reading the route's own fields would cost as much as the step. Undefined when they cannot be kept (a next hop past
+ * KEPT_NEXTHOPS, a name that holds the hole). The routes that contain a destination are those whose prefixes contain its
  * longest match (prefixes that contain one address are nested), so they, and the sentence but for the address, are the
  * same for every destination of the route.
  */
-function keptRoute(ctx: Context, ns: Netns, dst: Addr, route: Route, nexthop: number, dstText: string): KeptRoute | undefined {
-  const width = Math.max(1, route.nexthops.length);
-  if (nexthop < 0 || nexthop >= width) return undefined;
-  const key = (ns.id * 2 + (dst === ctx.dst ? 0 : 1)) * width + nexthop;
-  const kept = ctx.kept.get<KeptRoute | null>(ROUTE_PROSE, route, key, routeHash(route));
+function keptRoute(ctx: Context, ns: Netns, dst: Addr, route: Route, group: number, nexthop: number, dstText: string): KeptRoute | undefined {
+  if (nexthop < 0 || nexthop >= KEPT_NEXTHOPS) return undefined;
+  const key = (ns.id * 2 + (dst === ctx.dst ? 0 : 1)) * KEPT_NEXTHOPS + nexthop;
+  const kept = ctx.kept.get<KeptRoute | null>(ROUTE_PROSE, route, key, group);
   if (kept !== undefined) return kept ?? undefined;
   const fresh = routeProse(ctx, ns, dst, route, nexthop, dstText);
   const template = templateOf((text) => routeProse(ctx, ns, dst, route, nexthop, text).explanation, dstText, fresh.explanation);
   const made: KeptRoute | undefined =
     template === undefined
       ? undefined
-      : { ...template, table: bpfDevice(ns, route, nexthop) ? 'bpf' : 'main', route: render(route, ns).json, candidates: deepFreeze(fresh.candidates) };
-  ctx.kept.put(ROUTE_PROSE, route, key, routeHash(route), made ?? null);
+      : { ...template, ecmp: route.ecmp, table: bpfDevice(ns, route, nexthop) ? 'bpf' : 'main', route: render(route, ns).json, candidates: deepFreeze(fresh.candidates) };
+  ctx.kept.put(ROUTE_PROSE, route, key, group, made ?? null);
   return made;
 }
 
@@ -349,7 +355,7 @@ function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
       return ctx.kept.put(STEP, link, key, link.id, Object.freeze(out));
     }
     case 'ROUTE':
-      return routeStep(ctx, ns, step.dst, step.route, step.nexthop);
+      return routeStep(ctx, ns, step);
     case 'ENCAPSULATE':
       return encapsulateStep(ctx, ns, step);
     case 'DECAPSULATE': {

@@ -59,6 +59,8 @@ export type Step =
       readonly src: Addr;
       readonly dst: Addr;
       readonly route: Route | undefined;
+      /** The route's number in the fabric's FIBs (-1 with none): what an answer keys the parts it keeps for it by. */
+      readonly group: number;
       readonly nexthop: number;
     }
   | {
