@@ -97,9 +97,9 @@ function fill(t: Template, text: string): string {
  * when a name in the sentence holds the hole's character, so the pieces would not put it back together.
  */
 function templateOf(write: (text: string) => string, text: string, fresh: string): Template | undefined {
-  const pieces = write(HOLE).split(HOLE);
-  if (pieces.length < 2) return undefined;
-  const t: Template = { first: pieces[0]!, last: pieces[pieces.length - 1]!, middle: pieces.length > 2 ? pieces.slice(1, -1) : undefined };
+  const holed = write(HOLE);
+  if (!holed.includes(HOLE)) return undefined;
+  const t = holeOf(holed);
   return fill(t, text) === fresh ? t : undefined;
 }
 
@@ -160,6 +160,8 @@ const ROUTE_PROSE = 0;
 const SENTENCE = 1;
 /** Steps that name nothing of the flow but its TTL, whole and frozen: BRIDGE, RECEIVE, TRANSMIT to a gateway. */
 const STEP = 2;
+/** A whole hop but for the destination's text, per its entries in the walk's record (see keptHop). */
+const HOP = 3;
 
 const keptByFabric = new WeakMap<Fabric, Kept>();
 
@@ -604,7 +606,143 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
   }
 }
 
-function answerHop(ctx: Context, hop: Hop): BareHop {
+/**
+ * A hop's answer but for the destination's text, kept per the hop's entries in the walk's record: the netns, links,
+ * routes and next hops they number decide every other field. Made once from the answer with a hole for the text, it
+ * serves later answers through the hop with a few reads of neighbouring memory, where building the hop step by step
+ * reads a dozen objects no recent answer touched (its netns, links, routes and their kept parts), which was most of an
+ * answer's cost on a large cluster.
+ */
+interface KeptHop {
+  /** The hop's entries, compared in full: the key only hashes them. */
+  readonly entries: Int32Array;
+  readonly netns: string;
+  readonly kind: BareHop['kind'];
+  readonly node: string | undefined;
+  readonly in: string | undefined;
+  readonly out: string | undefined;
+  /** Per step: the step, shared and frozen, or the fields of one the text goes into. */
+  readonly steps: readonly (BareStep | HoledStep)[];
+}
+
+/**
+ * A step with the destination's text in some of its fields: its fields in order, each as its name and its value, a
+ * Template where the text goes (one array rather than one per part: each is a read of memory no recent answer touched).
+ */
+class HoledStep {
+  constructor(readonly fields: readonly unknown[]) {}
+
+  fill(text: string): BareStep {
+    const step: Record<string, unknown> = {};
+    const { fields } = this;
+    for (let i = 0; i < fields.length; i += 2) {
+      const v = fields[i + 1];
+      step[fields[i] as string] = v instanceof Hole ? fill(v, text) : v;
+    }
+    return step as unknown as BareStep;
+  }
+}
+
+/** A field's template in a HoledStep (a class, so that it is told apart from the values kept as they are). */
+class Hole implements Template {
+  constructor(
+    readonly first: string,
+    readonly last: string,
+    readonly middle: readonly string[] | undefined,
+  ) {}
+}
+
+/**
+ * Whether the hop's answer is decided by its record entries and the destination's text alone: steps that name nothing
+ * else of the flow (no source, no NAT, no policy, no tunnel, whose outer packet earlier hops decide), about the flow's
+ * own destination.
+ */
+function keepable(ctx: Context, hop: Hop): boolean {
+  // Whether the packet the hop's steps are about is known to be the flow's (a route lookup for its destination).
+  let flows = false;
+  for (const s of hop.steps) {
+    switch (s.type) {
+      case 'RECEIVE':
+      case 'BRIDGE':
+      case 'DELIVER':
+        break;
+      case 'ROUTE':
+        if (s.dst !== ctx.dst) return false;
+        flows = true;
+        break;
+      case 'TRANSMIT':
+        // Its next hop is a gateway the record names, or the destination of the packet routed.
+        if (!flows) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
+  const { record, start } = hop;
+  if (record === undefined || start === undefined || !keepable(ctx, hop)) return answerHopAfresh(ctx, hop);
+  let h = ctx.prose ? 1 : 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ record[i]!, 0x9e3779b1) ^ (h >>> 15);
+  const key = ((h >>> 6) << 1) | (ctx.prose ? 1 : 0);
+  let kept = ctx.kept.get<KeptHop | null>(HOP, hop.netns, key, h);
+  if (kept !== undefined && kept !== null && !sameEntries(kept.entries, record, start, end)) kept = undefined;
+  if (kept === undefined) {
+    kept = keepHop(ctx, hop, record, start, end);
+    ctx.kept.put(HOP, hop.netns, key, h, kept);
+  }
+  if (kept === null) return answerHopAfresh(ctx, hop);
+  return fromKept(kept, ctx.dstText);
+}
+
+function sameEntries(entries: Int32Array, record: readonly number[], start: number, end: number): boolean {
+  if (entries.length !== end - start) return false;
+  for (let i = 0; i < entries.length; i++) if (entries[i] !== record[start + i]) return false;
+  return true;
+}
+
+function fromKept(kept: KeptHop, text: string): BareHop {
+  const out = { netns: kept.netns, kind: kept.kind } as BareHop;
+  if (kept.node !== undefined) out.node = kept.node;
+  if (kept.in !== undefined) out.in = kept.in;
+  if (kept.out !== undefined) out.out = kept.out;
+  const steps: BareStep[] = [];
+  for (const s of kept.steps) steps.push(s instanceof HoledStep ? s.fill(text) : s);
+  out.steps = steps;
+  return out;
+}
+
+/** The hop's kept answer, made from its answer with a hole for the text; null when the hole does not come out right. */
+function keepHop(ctx: Context, hop: Hop, record: readonly number[], start: number, end: number): KeptHop | null {
+  const holed = answerHopAfresh({ ...ctx, dstText: HOLE }, hop);
+  const { netns, kind, node, in: inLink, out: outLink } = holed;
+  if ([netns, node, inLink, outLink].some((t) => t?.includes(HOLE))) return null;
+  const steps: (BareStep | HoledStep)[] = [];
+  for (const step of holed.steps) {
+    const fields: unknown[] = [];
+    let holes = false;
+    for (const [k, v] of Object.entries(step)) {
+      // The text inside a nested object (a route, who answered) is not one this hop can fill.
+      if (typeof v === 'object' && v !== null && JSON.stringify(v).includes(HOLE)) return null;
+      const hole = typeof v === 'string' && v.includes(HOLE);
+      holes ||= hole;
+      fields.push(k, hole ? holeOf(v) : v);
+    }
+    steps.push(holes ? new HoledStep(fields) : deepFreeze(step));
+  }
+  const kept: KeptHop = { entries: Int32Array.from(record.slice(start, end)), netns, kind, node, in: inLink, out: outLink, steps };
+  // The answer made from it must be the one made afresh, byte for byte.
+  return JSON.stringify(fromKept(kept, ctx.dstText)) === JSON.stringify(answerHopAfresh(ctx, hop)) ? kept : null;
+}
+
+function holeOf(text: string): Hole {
+  const pieces = text.split(HOLE);
+  return new Hole(pieces[0]!, pieces[pieces.length - 1]!, pieces.length > 2 ? pieces.slice(1, -1) : undefined);
+}
+
+function answerHopAfresh(ctx: Context, hop: Hop): BareHop {
   const { netns } = hop;
   const out = { netns: netns.name, kind: netns.kind } as BareHop;
   if (netns.node !== undefined) out.node = netns.node;
@@ -668,7 +806,8 @@ function hopByHop(ctx: Context, p: Path, names: { from: string; to: string }): E
   const hops: BareHop[] = [];
   // A path's own copy of the context: its DNAT and SNAT steps change the addresses the steps after them are about.
   const own = { ...ctx };
-  for (const h of p.hops) hops.push(answerHop(own, h));
+  const all = p.hops;
+  for (let i = 0; i < all.length; i++) hops.push(answerHop(own, all[i]!, all[i + 1]?.start ?? all[i]!.record?.length ?? 0));
   out.hops = hops as ExplainedPath['hops'];
   return out;
 }

@@ -94,7 +94,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
       case HOP:
         ns = fabric.netns[r[i + 1]!]!;
         steps = [];
-        hops.push({ netns: ns, in: linkOf(links, r[i + 2]!), out: linkOf(links, r[i + 3]!), steps });
+        hops.push({ netns: ns, in: linkOf(links, r[i + 2]!), out: linkOf(links, r[i + 3]!), steps, record: r, start: i });
         i += 4;
         break;
       case ORIGINATE:
