@@ -160,8 +160,14 @@ const ROUTE_PROSE = 0;
 const SENTENCE = 1;
 /** Steps that name nothing of the flow but its TTL, whole and frozen: BRIDGE, RECEIVE, TRANSMIT to a gateway. */
 const STEP = 2;
-/** A whole hop but for the destination's text, per its entries in the walk's record (see keptHop). */
+/** A whole hop but for the destination's text, per its entries in the walk's record (see KeptHop). */
 const HOP = 3;
+
+/**
+ * What an entry holds the first time its step, sentence or hop is made: what is kept is made from the second time on,
+ * since making it costs two or three times the answer made afresh, and on a large cluster most flows are asked once.
+ */
+const SEEN = Object.freeze({ seen: true });
 
 const keptByFabric = new WeakMap<Fabric, Kept>();
 
@@ -243,8 +249,12 @@ const KEPT_NEXTHOPS = 64;
 function keptRoute(ctx: Context, ns: Netns, dst: Addr, route: Route, group: number, nexthop: number, dstText: string): KeptRoute | undefined {
   if (nexthop < 0 || nexthop >= KEPT_NEXTHOPS) return undefined;
   const key = (ns.id * 2 + (dst === ctx.dst ? 0 : 1)) * KEPT_NEXTHOPS + nexthop;
-  const kept = ctx.kept.get<KeptRoute | null>(ROUTE_PROSE, route, key, group);
-  if (kept !== undefined) return kept ?? undefined;
+  const kept = ctx.kept.get<KeptRoute | null | typeof SEEN>(ROUTE_PROSE, route, key, group);
+  if (kept === undefined) {
+    ctx.kept.put(ROUTE_PROSE, route, key, group, SEEN);
+    return undefined;
+  }
+  if (kept !== SEEN) return (kept as KeptRoute | null) ?? undefined;
   const fresh = routeProse(ctx, ns, dst, route, nexthop, dstText);
   const template = templateOf((text) => routeProse(ctx, ns, dst, route, nexthop, text).explanation, dstText, fresh.explanation);
   const made: KeptRoute | undefined =
@@ -321,10 +331,11 @@ function addrText(ctx: Context, a: Addr): string {
  * DELIVER (-1), which names the link alone, and of TRANSMIT to the destination (>= 0), which names who answers ARP and how.
  */
 function keptSentence(ctx: Context, link: Link, key: number, text: string, write: (text: string) => string): string {
-  const kept = ctx.kept.get<Template | null>(SENTENCE, link, key, link.id);
-  if (kept) return fill(kept, text);
+  const kept = ctx.kept.get<Template | null | typeof SEEN>(SENTENCE, link, key, link.id);
+  if (kept !== undefined && kept !== null && kept !== SEEN) return fill(kept as Template, text);
   const fresh = write(text);
-  if (kept === undefined) ctx.kept.put(SENTENCE, link, key, link.id, templateOf(write, text, fresh) ?? null);
+  if (kept === undefined) ctx.kept.put(SENTENCE, link, key, link.id, SEEN);
+  else if (kept === SEEN) ctx.kept.put(SENTENCE, link, key, link.id, templateOf(write, text, fresh) ?? null);
   return fresh;
 }
 
@@ -687,14 +698,11 @@ function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
   let h = ctx.prose ? 1 : 0;
   for (let i = start; i < end; i++) h = Math.imul(h ^ record[i]!, 0x9e3779b1) ^ (h >>> 15);
   const key = ((h >>> 6) << 1) | (ctx.prose ? 1 : 0);
-  let kept = ctx.kept.get<KeptHop | null>(HOP, hop.netns, key, h);
-  if (kept !== undefined && kept !== null && !sameEntries(kept.entries, record, start, end)) kept = undefined;
-  if (kept === undefined) {
-    kept = keepHop(ctx, hop, record, start, end);
-    ctx.kept.put(HOP, hop.netns, key, h, kept);
-  }
-  if (kept === null) return answerHopAfresh(ctx, hop);
-  return fromKept(kept, ctx.dstText);
+  let kept = ctx.kept.get<KeptHop | null | typeof SEEN>(HOP, hop.netns, key, h);
+  if (kept === SEEN) kept = ctx.kept.put(HOP, hop.netns, key, h, keepHop(ctx, hop, record, start, end));
+  else if (kept !== undefined && kept !== null && !sameEntries((kept as KeptHop).entries, record, start, end)) kept = undefined;
+  if (kept === undefined) ctx.kept.put(HOP, hop.netns, key, h, SEEN);
+  return kept === undefined || kept === null ? answerHopAfresh(ctx, hop) : fromKept(kept as KeptHop, ctx.dstText);
 }
 
 function sameEntries(entries: Int32Array, record: readonly number[], start: number, end: number): boolean {
