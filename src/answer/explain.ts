@@ -43,7 +43,7 @@ const rendered = new WeakMap<Route, RenderedRoute>();
 
 function render(route: Route, ns: Netns): RenderedRoute {
   const cached = rendered.get(route);
-  if (cached !== undefined && route.nexthops.every((nh, i) => ns.links[nh.dev]!.name === cached.devs[i])) return cached;
+  if (cached !== undefined && namesDevs(route, ns, cached.devs)) return cached;
   // toJSON writes the fields of `ip -j route`, which AnswerRoute types.
   const json = route.toJSON((dev) => ns.links[dev]!.name) as AnswerRoute;
   const parts = [json.type, json.dst, json.gateway ? `via ${json.gateway}` : undefined, json.dev ? `dev ${json.dev}` : undefined];
@@ -57,6 +57,13 @@ function render(route: Route, ns: Netns): RenderedRoute {
   return r;
 }
 
+/** Whether the route's next hops name, in `ns`, the devices `devs` does. */
+function namesDevs(route: Route, ns: Netns, devs: readonly string[]): boolean {
+  const { nexthops } = route;
+  for (let i = 0; i < nexthops.length; i++) if (ns.links[nexthops[i]!.dev]!.name !== devs[i]) return false;
+  return true;
+}
+
 function deepFreeze<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v);
   return Object.freeze(o);
@@ -67,16 +74,22 @@ function deepFreeze<T extends object>(o: T): T {
  * for one flow serves every later flow through the same netns, route or link: writing the prose afresh for every answer
  * cost eight times the trace itself. The pieces go around the hole, which may be in the sentence more than once.
  */
-type Template = readonly string[];
+interface Template {
+  /** The pieces before the first hole and after the last: a flat object, since its reads are a kept step's cost. */
+  readonly first: string;
+  readonly last: string;
+  /** The pieces between holes, when there are several. */
+  readonly middle: readonly string[] | undefined;
+}
 
 /** What stands for the hole while a template is made: no name holds it, since no stored text can. */
 const HOLE = '\u0000';
 
 function fill(t: Template, text: string): string {
-  if (t.length === 2) return t[0]! + text + t[1]!;
-  let s = t[0]!;
-  for (let i = 1; i < t.length; i++) s += text + t[i]!;
-  return s;
+  if (t.middle === undefined) return t.first + text + t.last;
+  let s = t.first;
+  for (const piece of t.middle) s += text + piece;
+  return s + text + t.last;
 }
 
 /**
@@ -84,45 +97,58 @@ function fill(t: Template, text: string): string {
  * when a name in the sentence holds the hole's character, so the pieces would not put it back together.
  */
 function templateOf(write: (text: string) => string, text: string, fresh: string): Template | undefined {
-  const t = write(HOLE).split(HOLE);
+  const holed = write(HOLE);
+  if (!holed.includes(HOLE)) return undefined;
+  const t = holeOf(holed);
   return fill(t, text) === fresh ? t : undefined;
 }
 
 /** Slots of the table of kept steps and templates per compiled revision (a power of two). */
 const KEPT_BITS = 18;
 
-/** What a slot holds: the value, and the object and number it was kept for (with the kind of step, its tag). */
-interface Slot {
-  readonly kind: number;
-  readonly owner: object;
-  readonly key: number;
-  readonly value: unknown;
-}
+/** The largest tag a slot holds: a kind and a key below it are a small integer, which V8 keeps in the array itself. */
+const MAX_TAG = 2 ** 30;
 
 /**
  * The steps and sentence templates of one compiled revision, per the fabric object they are about (a route, a link, a
  * gateway's address) and a number that says the rest (a netns, a next hop, the other links named). A direct-mapped table
- * of 2^KEPT_BITS slots: a lookup is an array read and a comparison rather than a hash map's probe, and the table's size
- * bounds it on a cluster of 5,000 nodes whose every pair of nodes has its own route step; two entries that meet in a
- * slot take turns. Kept as long as the revision is (a WeakMap on its fabric).
+ * of 2^KEPT_BITS slots in sets of two: a lookup is array reads and comparisons rather than a hash map's probe, and the
+ * table's size bounds it on a cluster of 5,000 nodes whose every pair of nodes has its own route step; of three entries
+ * that meet in a set, the oldest is dropped (a table of single slots lost one answer's kept steps in eight). A slot is
+ * three neighbouring elements of one array (tag, owner, value), so that a lookup reads one cache line: an answer's
+ * dozen lookups land on lines no other answer warmed, and reading them is most of what a kept step costs. Kept as long
+ * as the revision is (a WeakMap on its fabric).
  */
 class Kept {
-  private readonly slots: (Slot | undefined)[] = new Array<Slot | undefined>(1 << KEPT_BITS).fill(undefined);
+  private readonly slots: unknown[] = new Array<unknown>(3 << KEPT_BITS).fill(undefined);
 
   /** `hash` spreads the entries over the slots: any number made of what tells them apart. */
   get<T>(kind: number, owner: object, key: number, hash: number): T | undefined {
-    const slot = this.slots[mix(hash, key)];
-    return slot !== undefined && slot.owner === owner && slot.key === key && slot.kind === kind ? (slot.value as T) : undefined;
+    const tag = key * 4 + kind;
+    const i = (mix(hash, key) & ~1) * 3;
+    const { slots } = this;
+    if (slots[i] === tag && slots[i + 1] === owner) return slots[i + 2] as T;
+    return slots[i + 3] === tag && slots[i + 4] === owner ? (slots[i + 5] as T) : undefined;
   }
 
+  /** The newest entry of a set takes its first slot, and the one it held the second: the one before that is dropped. */
   put<T>(kind: number, owner: object, key: number, hash: number, value: T): T {
-    this.slots[mix(hash, key)] = { kind, owner, key, value };
+    const tag = key * 4 + kind;
+    // A key too large for a small integer is not kept: it would be stored as a number object of its own.
+    if (!(Math.abs(tag) < MAX_TAG)) return value;
+    const i = (mix(hash, key) & ~1) * 3;
+    const { slots } = this;
+    slots[i + 3] = slots[i];
+    slots[i + 4] = slots[i + 1];
+    slots[i + 5] = slots[i + 2];
+    slots[i] = tag;
+    slots[i + 1] = owner;
+    slots[i + 2] = value;
     return value;
   }
 }
 
 const addrHash = (a: Addr) => a.w0 ^ a.w3;
-const routeHash = (r: Route) => addrHash(r.prefix.addr) ^ (r.prefix.bits << 24) ^ r.metric;
 
 function mix(a: number, b: number): number {
   return Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) >>> (32 - KEPT_BITS);
@@ -134,6 +160,14 @@ const ROUTE_PROSE = 0;
 const SENTENCE = 1;
 /** Steps that name nothing of the flow but its TTL, whole and frozen: BRIDGE, RECEIVE, TRANSMIT to a gateway. */
 const STEP = 2;
+/** A whole hop but for the destination's text, per its entries in the walk's record (see KeptHop). */
+const HOP = 3;
+
+/**
+ * What an entry holds the first time its step, sentence or hop is made: what is kept is made from the second time on,
+ * since making it costs two or three times the answer made afresh, and on a large cluster most flows are asked once.
+ */
+const SEEN = Object.freeze({ seen: true });
 
 const keptByFabric = new WeakMap<Fabric, Kept>();
 
@@ -164,13 +198,12 @@ interface Context {
 
 type RouteStepJson = Static<typeof RouteStep>;
 
-function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined, nexthop: number): RouteStepJson {
+function routeStep(ctx: Context, ns: Netns, { dst, route, group, nexthop }: Extract<Step, { type: 'ROUTE' }>): RouteStepJson {
   const dstText = addrText(ctx, dst);
-  if (route !== undefined && dst === ctx.dst && !route.ecmp && ctx.prose) {
+  const kept = route !== undefined && ctx.prose ? keptRoute(ctx, ns, dst, route, group, nexthop, dstText) : undefined;
+  if (kept !== undefined && dst === ctx.dst && !kept.ecmp) {
     // The common step, as one literal: its fields in the order the answer has always listed them.
-    const prose = keptRouteProse(ctx, ns, dst, route, nexthop, dstText);
-    const table = bpfDevice(ns, route, nexthop) ? 'bpf' : 'main';
-    return { type: 'ROUTE', table, route: render(route, ns).json, candidates: prose.candidates, explanation: prose.explanation };
+    return { type: 'ROUTE', table: kept.table, route: kept.route, candidates: kept.candidates, explanation: fill(kept, dstText) };
   }
   // Built field by field otherwise, in the same order (JSON keeps the order of insertion).
   const step = { type: 'ROUTE' } as RouteStepJson;
@@ -185,33 +218,51 @@ function routeStep(ctx: Context, ns: Netns, dst: Addr, route: Route | undefined,
   step.table = bpfDevice(ns, route, nexthop) ? 'bpf' : 'main';
   step.route = render(route, ns).json;
   if (route.ecmp) step.nexthop = nexthop;
-  if (ctx.prose) Object.assign(step, keptRouteProse(ctx, ns, dst, route, nexthop, dstText));
+  if (kept !== undefined) {
+    step.candidates = kept.candidates;
+    step.explanation = fill(kept, dstText);
+  } else if (ctx.prose) Object.assign(step, routeProse(ctx, ns, dst, route, nexthop, dstText));
   return step;
 }
 
-/** A route's candidates and sentence for one netns: every destination it is the longest match of has the same ones. */
-interface RouteProse {
+/**
+ * A ROUTE step but for the destination's text, for one netns: every destination the route is the longest match of has
+ * the same table, candidates and sentence. One flat object, so that a kept step costs few reads.
+ */
+interface KeptRoute extends Template {
+  readonly ecmp: boolean;
+  readonly table: 'main' | 'bpf';
+  readonly route: Readonly<AnswerRoute>;
   readonly candidates: NonNullable<RouteStepJson['candidates']>;
-  readonly explanation: Template;
 }
 
+/** How many next hops of an ECMP route the parts of its steps are kept for. */
+const KEPT_NEXTHOPS = 64;
+
 /**
- * A ROUTE step's candidates and sentence, kept per (route, netns, next hop, outer or not). The routes that
- * contain a destination are those whose prefixes contain its longest match (prefixes that contain one address are
- * nested), so they, and the sentence but for the address, are the same for every destination of the route.
+ * A ROUTE step's parts, kept per (route, netns, next hop, outer or not), and found by the route's number in the FIBs:
+ * reading the route's own fields would cost as much as the step. Undefined when they cannot be kept (a next hop past
+ * KEPT_NEXTHOPS, a name that holds the hole). The routes that contain a destination are those whose prefixes contain its
+ * longest match (prefixes that contain one address are nested), so they, and the sentence but for the address, are the
+ * same for every destination of the route.
  */
-function keptRouteProse(ctx: Context, ns: Netns, dst: Addr, route: Route, nexthop: number, dstText: string): { candidates: RouteProse['candidates']; explanation: string } {
-  const width = Math.max(1, route.nexthops.length);
-  const key = (ns.id * 2 + (dst === ctx.dst ? 0 : 1)) * width + nexthop;
-  const cacheable = nexthop >= 0 && nexthop < width;
-  const kept = cacheable ? ctx.kept.get<RouteProse | null>(ROUTE_PROSE, route, key, routeHash(route)) : null;
-  if (kept) return { candidates: kept.candidates, explanation: fill(kept.explanation, dstText) };
-  const fresh = routeProse(ctx, ns, dst, route, nexthop, dstText);
+function keptRoute(ctx: Context, ns: Netns, dst: Addr, route: Route, group: number, nexthop: number, dstText: string): KeptRoute | undefined {
+  if (nexthop < 0 || nexthop >= KEPT_NEXTHOPS) return undefined;
+  const key = (ns.id * 2 + (dst === ctx.dst ? 0 : 1)) * KEPT_NEXTHOPS + nexthop;
+  const kept = ctx.kept.get<KeptRoute | null | typeof SEEN>(ROUTE_PROSE, route, key, group);
   if (kept === undefined) {
-    const template = templateOf((text) => routeProse(ctx, ns, dst, route, nexthop, text).explanation, dstText, fresh.explanation);
-    ctx.kept.put(ROUTE_PROSE, route, key, routeHash(route), template === undefined ? null : { candidates: deepFreeze(fresh.candidates), explanation: template });
+    ctx.kept.put(ROUTE_PROSE, route, key, group, SEEN);
+    return undefined;
   }
-  return fresh;
+  if (kept !== SEEN) return (kept as KeptRoute | null) ?? undefined;
+  const fresh = routeProse(ctx, ns, dst, route, nexthop, dstText);
+  const template = templateOf((text) => routeProse(ctx, ns, dst, route, nexthop, text).explanation, dstText, fresh.explanation);
+  const made: KeptRoute | undefined =
+    template === undefined
+      ? undefined
+      : { ...template, ecmp: route.ecmp, table: bpfDevice(ns, route, nexthop) ? 'bpf' : 'main', route: render(route, ns).json, candidates: deepFreeze(fresh.candidates) };
+  ctx.kept.put(ROUTE_PROSE, route, key, group, made ?? null);
+  return made;
 }
 
 /** The tunnel device of Cilium's BPF program when it, not the route, forwards the packet: one with an ipcache. */
@@ -280,10 +331,11 @@ function addrText(ctx: Context, a: Addr): string {
  * DELIVER (-1), which names the link alone, and of TRANSMIT to the destination (>= 0), which names who answers ARP and how.
  */
 function keptSentence(ctx: Context, link: Link, key: number, text: string, write: (text: string) => string): string {
-  const kept = ctx.kept.get<Template | null>(SENTENCE, link, key, link.id);
-  if (kept) return fill(kept, text);
+  const kept = ctx.kept.get<Template | null | typeof SEEN>(SENTENCE, link, key, link.id);
+  if (kept !== undefined && kept !== null && kept !== SEEN) return fill(kept as Template, text);
   const fresh = write(text);
-  if (kept === undefined) ctx.kept.put(SENTENCE, link, key, link.id, templateOf(write, text, fresh) ?? null);
+  if (kept === undefined) ctx.kept.put(SENTENCE, link, key, link.id, SEEN);
+  else if (kept === SEEN) ctx.kept.put(SENTENCE, link, key, link.id, templateOf(write, text, fresh) ?? null);
   return fresh;
 }
 
@@ -316,7 +368,7 @@ function answerStep(ctx: Context, hop: Hop, step: Step): BareStep {
       return ctx.kept.put(STEP, link, key, link.id, Object.freeze(out));
     }
     case 'ROUTE':
-      return routeStep(ctx, ns, step.dst, step.route, step.nexthop);
+      return routeStep(ctx, ns, step);
     case 'ENCAPSULATE':
       return encapsulateStep(ctx, ns, step);
     case 'DECAPSULATE': {
@@ -565,7 +617,140 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
   }
 }
 
-function answerHop(ctx: Context, hop: Hop): BareHop {
+/**
+ * A hop's answer but for the destination's text, kept per the hop's entries in the walk's record: the netns, links,
+ * routes and next hops they number decide every other field. Made once from the answer with a hole for the text, it
+ * serves later answers through the hop with a few reads of neighbouring memory, where building the hop step by step
+ * reads a dozen objects no recent answer touched (its netns, links, routes and their kept parts), which was most of an
+ * answer's cost on a large cluster.
+ */
+interface KeptHop {
+  /** The hop's entries, compared in full: the key only hashes them. */
+  readonly entries: Int32Array;
+  readonly netns: string;
+  readonly kind: BareHop['kind'];
+  readonly node: string | undefined;
+  readonly in: string | undefined;
+  readonly out: string | undefined;
+  /** Per step: the step, shared and frozen, or the fields of one the text goes into. */
+  readonly steps: readonly (BareStep | HoledStep)[];
+}
+
+/**
+ * A step with the destination's text in some of its fields: its fields in order, each as its name and its value, a
+ * Template where the text goes (one array rather than one per part: each is a read of memory no recent answer touched).
+ */
+class HoledStep {
+  constructor(readonly fields: readonly unknown[]) {}
+
+  fill(text: string): BareStep {
+    const step: Record<string, unknown> = {};
+    const { fields } = this;
+    for (let i = 0; i < fields.length; i += 2) {
+      const v = fields[i + 1];
+      step[fields[i] as string] = v instanceof Hole ? fill(v, text) : v;
+    }
+    return step as unknown as BareStep;
+  }
+}
+
+/** A field's template in a HoledStep (a class, so that it is told apart from the values kept as they are). */
+class Hole implements Template {
+  constructor(
+    readonly first: string,
+    readonly last: string,
+    readonly middle: readonly string[] | undefined,
+  ) {}
+}
+
+/**
+ * Whether the hop's answer is decided by its record entries and the destination's text alone: steps that name nothing
+ * else of the flow (no source, no NAT, no policy, no tunnel, whose outer packet earlier hops decide), about the flow's
+ * own destination.
+ */
+function keepable(ctx: Context, hop: Hop): boolean {
+  // Whether the packet the hop's steps are about is known to be the flow's (a route lookup for its destination).
+  let flows = false;
+  for (const s of hop.steps) {
+    switch (s.type) {
+      case 'RECEIVE':
+      case 'BRIDGE':
+      case 'DELIVER':
+        break;
+      case 'ROUTE':
+        if (s.dst !== ctx.dst) return false;
+        flows = true;
+        break;
+      case 'TRANSMIT':
+        // Its next hop is a gateway the record names, or the destination of the packet routed.
+        if (!flows) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
+  const { record, start } = hop;
+  if (record === undefined || start === undefined || !keepable(ctx, hop)) return answerHopAfresh(ctx, hop);
+  let h = ctx.prose ? 1 : 0;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ record[i]!, 0x9e3779b1) ^ (h >>> 15);
+  const key = ((h >>> 6) << 1) | (ctx.prose ? 1 : 0);
+  let kept = ctx.kept.get<KeptHop | null | typeof SEEN>(HOP, hop.netns, key, h);
+  if (kept === SEEN) kept = ctx.kept.put(HOP, hop.netns, key, h, keepHop(ctx, hop, record, start, end));
+  else if (kept !== undefined && kept !== null && !sameEntries((kept as KeptHop).entries, record, start, end)) kept = undefined;
+  if (kept === undefined) ctx.kept.put(HOP, hop.netns, key, h, SEEN);
+  return kept === undefined || kept === null ? answerHopAfresh(ctx, hop) : fromKept(kept as KeptHop, ctx.dstText);
+}
+
+function sameEntries(entries: Int32Array, record: readonly number[], start: number, end: number): boolean {
+  if (entries.length !== end - start) return false;
+  for (let i = 0; i < entries.length; i++) if (entries[i] !== record[start + i]) return false;
+  return true;
+}
+
+function fromKept(kept: KeptHop, text: string): BareHop {
+  const out = { netns: kept.netns, kind: kept.kind } as BareHop;
+  if (kept.node !== undefined) out.node = kept.node;
+  if (kept.in !== undefined) out.in = kept.in;
+  if (kept.out !== undefined) out.out = kept.out;
+  const steps: BareStep[] = [];
+  for (const s of kept.steps) steps.push(s instanceof HoledStep ? s.fill(text) : s);
+  out.steps = steps;
+  return out;
+}
+
+/** The hop's kept answer, made from its answer with a hole for the text; null when the hole does not come out right. */
+function keepHop(ctx: Context, hop: Hop, record: readonly number[], start: number, end: number): KeptHop | null {
+  const holed = answerHopAfresh({ ...ctx, dstText: HOLE }, hop);
+  const { netns, kind, node, in: inLink, out: outLink } = holed;
+  if ([netns, node, inLink, outLink].some((t) => t?.includes(HOLE))) return null;
+  const steps: (BareStep | HoledStep)[] = [];
+  for (const step of holed.steps) {
+    const fields: unknown[] = [];
+    let holes = false;
+    for (const [k, v] of Object.entries(step)) {
+      // The text inside a nested object (a route, who answered) is not one this hop can fill.
+      if (typeof v === 'object' && v !== null && JSON.stringify(v).includes(HOLE)) return null;
+      const hole = typeof v === 'string' && v.includes(HOLE);
+      holes ||= hole;
+      fields.push(k, hole ? holeOf(v) : v);
+    }
+    steps.push(holes ? new HoledStep(fields) : deepFreeze(step));
+  }
+  const kept: KeptHop = { entries: Int32Array.from(record.slice(start, end)), netns, kind, node, in: inLink, out: outLink, steps };
+  // The answer made from it must be the one made afresh, byte for byte.
+  return JSON.stringify(fromKept(kept, ctx.dstText)) === JSON.stringify(answerHopAfresh(ctx, hop)) ? kept : null;
+}
+
+function holeOf(text: string): Hole {
+  const pieces = text.split(HOLE);
+  return new Hole(pieces[0]!, pieces[pieces.length - 1]!, pieces.length > 2 ? pieces.slice(1, -1) : undefined);
+}
+
+function answerHopAfresh(ctx: Context, hop: Hop): BareHop {
   const { netns } = hop;
   const out = { netns: netns.name, kind: netns.kind } as BareHop;
   if (netns.node !== undefined) out.node = netns.node;
@@ -629,7 +814,8 @@ function hopByHop(ctx: Context, p: Path, names: { from: string; to: string }): E
   const hops: BareHop[] = [];
   // A path's own copy of the context: its DNAT and SNAT steps change the addresses the steps after them are about.
   const own = { ...ctx };
-  for (const h of p.hops) hops.push(answerHop(own, h));
+  const all = p.hops;
+  for (let i = 0; i < all.length; i++) hops.push(answerHop(own, all[i]!, all[i + 1]?.start ?? all[i]!.record?.length ?? 0));
   out.hops = hops as ExplainedPath['hops'];
   return out;
 }

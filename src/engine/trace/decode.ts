@@ -110,7 +110,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
       case HOP:
         ns = fabric.netns[r[i + 1]!]!;
         steps = [];
-        hops.push({ netns: ns, in: linkOf(links, r[i + 2]!), out: linkOf(links, r[i + 3]!), steps });
+        hops.push({ netns: ns, in: linkOf(links, r[i + 2]!), out: linkOf(links, r[i + 3]!), steps, record: r, start: i });
         i += 4;
         break;
       case ORIGINATE:
@@ -129,7 +129,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
           p.src = (found && routeSource(ns, found, r[i + 2]!, p.dst)) ?? UNSPECIFIED[p.dst.family];
           p.encap!.outer.src = p.src;
         }
-        steps.push({ type: 'ROUTE', netns: ns, src: p.src, dst: p.dst, route: found, nexthop: r[i + 2]! });
+        steps.push({ type: 'ROUTE', netns: ns, src: p.src, dst: p.dst, route: found, group: r[i + 1]!, nexthop: r[i + 2]! });
         i += 3;
         break;
       }

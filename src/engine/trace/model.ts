@@ -64,6 +64,8 @@ export type Step =
       readonly src: Addr;
       readonly dst: Addr;
       readonly route: Route | undefined;
+      /** The route's number in the fabric's FIBs (-1 with none): what an answer keys the parts it keeps for it by. */
+      readonly group: number;
       readonly nexthop: number;
     }
   | {
@@ -205,6 +207,12 @@ export interface Hop {
   /** The link it left by: the route's device, or for a netns it only crossed at L2, the bridge port. */
   readonly out: Link | undefined;
   readonly steps: readonly Step[];
+  /**
+   * The walk's record of the path and where this hop's entries start in it (they end where the next hop's start): the
+   * numbers that decide the hop, which an answer keys what it keeps for the hop by. None on a hop not made by a walk.
+   */
+  readonly record?: readonly number[];
+  readonly start?: number;
 }
 
 export interface Trace {
