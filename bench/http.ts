@@ -6,7 +6,7 @@
 // DATABASE_URL is set, on PostgreSQL too. Run with `npx tsx bench/http.ts [nodes] [podsPerNode] [seconds]`; writes
 // bench/results/http.json.
 import autocannon from 'autocannon';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCluster } from './cluster.js';
@@ -47,10 +47,35 @@ interface Figures {
   errors: number;
   non2xx: number;
   requests: number;
+  /** The server's CPU time per request, in µs: its main thread's, and all its other threads' (workers, GC, PGlite). */
+  cpuUs: { main: number; others: number };
 }
 
+/** CPU seconds the process's threads have used: the main thread's (its id is the process's) and the others'. */
+function cpuSeconds(pid: number): { main: number; others: number } {
+  const sum = { main: 0, others: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // utime and stime, in clock ticks (USER_HZ, 100 on Linux), after the command name in parentheses.
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      if (Number(tid) === pid) sum.main += seconds;
+      else sum.others += seconds;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return sum;
+}
+
+const perRequest = (a: { main: number; others: number }, b: { main: number; others: number }, n: number) => ({
+  main: Math.round(((b.main - a.main) * 1e6) / n),
+  others: Math.round(((b.others - a.others) * 1e6) / n),
+});
+
 /** `format`: undefined for the trivial route, else the trace route's format parameter ('' for JSON). */
-async function cannon(url: string, format: string | undefined, duration: number): Promise<Figures> {
+async function cannon(pid: number, url: string, format: string | undefined, duration: number): Promise<Figures> {
+  const before = cpuSeconds(pid);
   const r = await autocannon({
     url,
     connections,
@@ -76,6 +101,7 @@ async function cannon(url: string, format: string | undefined, duration: number)
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
     requests: r.requests.total,
+    cpuUs: perRequest(before, cpuSeconds(pid), r.requests.total),
   };
 }
 
@@ -115,6 +141,7 @@ async function run(backend: 'pglite' | 'pg') {
   if (nodeArgs.length > 0) mkdirSync(profDir, { recursive: true });
   const svc = await startService({ ...env, HELLO_PORT: String(helloPort) }, { entry: 'bench/http-server.ts', nodeArgs });
   try {
+    const pid = svc.child.pid!;
     const posted = await fetch(`${svc.url}/v1/topologies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     if (posted.status !== 201) throw new Error(`POST answered ${posted.status}: ${(await posted.text()).slice(0, 300)}`);
     const first = await fetch(`${svc.url}${tracePath('')}`);
@@ -122,13 +149,13 @@ async function run(backend: 'pglite' | 'pg') {
     await first.arrayBuffer();
     // A short warm-up of each route, so the JIT has settled before the measured runs; then a wait for every worker that
     // took a trace to have compiled the revision, so that no compile runs during the measured seconds.
-    await cannon(`http://127.0.0.1:${helloPort}/`, undefined, 2);
-    await cannon(svc.url, '', 2);
+    await cannon(pid, `http://127.0.0.1:${helloPort}/`, undefined, 2);
+    await cannon(pid, svc.url, '', 2);
     await settled(svc.url);
-    await cannon(svc.url, '&format=text', 1);
-    const hello = await cannon(`http://127.0.0.1:${helloPort}/`, undefined, seconds);
-    const json = await cannon(svc.url, '', seconds);
-    const text = await cannon(svc.url, '&format=text', seconds);
+    await cannon(pid, svc.url, '&format=text', 1);
+    const hello = await cannon(pid, `http://127.0.0.1:${helloPort}/`, undefined, seconds);
+    const json = await cannon(pid, svc.url, '', seconds);
+    const text = await cannon(pid, svc.url, '&format=text', seconds);
     const batchMs = await timed(3, () => fetch(`${svc.url}/v1/topologies/${name}/traces?detail=hops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batchBody }));
     const matrixPosted = await fetch(`${svc.url}/v1/topologies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: matrixBody });
     if (matrixPosted.status !== 201) throw new Error(`POST answered ${matrixPosted.status}: ${(await matrixPosted.text()).slice(0, 300)}`);
@@ -140,7 +167,7 @@ async function run(backend: 'pglite' | 'pg') {
     const ratios = { json: ratio(json), text: ratio(text), jsonP99: Math.round((json.p99Ms / hello.p99Ms) * 100) / 100, textP99: Math.round((text.p99Ms / hello.p99Ms) * 100) / 100 };
     const ok = (v: boolean) => (v ? 'met' : 'MISSED');
     const line = (label: string, f: Figures) =>
-      `${backend}: ${label.padEnd(11)} ${f.reqPerSec.toLocaleString('en')} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms (errors ${f.errors}, non-2xx ${f.non2xx})`;
+      `${backend}: ${label.padEnd(11)} ${f.reqPerSec.toLocaleString('en')} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms (errors ${f.errors}, non-2xx ${f.non2xx}); CPU per request: main thread ${f.cpuUs.main} µs, others ${f.cpuUs.others} µs`;
     console.log(line('hello-world', hello));
     console.log(line('trace json', json));
     console.log(line('trace text', text));
