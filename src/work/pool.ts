@@ -175,11 +175,12 @@ export class WorkPool {
       this.queue.splice(i, 1);
       const jobs = [job];
       const held = this.slots[index]?.held;
-      if (!job.heavy && held !== undefined) {
+      // Only light jobs on revisions the worker holds: none of them waits for another's compile.
+      const quick = (j: Job) => !j.heavy && !j.documents && held !== undefined && j.keys.every((k) => held.has(keyOf(k)));
+      if (quick(job)) {
         const share = Math.min(BUNDLE, Math.ceil((this.queue.length + 1) / idle));
         for (let j = i; j < this.queue.length && jobs.length < share; ) {
-          const next = this.queue[j]!;
-          if (!next.heavy && !next.documents && next.keys.every((k) => held.has(keyOf(k)))) jobs.push(...this.queue.splice(j, 1));
+          if (quick(this.queue[j]!)) jobs.push(...this.queue.splice(j, 1));
           else j++;
         }
       }
