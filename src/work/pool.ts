@@ -175,9 +175,10 @@ export class WorkPool {
       this.queue.splice(i, 1);
       const jobs = [job];
       const held = this.slots[index]?.held;
-      // Only light jobs on revisions the worker holds: none of them waits for another's compile.
+      // Only light jobs on revisions the worker holds: none of them waits for another's compile. Only on a light worker:
+      // one that yields the CPU, on a busy machine, would keep the whole bundle waiting for its turn.
       const quick = (j: Job) => !j.heavy && !j.documents && held !== undefined && j.keys.every((k) => held.has(keyOf(k)));
-      if (quick(job)) {
+      if (index >= this.options.heavyWorkers && quick(job)) {
         const share = Math.min(BUNDLE, Math.ceil((this.queue.length + 1) / idle));
         for (let j = i; j < this.queue.length && jobs.length < share; ) {
           if (quick(this.queue[j]!)) jobs.push(...this.queue.splice(j, 1));
