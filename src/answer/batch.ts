@@ -12,7 +12,8 @@ import type { BatchItem } from '../http/routes/traces.schemas.js';
 import { Problem, problemBody } from './problem.js';
 import { traceAnswer, type AnswerOptions, type FlowRequest } from './trace-answer.js';
 import { traceFlow } from './flow.js';
-import { answerTooLarge, jsonBytes } from './size.js';
+import { Buffer } from 'node:buffer';
+import { answerTooLarge } from './size.js';
 import { MAX_FLOWS } from '../topology/requests.js';
 
 export function checkFlowCount(flows: number): void {
@@ -198,7 +199,10 @@ export interface BatchOptions extends AnswerOptions {
   maxBytes: number;
 }
 
-/** Every flow's answer, or a 422 Problem as soon as the answers so far pass options.maxBytes. */
+/**
+ * Every flow's answer, or a 422 Problem as soon as the answers so far pass options.maxBytes; with each answer's JSON as
+ * it was measured (`json`), so that the answer is written out from them rather than serialised a second time.
+ */
 export function traceFlows(compiled: CompiledTopology, topology: { name: string; revision: number }, flows: FlowRequest[], options: BatchOptions) {
   const { bidirectional, maxBytes } = options;
   const byDisposition: Record<string, number> = {};
@@ -245,11 +249,13 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     };
   };
   const traces: Item[] = [];
+  const json: string[] = [];
   let bytes = 0;
   for (const flow of flows) {
     const item = itemOf(flow);
     // Each answer is counted as it is made, so that a batch too large to send stops here, not after its last flow.
-    const size = jsonBytes(item) + 1;
+    const text = JSON.stringify(item);
+    const size = Buffer.byteLength(text) + 1;
     if (bytes + size > maxBytes) {
       const done = traces.length;
       throw answerTooLarge(
@@ -260,6 +266,7 @@ export function traceFlows(compiled: CompiledTopology, topology: { name: string;
     }
     bytes += size;
     traces.push(item);
+    json.push(text);
   }
-  return { topology, count: { flows: flows.length, errors, byDisposition }, traces };
+  return { topology, count: { flows: flows.length, errors, byDisposition }, traces, json };
 }

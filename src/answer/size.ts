@@ -1,17 +1,10 @@
 // What an answer costs, counted while it is built: a batch that would pass the limit stops at the flow that passes it,
 // with a problem saying how to ask for less, rather than tracing every flow first and failing to send what it made.
 // Pure (no Fastify), like the answer builders it measures, so that it works wherever they run.
-import { Buffer } from 'node:buffer';
 import { Problem } from './problem.js';
 
 /** MAX_ANSWER_BYTES' default: more than any dashboard reads, far less than the largest string V8 builds. */
 export const DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024;
-
-/**
- * The bytes of a value's JSON in UTF-8: at least what the response serializer writes for it, which writes the same JSON
- * for the fields the schema declares and drops the others.
- */
-export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 
 /** How to make an answer smaller; `more` says what else the route allows (fewer flows). */
 const LESS = 'detail=hops (no prose) or detail=summary (no hops), or fewer paths per trace (paths=1)';

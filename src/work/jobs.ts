@@ -129,8 +129,12 @@ function batch(
     if (r === undefined) return { names: { revision: body.revision ?? null } };
     ({ flows, bidirectional } = body);
   }
-  const answer = traceFlows(r!.compiled, topologyOf(r!), flows!, { ...args.options, bidirectional: bidirectional ?? false });
-  const body = args.format === 'json' ? encoded('application/json; charset=utf-8', JSON.stringify(answer)) : encoded('text/plain; charset=utf-8', renderBatchText(answer));
+  const { json, ...answer } = traceFlows(r!.compiled, topologyOf(r!), flows!, { ...args.options, bidirectional: bidirectional ?? false });
+  // As JSON.stringify(answer) writes it, from the answers' JSON that measuring them made.
+  const body =
+    args.format === 'json'
+      ? encoded('application/json; charset=utf-8', `{"topology":${JSON.stringify(answer.topology)},"count":${JSON.stringify(answer.count)},"traces":[${json.join(',')}]}`)
+      : encoded('text/plain; charset=utf-8', renderBatchText(answer));
   return { ...body, byDisposition: answer.count.byDisposition };
 }
 

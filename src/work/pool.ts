@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { Problem } from '../answer/problem.js';
 import { type JobArgs, type JobKind, type JobResult } from './jobs.js';
-import { fromWire, keyOf, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+import { fromWire, keyOf, type CacheReport, type WorkerData, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
 import { threadSource } from '../threads.js';
 
 export interface PoolOptions {
@@ -13,7 +13,10 @@ export interface PoolOptions {
   workers: number;
   /** Jobs that may wait for a worker; one more is refused with 503. */
   queueLimit: number;
-  /** Of the workers, how many may run heavy jobs (batches, matrices, compiles) at once, so traces always find one. */
+  /**
+   * Of the workers, how many may run heavy jobs (batches, matrices, compiles), so traces always find one: the first
+   * ones, which yield the CPU to the main thread; the others run light jobs only, at the main thread's priority.
+   */
   heavyWorkers: number;
   /** Seconds a job may run before it is stopped and answered 503. */
   deadlineSeconds: number;
@@ -49,15 +52,25 @@ interface Job {
   transfer: ArrayBuffer[];
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
+  /** Answered (or failed) already: what the worker says of it later is not waited for. */
+  settled?: boolean;
 }
 
 interface Slot {
   index: number;
   worker: Worker;
-  job?: Job;
+  /** The jobs it runs, in order, all handed over in one message; none when idle. */
+  jobs: Job[];
   timer?: NodeJS.Timeout;
   held: Set<string>;
 }
+
+/**
+ * The most light jobs handed to a worker in one message. Under load, traces wait in the queue while a worker answers
+ * others; a message each way costs both threads more than a trace does, so those a worker can answer from what it holds
+ * go together, and come back together. Few enough that the first of them waits well under a millisecond for the last.
+ */
+const BUNDLE = 16;
 
 /** Tells how to ask for less when a kind of job does not finish in time. */
 const SMALLER: Record<JobKind, string> = {
@@ -98,7 +111,9 @@ export class WorkPool {
 
   /** Jobs being run. */
   get running(): number {
-    return this.slots.filter((s) => s?.job !== undefined).length;
+    let n = 0;
+    for (const slot of this.slots) n += slot?.jobs.length ?? 0;
+    return n;
   }
 
   run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, options: JobOptions = {}): Promise<JobResult<K>> {
@@ -141,42 +156,56 @@ export class WorkPool {
     await Promise.all(this.slots.map((slot) => slot?.worker.terminate()));
   }
 
-  private heavyRunning(): number {
-    return this.slots.filter((s) => s?.job?.heavy === true).length;
-  }
-
-  /** Gives waiting jobs to idle workers, in order, except heavy ones past their share of the workers. */
+  /**
+   * Gives waiting jobs to idle workers, in order; a heavy job waits for one of the heavy workers. A light job takes with
+   * it the light jobs after it that its worker can answer from the revisions it holds, their share of the queue.
+   */
   private pump(): void {
-    let heavy = this.heavyRunning();
-    for (let i = 0; i < this.queue.length; ) {
+    let idle = 0;
+    for (const slot of this.slots) if (slot === undefined || slot.jobs.length === 0) idle++;
+    for (let i = 0; i < this.queue.length && idle > 0; ) {
       const job = this.queue[i]!;
-      const isHeavy = job.heavy;
       const index = this.idleFor(job);
-      if (index === undefined) return;
-      if (isHeavy && heavy >= this.options.heavyWorkers) {
+      if (index === undefined) {
+        // A light job finds no idle worker at all, and so will none after it.
+        if (!job.heavy) return;
         i++;
         continue;
       }
       this.queue.splice(i, 1);
-      if (isHeavy) heavy++;
-      this.assign(index, job);
+      const jobs = [job];
+      const held = this.slots[index]?.held;
+      // Only light jobs on revisions the worker holds: none of them waits for another's compile. Only on a light worker:
+      // one that yields the CPU, on a busy machine, would keep the whole bundle waiting for its turn.
+      const quick = (j: Job) => !j.heavy && !j.documents && held !== undefined && j.keys.every((k) => held.has(keyOf(k)));
+      if (index >= this.options.heavyWorkers && quick(job)) {
+        const share = Math.min(BUNDLE, Math.ceil((this.queue.length + 1) / idle));
+        for (let j = i; j < this.queue.length && jobs.length < share; ) {
+          if (quick(this.queue[j]!)) jobs.push(...this.queue.splice(j, 1));
+          else j++;
+        }
+      }
+      idle--;
+      this.assign(index, jobs);
     }
   }
 
   /**
    * An idle worker for a job: the one holding most of its revisions, else one holding other revisions of its topology
    * (where the next revision of a topology is compiled, the diff with the previous one finds both), else the started one
-   * holding least, so that different topologies spread over the workers and their jobs can run side by side.
+   * holding least, so that different topologies spread over the workers and their jobs can run side by side; among
+   * equals, a light job takes a light worker, which runs at the main thread's priority.
    */
   private idleFor(job: Job): number | undefined {
     const keys = job.keys.map(keyOf);
     const topologies = job.keys.map((k) => `${k.id}:`);
     let best: number | undefined;
     let bestScore = -1;
-    for (let i = 0; i < this.slots.length; i++) {
+    const light = this.options.heavyWorkers;
+    for (let i = 0; i < (job.heavy ? light : this.slots.length); i++) {
       const slot = this.slots[i];
-      if (slot?.job !== undefined) continue;
-      let score = slot === undefined ? 0 : 2 - slot.held.size / (slot.held.size + 1);
+      if (slot !== undefined && slot.jobs.length > 0) continue;
+      let score = (slot === undefined ? 0 : 2 - slot.held.size / (slot.held.size + 1)) + (i >= light ? 1 : 0);
       if (slot !== undefined) {
         for (const key of keys) if (slot.held.has(key)) score += 100;
         for (const held of slot.held) if (topologies.some((t) => held.startsWith(t))) score += 10;
@@ -189,13 +218,13 @@ export class WorkPool {
   private spawn(index: number): Slot {
     const worker = new Worker(source.code, {
       eval: source.eval,
-      workerData: { cacheBytes: this.options.cacheBytes },
+      workerData: { cacheBytes: this.options.cacheBytes, yields: index < this.options.heavyWorkers } satisfies WorkerData,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb },
     });
     // An idle worker never keeps the process alive (the server ends through close(), tests and tools just exit); one
     // with a job does, as the request waiting for it would if it were any other I/O.
     worker.unref();
-    const slot: Slot = { index, worker, held: new Set() };
+    const slot: Slot = { index, worker, jobs: [], held: new Set() };
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
     worker.on('error', (err: Error & { code?: string }) => this.onDeath(slot, err));
     worker.on('exit', () => this.onDeath(slot, undefined));
@@ -203,69 +232,69 @@ export class WorkPool {
     return slot;
   }
 
-  private assign(index: number, job: Job): void {
+  private assign(index: number, jobs: Job[]): void {
     const slot = this.slots[index] ?? this.spawn(index);
-    slot.job = job;
+    slot.jobs = jobs;
     slot.worker.ref();
     slot.timer = setTimeout(() => this.expire(slot), this.options.deadlineSeconds * 1000);
-    slot.worker.postMessage({ type: 'job', job: job.id, kind: job.kind, keys: job.keys, documents: job.documents, args: job.args } satisfies ToWorker, job.transfer);
+    const message: ToWorker = { type: 'jobs', jobs: jobs.map((j) => ({ job: j.id, kind: j.kind, keys: j.keys, documents: j.documents, args: j.args })) };
+    slot.worker.postMessage(message, jobs.length === 1 ? jobs[0]!.transfer : jobs.flatMap((j) => j.transfer));
   }
 
   private onMessage(slot: Slot, message: FromWorker): void {
-    if (message.type === 'held') {
-      slot.held = new Set(message.cache.held);
-      this.options.onReport?.(slot.index, message.cache);
-      return;
-    }
-    const job = slot.job;
-    if (job === undefined || message.job !== job.id) return;
     if (message.type === 'need') {
+      const job = slot.jobs.find((j) => j.id === message.job);
+      if (job === undefined) return;
       const { key } = message;
       this.options.load(key).then(
         (document) => slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key), document } satisfies ToWorker),
         (err: unknown) => {
           // The worker lets go of the job; its answer to this one is not waited for.
           slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key) } satisfies ToWorker);
-          this.finish(slot, () => job.reject(err instanceof Error ? err : new Error(String(err))));
+          settle(job, () => job.reject(err instanceof Error ? err : new Error(String(err))));
         },
       );
       return;
     }
     slot.held = new Set(message.cache.held);
     this.options.onReport?.(slot.index, message.cache);
-    if (message.type === 'done') this.finish(slot, () => job.resolve(message.result));
-    else this.finish(slot, () => job.reject(fromWire(message.error)));
-  }
-
-  private finish(slot: Slot, settle: () => void): void {
+    if (message.type === 'held') return;
+    const { jobs } = slot;
+    if (jobs.length === 0 || message.outcomes[0]?.job !== jobs[0]!.id) return;
     clearTimeout(slot.timer);
-    slot.job = undefined;
+    slot.jobs = [];
     slot.worker.unref();
-    settle();
+    message.outcomes.forEach((outcome, i) => {
+      const job = jobs[i]!;
+      if ('error' in outcome) settle(job, () => job.reject(fromWire(outcome.error)));
+      else settle(job, () => job.resolve(outcome.result));
+    });
     this.pump();
     if (this.queue.length === 0 && this.running === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
   private expire(slot: Slot): void {
-    const job = slot.job;
-    if (job === undefined) return;
+    const { jobs } = slot;
+    if (jobs.length === 0) return;
     const seconds = this.options.deadlineSeconds;
     this.discard(slot);
-    job.reject(new Problem(503, 'deadline-exceeded', `the ${job.kind} did not finish within the deadline of ${seconds} s: ${SMALLER[job.kind]}`));
+    for (const job of jobs) {
+      settle(job, () => job.reject(new Problem(503, 'deadline-exceeded', `the ${job.kind} did not finish within the deadline of ${seconds} s: ${SMALLER[job.kind]}`)));
+    }
     void slot.worker.terminate();
     this.pump();
   }
 
   private onDeath(slot: Slot, err: (Error & { code?: string }) | undefined): void {
     if (this.slots[slot.index] !== slot) return;
-    const job = slot.job;
+    const { jobs } = slot;
     this.discard(slot);
-    if (job !== undefined) {
+    for (const job of jobs) {
       const detail =
         err?.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? `the ${job.kind} needed more than a worker's ${this.options.heapMb} MB of memory: ${SMALLER[job.kind]}`
           : `the worker running the ${job.kind} stopped${err ? ` (${err.message})` : ''}`;
-      job.reject(new Problem(503, 'unavailable', detail));
+      settle(job, () => job.reject(new Problem(503, 'unavailable', detail)));
     }
     this.pump();
   }
@@ -276,10 +305,17 @@ export class WorkPool {
    */
   private discard(slot: Slot): void {
     clearTimeout(slot.timer);
-    slot.job = undefined;
+    slot.jobs = [];
     this.options.onReport?.(slot.index, { held: [], bytes: 0, hits: 0, compiles: [] });
     if (this.slots[slot.index] !== slot) return;
     this.slots[slot.index] = undefined;
     if (!this.closed) this.spawn(slot.index);
   }
+}
+
+/** Answers a job once: a job the main thread gave up on (its document unreadable) is answered no more. */
+function settle(job: Job, answer: () => void): void {
+  if (job.settled === true) return;
+  job.settled = true;
+  answer();
 }

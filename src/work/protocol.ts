@@ -19,8 +19,25 @@ export interface StoredDocument {
   documentJson: string;
 }
 
+/** What a worker is started with. */
+export interface WorkerData {
+  /** Bytes of compiled revisions it keeps. */
+  cacheBytes: number;
+  /** It may run heavy jobs, and so yields the CPU to the main thread (and to the light workers). */
+  yields: boolean;
+}
+
+export interface JobMessage {
+  job: number;
+  kind: string;
+  keys: RevisionKey[];
+  documents: boolean;
+  args: unknown;
+}
+
 export type ToWorker =
-  | { type: 'job'; job: number; kind: string; keys: RevisionKey[]; documents: boolean; args: unknown }
+  /** Jobs to run in order (several light ones at once under load), answered together by one `answered`. */
+  | { type: 'jobs'; jobs: JobMessage[] }
   /** The answer to a worker's `need`: the document, or `stale` when the key's incarnation is gone. */
   | { type: 'document'; job: number; key: string; document?: StoredDocument }
   | { type: 'forget'; name: string };
@@ -36,11 +53,11 @@ export interface CacheReport {
 }
 
 export type FromWorker =
-  | { type: 'need'; job: number; key: RevisionKey }
   /** What a worker holds after it let go of a deleted topology's revisions. */
   | { type: 'held'; cache: CacheReport }
-  | { type: 'done'; job: number; result: unknown; cache: CacheReport }
-  | { type: 'failed'; job: number; error: WireError; cache: CacheReport };
+  | { type: 'need'; job: number; key: RevisionKey }
+  /** The outcome of each job of a `jobs` message, in its order. */
+  | { type: 'answered'; outcomes: ({ job: number; result: unknown } | { job: number; error: WireError })[]; cache: CacheReport };
 
 export type WireError =
   | { kind: 'problem'; status: number; slug: string; detail: string; extensions: Record<string, unknown> }

@@ -5,12 +5,14 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JOBS, type JobKind, type Loaded } from './jobs.js';
 import { compileStored, Revisions } from './revisions.js';
-import { keyOf, StaleRevision, toWire, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+import { keyOf, StaleRevision, toWire, type CacheReport, type FromWorker, type RevisionKey, type JobMessage, type StoredDocument, type ToWorker, type WorkerData } from './protocol.js';
 
 /**
- * The workers yield the CPU to the main thread: with as many busy workers as cores, the main thread would otherwise
- * wait its turn for tens of milliseconds before it could answer a health check. Linux sets a nice value per thread (a
- * thread id where setpriority takes a process id); elsewhere, or without the right, the worker runs at normal priority.
+ * The workers that run heavy jobs yield the CPU to the main thread: with as many busy workers as cores, the main thread
+ * would otherwise wait its turn for tens of milliseconds before it could answer a health check. The light workers do
+ * not: a trace takes microseconds, and the main thread waits for it to answer its request (niced, on a machine busy with
+ * other work, each trace waited its turn). Linux sets a nice value per thread (a thread id where setpriority takes a
+ * process id); elsewhere, or without the right, the worker runs at normal priority.
  */
 function yieldToMainThread(): void {
   try {
@@ -20,15 +22,17 @@ function yieldToMainThread(): void {
     // Not Linux, or not allowed: the same work at the same priority.
   }
 }
-yieldToMainThread();
+const data = workerData as WorkerData;
+if (data.yields) yieldToMainThread();
 
 const port = parentPort!;
-const revisions = new Revisions((workerData as { cacheBytes: number }).cacheBytes);
+const revisions = new Revisions(data.cacheBytes);
 const waiting = new Map<string, (document: StoredDocument | undefined) => void>();
 let compiles: CacheReport['compiles'] = [];
 let hits = 0;
 
 const post = (message: FromWorker) => port.postMessage(message);
+type Outcome = Extract<FromWorker, { type: 'answered' }>['outcomes'][number];
 
 function fetchDocument(job: number, key: RevisionKey): Promise<StoredDocument> {
   return new Promise((resolve, reject) => {
@@ -68,23 +72,32 @@ function report(): CacheReport {
   return r;
 }
 
-async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
-  const { job, kind, keys, documents, args } = message;
+/** Runs one job; its answer's bytes, when it has them, go in `transfer`. */
+async function run({ job, kind, keys, documents, args }: JobMessage, transfer: ArrayBuffer[]): Promise<Outcome> {
   try {
     const loaded: Loaded[] = [];
     for (const key of keys) loaded.push(await load(job, key, documents));
     const result = (JOBS[kind as JobKind] as (r: Loaded[], a: unknown) => unknown)(loaded, args);
     const body = (result as { body?: unknown } | null)?.body;
-    port.postMessage({ type: 'done', job, result, cache: report() } satisfies FromWorker, body instanceof Uint8Array ? [body.buffer as ArrayBuffer] : []);
+    if (body instanceof Uint8Array) transfer.push(body.buffer as ArrayBuffer);
+    return { job, result };
   } catch (err) {
-    post({ type: 'failed', job, error: toWire(err), cache: report() });
+    return { job, error: toWire(err) };
   }
+}
+
+/** Runs the jobs of a message in order and answers them in one message. */
+async function runAll(jobs: JobMessage[]): Promise<void> {
+  const transfer: ArrayBuffer[] = [];
+  const outcomes: Outcome[] = [];
+  for (const job of jobs) outcomes.push(await run(job, transfer));
+  port.postMessage({ type: 'answered', outcomes, cache: report() } satisfies FromWorker, transfer);
 }
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
-    case 'job':
-      void run(message);
+    case 'jobs':
+      void runAll(message.jobs);
       break;
     case 'document':
       waiting.get(`${message.job}/${message.key}`)?.(message.document);

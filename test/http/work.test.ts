@@ -124,7 +124,8 @@ test('heavy requests beyond what may wait are refused with 503 and Retry-After, 
   assert.equal((await trace('w-a')).disposition, 'DELIVERED');
   assert.ok(!matrixDone, 'the trace was answered while the matrix ran');
   assert.equal((await matrix).statusCode, 503);
-  assert.equal((await waiting).statusCode, 200);
+  const waited = await waiting;
+  assert.equal(waited.statusCode, 200, waited.body);
 });
 
 test('a request received before the service stops is answered whole, though its job is asked for after the stop began', async () => {
@@ -145,4 +146,31 @@ test('a request received before the service stops is answered whole, though its 
   await closing;
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.json().disposition, 'DELIVERED');
+});
+
+test('traces asked for at once are each answered with their own flow, a failing one among them alone failing', async () => {
+  // Under load a worker takes several waiting traces in one message and answers them in one: each answer must still go
+  // to its own request.
+  const own = await openTestApp({ work: { workers: 2, heavyWorkers: 1, queueLimit: 200, deadlineSeconds: 30 } });
+  try {
+    const cluster = generateCluster(20, 5);
+    assert.equal((await own.app.inject({ method: 'PUT', url: '/v1/topologies/w-many', payload: { cluster } })).statusCode, 201);
+    const pods = cluster.pods!.map((p) => `default/${p.name}`);
+    const asked = Array.from({ length: 120 }, (_, i) => ({ from: pods[i % pods.length]!, to: i % 7 === 3 ? `nobody-${i}` : pods[(i * 37 + 11) % pods.length]! }));
+    const answers = await Promise.all(
+      asked.map(({ from, to }) => own.app.inject(`/v1/topologies/w-many/trace?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`)),
+    );
+    answers.forEach((res, i) => {
+      const { from, to } = asked[i]!;
+      if (to.startsWith('nobody-')) {
+        assert.equal(res.statusCode, 404, res.body);
+        assert.equal(res.json().detail, `there is no pod, node or netns named ${to} in this topology`);
+      } else {
+        assert.equal(res.statusCode, 200, res.body);
+        assert.deepEqual([res.json().source.name, res.json().destination.name], [from, to]);
+      }
+    });
+  } finally {
+    await own.close();
+  }
 });
