@@ -13,6 +13,8 @@ import { NODE_PORT, protocolCode, type ServiceTable } from './table.js';
 /** prerouting(): no rule matched; the packet was translated. Any other answer is a drop code. */
 export const NO_MATCH = -1;
 export const TRANSLATED = -2;
+/** flowSrcOwner before prerouting has needed it (Owners.first answers -1 or an entry). */
+const UNKNOWN_OWNER = -2;
 
 /** An `endpoint=` that is not among the endpoints kube-proxy may send the packet to. */
 export class EndpointNotCandidate extends Error {
@@ -38,7 +40,12 @@ export class ServiceNat {
   /** The flow's ports, as translated so far. */
   dstPort = 0;
   srcPort = 0;
-  private flowSrcOwner = -1;
+  private flowSrcOwner = UNKNOWN_OWNER;
+  /** What the last prerouting() met: the Service port, the frontend's kind and index, and the node. */
+  private sp = -1;
+  private kind = 0;
+  private fe = -1;
+  private node = -1;
   /** The endpoint to take among the candidates at the DNAT (the walker's branch), and an `endpoint=` pin. */
   pick = 0;
   pinned: Addr | undefined;
@@ -58,8 +65,8 @@ export class ServiceNat {
   start(fabric: Fabric, table: ServiceTable | undefined, src: Addr, dst: Addr, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined): void {
     this.table = table;
     this.proto = protocolCode(protocol);
-    // Only prerouting reads it, and only with Services: a topology without them pays no lookup per trace.
-    this.flowSrcOwner = table === undefined || table.size === 0 ? -1 : fabric.owners.first(src);
+    // Looked up when a Service rule first matches: a trace that meets none (pod to pod) pays no lookup.
+    this.flowSrcOwner = UNKNOWN_OWNER;
     this.srcPort = srcPort;
     this.dstPort = dstPort;
     this.pinned = pinned;
@@ -110,6 +117,7 @@ export class ServiceNat {
       fe = -1;
     }
     const s = this.src;
+    if (this.flowSrcOwner === UNKNOWN_OWNER) this.flowSrcOwner = owners.first(s);
     let fromNode = s.family === 4 && s.w0 >>> 24 === 127;
     for (let o = this.flowSrcOwner; o >= 0 && !fromNode; o = owners.next(o)) if (owners.netns(o) === ns) fromNode = true;
     const c = t.config;
@@ -135,8 +143,28 @@ export class ServiceNat {
       detector = true;
       fromPod = inLink >= 0 && t.podInterface[inLink] === 1;
     }
+    decide(t, this.decision, sp, kind, node, fromPod, fromNode, detector, s);
+    this.sp = sp;
+    this.kind = kind;
+    this.fe = fe;
+    this.node = node;
+    return this.translate(record, codes, ns);
+  }
+
+  /**
+   * The last prerouting() again, for the walk's other endpoint `pick`: another walk of the trace resumes where that one
+   * met the rules, with the packet as it was then (reset()), and the decision still holds.
+   */
+  again(record: Recorder, codes: NatCodes, ns: number): number {
+    return this.translate(record, codes, ns);
+  }
+
+  /** Takes the picked (or pinned) endpoint of the decision, records the DNAT step and translates the packet. */
+  private translate(record: Recorder, codes: NatCodes, ns: number): number {
+    const t = this.table!;
     const d = this.decision;
-    decide(t, d, sp, kind, node, fromPod, fromNode, detector, s);
+    const { sp, kind, fe, node } = this;
+    const s = this.src;
     let chosen = -1;
     if (d.verdict === DNAT) {
       this.width = this.pinned === undefined ? d.count : 1;

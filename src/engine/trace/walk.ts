@@ -84,6 +84,22 @@ export class Walker {
   /** The tunnel's facts (Tunnels.tunnel) for finding its receiver. */
   private readonly tunnelFacts = new Array<number>(MAX_DEPTH).fill(0);
   private readonly tunnelMac = new Array<number>(MAX_DEPTH).fill(0);
+  /**
+   * Where the last walk met kube-proxy's DNAT, for the trace's other walks to resume there: up to the DNAT, every
+   * endpoint's walk is the same walk (and so is every ECMP branch that decides the same before it). Valid while the
+   * buffers below it (record, forwardings, decisions) are as that walk left them: a walk that starts afresh clears it.
+   */
+  private resumable = false;
+  private atRecord = 0;
+  private atNs = 0;
+  private atHop = 0;
+  private atInLink = 0;
+  private atTtl = 0;
+  private atForwardings = 0;
+  private atPackets = 0;
+  private atPacket = 0;
+  private atEgressFrom = 0;
+  private atDecisions = 0;
 
   /**
    * Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination; and
@@ -95,6 +111,7 @@ export class Walker {
     // The destination is the same at every hop until a DNAT: who owns it is looked up once (or by the caller).
     const nat = this.nat;
     nat.start(fabric, services, flow.src, flow.dst, flow.protocol, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint);
+    this.resumable = false;
     const paths: Path[] = [];
     const endpoints = this.branches(fabric, sourceId, flow, dstOwner, paths);
     for (let k = 1; k < endpoints && paths.length < MAX_PATHS; k++) {
@@ -134,11 +151,10 @@ export class Walker {
     const { fibs, owners, tunnels } = fabric;
     const record = this.record;
     const answer = this.answer;
-    record.reset();
     const nat = this.nat;
     nat.reset(flow.src, flow.dst, flow.dstPort ?? 0);
-    this.forwardings = 0;
-    this.packets = 0;
+    const resume = this.resumable && this.sharesPrefix(forced);
+    this.resumable = false;
     let choices: number[] | undefined;
     // The packet being routed: the flow's, or while it is encapsulated the outermost header's. Its destination's words
     // are kept apart from the Addr, which only an explanation and a proxy's answer read: a tunnel endpoint's Addr is
@@ -156,31 +172,59 @@ export class Walker {
     // Loops are looked for among the forwardings of the current packet only: an outer packet crosses the same routers.
     let first = 0;
     let ns = source;
-    let hop = record.hop(ns, this.entry);
-    if (this.entry < 0) record.originate(ttl);
+    let hop: number;
     let inLink = this.entry;
     // NetworkPolicy: the source pod's egress is checked where its packet first enters another netns (its node's, or
     // across a bridge the destination pod's), after kube-proxy's DNAT there, so against the endpoint and its port; the
     // destination pod's ingress at delivery, against the source the packet has then (masqueraded or not).
     const policies = fabric.policies;
     let egressFrom = policies === undefined ? -1 : policies.podOfNetns[source]!;
+    if (resume) {
+      // The packet is where the last walk met the DNAT, as it was then (before the DNAT, depth 0, so the flow's).
+      record.rewind(this.atRecord, this.atHop);
+      ns = this.atNs;
+      hop = this.atHop;
+      inLink = this.atInLink;
+      ttl = this.atTtl;
+      this.forwardings = this.atForwardings;
+      this.packets = this.atPackets;
+      packet = this.atPacket;
+      egressFrom = this.atEgressFrom;
+      if (this.atDecisions > 0) choices = this.taken.slice(0, this.atDecisions);
+    } else {
+      record.reset();
+      this.forwardings = 0;
+      this.packets = 0;
+      hop = record.hop(ns, this.entry);
+      if (this.entry < 0) record.originate(ttl);
+    }
+    let resuming = resume;
 
     for (;;) {
-      if (inLink >= 0) record.receive(inLink, ttl);
-      // kube-proxy's rules in a node: PREROUTING for a packet that came in, OUTPUT for one the node sends (service/nat.ts).
-      if (depth === 0 && nat.applies(ns)) {
-        const verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
-        if (verdict === TRANSLATED) {
-          dst = nat.dst;
-          d0 = dst.w0;
-          d1 = dst.w1;
-          d2 = dst.w2;
-          d3 = dst.w3;
-          dstOwner = nat.table!.epOwner[nat.endpoint]!;
-          // A packet to another destination: the netns it crossed on the way here may see it again without a loop.
-          first = this.forwardings;
-        } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
+      let verdict = NO_MATCH;
+      if (resuming) {
+        resuming = false;
+        verdict = nat.again(record, NAT_CODES, ns);
+      } else {
+        if (inLink >= 0) record.receive(inLink, ttl);
+        // kube-proxy's rules in a node: PREROUTING for a packet that came in, OUTPUT for one the node sends (service/nat.ts).
+        if (depth === 0 && nat.applies(ns)) {
+          const at = record.length;
+          verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
+          if (verdict === TRANSLATED) this.keep(at, ns, hop, inLink, ttl, packet, egressFrom, choices);
+        }
       }
+      if (verdict === TRANSLATED) {
+        this.resumable = true;
+        dst = nat.dst;
+        d0 = dst.w0;
+        d1 = dst.w1;
+        d2 = dst.w2;
+        d3 = dst.w3;
+        dstOwner = nat.table!.epOwner[nat.endpoint]!;
+        // A packet to another destination: the netns it crossed on the way here may see it again without a loop.
+        first = this.forwardings;
+      } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
       if (egressFrom >= 0 && inLink >= 0 && depth === 0) {
         if (this.policy.egress(fabric, policies!, record, egressFrom, dst, dstOwner, flow, nat.dstPort)) return this.drop(fabric, flow, choices, DENIED, 1);
         egressFrom = -1;
@@ -397,6 +441,29 @@ export class Walker {
       ns = record.netnsOf(hop);
       inLink = by;
     }
+  }
+
+  /** Keeps where this walk met the DNAT (the record's length before its step), for the trace's other walks. */
+  private keep(at: number, ns: number, hop: number, inLink: number, ttl: number, packet: number, egressFrom: number, choices: number[] | undefined): void {
+    this.atRecord = at;
+    this.atNs = ns;
+    this.atHop = hop;
+    this.atInLink = inLink;
+    this.atTtl = ttl;
+    this.atForwardings = this.forwardings;
+    this.atPackets = this.packets;
+    this.atPacket = packet;
+    this.atEgressFrom = egressFrom;
+    this.atDecisions = choices?.length ?? 0;
+  }
+
+  /**
+   * Whether a walk through the `forced` next hops takes the kept walk's decisions up to its DNAT (the first next hop
+   * where `forced` says nothing), and so the same walk there.
+   */
+  private sharesPrefix(forced: readonly number[]): boolean {
+    for (let d = 0; d < this.atDecisions; d++) if ((d < forced.length ? forced[d]! : 0) !== this.taken[d]) return false;
+    return true;
   }
 
   /** Ends the walk with the path recorded so far. */
