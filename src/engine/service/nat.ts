@@ -172,15 +172,15 @@ export class ServiceNat {
       if (this.pinned !== undefined) {
         const p = this.pinned;
         k = -1;
-        for (let i = 0; i < d.count && k < 0; i++) if (t.epAddr[d.candidates[i]!]!.equals(p)) k = i;
+        for (let i = 0; i < d.count && k < 0; i++) if (t.epAddr[d.candidate(i)]!.equals(p)) k = i;
         if (k < 0) {
           // A Service may have thousands of endpoints: the problem names the first few and counts the rest.
-          const offered = Array.from(d.candidates.subarray(0, Math.min(d.count, MAX_LISTED_ENDPOINTS)), (e) => `${t.epAddr[e]}`);
+          const offered = Array.from({ length: Math.min(d.count, MAX_LISTED_ENDPOINTS) }, (_, i) => `${t.epAddr[d.candidate(i)]}`);
           const more = d.count > offered.length ? ` and ${d.count - offered.length} more` : '';
           throw new EndpointNotCandidate(`${p} is not among the endpoints kube-proxy may choose here (${offered.join(', ') || 'none'}${more})`, offered);
         }
       }
-      chosen = d.candidates[k]!;
+      chosen = d.candidate(k);
     }
     let masq = d.masq;
     if (chosen >= 0 && masq === NO_MASQ && t.epAddr[chosen]!.equals(s)) masq = MASQ_HAIRPIN;
@@ -206,7 +206,8 @@ export class ServiceNat {
   }
 
   candidates(): readonly number[] {
-    return Array.from(this.decision.candidates.subarray(0, this.decision.count));
+    const d = this.decision;
+    return Array.from({ length: d.count }, (_, i) => d.candidate(i));
   }
 
   /** Whether a packet to `dst` meets the NodePort rules of the node: one of its addresses that nodePortAddresses allows. */

@@ -50,10 +50,22 @@ export class Decision {
   chain = CLUSTER;
   route = POLICY;
   masq = NO_MASQ;
-  /** The endpoints of the chain (indices into the table's endpoint arrays); `count` of them are filled. */
-  candidates = new Int32Array(64);
+  /**
+   * The endpoints of the chain (indices into the table's endpoint arrays): `count` of them from `first` in `list`, which
+   * is the table's cluster chain of the port (ServiceTable.clusterEps) or the node's own endpoints in `local`.
+   */
+  list: Int32Array = EMPTY;
+  first = 0;
   count = 0;
+  local = new Int32Array(64);
+
+  /** The chain's i-th endpoint. */
+  candidate(i: number): number {
+    return this.list[this.first + i]!;
+  }
 }
+
+const EMPTY = new Int32Array(0);
 
 /** The source as kube-proxy's rules see it: from a pod (its local detector), or from the node itself (src-type LOCAL). */
 export interface Source {
@@ -80,32 +92,31 @@ export function decide(
   s: Source,
 ): void {
   const flags = t.spFlags[sp]!;
-  const start = t.spEpStart[sp]!;
-  const end = t.spEpEnd[sp]!;
-  let readyAny = 0;
-  let fallbackAny = 0;
-  let readyLocal = 0;
-  let fallbackLocal = 0;
-  for (let e = start; e < end; e++) {
-    const f = t.epFlags[e]!;
-    const local = node >= 0 && t.epNode[e] === node;
-    if (f & READY) {
-      readyAny++;
-      if (local) readyLocal++;
-    } else if (f & SERVING && f & TERMINATING) {
-      fallbackAny++;
-      if (local) fallbackLocal++;
-    }
-  }
-  const hasAny = readyAny + fallbackAny > 0;
-  const hasLocal = readyLocal + fallbackLocal > 0;
+  const readyAny = t.spReady[sp]!;
+  const fallbackAny = t.spFallback[sp]!;
   d.masq = NO_MASQ;
   d.route = POLICY;
   d.count = 0;
-  if (!hasAny) {
+  if (readyAny + fallbackAny === 0) {
     d.verdict = REJECT;
     return;
   }
+  // The node's own endpoints matter only to a Local policy: its range among the port's endpoints ordered by node.
+  const wantsLocal = kind === CLUSTER_IP ? (flags & ITP_LOCAL) !== 0 : (flags & ETP_LOCAL) !== 0 && (flags & EXTERNAL) !== 0;
+  let lo = 0;
+  let hi = 0;
+  let readyLocal = 0;
+  let fallbackLocal = 0;
+  if (wantsLocal && node >= 0) {
+    lo = firstOnNode(t, t.spEpStart[sp]!, t.spEpEnd[sp]!, node);
+    hi = firstOnNode(t, lo, t.spEpEnd[sp]!, node + 1);
+    for (let i = lo; i < hi; i++) {
+      const f = t.epFlags[t.byNode[i]!]!;
+      if (f & READY) readyLocal++;
+      else if (f & SERVING && f & TERMINATING) fallbackLocal++;
+    }
+  }
+  const hasLocal = readyLocal + fallbackLocal > 0;
   let chain: number;
   if (kind === CLUSTER_IP) {
     chain = flags & ITP_LOCAL ? LOCAL : CLUSTER;
@@ -139,13 +150,32 @@ export function decide(
   }
   d.verdict = DNAT;
   d.chain = chain;
-  const useReady = chain === CLUSTER ? readyAny > 0 : readyLocal > 0;
-  if (d.candidates.length < end - start) d.candidates = new Int32Array(2 * (end - start));
-  for (let e = start; e < end; e++) {
-    if (chain === LOCAL && t.epNode[e] !== node) continue;
-    const f = t.epFlags[e]!;
-    if (useReady ? f & READY : !(f & READY) && f & SERVING && f & TERMINATING) d.candidates[d.count++] = e;
+  if (chain === CLUSTER) {
+    d.list = t.clusterEps;
+    d.first = t.spClusterStart[sp]!;
+    d.count = t.spClusterEnd[sp]! - d.first;
+    return;
   }
+  // byNode keeps the slices' order within a node: the local chain lists them as kube-proxy writes them.
+  const useReady = readyLocal > 0;
+  if (d.local.length < hi - lo) d.local = new Int32Array(2 * (hi - lo));
+  d.list = d.local;
+  d.first = 0;
+  for (let i = lo; i < hi; i++) {
+    const e = t.byNode[i]!;
+    const f = t.epFlags[e]!;
+    if (useReady ? f & READY : !(f & READY) && f & SERVING && f & TERMINATING) d.local[d.count++] = e;
+  }
+}
+
+/** The first position in byNode[lo .. hi) whose endpoint is on a node numbered `node` or above. */
+function firstOnNode(t: ServiceTable, lo: number, hi: number, node: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.epNode[t.byNode[mid]!]! < node) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

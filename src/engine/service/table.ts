@@ -8,7 +8,7 @@ import { Prefix } from '../prefix.js';
 import { nodeAddr } from '../compile/underlay.js';
 import type { ClusterDoc } from '../../topology/schema.js';
 import { proxyConfig, sloppyPrefix, type ProxyConfig } from './config.js';
-import { endpointKey, indexEndpoints, type EndpointFacts } from './endpoints.js';
+import { endpointKey, indexEndpoints, READY, SERVING, TERMINATING, type EndpointFacts } from './endpoints.js';
 import { PrefixList } from './prefixes.js';
 
 export const TCP = 1;
@@ -83,6 +83,21 @@ export class ServiceTable {
   readonly spEpEnd: Int32Array;
   readonly spRangeStart: Int32Array;
   readonly spRangeEnd: Int32Array;
+  /**
+   * kube-proxy's cluster chain of each Service port, worked out once: its ready endpoints, or when none is ready its
+   * serving and terminating ones (clusterEps[spClusterStart .. spClusterEnd), in the slices' order); and how many
+   * endpoints are ready and how many are that fallback.
+   */
+  readonly spClusterStart: Int32Array;
+  readonly spClusterEnd: Int32Array;
+  readonly spReady: Int32Array;
+  readonly spFallback: Int32Array;
+  readonly clusterEps: Int32Array;
+  /**
+   * Each Service port's endpoints ordered by node (epNode), in the slices' order within a node, in the port's range
+   * spEpStart .. spEpEnd: a node's local endpoints are found by binary search, not by reading them all.
+   */
+  readonly byNode: Int32Array;
   // Endpoints.
   readonly epAddr: Addr[] = [];
   readonly epPort: Int32Array;
@@ -232,6 +247,10 @@ export class ServiceTable {
     this.spEpEnd = new Int32Array(n);
     this.spRangeStart = new Int32Array(n);
     this.spRangeEnd = new Int32Array(n);
+    this.spClusterStart = new Int32Array(n);
+    this.spClusterEnd = new Int32Array(n);
+    this.spReady = new Int32Array(n);
+    this.spFallback = new Int32Array(n);
     const allRanges: Prefix[] = [];
     const eps: EndpointFacts[] = [];
     ports.forEach((p, i) => {
@@ -263,6 +282,27 @@ export class ServiceTable {
       this.epFlags[i] = e.flags;
       this.epOwner[i] = fabric.owners.first(e.addr);
     });
+    this.byNode = new Int32Array(m);
+    const chains: number[] = [];
+    for (let sp = 0; sp < n; sp++) {
+      const start = this.spEpStart[sp]!;
+      const end = this.spEpEnd[sp]!;
+      const ready: number[] = [];
+      const fallback: number[] = [];
+      for (let e = start; e < end; e++) {
+        const flags = this.epFlags[e]!;
+        if (flags & READY) ready.push(e);
+        else if (flags & SERVING && flags & TERMINATING) fallback.push(e);
+      }
+      this.spReady[sp] = ready.length;
+      this.spFallback[sp] = fallback.length;
+      this.spClusterStart[sp] = chains.length;
+      for (const e of ready.length > 0 ? ready : fallback) chains.push(e);
+      this.spClusterEnd[sp] = chains.length;
+      const order = Array.from({ length: end - start }, (_, i) => start + i).sort((a, b) => this.epNode[a]! - this.epNode[b]! || a - b);
+      this.byNode.set(order, start);
+    }
+    this.clusterEps = Int32Array.from(chains);
 
     const f = frontends.length;
     let size = 16;
