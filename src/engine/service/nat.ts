@@ -8,7 +8,7 @@ import { routeSource } from '../source.js';
 import type { Recorder } from '../trace/record.js';
 import { Decision, decide, DNAT, DROP_SOURCE_RANGE, MASQ_HAIRPIN, NO_MASQ, REJECT } from './policy.js';
 import { MAX_LISTED_ENDPOINTS } from './describe.js';
-import { NODE_PORT, protocolCode, type ServiceTable } from './table.js';
+import { EP_WALK, EP_PORT, EP_OWNER, NODE_PORT, protocolCode, type ServiceTable } from './table.js';
 
 /** prerouting(): no rule matched; the packet was translated. Any other answer is a drop code. */
 export const NO_MATCH = -1;
@@ -60,6 +60,12 @@ export class ServiceNat {
   /** The packet's addresses as NAT has left them so far. */
   src!: Addr;
   dst!: Addr;
+  /** After a DNAT: the endpoint's address as words, and its first owner entry (Owners.first), for the walk. */
+  d0 = 0;
+  d1 = 0;
+  d2 = 0;
+  d3 = 0;
+  dstOwner = -1;
 
   /** Prepares for the walks of one trace. */
   start(fabric: Fabric, table: ServiceTable | undefined, src: Addr, dst: Addr, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined): void {
@@ -172,7 +178,7 @@ export class ServiceNat {
       if (this.pinned !== undefined) {
         const p = this.pinned;
         k = -1;
-        for (let i = 0; i < d.count && k < 0; i++) if (t.epAddr[d.candidate(i)]!.equals(p)) k = i;
+        for (let i = 0; i < d.count && k < 0; i++) if (endpointIs(t, sp, d.candidate(i), p)) k = i;
         if (k < 0) {
           // A Service may have thousands of endpoints: the problem names the first few and counts the rest.
           const offered = Array.from({ length: Math.min(d.count, MAX_LISTED_ENDPOINTS) }, (_, i) => `${t.epAddr[d.candidate(i)]}`);
@@ -183,7 +189,7 @@ export class ServiceNat {
       chosen = d.candidate(k);
     }
     let masq = d.masq;
-    if (chosen >= 0 && masq === NO_MASQ && t.epAddr[chosen]!.equals(s)) masq = MASQ_HAIRPIN;
+    if (chosen >= 0 && masq === NO_MASQ && endpointIs(t, sp, chosen, s)) masq = MASQ_HAIRPIN;
     record.dnat(sp, kind, fe, node, d.verdict, d.chain, d.route, masq, chosen, this.dstPort);
     if (d.verdict !== DNAT) {
       const code = d.verdict === REJECT ? codes.reject : d.verdict === DROP_SOURCE_RANGE ? codes.sourceRange : codes.noLocal;
@@ -196,7 +202,14 @@ export class ServiceNat {
     this.endpoint = chosen;
     this.masq = masq;
     this.dst = t.epAddr[chosen]!;
-    this.dstPort = t.epPort[chosen]!;
+    const w = chosen * EP_WALK;
+    const facts = t.epWalk;
+    this.d0 = facts[w]! >>> 0;
+    this.d1 = facts[w + 1]! >>> 0;
+    this.d2 = facts[w + 2]! >>> 0;
+    this.d3 = facts[w + 3]! >>> 0;
+    this.dstPort = facts[w + EP_PORT]!;
+    this.dstOwner = facts[w + EP_OWNER]!;
     return TRANSLATED;
   }
 
@@ -245,3 +258,9 @@ export class ServiceNat {
   }
 }
 
+/** Whether endpoint `e` of Service port `sp` has the address `a`, read from the walk's facts. */
+function endpointIs(t: ServiceTable, sp: number, e: number, a: Addr): boolean {
+  const w = e * EP_WALK;
+  const facts = t.epWalk;
+  return t.spFamily[sp] === a.family && facts[w]! >>> 0 === a.w0 && facts[w + 1]! >>> 0 === a.w1 && facts[w + 2]! >>> 0 === a.w2 && facts[w + 3]! >>> 0 === a.w3;
+}

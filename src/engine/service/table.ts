@@ -67,6 +67,11 @@ const hashOf = (family: number, w0: number, w1: number, w2: number, w3: number, 
   return (h ^ (h >>> 13)) >>> 0;
 };
 
+/** Ints per endpoint in ServiceTable.epWalk, and where its port and owner are (its address's words come first). */
+export const EP_WALK = 8;
+export const EP_PORT = 4;
+export const EP_OWNER = 5;
+
 const nodePortKey = (family: number, proto: number, port: number) => (family === 6 ? 1 << 20 : 0) | (proto << 16) | port;
 
 export class ServiceTable {
@@ -107,6 +112,12 @@ export class ServiceTable {
   /** fabric.owners.first(address): the destination owner the walk continues with after DNAT. */
   readonly epOwner: Int32Array;
   readonly epNodeName: (string | undefined)[] = [];
+  /**
+   * What the walk reads of the endpoint it DNATs to, side by side (EP_WALK ints each, so one cache line): its address's
+   * four words (as int32: read them with >>> 0), its port and its first owner. The Addr objects are spread over the
+   * heap, a cache miss each.
+   */
+  readonly epWalk: Int32Array;
   readonly ranges: PrefixList;
   // Frontends, hashed.
   private readonly feWords: Uint32Array;
@@ -274,6 +285,7 @@ export class ServiceTable {
     this.epNode = new Int32Array(m);
     this.epFlags = new Uint8Array(m);
     this.epOwner = new Int32Array(m);
+    this.epWalk = new Int32Array(m * EP_WALK);
     eps.forEach((e, i) => {
       this.epAddr.push(e.addr);
       this.epPort[i] = e.port;
@@ -281,6 +293,10 @@ export class ServiceTable {
       this.epNodeName.push(e.nodeName);
       this.epFlags[i] = e.flags;
       this.epOwner[i] = fabric.owners.first(e.addr);
+      const w = i * EP_WALK;
+      for (let k = 0; k < 4; k++) this.epWalk[w + k] = e.addr.word(k);
+      this.epWalk[w + EP_PORT] = e.port;
+      this.epWalk[w + EP_OWNER] = this.epOwner[i]!;
     });
     this.byNode = new Int32Array(m);
     const chains: number[] = [];

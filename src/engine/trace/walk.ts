@@ -217,11 +217,11 @@ export class Walker {
       if (verdict === TRANSLATED) {
         this.resumable = true;
         dst = nat.dst;
-        d0 = dst.w0;
-        d1 = dst.w1;
-        d2 = dst.w2;
-        d3 = dst.w3;
-        dstOwner = nat.table!.epOwner[nat.endpoint]!;
+        d0 = nat.d0;
+        d1 = nat.d1;
+        d2 = nat.d2;
+        d3 = nat.d3;
+        dstOwner = nat.dstOwner;
         // A packet to another destination: the netns it crossed on the way here may see it again without a loop.
         first = this.forwardings;
       } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
