@@ -94,10 +94,14 @@ export class ServiceNat {
     this.dstPort = dstPort;
   }
 
-  /** Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet not yet translated. */
-  applies(ns: number): boolean {
+  /**
+   * Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet not yet translated. The
+   * fabric's flag comes first: it is in the facts the route lookup reads next, where the table's would be a cache miss
+   * in every pod's netns.
+   */
+  applies(fabric: Fabric, ns: number): boolean {
     const t = this.table;
-    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && t.nodeOfNetns[ns]! >= 0;
+    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && fabric.isNode(ns) && t.nodeOfNetns[ns]! >= 0;
   }
 
   /**

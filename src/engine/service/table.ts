@@ -72,6 +72,9 @@ export const EP_WALK = 8;
 export const EP_PORT = 4;
 export const EP_OWNER = 5;
 
+const ADDRESS_BITS = 1 << 16;
+const addressBit = (w0: number, w1: number, w2: number, w3: number) => (Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 16) & (ADDRESS_BITS - 1);
+
 const nodePortKey = (family: number, proto: number, port: number) => (family === 6 ? 1 << 20 : 0) | (proto << 16) | port;
 
 export class ServiceTable {
@@ -128,6 +131,11 @@ export class ServiceTable {
   readonly feKind: Uint8Array;
   private readonly feNext: Int32Array;
   private readonly buckets: Int32Array;
+  /**
+   * A bit per hash of a frontend's address alone (ADDRESS_BITS of them, 8 KB, which stays in cache): most packets a
+   * node's rules see are to no Service (pod to pod), and the clear bit answers without the buckets, a cache miss.
+   */
+  private readonly feAddrBits = new Int32Array(ADDRESS_BITS >>> 5);
   private readonly nodePorts = new Map<number, number>();
   /** TCP ports kube-proxy's health check server answers on every node, by the Service that has it. */
   readonly healthCheckNodePorts = new Map<number, number>();
@@ -339,6 +347,8 @@ export class ServiceTable {
       this.fePort[i] = fe.port;
       this.feSp[i] = fe.sp;
       this.feKind[i] = fe.kind;
+      const bit = addressBit(a.w0, a.w1, a.w2, a.w3);
+      this.feAddrBits[bit >>> 5]! |= 1 << (bit & 31);
       const b = hashOf(a.family, a.w0, a.w1, a.w2, a.w3, fe.proto, fe.port) & (size - 1);
       // The first frontend of an address wins, as kube-proxy's first matching rule does.
       let last = this.buckets[b]!;
@@ -357,6 +367,8 @@ export class ServiceTable {
 
   /** The frontend (ClusterIP, externalIP, LB IP) with this address, protocol and port, or -1. */
   frontend(family: Family, w0: number, w1: number, w2: number, w3: number, proto: number, port: number): number {
+    const bit = addressBit(w0, w1, w2, w3);
+    if ((this.feAddrBits[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1;
     let i = this.buckets[hashOf(family, w0, w1, w2, w3, proto, port) & (this.buckets.length - 1)]!;
     for (; i >= 0; i = this.feNext[i]!) {
       const b = 4 * i;

@@ -208,7 +208,7 @@ export class Walker {
       } else {
         if (inLink >= 0) record.receive(inLink, ttl);
         // kube-proxy's rules in a node: PREROUTING for a packet that came in, OUTPUT for one the node sends (service/nat.ts).
-        if (depth === 0 && nat.applies(ns)) {
+        if (depth === 0 && nat.applies(fabric, ns)) {
           const at = record.length;
           verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
           if (verdict === TRANSLATED) this.keep(at, ns, hop, inLink, ttl, packet, egressFrom, choices);
