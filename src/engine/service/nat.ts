@@ -67,18 +67,16 @@ export class ServiceNat {
   d3 = 0;
   dstOwner = -1;
 
-  /** Prepares for the walks of one trace. */
-  start(fabric: Fabric, table: ServiceTable | undefined, src: Addr, dst: Addr, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined): void {
+  /** Prepares for the walks of one trace; `srcOwner`: Owners.first of the source address, when the caller knows it. */
+  start(table: ServiceTable | undefined, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined, srcOwner = UNKNOWN_OWNER): void {
     this.table = table;
     this.proto = protocolCode(protocol);
-    // Looked up when a Service rule first matches: a trace that meets none (pod to pod) pays no lookup.
-    this.flowSrcOwner = UNKNOWN_OWNER;
+    // Otherwise looked up when a Service rule first matches: a trace that meets none (pod to pod) pays no lookup.
+    this.flowSrcOwner = srcOwner;
     this.srcPort = srcPort;
     this.dstPort = dstPort;
     this.pinned = pinned;
     this.pick = 0;
-    this.src = src;
-    this.dst = dst;
   }
 
   /** Resets the walk's state for another walk of the same trace. */
@@ -117,8 +115,8 @@ export class ServiceNat {
     let sp: number;
     let kind: number;
     if (fe >= 0) {
-      sp = t.feSp[fe]!;
-      kind = t.feKind[fe]!;
+      sp = t.frontendSp(fe);
+      kind = t.frontendKind(fe);
     } else {
       if (!this.nodePortAddress(fabric, ns, node, inLink, family, d0, d1, d2, d3, dstOwner)) return NO_MATCH;
       sp = t.nodePort(family, this.proto, this.dstPort);

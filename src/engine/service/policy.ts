@@ -11,7 +11,7 @@
 // Everything is written into a Decision the caller owns: the walk allocates nothing here.
 import type { Family } from '../addr.js';
 import { READY, SERVING, TERMINATING } from './endpoints.js';
-import { CLUSTER_IP, EXTERNAL, ETP_LOCAL, FIREWALL, ITP_LOCAL, LOAD_BALANCER, type ServiceTable } from './table.js';
+import { CLUSTER_IP, EXTERNAL, ETP_LOCAL, FIREWALL, ITP_LOCAL, LOAD_BALANCER, SP, SP_CLUSTER, SP_CLUSTER_END, SP_FALLBACK, SP_FLAGS, SP_READY, type ServiceTable } from './table.js';
 
 /** Verdicts. */
 export const DNAT = 0;
@@ -91,9 +91,11 @@ export function decide(
   detector: boolean,
   s: Source,
 ): void {
-  const flags = t.spFlags[sp]!;
-  const readyAny = t.spReady[sp]!;
-  const fallbackAny = t.spFallback[sp]!;
+  const facts = t.spFacts;
+  const at = SP * sp;
+  const flags = facts[at + SP_FLAGS]!;
+  const readyAny = facts[at + SP_READY]!;
+  const fallbackAny = facts[at + SP_FALLBACK]!;
   d.masq = NO_MASQ;
   d.route = POLICY;
   d.count = 0;
@@ -108,8 +110,8 @@ export function decide(
   let readyLocal = 0;
   let fallbackLocal = 0;
   if (wantsLocal && node >= 0) {
-    lo = firstOnNode(t, t.spEpStart[sp]!, t.spEpEnd[sp]!, node);
-    hi = firstOnNode(t, lo, t.spEpEnd[sp]!, node + 1);
+    lo = firstOnNode(t, t.epStart(sp), t.epEnd(sp), node);
+    hi = firstOnNode(t, lo, t.epEnd(sp), node + 1);
     for (let i = lo; i < hi; i++) {
       const f = t.epFlags[t.byNode[i]!]!;
       if (f & READY) readyLocal++;
@@ -152,8 +154,8 @@ export function decide(
   d.chain = chain;
   if (chain === CLUSTER) {
     d.list = t.clusterEps;
-    d.first = t.spClusterStart[sp]!;
-    d.count = t.spClusterEnd[sp]! - d.first;
+    d.first = facts[at + SP_CLUSTER]!;
+    d.count = facts[at + SP_CLUSTER_END]! - d.first;
     return;
   }
   // byNode keeps the slices' order within a node: the local chain lists them as kube-proxy writes them.

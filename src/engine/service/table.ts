@@ -72,6 +72,25 @@ export const EP_WALK = 8;
 export const EP_PORT = 4;
 export const EP_OWNER = 5;
 
+/** Ints per Service port in ServiceTable.spFacts, and what they are. */
+export const SP = 8;
+export const SP_FLAGS = 0;
+export const SP_READY = 1;
+export const SP_FALLBACK = 2;
+export const SP_CLUSTER = 3;
+export const SP_CLUSTER_END = 4;
+const SP_EP = 5;
+const SP_EP_END = 6;
+
+/** Ints per frontend in ServiceTable.fe, and where its facts are after its address's words. */
+const FE = 8;
+const FE_KEY = 4;
+const FE_SP = 5;
+const FE_KIND = 6;
+const FE_NEXT = 7;
+/** A frontend's family, protocol and port in one int (a port is 16 bits, a protocol code 2, a family 4 or 6). */
+const frontendKey = (family: number, proto: number, port: number) => (port << 8) | (proto << 4) | family;
+
 const ADDRESS_BITS = 1 << 16;
 const addressBit = (w0: number, w1: number, w2: number, w3: number) => (Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 16) & (ADDRESS_BITS - 1);
 
@@ -86,24 +105,19 @@ export class ServiceTable {
   readonly spPort: Int32Array;
   readonly spNodePort: Int32Array;
   readonly spFamily: Uint8Array;
-  readonly spFlags: Uint8Array;
-  readonly spEpStart: Int32Array;
-  readonly spEpEnd: Int32Array;
   readonly spRangeStart: Int32Array;
   readonly spRangeEnd: Int32Array;
   /**
-   * kube-proxy's cluster chain of each Service port, worked out once: its ready endpoints, or when none is ready its
-   * serving and terminating ones (clusterEps[spClusterStart .. spClusterEnd), in the slices' order); and how many
-   * endpoints are ready and how many are that fallback.
+   * What kube-proxy's decision reads of a Service port, SP ints side by side (one cache line, not one per array): its
+   * flags; how many of its endpoints are ready, and how many serving and terminating (the fallback when none is
+   * ready); its cluster chain, worked out once (the ready endpoints, or else the fallback ones, in the slices' order:
+   * clusterEps[SP_CLUSTER .. SP_CLUSTER_END)); and the range of its endpoints in the endpoint arrays.
    */
-  readonly spClusterStart: Int32Array;
-  readonly spClusterEnd: Int32Array;
-  readonly spReady: Int32Array;
-  readonly spFallback: Int32Array;
+  readonly spFacts: Int32Array;
   readonly clusterEps: Int32Array;
   /**
-   * Each Service port's endpoints ordered by node (epNode), in the slices' order within a node, in the port's range
-   * spEpStart .. spEpEnd: a node's local endpoints are found by binary search, not by reading them all.
+   * Each Service port's endpoints ordered by node (epNode), in the slices' order within a node, in the port's range of
+   * the endpoint arrays: a node's local endpoints are found by binary search, not by reading them all.
    */
   readonly byNode: Int32Array;
   // Endpoints.
@@ -123,13 +137,11 @@ export class ServiceTable {
   readonly epWalk: Int32Array;
   readonly ranges: PrefixList;
   // Frontends, hashed.
-  private readonly feWords: Uint32Array;
-  private readonly feFamily: Uint8Array;
-  private readonly feProto: Uint8Array;
-  private readonly fePort: Int32Array;
-  readonly feSp: Int32Array;
-  readonly feKind: Uint8Array;
-  private readonly feNext: Int32Array;
+  /**
+   * FE ints per frontend, read together by a lookup (one cache line, not one per array): its address's four words (as
+   * int32), family, protocol and port in one key, its Service port, its kind, and the next frontend of its bucket.
+   */
+  private readonly fe: Int32Array;
   private readonly buckets: Int32Array;
   /**
    * A bit per hash of a frontend's address alone (ADDRESS_BITS of them, 8 KB, which stays in cache): most packets a
@@ -261,15 +273,9 @@ export class ServiceTable {
     this.spPort = new Int32Array(n);
     this.spNodePort = new Int32Array(n);
     this.spFamily = new Uint8Array(n);
-    this.spFlags = new Uint8Array(n);
-    this.spEpStart = new Int32Array(n);
-    this.spEpEnd = new Int32Array(n);
     this.spRangeStart = new Int32Array(n);
     this.spRangeEnd = new Int32Array(n);
-    this.spClusterStart = new Int32Array(n);
-    this.spClusterEnd = new Int32Array(n);
-    this.spReady = new Int32Array(n);
-    this.spFallback = new Int32Array(n);
+    this.spFacts = new Int32Array(SP * n);
     const allRanges: Prefix[] = [];
     const eps: EndpointFacts[] = [];
     ports.forEach((p, i) => {
@@ -279,10 +285,10 @@ export class ServiceTable {
       this.spPort[i] = p.port;
       this.spNodePort[i] = p.nodePort;
       this.spFamily[i] = p.family;
-      this.spFlags[i] = p.flags;
-      this.spEpStart[i] = eps.length;
+      this.spFacts[SP * i + SP_FLAGS] = p.flags;
+      this.spFacts[SP * i + SP_EP] = eps.length;
       eps.push(...p.eps);
-      this.spEpEnd[i] = eps.length;
+      this.spFacts[SP * i + SP_EP_END] = eps.length;
       this.spRangeStart[i] = allRanges.length;
       allRanges.push(...p.ranges);
       this.spRangeEnd[i] = allRanges.length;
@@ -309,8 +315,8 @@ export class ServiceTable {
     this.byNode = new Int32Array(m);
     const chains: number[] = [];
     for (let sp = 0; sp < n; sp++) {
-      const start = this.spEpStart[sp]!;
-      const end = this.spEpEnd[sp]!;
+      const start = this.epStart(sp);
+      const end = this.epEnd(sp);
       const ready: number[] = [];
       const fallback: number[] = [];
       for (let e = start; e < end; e++) {
@@ -318,11 +324,11 @@ export class ServiceTable {
         if (flags & READY) ready.push(e);
         else if (flags & SERVING && flags & TERMINATING) fallback.push(e);
       }
-      this.spReady[sp] = ready.length;
-      this.spFallback[sp] = fallback.length;
-      this.spClusterStart[sp] = chains.length;
+      this.spFacts[SP * sp + SP_READY] = ready.length;
+      this.spFacts[SP * sp + SP_FALLBACK] = fallback.length;
+      this.spFacts[SP * sp + SP_CLUSTER] = chains.length;
       for (const e of ready.length > 0 ? ready : fallback) chains.push(e);
-      this.spClusterEnd[sp] = chains.length;
+      this.spFacts[SP * sp + SP_CLUSTER_END] = chains.length;
       const order = Array.from({ length: end - start }, (_, i) => start + i).sort((a, b) => this.epNode[a]! - this.epNode[b]! || a - b);
       this.byNode.set(order, start);
     }
@@ -332,21 +338,14 @@ export class ServiceTable {
     let size = 16;
     while (size < 2 * f) size *= 2;
     this.buckets = new Int32Array(size).fill(-1);
-    this.feWords = new Uint32Array(4 * f);
-    this.feFamily = new Uint8Array(f);
-    this.feProto = new Uint8Array(f);
-    this.fePort = new Int32Array(f);
-    this.feSp = new Int32Array(f);
-    this.feKind = new Uint8Array(f);
-    this.feNext = new Int32Array(f);
+    this.fe = new Int32Array(FE * f);
     frontends.forEach((fe, i) => {
       const a = fe.addr;
-      for (let w = 0; w < 4; w++) this.feWords[4 * i + w] = a.word(w);
-      this.feFamily[i] = a.family;
-      this.feProto[i] = fe.proto;
-      this.fePort[i] = fe.port;
-      this.feSp[i] = fe.sp;
-      this.feKind[i] = fe.kind;
+      const r = FE * i;
+      for (let w = 0; w < 4; w++) this.fe[r + w] = a.word(w);
+      this.fe[r + FE_KEY] = frontendKey(a.family, fe.proto, fe.port);
+      this.fe[r + FE_SP] = fe.sp;
+      this.fe[r + FE_KIND] = fe.kind;
       const bit = addressBit(a.w0, a.w1, a.w2, a.w3);
       this.feAddrBits[bit >>> 5]! |= 1 << (bit & 31);
       const b = hashOf(a.family, a.w0, a.w1, a.w2, a.w3, fe.proto, fe.port) & (size - 1);
@@ -354,10 +353,10 @@ export class ServiceTable {
       let last = this.buckets[b]!;
       if (last < 0) this.buckets[b] = i;
       else {
-        while (this.feNext[last]! >= 0) last = this.feNext[last]!;
-        this.feNext[last] = i;
+        while (this.fe[FE * last + FE_NEXT]! >= 0) last = this.fe[FE * last + FE_NEXT]!;
+        this.fe[FE * last + FE_NEXT] = i;
       }
-      this.feNext[i] = -1;
+      this.fe[r + FE_NEXT] = -1;
     });
   }
 
@@ -369,22 +368,35 @@ export class ServiceTable {
   frontend(family: Family, w0: number, w1: number, w2: number, w3: number, proto: number, port: number): number {
     const bit = addressBit(w0, w1, w2, w3);
     if ((this.feAddrBits[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1;
-    let i = this.buckets[hashOf(family, w0, w1, w2, w3, proto, port) & (this.buckets.length - 1)]!;
-    for (; i >= 0; i = this.feNext[i]!) {
-      const b = 4 * i;
-      if (
-        this.fePort[i] === port &&
-        this.feProto[i] === proto &&
-        this.feFamily[i] === family &&
-        this.feWords[b] === w0 &&
-        this.feWords[b + 1] === w1 &&
-        this.feWords[b + 2] === w2 &&
-        this.feWords[b + 3] === w3
-      ) {
-        return i;
-      }
+    const key = frontendKey(family, proto, port);
+    const fe = this.fe;
+    for (let i = this.buckets[hashOf(family, w0, w1, w2, w3, proto, port) & (this.buckets.length - 1)]!; i >= 0; i = fe[FE * i + FE_NEXT]!) {
+      const r = FE * i;
+      if (fe[r + FE_KEY] === key && fe[r]! >>> 0 === w0 && fe[r + 1]! >>> 0 === w1 && fe[r + 2]! >>> 0 === w2 && fe[r + 3]! >>> 0 === w3) return i;
     }
     return -1;
+  }
+
+  /** A Service port's flags (ITP_LOCAL, ETP_LOCAL, EXTERNAL, FIREWALL), and the range of its endpoints. */
+  spFlags(sp: number): number {
+    return this.spFacts[SP * sp + SP_FLAGS]!;
+  }
+
+  epStart(sp: number): number {
+    return this.spFacts[SP * sp + SP_EP]!;
+  }
+
+  epEnd(sp: number): number {
+    return this.spFacts[SP * sp + SP_EP_END]!;
+  }
+
+  /** The Service port of frontend `i`, and its kind (CLUSTER_IP, EXTERNAL_IP, LOAD_BALANCER). */
+  frontendSp(i: number): number {
+    return this.fe[FE * i + FE_SP]!;
+  }
+
+  frontendKind(i: number): number {
+    return this.fe[FE * i + FE_KIND]!;
   }
 
   /** The Service port of a NodePort, or -1. */
@@ -395,10 +407,10 @@ export class ServiceTable {
   /** The Services holding this address (any port): for saying why a packet to a Service address was not translated. */
   servicesAt(addr: Addr): number[] {
     const found = new Set<number>();
-    for (let i = 0; i < this.feSp.length; i++) {
-      const b = 4 * i;
-      if (this.feFamily[i] === addr.family && this.feWords[b] === addr.w0 && this.feWords[b + 1] === addr.w1 && this.feWords[b + 2] === addr.w2 && this.feWords[b + 3] === addr.w3) {
-        found.add(this.spService[this.feSp[i]!]!);
+    for (let r = 0; r < this.fe.length; r += FE) {
+      const fe = this.fe;
+      if ((fe[r + FE_KEY]! & 15) === addr.family && fe[r]! >>> 0 === addr.w0 && fe[r + 1]! >>> 0 === addr.w1 && fe[r + 2]! >>> 0 === addr.w2 && fe[r + 3]! >>> 0 === addr.w3) {
+        found.add(this.spService[fe[r + FE_SP]!]!);
       }
     }
     return [...found];

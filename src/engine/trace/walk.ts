@@ -105,12 +105,12 @@ export class Walker {
    * Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination; and
    * where kube-proxy DNATs the packet, all of that once per endpoint it may choose (only `endpoint`'s when given).
    */
-  trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1, sourceId = source.id, dstOwner = fabric.owners.first(flow.dst)): Trace {
+  trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1, sourceId = source.id, dstOwner = fabric.owners.first(flow.dst), srcOwner?: number): Trace {
     this.answer.fit(fabric);
     this.entry = entry;
     // The destination is the same at every hop until a DNAT: who owns it is looked up once (or by the caller).
     const nat = this.nat;
-    nat.start(fabric, services, flow.src, flow.dst, flow.protocol, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint);
+    nat.start(services, flow.protocol, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint, srcOwner);
     this.resumable = false;
     const paths: Path[] = [];
     const endpoints = this.branches(fabric, sourceId, flow, dstOwner, paths);
