@@ -94,12 +94,12 @@ export class ServiceNat {
 
   /**
    * Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet not yet translated. The
-   * fabric's flag comes first: it is in the facts the route lookup reads next, where the table's would be a cache miss
-   * in every pod's netns.
+   * fabric's flag is in the facts the route lookup reads next, where the table's node of the netns would be a cache
+   * miss in every netns: prerouting() reads that only once a rule matches.
    */
   applies(fabric: Fabric, ns: number): boolean {
     const t = this.table;
-    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && fabric.isNode(ns) && t.nodeOfNetns[ns]! >= 0;
+    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && fabric.isNode(ns);
   }
 
   /**
@@ -109,7 +109,6 @@ export class ServiceNat {
    */
   prerouting(fabric: Fabric, record: Recorder, codes: NatCodes, ns: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): number {
     const t = this.table!;
-    const node = t.nodeOfNetns[ns]!;
     const { owners } = fabric;
     let fe = t.frontend(family, d0, d1, d2, d3, this.proto, this.dstPort);
     let sp: number;
@@ -118,12 +117,15 @@ export class ServiceNat {
       sp = t.frontendSp(fe);
       kind = t.frontendKind(fe);
     } else {
-      if (!this.nodePortAddress(fabric, ns, node, inLink, family, d0, d1, d2, d3, dstOwner)) return NO_MATCH;
+      if (!this.nodePortAddress(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner)) return NO_MATCH;
       sp = t.nodePort(family, this.proto, this.dstPort);
       if (sp < 0) return NO_MATCH;
       kind = NODE_PORT;
       fe = -1;
     }
+    // A node's netns that is no node of the cluster's (a fabric's own) has no kube-proxy.
+    const node = t.nodeOfNetns[ns]!;
+    if (node < 0) return NO_MATCH;
     const s = this.src;
     if (this.flowSrcOwner === UNKNOWN_OWNER) this.flowSrcOwner = owners.first(s);
     let fromNode = s.family === 4 && s.w0 >>> 24 === 127;
@@ -226,7 +228,7 @@ export class ServiceNat {
   }
 
   /** Whether a packet to `dst` meets the NodePort rules of the node: one of its addresses that nodePortAddresses allows. */
-  private nodePortAddress(fabric: Fabric, ns: number, node: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): boolean {
+  private nodePortAddress(fabric: Fabric, ns: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): boolean {
     const t = this.table!;
     const c = t.config;
     // 127.0.0.0/8 answers NodePorts only to the node itself, with localhostNodePorts, and when nodePortAddresses allow it.
@@ -241,7 +243,8 @@ export class ServiceNat {
     if (!local) return false;
     if (c.nodePortAddresses === 'all' && !c.nodePortPrimary) return true;
     if (t.nodePortPrefixes.any(0, t.nodePortPrefixes.length, family, d0, d1, d2, d3)) return true;
-    const ip = c.nodePortPrimary ? t.nodeIP(node, family) : undefined;
+    const node = t.nodeOfNetns[ns]!;
+    const ip = c.nodePortPrimary && node >= 0 ? t.nodeIP(node, family) : undefined;
     return ip !== undefined && ip.w0 === d0 && ip.w1 === d1 && ip.w2 === d2 && ip.w3 === d3;
   }
 
