@@ -117,11 +117,15 @@ export interface Segment {
 }
 
 /**
- * Ints per netns in `nsFacts`: own and shared table per family, forwarding (1/0), the range of its links in `nsLinks`,
- * and the id of its first link (a pod's only link, a node's eth0), so that a route out of it reads no other array.
+ * Ints per netns in `nsFacts`: own and shared table per family, flags (forwarding, a node), the range of its links in
+ * `nsLinks`, and the id of its first link (a pod's only link, a node's eth0), so that a route out of it reads no other
+ * array.
  */
 const NETNS = 8;
-const NS_FORWARDING = 4;
+const NS_FLAGS = 4;
+const NS_FORWARDING = 1;
+/** A node's netns: where kube-proxy's rules may be (a walk asks in every netns it enters, before its route lookup). */
+const NS_NODE = 2;
 const NS_LINKS = 5;
 const NS_LINKS_END = 6;
 const NS_FIRST_LINK = 7;
@@ -223,7 +227,7 @@ export class Fabric {
       nsFacts[f + 1] = this.fibs.table(ns.fib4.shared);
       nsFacts[f + 2] = this.fibs.table(ns.fib6.own);
       nsFacts[f + 3] = this.fibs.table(ns.fib6.shared);
-      nsFacts[f + NS_FORWARDING] = ns.forwarding ? 1 : 0;
+      nsFacts[f + NS_FLAGS] = (ns.forwarding ? NS_FORWARDING : 0) | (ns.kind === 'node' ? NS_NODE : 0);
       nsFacts[f + NS_LINKS] = next;
       for (let i = 0; i < ns.links.length; i++) this.nsLinks[next++] = ns.links[i]!.id;
       nsFacts[f + NS_LINKS_END] = next;
@@ -266,7 +270,12 @@ export class Fabric {
 
   /** Whether the netns forwards packets that are not addressed to it. */
   forwards(ns: number): boolean {
-    return this.nsFacts[ns * NETNS + NS_FORWARDING] === 1;
+    return (this.nsFacts[ns * NETNS + NS_FLAGS]! & NS_FORWARDING) !== 0;
+  }
+
+  /** Whether the netns is a node's. */
+  isNode(ns: number): boolean {
+    return (this.nsFacts[ns * NETNS + NS_FLAGS]! & NS_NODE) !== 0;
   }
 
   /** The route group the netns's FIB selects for the address w0..w3 of `family`, or -1 (see Fibs). */

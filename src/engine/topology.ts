@@ -171,13 +171,14 @@ export class CompiledTopology {
     const shared = from.picksSource ?? (from.kind === 'node' || from.kind === 'netns' || from.netns.kind === 'node');
     const picked = shared ? sourceAddress(this.fabric, from.netns, dst) : undefined;
     const dstOwner = v4 ? to.owner4 : to.owner6;
+    const srcOwner = picked === undefined ? (v4 ? from.owner4 : from.owner6) : undefined;
     // Without a transport header (a plain reachability question) the flow is made without copying one.
     if (transport.protocol === undefined && transport.srcPort === undefined && transport.dstPort === undefined && !transport.established) {
       const flow = { src: picked ?? src, dst, ttl };
-      return trace(this.fabric, from.netns, flow, this.services, transport.endpoint, -1, from.netnsId, dstOwner);
+      return trace(this.fabric, from.netns, flow, this.services, transport.endpoint, -1, from.netnsId, dstOwner, srcOwner);
     }
     const { endpoint, ...header } = transport;
-    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint, -1, from.netnsId, dstOwner);
+    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint, -1, from.netnsId, dstOwner, srcOwner);
   }
 }
 

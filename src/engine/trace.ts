@@ -27,14 +27,14 @@ const idle: Walker[] = [];
 
 /**
  * `services`: kube-proxy's rules in the nodes (a cluster's); `endpoint`: the Service endpoint to trace, when not all;
- * `entry`: for a packet from outside the model, the link of `source` it arrives by. `sourceId` and `dstOwner` are
- * source.id and the first owner entry of flow.dst (Owners.first), for a caller that knows them already (a compiled
- * endpoint does): each is a cache miss to look up.
+ * `entry`: for a packet from outside the model, the link of `source` it arrives by. `sourceId`, `dstOwner` and
+ * `srcOwner` are source.id and the first owner entries of flow.dst and flow.src (Owners.first), for a caller that knows
+ * them already (a compiled endpoint does): each is a cache miss to look up.
  */
-export function trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1, sourceId?: number, dstOwner?: number): Trace {
+export function trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1, sourceId?: number, dstOwner?: number, srcOwner?: number): Trace {
   const walker = idle.pop() ?? new Walker();
   try {
-    return walker.trace(fabric, source, flow, services, endpoint, entry, sourceId, dstOwner);
+    return walker.trace(fabric, source, flow, services, endpoint, entry, sourceId, dstOwner, srcOwner);
   } finally {
     idle.push(walker);
   }

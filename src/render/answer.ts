@@ -59,12 +59,19 @@ export function routeDst(step: AnswerStep): string | undefined {
 /** The sentence saying that the packet of the asked size does not fit the path's MTU, or undefined when it fits. */
 export const tooBig = (a: TraceAnswer): string | undefined => (a.mtu?.fits === false ? a.mtu.explanation : undefined);
 
-/** kube-proxy's translations in a hop, in a few words ("DNAT 10.1.2.53:53", "SNAT 10.1.1.1"), or undefined. */
+/**
+ * kube-proxy's translations in a hop, in a few words: what the packet's address becomes ("DNAT 10.1.2.53:53", "SNAT
+ * 10.1.1.1"), and in a reply conntrack's reversal of them, the Service address it then comes from and, when the request
+ * was masqueraded, the client it goes to again ("UNNAT from 10.96.0.10:53", "UNNAT from 192.168.0.12:30080 to
+ * 203.0.113.7", or after an egress masquerade "UNNAT to 10.1.1.2"); or undefined.
+ */
 export function natOf(hop: AnswerHop): string | undefined {
   const parts: string[] = [];
   for (const s of hop.steps) {
     if (s.type === 'DNAT' && s.to !== undefined) parts.push(`DNAT ${s.to}`);
     else if (s.type === 'SNAT') parts.push(`SNAT ${s.to}`);
+    // An egress masquerade's reply has no source to restore, only its destination (the pod) again.
+    else if (s.type === 'UNNAT') parts.push(s.src !== undefined ? `UNNAT from ${s.src.to}${s.dst !== undefined ? ` to ${s.dst.to}` : ''}` : `UNNAT to ${s.dst?.to}`);
   }
   return parts.length > 0 ? parts.join(', ') : undefined;
 }

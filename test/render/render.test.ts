@@ -9,6 +9,8 @@ import { example } from '../helpers/examples.js';
 import { compileTopology } from '../../src/engine/topology.js';
 import { checkTopology } from '../../src/topology/validate.js';
 import { answerFlow } from '../../src/answer/flow.js';
+import { traceFlows } from '../../src/answer/batch.js';
+import { renderSvg } from '../../src/render/svg.js';
 
 let delivered: TraceAnswer;
 let dropped: TraceAnswer;
@@ -71,4 +73,33 @@ test('a tunnel: the text line, the markdown cell and a thick Mermaid arrow name 
   assert.match(renderText(a).split('\n')[2]!, /⇒ vxlan\.calico: UDP 4789 VNI 4096 to 192\.168\.0\.12$/);
   assert.match(renderMarkdown(a), /\| 2 \| `node-a` \|.* ⇒ vxlan\.calico: UDP 4789 VNI 4096 to 192\.168\.0\.12 \|/);
   assert.match(renderMermaid(a), /h1 == "eth0 → eth0<br\/>vxlan\.calico: UDP 4789 VNI 4096 to 192\.168\.0\.12" ==> h2/);
+});
+
+test("a bidirectional batch's reply through a Service: every format shows conntrack's UNNAT in the node that translated", () => {
+  const doc = example('services');
+  const c = compileTopology(checkTopology({ cluster: doc.cluster }));
+  const topology = { name: doc.name, revision: 1 };
+  const options = { bidirectional: true, maxBytes: 1 << 20 };
+  // A pod to a ClusterIP: the reply is un-NATed in the client's node (its source back to the Service's address).
+  const [plain] = traceFlows(c, topology, [{ from: 'pod-a1', to: 'svc/kube-system/kube-dns', port: 'dns', endpoint: '10.1.2.53' }], options).traces;
+  const back = plain!.return as TraceAnswer;
+  const at = back.hops.findIndex((h) => h.netns === 'node-a');
+  assert.ok(at > 0, JSON.stringify(back.hops.map((h) => h.netns)));
+  const line = renderText(back).trimEnd().split('\n')[1 + at]!;
+  assert.match(line, /^\d\.\s+node-a\s.*⇒ UNNAT from 10\.96\.0\.10:53$/);
+  assert.match(renderMarkdown(back), new RegExp(`\\| ${at + 1} \\| \`node-a\` \\|.* ⇒ UNNAT from 10\\.96\\.0\\.10:53 \\|`));
+  assert.match(renderMermaid(back), new RegExp(`h${at}\\["node-a<br/>unnat from 10\\.96\\.0\\.10:53"\\]`));
+  assert.match(renderSvg(back), />UNNAT from 10\.96\.0\.10:53</);
+  // A hop with no translation shows none.
+  assert.doesNotMatch(renderText(back).split('\n')[1]!, /UNNAT/);
+  // An outside client to a NodePort under Cluster policy, masqueraded: the reply's destination goes back to the client.
+  const cluster = structuredClone(doc.cluster)!;
+  cluster.services!.find((s) => s.metadata.name === 'web')!.spec.externalTrafficPolicy = 'Cluster';
+  const c2 = compileTopology(checkTopology({ cluster }));
+  const [masq] = traceFlows(c2, topology, [{ from: '203.0.113.7', enter: 'node-b', to: '192.168.0.12', protocol: 'tcp', port: 30080 }], options).traces;
+  const reply = masq!.return as TraceAnswer;
+  const unnat = reply.hops.flatMap((h) => h.steps).find((s) => s.type === 'UNNAT');
+  assert.ok(unnat !== undefined && unnat.type === 'UNNAT' && unnat.src !== undefined && unnat.dst !== undefined, JSON.stringify(reply.hops));
+  assert.deepEqual([unnat.src.to, unnat.dst.to], ['192.168.0.12:30080', '203.0.113.7']);
+  assert.match(renderText(reply), /\n\d\.\s+node-b\s.*⇒ UNNAT from 192\.168\.0\.12:30080 to 203\.0\.113\.7/);
 });

@@ -85,7 +85,7 @@ export interface SnatStep {
 
 export function serviceRef(t: ServiceTable, sp: number): ServiceRef {
   const svc = t.services[t.spService[sp]!]!;
-  const flags = t.spFlags[sp]!;
+  const flags = t.spFlags(sp);
   return {
     namespace: svc.namespace,
     name: svc.name,
@@ -136,8 +136,8 @@ function eligibility(t: ServiceTable, sp: number, node: number, verdict: number,
   const key = `${sp} ${node} ${verdict} ${chain}`;
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
-  const start = t.spEpStart[sp]!;
-  const end = t.spEpEnd[sp]!;
+  const start = t.epStart(sp);
+  const end = t.epEnd(sp);
   const dnat = verdict === VERDICT_DNAT;
   const localOnly = (dnat && chain === LOCAL) || verdict === DROP_NO_LOCAL;
   const inScope = (e: number) => !dnat || chain === CLUSTER || t.epNode[e] === node;
@@ -166,8 +166,8 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
   const [sp, kind, , node, verdict, chain, route, masq, chosen, port] = r.slice(i, i + 10) as number[] as [
     number, number, number, number, number, number, number, number, number, number,
   ];
-  const start = t.spEpStart[sp]!;
-  const end = t.spEpEnd[sp]!;
+  const start = t.epStart(sp);
+  const end = t.epEnd(sp);
   const dnat = verdict === VERDICT_DNAT;
   const { whys, counts, firsts } = eligibility(t, sp, node, verdict, chain);
   const listed = new Set<number>();

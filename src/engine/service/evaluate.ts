@@ -21,7 +21,7 @@ export function nodeRules(fabric: Fabric, table: ServiceTable, node: string, src
   const ns = fabric.byName.get(node);
   if (ns === undefined) throw new Error(`there is no node named ${node}`);
   const nat = new ServiceNat();
-  nat.start(fabric, table, src, dst, protocol, 0, port, undefined);
+  nat.start(table, protocol, 0, port, undefined);
   nat.reset(src, dst, port);
   // A packet the node sends itself (its own source, or loopback) meets OUTPUT; any other comes in by its first link.
   let own = src.family === 4 && src.w0 >>> 24 === 127;

@@ -9,11 +9,13 @@ import type { Recorder } from '../trace/record.js';
 import type { Masquerade } from '../compile/masquerade.js';
 import { Decision, decide, DNAT, DROP_SOURCE_RANGE, MASQ_HAIRPIN, NO_MASQ, REJECT } from './policy.js';
 import { MAX_LISTED_ENDPOINTS } from './describe.js';
-import { NODE_PORT, protocolCode, type ServiceTable } from './table.js';
+import { EP_WALK, EP_PORT, EP_OWNER, NODE_PORT, protocolCode, type ServiceTable } from './table.js';
 
 /** prerouting(): no rule matched; the packet was translated. Any other answer is a drop code. */
 export const NO_MATCH = -1;
 export const TRANSLATED = -2;
+/** flowSrcOwner before prerouting has needed it (Owners.first answers -1 or an entry). */
+const UNKNOWN_OWNER = -2;
 
 /** An `endpoint=` that is not among the endpoints kube-proxy may send the packet to. */
 export class EndpointNotCandidate extends Error {
@@ -39,7 +41,12 @@ export class ServiceNat {
   /** The flow's ports, as translated so far. */
   dstPort = 0;
   srcPort = 0;
-  private flowSrcOwner = -1;
+  private flowSrcOwner = UNKNOWN_OWNER;
+  /** What the last prerouting() met: the Service port, the frontend's kind and index, and the node. */
+  private sp = -1;
+  private kind = 0;
+  private fe = -1;
+  private node = -1;
   /** The endpoint to take among the candidates at the DNAT (the walker's branch), and an `endpoint=` pin. */
   pick = 0;
   pinned: Addr | undefined;
@@ -54,19 +61,23 @@ export class ServiceNat {
   /** The packet's addresses as NAT has left them so far. */
   src!: Addr;
   dst!: Addr;
+  /** After a DNAT: the endpoint's address as words, and its first owner entry (Owners.first), for the walk. */
+  d0 = 0;
+  d1 = 0;
+  d2 = 0;
+  d3 = 0;
+  dstOwner = -1;
 
-  /** Prepares for the walks of one trace. */
-  start(fabric: Fabric, table: ServiceTable | undefined, src: Addr, dst: Addr, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined): void {
+  /** Prepares for the walks of one trace; `srcOwner`: Owners.first of the source address, when the caller knows it. */
+  start(table: ServiceTable | undefined, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined, srcOwner = UNKNOWN_OWNER): void {
     this.table = table;
     this.proto = protocolCode(protocol);
-    // Only prerouting reads it, and only with Services: a topology without them pays no lookup per trace.
-    this.flowSrcOwner = table === undefined || table.size === 0 ? -1 : fabric.owners.first(src);
+    // Otherwise looked up when a Service rule first matches: a trace that meets none (pod to pod) pays no lookup.
+    this.flowSrcOwner = srcOwner;
     this.srcPort = srcPort;
     this.dstPort = dstPort;
     this.pinned = pinned;
     this.pick = 0;
-    this.src = src;
-    this.dst = dst;
   }
 
   /** Resets the walk's state for another walk of the same trace. */
@@ -82,10 +93,14 @@ export class ServiceNat {
     this.dstPort = dstPort;
   }
 
-  /** Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet not yet translated. */
-  applies(ns: number): boolean {
+  /**
+   * Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet not yet translated. The
+   * fabric's flag is in the facts the route lookup reads next, where the table's node of the netns would be a cache
+   * miss in every netns: prerouting() reads that only once a rule matches.
+   */
+  applies(fabric: Fabric, ns: number): boolean {
     const t = this.table;
-    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && t.nodeOfNetns[ns]! >= 0;
+    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && fabric.isNode(ns);
   }
 
   /**
@@ -95,22 +110,25 @@ export class ServiceNat {
    */
   prerouting(fabric: Fabric, record: Recorder, codes: NatCodes, ns: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): number {
     const t = this.table!;
-    const node = t.nodeOfNetns[ns]!;
     const { owners } = fabric;
     let fe = t.frontend(family, d0, d1, d2, d3, this.proto, this.dstPort);
     let sp: number;
     let kind: number;
     if (fe >= 0) {
-      sp = t.feSp[fe]!;
-      kind = t.feKind[fe]!;
+      sp = t.frontendSp(fe);
+      kind = t.frontendKind(fe);
     } else {
-      if (!this.nodePortAddress(fabric, ns, node, inLink, family, d0, d1, d2, d3, dstOwner)) return NO_MATCH;
+      if (!this.nodePortAddress(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner)) return NO_MATCH;
       sp = t.nodePort(family, this.proto, this.dstPort);
       if (sp < 0) return NO_MATCH;
       kind = NODE_PORT;
       fe = -1;
     }
+    // A node's netns that is no node of the cluster's (a fabric's own) has no kube-proxy.
+    const node = t.nodeOfNetns[ns]!;
+    if (node < 0) return NO_MATCH;
     const s = this.src;
+    if (this.flowSrcOwner === UNKNOWN_OWNER) this.flowSrcOwner = owners.first(s);
     let fromNode = s.family === 4 && s.w0 >>> 24 === 127;
     for (let o = this.flowSrcOwner; o >= 0 && !fromNode; o = owners.next(o)) if (owners.netns(o) === ns) fromNode = true;
     const c = t.config;
@@ -136,8 +154,28 @@ export class ServiceNat {
       detector = true;
       fromPod = inLink >= 0 && t.podInterface[inLink] === 1;
     }
+    decide(t, this.decision, sp, kind, node, fromPod, fromNode, detector, s);
+    this.sp = sp;
+    this.kind = kind;
+    this.fe = fe;
+    this.node = node;
+    return this.translate(record, codes, ns);
+  }
+
+  /**
+   * The last prerouting() again, for the walk's other endpoint `pick`: another walk of the trace resumes where that one
+   * met the rules, with the packet as it was then (reset()), and the decision still holds.
+   */
+  again(record: Recorder, codes: NatCodes, ns: number): number {
+    return this.translate(record, codes, ns);
+  }
+
+  /** Takes the picked (or pinned) endpoint of the decision, records the DNAT step and translates the packet. */
+  private translate(record: Recorder, codes: NatCodes, ns: number): number {
+    const t = this.table!;
     const d = this.decision;
-    decide(t, d, sp, kind, node, fromPod, fromNode, detector, s);
+    const { sp, kind, fe, node } = this;
+    const s = this.src;
     let chosen = -1;
     if (d.verdict === DNAT) {
       this.width = this.pinned === undefined ? d.count : 1;
@@ -145,18 +183,18 @@ export class ServiceNat {
       if (this.pinned !== undefined) {
         const p = this.pinned;
         k = -1;
-        for (let i = 0; i < d.count && k < 0; i++) if (t.epAddr[d.candidates[i]!]!.equals(p)) k = i;
+        for (let i = 0; i < d.count && k < 0; i++) if (endpointIs(t, sp, d.candidate(i), p)) k = i;
         if (k < 0) {
           // A Service may have thousands of endpoints: the problem names the first few and counts the rest.
-          const offered = Array.from(d.candidates.subarray(0, Math.min(d.count, MAX_LISTED_ENDPOINTS)), (e) => `${t.epAddr[e]}`);
+          const offered = Array.from({ length: Math.min(d.count, MAX_LISTED_ENDPOINTS) }, (_, i) => `${t.epAddr[d.candidate(i)]}`);
           const more = d.count > offered.length ? ` and ${d.count - offered.length} more` : '';
           throw new EndpointNotCandidate(`${p} is not among the endpoints kube-proxy may choose here (${offered.join(', ') || 'none'}${more})`, offered);
         }
       }
-      chosen = d.candidates[k]!;
+      chosen = d.candidate(k);
     }
     let masq = d.masq;
-    if (chosen >= 0 && masq === NO_MASQ && t.epAddr[chosen]!.equals(s)) masq = MASQ_HAIRPIN;
+    if (chosen >= 0 && masq === NO_MASQ && endpointIs(t, sp, chosen, s)) masq = MASQ_HAIRPIN;
     record.dnat(sp, kind, fe, node, d.verdict, d.chain, d.route, masq, chosen, this.dstPort);
     if (d.verdict !== DNAT) {
       const code = d.verdict === REJECT ? codes.reject : d.verdict === DROP_SOURCE_RANGE ? codes.sourceRange : codes.noLocal;
@@ -169,7 +207,14 @@ export class ServiceNat {
     this.endpoint = chosen;
     this.masq = masq;
     this.dst = t.epAddr[chosen]!;
-    this.dstPort = t.epPort[chosen]!;
+    const w = chosen * EP_WALK;
+    const facts = t.epWalk;
+    this.d0 = facts[w]! >>> 0;
+    this.d1 = facts[w + 1]! >>> 0;
+    this.d2 = facts[w + 2]! >>> 0;
+    this.d3 = facts[w + 3]! >>> 0;
+    this.dstPort = facts[w + EP_PORT]!;
+    this.dstOwner = facts[w + EP_OWNER]!;
     return TRANSLATED;
   }
 
@@ -179,11 +224,12 @@ export class ServiceNat {
   }
 
   candidates(): readonly number[] {
-    return Array.from(this.decision.candidates.subarray(0, this.decision.count));
+    const d = this.decision;
+    return Array.from({ length: d.count }, (_, i) => d.candidate(i));
   }
 
   /** Whether a packet to `dst` meets the NodePort rules of the node: one of its addresses that nodePortAddresses allows. */
-  private nodePortAddress(fabric: Fabric, ns: number, node: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): boolean {
+  private nodePortAddress(fabric: Fabric, ns: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number): boolean {
     const t = this.table!;
     const c = t.config;
     // 127.0.0.0/8 answers NodePorts only to the node itself, with localhostNodePorts, and when nodePortAddresses allow it.
@@ -198,7 +244,8 @@ export class ServiceNat {
     if (!local) return false;
     if (c.nodePortAddresses === 'all' && !c.nodePortPrimary) return true;
     if (t.nodePortPrefixes.any(0, t.nodePortPrefixes.length, family, d0, d1, d2, d3)) return true;
-    const ip = c.nodePortPrimary ? t.nodeIP(node, family) : undefined;
+    const node = t.nodeOfNetns[ns]!;
+    const ip = c.nodePortPrimary && node >= 0 ? t.nodeIP(node, family) : undefined;
     return ip !== undefined && ip.w0 === d0 && ip.w1 === d1 && ip.w2 === d2 && ip.w3 === d3;
   }
 
@@ -242,3 +289,9 @@ export class ServiceNat {
   }
 }
 
+/** Whether endpoint `e` of Service port `sp` has the address `a`, read from the walk's facts. */
+function endpointIs(t: ServiceTable, sp: number, e: number, a: Addr): boolean {
+  const w = e * EP_WALK;
+  const facts = t.epWalk;
+  return t.spFamily[sp] === a.family && facts[w]! >>> 0 === a.w0 && facts[w + 1]! >>> 0 === a.w1 && facts[w + 2]! >>> 0 === a.w2 && facts[w + 3]! >>> 0 === a.w3;
+}

@@ -11,7 +11,7 @@
 // Everything is written into a Decision the caller owns: the walk allocates nothing here.
 import type { Family } from '../addr.js';
 import { READY, SERVING, TERMINATING } from './endpoints.js';
-import { CLUSTER_IP, EXTERNAL, ETP_LOCAL, FIREWALL, ITP_LOCAL, LOAD_BALANCER, type ServiceTable } from './table.js';
+import { CLUSTER_IP, EXTERNAL, ETP_LOCAL, FIREWALL, ITP_LOCAL, LOAD_BALANCER, SP, SP_CLUSTER, SP_CLUSTER_END, SP_FALLBACK, SP_FLAGS, SP_READY, type ServiceTable } from './table.js';
 
 /** Verdicts. */
 export const DNAT = 0;
@@ -52,10 +52,22 @@ export class Decision {
   masq = NO_MASQ;
   /** The zone topology-aware routing filtered the cluster chain by, or -1. */
   zone = -1;
-  /** The endpoints of the chain (indices into the table's endpoint arrays); `count` of them are filled. */
-  candidates = new Int32Array(64);
+  /**
+   * The endpoints of the chain (indices into the table's endpoint arrays): `count` of them from `first` in `list`, which
+   * is the table's cluster chain of the port (ServiceTable.clusterEps) or the node's own endpoints in `local`.
+   */
+  list: Int32Array = EMPTY;
+  first = 0;
   count = 0;
+  local = new Int32Array(64);
+
+  /** The chain's i-th endpoint. */
+  candidate(i: number): number {
+    return this.list[this.first + i]!;
+  }
 }
+
+const EMPTY = new Int32Array(0);
 
 /** The source as kube-proxy's rules see it: from a pod (its local detector), or from the node itself (src-type LOCAL). */
 export interface Source {
@@ -81,34 +93,35 @@ export function decide(
   detector: boolean,
   s: Source,
 ): void {
-  const flags = t.spFlags[sp]!;
-  const start = t.spEpStart[sp]!;
-  const end = t.spEpEnd[sp]!;
-  let readyAny = 0;
-  let fallbackAny = 0;
-  let readyLocal = 0;
-  let fallbackLocal = 0;
-  for (let e = start; e < end; e++) {
-    const f = t.epFlags[e]!;
-    const local = node >= 0 && t.epNode[e] === node;
-    if (f & READY) {
-      readyAny++;
-      if (local) readyLocal++;
-    } else if (f & SERVING && f & TERMINATING) {
-      fallbackAny++;
-      if (local) fallbackLocal++;
-    }
-  }
-  const hasAny = readyAny + fallbackAny > 0;
-  const hasLocal = readyLocal + fallbackLocal > 0;
+  const facts = t.spFacts;
+  const at = SP * sp;
+  const flags = facts[at + SP_FLAGS]!;
+  const readyAny = facts[at + SP_READY]!;
+  const fallbackAny = facts[at + SP_FALLBACK]!;
   d.masq = NO_MASQ;
   d.route = POLICY;
   d.count = 0;
   d.zone = -1;
-  if (!hasAny) {
+  if (readyAny + fallbackAny === 0) {
     d.verdict = REJECT;
     return;
   }
+  // The node's own endpoints matter only to a Local policy: its range among the port's endpoints ordered by node.
+  const wantsLocal = kind === CLUSTER_IP ? (flags & ITP_LOCAL) !== 0 : (flags & ETP_LOCAL) !== 0 && (flags & EXTERNAL) !== 0;
+  let lo = 0;
+  let hi = 0;
+  let readyLocal = 0;
+  let fallbackLocal = 0;
+  if (wantsLocal && node >= 0) {
+    lo = firstOnNode(t, t.epStart(sp), t.epEnd(sp), node);
+    hi = firstOnNode(t, lo, t.epEnd(sp), node + 1);
+    for (let i = lo; i < hi; i++) {
+      const f = t.epFlags[t.byNode[i]!]!;
+      if (f & READY) readyLocal++;
+      else if (f & SERVING && f & TERMINATING) fallbackLocal++;
+    }
+  }
+  const hasLocal = readyLocal + fallbackLocal > 0;
   let chain: number;
   if (kind === CLUSTER_IP) {
     chain = flags & ITP_LOCAL ? LOCAL : CLUSTER;
@@ -142,18 +155,48 @@ export function decide(
   }
   d.verdict = DNAT;
   d.chain = chain;
-  const useReady = chain === CLUSTER ? readyAny > 0 : readyLocal > 0;
-  // Topology-aware routing narrows the cluster chain's ready endpoints to the node's zone (never the local chain's,
-  // nor the terminating fallback).
-  const zone = chain === CLUSTER ? t.topologyZone(sp, node) : -1;
-  d.zone = zone;
-  if (d.candidates.length < end - start) d.candidates = new Int32Array(2 * (end - start));
-  for (let e = start; e < end; e++) {
-    if (chain === LOCAL && t.epNode[e] !== node) continue;
-    if (zone >= 0 && !t.hintedFor(e, zone)) continue;
-    const f = t.epFlags[e]!;
-    if (useReady ? f & READY : !(f & READY) && f & SERVING && f & TERMINATING) d.candidates[d.count++] = e;
+  if (chain === CLUSTER) {
+    const first = facts[at + SP_CLUSTER]!;
+    const end = facts[at + SP_CLUSTER_END]!;
+    // Topology-aware routing narrows the cluster chain's ready endpoints to the node's zone (never the local chain's,
+    // nor the terminating fallback): then a list of its own, as the local chain has.
+    const zone = readyAny > 0 ? t.topologyZone(sp, node) : -1;
+    d.zone = zone;
+    if (zone < 0) {
+      d.list = t.clusterEps;
+      d.first = first;
+      d.count = end - first;
+      return;
+    }
+    if (d.local.length < end - first) d.local = new Int32Array(2 * (end - first));
+    d.list = d.local;
+    d.first = 0;
+    for (let i = first; i < end; i++) {
+      const e = t.clusterEps[i]!;
+      if (t.hintedFor(e, zone)) d.local[d.count++] = e;
+    }
+    return;
   }
+  // byNode keeps the slices' order within a node: the local chain lists them as kube-proxy writes them.
+  const useReady = readyLocal > 0;
+  if (d.local.length < hi - lo) d.local = new Int32Array(2 * (hi - lo));
+  d.list = d.local;
+  d.first = 0;
+  for (let i = lo; i < hi; i++) {
+    const e = t.byNode[i]!;
+    const f = t.epFlags[e]!;
+    if (useReady ? f & READY : !(f & READY) && f & SERVING && f & TERMINATING) d.local[d.count++] = e;
+  }
+}
+
+/** The first position in byNode[lo .. hi) whose endpoint is on a node numbered `node` or above. */
+function firstOnNode(t: ServiceTable, lo: number, hi: number, node: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t.epNode[t.byNode[mid]!]! < node) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

@@ -8,7 +8,7 @@ import { Prefix } from '../prefix.js';
 import { nodeAddr } from '../compile/underlay.js';
 import type { ClusterDoc } from '../../topology/schema.js';
 import { proxyConfig, sloppyPrefix, type ProxyConfig } from './config.js';
-import { endpointKey, indexEndpoints, READY, type EndpointFacts } from './endpoints.js';
+import { endpointKey, indexEndpoints, READY, SERVING, TERMINATING, type EndpointFacts } from './endpoints.js';
 
 /** The node label kube-proxy's topology-aware routing reads (v1.LabelTopologyZone). */
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
@@ -70,6 +70,33 @@ const hashOf = (family: number, w0: number, w1: number, w2: number, w3: number, 
   return (h ^ (h >>> 13)) >>> 0;
 };
 
+/** Ints per endpoint in ServiceTable.epWalk, and where its port and owner are (its address's words come first). */
+export const EP_WALK = 8;
+export const EP_PORT = 4;
+export const EP_OWNER = 5;
+
+/** Ints per Service port in ServiceTable.spFacts, and what they are. */
+export const SP = 8;
+export const SP_FLAGS = 0;
+export const SP_READY = 1;
+export const SP_FALLBACK = 2;
+export const SP_CLUSTER = 3;
+export const SP_CLUSTER_END = 4;
+const SP_EP = 5;
+const SP_EP_END = 6;
+
+/** Ints per frontend in ServiceTable.fe, and where its facts are after its address's words. */
+const FE = 8;
+const FE_KEY = 4;
+const FE_SP = 5;
+const FE_KIND = 6;
+const FE_NEXT = 7;
+/** A frontend's family, protocol and port in one int (a port is 16 bits, a protocol code 2, a family 4 or 6). */
+const frontendKey = (family: number, proto: number, port: number) => (port << 8) | (proto << 4) | family;
+
+const ADDRESS_BITS = 1 << 16;
+const addressBit = (w0: number, w1: number, w2: number, w3: number) => (Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 16) & (ADDRESS_BITS - 1);
+
 const nodePortKey = (family: number, proto: number, port: number) => (family === 6 ? 1 << 20 : 0) | (proto << 16) | port;
 
 /** ServiceTable.clusterIPsCheck's answer for an address of the service CIDR that no Service holds. */
@@ -84,11 +111,21 @@ export class ServiceTable {
   readonly spPort: Int32Array;
   readonly spNodePort: Int32Array;
   readonly spFamily: Uint8Array;
-  readonly spFlags: Uint8Array;
-  readonly spEpStart: Int32Array;
-  readonly spEpEnd: Int32Array;
   readonly spRangeStart: Int32Array;
   readonly spRangeEnd: Int32Array;
+  /**
+   * What kube-proxy's decision reads of a Service port, SP ints side by side (one cache line, not one per array): its
+   * flags; how many of its endpoints are ready, and how many serving and terminating (the fallback when none is
+   * ready); its cluster chain, worked out once (the ready endpoints, or else the fallback ones, in the slices' order:
+   * clusterEps[SP_CLUSTER .. SP_CLUSTER_END)); and the range of its endpoints in the endpoint arrays.
+   */
+  readonly spFacts: Int32Array;
+  readonly clusterEps: Int32Array;
+  /**
+   * Each Service port's endpoints ordered by node (epNode), in the slices' order within a node, in the port's range of
+   * the endpoint arrays: a node's local endpoints are found by binary search, not by reading them all.
+   */
+  readonly byNode: Int32Array;
   // Endpoints.
   readonly epAddr: Addr[] = [];
   readonly epPort: Int32Array;
@@ -106,17 +143,26 @@ export class ServiceTable {
   /** Each node's topology.kubernetes.io/zone as a zone number, or -1 where it has none. */
   readonly nodeZone: Int32Array;
   readonly zoneNames: string[] = [];
+  /**
+   * What the walk reads of the endpoint it DNATs to, side by side (EP_WALK ints each, so one cache line): its address's
+   * four words (as int32: read them with >>> 0), its port and its first owner. The Addr objects are spread over the
+   * heap, a cache miss each.
+   */
+  readonly epWalk: Int32Array;
   readonly ranges: PrefixList;
   // Frontends, hashed.
-  private readonly feWords: Uint32Array;
-  private readonly feFamily: Uint8Array;
-  private readonly feProto: Uint8Array;
-  private readonly fePort: Int32Array;
-  readonly feSp: Int32Array;
-  readonly feKind: Uint8Array;
-  private readonly feNext: Int32Array;
+  /**
+   * FE ints per frontend, read together by a lookup (one cache line, not one per array): its address's four words (as
+   * int32), family, protocol and port in one key, its Service port, its kind, and the next frontend of its bucket.
+   */
+  private readonly fe: Int32Array;
   private readonly buckets: Int32Array;
   private readonly serviceCIDRList: PrefixList;
+  /**
+   * A bit per hash of a frontend's address alone (ADDRESS_BITS of them, 8 KB, which stays in cache): most packets a
+   * node's rules see are to no Service (pod to pod), and the clear bit answers without the buckets, a cache miss.
+   */
+  private readonly feAddrBits = new Int32Array(ADDRESS_BITS >>> 5);
   private readonly nodePorts = new Map<number, number>();
   /** TCP ports kube-proxy's health check server answers on every node, by the Service that has it. */
   readonly healthCheckNodePorts = new Map<number, number>();
@@ -267,12 +313,10 @@ export class ServiceTable {
     this.spPort = new Int32Array(n);
     this.spNodePort = new Int32Array(n);
     this.spFamily = new Uint8Array(n);
-    this.spFlags = new Uint8Array(n);
-    this.spEpStart = new Int32Array(n);
-    this.spEpEnd = new Int32Array(n);
     this.spRangeStart = new Int32Array(n);
     this.spRangeEnd = new Int32Array(n);
     this.spHinted = new Uint8Array(n);
+    this.spFacts = new Int32Array(SP * n);
     const allRanges: Prefix[] = [];
     const eps: EndpointFacts[] = [];
     ports.forEach((p, i) => {
@@ -282,11 +326,11 @@ export class ServiceTable {
       this.spPort[i] = p.port;
       this.spNodePort[i] = p.nodePort;
       this.spFamily[i] = p.family;
-      this.spFlags[i] = p.flags;
-      this.spEpStart[i] = eps.length;
       this.spHinted[i] = p.eps.every((e) => !(e.flags & READY) || e.zones !== undefined) ? 1 : 0;
+      this.spFacts[SP * i + SP_FLAGS] = p.flags;
+      this.spFacts[SP * i + SP_EP] = eps.length;
       eps.push(...p.eps);
-      this.spEpEnd[i] = eps.length;
+      this.spFacts[SP * i + SP_EP_END] = eps.length;
       this.spRangeStart[i] = allRanges.length;
       allRanges.push(...p.ranges);
       this.spRangeEnd[i] = allRanges.length;
@@ -305,6 +349,7 @@ export class ServiceTable {
     });
     this.epZoneStart[m] = zones.length;
     this.epZones = Int32Array.from(zones);
+    this.epWalk = new Int32Array(m * EP_WALK);
     eps.forEach((e, i) => {
       this.epAddr.push(e.addr);
       this.epPort[i] = e.port;
@@ -312,36 +357,56 @@ export class ServiceTable {
       this.epNodeName.push(e.nodeName);
       this.epFlags[i] = e.flags;
       this.epOwner[i] = fabric.owners.first(e.addr);
+      const w = i * EP_WALK;
+      for (let k = 0; k < 4; k++) this.epWalk[w + k] = e.addr.word(k);
+      this.epWalk[w + EP_PORT] = e.port;
+      this.epWalk[w + EP_OWNER] = this.epOwner[i]!;
     });
+    this.byNode = new Int32Array(m);
+    const chains: number[] = [];
+    for (let sp = 0; sp < n; sp++) {
+      const start = this.epStart(sp);
+      const end = this.epEnd(sp);
+      const ready: number[] = [];
+      const fallback: number[] = [];
+      for (let e = start; e < end; e++) {
+        const flags = this.epFlags[e]!;
+        if (flags & READY) ready.push(e);
+        else if (flags & SERVING && flags & TERMINATING) fallback.push(e);
+      }
+      this.spFacts[SP * sp + SP_READY] = ready.length;
+      this.spFacts[SP * sp + SP_FALLBACK] = fallback.length;
+      this.spFacts[SP * sp + SP_CLUSTER] = chains.length;
+      for (const e of ready.length > 0 ? ready : fallback) chains.push(e);
+      this.spFacts[SP * sp + SP_CLUSTER_END] = chains.length;
+      const order = Array.from({ length: end - start }, (_, i) => start + i).sort((a, b) => this.epNode[a]! - this.epNode[b]! || a - b);
+      this.byNode.set(order, start);
+    }
+    this.clusterEps = Int32Array.from(chains);
 
     const f = frontends.length;
     let size = 16;
     while (size < 2 * f) size *= 2;
     this.buckets = new Int32Array(size).fill(-1);
-    this.feWords = new Uint32Array(4 * f);
-    this.feFamily = new Uint8Array(f);
-    this.feProto = new Uint8Array(f);
-    this.fePort = new Int32Array(f);
-    this.feSp = new Int32Array(f);
-    this.feKind = new Uint8Array(f);
-    this.feNext = new Int32Array(f);
+    this.fe = new Int32Array(FE * f);
     frontends.forEach((fe, i) => {
       const a = fe.addr;
-      for (let w = 0; w < 4; w++) this.feWords[4 * i + w] = a.word(w);
-      this.feFamily[i] = a.family;
-      this.feProto[i] = fe.proto;
-      this.fePort[i] = fe.port;
-      this.feSp[i] = fe.sp;
-      this.feKind[i] = fe.kind;
+      const r = FE * i;
+      for (let w = 0; w < 4; w++) this.fe[r + w] = a.word(w);
+      this.fe[r + FE_KEY] = frontendKey(a.family, fe.proto, fe.port);
+      this.fe[r + FE_SP] = fe.sp;
+      this.fe[r + FE_KIND] = fe.kind;
+      const bit = addressBit(a.w0, a.w1, a.w2, a.w3);
+      this.feAddrBits[bit >>> 5]! |= 1 << (bit & 31);
       const b = hashOf(a.family, a.w0, a.w1, a.w2, a.w3, fe.proto, fe.port) & (size - 1);
       // The first frontend of an address wins, as kube-proxy's first matching rule does.
       let last = this.buckets[b]!;
       if (last < 0) this.buckets[b] = i;
       else {
-        while (this.feNext[last]! >= 0) last = this.feNext[last]!;
-        this.feNext[last] = i;
+        while (this.fe[FE * last + FE_NEXT]! >= 0) last = this.fe[FE * last + FE_NEXT]!;
+        this.fe[FE * last + FE_NEXT] = i;
       }
-      this.feNext[i] = -1;
+      this.fe[r + FE_NEXT] = -1;
     });
 
     this.serviceCIDRList = new PrefixList(this.serviceCIDRs);
@@ -353,20 +418,13 @@ export class ServiceTable {
 
   /** The frontend (ClusterIP, externalIP, LB IP) with this address, protocol and port, or -1. */
   frontend(family: Family, w0: number, w1: number, w2: number, w3: number, proto: number, port: number): number {
-    let i = this.buckets[hashOf(family, w0, w1, w2, w3, proto, port) & (this.buckets.length - 1)]!;
-    for (; i >= 0; i = this.feNext[i]!) {
-      const b = 4 * i;
-      if (
-        this.fePort[i] === port &&
-        this.feProto[i] === proto &&
-        this.feFamily[i] === family &&
-        this.feWords[b] === w0 &&
-        this.feWords[b + 1] === w1 &&
-        this.feWords[b + 2] === w2 &&
-        this.feWords[b + 3] === w3
-      ) {
-        return i;
-      }
+    const bit = addressBit(w0, w1, w2, w3);
+    if ((this.feAddrBits[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1;
+    const key = frontendKey(family, proto, port);
+    const fe = this.fe;
+    for (let i = this.buckets[hashOf(family, w0, w1, w2, w3, proto, port) & (this.buckets.length - 1)]!; i >= 0; i = fe[FE * i + FE_NEXT]!) {
+      const r = FE * i;
+      if (fe[r + FE_KEY] === key && fe[r]! >>> 0 === w0 && fe[r + 1]! >>> 0 === w1 && fe[r + 2]! >>> 0 === w2 && fe[r + 3]! >>> 0 === w3) return i;
     }
     return -1;
   }
@@ -374,7 +432,7 @@ export class ServiceTable {
   /** A Service port of the Service whose ClusterIP this is (any port), or -1. */
   clusterIP(family: Family, w0: number, w1: number, w2: number, w3: number): number {
     const fe = this.frontend(family, w0, w1, w2, w3, 0, 0);
-    return fe < 0 ? -1 : this.feSp[fe]!;
+    return fe < 0 ? -1 : this.frontendSp(fe);
   }
 
   /** Whether the address is in a service CIDR (the cluster's serviceCIDRs). */
@@ -393,6 +451,28 @@ export class ServiceTable {
     return this.inServiceCIDR(family, w0, w1, w2, w3) ? UNALLOCATED_CLUSTER_IP : -1;
   }
 
+  /** A Service port's flags (ITP_LOCAL, ETP_LOCAL, EXTERNAL, FIREWALL), and the range of its endpoints. */
+  spFlags(sp: number): number {
+    return this.spFacts[SP * sp + SP_FLAGS]!;
+  }
+
+  epStart(sp: number): number {
+    return this.spFacts[SP * sp + SP_EP]!;
+  }
+
+  epEnd(sp: number): number {
+    return this.spFacts[SP * sp + SP_EP_END]!;
+  }
+
+  /** The Service port of frontend `i`, and its kind (CLUSTER_IP, EXTERNAL_IP, LOAD_BALANCER). */
+  frontendSp(i: number): number {
+    return this.fe[FE * i + FE_SP]!;
+  }
+
+  frontendKind(i: number): number {
+    return this.fe[FE * i + FE_KIND]!;
+  }
+
   /** The Service port of a NodePort, or -1. */
   nodePort(family: Family, proto: number, port: number): number {
     return this.nodePorts.get(nodePortKey(family, proto, port)) ?? -1;
@@ -401,10 +481,10 @@ export class ServiceTable {
   /** The Services holding this address (any port): for saying why a packet to a Service address was not translated. */
   servicesAt(addr: Addr): number[] {
     const found = new Set<number>();
-    for (let i = 0; i < this.feSp.length; i++) {
-      const b = 4 * i;
-      if (this.feFamily[i] === addr.family && this.feWords[b] === addr.w0 && this.feWords[b + 1] === addr.w1 && this.feWords[b + 2] === addr.w2 && this.feWords[b + 3] === addr.w3) {
-        found.add(this.spService[this.feSp[i]!]!);
+    for (let r = 0; r < this.fe.length; r += FE) {
+      const fe = this.fe;
+      if ((fe[r + FE_KEY]! & 15) === addr.family && fe[r]! >>> 0 === addr.w0 && fe[r + 1]! >>> 0 === addr.w1 && fe[r + 2]! >>> 0 === addr.w2 && fe[r + 3]! >>> 0 === addr.w3) {
+        found.add(this.spService[fe[r + FE_SP]!]!);
       }
     }
     return [...found];
@@ -423,7 +503,7 @@ export class ServiceTable {
   topologyZone(sp: number, node: number): number {
     const zone = node >= 0 ? this.nodeZone[node]! : -1;
     if (zone < 0 || this.spHinted[sp] === 0) return -1;
-    for (let e = this.spEpStart[sp]!; e < this.spEpEnd[sp]!; e++) if (this.epFlags[e]! & READY && this.hintedFor(e, zone)) return zone;
+    for (let e = this.epStart(sp), end = this.epEnd(sp); e < end; e++) if (this.epFlags[e]! & READY && this.hintedFor(e, zone)) return zone;
     return -1;
   }
 

@@ -117,6 +117,15 @@ export class Recorder {
     this.egressAt = this.ingressAt = -1;
   }
 
+  /**
+   * Goes back to the record as it was `length` entries long, the hop at `hop` (its last) not yet left: what a later
+   * walk wrote past it is forgotten, and that walk's way out of the hop with it.
+   */
+  rewind(length: number, hop: number): void {
+    this.length = length;
+    this.entries[hop + 3] = -1;
+  }
+
   /** The entries so far, copied out of the buffer. */
   copy(): number[] {
     return this.entries.slice(0, this.length);

@@ -86,17 +86,34 @@ export class Walker {
   /** The tunnel's facts (Tunnels.tunnel) for finding its receiver. */
   private readonly tunnelFacts = new Array<number>(MAX_DEPTH).fill(0);
   private readonly tunnelMac = new Array<number>(MAX_DEPTH).fill(0);
+  /**
+   * Where the last walk met kube-proxy's DNAT, for the trace's other walks to resume there: up to the DNAT, every
+   * endpoint's walk is the same walk (and so is every ECMP branch that decides the same before it). Valid while the
+   * buffers below it (record, forwardings, decisions) are as that walk left them: a walk that starts afresh clears it.
+   */
+  private resumable = false;
+  private atRecord = 0;
+  private atNs = 0;
+  private atHop = 0;
+  private atInLink = 0;
+  private atTtl = 0;
+  private atForwardings = 0;
+  private atPackets = 0;
+  private atPacket = 0;
+  private atEgressFrom = 0;
+  private atDecisions = 0;
 
   /**
    * Every path of the flow from `source`: the first next hop of every ECMP route, then every other combination; and
    * where kube-proxy DNATs the packet, all of that once per endpoint it may choose (only `endpoint`'s when given).
    */
-  trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1, sourceId = source.id, dstOwner = fabric.owners.first(flow.dst)): Trace {
+  trace(fabric: Fabric, source: Netns, flow: Flow, services?: ServiceTable, endpoint?: Addr, entry = -1, sourceId = source.id, dstOwner = fabric.owners.first(flow.dst), srcOwner?: number): Trace {
     this.answer.fit(fabric);
     this.entry = entry;
     // The destination is the same at every hop until a DNAT: who owns it is looked up once (or by the caller).
     const nat = this.nat;
-    nat.start(fabric, services, flow.src, flow.dst, flow.protocol, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint);
+    nat.start(services, flow.protocol, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint, srcOwner);
+    this.resumable = false;
     const paths: Path[] = [];
     const endpoints = this.branches(fabric, sourceId, flow, dstOwner, paths);
     for (let k = 1; k < endpoints && paths.length < MAX_PATHS; k++) {
@@ -136,11 +153,10 @@ export class Walker {
     const { fibs, owners, tunnels } = fabric;
     const record = this.record;
     const answer = this.answer;
-    record.reset();
     const nat = this.nat;
     nat.reset(flow.src, flow.dst, flow.dstPort ?? 0);
-    this.forwardings = 0;
-    this.packets = 0;
+    const resume = this.resumable && this.sharesPrefix(forced);
+    this.resumable = false;
     let choices: number[] | undefined;
     // The packet being routed: the flow's, or while it is encapsulated the outermost header's. Its destination's words
     // are kept apart from the Addr, which only an explanation and a proxy's answer read: a tunnel endpoint's Addr is
@@ -158,8 +174,7 @@ export class Walker {
     // Loops are looked for among the forwardings of the current packet only: an outer packet crosses the same routers.
     let first = 0;
     let ns = source;
-    let hop = record.hop(ns, this.entry);
-    if (this.entry < 0) record.originate(ttl);
+    let hop: number;
     let inLink = this.entry;
     // NetworkPolicy: the source pod's egress is checked where its packet first enters another netns (its node's, or
     // across a bridge the destination pod's), after kube-proxy's DNAT there, so against the endpoint and its port; the
@@ -167,31 +182,61 @@ export class Walker {
     const policies = flow.established ? undefined : fabric.policies;
     const masq = fabric.masquerade;
     let egressFrom = policies === undefined ? -1 : policies.podOfNetns[source]!;
+    if (resume) {
+      // The packet is where the last walk met the DNAT, as it was then (before the DNAT, depth 0, so the flow's).
+      record.rewind(this.atRecord, this.atHop);
+      ns = this.atNs;
+      hop = this.atHop;
+      inLink = this.atInLink;
+      ttl = this.atTtl;
+      this.forwardings = this.atForwardings;
+      this.packets = this.atPackets;
+      packet = this.atPacket;
+      egressFrom = this.atEgressFrom;
+      if (this.atDecisions > 0) choices = this.taken.slice(0, this.atDecisions);
+    } else {
+      record.reset();
+      this.forwardings = 0;
+      this.packets = 0;
+      hop = record.hop(ns, this.entry);
+      if (this.entry < 0) record.originate(ttl);
+    }
+    let resuming = resume;
 
     for (;;) {
-      if (inLink >= 0) record.receive(inLink, ttl);
-      // kube-proxy's rules in a node: PREROUTING for a packet that came in, OUTPUT for one the node sends (service/nat.ts).
-      // A socket routes its packet before OUTPUT: one the node cannot route (connect() fails) meets no rule at all.
-      if (depth === 0 && nat.applies(ns) && (inLink >= 0 || this.routable(fabric, ns, -1, family, d0, d1, d2, d3, dstOwner, ttl))) {
-        const before = record.length;
-        const verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
-        // kube-proxy rejects and drops in its filter chains (INPUT, FORWARD, OUTPUT), after the routing decision, which
-        // is the untranslated destination's: a packet the kernel cannot deliver or forward here ends as the routing says,
-        // and the rule never sees it. Not so the firewall of loadBalancerSourceRanges: the nftables mode's acts before
-        // routing (filter-prerouting), the iptables mode's after the DNAT to an endpoint, whose route decides.
-        const filtered = verdict === SERVICE_REJECT || verdict === SERVICE_NO_LOCAL;
-        if (filtered && !this.routable(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner, ttl)) record.length = before;
-        else if (verdict === TRANSLATED) {
-          dst = nat.dst;
-          d0 = dst.w0;
-          d1 = dst.w1;
-          d2 = dst.w2;
-          d3 = dst.w3;
-          dstOwner = nat.table!.epOwner[nat.endpoint]!;
-          // A packet to another destination: the netns it crossed on the way here may see it again without a loop.
-          first = this.forwardings;
-        } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
+      let verdict = NO_MATCH;
+      if (resuming) {
+        resuming = false;
+        verdict = nat.again(record, NAT_CODES, ns);
+      } else {
+        if (inLink >= 0) record.receive(inLink, ttl);
+        // kube-proxy's rules in a node: PREROUTING for a packet that came in, OUTPUT for one the node sends (service/nat.ts).
+        // A socket routes its packet before OUTPUT: one the node cannot route (connect() fails) meets no rule at all.
+        if (depth === 0 && nat.applies(fabric, ns) && (inLink >= 0 || this.routable(fabric, ns, -1, family, d0, d1, d2, d3, dstOwner, ttl))) {
+          const at = record.length;
+          verdict = nat.prerouting(fabric, record, NAT_CODES, ns, inLink, family, d0, d1, d2, d3, dstOwner);
+          // kube-proxy rejects and drops in its filter chains (INPUT, FORWARD, OUTPUT), after the routing decision, which
+          // is the untranslated destination's: a packet the kernel cannot deliver or forward here ends as the routing
+          // says, and the rule never sees it. Not so the firewall of loadBalancerSourceRanges: the nftables mode's acts
+          // before routing (filter-prerouting), the iptables mode's after the DNAT to an endpoint, whose route decides.
+          const filtered = verdict === SERVICE_REJECT || verdict === SERVICE_NO_LOCAL;
+          if (filtered && !this.routable(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner, ttl)) {
+            record.length = at;
+            verdict = NO_MATCH;
+          } else if (verdict === TRANSLATED) this.keep(at, ns, hop, inLink, ttl, packet, egressFrom, choices);
+        }
       }
+      if (verdict === TRANSLATED) {
+        this.resumable = true;
+        dst = nat.dst;
+        d0 = nat.d0;
+        d1 = nat.d1;
+        d2 = nat.d2;
+        d3 = nat.d3;
+        dstOwner = nat.dstOwner;
+        // A packet to another destination: the netns it crossed on the way here may see it again without a loop.
+        first = this.forwardings;
+      } else if (verdict !== NO_MATCH) return this.finish(fabric, flow, choices, verdict);
       if (egressFrom >= 0 && inLink >= 0 && depth === 0) {
         if (this.policy.egress(fabric, policies!, record, egressFrom, dst, dstOwner, flow, nat.dstPort)) return this.drop(fabric, flow, choices, DENIED, 1);
         egressFrom = -1;
@@ -431,6 +476,29 @@ export class Walker {
     const group = fabric.route(ns, family, d0, d1, d2, d3);
     if (group < 0 || fibs.type(group) !== UNICAST) return false;
     return inLink < 0 || (fabric.forwards(ns) && ttl > 1);
+  }
+
+  /** Keeps where this walk met the DNAT (the record's length before its step), for the trace's other walks. */
+  private keep(at: number, ns: number, hop: number, inLink: number, ttl: number, packet: number, egressFrom: number, choices: number[] | undefined): void {
+    this.atRecord = at;
+    this.atNs = ns;
+    this.atHop = hop;
+    this.atInLink = inLink;
+    this.atTtl = ttl;
+    this.atForwardings = this.forwardings;
+    this.atPackets = this.packets;
+    this.atPacket = packet;
+    this.atEgressFrom = egressFrom;
+    this.atDecisions = choices?.length ?? 0;
+  }
+
+  /**
+   * Whether a walk through the `forced` next hops takes the kept walk's decisions up to its DNAT (the first next hop
+   * where `forced` says nothing), and so the same walk there.
+   */
+  private sharesPrefix(forced: readonly number[]): boolean {
+    for (let d = 0; d < this.atDecisions; d++) if ((d < forced.length ? forced[d]! : 0) !== this.taken[d]) return false;
+    return true;
   }
 
   /** Ends the walk with the path recorded so far. */
