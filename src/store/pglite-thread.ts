@@ -5,7 +5,7 @@
 // callback of PGlite's transaction() stays open until the main thread ends it, and statements outside it wait.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
 import { seedFromTemplate } from './template.js';
@@ -34,9 +34,6 @@ let nextTx = 1;
 /** Thrown inside a transaction's callback to make PGlite roll it back. */
 const ROLLBACK = Symbol('rollback');
 
-function reply(message: ThreadReply): void {
-  port.postMessage(message);
-}
 
 function failure(err: unknown): ThreadReply['error'] {
   // A DatabaseError's fields (code, detail, constraint...) are own properties that a structured clone of an Error drops.
@@ -81,6 +78,11 @@ async function run(request: ThreadRequest): Promise<unknown> {
     case 'close':
       await db.close();
       return undefined;
+    case 'attach':
+      // A worker's reads; its port closes with the worker.
+      listen(request.port);
+      request.port.on('close', () => request.port.close());
+      return undefined;
   }
 }
 
@@ -92,10 +94,14 @@ function settle(id: number, err: unknown): void {
   settling.delete(id);
 }
 
-port.on('message', (request: ThreadRequest) => {
-  run(request).then(
-    (value) => reply({ id: request.id, value }),
-    (err: unknown) => reply({ id: request.id, error: failure(err) }),
-  );
-});
-reply({ id: 0, value: 'ready' });
+function listen(on: MessagePort): void {
+  on.on('message', (request: ThreadRequest) => {
+    const reply = (message: ThreadReply) => on.postMessage(message);
+    run(request).then(
+      (value) => request.op !== 'attach' && reply({ id: request.id, value }),
+      (err: unknown) => reply({ id: request.id, error: failure(err) }),
+    );
+  });
+}
+listen(port);
+port.postMessage({ id: 0, value: 'ready' } satisfies ThreadReply);

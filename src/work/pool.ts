@@ -5,8 +5,9 @@
 import { Worker } from 'node:worker_threads';
 import { Problem } from '../answer/problem.js';
 import { type JobArgs, type JobKind, type JobResult } from './jobs.js';
-import { fromWire, keyOf, type CacheReport, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+import { fromWire, keyOf, type CacheReport, type FromWorker, type RevisionKey, type ToWorker, type WorkerData } from './protocol.js';
 import { threadSource } from '../threads.js';
+import type { Db } from '../store/db.js';
 
 export interface PoolOptions {
   /** Worker threads. */
@@ -21,8 +22,13 @@ export interface PoolOptions {
   heapMb: number;
   /** Bytes of compiled revisions each worker keeps. */
   cacheBytes: number;
-  /** Reads a stored document for a worker; undefined when the key's incarnation no longer exists. */
-  load: (key: RevisionKey) => Promise<StoredDocument | undefined>;
+  /**
+   * The database each worker reads the documents it compiles from, itself: a 15 MB row read on the main thread held
+   * its event loop for tens of milliseconds, and copying it on to the worker for more.
+   */
+  db: Db;
+  /** How many revisions the store keeps, to say why an older one is not found. */
+  revisionsKept: number;
   /** Called with what each job reports of the worker's cache (for metrics). */
   onReport?: (worker: number, report: CacheReport) => void;
 }
@@ -187,9 +193,11 @@ export class WorkPool {
   }
 
   private spawn(index: number): Slot {
+    const { handle, transfer } = this.options.db.share();
     const worker = new Worker(source.code, {
       eval: source.eval,
-      workerData: { cacheBytes: this.options.cacheBytes },
+      workerData: { cacheBytes: this.options.cacheBytes, db: handle, revisionsKept: this.options.revisionsKept } satisfies WorkerData,
+      transferList: transfer,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb },
     });
     // An idle worker never keeps the process alive (the server ends through close(), tests and tools just exit); one
@@ -219,18 +227,6 @@ export class WorkPool {
     }
     const job = slot.job;
     if (job === undefined || message.job !== job.id) return;
-    if (message.type === 'need') {
-      const { key } = message;
-      this.options.load(key).then(
-        (document) => slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key), document } satisfies ToWorker),
-        (err: unknown) => {
-          // The worker lets go of the job; its answer to this one is not waited for.
-          slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key) } satisfies ToWorker);
-          this.finish(slot, () => job.reject(err instanceof Error ? err : new Error(String(err))));
-        },
-      );
-      return;
-    }
     slot.held = new Set(message.cache.held);
     this.options.onReport?.(slot.index, message.cache);
     if (message.type === 'done') this.finish(slot, () => job.resolve(message.result));

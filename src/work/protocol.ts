@@ -3,6 +3,8 @@
 // Everything crossing is plain data (structured clone): keys, arguments, answers and problems.
 import { Problem } from '../answer/problem.js';
 import { DataError } from '../topology/data-error.js';
+import { NotFoundError } from '../store/errors.js';
+import type { SharedDb } from '../store/db.js';
 
 /** One stored revision of one incarnation of a topology: a name deleted and created again is another id. */
 export interface RevisionKey {
@@ -19,10 +21,17 @@ export interface StoredDocument {
   documentJson: string;
 }
 
+/** What a worker starts with. */
+export interface WorkerData {
+  /** Bytes of compiled revisions it keeps. */
+  cacheBytes: number;
+  /** Where it reads the documents of the revisions it does not hold. */
+  db: SharedDb;
+  revisionsKept: number;
+}
+
 export type ToWorker =
   | { type: 'job'; job: number; kind: string; keys: RevisionKey[]; documents: boolean; args: unknown }
-  /** The answer to a worker's `need`: the document, or `stale` when the key's incarnation is gone. */
-  | { type: 'document'; job: number; key: string; document?: StoredDocument }
   | { type: 'forget'; name: string };
 
 export interface CacheReport {
@@ -36,7 +45,6 @@ export interface CacheReport {
 }
 
 export type FromWorker =
-  | { type: 'need'; job: number; key: RevisionKey }
   /** What a worker holds after it let go of a deleted topology's revisions. */
   | { type: 'held'; cache: CacheReport }
   | { type: 'done'; job: number; result: unknown; cache: CacheReport }
@@ -45,6 +53,8 @@ export type FromWorker =
 export type WireError =
   | { kind: 'problem'; status: number; slug: string; detail: string; extensions: Record<string, unknown> }
   | { kind: 'stale' }
+  /** A revision the worker read for itself and did not find (not kept, or not written yet). */
+  | { kind: 'not-found'; message: string }
   | { kind: 'crash'; message: string; stack?: string };
 
 /** The key's incarnation was deleted (and maybe created again) while the job waited: the caller resolves it again. */
@@ -53,6 +63,7 @@ export class StaleRevision extends Error {}
 export function toWire(err: unknown): WireError {
   if (err instanceof Problem) return { kind: 'problem', status: err.status, slug: err.slug, detail: err.message, extensions: err.extensions };
   if (err instanceof DataError) return { kind: 'problem', status: err.status, slug: err.slug, detail: err.message, extensions: { errors: err.errors } };
+  if (err instanceof NotFoundError) return { kind: 'not-found', message: err.message };
   if (err instanceof StaleRevision) return { kind: 'stale' };
   const e = err instanceof Error ? err : new Error(String(err));
   return { kind: 'crash', message: e.message, stack: e.stack };
@@ -61,6 +72,7 @@ export function toWire(err: unknown): WireError {
 export function fromWire(w: WireError): Error {
   if (w.kind === 'problem') return new Problem(w.status, w.slug, w.detail, w.extensions);
   if (w.kind === 'stale') return new StaleRevision();
+  if (w.kind === 'not-found') return new NotFoundError(w.message);
   const err = new Error(`in a worker: ${w.message}`);
   if (w.stack) err.stack = w.stack;
   return err;
