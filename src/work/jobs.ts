@@ -11,7 +11,6 @@ import { renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
-import { compileStored } from './revisions.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
 import { KubernetesImportBody } from '../import/kubernetes/schema.js';
@@ -154,24 +153,25 @@ function diff([a, b]: Loaded[], { protocol, port, ...filter }: PodFilter & { pro
  * each as strictly checked as a topology sent whole.
  */
 function whatIf(
-  _revisions: Loaded[],
-  args: { text: BodyText; validate: boolean; options: Omit<BatchOptions, 'bidirectional'>; base?: StoredDocument & { name: string; revision: number } },
+  [stored]: Loaded[],
+  args: { text: BodyText; validate: boolean; options: Omit<BatchOptions, 'bidirectional'> },
 ): (Encoded & { byDisposition: Record<string, number> }) | { needs: { name: string; revision?: number } } {
   let body: WhatIfBodyDoc;
   if (args.validate) {
     body = readBody<WhatIfBodyDoc>(decoded(args.text), WhatIfBody);
     checkWhatIf(body);
-    if (body.base !== undefined && args.base === undefined) return { needs: { name: body.base, revision: body.revision } };
+    if (body.base !== undefined && stored === undefined) return { needs: { name: body.base, revision: body.revision } };
   } else body = JSON.parse(decoded(args.text)) as WhatIfBodyDoc;
   let base = null;
   let spec;
   let before: StoredDoc | undefined;
-  if (args.base === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
+  if (stored === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
   else {
-    base = { name: args.base.name, revision: args.base.revision };
+    const document = stored.document!;
+    base = topologyOf(stored);
     // The base as stored, kept apart from the copy the patch changes.
-    if (body.compare !== undefined) before = parsed(args.base);
-    let doc: { cluster?: unknown; fabric?: unknown } = { [args.base.form]: JSON.parse(args.base.documentJson) };
+    if (body.compare !== undefined) before = parsed(document);
+    let doc: { cluster?: unknown; fabric?: unknown } = { [document.form]: JSON.parse(document.documentJson) };
     if (body.patch !== undefined) {
       doc = mergePatch(doc, body.patch) as typeof doc;
       checkAsBody(TopologyPutBody, doc, '/patch', 'the base topology after the patch');
@@ -194,7 +194,7 @@ function whatIf(
     const { protocol, port, ...filter } = body.compare;
     const { changes, reachability } = diffAnswer({
       topology: base.name,
-      before: { revision: base.revision, stored: before, compiled: compileStored(args.base!).compiled },
+      before: { revision: base.revision, stored: before, compiled: stored!.compiled },
       after: { revision: base.revision, stored: after, compiled },
       filter,
       transport: transportOf(protocol, port, { pointer: '/compare/port' }),
