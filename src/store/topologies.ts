@@ -166,15 +166,25 @@ export class TopologyStore {
 
   /** The newest revision, or the given one while it is still kept. */
   async get(name: string, revision?: number): Promise<StoredTopology> {
-    const r = await this.db.query<MetaRow & { document: string }>(
-      `SELECT ${META_COLUMNS}, r.document::text AS document
+    const row = await this.read<{ document: string }>(name, revision, ', r.document::text AS document');
+    return { ...toMeta(row), documentJson: row.document };
+  }
+
+  /** What get gives but the document: a worker reads that (readDocument), so that tens of MB never reach this thread. */
+  async meta(name: string, revision?: number): Promise<TopologyMeta> {
+    return toMeta(await this.read(name, revision, ''));
+  }
+
+  private async read<Extra>(name: string, revision: number | undefined, extraColumns: string): Promise<MetaRow & Extra> {
+    const r = await this.db.query<MetaRow & Extra>(
+      `SELECT ${META_COLUMNS}${extraColumns}
          FROM topologies t JOIN topology_revisions r ON r.topology_id = t.id
         WHERE t.name = $1 AND r.revision = ${revision === undefined ? 't.revision' : '$2'}`,
       revision === undefined ? [name] : [name, revision],
     );
     const row = r.rows[0];
     if (row === undefined) throw await this.notFound(name, revision);
-    return { ...toMeta(row), documentJson: row.document };
+    return row;
   }
 
   /** The id and newest revision of a topology: the one small read that tells whether a cached compilation is current. */

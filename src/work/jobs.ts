@@ -236,6 +236,9 @@ function matrix(
 export const JOBS = {
   /** Compiles a revision just written, so that its first trace answers in milliseconds. */
   compile: ([r]: Loaded[]) => void r!.compiled,
+  /** A revision as GET answers it: its metadata (`head`, an object's JSON) and the stored document spliced in unparsed. */
+  document: ([r]: Loaded[], { head }: { head: string }) =>
+    encoded('application/json; charset=utf-8', `${head.slice(0, -1)},${JSON.stringify(r!.document!.form)}:${r!.document!.documentJson}}`),
   check,
   import: importCluster,
   /** A flow's whole answer, as text, diagrams and chat draw it. */

@@ -68,6 +68,7 @@ interface Slot {
 /** Tells how to ask for less when a kind of job does not finish in time. */
 const SMALLER: Record<JobKind, string> = {
   compile: 'the topology is too large to compile in time here: split it or raise JOB_DEADLINE_SECONDS',
+  document: 'the topology is too large to read in time here: raise JOB_DEADLINE_SECONDS',
   trace: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
   answer: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
   check: 'the topology is too large to check in time here: split it or raise JOB_DEADLINE_SECONDS',
@@ -109,7 +110,7 @@ export class WorkPool {
 
   run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, options: JobOptions = {}): Promise<JobResult<K>> {
     const documents = options.documents ?? false;
-    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'answer');
+    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'answer' || kind === 'document');
     if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, transfer: options.transfer ?? [], resolve: resolve as (v: unknown) => void, reject };
