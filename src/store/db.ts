@@ -175,12 +175,13 @@ class PgliteThread {
   private nextId = 1;
   private ended: Error | undefined;
 
-  constructor(private readonly worker: Worker | MessagePort) {
-    worker.on('message', (reply: ThreadReply) => {
+  /** `to`: the thread itself, for the thread that started it; a port to it, for the others. */
+  constructor(private readonly to: Worker | MessagePort) {
+    to.on('message', (reply: ThreadReply) => {
       const waiting = this.pending.get(reply.id);
       if (waiting === undefined) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      if (this.pending.size === 0) to.unref();
       if (reply.error === undefined) waiting.resolve(reply.value);
       else waiting.reject(Object.assign(new Error(reply.error.message), reply.error));
     });
@@ -189,10 +190,10 @@ class PgliteThread {
       for (const waiting of this.pending.values()) waiting.reject(this.ended);
       this.pending.clear();
     };
-    if (worker instanceof Worker) {
-      worker.on('error', end);
-      worker.on('exit', (code) => end(new Error(`the embedded database's thread ended (exit code ${code})`)));
-    } else worker.on('close', () => end(new Error("the embedded database's thread ended")));
+    if (to instanceof Worker) {
+      to.on('error', end);
+      to.on('exit', (code) => end(new Error(`the embedded database's thread ended (exit code ${code})`)));
+    } else to.on('close', () => end(new Error("the embedded database's thread ended")));
   }
 
   static open(dataDir: string | undefined): Promise<PgliteThread> {
@@ -206,20 +207,20 @@ class PgliteThread {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.nextId++;
     // Only a thread with a statement under way keeps the process alive, as an open socket would.
-    if (this.pending.size === 0) this.worker.ref();
+    if (this.pending.size === 0) this.to.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id } satisfies ThreadRequest);
+      this.to.postMessage({ ...request, id } satisfies ThreadRequest);
     });
   }
 
   /** Lets another thread ask through `port` (queries outside transactions). */
   attach(port: MessagePort): void {
-    (this.worker as Worker).postMessage({ op: 'attach', port, id: 0 } satisfies ThreadRequest, [port]);
+    (this.to as Worker).postMessage({ op: 'attach', port, id: 0 } satisfies ThreadRequest, [port]);
   }
 
   async close(): Promise<void> {
     if (this.ended === undefined) await this.ask({ op: 'close' });
-    await (this.worker as Worker).terminate();
+    await (this.to as Worker).terminate();
   }
 }

@@ -34,7 +34,6 @@ let nextTx = 1;
 /** Thrown inside a transaction's callback to make PGlite roll it back. */
 const ROLLBACK = Symbol('rollback');
 
-
 function failure(err: unknown): ThreadReply['error'] {
   // A DatabaseError's fields (code, detail, constraint...) are own properties that a structured clone of an Error drops.
   const e = err instanceof Error ? err : new Error(String(err));
@@ -79,9 +78,8 @@ async function run(request: ThreadRequest): Promise<unknown> {
       await db.close();
       return undefined;
     case 'attach':
-      // A worker's reads; its port closes with the worker.
+      // A worker's reads, on a port that closes with the worker.
       listen(request.port);
-      request.port.on('close', () => request.port.close());
       return undefined;
   }
 }
