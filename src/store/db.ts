@@ -1,6 +1,8 @@
 // One thin adapter over the two Postgres backends: a server through a `pg` pool, or PGlite (Postgres compiled to
 // WebAssembly) embedded in the process, in a thread of its own (pglite-thread.ts). Both return int8 as a string and take JSON as text parameters, so the SQL and the
-// code above it are identical on both. A transaction's handle is passed explicitly: nothing finds "the current transaction"
+// code above it are identical on both. A JSON parameter may also be its text's UTF-8 bytes (a Uint8Array), which this
+// thread never decodes: pg sends them as they are, in binary format (json's binary form is its text); the PGlite thread
+// decodes them. Encoding 15 MB of text here held the event loop for hundreds of milliseconds on a busy machine. A transaction's handle is passed explicitly: nothing finds "the current transaction"
 // by magic, so a query outside it cannot slip in by accident. Other threads (the workers, which read the documents
 // they compile) get a handle of their own (share, openShared): a row of 15 MB then never crosses the main thread.
 import pg from 'pg';
@@ -70,9 +72,12 @@ function pgPool(connectionString: string, options: pg.PoolConfig): pg.Pool {
   return pool;
 }
 
+/** pg sends a Buffer parameter as it is (any other object as JSON): a Uint8Array is viewed as one, not copied. */
+const bytesAsBuffer = (p: unknown) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p);
+
 const wrapPg = (c: pg.Pool | pg.PoolClient): Queryable => ({
   async query<T>(sql: string, params?: unknown[]) {
-    const r = await c.query(sql, params as unknown[]);
+    const r = await c.query(sql, params?.map(bytesAsBuffer));
     return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
   },
   async exec(sql: string) {

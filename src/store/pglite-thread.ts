@@ -11,6 +11,7 @@ import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
 import { seedFromTemplate } from './template.js';
 
 const INT8 = 20;
+const utf8 = new TextDecoder();
 const port = parentPort!;
 const { dataDir } = workerData as { dataDir: string | undefined };
 // PGlite's WebAssembly (9 MB) compiles on V8's background threads while this thread copies the template, rather than
@@ -44,7 +45,9 @@ async function run(request: ThreadRequest): Promise<unknown> {
   switch (request.op) {
     case 'query': {
       const on = request.tx === undefined ? db : transactions.get(request.tx)!.tx;
-      const r = await on.query(request.sql, request.params);
+      // UTF-8 bytes stand for their text (db.ts), decoded here rather than on the main thread.
+      const params = request.params?.map((p) => (p instanceof Uint8Array ? utf8.decode(p) : p));
+      const r = await on.query(request.sql, params);
       // PGlite counts only written rows in affectedRows; pg's rowCount also counts the rows a SELECT returns.
       return { rows: r.rows, rowCount: r.rows.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
     }

@@ -16,8 +16,8 @@ export interface TopologyInput {
   name: string;
   description: string | undefined;
   form: Form;
-  /** The form's document, already serialised: it is stored as it is. */
-  documentJson: string;
+  /** The form's document, already serialised (as text or its UTF-8 bytes): it is stored as it is. */
+  documentJson: string | Uint8Array;
   summary: Summary;
 }
 

@@ -46,7 +46,9 @@ export interface Encoded {
   body: Uint8Array;
 }
 
-export const encoded = (contentType: string, text: string): Encoded => ({ contentType, body: new TextEncoder().encode(text) });
+const utf8Of = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+export const encoded = (contentType: string, text: string): Encoded => ({ contentType, body: utf8Of(text) });
 
 /**
  * A request body's JSON text as it crosses to a worker: a string, or a large body's UTF-8 bytes, which the main thread
@@ -59,12 +61,16 @@ type BodyText = string | Uint8Array;
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const decoded = (text: BodyText): string => (typeof text === 'string' ? text : utf8.decode(text));
 
-/** A topology body as it will be stored: checked (consistency, dumps converted) and written out. */
+/**
+ * A topology body as it will be stored: checked (consistency, dumps converted) and written out, as UTF-8 bytes that
+ * cross to the main thread by transfer and go to the database as they are (db.ts): encoding 15 MB of text there held
+ * its event loop for hundreds of milliseconds on a busy machine.
+ */
 function check(_revisions: Loaded[], args: { text: BodyText; validate?: 'create' | 'put' }) {
   const text = decoded(args.text);
   const body = args.validate === undefined ? (JSON.parse(text) as TopologyBodyDoc) : readBody<TopologyBodyDoc>(text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
   const { spec, warnings } = checkTopologyBody(body);
-  const documentJson = JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric);
+  const documentJson = utf8Of(JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric));
   return { name: body.name, description: body.description, form: spec.form, documentJson, summary: summarize(spec), warnings };
 }
 
@@ -98,7 +104,7 @@ function importCluster(_revisions: Loaded[], args: { text: BodyText; validate: b
   const { cni } = imported;
   return {
     description: imported.description,
-    documentJson: JSON.stringify(imported.cluster),
+    documentJson: utf8Of(JSON.stringify(imported.cluster)),
     summary: summarize(imported.spec),
     counts: imported.counts,
     cni: {

@@ -77,8 +77,9 @@ async function run(message: Extract<ToWorker, { type: 'job' }>): Promise<void> {
     const loaded: Loaded[] = [];
     for (const key of keys) loaded.push(await load(key, documents));
     const result = (JOBS[kind as JobKind] as (r: Loaded[], a: unknown) => unknown)(loaded, args);
-    const body = (result as { body?: unknown } | null)?.body;
-    port.postMessage({ type: 'done', job, result, cache: report() } satisfies FromWorker, body instanceof Uint8Array ? [body.buffer as ArrayBuffer] : []);
+    // Bytes in the answer (an answer written out, a document to store) are handed over, not copied.
+    const bytes = result !== null && typeof result === 'object' ? Object.values(result).filter((v): v is Uint8Array => v instanceof Uint8Array) : [];
+    port.postMessage({ type: 'done', job, result, cache: report() } satisfies FromWorker, bytes.map((b) => b.buffer as ArrayBuffer));
   } catch (err) {
     post({ type: 'failed', job, error: toWire(err), cache: report() });
   }
