@@ -32,11 +32,8 @@ export class Work {
     this.pool = new WorkPool({
       ...config,
       cacheBytes: config.cacheMb * 2 ** 20,
-      load: async (key) => {
-        const stored = await app.store.get(key.name, key.revision);
-        // Another incarnation of the name (deleted and created again) must not be compiled under this one's key.
-        return stored === undefined || stored.id !== key.id ? undefined : { form: stored.form, documentJson: stored.documentJson };
-      },
+      db: app.db,
+      revisionsKept: app.store.revisionsKept,
       onReport: (worker, report) => {
         bytes.set(worker, report.bytes);
         let total = 0;

@@ -1,9 +1,12 @@
 // One thin adapter over the two Postgres backends: a server through a `pg` pool, or PGlite (Postgres compiled to
 // WebAssembly) embedded in the process, in a thread of its own (pglite-thread.ts). Both return int8 as a string and take JSON as text parameters, so the SQL and the
-// code above it are identical on both. A transaction's handle is passed explicitly: nothing finds "the current transaction"
-// by magic, so a query outside it cannot slip in by accident.
+// code above it are identical on both. A JSON parameter may also be its text's UTF-8 bytes (a Uint8Array), which this
+// thread never decodes: pg sends them as they are, in binary format (json's binary form is its text); the PGlite thread
+// decodes them. Encoding 15 MB of text here held the event loop for hundreds of milliseconds on a busy machine. A transaction's handle is passed explicitly: nothing finds "the current transaction"
+// by magic, so a query outside it cannot slip in by accident. Other threads (the workers, which read the documents
+// they compile) get a handle of their own (share, openShared): a row of 15 MB then never crosses the main thread.
 import pg from 'pg';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import { threadSource } from '../threads.js';
 import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
 import { lockDataDir, type DataDirLock } from './datadir-lock.js';
@@ -23,7 +26,31 @@ export interface Db extends Queryable {
   readonly kind: 'pg' | 'pglite';
   /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * A handle another thread opens with openShared, to query the same database outside any transaction: a connection
+   * string for a server, a port to the embedded database's thread. Post it with `transfer`.
+   */
+  share(): { handle: SharedDb; transfer: Transferable[] };
   close(): Promise<void>;
+}
+
+export type SharedDb = { kind: 'pg'; connectionString: string } | { kind: 'pglite'; port: MessagePort };
+
+/**
+ * The database as another thread sees it, from a handle of share(). For a server, a connection of its own, opened when
+ * first used and closed when idle: a worker that needs no document holds none.
+ */
+export function openShared(handle: SharedDb): Queryable & { close(): Promise<void> } {
+  if (handle.kind === 'pg') {
+    const pool = pgPool(handle.connectionString, { max: 1, idleTimeoutMillis: 10_000 });
+    return { ...wrapPg(pool), close: () => pool.end() };
+  }
+  const thread = new PgliteThread(handle.port);
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => (await thread.ask({ op: 'query', sql, params, tx: undefined })) as Rows<T>,
+    exec: async (sql: string) => void (await thread.ask({ op: 'exec', sql, tx: undefined })),
+    close: async () => handle.port.close(),
+  };
 }
 
 export type DbConfig = { databaseUrl: string } | { dataDir: string } | { memory: true };
@@ -36,30 +63,39 @@ export async function openDb(config: DbConfig, options: { onDataDirLost?: (err: 
 
 const INT8 = 20;
 
-function openPg(connectionString: string): Db {
+function pgPool(connectionString: string, options: pg.PoolConfig): pg.Pool {
   // int8 is already a string in pg by default; said explicitly because the rest of the code relies on it.
   const types = { getTypeParser: (oid: number, format?: string) => (oid === INT8 ? (v: string) => v : pg.types.getTypeParser(oid, format as 'text')) };
-  const pool = new pg.Pool({ connectionString, types, max: Number(process.env.PG_POOL_MAX ?? 10) });
+  const pool = new pg.Pool({ connectionString, types, ...options });
   // An idle client that loses its connection emits 'error' on the pool; unhandled, it would end the process.
   pool.on('error', () => {});
-  const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<T>(sql: string, params?: unknown[]) {
-      const r = await c.query(sql, params as unknown[]);
-      return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
-    },
-    async exec(sql: string) {
-      // Without parameters pg uses the simple protocol, which accepts several statements.
-      await c.query(sql);
-    },
-  });
+  return pool;
+}
+
+/** pg sends a Buffer parameter as it is (any other object as JSON): a Uint8Array is viewed as one, not copied. */
+const bytesAsBuffer = (p: unknown) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p);
+
+const wrapPg = (c: pg.Pool | pg.PoolClient): Queryable => ({
+  async query<T>(sql: string, params?: unknown[]) {
+    const r = await c.query(sql, params?.map(bytesAsBuffer));
+    return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+  },
+  async exec(sql: string) {
+    // Without parameters pg uses the simple protocol, which accepts several statements.
+    await c.query(sql);
+  },
+});
+
+function openPg(connectionString: string): Db {
+  const pool = pgPool(connectionString, { max: Number(process.env.PG_POOL_MAX ?? 10) });
   return {
     kind: 'pg',
-    ...wrap(pool),
+    ...wrapPg(pool),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(wrapPg(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -69,6 +105,7 @@ function openPg(connectionString: string): Db {
         client.release();
       }
     },
+    share: () => ({ handle: { kind: 'pg', connectionString }, transfer: [] }),
     close: () => pool.end(),
   };
 }
@@ -117,6 +154,11 @@ async function openPglite(dataDir: string | undefined, onLost?: (err: Error) => 
       await thread.ask({ op: 'end', tx, commit: true });
       return result;
     },
+    share() {
+      const { port1, port2 } = new MessageChannel();
+      thread.attach(port2);
+      return { handle: { kind: 'pglite', port: port1 }, transfer: [port1] };
+    },
     async close() {
       try {
         await thread.close();
@@ -129,18 +171,22 @@ async function openPglite(dataDir: string | undefined, onLost?: (err: Error) => 
 
 type Request = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'id'> : never) : never;
 
-/** The thread PGlite runs in (pglite-thread.ts), asked by messages. */
+/**
+ * The thread PGlite runs in (pglite-thread.ts), asked by messages: by the thread that started it, or through a port
+ * another thread was given (share).
+ */
 class PgliteThread {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   private nextId = 1;
   private ended: Error | undefined;
 
-  private constructor(private readonly worker: Worker) {
-    worker.on('message', (reply: ThreadReply) => {
+  /** `to`: the thread itself, for the thread that started it; a port to it, for the others. */
+  constructor(private readonly to: Worker | MessagePort) {
+    to.on('message', (reply: ThreadReply) => {
       const waiting = this.pending.get(reply.id);
       if (waiting === undefined) return;
       this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      if (this.pending.size === 0) to.unref();
       if (reply.error === undefined) waiting.resolve(reply.value);
       else waiting.reject(Object.assign(new Error(reply.error.message), reply.error));
     });
@@ -149,8 +195,10 @@ class PgliteThread {
       for (const waiting of this.pending.values()) waiting.reject(this.ended);
       this.pending.clear();
     };
-    worker.on('error', end);
-    worker.on('exit', (code) => end(new Error(`the embedded database's thread ended (exit code ${code})`)));
+    if (to instanceof Worker) {
+      to.on('error', end);
+      to.on('exit', (code) => end(new Error(`the embedded database's thread ended (exit code ${code})`)));
+    } else to.on('close', () => end(new Error("the embedded database's thread ended")));
   }
 
   static open(dataDir: string | undefined): Promise<PgliteThread> {
@@ -164,15 +212,20 @@ class PgliteThread {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.nextId++;
     // Only a thread with a statement under way keeps the process alive, as an open socket would.
-    if (this.pending.size === 0) this.worker.ref();
+    if (this.pending.size === 0) this.to.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id } satisfies ThreadRequest);
+      this.to.postMessage({ ...request, id } satisfies ThreadRequest);
     });
+  }
+
+  /** Lets another thread ask through `port` (queries outside transactions). */
+  attach(port: MessagePort): void {
+    (this.to as Worker).postMessage({ op: 'attach', port, id: 0 } satisfies ThreadRequest, [port]);
   }
 
   async close(): Promise<void> {
     if (this.ended === undefined) await this.ask({ op: 'close' });
-    await this.worker.terminate();
+    await (this.to as Worker).terminate();
   }
 }

@@ -5,12 +5,13 @@
 // callback of PGlite's transaction() stays open until the main thread ends it, and statements outside it wait.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
 import { seedFromTemplate } from './template.js';
 
 const INT8 = 20;
+const utf8 = new TextDecoder();
 const port = parentPort!;
 const { dataDir } = workerData as { dataDir: string | undefined };
 // PGlite's WebAssembly (9 MB) compiles on V8's background threads while this thread copies the template, rather than
@@ -34,10 +35,6 @@ let nextTx = 1;
 /** Thrown inside a transaction's callback to make PGlite roll it back. */
 const ROLLBACK = Symbol('rollback');
 
-function reply(message: ThreadReply): void {
-  port.postMessage(message);
-}
-
 function failure(err: unknown): ThreadReply['error'] {
   // A DatabaseError's fields (code, detail, constraint...) are own properties that a structured clone of an Error drops.
   const e = err instanceof Error ? err : new Error(String(err));
@@ -48,7 +45,9 @@ async function run(request: ThreadRequest): Promise<unknown> {
   switch (request.op) {
     case 'query': {
       const on = request.tx === undefined ? db : transactions.get(request.tx)!.tx;
-      const r = await on.query(request.sql, request.params);
+      // UTF-8 bytes stand for their text (db.ts), decoded here rather than on the main thread.
+      const params = request.params?.map((p) => (p instanceof Uint8Array ? utf8.decode(p) : p));
+      const r = await on.query(request.sql, params);
       // PGlite counts only written rows in affectedRows; pg's rowCount also counts the rows a SELECT returns.
       return { rows: r.rows, rowCount: r.rows.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
     }
@@ -81,6 +80,10 @@ async function run(request: ThreadRequest): Promise<unknown> {
     case 'close':
       await db.close();
       return undefined;
+    case 'attach':
+      // A worker's reads, on a port that closes with the worker.
+      listen(request.port);
+      return undefined;
   }
 }
 
@@ -92,10 +95,14 @@ function settle(id: number, err: unknown): void {
   settling.delete(id);
 }
 
-port.on('message', (request: ThreadRequest) => {
-  run(request).then(
-    (value) => reply({ id: request.id, value }),
-    (err: unknown) => reply({ id: request.id, error: failure(err) }),
-  );
-});
-reply({ id: 0, value: 'ready' });
+function listen(on: MessagePort): void {
+  on.on('message', (request: ThreadRequest) => {
+    const reply = (message: ThreadReply) => on.postMessage(message);
+    run(request).then(
+      (value) => request.op !== 'attach' && reply({ id: request.id, value }),
+      (err: unknown) => reply({ id: request.id, error: failure(err) }),
+    );
+  });
+}
+listen(port);
+port.postMessage({ id: 0, value: 'ready' } satisfies ThreadReply);

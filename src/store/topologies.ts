@@ -16,8 +16,8 @@ export interface TopologyInput {
   name: string;
   description: string | undefined;
   form: Form;
-  /** The form's document, already serialised: it is stored as it is. */
-  documentJson: string;
+  /** The form's document, already serialised (as text or its UTF-8 bytes): it is stored as it is. */
+  documentJson: string | Uint8Array;
   summary: Summary;
 }
 
@@ -92,7 +92,7 @@ export class TopologyStore {
 
   constructor(
     private readonly db: Db,
-    private readonly revisionsKept: number,
+    readonly revisionsKept: number,
   ) {
     this.heads = new Heads(db);
   }
@@ -166,15 +166,25 @@ export class TopologyStore {
 
   /** The newest revision, or the given one while it is still kept. */
   async get(name: string, revision?: number): Promise<StoredTopology> {
-    const r = await this.db.query<MetaRow & { document: string }>(
-      `SELECT ${META_COLUMNS}, r.document::text AS document
+    const row = await this.read<{ document: string }>(name, revision, ', r.document::text AS document');
+    return { ...toMeta(row), documentJson: row.document };
+  }
+
+  /** What get gives but the document: a worker reads that (readDocument), so that tens of MB never reach this thread. */
+  async meta(name: string, revision?: number): Promise<TopologyMeta> {
+    return toMeta(await this.read(name, revision, ''));
+  }
+
+  private async read<Extra>(name: string, revision: number | undefined, extraColumns: string): Promise<MetaRow & Extra> {
+    const r = await this.db.query<MetaRow & Extra>(
+      `SELECT ${META_COLUMNS}${extraColumns}
          FROM topologies t JOIN topology_revisions r ON r.topology_id = t.id
         WHERE t.name = $1 AND r.revision = ${revision === undefined ? 't.revision' : '$2'}`,
       revision === undefined ? [name] : [name, revision],
     );
     const row = r.rows[0];
     if (row === undefined) throw await this.notFound(name, revision);
-    return { ...toMeta(row), documentJson: row.document };
+    return row;
   }
 
   /** The id and newest revision of a topology: the one small read that tells whether a cached compilation is current. */
@@ -249,10 +259,36 @@ export class TopologyStore {
   private async notFound(name: string, revision: number | undefined): Promise<NotFoundError> {
     if (revision === undefined) return new NotFoundError(`there is no topology named ${name}`);
     const { revision: newest } = await this.head(name);
-    return new NotFoundError(
-      revision > newest
-        ? `${name} has no revision ${revision}; its newest is ${newest}`
-        : `revision ${revision} of ${name} is no longer kept (the newest ${this.revisionsKept} revisions are)`,
-    );
+    return revisionNotFound(name, revision, newest, this.revisionsKept);
   }
+}
+
+function revisionNotFound(name: string, revision: number, newest: number, kept: number): NotFoundError {
+  return new NotFoundError(
+    revision > newest
+      ? `${name} has no revision ${revision}; its newest is ${newest}`
+      : `revision ${revision} of ${name} is no longer kept (the newest ${kept} revisions are)`,
+  );
+}
+
+/**
+ * The document of one revision of one incarnation of a topology (its id), as a worker reads it for itself; undefined
+ * when that incarnation was deleted (the name may have been created again since). NotFoundError when the revision is
+ * not kept or not written yet.
+ */
+export async function readDocument(
+  db: Queryable,
+  key: { id: string; name: string; revision: number },
+  revisionsKept: number,
+): Promise<{ form: Form; documentJson: string } | undefined> {
+  const r = await db.query<{ newest: string; form: Form | null; document: string | null }>(
+    `SELECT t.revision AS newest, r.form, r.document::text AS document
+       FROM topologies t LEFT JOIN topology_revisions r ON r.topology_id = t.id AND r.revision = $2
+      WHERE t.id = $1`,
+    [key.id, key.revision],
+  );
+  const row = r.rows[0];
+  if (row === undefined) return undefined;
+  if (row.document === null) throw revisionNotFound(key.name, key.revision, Number(row.newest), revisionsKept);
+  return { form: row.form!, documentJson: row.document };
 }

@@ -12,7 +12,6 @@ import { MAX_CELL_PODS, renderHeatmap } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
-import { compileStored } from './revisions.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
 import { KubernetesImportBody } from '../import/kubernetes/schema.js';
@@ -48,7 +47,9 @@ export interface Encoded {
   body: Uint8Array;
 }
 
-export const encoded = (contentType: string, text: string): Encoded => ({ contentType, body: new TextEncoder().encode(text) });
+const utf8Of = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+export const encoded = (contentType: string, text: string): Encoded => ({ contentType, body: utf8Of(text) });
 
 /**
  * A request body's JSON text as it crosses to a worker: a string, or a large body's UTF-8 bytes, which the main thread
@@ -61,12 +62,16 @@ type BodyText = string | Uint8Array;
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const decoded = (text: BodyText): string => (typeof text === 'string' ? text : utf8.decode(text));
 
-/** A topology body as it will be stored: checked (consistency, dumps converted) and written out. */
+/**
+ * A topology body as it will be stored: checked (consistency, dumps converted) and written out, as UTF-8 bytes that
+ * cross to the main thread by transfer and go to the database as they are (db.ts): encoding 15 MB of text there held
+ * its event loop for hundreds of milliseconds on a busy machine.
+ */
 function check(_revisions: Loaded[], args: { text: BodyText; validate?: 'create' | 'put' }) {
   const text = decoded(args.text);
   const body = args.validate === undefined ? (JSON.parse(text) as TopologyBodyDoc) : readBody<TopologyBodyDoc>(text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
   const { spec, warnings } = checkTopologyBody(body);
-  const documentJson = JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric);
+  const documentJson = utf8Of(JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric));
   return { name: body.name, description: body.description, form: spec.form, documentJson, summary: summarize(spec), warnings };
 }
 
@@ -100,7 +105,7 @@ function importCluster(_revisions: Loaded[], args: { text: BodyText; validate: b
   const { cni } = imported;
   return {
     description: imported.description,
-    documentJson: JSON.stringify(imported.cluster),
+    documentJson: utf8Of(JSON.stringify(imported.cluster)),
     summary: summarize(imported.spec),
     counts: imported.counts,
     cni: {
@@ -159,24 +164,25 @@ function diff([a, b]: Loaded[], { protocol, port, ...filter }: PodFilter & { pro
  * each as strictly checked as a topology sent whole.
  */
 function whatIf(
-  _revisions: Loaded[],
-  args: { text: BodyText; validate: boolean; options: Omit<BatchOptions, 'bidirectional'>; base?: StoredDocument & { name: string; revision: number } },
+  [stored]: Loaded[],
+  args: { text: BodyText; validate: boolean; options: Omit<BatchOptions, 'bidirectional'> },
 ): (Encoded & { byDisposition: Record<string, number> }) | { needs: { name: string; revision?: number } } {
   let body: WhatIfBodyDoc;
   if (args.validate) {
     body = readBody<WhatIfBodyDoc>(decoded(args.text), WhatIfBody);
     checkWhatIf(body);
-    if (body.base !== undefined && args.base === undefined) return { needs: { name: body.base, revision: body.revision } };
+    if (body.base !== undefined && stored === undefined) return { needs: { name: body.base, revision: body.revision } };
   } else body = JSON.parse(decoded(args.text)) as WhatIfBodyDoc;
   let base = null;
   let spec;
   let before: StoredDoc | undefined;
-  if (args.base === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
+  if (stored === undefined) spec = checkTopology(body.topology as Parameters<typeof checkTopology>[0]);
   else {
-    base = { name: args.base.name, revision: args.base.revision };
+    const document = stored.document!;
+    base = topologyOf(stored);
     // The base as stored, kept apart from the copy the patch changes.
-    if (body.compare !== undefined) before = parsed(args.base);
-    let doc: { cluster?: unknown; fabric?: unknown } = { [args.base.form]: JSON.parse(args.base.documentJson) };
+    if (body.compare !== undefined) before = parsed(document);
+    let doc: { cluster?: unknown; fabric?: unknown } = { [document.form]: JSON.parse(document.documentJson) };
     if (body.patch !== undefined) {
       doc = mergePatch(doc, body.patch) as typeof doc;
       checkAsBody(TopologyPutBody, doc, '/patch', 'the base topology after the patch');
@@ -199,7 +205,7 @@ function whatIf(
     const { protocol, port, ...filter } = body.compare;
     const { changes, reachability } = diffAnswer({
       topology: base.name,
-      before: { revision: base.revision, stored: before, compiled: compileStored(args.base!).compiled },
+      before: { revision: base.revision, stored: before, compiled: stored!.compiled },
       after: { revision: base.revision, stored: after, compiled },
       filter,
       transport: transportOf(protocol, port, { pointer: '/compare/port' }),
@@ -271,6 +277,9 @@ function matrixSvg(answer: MatrixAnswer, topology: { name: string; revision: num
 export const JOBS = {
   /** Compiles a revision just written, so that its first trace answers in milliseconds. */
   compile: ([r]: Loaded[]) => void r!.compiled,
+  /** A revision as GET answers it: its metadata (`head`, an object's JSON) and the stored document spliced in unparsed. */
+  document: ([r]: Loaded[], { head }: { head: string }) =>
+    encoded('application/json; charset=utf-8', `${head.slice(0, -1)},${JSON.stringify(r!.document!.form)}:${r!.document!.documentJson}}`),
   check,
   import: importCluster,
   /** A flow's whole answer, as text, diagrams and chat draw it. */

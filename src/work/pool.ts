@@ -5,8 +5,9 @@
 import { Worker } from 'node:worker_threads';
 import { Problem } from '../answer/problem.js';
 import { type JobArgs, type JobKind, type JobResult } from './jobs.js';
-import { fromWire, keyOf, type CacheReport, type WorkerData, type FromWorker, type RevisionKey, type StoredDocument, type ToWorker } from './protocol.js';
+import { fromWire, keyOf, type CacheReport, type WorkerData, type FromWorker, type RevisionKey, type ToWorker } from './protocol.js';
 import { threadSource } from '../threads.js';
+import type { Db } from '../store/db.js';
 
 export interface PoolOptions {
   /** Worker threads. */
@@ -24,8 +25,13 @@ export interface PoolOptions {
   heapMb: number;
   /** Bytes of compiled revisions each worker keeps. */
   cacheBytes: number;
-  /** Reads a stored document for a worker; undefined when the key's incarnation no longer exists. */
-  load: (key: RevisionKey) => Promise<StoredDocument | undefined>;
+  /**
+   * The database each worker reads the documents it compiles from, itself: a 15 MB row read on the main thread held
+   * its event loop for tens of milliseconds, and copying it on to the worker for more.
+   */
+  db: Db;
+  /** How many revisions the store keeps, to say why an older one is not found. */
+  revisionsKept: number;
   /** Called with what each job reports of the worker's cache (for metrics). */
   onReport?: (worker: number, report: CacheReport) => void;
 }
@@ -75,6 +81,7 @@ const BUNDLE = 16;
 /** Tells how to ask for less when a kind of job does not finish in time. */
 const SMALLER: Record<JobKind, string> = {
   compile: 'the topology is too large to compile in time here: split it or raise JOB_DEADLINE_SECONDS',
+  document: 'the topology is too large to read in time here: raise JOB_DEADLINE_SECONDS',
   trace: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
   answer: 'the topology is too large to compile in time here: raise JOB_DEADLINE_SECONDS',
   check: 'the topology is too large to check in time here: split it or raise JOB_DEADLINE_SECONDS',
@@ -118,7 +125,7 @@ export class WorkPool {
 
   run<K extends JobKind>(kind: K, keys: RevisionKey[], args: JobArgs<K>, options: JobOptions = {}): Promise<JobResult<K>> {
     const documents = options.documents ?? false;
-    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'answer');
+    const heavy = options.heavy ?? !(kind === 'trace' || kind === 'answer' || kind === 'document');
     if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, transfer: options.transfer ?? [], resolve: resolve as (v: unknown) => void, reject };
@@ -216,9 +223,11 @@ export class WorkPool {
   }
 
   private spawn(index: number): Slot {
+    const { handle, transfer } = this.options.db.share();
     const worker = new Worker(source.code, {
       eval: source.eval,
-      workerData: { cacheBytes: this.options.cacheBytes, yields: index < this.options.heavyWorkers } satisfies WorkerData,
+      workerData: { cacheBytes: this.options.cacheBytes, yields: index < this.options.heavyWorkers, db: handle, revisionsKept: this.options.revisionsKept } satisfies WorkerData,
+      transferList: transfer,
       resourceLimits: { maxOldGenerationSizeMb: this.options.heapMb },
     });
     // An idle worker never keeps the process alive (the server ends through close(), tests and tools just exit); one
@@ -242,20 +251,6 @@ export class WorkPool {
   }
 
   private onMessage(slot: Slot, message: FromWorker): void {
-    if (message.type === 'need') {
-      const job = slot.jobs.find((j) => j.id === message.job);
-      if (job === undefined) return;
-      const { key } = message;
-      this.options.load(key).then(
-        (document) => slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key), document } satisfies ToWorker),
-        (err: unknown) => {
-          // The worker lets go of the job; its answer to this one is not waited for.
-          slot.worker.postMessage({ type: 'document', job: job.id, key: keyOf(key) } satisfies ToWorker);
-          settle(job, () => job.reject(err instanceof Error ? err : new Error(String(err))));
-        },
-      );
-      return;
-    }
     slot.held = new Set(message.cache.held);
     this.options.onReport?.(slot.index, message.cache);
     if (message.type === 'held') return;

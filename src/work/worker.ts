@@ -1,11 +1,14 @@
-// A worker thread: holds compiled revisions (bounded by bytes) and runs jobs on them. It asks the main thread for a
-// document when it does not hold the revision, because only the main thread talks to the database (PGlite lives there).
+// A worker thread: holds compiled revisions (bounded by bytes) and runs jobs on them. It reads the document of a
+// revision it does not hold from the database itself (its own connection, or a port to the embedded database's thread),
+// so that documents of tens of MB never pass through the main thread.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JOBS, type JobKind, type Loaded } from './jobs.js';
 import { compileStored, Revisions } from './revisions.js';
 import { keyOf, StaleRevision, toWire, type CacheReport, type FromWorker, type RevisionKey, type JobMessage, type StoredDocument, type ToWorker, type WorkerData } from './protocol.js';
+import { openShared } from '../store/db.js';
+import { readDocument } from '../store/topologies.js';
 
 /**
  * The workers that run heavy jobs yield the CPU to the main thread: with as many busy workers as cores, the main thread
@@ -27,29 +30,28 @@ if (data.yields) yieldToMainThread();
 
 const port = parentPort!;
 const revisions = new Revisions(data.cacheBytes);
-const waiting = new Map<string, (document: StoredDocument | undefined) => void>();
+const db = openShared(data.db);
 let compiles: CacheReport['compiles'] = [];
 let hits = 0;
 
 const post = (message: FromWorker) => port.postMessage(message);
 type Outcome = Extract<FromWorker, { type: 'answered' }>['outcomes'][number];
 
-function fetchDocument(job: number, key: RevisionKey): Promise<StoredDocument> {
-  return new Promise((resolve, reject) => {
-    waiting.set(`${job}/${keyOf(key)}`, (document) => (document === undefined ? reject(new StaleRevision()) : resolve(document)));
-    post({ type: 'need', job, key });
-  });
+async function fetchDocument(key: RevisionKey): Promise<StoredDocument> {
+  const document = await readDocument(db, key, data.revisionsKept);
+  if (document === undefined) throw new StaleRevision();
+  return document;
 }
 
 /**
  * A revision for a job: its document (held with its compilation, or fetched), its compilation when the job first asks
  * for it, so that a job can refuse what is too large from the document alone.
  */
-async function load(job: number, key: RevisionKey, documents: boolean): Promise<Loaded> {
+async function load(key: RevisionKey, documents: boolean): Promise<Loaded> {
   const held = revisions.get(keyOf(key));
   let compiled = held?.compiled;
   if (held !== undefined) hits++;
-  const document = held?.document ?? (await fetchDocument(job, key));
+  const document = held?.document ?? (await fetchDocument(key));
   return {
     key,
     ...(documents ? { document } : {}),
@@ -72,14 +74,13 @@ function report(): CacheReport {
   return r;
 }
 
-/** Runs one job; its answer's bytes, when it has them, go in `transfer`. */
+/** Runs one job; the bytes in its answer (an answer written out, a document to store) go in `transfer`: handed over, not copied. */
 async function run({ job, kind, keys, documents, args }: JobMessage, transfer: ArrayBuffer[]): Promise<Outcome> {
   try {
     const loaded: Loaded[] = [];
-    for (const key of keys) loaded.push(await load(job, key, documents));
+    for (const key of keys) loaded.push(await load(key, documents));
     const result = (JOBS[kind as JobKind] as (r: Loaded[], a: unknown) => unknown)(loaded, args);
-    const body = (result as { body?: unknown } | null)?.body;
-    if (body instanceof Uint8Array) transfer.push(body.buffer as ArrayBuffer);
+    if (result !== null && typeof result === 'object') for (const v of Object.values(result)) if (v instanceof Uint8Array) transfer.push(v.buffer as ArrayBuffer);
     return { job, result };
   } catch (err) {
     return { job, error: toWire(err) };
@@ -98,10 +99,6 @@ port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'jobs':
       void runAll(message.jobs);
-      break;
-    case 'document':
-      waiting.get(`${message.job}/${message.key}`)?.(message.document);
-      waiting.delete(`${message.job}/${message.key}`);
       break;
     case 'forget':
       revisions.forget(message.name);

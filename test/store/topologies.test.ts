@@ -14,7 +14,7 @@ before(async () => {
 after(() => db.close());
 beforeEach(() => resetDb(db));
 
-const input = (name: string, documentJson = '{"nodes":[]}'): TopologyInput => ({
+const input = (name: string, documentJson: string | Uint8Array = '{"nodes":[]}'): TopologyInput => ({
   name,
   description: undefined,
   form: 'cluster',
@@ -38,6 +38,14 @@ test('a replace that fails leaves the previous revision current and intact', asy
   assert.equal(current.revision, 1);
   assert.equal(current.documentJson, '{"nodes":[1]}');
   assert.equal(await count('topology_revisions'), 1);
+});
+
+test('a document given as its UTF-8 bytes is stored as its text, and bytes that are not JSON are refused as text is', async () => {
+  const text = '{"nodes":[{"name":"nœud-ä","labels":{"team":"東京 🚀"}}]}';
+  await store.create(input('prod', new TextEncoder().encode(text)));
+  assert.equal((await store.get('prod')).documentJson, text);
+  await assert.rejects(store.put(input('prod', new TextEncoder().encode('{"nodes": [')), undefined, false));
+  assert.equal((await store.get('prod')).revision, 1);
 });
 
 test('revisions beyond the newest N are pruned in the same transaction as the write', async () => {

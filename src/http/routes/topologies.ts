@@ -3,7 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TopologyBody, TopologyPutBody } from '../../topology/schema.js';
 import type { ImportWarning } from '../../import/warnings.js';
-import type { StoredTopology, TopologyInput, TopologyMeta } from '../../store/topologies.js';
+import type { TopologyInput, TopologyMeta } from '../../store/topologies.js';
+import { NotFoundError } from '../../store/errors.js';
+import { StaleRevision } from '../../work/protocol.js';
+import { sendEncoded } from '../work.js';
 import { LargeJson } from '../json-body.js';
 import { Problem } from '../problem.js';
 import { etag, notModified, parseIfMatch } from '../preconditions.js';
@@ -48,12 +51,17 @@ const publicMeta = ({ id: _id, ...meta }: TopologyMeta) => meta;
 const written = (meta: TopologyMeta, warnings: ImportWarning[]) =>
   warnings.length > 0 ? { ...publicMeta(meta), warnings } : publicMeta(meta);
 
-// The stored document is spliced into the answer as the text it was stored as: a document of tens of megabytes is
-// neither parsed nor serialised again on a read.
-function sendDocument(reply: FastifyReply, { documentJson, ...meta }: StoredTopology) {
-  const head = JSON.stringify(publicMeta(meta));
-  reply.header('etag', etag(meta.revision)).type('application/json; charset=utf-8');
-  return reply.send(`${head.slice(0, -1)},${JSON.stringify(meta.form)}:${documentJson}}`);
+/**
+ * A revision's answer, written by a worker that reads the document itself (or holds it): the stored text is spliced in,
+ * neither parsed nor serialised again, and tens of megabytes never pass through the main thread. A topology deleted
+ * meanwhile is gone.
+ */
+async function sendDocument(app: FastifyInstance, reply: FastifyReply, meta: TopologyMeta) {
+  const key = { id: meta.id, name: meta.name, revision: meta.revision };
+  const answer = await app.work.pool.run('document', [key], { head: JSON.stringify(publicMeta(meta)) }, { documents: true }).catch((err: unknown) => {
+    throw err instanceof StaleRevision ? new NotFoundError(`there is no topology named ${meta.name}`) : err;
+  });
+  return sendEncoded(reply.header('etag', etag(meta.revision)), answer);
 }
 
 const topologyBody = {
@@ -339,7 +347,7 @@ export default async function topologies(plain: FastifyInstance) {
       const { revision } = await store.head(name);
       if (notModified(conditional, revision)) return reply.code(304).header('etag', etag(revision)).send();
     }
-    return sendDocument(reply, await store.get(name));
+    return sendDocument(app, reply, await store.meta(name));
   });
 
   app.delete('/topologies/:name', { schema: { ...deleteTopologyDoc, params: NameParams, headers: DeleteHeaders } }, async (request, reply) => {
@@ -360,6 +368,6 @@ export default async function topologies(plain: FastifyInstance) {
   );
 
   app.get('/topologies/:name/revisions/:revision', { schema: { ...getRevisionDoc, params: RevisionParams } }, async (request, reply) =>
-    sendDocument(reply, await store.get(request.params.name, request.params.revision)),
+    sendDocument(app, reply, await store.meta(request.params.name, request.params.revision)),
   );
 }

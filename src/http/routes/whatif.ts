@@ -188,7 +188,7 @@ export default async function whatIfRoutes(plain: FastifyInstance, options: { ma
 
   app.post('/traces', { schema: { ...traceWhatIfDoc, querystring: WhatIfQuery, body: WhatIfBody }, config: { largeJson: true } }, async (request, reply) => {
     // A large body reaches the route unread (LargeJson): the worker reads, validates and checks it (checkWhatIf), and
-    // names the stored base it needs, which is then read and handed to it.
+    // names the stored base it needs; a second job is given that base, whose document its worker reads itself.
     const unread: unknown = request.body;
     const large = unread instanceof LargeJson;
     // The bytes are copied to the worker, not transferred: a what-if on a stored base sends them twice.
@@ -204,9 +204,7 @@ export default async function whatIfRoutes(plain: FastifyInstance, options: { ma
       checkWhatIf(body);
       if (body.base !== undefined) ref = { name: body.base, revision: body.revision };
     }
-    const stored = ref === undefined ? undefined : await app.store.get(ref.name, ref.revision);
-    const base = stored && { name: stored.name, revision: stored.revision, form: stored.form, documentJson: stored.documentJson };
-    const answer = await app.work.run('whatIf', [], { text, validate: large, options, base }, { heavy: large });
+    const answer = await app.work.run('whatIf', ref === undefined ? [] : [ref], { text, validate: large, options }, { heavy: large, documents: true });
     if ('needs' in answer) throw new Error('a what-if given its base asked for it again');
     return answerWhatIf(reply, answer);
   });
