@@ -115,8 +115,8 @@ const CHECKS: Check[] = [
 
 const SCENARIOS: { name: string; cni: CniDoc; gateway: boolean; masqueradeAll: boolean }[] = [
   { name: 'bridge host-gw, default route via a gateway', cni: { plugin: 'bridge', routes: 'host-gw' }, gateway: true, masqueradeAll: false },
-  { name: 'flannel vxlan, no default route', cni: { plugin: 'flannel', backend: 'vxlan' }, gateway: false, masqueradeAll: false },
-  { name: 'flannel vxlan, default route, masqueradeAll', cni: { plugin: 'flannel', backend: 'vxlan' }, gateway: true, masqueradeAll: true },
+  { name: 'flannel vxlan, no default route', cni: { plugin: 'flannel', backend: 'vxlan', network: CLUSTER_CIDR }, gateway: false, masqueradeAll: false },
+  { name: 'flannel vxlan, default route, masqueradeAll', cni: { plugin: 'flannel', backend: 'vxlan', network: CLUSTER_CIDR }, gateway: true, masqueradeAll: true },
 ];
 
 /** What the engine says happens, in the words the kernel's observation is put in. */
@@ -227,6 +227,28 @@ async function prepare(c: CompiledTopology, doc: ClusterDoc, realised: Realised,
   await sh('ip', ['-n', `${prefix}-sw`, 'link', 'add', 'pclient', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client]);
   await sh('ip', ['-n', `${prefix}-sw`, 'link', 'set', 'pclient', 'master', `seg${eth0.segment}`, 'up']);
   await sh('ip', ['-n', client, '-batch', '-'], `addr add ${OUTSIDE}/24 dev eth0\nlink set eth0 up\nlink set lo up\n`);
+  // flanneld's --ip-masq rules (FLANNEL-POSTRTG, flannel-io/flannel pkg/trafficmngr/iptables, as
+  // src/engine/compile/masquerade.ts reads them): a pod's packet leaving the flannel network is masqueraded, and so is
+  // one from outside it to another node's pod; kube-proxy's own masquerade is the kube-proxy table's.
+  if (doc.cni?.plugin === 'flannel' && doc.cni.ipMasq !== false) {
+    const network = doc.cni.network!;
+    for (const n of doc.nodes) {
+      const subnet = n.podCIDRs![0]!;
+      await sh('ip', ['netns', 'exec', nodes.get(n.name)!, 'nft', '-f', '-'], [
+        'table ip flannel {',
+        '  chain postrtg {',
+        '    type nat hook postrouting priority srcnat; policy accept;',
+        `    ip saddr ${subnet} ip daddr ${network} return`,
+        `    ip saddr ${network} ip daddr ${subnet} return`,
+        `    ip saddr != ${network} ip daddr ${subnet} return`,
+        `    ip saddr ${network} ip daddr != 224.0.0.0/4 masquerade`,
+        `    ip saddr != ${network} ip daddr ${network} masquerade`,
+        '  }',
+        '}',
+        '',
+      ].join('\n'));
+    }
+  }
   for (const ns of fabric.netns) {
     // The CNIs' hairpinMode (flannel's and the bridge plugin's configurations, kubelet's hairpin-veth): a pod's packet
     // that kube-proxy sends back to the pod itself leaves by the bridge port it came in by.
