@@ -219,8 +219,9 @@ export class Walker {
           // is the untranslated destination's: a packet the kernel cannot deliver or forward here ends as the routing
           // says, and the rule never sees it. Not so the firewall of loadBalancerSourceRanges: the nftables mode's acts
           // before routing (filter-prerouting), the iptables mode's after the DNAT to an endpoint, whose route decides.
+          // (A packet the node sends was found routable above.)
           const filtered = verdict === SERVICE_REJECT || verdict === SERVICE_NO_LOCAL;
-          if (filtered && !this.routable(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner, ttl)) {
+          if (filtered && inLink >= 0 && !this.routable(fabric, ns, inLink, family, d0, d1, d2, d3, dstOwner, ttl)) {
             record.length = at;
             verdict = NO_MATCH;
           } else if (verdict === TRANSLATED) this.keep(at, ns, hop, inLink, ttl, packet, egressFrom, choices);
