@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCluster } from './cluster.js';
-import { freePort, peakRssMB, root, startService, stopService } from './serve.js';
+import { freePort, peakRssMB, root, settled, startService, stopService } from './serve.js';
 
 const nodes = Number(process.argv[2] ?? 5000);
 const podsPerNode = Number(process.argv[3] ?? 30);
@@ -105,19 +105,6 @@ async function cannon(pid: number, url: string, format: string | undefined, dura
   };
 }
 
-/**
- * Waits until every worker has compiled the revision (the compile histogram counts one per worker), asking for traces
- * several at once so that each worker gets some: no compile then runs during the measured seconds.
- */
-async function settled(url: string): Promise<void> {
-  const compiles = async () => Number(/^pathtrace_compile_duration_seconds_count (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
-  const deadline = Date.now() + 180_000;
-  while ((await compiles()) < workers) {
-    if (Date.now() > deadline) throw new Error(`the ${workers} workers did not all compile the revision within 180 s`);
-    await Promise.all(Array.from({ length: 2 * workers }, () => fetch(`${url}${tracePath('')}`).then((r) => r.arrayBuffer())));
-  }
-}
-
 /** The median of `n` requests' times in ms, each answered 200. */
 async function timed(n: number, request: () => Promise<Response>): Promise<number> {
   const times: number[] = [];
@@ -151,9 +138,11 @@ async function run(backend: 'pglite' | 'pg') {
     // took a trace to have compiled the revision, so that no compile runs during the measured seconds.
     await cannon(pid, `http://127.0.0.1:${helloPort}/`, undefined, 2);
     await cannon(pid, svc.url, '', 2);
-    await settled(svc.url);
+    await settled(svc.url, workers, () => tracePath(''));
     await cannon(pid, svc.url, '&format=text', 1);
     const hello = await cannon(pid, `http://127.0.0.1:${helloPort}/`, undefined, seconds);
+    // The service's own cheapest route: what its plugins (ids, auth, rate limits, metrics, CORS) add to every request.
+    const health = await cannon(pid, `${svc.url}/healthz`, undefined, seconds);
     const json = await cannon(pid, svc.url, '', seconds);
     const text = await cannon(pid, svc.url, '&format=text', seconds);
     const batchMs = await timed(3, () => fetch(`${svc.url}/v1/topologies/${name}/traces?detail=hops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batchBody }));
@@ -169,12 +158,13 @@ async function run(backend: 'pglite' | 'pg') {
     const line = (label: string, f: Figures) =>
       `${backend}: ${label.padEnd(11)} ${f.reqPerSec.toLocaleString('en')} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms (errors ${f.errors}, non-2xx ${f.non2xx}); CPU per request: main thread ${f.cpuUs.main} µs, others ${f.cpuUs.others} µs`;
     console.log(line('hello-world', hello));
+    console.log(line('/healthz', health));
     console.log(line('trace json', json));
     console.log(line('trace text', text));
     console.log(`${backend}: JSON ${ratios.json}× (target ≥ ${TARGETS.json}: ${ok(ratios.json >= TARGETS.json)}), p99 ${ratios.jsonP99}× (target ≤ ${TARGETS.p99Ratio}: ${ok(ratios.jsonP99 <= TARGETS.p99Ratio)})`);
     console.log(`${backend}: text ${ratios.text}× (target ≥ ${TARGETS.text}: ${ok(ratios.text >= TARGETS.text)}), p99 ${ratios.textP99}× (target ≤ ${TARGETS.p99Ratio}: ${ok(ratios.textP99 <= TARGETS.p99Ratio)})`);
     console.log(`${backend}: batch of ${BATCH_FLOWS.toLocaleString('en')} flows ${batchMs} ms (target ≤ ${TARGETS.batchMs}: ${ok(batchMs <= TARGETS.batchMs)}), 1,000-pod matrix ${matrixMs} ms (target ≤ ${TARGETS.matrixMs}: ${ok(matrixMs <= TARGETS.matrixMs)}), peak RSS ${rss} MB`);
-    return { backend, hello, json, text, ratios, batchMs, matrixMs, peakRssMB: rss };
+    return { backend, hello, health, json, text, ratios, batchMs, matrixMs, peakRssMB: rss };
   } finally {
     await stopService(svc.child);
     rmSync(dataDir, { recursive: true, force: true });

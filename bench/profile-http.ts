@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCluster } from './cluster.js';
-import { freePort, root, startService, stopService } from './serve.js';
+import { availableParallelism } from 'node:os';
+import { freePort, root, settled, startService, stopService } from './serve.js';
 
 const nodes = Number(process.argv[2] ?? 5000);
 const podsPerNode = Number(process.argv[3] ?? 30);
@@ -40,6 +41,8 @@ try {
   const posted = await fetch(`${svc.url}/v1/topologies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, cluster }) });
   if (posted.status !== 201) throw new Error(`POST answered ${posted.status}`);
   let i = 0;
+  // Every worker compiles the revision before the measured load, as in bench/http.ts.
+  await settled(svc.url, Number(process.env.WORKERS ?? Math.max(2, availableParallelism())), () => paths[i++ & 4095]!);
   loadFrom = performance.now();
   const r = await autocannon({
     url: svc.url,

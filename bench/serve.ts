@@ -60,3 +60,16 @@ export async function stopService(child: ChildProcess, graceMs = 15_000): Promis
   await exited;
   clearTimeout(timer);
 }
+
+/**
+ * Waits until every worker has compiled the revision (the compile histogram counts one per worker), asking for traces
+ * several at once so that each worker gets some: no compile then runs during the measured seconds.
+ */
+export async function settled(url: string, workers: number, tracePath: () => string): Promise<void> {
+  const compiles = async () => Number(/^pathtrace_compile_duration_seconds_count (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
+  const deadline = Date.now() + 180_000;
+  while ((await compiles()) < workers) {
+    if (Date.now() > deadline) throw new Error(`the ${workers} workers did not all compile the revision within 180 s`);
+    await Promise.all(Array.from({ length: 2 * workers }, () => fetch(`${url}${tracePath()}`).then((r) => r.arrayBuffer())));
+  }
+}

@@ -89,10 +89,11 @@ const scrapeMetricsDoc = {
 async function metricsPlugin(app: FastifyInstance) {
   const metrics = new Metrics();
   app.decorate('metrics', metrics);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // Requests no route matched are one series, whatever their URL.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.observe({ route, method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', { schema: scrapeMetricsDoc }, async (_request, reply) => {
     metrics.queued.set(app.work?.pool.queued ?? 0);

@@ -113,8 +113,8 @@ export default fp(
   { name: 'work', dependencies: ['metrics'] },
 );
 
-/** Writes an answer a worker serialised: its bytes as they are (the route's response schema documents them). */
+/** Writes an answer a worker serialised, as it is (the route's response schema documents it). */
 export function sendEncoded(reply: FastifyReply, answer: Encoded): FastifyReply {
   const { body } = answer;
-  return reply.type(answer.contentType).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  return reply.type(answer.contentType).send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }

@@ -39,17 +39,28 @@ export interface Loaded {
 const topologyOf = (r: Loaded) => ({ name: r.key.name, revision: r.key.revision });
 
 /**
- * An answer already written out, in the worker: a large answer is serialised where it was built and its bytes are
- * handed over (transferred, not copied), so that the main thread only writes them to the socket.
+ * An answer already written out, in the worker, so that the main thread only writes it to the socket: a large one as
+ * UTF-8 bytes handed over (transferred, not copied); a small one as its text. Handing over a buffer costs both threads
+ * more than copying a few kilobytes of text (a trace's answer), and a text answer leaves the socket in one write with
+ * its headers where a buffer takes a second.
  */
 export interface Encoded {
   contentType: string;
-  body: Uint8Array;
+  body: Uint8Array | string;
+  /** The body's size in UTF-8 bytes. */
+  bytes: number;
 }
+
+/** Answers up to this many UTF-16 units cross as text. */
+const TEXT_ANSWER = 64 * 1024;
 
 const utf8Of = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-export const encoded = (contentType: string, text: string): Encoded => ({ contentType, body: utf8Of(text) });
+export function encoded(contentType: string, text: string): Encoded {
+  if (text.length <= TEXT_ANSWER) return { contentType, body: text, bytes: Buffer.byteLength(text) };
+  const body = utf8Of(text);
+  return { contentType, body, bytes: body.byteLength };
+}
 
 /**
  * A request body's JSON text as it crosses to a worker: a string, or a large body's UTF-8 bytes, which the main thread

@@ -393,7 +393,7 @@ export default async function traceRoutes(plain: FastifyInstance, options: { max
       const options = chosen === 'json' ? { detail, paths } : { paths: MAX_PATHS };
       // Written out in the worker: the bytes arrive ready to send, and their length is the answer's size.
       const answer = await app.work.run('answer', [{ name, revision: wanted }], { flow, options, format: chosen, layout });
-      const bytes = answer.body.byteLength;
+      const { bytes } = answer;
       // Every format is held to the limit: a drawing of a long path is not exempt because it is not JSON.
       if (bytes > maxBytes) {
         if (chosen === 'json') throw answerTooLarge(maxBytes, `: this trace takes ${bytes} bytes`);
