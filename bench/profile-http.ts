@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCluster } from './cluster.js';
+import { readProfile, selfByFunction } from './profile.js';
 import { availableParallelism } from 'node:os';
 import { freePort, root, settled, startService, stopService } from './serve.js';
 
@@ -59,8 +60,19 @@ try {
 }
 // Every thread's profile ends when the service exits: the load's seconds are counted back from there (less its first
 // half second, while autocannon opens its connections).
-const window = `${Math.round(exited - loadFrom - 500)}-${Math.round(exited - loadTo)}`;
-for (const file of readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'))) {
+const window = { from: exited - loadFrom - 500, to: exited - loadTo, beforeEnd: true };
+const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+for (const file of files) {
   console.log(`\n== ${file}`);
-  console.log(execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'profile-summary.ts'), join(profDir, file), '15'], { cwd: root, encoding: 'utf8', env: { ...process.env, WINDOW_BEFORE_END: window } }));
+  console.log(execFileSync(process.execPath, ['--import', 'tsx', join(root, 'bench', 'profile-summary.ts'), join(profDir, file), '15'], { cwd: root, encoding: 'utf8', env: { ...process.env, WINDOW_BEFORE_END: `${Math.round(window.from)}-${Math.round(window.to)}` } }));
 }
+// Issue 18's check: over every thread, no single function of ours (src/) takes more self time than writing answers to
+// the sockets (the main thread's native write calls).
+const all = new Map<string, number>();
+for (const file of files) for (const [fn, ms] of selfByFunction(readProfile(join(profDir, file), window))) all.set(fn, (all.get(fn) ?? 0) + ms);
+const socketWrite = [...all].filter(([fn]) => /^(writev|writeUtf8String|writeLatin1String|writeBuffer) :0$/.test(fn)).reduce((sum, [, ms]) => sum + ms, 0);
+const ours = [...all].filter(([fn]) => / src\//.test(fn)).sort((a, b) => b[1] - a[1]);
+console.log(`\nall threads: the socket write ${socketWrite.toFixed(0)} ms; the largest steps of ours:`);
+for (const [fn, ms] of ours.slice(0, 8)) console.log(`${ms.toFixed(0).padStart(8)} ms  ${fn}`);
+const [top] = ours;
+console.log(top === undefined || top[1] <= socketWrite ? 'no step of ours above the socket write' : `ABOVE the socket write: ${top[0]}`);

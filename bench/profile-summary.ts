@@ -1,41 +1,23 @@
 // Summarises a .cpuprofile (from --cpu-prof): the functions and the files with the most self time, and, for named
 // functions, their total (inclusive) time. Run with `npx tsx bench/profile-summary.ts <file.cpuprofile> [top] [fn,fn,...]`.
-import { readFileSync } from 'node:fs';
+import { readProfile, selfByFunction, shortUrl } from './profile.js';
 
-interface Node {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
 const [file, topArg, namesArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top] [fn,fn,...]');
-const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const top = Number(topArg ?? 25);
-const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 // WINDOW=from-to (ms since the profile started) keeps only the samples in that window, e.g. one phase of a benchmark;
 // WINDOW_BEFORE_END=from-to counts back from the profile's end instead (a phase that ended a known time before exit).
-const span = prof.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
-const [winFrom, winTo] = process.env.WINDOW_BEFORE_END
-  ? (process.env.WINDOW_BEFORE_END.split('-').map((x) => span - Number(x)) as [number, number])
-  : ((process.env.WINDOW ?? '0-1e12').split('-').map(Number) as [number, number]);
-const self = new Map<number, number>();
-let clock = 0;
-prof.samples.forEach((id, i) => {
-  const dt = (prof.timeDeltas[i] ?? 0) / 1000;
-  clock += dt;
-  if (clock >= winFrom && clock <= winTo) self.set(id, (self.get(id) ?? 0) + dt);
-});
-console.log(`profile spans ${clock.toFixed(0)} ms`);
+const [winFrom, winTo] = (process.env.WINDOW_BEFORE_END ?? process.env.WINDOW ?? '0-1e12').split('-').map(Number) as [number, number];
+const prof = readProfile(file, { from: winFrom, to: winTo, beforeEnd: process.env.WINDOW_BEFORE_END !== undefined });
+const { byId, self } = prof;
+console.log(`profile spans ${prof.span.toFixed(0)} ms`);
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-const short = (url: string) => url.replace(/^file:\/\/.*?\/(node_modules|src|bench)\//, '$1/').replace(/^node:/, 'node:');
-const label = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 
-const fnSelf = new Map<string, number>();
+const fnSelf = selfByFunction(prof);
 const fileSelf = new Map<string, number>();
 for (const [id, ms] of self) {
   const n = byId.get(id)!;
-  fnSelf.set(label(n), (fnSelf.get(label(n)) ?? 0) + ms);
-  const f = short(n.callFrame.url) || `(${n.callFrame.functionName})`;
+  const f = shortUrl(n.callFrame.url) || `(${n.callFrame.functionName})`;
   fileSelf.set(f, (fileSelf.get(f) ?? 0) + ms);
 }
 const show = (title: string, m: Map<string, number>) => {
