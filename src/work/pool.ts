@@ -99,6 +99,8 @@ export class WorkPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
+  /** A pump is due at the end of this turn of the event loop. */
+  private pumping = false;
   /** Who waits for every job to be done (close). */
   private readonly idle: (() => void)[] = [];
 
@@ -129,19 +131,35 @@ export class WorkPool {
     if (this.closed) return Promise.reject(new Problem(503, 'unavailable', 'the service is stopping', { retryAfterSeconds: 1 }));
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, kind, keys, documents, heavy, args, transfer: options.transfer ?? [], resolve: resolve as (v: unknown) => void, reject };
-      this.queue.push(job);
-      this.pump();
-      // Only a job that has to wait counts against the limit: one a worker took at once is never refused.
-      if (this.queue.length > this.options.queueLimit && this.queue.at(-1) === job) {
-        this.queue.pop();
+      // Only jobs waiting beyond what the idle workers that may run it take at once count against the limit.
+      if (this.queue.length >= this.options.queueLimit + this.idleCount(heavy)) {
         const waiting = this.queue.length;
         reject(
           new Problem(503, 'unavailable', `${waiting} requests are waiting for a worker already (the limit is ${this.options.queueLimit}); retry shortly`, {
             retryAfterSeconds: 1,
           }),
         );
+        return;
+      }
+      this.queue.push(job);
+      // The requests read in one turn of the event loop go to the workers together, at its end: a message each way
+      // costs both threads more than a trace does (~25 µs against ~5 µs a job in a bundle of 16).
+      if (!this.pumping) {
+        this.pumping = true;
+        setImmediate(() => {
+          this.pumping = false;
+          this.pump();
+        });
       }
     });
+  }
+
+  /** Idle workers: of those that may run heavy jobs, or of all. */
+  private idleCount(heavy = false): number {
+    let idle = 0;
+    const last = heavy ? this.options.heavyWorkers : this.slots.length;
+    for (let i = 0; i < last; i++) if (this.slots[i] === undefined || this.slots[i]!.jobs.length === 0) idle++;
+    return idle;
   }
 
   /** Starts every worker now rather than on the first jobs, so that those do not wait for a worker to load. */
@@ -168,8 +186,7 @@ export class WorkPool {
    * it the light jobs after it that its worker can answer from the revisions it holds, their share of the queue.
    */
   private pump(): void {
-    let idle = 0;
-    for (const slot of this.slots) if (slot === undefined || slot.jobs.length === 0) idle++;
+    let idle = this.idleCount();
     for (let i = 0; i < this.queue.length && idle > 0; ) {
       const job = this.queue[i]!;
       const index = this.idleFor(job);
