@@ -22,7 +22,7 @@ import type { ClusterDoc } from '../../src/topology/schema.js';
 const MASQ_MARK = '0x00004000';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-interface Endpoint {
+export interface Endpoint {
   ip: string;
   port: number;
   node: string | undefined;
@@ -62,6 +62,83 @@ function usable(eps: readonly Endpoint[]): Endpoint[] {
 }
 
 /**
+ * What both proxiers' syncProxyRules work out for one IPv4 Service port on one node before writing a rule (the same
+ * variables in pkg/proxy/iptables/proxier.go and pkg/proxy/nftables/proxier.go).
+ */
+export interface PortFacts {
+  namespace: string;
+  name: string;
+  /** `namespace/name/protocol/port-name`: the nftables mode's chain suffix. */
+  base: string;
+  /** `namespace/name:port-name`: the iptables mode's svcPortNameString. */
+  portName: string;
+  /** Lower case, as both write it. */
+  protocol: string;
+  clusterIP: string;
+  port: number;
+  /** 0 when the port has none. */
+  nodePort: number;
+  externalIPs: string[];
+  /** The usable endpoints (cluster policy) and those of them on this node (local policy). */
+  all: Endpoint[];
+  local: Endpoint[];
+  hasEndpoints: boolean;
+  hasInternal: boolean;
+  hasExternal: boolean;
+  internalLocal: boolean;
+  externalLocal: boolean;
+  externallyAccessible: boolean;
+  usesCluster: boolean;
+  usesLocal: boolean;
+}
+
+/** Every IPv4 Service port of the cluster, as `node`'s kube-proxy sees it. */
+export function servicePorts(cluster: ClusterDoc, node: string): PortFacts[] {
+  const out: PortFacts[] = [];
+  for (const svc of cluster.services ?? []) {
+    const spec = svc.spec;
+    const type = spec.type ?? 'ClusterIP';
+    const clusterIP = (spec.clusterIPs ?? [spec.clusterIP]).find((a) => a !== undefined && a !== 'None' && !a.includes(':'));
+    if (type === 'ExternalName' || clusterIP === undefined) continue;
+    const namespace = svc.metadata.namespace ?? 'default';
+    const name = svc.metadata.name;
+    for (const port of spec.ports ?? []) {
+      const protocol = (port.protocol ?? 'TCP').toLowerCase();
+      const all = usable(endpointsOf(cluster, namespace, name, port.name ?? '', port.protocol ?? 'TCP'));
+      const local = all.filter((e) => e.node === node);
+      const hasEndpoints = all.length > 0;
+      const internalLocal = spec.internalTrafficPolicy === 'Local';
+      const nodePort = type === 'NodePort' || type === 'LoadBalancer' ? (port.nodePort ?? 0) : 0;
+      const externalIPs = (spec.externalIPs ?? []).filter((a) => !a.includes(':'));
+      const externallyAccessible = nodePort > 0 || externalIPs.length > 0;
+      const externalLocal = externallyAccessible && spec.externalTrafficPolicy === 'Local';
+      out.push({
+        namespace,
+        name,
+        base: `${namespace}/${name}/${protocol}/${port.name ?? ''}`,
+        portName: `${namespace}/${name}${port.name ? `:${port.name}` : ''}`,
+        protocol,
+        clusterIP,
+        port: port.port,
+        nodePort,
+        externalIPs,
+        all,
+        local,
+        hasEndpoints,
+        hasInternal: hasEndpoints && (!internalLocal || local.length > 0),
+        hasExternal: hasEndpoints && (!externalLocal || local.length > 0),
+        internalLocal,
+        externalLocal,
+        externallyAccessible,
+        usesCluster: !internalLocal || externallyAccessible,
+        usesLocal: internalLocal || externalLocal,
+      });
+    }
+  }
+  return out;
+}
+
+/**
  * `nft -f` input that (re)creates `table ip kube-proxy` on `node`, with the cluster's kubeProxy configuration (its
  * clusterCIDR as the local detector, nftables.masqueradeAll); `pins` names the endpoint (address) a check pins, per
  * Service (`namespace/name`).
@@ -84,77 +161,56 @@ export function kubeProxyRules(cluster: ClusterDoc, node: string, pins: Readonly
   const noEndpointNodePorts: string[] = [];
   const clusterIPs = new Set<string>();
 
-  for (const svc of cluster.services ?? []) {
-    const spec = svc.spec;
-    const type = spec.type ?? 'ClusterIP';
-    const clusterIP = (spec.clusterIPs ?? [spec.clusterIP]).find((a) => a !== undefined && a !== 'None' && !a.includes(':'));
-    if (type === 'ExternalName' || clusterIP === undefined) continue;
-    const namespace = svc.metadata.namespace ?? 'default';
-    const name = svc.metadata.name;
-    const pin = pins.get(`${namespace}/${name}`);
-    for (const port of spec.ports ?? []) {
-      const protocol = (port.protocol ?? 'TCP').toLowerCase();
-      const base = `${namespace}/${name}/${protocol}/${port.name ?? ''}`;
-      const all = usable(endpointsOf(cluster, namespace, name, port.name ?? '', port.protocol ?? 'TCP'));
-      const local = all.filter((e) => e.node === node);
-      const hasEndpoints = all.length > 0;
-      const internalLocal = spec.internalTrafficPolicy === 'Local';
-      const nodePort = type === 'NodePort' || type === 'LoadBalancer' ? (port.nodePort ?? 0) : 0;
-      const externalIPs = (spec.externalIPs ?? []).filter((a) => !a.includes(':'));
-      const externallyAccessible = nodePort > 0 || externalIPs.length > 0;
-      const externalLocal = externallyAccessible && spec.externalTrafficPolicy === 'Local';
-      const usesCluster = !internalLocal || externallyAccessible;
-      const usesLocal = internalLocal || externalLocal;
-      const clusterChain = `service-${base}`;
-      const localChain = `local-${base}`;
-      const externalChain = `external-${base}`;
-      const hasInternal = hasEndpoints && (!internalLocal || local.length > 0);
-      const hasExternal = hasEndpoints && (!externalLocal || local.length > 0);
-      const internalChain = internalLocal ? localChain : clusterChain;
-      const externalPolicyChain = externalLocal ? localChain : clusterChain;
-      // No endpoint anywhere: reject; endpoints, but none this policy may use here: drop.
-      const filterVerdict = hasEndpoints ? 'drop' : 'goto reject-chain';
-      const key = (ip: string) => `${ip} . ${protocol} . ${port.port}`;
+  for (const p of servicePorts(cluster, node)) {
+    const { base, protocol, clusterIP, externalIPs, nodePort, all, local, hasEndpoints, hasInternal, hasExternal, externalLocal, externallyAccessible } = p;
+    const pin = pins.get(`${p.namespace}/${p.name}`);
+    const clusterChain = `service-${base}`;
+    const localChain = `local-${base}`;
+    const externalChain = `external-${base}`;
+    const internalChain = p.internalLocal ? localChain : clusterChain;
+    const externalPolicyChain = externalLocal ? localChain : clusterChain;
+    // No endpoint anywhere: reject; endpoints, but none this policy may use here: drop.
+    const filterVerdict = hasEndpoints ? 'drop' : 'goto reject-chain';
+    const key = (ip: string) => `${ip} . ${protocol} . ${p.port}`;
 
-      clusterIPs.add(clusterIP);
-      if (hasInternal) serviceIPs.push(`${key(clusterIP)} : goto ${internalChain}`);
-      else noEndpointServices.push(`${key(clusterIP)} : ${filterVerdict}`);
-      for (const ip of externalIPs) {
-        if (hasEndpoints) serviceIPs.push(`${key(ip)} : goto ${externalChain}`);
-        if (!hasExternal) noEndpointServices.push(`${key(ip)} : ${filterVerdict}`);
+    clusterIPs.add(clusterIP);
+    if (hasInternal) serviceIPs.push(`${key(clusterIP)} : goto ${internalChain}`);
+    else noEndpointServices.push(`${key(clusterIP)} : ${filterVerdict}`);
+    for (const ip of externalIPs) {
+      if (hasEndpoints) serviceIPs.push(`${key(ip)} : goto ${externalChain}`);
+      if (!hasExternal) noEndpointServices.push(`${key(ip)} : ${filterVerdict}`);
+    }
+    if (nodePort > 0) {
+      if (hasEndpoints) serviceNodePorts.push(`${protocol} . ${nodePort} : goto ${externalChain}`);
+      if (!hasExternal) noEndpointNodePorts.push(`${protocol} . ${nodePort} : ${filterVerdict}`);
+    }
+    if (hasInternal) {
+      if (masqueradeAll) chain(internalChain).push(`ip daddr ${clusterIP} ${protocol} dport ${p.port} jump mark-for-masquerade`);
+      else chain(internalChain).push(`ip daddr ${clusterIP} ${protocol} dport ${p.port} ip saddr != ${clusterCIDR} jump mark-for-masquerade`);
+    }
+    if (hasEndpoints && externallyAccessible) {
+      const ext = chain(externalChain);
+      if (!externalLocal) ext.push('jump mark-for-masquerade');
+      else {
+        ext.push(`ip saddr ${clusterCIDR} goto ${clusterChain}`);
+        ext.push('fib saddr type local jump mark-for-masquerade');
+        ext.push(`fib saddr type local goto ${clusterChain}`);
       }
-      if (nodePort > 0) {
-        if (hasEndpoints) serviceNodePorts.push(`${protocol} . ${nodePort} : goto ${externalChain}`);
-        if (!hasExternal) noEndpointNodePorts.push(`${protocol} . ${nodePort} : ${filterVerdict}`);
-      }
-      if (hasInternal) {
-        if (masqueradeAll) chain(internalChain).push(`ip daddr ${clusterIP} ${protocol} dport ${port.port} jump mark-for-masquerade`);
-        else chain(internalChain).push(`ip daddr ${clusterIP} ${protocol} dport ${port.port} ip saddr != ${clusterCIDR} jump mark-for-masquerade`);
-      }
-      if (hasEndpoints && externallyAccessible) {
-        const ext = chain(externalChain);
-        if (!externalLocal) ext.push('jump mark-for-masquerade');
-        else {
-          ext.push(`ip saddr ${clusterCIDR} goto ${clusterChain}`);
-          ext.push('fib saddr type local jump mark-for-masquerade');
-          ext.push(`fib saddr type local goto ${clusterChain}`);
-        }
-        if (hasExternal) ext.push(`goto ${externalPolicyChain}`);
-      }
-      const endpointChain = (e: Endpoint) => `endpoint-${base}__${e.ip}/${e.port}`;
-      const dispatch = (chainName: string, eps: Endpoint[]) => {
-        const pinned = pin === undefined ? [] : eps.filter((e) => e.ip === pin);
-        const chosen = pinned.length > 0 ? pinned : eps;
-        chain(chainName).push(`numgen random mod ${chosen.length} vmap { ${chosen.map((e, i) => `${i} : goto ${endpointChain(e)}`).join(', ')} }`);
-      };
-      if (usesCluster && all.length > 0) dispatch(clusterChain, all);
-      if (usesLocal && local.length > 0) dispatch(localChain, local);
-      const reachable = [...(usesCluster ? all : []), ...(usesLocal ? local : [])];
-      for (const e of new Set(reachable)) {
-        const rules = chain(endpointChain(e));
-        if (rules.length > 0) continue;
-        rules.push(`ip saddr ${e.ip} jump mark-for-masquerade`, `counter meta l4proto ${protocol} dnat to ${e.ip}:${e.port}`);
-      }
+      if (hasExternal) ext.push(`goto ${externalPolicyChain}`);
+    }
+    const endpointChain = (e: Endpoint) => `endpoint-${base}__${e.ip}/${e.port}`;
+    const dispatch = (chainName: string, eps: Endpoint[]) => {
+      const pinned = pin === undefined ? [] : eps.filter((e) => e.ip === pin);
+      const chosen = pinned.length > 0 ? pinned : eps;
+      chain(chainName).push(`numgen random mod ${chosen.length} vmap { ${chosen.map((e, i) => `${i} : goto ${endpointChain(e)}`).join(', ')} }`);
+    };
+    if (p.usesCluster && all.length > 0) dispatch(clusterChain, all);
+    if (p.usesLocal && local.length > 0) dispatch(localChain, local);
+    const reachable = [...(p.usesCluster ? all : []), ...(p.usesLocal ? local : [])];
+    for (const e of new Set(reachable)) {
+      const rules = chain(endpointChain(e));
+      if (rules.length > 0) continue;
+      rules.push(`ip saddr ${e.ip} jump mark-for-masquerade`, `counter meta l4proto ${protocol} dnat to ${e.ip}:${e.port}`);
     }
   }
 

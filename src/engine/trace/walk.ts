@@ -474,6 +474,9 @@ export class Walker {
   private routable(fabric: Fabric, ns: number, inLink: number, family: Family, d0: number, d1: number, d2: number, d3: number, dstOwner: number, ttl: number): boolean {
     const { owners, fibs } = fabric;
     for (let o = dstOwner; o >= 0; o = owners.next(o)) if (owners.netns(o) === ns) return true;
+    // The local table's `local 127.0.0.0/8 dev lo` (and ::1): the netns's own packet to loopback is routed, whether the
+    // fabric lists lo's addresses or not, and meets OUTPUT's rules (kube-proxy's localhost NodePorts).
+    if (inLink < 0 && (family === 4 ? d0 >>> 24 === 127 : d0 === 0 && d1 === 0 && d2 === 0 && d3 === 1)) return true;
     const group = fabric.route(ns, family, d0, d1, d2, d3);
     if (group < 0 || fibs.type(group) !== UNICAST) return false;
     return inLink < 0 || (fabric.forwards(ns) && ttl > 1);
