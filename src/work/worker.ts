@@ -74,11 +74,9 @@ function report(): CacheReport {
   return r;
 }
 
-/** Runs one job; the bytes in its answer (an answer written out, a document to store) go in `transfer`: handed over, not copied. */
-async function run({ job, kind, keys, documents, args }: JobMessage, transfer: ArrayBuffer[]): Promise<Outcome> {
+/** Runs one job on its revisions; the bytes in its answer (an answer written out, a document to store) go in `transfer`: handed over, not copied. */
+function runOn({ job, kind, args }: JobMessage, loaded: Loaded[], transfer: ArrayBuffer[]): Outcome {
   try {
-    const loaded: Loaded[] = [];
-    for (const key of keys) loaded.push(await load(key, documents));
     const result = (JOBS[kind as JobKind] as (r: Loaded[], a: unknown) => unknown)(loaded, args);
     if (result !== null && typeof result === 'object') for (const v of Object.values(result)) if (v instanceof Uint8Array) transfer.push(v.buffer as ArrayBuffer);
     return { job, result };
@@ -87,11 +85,37 @@ async function run({ job, kind, keys, documents, args }: JobMessage, transfer: A
   }
 }
 
+/** The revisions of a job when all are held (a bundle of traces' case): no promise per job. */
+function heldFor(message: JobMessage): Loaded[] | undefined {
+  if (message.documents) return undefined;
+  const loaded: Loaded[] = [];
+  for (const key of message.keys) {
+    const compiled = revisions.get(keyOf(key))?.compiled;
+    if (compiled === undefined) return undefined;
+    hits++;
+    loaded.push({ key, compiled });
+  }
+  return loaded;
+}
+
+async function run(message: JobMessage, transfer: ArrayBuffer[]): Promise<Outcome> {
+  const loaded: Loaded[] = [];
+  try {
+    for (const key of message.keys) loaded.push(await load(key, message.documents));
+  } catch (err) {
+    return { job: message.job, error: toWire(err) };
+  }
+  return runOn(message, loaded, transfer);
+}
+
 /** Runs the jobs of a message in order and answers them in one message. */
 async function runAll(jobs: JobMessage[]): Promise<void> {
   const transfer: ArrayBuffer[] = [];
   const outcomes: Outcome[] = [];
-  for (const job of jobs) outcomes.push(await run(job, transfer));
+  for (const job of jobs) {
+    const held = heldFor(job);
+    outcomes.push(held !== undefined ? runOn(job, held, transfer) : await run(job, transfer));
+  }
   port.postMessage({ type: 'answered', outcomes, cache: report() } satisfies FromWorker, transfer);
 }
 
