@@ -191,7 +191,8 @@ function joined(arrived: BareHop, leaves: BareHop): BareHop {
 
 const FRONTEND = { clusterIP: 'ClusterIP', externalIP: 'externalIP', loadBalancer: 'load-balancer IP', nodePort: 'NodePort' } as const;
 
-const hostPort = (a: Addr, port: number) => (a.family === 6 ? `[${a}]:${port}` : `${a}:${port}`);
+/** `10.1.2.3:80`, `[fd00::3]:80`. */
+export const hostPort = (a: Addr, port: number) => (a.family === 6 ? `[${a}]:${port}` : `${a}:${port}`);
 
 export interface BatchOptions extends AnswerOptions {
   bidirectional: boolean;

@@ -43,7 +43,11 @@ export const DnatStep = Type.Object(
   {
     type: Type.Literal('DNAT'),
     explanation,
-    mode: Type.Union([Type.Literal('iptables'), Type.Literal('nftables'), Type.Literal('ipvs')], { description: "kube-proxy's mode." }),
+    mode: Type.Union([Type.Literal('iptables'), Type.Literal('nftables'), Type.Literal('ipvs'), Type.Literal('cilium')], {
+      description:
+        "kube-proxy's mode; `cilium` where Cilium's kube-proxy replacement (cilium-config kube-proxy-replacement true or strict) " +
+        "translates the cluster's Services in its BPF programs instead (the answer's notes say where).",
+    }),
     service: AnswerService,
     frontend: Type.Union(['clusterIP', 'externalIP', 'loadBalancer', 'nodePort'].map((f) => Type.Literal(f)), {
       description: 'How the packet met the Service.',

@@ -1,5 +1,6 @@
 // The reachability matrix as an SVG heat map: one cell per ordered pair (row: from, column: to), coloured by outcome,
-// runs of equal cells drawn as one rectangle so that a 1,000-pod matrix stays a small file.
+// runs of equal cells drawn as one rectangle so that a 1,000-pod matrix stays a small file. The pods × Services matrix
+// is drawn alike, its columns the Service ports.
 import { clip, xml as esc } from './escape.js';
 
 export interface MatrixView {
@@ -8,9 +9,17 @@ export interface MatrixView {
   rows: string[];
   counts: Record<string, number>;
   title: string;
-  /** Which policies decided each pair: an id per cell (i * n + j, -1 for none) and its words (answer/decided.ts). */
+  /**
+   * The columns when they are not the rows' pods: the Service ports of the pods × Services matrix (no cell is a pod to
+   * itself there).
+   */
+  columns?: { name: string; node?: string | null }[];
+  /** Which policies decided each pair: an id per cell (i * columns + j, -1 for none) and its words (answer/decided.ts). */
   decidedBy?: { readonly ids: Int32Array; text(id: number): string };
 }
+
+/** The columns' names for a count of them: pods, or the Service ports of a pods × Services matrix. */
+const columnUnit = (m: MatrixView) => (m.columns === undefined ? pods : servicePorts);
 
 const COLOURS: Record<string, string> = {
   DELIVERED: '#43a047',
@@ -58,6 +67,7 @@ const MAX_GROUPS = 40;
 const SLICE = 200;
 
 const pods = (n: number) => `${n} pod${n === 1 ? '' : 's'}`;
+const servicePorts = (n: number) => `${n} Service port${n === 1 ? '' : 's'}`;
 
 interface Group {
   label: string;
@@ -101,34 +111,41 @@ export function groupPods(endpoints: MatrixView['endpoints']): { by: string; gro
 }
 
 /**
- * The matrix of more than MAX_CELL_PODS pods: a block per pair of groups, coloured by its most frequent outcome, with
- * that outcome's letter and, when the block is mixed, the next one's after it and a hatching; its title counts every
- * outcome. A block is as readable at 5,000 pods as at 500.
+ * The matrix of more than MAX_CELL_PODS pods (or Service ports): a block per pair of groups, coloured by its most
+ * frequent outcome, with that outcome's letter and, when the block is mixed, the next one's after it and a hatching; its
+ * title counts every outcome. A block is as readable at 5,000 pods as at 500.
  */
 function renderOverview(m: MatrixView): string {
   const { by, groups } = groupPods(m.endpoints);
-  const g = groups.length;
+  const columns = m.columns === undefined ? { by, groups } : groupPods(m.columns);
+  const unit = columnUnit(m);
+  const g = Math.max(groups.length, columns.groups.length);
   const block = Math.max(18, Math.min(40, Math.floor(900 / g)));
   const labels = groups.map((x) => clip(`${x.label} (${x.members.length})`, 40));
-  const labelWidth = 10 + 7 * Math.max(...labels.map((l) => l.length));
-  const left = labelWidth;
-  const top = 66 + labelWidth;
+  const columnLabels = columns.groups.map((x) => clip(`${x.label} (${x.members.length})`, 40));
+  const left = 10 + 7 * Math.max(...labels.map((l) => l.length));
+  const top = 66 + 10 + 7 * Math.max(...columnLabels.map((l) => l.length));
   const legendCodes = Object.entries(m.legend).filter(([, d]) => (m.counts[d] ?? 0) > 0);
-  const width = Math.max(left + g * block + 24, 640);
-  const height = top + g * block + 30 + legendCodes.length * 18 + 12;
+  const width = Math.max(left + columns.groups.length * block + 24, 640);
+  const height = top + groups.length * block + 30 + legendCodes.length * 18 + 12;
+  const layout =
+    m.columns === undefined
+      ? `${m.endpoints.length} pods by ${by}: a block per pair of groups (row: from, column: to). For a group's pods, ask for its namespace= or node=.`
+      : `${m.endpoints.length} pods by ${by} (rows), ${m.columns.length} Service ports by ${columns.by} (columns): a block per pair of groups. ` +
+        "For a group's pods, ask for its namespace= or node=; for fewer Service ports, protocol= or port=.";
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
     `<title>${esc(m.title)}</title>`,
     `<defs><pattern id="mixed" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="3" height="8" fill="#ffffff" fill-opacity="0.55"/></pattern></defs>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="12" y="24" font-size="14" font-weight="bold" fill="#263238">${esc(m.title)}</text>`,
-    `<text x="12" y="44" font-size="11" fill="#37474f">${esc(`${m.endpoints.length} pods by ${by}: a block per pair of groups (row: from, column: to). For a group's pods, ask for its namespace= or node=.`)}</text>`,
+    `<text x="12" y="44" font-size="11" fill="#37474f">${esc(layout)}</text>`,
   ];
-  // Each pod's group, to count a row's letters into its blocks in one pass over the row.
-  const groupOf = new Int32Array(m.endpoints.length);
-  groups.forEach((x, k) => x.members.forEach((i) => (groupOf[i] = k)));
+  // Each column's group, to count a row's letters into its blocks in one pass over the row.
+  const groupOf = new Int32Array((m.columns ?? m.endpoints).length);
+  columns.groups.forEach((x, k) => x.members.forEach((i) => (groupOf[i] = k)));
   groups.forEach((from, r) => {
-    const counts = Array.from({ length: g }, () => new Map<string, number>());
+    const counts = Array.from({ length: columns.groups.length }, () => new Map<string, number>());
     for (const i of from.members) {
       const row = m.rows[i]!;
       for (let j = 0; j < row.length; j++) {
@@ -142,7 +159,8 @@ function renderOverview(m: MatrixView): string {
       const ranked = [...c].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
       const pairs = ranked.reduce((n, [, x]) => n + x, 0);
       const said = ranked.map(([code, x]) => `${x} ${m.legend[code] ?? 'without a common address family'}`).join(', ');
-      const title = `${groups[r]!.label} (${pods(from.members.length)}) → ${groups[k]!.label} (${pods(groups[k]!.members.length)}): ${pairs === 0 ? 'no pairs' : `${pairs} pairs, ${said}`}`;
+      const to = columns.groups[k]!;
+      const title = `${groups[r]!.label} (${pods(from.members.length)}) → ${to.label} (${unit(to.members.length)}): ${pairs === 0 ? 'no pairs' : `${pairs} pairs, ${said}`}`;
       const [first, second] = ranked;
       const fill = first === undefined ? SELF : (COLOURS[m.legend[first[0]] ?? ''] ?? NONE);
       const x = left + k * block;
@@ -158,24 +176,30 @@ function renderOverview(m: MatrixView): string {
   });
   labels.forEach((label, k) => {
     out.push(`<text x="${left - 4}" y="${top + k * block + block / 2 + 4}" font-size="10" text-anchor="end" fill="#37474f">${esc(label)}</text>`);
+  });
+  columnLabels.forEach((label, k) => {
     const x = left + k * block + block / 2 + 4;
     out.push(`<text x="${x}" y="${top - 4}" font-size="10" transform="rotate(-90 ${x} ${top - 4})" fill="#37474f">${esc(label)}</text>`);
   });
-  out.push(`<rect x="${left}" y="${top}" width="${g * block}" height="${g * block}" fill="none" stroke="#90a4ae"/>`);
-  out.push(...legend(legendCodes, m.counts, left, top + g * block + 24), '</svg>');
+  out.push(`<rect x="${left}" y="${top}" width="${columns.groups.length * block}" height="${groups.length * block}" fill="none" stroke="#90a4ae"/>`);
+  out.push(...legend(legendCodes, m.counts, left, top + groups.length * block + 24), '</svg>');
   return out.join('\n') + '\n';
 }
 
 export function renderHeatmap(m: MatrixView): string {
-  if (m.endpoints.length > MAX_CELL_PODS) return renderOverview(m);
+  const columns = m.columns ?? m.endpoints;
+  if (m.endpoints.length > MAX_CELL_PODS || columns.length > MAX_CELL_PODS) return renderOverview(m);
   const n = m.endpoints.length;
-  const cell = Math.max(1, Math.min(14, Math.floor(900 / Math.max(n, 1))));
-  const labelled = n <= 60;
-  const left = labelled ? 10 + 7 * Math.max(0, ...m.endpoints.map((e) => Math.min(e.name.length, 40))) : 24;
-  const top = 48 + (labelled ? 7 * Math.max(0, ...m.endpoints.map((e) => Math.min(e.name.length, 40))) : 0);
+  const w = columns.length;
+  const cell = Math.max(1, Math.min(14, Math.floor(900 / Math.max(n, w, 1))));
+  const labelled = Math.max(n, w) <= 60;
+  const longest = (names: { name: string }[]) => 7 * Math.max(0, ...names.map((e) => Math.min(e.name.length, 40)));
+  const left = labelled ? 10 + longest(m.endpoints) : 24;
+  const top = 48 + (labelled ? longest(columns) : 0);
   const legendCodes = Object.entries(m.legend).filter(([, d]) => (m.counts[d] ?? 0) > 0);
-  const width = Math.max(left + n * cell + 24, 560);
+  const width = Math.max(left + w * cell + 24, 560);
   const height = top + n * cell + 30 + legendCodes.length * 18 + 12;
+  const unit = columnUnit(m);
   const colourOf = (code: string) => (code === '-' ? SELF : COLOURS[m.legend[code] ?? ''] ?? NONE);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
@@ -187,7 +211,7 @@ export function renderHeatmap(m: MatrixView): string {
   // cells are large enough each carries its letter too, so that the outcome never rests on colour alone.
   const lettered = cell >= 12;
   const decided = m.decidedBy;
-  const idOf = (i: number, j: number) => (decided === undefined ? -1 : decided.ids[i * n + j]!);
+  const idOf = (i: number, j: number) => (decided === undefined ? -1 : decided.ids[i * w + j]!);
   m.rows.forEach((row, i) => {
     const from = m.endpoints[i]!.name;
     for (let j = 0; j < row.length; ) {
@@ -197,7 +221,7 @@ export function renderHeatmap(m: MatrixView): string {
       const code = row[j]!;
       const why = id < 0 ? '' : `, ${decided!.text(id)}`;
       const outcome = code === '-' ? 'itself' : `${m.legend[code] ?? 'no common address family'}${why}`;
-      const to = k - j === 1 ? m.endpoints[j]!.name : `${m.endpoints[j]!.name} … ${m.endpoints[k - 1]!.name} (${k - j} pods)`;
+      const to = k - j === 1 ? columns[j]!.name : `${columns[j]!.name} … ${columns[k - 1]!.name} (${unit(k - j)})`;
       out.push(
         `<rect x="${left + j * cell}" y="${top + i * cell}" width="${(k - j) * cell}" height="${cell}" fill="${colourOf(code)}"><title>${esc(`${from} → ${to}: ${outcome}`)}</title></rect>`,
       );
@@ -212,13 +236,14 @@ export function renderHeatmap(m: MatrixView): string {
   });
   if (labelled) {
     m.endpoints.forEach((e, i) => {
-      const name = esc(clip(e.name, 40));
-      out.push(`<text x="${left - 4}" y="${top + i * cell + cell - 3}" font-size="10" text-anchor="end" fill="#37474f">${name}</text>`);
-      const x = left + i * cell + cell - 3;
-      out.push(`<text x="${x}" y="${top - 4}" font-size="10" transform="rotate(-90 ${x} ${top - 4})" fill="#37474f">${name}</text>`);
+      out.push(`<text x="${left - 4}" y="${top + i * cell + cell - 3}" font-size="10" text-anchor="end" fill="#37474f">${esc(clip(e.name, 40))}</text>`);
+    });
+    columns.forEach((e, j) => {
+      const x = left + j * cell + cell - 3;
+      out.push(`<text x="${x}" y="${top - 4}" font-size="10" transform="rotate(-90 ${x} ${top - 4})" fill="#37474f">${esc(clip(e.name, 40))}</text>`);
     });
   }
-  out.push(`<rect x="${left}" y="${top}" width="${n * cell}" height="${n * cell}" fill="none" stroke="#90a4ae"/>`);
+  out.push(`<rect x="${left}" y="${top}" width="${w * cell}" height="${n * cell}" fill="none" stroke="#90a4ae"/>`);
   out.push(...legend(legendCodes, m.counts, left, top + n * cell + 24), '</svg>');
   return out.join('\n') + '\n';
 }

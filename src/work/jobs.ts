@@ -7,8 +7,23 @@ import { answerFlow } from '../answer/flow.js';
 import { checkFlowCount, traceFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
 import { Buffer } from 'node:buffer';
-import { SMALLER_MATRIX, checkMatrixPods, checkTableSize, matrixAnswer, type MatrixAnswer, matrixTable, selectPods, serviceMatrixAnswer, transportOf } from '../answer/matrix.js';
-import { MAX_CELL_PODS, renderHeatmap } from '../render/heatmap.js';
+import {
+  SMALLER_MATRIX,
+  SMALLER_SERVICE_MATRIX,
+  checkMatrixPods,
+  checkServiceCells,
+  checkServiceTableSize,
+  checkTableSize,
+  matrixAnswer,
+  matrixTable,
+  selectPods,
+  serviceColumns,
+  serviceMatrixAnswer,
+  serviceMatrixTable,
+  transportOf,
+} from '../answer/matrix.js';
+import { SERVICE_PREFIX } from '../engine/service/resolve.js';
+import { MAX_CELL_PODS, renderHeatmap, type MatrixView } from '../render/heatmap.js';
 import { writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
@@ -241,11 +256,8 @@ function matrix(
   args: { namespace?: string; node?: string; format: 'json' | 'svg' | 'rows' | 'csv'; maxBytes: number; protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number; to?: 'pods' | 'services' },
 ): Encoded {
   const { format, maxBytes, protocol, port, to, ...filter } = args;
+  if (to === 'services') return serviceMatrix(r!, filter, { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { port } : {}) }, format, maxBytes);
   const topology = topologyOf(r!);
-  if (to === 'services') {
-    const answer = serviceMatrixAnswer(r!.compiled, topology, selectPods(r!.compiled, filter), { ...(protocol !== undefined ? { protocol } : {}), ...(port !== undefined ? { port } : {}) });
-    return encoded('application/json; charset=utf-8', JSON.stringify(answer));
-  }
   const pods = selectPods(r!.compiled, filter);
   checkMatrixPods(pods);
   if (format === 'rows' || format === 'csv') checkTableSize(pods, format, maxBytes);
@@ -257,30 +269,54 @@ function matrix(
   if (format === 'rows') return encoded('application/json; charset=utf-8', matrixTable(answer, 'rows', maxBytes));
   // header=present tells a spreadsheet that the first line names the columns (RFC 4180).
   if (format === 'csv') return encoded('text/csv; charset=utf-8; header=present', matrixTable(answer, 'csv', maxBytes));
-  return encoded('image/svg+xml; charset=utf-8', matrixSvg(answer, topology, maxBytes));
+  const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
+  return encoded('image/svg+xml; charset=utf-8', matrixSvg({ ...answer, title, decidedBy: answer.policies }, `${answer.endpoints.length} pods`, SMALLER_MATRIX, maxBytes));
+}
+
+/** The pods × Services matrix in each format, refused as early as its size is known to pass the limits. */
+function serviceMatrix(
+  r: Loaded,
+  filter: { namespace?: string; node?: string },
+  ports: { protocol?: 'icmp' | 'tcp' | 'udp' | 'sctp'; port?: number },
+  format: 'json' | 'svg' | 'rows' | 'csv',
+  maxBytes: number,
+): Encoded {
+  const topology = topologyOf(r);
+  const pods = selectPods(r.compiled, filter);
+  const columns = serviceColumns(r.compiled, ports);
+  checkServiceCells(pods, columns);
+  if (format === 'rows' || format === 'csv') checkServiceTableSize(pods, columns, format, maxBytes);
+  const decided = format !== 'json' && (format !== 'svg' || (pods.length <= MAX_CELL_PODS && columns.length <= MAX_CELL_PODS));
+  const answer = serviceMatrixAnswer(r.compiled, topology, pods, columns, ports, { decided });
+  if (format === 'json') {
+    const { cells: _, ...letters } = answer;
+    return encoded('application/json; charset=utf-8', JSON.stringify(letters));
+  }
+  if (format === 'rows') return encoded('application/json; charset=utf-8', serviceMatrixTable(answer, 'rows', maxBytes));
+  if (format === 'csv') return encoded('text/csv; charset=utf-8; header=present', serviceMatrixTable(answer, 'csv', maxBytes));
+  const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod × Service-port cells delivered`;
+  // A column as the map labels it: the Service (namespace/name, grouped by namespace past MAX_CELL_PODS) and its port.
+  const svgColumns = columns.map((c) => ({ name: `${c.name.slice(SERVICE_PREFIX.length)} ${c.portName ?? c.port}/${c.protocol}` }));
+  const size = `${pods.length} pods × ${columns.length} Service ports`;
+  return encoded('image/svg+xml; charset=utf-8', matrixSvg({ ...answer, title, columns: svgColumns, decidedBy: answer.cells }, size, SMALLER_SERVICE_MATRIX, maxBytes));
 }
 
 /**
- * The heat map, within `maxBytes`: a cell's title naming its deciding policies can cost a cell its run of equal
- * neighbours, so a map that passes the limit with them is drawn without them (its title says so), and one that passes
- * it even so is refused (422).
+ * The heat map, within `maxBytes`: a cell's title naming what decided it can cost a cell its run of equal neighbours, so
+ * a map that passes the limit with them is drawn without them (its title says so), and one that passes it even so is
+ * refused (422).
  */
-function matrixSvg(answer: MatrixAnswer, topology: { name: string; revision: number }, maxBytes: number): string {
-  const title = `${topology.name} revision ${topology.revision}: ${answer.counts.DELIVERED ?? 0} of ${answer.pairs} pod pairs delivered`;
-  const { policies } = answer;
-  if (policies !== undefined) {
-    const svg = renderHeatmap({ ...answer, title, decidedBy: policies });
+function matrixSvg(view: MatrixView, size: string, smaller: string, maxBytes: number): string {
+  const { decidedBy, ...plain } = view;
+  if (decidedBy !== undefined) {
+    const svg = renderHeatmap(view);
     if (Buffer.byteLength(svg) <= maxBytes) return svg;
   }
-  const note = policies === undefined ? '' : ' (the deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES; ask for a namespace or node)';
-  const svg = renderHeatmap({ ...answer, title: title + note });
+  const note = decidedBy === undefined ? '' : ' (the deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES; ask for a namespace or node)';
+  const svg = renderHeatmap({ ...plain, title: plain.title + note });
   const bytes = Buffer.byteLength(svg);
   if (bytes > maxBytes) {
-    throw new Problem(
-      422,
-      'answer-too-large',
-      `the heat map of ${answer.endpoints.length} pods would be ${bytes} bytes, larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ${SMALLER_MATRIX}`,
-    );
+    throw new Problem(422, 'answer-too-large', `the heat map of ${size} would be ${bytes} bytes, larger than the limit of ${maxBytes} bytes (MAX_ANSWER_BYTES); ${smaller}`);
   }
   return svg;
 }

@@ -22,6 +22,10 @@ test('with kube-proxy-replacement a trace to a ClusterIP says Cilium translates 
   const dnat = (a: Json) => a.hops.flatMap((h: Json) => h.steps.filter((s: Json) => s.type === 'DNAT'));
   assert.deepEqual(dnat(replaced)[0].to, dnat(plain)[0].to);
   assert.deepEqual(dnat(replaced)[0].endpoints, dnat(plain)[0].endpoints);
+  // The step says who translates: Cilium, not kube-proxy's iptables mode (which the cluster would otherwise default to).
+  assert.equal(dnat(replaced)[0].mode, 'cilium');
+  assert.equal(dnat(plain)[0].mode, 'iptables');
+  assert.equal(dnat(answer(false, 'svc/default/web'))[0].mode, 'iptables');
   const [note] = replaced.notes.filter((n: string) => n.startsWith("Cilium's kube-proxy replacement"));
   assert.match(note, /translated at its socket \(connect\(\), before the packet exists\) or at the tc hook of its lxc device/);
   assert.equal(plain.notes.some((n: string) => n.includes('kube-proxy replacement')), false);

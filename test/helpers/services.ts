@@ -1,4 +1,5 @@
 // Topologies with Services, built in code for tests that need sizes no example file should hold.
+import { example } from './examples.js';
 
 const NODES = 100;
 const PER_NODE = 100;
@@ -53,3 +54,19 @@ export function bigService() {
   };
 }
 
+
+/**
+ * examples/services.json with `web` given internalTrafficPolicy Local (its only endpoint is on node-b) and a Service
+ * `default/empty` (TCP 443) without endpoints: each of kube-proxy's refusals of a pod's packet to a ClusterIP.
+ */
+export function servicesRefusing(): Record<string, any> {
+  const body = example('services') as Record<string, any>;
+  body.cluster.services.find((s: Record<string, any>) => s.metadata.name === 'web').spec.internalTrafficPolicy = 'Local';
+  body.cluster.services.push({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace: 'default', name: 'empty' },
+    spec: { type: 'ClusterIP', clusterIP: '10.96.0.99', clusterIPs: ['10.96.0.99'], ports: [{ port: 443, protocol: 'TCP', targetPort: 8443 }] },
+  });
+  return body;
+}

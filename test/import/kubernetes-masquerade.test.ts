@@ -78,3 +78,35 @@ test("an ip-masq-agent config the agent would refuse is a 400 that points into t
     },
   );
 });
+
+test("AWS VPC CNI: the aws-node DaemonSet's AWS_VPC_K8S_CNI_EXTERNALSNAT turns the node's own SNAT to outside the VPC off", () => {
+  // The real EKS capture, and the aws-node DaemonSet of amazon-vpc-cni-k8s's manifest (test/fixtures/masquerade/README.md).
+  const list = JSON.parse(readFileSync(new URL('../fixtures/kubernetes/real/eks-vpc-cni.json', import.meta.url), 'utf8')) as Obj;
+  const daemonSet = JSON.parse(readFileSync(new URL('../fixtures/masquerade/aws-node-daemonset.json', import.meta.url), 'utf8')) as Obj;
+  const env = (ds: Obj) => ds.spec.template.spec.containers.find((c: Obj) => c.name === 'aws-node').env as Obj[];
+  assert.equal(env(daemonSet).find((e) => e.name === 'AWS_VPC_K8S_CNI_EXTERNALSNAT')!.value, 'false');
+  const withDaemonSet = (value: string) => {
+    const ds = structuredClone(daemonSet);
+    env(ds).find((e) => e.name === 'AWS_VPC_K8S_CNI_EXTERNALSNAT')!.value = value;
+    return importKubernetes({ ...list, items: [...list.items, ds] } as never);
+  };
+
+  // As the manifest ships it: aws-node SNATs a pod's packet to the internet to its node's primary IP.
+  const shipped = withDaemonSet('false');
+  assert.deepEqual(shipped.cluster.cni, { plugin: 'aws-vpc-cni', externalSNAT: false });
+  assert.equal(shipped.counts.ignored.DaemonSet, undefined, 'the DaemonSet is read, not ignored');
+  const [[agent, from, to]] = snats(shipped, '8.8.8.8') as [string[]];
+  assert.equal(agent, 'aws-vpc-cni');
+  assert.notEqual(from, to);
+  assert.ok(shipped.cluster.nodes.some((n) => n.addresses.some((a) => a.address === to)), `${to} is a node's address`);
+
+  // External SNAT (Go's ParseBool spellings): the pod's own address leaves the node, for the NAT gateway to translate.
+  for (const value of ['true', 'TRUE', '1']) {
+    const external = withDaemonSet(value);
+    assert.deepEqual(external.cluster.cni, { plugin: 'aws-vpc-cni', externalSNAT: true }, value);
+    assert.deepEqual(snats(external, '8.8.8.8'), [], value);
+  }
+  // A value aws-node cannot parse: it logs and keeps the default (false).
+  assert.deepEqual(withDaemonSet('yes').cluster.cni, { plugin: 'aws-vpc-cni' });
+  assert.equal(snats(withDaemonSet('yes'), '8.8.8.8')[0]![0], 'aws-vpc-cni');
+});

@@ -85,3 +85,25 @@ test('the overview groups by node when one namespace holds every pod, by runs of
   assert.equal(all.length, 9);
   assert.match(all[8]!.title, /^p-400 … p-400 \(1 pod\) → p-400 … p-400 \(1 pod\): no pairs$/);
 });
+
+test('pods × Service ports past 400 pods: pod groups by Service-port groups, each block counting its cells', () => {
+  // 450 pods in three namespaces, four Service ports in two namespaces; ns-2's pods are refused by db's port.
+  const columns = ['web/front 80/TCP', 'web/front 443/TCP', 'data/db 5432/TCP', 'data/cache 6379/TCP'].map((name) => ({ name }));
+  const names = Array.from({ length: 450 }, (_, k) => `ns-${k % 3}/p-${k}`);
+  const rows = names.map((_, i) => columns.map((c) => (i % 3 === 2 && c.name.startsWith('data/db') ? 'J' : 'D')).join(''));
+  const m: MatrixView = {
+    endpoints: names.map((name) => ({ name, node: 'node-a' })),
+    columns,
+    legend: { ...LEGEND },
+    rows,
+    counts: { DELIVERED: 450 * 4 - 150, REJECTED: 150 },
+    title: 'services',
+  };
+  const svg = renderHeatmap(m);
+  parseXml(svg);
+  const all = blocks(svg);
+  assert.equal(all.length, 3 * 2, 'three pod namespaces by two Service namespaces');
+  assert.equal(all.find((b) => b.title.startsWith('ns-2 '))!.title, 'ns-2 (150 pods) → data (2 Service ports): 300 pairs, 150 DELIVERED, 150 REJECTED');
+  assert.equal(all.find((b) => b.title.startsWith('ns-0 ') && b.title.includes('→ web'))!.title, 'ns-0 (150 pods) → web (2 Service ports): 300 pairs, 300 DELIVERED');
+  assert.match(svg, /450 pods by namespace \(rows\), 4 Service ports by namespace \(columns\)/);
+});

@@ -50,7 +50,8 @@ export type MasqReason = (typeof MASQ_REASONS)[number];
 export interface DnatStep {
   readonly type: 'DNAT';
   readonly netns: Netns;
-  readonly mode: 'iptables' | 'nftables' | 'ipvs';
+  /** kube-proxy's mode, or `cilium` where Cilium's kube-proxy replacement translates the cluster's Services instead. */
+  readonly mode: 'iptables' | 'nftables' | 'ipvs' | 'cilium';
   readonly service: ServiceRef;
   readonly frontend: (typeof FRONTENDS)[number];
   /** The destination the rule matched (a ClusterIP, externalIP or load-balancer IP, or a node address's NodePort). */
@@ -200,7 +201,7 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
   return {
     type: 'DNAT',
     netns,
-    mode: t.config.mode,
+    mode: t.replacedBy ?? t.config.mode,
     service: serviceRef(t, sp),
     frontend: FRONTENDS[kind]!,
     matched: { address: matched, port },

@@ -1,5 +1,5 @@
-// GET /v1/topologies/{name}/reachability: the disposition of every ordered pair of pods, as JSON letters, JSON rows, CSV
-// or an SVG heat map.
+// GET /v1/topologies/{name}/reachability: the disposition of every ordered pair of pods (or, with to=services, of every
+// pod and Service port), as JSON letters, JSON rows, CSV or an SVG heat map.
 import type { FastifyInstance } from 'fastify';
 import { sendEncoded } from '../work.js';
 import { LEGEND, transportOf } from '../../answer/matrix.js';
@@ -8,11 +8,10 @@ import { CloneType, Type, type Static } from '@sinclair/typebox';
 import { pickFormat } from '../formats.js';
 import { BadRequest, NotFound, problemResponse, Busy, answerTooLargeExample } from '../responses.js';
 import { NameParams } from './topologies.schemas.js';
-import { Problem } from '../problem.js';
 import { MAX_REVISION } from './topologies.schemas.js';
 import { Port, Protocol } from './traces.schemas.js';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../../answer/size.js';
-import { DecidedBy } from '../../answer/decided.js';
+import { DecidedBy, ServiceDecidedBy } from '../../answer/decided.js';
 
 export const ReachabilityQuery = Type.Object(
   {
@@ -32,7 +31,8 @@ export const ReachabilityQuery = Type.Object(
         description:
           '`pods`: pod to pod. `services`: which pod reaches which Service on which port — one column per Service port with a ' +
           'ClusterIP (`services`; `protocol` and `port` select among them), each cell the worst outcome over its endpoints, as ' +
-          'a trace to `svc/<namespace>/<name>` with that port answers it. `format=json` only.',
+          'a trace to `svc/<namespace>/<name>` with that port answers it. Every format: `rows` and `csv` are one entry per ' +
+          'pod and Service port (ServiceMatrixRow), `svg` a heat map of pods by Service ports.',
       }),
     ),
   },
@@ -65,12 +65,16 @@ export const ReachabilityAnswer = Type.Object({
 export type ReachabilityAnswerDoc = Static<typeof ReachabilityAnswer>;
 
 const Nullable = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
-/** One ordered pair of pods and its outcome: `format=rows` answers an array of these, `format=csv` the same columns. */
-export const MatrixRow = Type.Object({
+/** The source pod's columns, the first of every row of both matrices. */
+const SourcePod = {
   from: Type.String({ description: 'The source pod (namespace/name).' }),
   fromNamespace: Nullable("The source pod's namespace."),
   fromNode: Nullable("The source pod's node."),
   fromAddress: Type.String(),
+};
+/** One ordered pair of pods and its outcome: `format=rows` answers an array of these, `format=csv` the same columns. */
+export const MatrixRow = Type.Object({
+  ...SourcePod,
   to: Type.String({ description: 'The destination pod.' }),
   toNamespace: Nullable("The destination pod's namespace."),
   toNode: Nullable("The destination pod's node."),
@@ -85,8 +89,31 @@ export const MatrixRow = Type.Object({
     }),
   ),
 });
-/** The JSON forms of the matrix: the letters (format=json) or the rows (format=rows). */
-export const ReachabilityJson = Type.Union([ReachabilityAnswer, Type.Array(MatrixRow)]);
+/** One pod and Service port of the pods × Services matrix and its outcome (`to=services&format=rows`; `csv` the same columns). */
+export const ServiceMatrixRow = Type.Object({
+  ...SourcePod,
+  service: Type.String({ description: 'The Service (namespace/name); a trace takes it as `to=svc/<namespace>/<name>`.' }),
+  serviceNamespace: Type.String(),
+  clusterIP: Type.String({ description: 'The ClusterIP traced to.' }),
+  port: Type.Integer({ description: 'The Service port (spec.ports[].port).' }),
+  portName: Nullable("The port's name, null when it has none."),
+  protocol: Type.Union([Type.Literal('TCP'), Type.Literal('UDP'), Type.Literal('SCTP')]),
+  endpoint: Nullable(
+    'The endpoint (address:port) kube-proxy sent the reported path to: the cell is the worst of the paths over every ' +
+      'endpoint, as a trace answers. Null where kube-proxy refused the packet, or for the letters alone.',
+  ),
+  disposition: Type.Union([Type.String(), Type.Null()], { description: "The outcome; null when the pod has no address of the Service's family." }),
+  decidedBy: Type.Optional(
+    Type.Array(Type.Union([ServiceDecidedBy, DecidedBy]), {
+      description:
+        'What decided the reported path: kube-proxy refusing the packet (`kind: Service`: no usable endpoint, or Local ' +
+        'traffic policy without one on the node, with the DNAT step\'s verdict), and the policies on the way as the pod ' +
+        "matrix's decidedBy names them (egress at the source pod, ingress at the endpoint). Absent when nothing decided.",
+    }),
+  ),
+});
+/** The JSON forms of the matrix: the letters (format=json) or the rows (format=rows) of pod pairs or of pods and Service ports. */
+export const ReachabilityJson = Type.Union([ReachabilityAnswer, Type.Array(MatrixRow), Type.Array(ServiceMatrixRow)]);
 
 const reachabilityMatrixDoc = {
   tags: ['traces'],
@@ -104,7 +131,11 @@ const reachabilityMatrixDoc = {
     'the same columns as CSV; both are refused (422 `answer-too-large`) past `MAX_ANSWER_BYTES`: ask for a namespace or a node.\n' +
     'Where policies decide (NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy), each row names them in\n' +
     '`decidedBy` (direction, verdict, kind, namespace, name, rule index), the CSV in a `decidedBy` column, and the SVG in\n' +
-    "each cell's title.\n",
+    "each cell's title.\n" +
+    '`to=services` answers the same formats for pods × Service ports: `format=rows` one object per pod and Service port\n' +
+    '(`[{from, service, port, protocol, endpoint, disposition, decidedBy, …}]`, decidedBy naming kube-proxy\'s refusal or\n' +
+    'the policy that denied), `format=csv` the same columns, `format=svg` a heat map with a column per Service port; the\n' +
+    'same limits hold (422 past `MAX_ANSWER_BYTES`, refused before tracing where the size is known).\n',
   response: {
     200: {
       description: 'The matrix.',
@@ -128,6 +159,16 @@ const reachabilityMatrixDoc = {
             pairs: 12,
             traced: 10,
               },
+            },
+            serviceRows: {
+              summary: 'to=services&format=rows',
+              value: [
+                {
+                  from: 'default/pod-a1', fromNamespace: 'default', fromNode: 'node-a', fromAddress: '10.1.1.2', service: 'default/web', serviceNamespace: 'default',
+                  clusterIP: '10.96.100.1', port: 80, portName: 'http', protocol: 'TCP', endpoint: null, disposition: 'DENIED',
+                  decidedBy: [{ kind: 'Service', verdict: 'DENIED', namespace: 'default', name: 'web', dnat: 'no-local-endpoints', node: 'node-a' }],
+                },
+              ],
             },
             rows: {
               summary: 'format=rows',
@@ -214,11 +255,6 @@ export default async function reachabilityRoutes(plain: FastifyInstance, options
       if (filter.to !== 'services') transportOf(filter.protocol, filter.port, { parameter: 'port' });
       reply.header('vary', 'Accept');
       const chosen = matrixFormat(format, request.headers.accept);
-      if (filter.to === 'services' && chosen !== 'json') {
-        throw new Problem(400, 'invalid-request', `to=services answers format=json only (the letters); ${chosen} draws pod pairs`, {
-          errors: [{ parameter: 'format', detail: 'to=services answers json only' }],
-        });
-      }
       return sendEncoded(reply, await app.work.run('matrix', [{ name, revision: wanted }], { ...filter, format: chosen, maxBytes }));
     },
   );

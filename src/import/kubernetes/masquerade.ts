@@ -2,8 +2,9 @@
 // ConfigMap (kube-system/ip-masq-agent, its `config` key in YAML or JSON, as the agent reads it), Calico's IPPools
 // (crd.projectcalico.org/v1 or projectcalico.org/v3), Cilium's cilium-config ConfigMap (enable-ipv4-masquerade,
 // enable-ipv6-masquerade, ipv4-native-routing-cidr, ipv6-native-routing-cidr, kube-proxy-replacement) and flannel's
-// kube-flannel-cfg ConfigMap (net-conf.json's Network and IPv6Network). What the List does not hold keeps the plugin's
-// default; an object of another plugin than the data path's is counted as ignored.
+// kube-flannel-cfg ConfigMap (net-conf.json's Network and IPv6Network) and the AWS VPC CNI's aws-node DaemonSet (its
+// aws-node container's AWS_VPC_K8S_CNI_EXTERNALSNAT). What the List does not hold keeps the plugin's default; an object
+// of another plugin than the data path's is counted as ignored.
 import { Type } from '@sinclair/typebox';
 import { parse } from 'yaml';
 import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
@@ -15,6 +16,11 @@ interface Item {
   metadata?: { name?: unknown; namespace?: unknown };
   data?: Record<string, unknown>;
   spec?: Record<string, unknown>;
+}
+
+/** The env of a DaemonSet's container as kubectl prints it; only literal values are read (valueFrom says too little). */
+interface DaemonSetSpec {
+  template?: { spec?: { containers?: { name?: unknown; env?: { name?: unknown; value?: unknown }[] }[] } };
 }
 
 const Cidrs = Type.Array(Type.String({ minLength: 4, maxLength: 64 }), { maxItems: 64 });
@@ -51,6 +57,19 @@ const kprValues: Record<string, boolean | undefined> = { true: true, strict: tru
 
 /** cilium-config's booleans, as the agent reads them ("true"/"false"); anything else is the default. */
 const flag = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : undefined);
+
+/**
+ * An env value as Go's strconv.ParseBool reads it, which aws-node's getBoolEnvVar calls: anything else (and the empty
+ * string) is the default, as aws-node logs and uses it.
+ */
+const goBool = (v: unknown) =>
+  typeof v !== 'string' ? undefined : ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v) ? true : ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v) ? false : undefined;
+
+/** A literal env value of the aws-node container of the aws-node DaemonSet (the last one wins, as the kubelet sets them). */
+function awsNodeEnv(spec: DaemonSetSpec | undefined, name: string): unknown {
+  const container = spec?.template?.spec?.containers?.find((c) => c?.name === 'aws-node');
+  return container?.env?.filter((e) => e?.name === name).at(-1)?.value;
+}
 
 /**
  * The data path with the settings the List gives, and ip-masq-agent's configuration when it holds one; takes the kinds
@@ -98,6 +117,11 @@ export function importMasquerade(items: readonly { kind: string }[] | undefined,
       const c = conf as { Network?: string; IPv6Network?: string };
       out = { ...out, ...(c.Network !== undefined ? { network: c.Network } : {}), ...(c.IPv6Network !== undefined ? { ipv6Network: c.IPv6Network } : {}) };
       read('ConfigMap');
+    } else if (out.plugin === 'aws-vpc-cni' && item.kind === 'DaemonSet' && item.metadata?.name === 'aws-node' && item.metadata?.namespace === 'kube-system') {
+      // External SNAT leaves the egress to a NAT gateway: aws-node writes no SNAT rule of its own.
+      const externalSNAT = goBool(awsNodeEnv(item.spec as DaemonSetSpec | undefined, 'AWS_VPC_K8S_CNI_EXTERNALSNAT'));
+      if (externalSNAT !== undefined) out = { ...out, externalSNAT };
+      read('DaemonSet');
     } else if (out.plugin === 'calico' && item.kind === 'IPPool') {
       checkAsBody(IPPoolSpec, item.spec, `${at}/spec`, 'the IPPool');
       const s = item.spec as { cidr: string; natOutgoing?: boolean; disabled?: boolean };
