@@ -50,3 +50,32 @@ export function samplePairs(compiled: CompiledTopology, cluster: ClusterDoc, n: 
   }
   return pairs;
 }
+
+/**
+ * The cluster with `count` ClusterIP Services: Service k at 10.96.0.0/12 + k + 1, TCP 80 → 8080, its endpoints (one
+ * EndpointSlice, all ready) the pods k*perService … k*perService+perService-1; kube-proxy iptables, clusterCIDR
+ * 10.0.0.0/8.
+ */
+export function withServices(cluster: ClusterDoc, count: number, perService: number): ClusterDoc {
+  const pods = cluster.pods!;
+  const ip = (k: number) => `10.${96 + ((k + 1) >> 16)}.${((k + 1) >> 8) & 255}.${(k + 1) & 255}`;
+  const services = Array.from({ length: count }, (_, k) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace: 'default', name: `svc-${k}` },
+    spec: { type: 'ClusterIP', clusterIP: ip(k), clusterIPs: [ip(k)], ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+  }));
+  const endpointSlices = Array.from({ length: count }, (_, k) => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { namespace: 'default', name: `svc-${k}-abcde`, labels: { 'kubernetes.io/service-name': `svc-${k}` } },
+    addressType: 'IPv4',
+    endpoints: Array.from({ length: perService }, (_, j) => {
+      const pod = pods[(k * perService + j) % pods.length]!;
+      const ip = pod.podIPs![0]!;
+      return { addresses: [typeof ip === 'string' ? ip : ip.ip], conditions: { ready: true }, nodeName: pod.nodeName };
+    }),
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  }));
+  return { ...cluster, services, endpointSlices, serviceCIDRs: ['10.96.0.0/12'], kubeProxy: { mode: 'iptables', clusterCIDR: '10.0.0.0/8' } } as ClusterDoc;
+}

@@ -2,40 +2,16 @@
 // endpoints each (100,000 endpoints): what the Services add to compiling it (target ≤ 1 s more), pod-to-pod traces with
 // and without them (target: unchanged), and pod-to-Service traces per second in-process (target ≥ 100,000/s), both as
 // the API answers them (every endpoint traced, one path each) and with `endpoint=` pinning one. The engine's traces,
-// not the JSON answer. Run with `npx tsx bench/services.ts`; writes bench/results/services.json.
+// not the JSON answer. Run with `npx tsx bench/services.ts`; writes bench/results/services.json. With `pod-to-pod` it
+// compiles and compares pod-to-pod traces only, and writes nothing (for runs alternating with another build's).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { compileTopology, type CompiledTopology, type Endpoint } from '../src/engine/topology.js';
 import type { ClusterDoc } from '../src/topology/schema.js';
-import { generateCluster } from './cluster.js';
+import { generateCluster, withServices } from './cluster.js';
 
 const SERVICES = 10_000;
 const PER_SERVICE = 10;
-
-/** Service k: ClusterIP 10.96.0.0/12 + k + 1, TCP 80 → 8080, endpoints the pods k*10 … k*10+9, all ready. */
-function withServices(cluster: ClusterDoc): ClusterDoc {
-  const pods = cluster.pods!;
-  const ip = (k: number) => `10.${96 + ((k + 1) >> 16)}.${((k + 1) >> 8) & 255}.${(k + 1) & 255}`;
-  const services = Array.from({ length: SERVICES }, (_, k) => ({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { namespace: 'default', name: `svc-${k}` },
-    spec: { type: 'ClusterIP', clusterIP: ip(k), clusterIPs: [ip(k)], ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
-  }));
-  const endpointSlices = Array.from({ length: SERVICES }, (_, k) => ({
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: { namespace: 'default', name: `svc-${k}-abcde`, labels: { 'kubernetes.io/service-name': `svc-${k}` } },
-    addressType: 'IPv4',
-    endpoints: Array.from({ length: PER_SERVICE }, (_, j) => {
-      const pod = pods[(k * PER_SERVICE + j) % pods.length]!;
-      const ip = pod.podIPs![0]!;
-      return { addresses: [typeof ip === 'string' ? ip : ip.ip], conditions: { ready: true }, nodeName: pod.nodeName };
-    }),
-    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-  }));
-  return { ...cluster, services, endpointSlices, serviceCIDRs: ['10.96.0.0/12'], kubeProxy: { mode: 'iptables', clusterCIDR: '10.0.0.0/8' } } as ClusterDoc;
-}
 
 const time = <T>(f: () => T): [T, number] => {
   const t0 = performance.now();
@@ -44,7 +20,7 @@ const time = <T>(f: () => T): [T, number] => {
 };
 
 const base = generateCluster(5000, 30);
-const full = withServices(base);
+const full = withServices(base, SERVICES, PER_SERVICE);
 // Compiled twice each, the second run timed: the first warms the JIT.
 const compile = (doc: ClusterDoc) => {
   compileTopology({ form: 'cluster', cluster: doc });
@@ -55,19 +31,53 @@ const [served, compileWith] = compile(full);
 console.log(`compile: 150,000 pods ${Math.round(compileWithout)} ms, with 10,000 Services / 100,000 endpoints ${Math.round(compileWith)} ms (+${Math.round(compileWith - compileWithout)} ms; target ≤ 1,000 ms more)`);
 
 const ROUNDS = 100_000;
-function podRate(c: CompiledTopology): number {
-  const pods = c.pods();
-  let delivered = 0;
-  const run = (n: number) => {
-    for (let i = 0; i < n; i++) {
-      const t = c.trace(pods[(i * 7919) % pods.length]!, pods[(i * 104729 + 1) % pods.length]!, 64, undefined, { protocol: 'tcp', srcPort: 40000, dstPort: 80 });
+const POD_ROUND = 10_000;
+/** Rounds of each: enough for the median ratio to hold still on a loaded machine, where one round's is off by 15%. */
+const POD_ROUNDS = 30;
+const TCP = { protocol: 'tcp', srcPort: 40000, dstPort: 80 } as const;
+
+/**
+ * Pod-to-pod traces per second of CPU time without the Services and with them, measured in 30 alternating rounds of
+ * 10,000 traces (the same pairs in both, which goes first alternating too) after 20,000 of warm-up each: the machine's
+ * load and the JIT's state then weigh on both alike, where one measurement after the other gives each the load of its
+ * moment and the second the code the first made hot; and CPU time, not wall clock, leaves out the time another job held
+ * the core. The medians of the rounds' rates, and the median of the rounds' ratios.
+ */
+function podRates(without: CompiledTopology, withThem: CompiledTopology): { without: number; with: number; ratio: number } {
+  const run = (c: CompiledTopology, from: number, n: number) => {
+    const pods = c.pods();
+    let delivered = 0;
+    const t0 = process.cpuUsage();
+    for (let i = from; i < from + n; i++) {
+      const t = c.trace(pods[(i * 7919) % pods.length]!, pods[(i * 104729 + 1) % pods.length]!, 64, undefined, TCP);
       if (t.paths[0]!.disposition === 'DELIVERED') delivered++;
     }
+    const cpu = process.cpuUsage(t0);
+    if (delivered === 0) throw new Error('no pod-to-pod trace delivered');
+    return (n / (cpu.user + cpu.system)) * 1e6;
   };
-  run(ROUNDS / 5);
-  const [, ms] = time(() => run(ROUNDS));
-  if (delivered === 0) throw new Error('no pod-to-pod trace delivered');
-  return Math.round((ROUNDS / ms) * 1000);
+  run(without, 0, ROUNDS / 5);
+  run(withThem, 0, ROUNDS / 5);
+  const a: number[] = [];
+  const b: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < POD_ROUNDS; r++) {
+    const from = ROUNDS / 5 + r * POD_ROUND;
+    let x: number;
+    let y: number;
+    if (r % 2 === 0) {
+      x = run(without, from, POD_ROUND);
+      y = run(withThem, from, POD_ROUND);
+    } else {
+      y = run(withThem, from, POD_ROUND);
+      x = run(without, from, POD_ROUND);
+    }
+    a.push(x);
+    b.push(y);
+    ratios.push(y / x);
+  }
+  const median = (v: number[]) => v.slice().sort((p, q) => p - q)[v.length >> 1]!;
+  return { without: Math.round(median(a)), with: Math.round(median(b)), ratio: Math.round(median(ratios) * 1000) / 1000 };
 }
 
 function serviceRate(c: CompiledTopology, pinned: boolean): { perSecond: number; paths: number } {
@@ -94,9 +104,9 @@ function serviceRate(c: CompiledTopology, pinned: boolean): { perSecond: number;
   return { perSecond: Math.round((ROUNDS / ms) * 1000), paths: paths / ROUNDS };
 }
 
-const podWithout = podRate(plain);
-const podWith = podRate(served);
-console.log(`pod to pod: ${podWithout}/s without Services, ${podWith}/s with them`);
+const pod = podRates(plain, served);
+console.log(`pod to pod: ${pod.without}/s without Services, ${pod.with}/s with them by CPU time (${pod.ratio}x, the median of alternating rounds' ratios; target: unchanged)`);
+if (process.argv[2] === 'pod-to-pod') process.exit(0);
 const all = serviceRate(served, false);
 const one = serviceRate(served, true);
 console.log(`pod to Service: ${all.perSecond}/s every endpoint traced (${all.paths} paths a trace), ${one.perSecond}/s with endpoint= (target ≥ 100,000/s)`);
@@ -110,7 +120,7 @@ writeFileSync(
       date: new Date().toISOString(),
       cluster: { nodes: 5000, pods: 150_000, services: SERVICES, endpoints: SERVICES * PER_SERVICE, cni: 'bridge host-gw', kubeProxy: 'iptables' },
       compile: { withoutMs: Math.round(compileWithout), withMs: Math.round(compileWith) },
-      podToPod: { withoutPerSecond: podWithout, withPerSecond: podWith },
+      podToPod: { withoutPerSecond: pod.without, withPerSecond: pod.with, ratio: pod.ratio },
       podToService: { everyEndpointPerSecond: all.perSecond, pathsPerTrace: all.paths, pinnedPerSecond: one.perSecond },
     },
     null,

@@ -21,20 +21,19 @@ export function nodeRules(fabric: Fabric, table: ServiceTable, node: string, src
   const ns = fabric.byName.get(node);
   if (ns === undefined) throw new Error(`there is no node named ${node}`);
   const nat = new ServiceNat();
-  nat.start(table, protocol, 0, port, undefined);
+  nat.start(table, protocol, dst, 0, port, undefined);
   nat.reset(src, dst, port);
   // A packet the node sends itself (its own source, or loopback) meets OUTPUT; any other comes in by its first link.
   let own = src.family === 4 && src.w0 >>> 24 === 127;
   for (let o = fabric.owners.first(src); o >= 0 && !own; o = fabric.owners.next(o)) if (fabric.owners.netns(o) === ns.id) own = true;
   const inLink = own ? -1 : ns.links[0]!.id;
-  const verdict = nat.prerouting(fabric, new Recorder(), CODES, ns.id, inLink, dst.family, dst.w0, dst.w1, dst.w2, dst.w3, fabric.owners.first(dst));
+  // Asked as the walk asks: only a packet that start() found some rule may match meets the rules.
+  const verdict = nat.applies(fabric, ns.id) ? nat.prerouting(fabric, new Recorder(), CODES, ns.id, inLink, dst.family, dst.w0, dst.w1, dst.w2, dst.w3, fabric.owners.first(dst)) : NO_MATCH;
   if (verdict === NO_MATCH) {
     // The nftables mode's cluster-ips-check, which the walk meets after routing (FORWARD, or OUTPUT after the DNAT).
-    if (nat.checksClusterIPs(ns.id)) {
-      const sp = table.clusterIPsCheck(dst.family, dst.w0, dst.w1, dst.w2, dst.w3);
-      if (sp >= 0) return { output: 'REJECT', masq: false };
-      if (sp === UNALLOCATED_CLUSTER_IP) return { output: 'DROP', masq: false };
-    }
+    const sp = nat.clusterIPsCheck(ns.id, dst.family, dst.w0, dst.w1, dst.w2, dst.w3);
+    if (sp >= 0) return { output: 'REJECT', masq: false };
+    if (sp === UNALLOCATED_CLUSTER_IP) return { output: 'DROP', masq: false };
     const health = protocol === 'tcp' && table.healthCheckNodePorts.has(port);
     return { output: health ? 'ACCEPT' : '', masq: false };
   }

@@ -38,6 +38,10 @@ export class ServiceNat {
   private readonly decision = new Decision();
   table: ServiceTable | undefined;
   private proto = 0;
+  /** Whether a rule may match the flow's packet at some node (start()). */
+  private matchable = false;
+  /** The nftables mode's cluster-ips-check of the flow's destination (clusterIPsCheck()), before any DNAT. */
+  private dstCheck = -1;
   /** The flow's ports, as translated so far. */
   dstPort = 0;
   srcPort = 0;
@@ -68,10 +72,24 @@ export class ServiceNat {
   d3 = 0;
   dstOwner = -1;
 
-  /** Prepares for the walks of one trace; `srcOwner`: Owners.first of the source address, when the caller knows it. */
-  start(table: ServiceTable | undefined, protocol: string | undefined, srcPort: number, dstPort: number, pinned: Addr | undefined, srcOwner = UNKNOWN_OWNER): void {
+  /**
+   * Prepares for the walks of one trace of a packet to `dst`; `srcOwner`: Owners.first of the source address, when the
+   * caller knows it.
+   */
+  start(table: ServiceTable | undefined, protocol: string | undefined, dst: Addr, srcPort: number, dstPort: number, pinned: Addr | undefined, srcOwner = UNKNOWN_OWNER): void {
     this.table = table;
-    this.proto = protocolCode(protocol);
+    const proto = protocolCode(protocol);
+    this.proto = proto;
+    // Until a DNAT the packet's destination, protocol and port are the flow's at every node it crosses, and a rule of
+    // kube-proxy's matches only a frontend's address, protocol and port, or a NodePort's protocol and port (at an
+    // address of the node, which prerouting() asks): a flow that meets neither (pod to pod) can match no node's rules,
+    // which are then not asked at every node on the way.
+    this.matchable =
+      table !== undefined &&
+      proto !== 0 &&
+      table.size > 0 &&
+      (table.frontend(dst.family, dst.w0, dst.w1, dst.w2, dst.w3, proto, dstPort) >= 0 || table.nodePort(dst.family, proto, dstPort) >= 0);
+    this.dstCheck = table !== undefined && table.hasClusterIPsCheck ? table.clusterIPsCheck(dst.family, dst.w0, dst.w1, dst.w2, dst.w3) : -1;
     // Otherwise looked up when a Service rule first matches: a trace that meets none (pod to pod) pays no lookup.
     this.flowSrcOwner = srcOwner;
     this.srcPort = srcPort;
@@ -94,13 +112,12 @@ export class ServiceNat {
   }
 
   /**
-   * Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet not yet translated. The
-   * fabric's flag is in the facts the route lookup reads next, where the table's node of the netns would be a cache
-   * miss in every netns: prerouting() reads that only once a rule matches.
+   * Whether kube-proxy's rules may act in netns `ns` now: a node's netns, the flow's packet one that a rule may match
+   * (start()) and not yet translated. The fabric's flag is in the facts the route lookup reads next, where the table's
+   * node of the netns would be a cache miss in every netns: prerouting() reads that only once a rule matches.
    */
   applies(fabric: Fabric, ns: number): boolean {
-    const t = this.table;
-    return t !== undefined && !this.translated && this.proto !== 0 && t.size > 0 && fabric.isNode(ns);
+    return this.matchable && !this.translated && fabric.isNode(ns);
   }
 
   /**
@@ -250,12 +267,16 @@ export class ServiceNat {
   }
 
   /**
-   * Whether the nftables mode's cluster-ips-check meets a packet node `ns` forwards or sends: it rejects one to a port of
-   * a ClusterIP no Service rule took, drops one to an address of the service CIDR no Service holds.
+   * The nftables mode's cluster-ips-check of the packet node `ns` forwards or sends, now at d0..d3: a Service port of
+   * the ClusterIP it is still addressed to, which a rule rejects (a port no Service rule took), UNALLOCATED_CLUSTER_IP
+   * (an address of the service CIDR no Service holds: dropped), or -1.
    */
-  checksClusterIPs(ns: number): boolean {
+  clusterIPsCheck(ns: number, family: Family, d0: number, d1: number, d2: number, d3: number): number {
     const t = this.table;
-    return t !== undefined && t.hasClusterIPsCheck && t.nodeOfNetns[ns]! >= 0;
+    if (t === undefined || !t.hasClusterIPsCheck) return -1;
+    // Until a DNAT the destination is the flow's, answered once by start(): a packet to a pod asks no node's table.
+    const check = this.translated ? t.clusterIPsCheck(family, d0, d1, d2, d3) : this.dstCheck;
+    return check === -1 || t.nodeOfNetns[ns]! < 0 ? -1 : check;
   }
 
   /** KUBE-POSTROUTING: a marked packet leaving the node that translated it is masqueraded to its route's source. */

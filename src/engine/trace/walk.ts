@@ -112,7 +112,7 @@ export class Walker {
     this.entry = entry;
     // The destination is the same at every hop until a DNAT: who owns it is looked up once (or by the caller).
     const nat = this.nat;
-    nat.start(services, flow.protocol, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint, srcOwner);
+    nat.start(services, flow.protocol, flow.dst, flow.srcPort ?? 0, flow.dstPort ?? 0, endpoint, srcOwner);
     this.resumable = false;
     const paths: Path[] = [];
     const endpoints = this.branches(fabric, sourceId, flow, dstOwner, paths);
@@ -340,8 +340,8 @@ export class Walker {
 
       // The nftables mode's cluster-ips-check (in FORWARD, and in OUTPUT after the DNAT): a packet still addressed to a
       // ClusterIP is for a port no Service rule took, and is rejected; one to the service CIDR, for an unallocated address.
-      if (depth === 0 && nat.checksClusterIPs(ns)) {
-        const sp = nat.table!.clusterIPsCheck(family, d0, d1, d2, d3);
+      if (depth === 0) {
+        const sp = nat.clusterIPsCheck(ns, family, d0, d1, d2, d3);
         if (sp >= 0) return this.drop(fabric, flow, choices, SERVICE_CLUSTER_IP_PORT, sp);
         if (sp === UNALLOCATED_CLUSTER_IP) return this.drop(fabric, flow, choices, SERVICE_UNALLOCATED, -1);
       }
