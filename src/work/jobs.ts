@@ -148,18 +148,19 @@ function importCluster(_revisions: Loaded[], args: { text: BodyText; validate: b
 /**
  * A batch: its flows given, or its body (a large one, which the main thread did not read) read here. Such a body is
  * read on the newest revision: one that names another is answered with the revision it names, for the route to ask
- * again with it and `read` (the body was checked already: only parsed again).
+ * again with it and `read` (the body was checked already: only parsed again). Without a revision (its topology was not
+ * found), the body is only checked.
  */
 function batch(
   [r]: Loaded[],
   args: { flows?: FlowRequest[]; bidirectional?: boolean; text?: BodyText; read?: boolean; options: Omit<BatchOptions, 'bidirectional'>; format: 'json' | 'text' },
-): (Encoded & { byDisposition: Record<string, number> }) | { names: { revision: number } } {
+): (Encoded & { byDisposition: Record<string, number> }) | { names: { revision?: number } } {
   let { flows, bidirectional } = args;
   if (args.text !== undefined) {
     const text = decoded(args.text);
     const body = args.read ? (JSON.parse(text) as BatchBodyDoc) : readBody<BatchBodyDoc>(text, BatchBody);
     checkFlowCount(body.flows.length);
-    if (body.revision !== undefined && body.revision !== r!.key.revision) return { names: { revision: body.revision } };
+    if (r === undefined || (body.revision !== undefined && body.revision !== r.key.revision)) return { names: { revision: body.revision } };
     ({ flows, bidirectional } = body);
   }
   const topology = topologyOf(r!);

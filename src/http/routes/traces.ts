@@ -9,6 +9,7 @@ import { BatchAnswer, BatchBody, BatchParams, BatchQuery } from './traces.schema
 import { checkFlowCount } from '../../answer/batch.js';
 import { LargeJson } from '../json-body.js';
 import type { JobArgs } from '../../work/jobs.js';
+import { NotFoundError } from '../../store/errors.js';
 
 const traceBatchDoc = {
   tags: ['traces'],
@@ -233,7 +234,14 @@ export default async function tracesRoutes(plain: FastifyInstance, options: { ma
         wanted = revision;
         args = { ...asked, flows, bidirectional };
       }
-      let answer = await app.work.run('batch', [{ name, revision: wanted }], args);
+      let answer;
+      try {
+        answer = await app.work.run('batch', [{ name, revision: wanted }], args);
+      } catch (err) {
+        // A body that is not a batch is refused first, as Fastify refuses a small one before the route looks anything up.
+        if (err instanceof NotFoundError && unread instanceof LargeJson) await app.work.run('batch', [], args);
+        throw err;
+      }
       if ('names' in answer) answer = await app.work.run('batch', [{ name, revision: answer.names.revision }], { ...args, read: true });
       if ('names' in answer) throw new Error('a batch given the revision it names asked for it again');
       app.metrics.traced(answer.byDisposition);
