@@ -172,7 +172,7 @@ function batch(
   const { count, traces } = writeFlows(r!.compiled, topology, flows!, options);
   // As JSON.stringify writes the answer, its traces written out already.
   const body = traces.framed(`{"topology":${JSON.stringify(topology)},"count":${JSON.stringify(count)},"traces":[`, ']}');
-  return { contentType: 'application/json; charset=utf-8', body, byDisposition: count.byDisposition };
+  return { contentType: 'application/json; charset=utf-8', body, bytes: body.byteLength, byDisposition: count.byDisposition };
 }
 
 const parsed = (document: StoredDocument): StoredDoc => ({ form: document.form, document: JSON.parse(document.documentJson) as unknown }) as StoredDoc;
