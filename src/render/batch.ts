@@ -2,7 +2,7 @@
 import type { traceFlows } from '../answer/batch.js';
 import { visible } from './escape.js';
 
-export function renderBatchText(answer: Omit<ReturnType<typeof traceFlows>, 'json'>): string {
+export function renderBatchText(answer: ReturnType<typeof traceFlows>): string {
   const lines = answer.traces.map((t, i) => {
     // Names reach a terminal here: their control characters are shown, never sent as they are.
     const head = `${i + 1}. ${visible(t.trace ? t.trace.summary : `ERROR ${t.flow.from} → ${t.flow.to}: ${t.error!.detail}`)}`;

@@ -4,7 +4,7 @@ import type { CompiledTopology } from '../engine/topology.js';
 import type { Flow } from '../engine/trace.js';
 import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
 import { answerFlow } from '../answer/flow.js';
-import { checkFlowCount, traceFlows, type BatchOptions } from '../answer/batch.js';
+import { checkFlowCount, traceFlows, writeFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
 import { Buffer } from 'node:buffer';
 import {
@@ -146,27 +146,33 @@ function importCluster(_revisions: Loaded[], args: { text: BodyText; validate: b
 }
 
 /**
- * A batch: its flows given, or its body (a large one, which the main thread did not read) read here, first without a
- * revision to say which one it names, then with it.
+ * A batch: its flows given, or its body (a large one, which the main thread did not read) read here. Such a body is
+ * read on the newest revision: one that names another is answered with the revision it names, for the route to ask
+ * again with it and `read` (the body was checked already: only parsed again). Without a revision (its topology was not
+ * found), the body is only checked.
  */
 function batch(
   [r]: Loaded[],
-  args: { flows?: FlowRequest[]; bidirectional?: boolean; text?: BodyText; options: Omit<BatchOptions, 'bidirectional'>; format: 'json' | 'text' },
-): (Encoded & { byDisposition: Record<string, number> }) | { names: { revision: number | null } } {
+  args: { flows?: FlowRequest[]; bidirectional?: boolean; text?: BodyText; read?: boolean; options: Omit<BatchOptions, 'bidirectional'>; format: 'json' | 'text' },
+): (Encoded & { byDisposition: Record<string, number> }) | { names: { revision?: number } } {
   let { flows, bidirectional } = args;
   if (args.text !== undefined) {
-    const body = readBody<BatchBodyDoc>(decoded(args.text), BatchBody);
+    const text = decoded(args.text);
+    const body = args.read ? (JSON.parse(text) as BatchBodyDoc) : readBody<BatchBodyDoc>(text, BatchBody);
     checkFlowCount(body.flows.length);
-    if (r === undefined) return { names: { revision: body.revision ?? null } };
+    if (r === undefined || (body.revision !== undefined && body.revision !== r.key.revision)) return { names: { revision: body.revision } };
     ({ flows, bidirectional } = body);
   }
-  const { json, ...answer } = traceFlows(r!.compiled, topologyOf(r!), flows!, { ...args.options, bidirectional: bidirectional ?? false });
-  // As JSON.stringify(answer) writes it, from the answers' JSON that measuring them made.
-  const body =
-    args.format === 'json'
-      ? encoded('application/json; charset=utf-8', `{"topology":${JSON.stringify(answer.topology)},"count":${JSON.stringify(answer.count)},"traces":[${json.join(',')}]}`)
-      : encoded('text/plain; charset=utf-8', renderBatchText(answer));
-  return { ...body, byDisposition: answer.count.byDisposition };
+  const topology = topologyOf(r!);
+  const options = { ...args.options, bidirectional: bidirectional ?? false };
+  if (args.format === 'text') {
+    const answer = traceFlows(r!.compiled, topology, flows!, options);
+    return { ...encoded('text/plain; charset=utf-8', renderBatchText(answer)), byDisposition: answer.count.byDisposition };
+  }
+  const { count, traces } = writeFlows(r!.compiled, topology, flows!, options);
+  // As JSON.stringify writes the answer, its traces written out already.
+  const body = traces.framed(`{"topology":${JSON.stringify(topology)},"count":${JSON.stringify(count)},"traces":[`, ']}');
+  return { contentType: 'application/json; charset=utf-8', body, bytes: body.byteLength, byDisposition: count.byDisposition };
 }
 
 const parsed = (document: StoredDocument): StoredDoc => ({ form: document.form, document: JSON.parse(document.documentJson) as unknown }) as StoredDoc;

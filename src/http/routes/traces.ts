@@ -9,6 +9,7 @@ import { BatchAnswer, BatchBody, BatchParams, BatchQuery } from './traces.schema
 import { checkFlowCount } from '../../answer/batch.js';
 import { LargeJson } from '../json-body.js';
 import type { JobArgs } from '../../work/jobs.js';
+import { NotFoundError } from '../../store/errors.js';
 
 const traceBatchDoc = {
   tags: ['traces'],
@@ -225,11 +226,7 @@ export default async function tracesRoutes(plain: FastifyInstance, options: { ma
       let wanted: number | undefined;
       const unread: unknown = request.body;
       if (unread instanceof LargeJson) {
-        // A worker reads the body first and says which revision it names; the bytes are copied to it twice, not
-        // transferred, and read again with the revision it is traced on.
-        const read = await app.work.run('batch', [], { ...asked, text: unread.bytes }, { heavy: true });
-        if (!('names' in read)) throw new Error('a batch read without its revision was answered');
-        wanted = read.names.revision ?? undefined;
+        // A worker reads the body on the newest revision, and traces it there unless it names another.
         args = { ...asked, text: unread.bytes };
       } else {
         const { flows, bidirectional, revision } = request.body;
@@ -237,8 +234,16 @@ export default async function tracesRoutes(plain: FastifyInstance, options: { ma
         wanted = revision;
         args = { ...asked, flows, bidirectional };
       }
-      const answer = await app.work.run('batch', [{ name, revision: wanted }], args);
-      if ('names' in answer) throw new Error('a batch given its revision asked for it again');
+      let answer;
+      try {
+        answer = await app.work.run('batch', [{ name, revision: wanted }], args);
+      } catch (err) {
+        // A body that is not a batch is refused first, as Fastify refuses a small one before the route looks anything up.
+        if (err instanceof NotFoundError && unread instanceof LargeJson) await app.work.run('batch', [], args);
+        throw err;
+      }
+      if ('names' in answer) answer = await app.work.run('batch', [{ name, revision: answer.names.revision }], { ...args, read: true });
+      if ('names' in answer) throw new Error('a batch given the revision it names asked for it again');
       app.metrics.traced(answer.byDisposition);
       return sendEncoded(reply, answer);
     },

@@ -114,4 +114,11 @@ test('a large batch (read by a worker) answers as a small one: the same traces, 
   assert.equal(many.statusCode, 413);
   assert.match(many.json().detail, /10001 flows in one request; the limit is 10000/);
   assert.equal((await send(pad({ flows: [] }))).statusCode, 400);
+  // Refused as a small body is: a revision that does not exist, a topology that does not exist, and a bad body first.
+  const to = (name: string, text: string) => t.app.inject({ method: 'POST', url: `/v1/topologies/${name}/traces`, headers: { 'content-type': 'application/json' }, payload: text });
+  for (const [name, doc, status] of [['two-nodes', { flows, revision: 9 }, 404], ['nope', { flows }, 404], ['nope', { flows: [] }, 400]] as const) {
+    const [s, l] = [await to(name, JSON.stringify(doc)), await to(name, pad(doc))];
+    assert.deepEqual([s.statusCode, l.statusCode], [status, status], `${name} ${JSON.stringify(doc)}`);
+    assert.deepEqual(l.json(), s.json());
+  }
 });
