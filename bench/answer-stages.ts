@@ -13,7 +13,7 @@ import { answerFlow, traceFlow } from '../src/answer/flow.js';
 import { explain } from '../src/answer/explain.js';
 import { DEFAULT_PATHS, type FlowRequest } from '../src/answer/trace-answer.js';
 import { MAX_PATHS } from '../src/engine/trace.js';
-import { writeAnswer, type Format } from '../src/render/formats.js';
+import { PRINTS_DECISIONS, writeAnswer, type Format } from '../src/render/formats.js';
 import { JOBS, type Loaded } from '../src/work/jobs.js';
 import { DATA_PATHS, generateCluster } from './cluster.js';
 
@@ -35,8 +35,12 @@ const FLOWS = 4000;
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 const encoder = new TextEncoder();
 
-/** The job's options as the trace route gives them: JSON at the default detail, the other formats from the full answer. */
-const optionsOf = (format: Format) => (format === 'json' ? { detail: 'full' as const, paths: DEFAULT_PATHS } : { paths: MAX_PATHS });
+/**
+ * The options the job answers with: JSON at the default detail; the other formats from the full answer, with only the
+ * prose that text, Markdown and Mermaid print.
+ */
+const optionsOf = (format: Format) =>
+  format === 'json' ? { detail: 'full' as const, paths: DEFAULT_PATHS } : { detail: 'full' as const, paths: MAX_PATHS, printed: PRINTS_DECISIONS.has(format) };
 
 // Each stage does the job up to a point; its `sink` keeps the work from being optimised away.
 const STAGES: [string, (flow: FlowRequest, format: Format) => number][] = [
@@ -46,7 +50,7 @@ const STAGES: [string, (flow: FlowRequest, format: Format) => number][] = [
     'explain',
     (f, format) => {
       const { ends, trace } = traceFlow(compiled, f);
-      return explain(compiled.fabric, trace, { from: ends.from.name, to: ends.to.name }, { detail: 'full', paths: optionsOf(format).paths }).summary.length;
+      return explain(compiled.fabric, trace, { from: ends.from.name, to: ends.to.name }, optionsOf(format)).summary.length;
     },
   ],
   ['answer object', (f, format) => answerFlow(compiled, topology, f, optionsOf(format)).summary.length],
