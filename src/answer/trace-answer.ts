@@ -43,7 +43,7 @@ const UNKNOWN: Record<Unknown, string> = {
 };
 
 /** What the answer says of the branch: the kernel's when every ECMP netns on it hashes with a known seed. */
-export function ecmpNote(hashed: HashedBranch): string {
+function ecmpNote(hashed: HashedBranch): string {
   const { unknown } = hashed;
   if (unknown !== undefined) {
     return `The branch at ${unknown.netns.name} (${unknown.route.prefix.toRouteDst()}) depends on what the topology cannot know: ${UNKNOWN[unknown.reason]}; every branch is traced in paths, and the answer is the worst.`;
@@ -122,7 +122,7 @@ export function traceAnswer(
   return answer;
 }
 
-function ecmpAnswer(hashed: HashedBranch): NonNullable<BareTraceAnswer['ecmp']> {
+export function ecmpAnswer(hashed: HashedBranch): NonNullable<BareTraceAnswer['ecmp']> {
   const ecmp: NonNullable<BareTraceAnswer['ecmp']> = {
     kernel: hashed.path !== undefined,
     path: hashed.path ?? null,

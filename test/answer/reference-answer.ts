@@ -1,12 +1,13 @@
 // The trace answer as src/answer/trace-answer.ts first built it, each optional part spread into an object literal:
-// plain to read and slow to run. Kept for the tests only, which hold the fast builder to its bytes.
+// plain to read and slow to run. Kept for the tests only, which hold the fast builder to its bytes (the ECMP part is
+// the builder's own: it was always one object).
 import type { CompiledTopology, Endpoint } from '../../src/engine/topology.js';
 import { explain } from '../../src/answer/explain.js';
 import { worstPath, type Trace } from '../../src/engine/trace.js';
 import { hashedBranch, IP_PROTOCOL } from '../../src/engine/multipath.js';
 import { mtuReport } from '../../src/engine/mtu.js';
 import { replacementNote, untranslatedNotes } from '../../src/engine/service/resolve.js';
-import { DEFAULT_PATHS, ecmpNote, type AnswerOptions, type FlowRequest } from '../../src/answer/trace-answer.js';
+import { DEFAULT_PATHS, ecmpAnswer, type AnswerOptions, type FlowRequest } from '../../src/answer/trace-answer.js';
 
 export function referenceAnswer(
   compiled: CompiledTopology,
@@ -58,25 +59,8 @@ export function referenceAnswer(
     ...(omitted > 0 ? { pathsOmitted: omitted } : {}),
     ...(hashed
       ? {
-          ecmp: {
-            kernel: hashed.path !== undefined,
-            path: hashed.path ?? null,
-            decisions: hashed.decisions.map(({ netns, route, nexthop, policy }) => {
-              const nh = route.nexthops[nexthop]!;
-              return {
-                netns: netns.name,
-                dst: route.prefix.toRouteDst(),
-                policy,
-                nexthop,
-                ...(nh.gateway ? { gateway: nh.gateway.toString() } : {}),
-                dev: netns.links[nh.dev]!.name,
-              };
-            }),
-            ...(hashed.unknown
-              ? { unknown: { netns: hashed.unknown.netns.name, dst: hashed.unknown.route.prefix.toRouteDst(), policy: hashed.unknown.policy, reason: hashed.unknown.reason } }
-              : {}),
-            note: ecmpNote(hashed),
-          },
+          // Its own object, built as it always was (trace-answer.ts).
+          ecmp: ecmpAnswer(hashed),
         }
       : {}),
     notes: [
