@@ -24,6 +24,27 @@ export interface ExplainOptions {
   readonly detail: Detail;
   /** How many of the paths of a split flow to list, the first ones. */
   readonly paths: number;
+  /**
+   * With `full`: only the sentences that text and Markdown print (each hop's deciding step's, and its policies'), and
+   * of the paths of a split flow only their outcomes; the other steps are left without prose. The rest of the prose
+   * was most of what a text answer cost.
+   */
+  readonly printed?: boolean;
+}
+
+/** The order in which a hop's steps decide it (see decidingStep). */
+const DECIDING = ['DROP', 'DELIVER', 'DNAT', 'ROUTE', 'BRIDGE', 'ORIGINATE'];
+
+/**
+ * The index of the one step that says most about a hop: its drop, its delivery, kube-proxy's DNAT (which decides where
+ * the packet goes), its route lookup, the bridge it crossed, or else its first step. The engine's steps and the answer's
+ * have the same types, so this serves both.
+ */
+export function decidingStep(steps: readonly { readonly type: string }[]): number {
+  for (const type of DECIDING) {
+    for (let i = 0; i < steps.length; i++) if (steps[i]!.type === type) return i;
+  }
+  return 0;
 }
 
 /**
@@ -192,9 +213,15 @@ interface Context {
   dst: Addr;
   srcText: string;
   dstText: string;
-  /** Whether steps say why (`explanation`, and a ROUTE's `candidates`). */
-  readonly prose: boolean;
+  /** Which steps say why: none, all, or only those printed (PROSE_*). */
+  readonly sentences: number;
+  /** Whether the step at hand says why (`explanation`, and a ROUTE's `candidates`). */
+  prose: boolean;
 }
+
+const PROSE_NONE = 0;
+const PROSE_ALL = 1;
+const PROSE_PRINTED = 2;
 
 type RouteStepJson = Static<typeof RouteStep>;
 
@@ -695,9 +722,9 @@ function keepable(ctx: Context, hop: Hop): boolean {
 function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
   const { record, start } = hop;
   if (record === undefined || start === undefined || !keepable(ctx, hop)) return answerHopAfresh(ctx, hop);
-  let h = ctx.prose ? 1 : 0;
+  let h = ctx.sentences;
   for (let i = start; i < end; i++) h = Math.imul(h ^ record[i]!, 0x9e3779b1) ^ (h >>> 15);
-  const key = ((h >>> 6) << 1) | (ctx.prose ? 1 : 0);
+  const key = ((h >>> 7) << 2) | ctx.sentences;
   let kept = ctx.kept.get<KeptHop | null | typeof SEEN>(HOP, hop.netns, key, h);
   if (kept === SEEN) kept = ctx.kept.put(HOP, hop.netns, key, h, keepHop(ctx, hop, record, start, end));
   else if (kept !== undefined && kept !== null && !sameEntries((kept as KeptHop).entries, record, start, end)) kept = undefined;
@@ -757,7 +784,13 @@ function answerHopAfresh(ctx: Context, hop: Hop): BareHop {
   if (hop.in) out.in = hop.in.name;
   if (hop.out) out.out = hop.out.name;
   const steps: BareStep[] = [];
-  for (const s of hop.steps) steps.push(answerStep(ctx, hop, s));
+  const all = hop.steps;
+  const decision = ctx.sentences === PROSE_PRINTED ? decidingStep(all) : -1;
+  for (let i = 0; i < all.length; i++) {
+    const s = all[i]!;
+    if (decision >= 0) ctx.prose = i === decision || s.type === 'POLICY';
+    steps.push(answerStep(ctx, hop, s));
+  }
   out.steps = steps;
   return out;
 }
@@ -829,6 +862,7 @@ export function explain(fabric: Fabric, t: Trace, names: { from: string; to: str
     dst: t.flow.dst,
     srcText: t.flow.src.toString(),
     dstText: t.flow.dst.toString(),
+    sentences: options.detail !== 'full' ? PROSE_NONE : options.printed === true ? PROSE_PRINTED : PROSE_ALL,
     prose: options.detail === 'full',
   };
   if (t.paths.length === 1) return options.detail === 'summary' ? summarise(ctx, t.paths[0]!, names) : hopByHop(ctx, t.paths[0]!, names);
@@ -839,6 +873,8 @@ export function explain(fabric: Fabric, t: Trace, names: { from: string; to: str
   }
   const worst = hopByHop(ctx, t.paths[shown]!, names);
   // Only the paths listed are explained: their hops are most of what a split flow's answer costs.
-  const paths = t.paths.slice(0, options.paths).map((p, i) => ({ ...(i === shown ? worst : hopByHop(ctx, p, names)), choices: [...p.choices] }));
+  // Text and Markdown print only how each path ends.
+  const other = ctx.sentences === PROSE_PRINTED ? summarise : hopByHop;
+  const paths = t.paths.slice(0, options.paths).map((p, i) => ({ ...(i === shown ? worst : other(ctx, p, names)), choices: [...p.choices] }));
   return { ...worst, summary: `${worst.summary} (${splitText(t, shown)})`, paths };
 }

@@ -2,6 +2,7 @@
 // batch, the what-if endpoint and the chat integration, so they all say the same thing about the same flow.
 import type { Family } from '../engine/addr.js';
 import type { CompiledTopology, Endpoint } from '../engine/topology.js';
+import type { Netns } from '../engine/fabric.js';
 import { explain } from './explain.js';
 import { worstPath, type Trace } from '../engine/trace.js';
 import { hashedBranch, IP_PROTOCOL, type HashedBranch, type Unknown } from '../engine/multipath.js';
@@ -60,6 +61,8 @@ export interface AnswerOptions {
   detail?: Detail;
   /** How many paths of a split flow to list (default DEFAULT_PATHS); every one is traced and counted. */
   paths?: number;
+  /** With `full`: only the prose that text and Markdown print (see ExplainOptions). */
+  printed?: boolean;
 }
 
 /** The answer for a flow whose ends the topology resolved to from and to, and whose trace the engine made. */
@@ -71,78 +74,89 @@ export function traceAnswer(
   t: Trace,
   options: AnswerOptions = {},
 ): BareTraceAnswer {
-  const { detail = 'full', paths: listed = DEFAULT_PATHS } = options;
+  const { detail = 'full', paths: listed = DEFAULT_PATHS, printed = false } = options;
   // The engine's flow has the transport a Service gave (`to=svc/…` takes its port's protocol and number) and a port
   // name resolved on the destination pod.
   const protocol = t.flow.protocol ?? flow.protocol ?? 'icmp';
   const dstPort = t.flow.dstPort ?? flow.dstPort;
   const { from, to } = ends;
-  const explained = explain(compiled.fabric, t, { from: from.name, to: to.name }, { detail, paths: listed });
+  const explained = explain(compiled.fabric, t, { from: from.name, to: to.name }, { detail, paths: listed, printed });
   const family = t.flow.dst.family;
   const { srcPort } = flow;
-  const endpoint = (e: Endpoint, address: string) => ({ name: e.name, kind: e.kind, netns: e.netns?.name ?? null, address });
-  const answer = {
+  const src = t.flow.src.toString();
+  const dst = t.flow.dst.toString();
+  // Built field by field in the order the answer has always listed them (JSON keeps the order of insertion): spreading
+  // optional parts into literals made and copied an object per part, a fifth of an answer's cost beyond its hops.
+  const echoed: BareTraceAnswer['flow'] = { src, dst, protocol } as BareTraceAnswer['flow'];
+  if (srcPort !== undefined) echoed.srcPort = srcPort;
+  // Echoed under the names the request used, so that clients of `port` see the flow they sent.
+  if (flow.dstPort !== undefined) echoed.dstPort = dstPort;
+  if (flow.port !== undefined) echoed.port = dstPort;
+  if (flow.size !== undefined) echoed.size = flow.size;
+  echoed.ttl = t.flow.ttl;
+  const answer: BareTraceAnswer = {
     topology,
-    flow: {
-      src: t.flow.src.toString(),
-      dst: t.flow.dst.toString(),
-      protocol,
-      ...(srcPort !== undefined ? { srcPort } : {}),
-      // Echoed under the names the request used, so that clients of `port` see the flow they sent.
-      ...(flow.dstPort !== undefined ? { dstPort } : {}),
-      ...(flow.port !== undefined ? { port: dstPort } : {}),
-      ...(flow.size !== undefined ? { size: flow.size } : {}),
-      ttl: t.flow.ttl,
-    },
-    source: endpoint(from, t.flow.src.toString()),
-    destination: endpoint(to, t.flow.dst.toString()),
+    flow: echoed,
+    source: { name: from.name, kind: from.kind, netns: from.netns?.name ?? null, address: src },
+    destination: { name: to.name, kind: to.kind, netns: to.netns?.name ?? null, address: dst },
     disposition: explained.disposition,
     summary: explained.summary,
-    ...(t.paths.length > 1 ? { pathCount: t.paths.length } : {}),
   };
+  if (t.paths.length > 1) answer.pathCount = t.paths.length;
   if (detail === 'summary') return answer;
-  const mtuOf = (i: number) => {
-    const mtu = mtuReport(t.paths[i]!.hops, family, flow.size, detail === 'full');
-    return mtu === undefined ? {} : { mtu };
-  };
+  answer.hops = explained.hops;
+  const worst = mtuReport(t.paths[worstPath(t.paths)]!.hops, family, flow.size, detail === 'full');
+  if (worst !== undefined) answer.mtu = worst;
+  if (explained.paths) {
+    answer.paths = explained.paths.map((p, i) => {
+      const mtu = mtuReport(t.paths[i]!.hops, family, flow.size, detail === 'full');
+      return mtu === undefined ? { ...p } : { ...p, mtu };
+    });
+    const omitted = t.paths.length - explained.paths.length;
+    if (omitted > 0) answer.pathsOmitted = omitted;
+  }
   const ipProtocol = protocol === 'icmp' ? (family === 4 ? IP_PROTOCOL.icmp : IP_PROTOCOL.icmpv6) : IP_PROTOCOL[protocol];
   const hashed = hashedBranch(t, { protocol: ipProtocol, srcPort: srcPort ?? 0, dstPort: dstPort ?? 0 });
-  const visited = new Set(t.paths.flatMap((p) => p.hops.map((h) => h.netns)));
-  const omitted = t.paths.length - (explained.paths?.length ?? t.paths.length);
-  return {
-    ...answer,
-    hops: explained.hops,
-    ...mtuOf(worstPath(t.paths)),
-    ...(explained.paths ? { paths: explained.paths.map((p, i) => ({ ...p, ...mtuOf(i) })) } : {}),
-    ...(omitted > 0 ? { pathsOmitted: omitted } : {}),
-    ...(hashed
-      ? {
-          ecmp: {
-            kernel: hashed.path !== undefined,
-            path: hashed.path ?? null,
-            decisions: hashed.decisions.map(({ netns, route, nexthop, policy }) => {
-              const nh = route.nexthops[nexthop]!;
-              return {
-                netns: netns.name,
-                dst: route.prefix.toRouteDst(),
-                policy,
-                nexthop,
-                ...(nh.gateway ? { gateway: nh.gateway.toString() } : {}),
-                dev: netns.links[nh.dev]!.name,
-              };
-            }),
-            ...(hashed.unknown
-              ? { unknown: { netns: hashed.unknown.netns.name, dst: hashed.unknown.route.prefix.toRouteDst(), policy: hashed.unknown.policy, reason: hashed.unknown.reason } }
-              : {}),
-            note: ecmpNote(hashed),
-          },
-        }
-      : {}),
-    notes: [
-      ...[...visited].flatMap((ns) => ns.ignored.map((note) => `${ns.name}: ${note}`)),
-      ...(t.paths.some((p) => p.hops.some((h) => h.steps.some((s) => s.type === 'DNAT')))
-        ? replacementNote(compiled.services)
-        : untranslatedNotes(compiled.services, t.flow.dst, protocol, dstPort)),
-    ],
-  };
+  if (hashed) answer.ecmp = ecmpAnswer(hashed);
+  answer.notes = notesOf(compiled, t, protocol, dstPort);
+  return answer;
+}
+
+export function ecmpAnswer(hashed: HashedBranch): NonNullable<BareTraceAnswer['ecmp']> {
+  const ecmp: NonNullable<BareTraceAnswer['ecmp']> = {
+    kernel: hashed.path !== undefined,
+    path: hashed.path ?? null,
+    decisions: hashed.decisions.map(({ netns, route, nexthop, policy }) => {
+      const nh = route.nexthops[nexthop]!;
+      return {
+        netns: netns.name,
+        dst: route.prefix.toRouteDst(),
+        policy,
+        nexthop,
+        ...(nh.gateway ? { gateway: nh.gateway.toString() } : {}),
+        dev: netns.links[nh.dev]!.name,
+      };
+    }),
+  } as NonNullable<BareTraceAnswer['ecmp']>;
+  const { unknown } = hashed;
+  if (unknown) ecmp.unknown = { netns: unknown.netns.name, dst: unknown.route.prefix.toRouteDst(), policy: unknown.policy, reason: unknown.reason };
+  ecmp.note = ecmpNote(hashed);
+  return ecmp;
+}
+
+/** The routes on the path that the kernel would refuse or has removed, then what the answer says of Services. */
+function notesOf(compiled: CompiledTopology, t: Trace, protocol: string, dstPort: number | undefined): string[] {
+  // The netns with ignored routes, each once, in the order the paths first visit them (most have none).
+  const ignoring = new Set<Netns>();
+  let dnat = false;
+  for (const p of t.paths) {
+    for (const h of p.hops) {
+      if (h.netns.ignored.length > 0) ignoring.add(h.netns);
+      if (!dnat) for (const s of h.steps) if (s.type === 'DNAT') dnat = true;
+    }
+  }
+  const notes: string[] = [];
+  for (const ns of ignoring) for (const note of ns.ignored) notes.push(`${ns.name}: ${note}`);
+  notes.push(...(dnat ? replacementNote(compiled.services) : untranslatedNotes(compiled.services, t.flow.dst, protocol, dstPort)));
+  return notes;
 }

@@ -2,18 +2,10 @@
 // line, a diagram and the JSON can never tell different stories.
 import type { AnswerHop, TraceAnswer } from '../answer/schema.js';
 import type { AnswerStep } from '../answer/steps.js';
+import { decidingStep } from '../answer/explain.js';
 
-/**
- * The one decision that says most about a hop: its drop, its delivery, kube-proxy's DNAT (which decides where the
- * packet goes), its route lookup, or the bridge it crossed.
- */
-export function decisionOf(hop: AnswerHop): AnswerStep | undefined {
-  for (const type of ['DROP', 'DELIVER', 'DNAT', 'ROUTE', 'BRIDGE', 'ORIGINATE']) {
-    const step = hop.steps.find((s) => s.type === type);
-    if (step !== undefined) return step;
-  }
-  return hop.steps[0];
-}
+/** The one decision that says most about a hop (see decidingStep): the only step whose sentence text and Markdown print. */
+export const decisionOf = (hop: AnswerHop): AnswerStep | undefined => hop.steps[decidingStep(hop.steps)];
 
 /**
  * The NetworkPolicy verdicts of a hop that say something: a rule allowed, a policy denied, or the pod's own node got

@@ -15,6 +15,12 @@ export const FORMATS = {
 } as const;
 export type Format = keyof typeof FORMATS;
 
+/**
+ * The formats that print of the prose only each hop's deciding step's sentence and its policies' (and of a split flow's
+ * other paths only how they end): their answers are made without the rest (AnswerOptions.printed).
+ */
+export const PRINTS_DECISIONS: ReadonlySet<Format> = new Set(['text', 'markdown', 'mermaid']);
+
 const RENDERERS = { text: renderText, markdown: renderMarkdown, mermaid: renderMermaid, svg: renderSvg };
 
 /** The answer in a format, with its content type; every format but JSON needs the full answer. */

@@ -24,7 +24,7 @@ import {
 } from '../answer/matrix.js';
 import { SERVICE_PREFIX } from '../engine/service/resolve.js';
 import { MAX_CELL_PODS, renderHeatmap, type MatrixView } from '../render/heatmap.js';
-import { writeAnswer, type Format } from '../render/formats.js';
+import { PRINTS_DECISIONS, writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
 import { checkTopologyBody } from '../import/body.js';
@@ -252,7 +252,8 @@ function whatIf(
  * main thread only writes the bytes: serialising a 3 KB answer there cost more than the rest of the request.
  */
 function answer([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions; format: Format; layout?: MarkdownLayout }): Encoded & { disposition: string } {
-  const built = answerFlow(r!.compiled, topologyOf(r!), args.flow, args.options);
+  const options = PRINTS_DECISIONS.has(args.format) ? { ...args.options, printed: true } : args.options;
+  const built = answerFlow(r!.compiled, topologyOf(r!), args.flow, options);
   const { contentType, text } = writeAnswer(built, args.format, args.layout);
   return { ...encoded(contentType, text), disposition: built.disposition };
 }
