@@ -85,7 +85,7 @@ function serviceRate(c: CompiledTopology, pinned: boolean): { perSecond: number;
   const table = c.services!;
   const targets: Endpoint[] = table.services.map((s) => ({ name: `svc/${s.namespace}/${s.name}`, kind: 'service', netns: undefined, addrs: s.clusterIPs, v4: s.clusterIPs[0], v6: undefined }) as Endpoint);
   // The endpoint a pinned trace takes: the Service's first (pod k*10).
-  const firsts = table.services.map((_, k) => c.pods()[(k * PER_SERVICE) % pods.length]!.addrs[0]!);
+  const firsts = table.services.map((_, k) => pods[(k * PER_SERVICE) % pods.length]!.addrs[0]!);
   let delivered = 0;
   let paths = 0;
   const run = (n: number) => {
