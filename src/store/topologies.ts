@@ -16,9 +16,29 @@ export interface TopologyInput {
   name: string;
   description: string | undefined;
   form: Form;
-  /** The form's document, already serialised (as text or its UTF-8 bytes): it is stored as it is. */
-  documentJson: string | Uint8Array;
+  /** The form's document, already serialised (as text or its UTF-8 bytes) or uploaded (stageDocument): stored as it is. */
+  documentJson: string | Uint8Array | StagedDocument;
   summary: Summary;
+}
+
+/** A document a worker wrote to document_uploads (stageDocument), to be moved into its revision by the write. */
+export interface StagedDocument {
+  staged: string;
+}
+
+const isStaged = (d: TopologyInput['documentJson']): d is StagedDocument => typeof d === 'object' && 'staged' in d;
+
+/** How long an upload may wait for the write that stores it before a later upload removes it. */
+const UPLOAD_KEPT = '1 hour';
+
+/**
+ * Writes a document to document_uploads from the thread that holds it (a worker), and removes uploads that no write
+ * took. The write that stores the revision then never handles the bytes (migrations/003_document_uploads.sql).
+ */
+export async function stageDocument(db: Queryable, documentJson: Uint8Array): Promise<StagedDocument> {
+  await db.query(`DELETE FROM document_uploads WHERE created_at < now() - interval '${UPLOAD_KEPT}'`);
+  const r = await db.query<{ id: string }>('INSERT INTO document_uploads (document) VALUES ($1::json) RETURNING id', [documentJson]);
+  return { staged: r.rows[0]!.id };
 }
 
 export interface TopologyMeta {
@@ -99,7 +119,7 @@ export class TopologyStore {
 
   /** Creates revision 1; ConflictError when the name is taken. */
   async create(input: TopologyInput): Promise<TopologyMeta> {
-    const meta = await this.db.transaction(async (tx) => {
+    const meta = await this.discardingOnFailure(input, () => this.db.transaction(async (tx) => {
       const inserted = await tx.query<{ id: string }>(
         'INSERT INTO topologies (name, revision) VALUES ($1, 1) ON CONFLICT (name) DO NOTHING RETURNING id',
         [input.name],
@@ -107,7 +127,7 @@ export class TopologyStore {
       const id = inserted.rows[0]?.id;
       if (id === undefined) throw new ConflictError(`a topology named ${input.name} already exists`);
       return this.addRevision(tx, id, 1, input);
-    });
+    }));
     this.heads.wrote(meta.name, { id: meta.id, revision: meta.revision });
     return meta;
   }
@@ -120,7 +140,9 @@ export class TopologyStore {
     // A create that loses the race with a concurrent one finds the name taken: with If-None-Match: * that is the failed
     // precondition; without, the write is retried once and replaces what the other one created.
     let result: { meta: TopologyMeta; created: boolean } | undefined;
-    for (let attempt = 1; result === undefined; attempt++) result = await this.putOnce(input, ifMatch, ifNoneMatch, attempt === 2);
+    for (let attempt = 1; result === undefined; attempt++) {
+      result = await this.discardingOnFailure(input, () => this.putOnce(input, ifMatch, ifNoneMatch, attempt === 2));
+    }
     this.heads.wrote(result.meta.name, { id: result.meta.id, revision: result.meta.revision });
     return result;
   }
@@ -162,6 +184,24 @@ export class TopologyStore {
       ]);
       return { meta, created: false };
     });
+  }
+
+  /**
+   * Lets go of an input's uploaded document when no revision will take it (a write refused or failed, a request
+   * refused after its body was checked); without an upload, nothing to do.
+   */
+  async discard(input: TopologyInput): Promise<void> {
+    if (isStaged(input.documentJson)) await this.db.query('DELETE FROM document_uploads WHERE id = $1', [input.documentJson.staged]);
+  }
+
+  private async discardingOnFailure<T>(input: TopologyInput, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      // The write's own error is the answer; an upload this fails to remove goes with the next upload after an hour.
+      await this.discard(input).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** The newest revision, or the given one while it is still kept. */
@@ -243,11 +283,24 @@ export class TopologyStore {
   }
 
   private async addRevision(tx: Queryable, id: string, revision: number, input: TopologyInput): Promise<TopologyMeta> {
-    await tx.query(
-      `INSERT INTO topology_revisions (topology_id, revision, form, description, summary, document)
-       VALUES ($1, $2, $3, $4, $5::json, $6::json)`,
-      [id, revision, input.form, input.description ?? null, JSON.stringify(input.summary), input.documentJson],
-    );
+    const row = [id, revision, input.form, input.description ?? null, JSON.stringify(input.summary)];
+    const document = input.documentJson;
+    if (isStaged(document)) {
+      const moved = await tx.query(
+        `INSERT INTO topology_revisions (topology_id, revision, form, description, summary, document)
+         SELECT $1, $2, $3, $4, $5::json, document FROM document_uploads WHERE id = $6`,
+        [...row, document.staged],
+      );
+      // Only an upload older than UPLOAD_KEPT is removed by others; a write never waits that long for its own.
+      if (moved.rowCount !== 1) throw new Error(`the uploaded document ${document.staged} is gone`);
+      await tx.query('DELETE FROM document_uploads WHERE id = $1', [document.staged]);
+    } else {
+      await tx.query(
+        `INSERT INTO topology_revisions (topology_id, revision, form, description, summary, document)
+         VALUES ($1, $2, $3, $4, $5::json, $6::json)`,
+        [...row, document],
+      );
+    }
     const r = await tx.query<MetaRow>(
       `SELECT ${META_COLUMNS} FROM topologies t JOIN topology_revisions r ON r.topology_id = t.id
         WHERE t.id = $1 AND r.revision = $2`,

@@ -27,6 +27,7 @@ import { MAX_CELL_PODS, renderHeatmap, type MatrixView } from '../render/heatmap
 import { PRINTS_DECISIONS, writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
+import type { StagedDocument } from '../store/topologies.js';
 import { checkTopologyBody } from '../import/body.js';
 import { CniRequiredError, importKubernetes, type CniMode, type CniPlugin, type KubernetesImportBodyDoc } from '../import/kubernetes.js';
 import { KubernetesImportBody } from '../import/kubernetes/schema.js';
@@ -89,15 +90,18 @@ const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 const decoded = (text: BodyText): string => (typeof text === 'string' ? text : utf8.decode(text));
 
 /**
- * A topology body as it will be stored: checked (consistency, dumps converted) and written out, as UTF-8 bytes that
- * cross to the main thread by transfer and go to the database as they are (db.ts): encoding 15 MB of text there held
- * its event loop for hundreds of milliseconds on a busy machine.
+ * A document to store, written out as UTF-8 bytes here: encoding 15 MB of text on the main thread held its event loop
+ * for hundreds of milliseconds on a busy machine. With a database server the worker uploads the bytes before answering
+ * (worker.ts), and the main thread gets the upload; with the embedded one they cross by transfer and go to its thread.
  */
+type DocumentToStore = Uint8Array | StagedDocument;
+
+/** A topology body as it will be stored: checked (consistency, dumps converted) and written out. */
 function check(_revisions: Loaded[], args: { text: BodyText; validate?: 'create' | 'put' }) {
   const text = decoded(args.text);
   const body = args.validate === undefined ? (JSON.parse(text) as TopologyBodyDoc) : readBody<TopologyBodyDoc>(text, args.validate === 'create' ? TopologyBody : TopologyPutBody);
   const { spec, warnings } = checkTopologyBody(body);
-  const documentJson = utf8Of(JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric));
+  const documentJson: DocumentToStore = utf8Of(JSON.stringify(spec.form === 'cluster' ? spec.cluster : spec.fabric));
   return { name: body.name, description: body.description, form: spec.form, documentJson, summary: summarize(spec), warnings };
 }
 
@@ -129,9 +133,10 @@ function importCluster(_revisions: Loaded[], args: { text: BodyText; validate: b
     throw err;
   }
   const { cni } = imported;
+  const documentJson: DocumentToStore = utf8Of(JSON.stringify(imported.cluster));
   return {
     description: imported.description,
-    documentJson: utf8Of(JSON.stringify(imported.cluster)),
+    documentJson,
     summary: summarize(imported.spec),
     counts: imported.counts,
     cni: {

@@ -15,5 +15,5 @@ export async function openTestDb(): Promise<Db> {
 /** Test files run one at a time, so each starts from empty tables. */
 export async function resetDb(db: Db): Promise<void> {
   // Identities continue: ids are never reused in production, and the compiled-topology cache relies on that.
-  await db.exec('TRUNCATE topologies, topology_revisions, api_tokens CASCADE');
+  await db.exec('TRUNCATE topologies, topology_revisions, api_tokens, document_uploads CASCADE');
 }

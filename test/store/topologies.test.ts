@@ -2,7 +2,7 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Db } from '../../src/store/db.js';
-import { TopologyStore, type TopologyInput } from '../../src/store/topologies.js';
+import { stageDocument, TopologyStore, type TopologyInput } from '../../src/store/topologies.js';
 import { openTestDb, resetDb } from '../helpers/db.js';
 
 let db: Db;
@@ -14,7 +14,7 @@ before(async () => {
 after(() => db.close());
 beforeEach(() => resetDb(db));
 
-const input = (name: string, documentJson: string | Uint8Array = '{"nodes":[]}'): TopologyInput => ({
+const input = (name: string, documentJson: TopologyInput['documentJson'] = '{"nodes":[]}'): TopologyInput => ({
   name,
   description: undefined,
   form: 'cluster',
@@ -38,6 +38,42 @@ test('a replace that fails leaves the previous revision current and intact', asy
   assert.equal(current.revision, 1);
   assert.equal(current.documentJson, '{"nodes":[1]}');
   assert.equal(await count('topology_revisions'), 1);
+});
+
+// A worker uploads a large document itself (document_uploads), so that the main thread's write never handles its bytes.
+const utf8 = (text: string) => new TextEncoder().encode(text);
+
+test('an uploaded document is moved into its revision as it was sent, and its upload is gone', async () => {
+  const text = '{"nodes":[{"name":"nœud-ä","labels":{"team":"東京 🚀"}}]}';
+  await store.create(input('prod', await stageDocument(db, utf8(text))));
+  await store.put(input('prod', await stageDocument(db, utf8('{"nodes":[2]}'))), [1], false);
+  assert.equal((await store.get('prod', 1)).documentJson, text);
+  assert.equal((await store.get('prod')).documentJson, '{"nodes":[2]}');
+  assert.equal(await count('document_uploads'), 0);
+});
+
+test('a write refused or failed lets go of its upload, and leaves the topology as it was', async () => {
+  await store.create(input('prod', '{"nodes":[1]}'));
+  await assert.rejects(store.put(input('prod', await stageDocument(db, utf8('{"nodes":[2]}'))), [7], false), /revision/);
+  await assert.rejects(store.create(input('prod', await stageDocument(db, utf8('{"nodes":[3]}')))), /already exists/);
+  await assert.rejects(stageDocument(db, utf8('{"nodes": [')), 'bytes that are not JSON are refused when uploaded');
+  const refused = input('other', await stageDocument(db, utf8('{"nodes":[4]}')));
+  await store.discard(refused);
+  assert.equal(await count('document_uploads'), 0);
+  assert.equal((await store.get('prod')).revision, 1);
+  assert.equal(await count('topology_revisions'), 1);
+});
+
+test('an upload no write took is removed by a later upload once it is an hour old, not before', async () => {
+  const left = await stageDocument(db, utf8('{"nodes":[1]}'));
+  const recent = await stageDocument(db, utf8('{"nodes":[2]}'));
+  await db.query("UPDATE document_uploads SET created_at = now() - interval '61 minutes' WHERE id = $1", [left.staged]);
+  await stageDocument(db, utf8('{"nodes":[3]}'));
+  const ids = (await db.query<{ id: string }>('SELECT id FROM document_uploads ORDER BY id')).rows.map((r) => r.id);
+  assert.equal(ids.length, 2);
+  assert.ok(!ids.includes(left.staged) && ids.includes(recent.staged));
+  await assert.rejects(store.create(input('late', left)), /is gone/);
+  assert.equal(await count('topologies'), 0);
 });
 
 test('a document given as its UTF-8 bytes is stored as its text, and bytes that are not JSON are refused as text is', async () => {

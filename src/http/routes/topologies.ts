@@ -39,6 +39,7 @@ async function toInput(app: FastifyInstance, request: FastifyRequest, path: stri
   const checked = await app.work.run('check', [], { text, validate }, { heavy: unread !== undefined, transfer: unread && [unread.bytes.buffer] });
   const name = path ?? checked.name!;
   if (checked.name !== undefined && checked.name !== name) {
+    await app.store.discard({ ...checked, name });
     throw new Problem(400, 'invalid-request', `the body names ${checked.name} but the path names ${name}`, {
       errors: [{ pointer: '/name', detail: `must be ${name}, the name in the path, or be left out` }],
     });
@@ -313,12 +314,14 @@ export default async function topologies(plain: FastifyInstance) {
     { schema: { ...putTopologyDoc, params: NameParams, headers: WriteHeaders, body: TopologyPutBody }, config: { largeJson: true } },
     async (request, reply) => {
       const { name } = request.params;
-      const { input, warnings } = await toInput(app, request, name);
+      // The headers are checked before the body: a refused request does no work and leaves no upload behind.
+      const ifMatch = parseIfMatch(request.headers['if-match']);
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
         throw new Problem(400, 'invalid-request', 'on a write, If-None-Match can only be * (create, do not replace)');
       }
-      const { meta, created } = await store.put(input, parseIfMatch(request.headers['if-match']), ifNoneMatch !== undefined);
+      const { input, warnings } = await toInput(app, request, name);
+      const { meta, created } = await store.put(input, ifMatch, ifNoneMatch !== undefined);
       await app.work.warm(meta.name, meta.revision, meta.summary.netns);
       if (created) reply.code(201).header('location', location(name));
       return reply.header('etag', etag(meta.revision)).send(written(meta, warnings));

@@ -147,6 +147,19 @@ describe('replace', () => {
     assert.equal((await get('/v1/topologies/prod')).statusCode, 404);
   });
 
+  test('no write leaves its uploaded document behind, stored or refused (with a server, the worker uploads it)', async () => {
+    const uploads = async () => Number((await t.db.query<{ n: string }>('SELECT count(*)::int8 AS n FROM document_uploads')).rows[0]!.n);
+    assert.equal((await post({ name: 'prod', cluster: cluster() })).statusCode, 201);
+    assert.equal((await post({ name: 'prod', cluster: cluster() })).statusCode, 409);
+    assert.equal((await put('prod', { cluster: cluster() }, { 'if-match': '"7"' })).statusCode, 412);
+    assert.equal((await put('prod', { cluster: cluster() }, { 'if-none-match': '*' })).statusCode, 412);
+    assert.equal((await put('prod', { name: 'other', cluster: cluster() })).statusCode, 400);
+    assert.equal((await put('prod', { cluster: cluster() }, { 'if-none-match': '"1"' })).statusCode, 400);
+    assert.equal((await put('prod', { cluster: cluster() }, { 'if-match': '"1"' })).statusCode, 200);
+    assert.equal(await uploads(), 0);
+    assert.equal((await get('/v1/topologies/prod')).json().revision, 2);
+  });
+
   test('concurrent writes with the same If-Match: exactly one wins, the others get 412', async () => {
     await put('prod', { cluster: cluster() });
     const results = await Promise.all(
