@@ -95,6 +95,12 @@ const FE_NEXT = 7;
 const frontendKey = (family: number, proto: number, port: number) => (port << 8) | (proto << 4) | family;
 
 const ADDRESS_BITS = 1 << 16;
+/**
+ * An address's block: its /16 for IPv4, a hash of its /48 for IPv6 (ADDRESS_BITS of them). Pods' addresses fall in a
+ * few blocks that hold no Service address, so the packets to pods read one bit of a line or two that stay in cache.
+ */
+const blockBit = (family: Family, w0: number, w1: number) =>
+  family === 4 ? w0 >>> 16 : Math.imul(w0 ^ Math.imul(w1 >>> 16, 0x85ebca6b), 0x9e3779b1) >>> 16;
 const addressBit = (w0: number, w1: number, w2: number, w3: number) => (Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 16) & (ADDRESS_BITS - 1);
 
 const nodePortKey = (family: number, proto: number, port: number) => (family === 6 ? 1 << 20 : 0) | (proto << 16) | port;
@@ -159,11 +165,16 @@ export class ServiceTable {
   private readonly buckets: Int32Array;
   private readonly serviceCIDRList: PrefixList;
   /**
-   * A bit per hash of a frontend's address alone (ADDRESS_BITS of them, 8 KB, which stays in cache): most packets a
-   * node's rules see are to no Service (pod to pod), and the clear bit answers without the buckets, a cache miss.
+   * Filters before the buckets (a cache miss), for the packets that are to no Service, most of those a trace meets (pod
+   * to pod): a bit per block holding a frontend (blockBit: one of the few lines pods' blocks hit), then a bit per hash
+   * of a frontend's address (with 10,000 Services a tenth of these bits are set, spread over 8 KB).
    */
+  private readonly feBlockBits = new Int32Array(ADDRESS_BITS >>> 5);
   private readonly feAddrBits = new Int32Array(ADDRESS_BITS >>> 5);
   private readonly nodePorts = new Map<number, number>();
+  /** The lowest and highest NodePort: a port outside them (most flows' are) is no NodePort without asking the Map. */
+  private nodePortLow = 65536;
+  private nodePortHigh = -1;
   /** TCP ports kube-proxy's health check server answers on every node, by the Service that has it. */
   readonly healthCheckNodePorts = new Map<number, number>();
   // Nodes.
@@ -302,7 +313,11 @@ export class ServiceTable {
           addressOnly = false;
           for (const a of famExt) frontends.push({ addr: a, proto, port: p.port, sp, kind: EXTERNAL_IP });
           for (const a of famLb) frontends.push({ addr: a, proto, port: p.port, sp, kind: LOAD_BALANCER });
-          if (nodePort > 0) this.nodePorts.set(nodePortKey(family, proto, nodePort), sp);
+          if (nodePort > 0) {
+            this.nodePorts.set(nodePortKey(family, proto, nodePort), sp);
+            this.nodePortLow = Math.min(this.nodePortLow, nodePort);
+            this.nodePortHigh = Math.max(this.nodePortHigh, nodePort);
+          }
         }
       }
     }
@@ -396,6 +411,8 @@ export class ServiceTable {
       this.fe[r + FE_KEY] = frontendKey(a.family, fe.proto, fe.port);
       this.fe[r + FE_SP] = fe.sp;
       this.fe[r + FE_KIND] = fe.kind;
+      const block = blockBit(a.family, a.w0, a.w1);
+      this.feBlockBits[block >>> 5]! |= 1 << (block & 31);
       const bit = addressBit(a.w0, a.w1, a.w2, a.w3);
       this.feAddrBits[bit >>> 5]! |= 1 << (bit & 31);
       const b = hashOf(a.family, a.w0, a.w1, a.w2, a.w3, fe.proto, fe.port) & (size - 1);
@@ -418,6 +435,8 @@ export class ServiceTable {
 
   /** The frontend (ClusterIP, externalIP, LB IP) with this address, protocol and port, or -1. */
   frontend(family: Family, w0: number, w1: number, w2: number, w3: number, proto: number, port: number): number {
+    const block = blockBit(family, w0, w1);
+    if ((this.feBlockBits[block >>> 5]! & (1 << (block & 31))) === 0) return -1;
     const bit = addressBit(w0, w1, w2, w3);
     if ((this.feAddrBits[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1;
     const key = frontendKey(family, proto, port);
@@ -475,6 +494,7 @@ export class ServiceTable {
 
   /** The Service port of a NodePort, or -1. */
   nodePort(family: Family, proto: number, port: number): number {
+    if (port < this.nodePortLow || port > this.nodePortHigh) return -1;
     return this.nodePorts.get(nodePortKey(family, proto, port)) ?? -1;
   }
 
