@@ -1,6 +1,6 @@
 // A flow asked over HTTP: its ports checked, its ends resolved and its trace made, or the problem document that says why
 // it cannot be traced at all.
-import type { CompiledTopology, Endpoint } from '../engine/topology.js';
+import type { CompiledTopology, Endpoint, Transport } from '../engine/topology.js';
 import { EndpointError } from '../engine/topology.js';
 import { Addr } from '../engine/addr.js';
 import { EndpointNotCandidate } from '../engine/service/nat.js';
@@ -109,7 +109,7 @@ export function traceFlow(compiled: CompiledTopology, flow: FlowRequest, establi
   }
   // A port name is the Service's (resolved above) or else one of the destination pod's container ports.
   const dstPort = service?.port ?? (typeof flow.port === 'string' ? namedPort(compiled, to, flow.port, protocol) : (flow.dstPort ?? flow.port));
-  const transport = { protocol, ...(flow.srcPort !== undefined ? { srcPort: flow.srcPort } : {}), ...(dstPort !== undefined ? { dstPort } : {}), endpoint, ...(established ? { established } : {}) };
+  const transport: Transport = { protocol, srcPort: flow.srcPort, dstPort, endpoint, established };
   const ttl = flow.ttl ?? 64;
   try {
     const trace = outside

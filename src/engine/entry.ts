@@ -3,7 +3,7 @@
 // get … from`), loopback included.
 import type { Addr } from './addr.js';
 import type { Netns } from './fabric.js';
-import { EndpointError, type CompiledTopology, type Endpoint, type Transport } from './topology.js';
+import { EndpointError, flowOf, type CompiledTopology, type Endpoint, type Transport } from './topology.js';
 import { trace, type Trace } from './trace.js';
 
 /** The destination address of `to` in the family of `src`. */
@@ -33,9 +33,7 @@ export function traceEntering(compiled: CompiledTopology, src: Addr, at: Endpoin
   if (at.netns === undefined || (at.kind !== 'node' && at.kind !== 'netns')) {
     throw new EndpointError(`${at.name} is not a node or a netns: a packet from outside enters the model at one`, 'unknown');
   }
-  const { endpoint, ...header } = transport;
-  const dst = destination(to, src);
-  return trace(compiled.fabric, at.netns, { src, dst, ttl, ...header }, compiled.services, endpoint, uplink(compiled, at.netns, src));
+  return trace(compiled.fabric, at.netns, flowOf(src, destination(to, src), ttl, transport), compiled.services, transport.endpoint, uplink(compiled, at.netns, src));
 }
 
 const isLoopback = (a: Addr) => (a.family === 4 ? a.w0 >>> 24 === 127 : a.w0 === 0 && a.w1 === 0 && a.w2 === 0 && a.w3 === 1);
@@ -47,6 +45,5 @@ export function traceFromSource(compiled: CompiledTopology, from: Endpoint, src:
   let own = from.kind !== 'pod' && isLoopback(src);
   for (let o = owners.first(src); o >= 0 && !own; o = owners.next(o)) if (owners.netns(o) === from.netns.id) own = true;
   if (!own) throw new EndpointError(`${src} is not an address of ${from.name}`, 'outside');
-  const { endpoint, ...header } = transport;
-  return trace(compiled.fabric, from.netns, { src, dst: destination(to, src), ttl, ...header }, compiled.services, endpoint);
+  return trace(compiled.fabric, from.netns, flowOf(src, destination(to, src), ttl, transport), compiled.services, transport.endpoint);
 }

@@ -15,7 +15,7 @@ import { sourceAddress } from './source.js';
 import { compileServices, type ServiceTable } from './service/table.js';
 import { compileMasquerade } from './compile/masquerade.js';
 import { suggestNames } from './suggest.js';
-import { trace, type Trace } from './trace.js';
+import { trace, type Flow, type Trace } from './trace.js';
 import { PolicySet } from './policy/policies.js';
 import { AdminPolicies, nodeAddresses } from './policy/admin.js';
 import type { ClusterDoc, ContainerPortDoc, TopologySpec } from '../topology/schema.js';
@@ -84,6 +84,21 @@ export interface Transport {
   /** A reply within a connection that was allowed: no policy is evaluated (Flow.established). */
   readonly established?: boolean;
 }
+
+/**
+ * The flow of a trace, every field named and absent ones undefined: one shape of flow for every trace, which the walk's
+ * reads of it stay specialised to, and no rest pattern or spread (a runtime call and a copy each: 5% of a Service
+ * trace's time).
+ */
+export const flowOf = (src: Addr, dst: Addr, ttl: number, transport: Transport): Flow => ({
+  src,
+  dst,
+  ttl,
+  protocol: transport.protocol,
+  srcPort: transport.srcPort,
+  dstPort: transport.dstPort,
+  established: transport.established,
+});
 
 export class CompiledTopology {
   /** Pod names without their namespace: the one pod of that name, or the several (an array only then, to save 150,000). */
@@ -172,13 +187,7 @@ export class CompiledTopology {
     const picked = shared ? sourceAddress(this.fabric, from.netns, dst) : undefined;
     const dstOwner = v4 ? to.owner4 : to.owner6;
     const srcOwner = picked === undefined ? (v4 ? from.owner4 : from.owner6) : undefined;
-    // Without a transport header (a plain reachability question) the flow is made without copying one.
-    if (transport.protocol === undefined && transport.srcPort === undefined && transport.dstPort === undefined && !transport.established) {
-      const flow = { src: picked ?? src, dst, ttl };
-      return trace(this.fabric, from.netns, flow, this.services, transport.endpoint, -1, from.netnsId, dstOwner, srcOwner);
-    }
-    const { endpoint, ...header } = transport;
-    return trace(this.fabric, from.netns, { src: picked ?? src, dst, ttl, ...header }, this.services, endpoint, -1, from.netnsId, dstOwner, srcOwner);
+    return trace(this.fabric, from.netns, flowOf(picked ?? src, dst, ttl, transport), this.services, transport.endpoint, -1, from.netnsId, dstOwner, srcOwner);
   }
 }
 
