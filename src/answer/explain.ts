@@ -18,7 +18,10 @@ export type ExplainedPath = Pick<AnswerPath, 'disposition' | 'hops' | 'summary'>
 export type Explanation = ExplainedPath & Pick<TraceAnswer, 'paths'>;
 
 /** A trace explained at any detail: no hops with `summary`, steps without their prose with `hops`. */
-export type BareExplanation = Pick<BareTraceAnswer, 'disposition' | 'summary' | 'hops' | 'paths'>;
+export type BareExplanation = Pick<BareTraceAnswer, 'disposition' | 'summary' | 'hops' | 'paths'> & {
+  /** With ExplainOptions.json, for one path: the hops as a JSON array, in place of `hops`. */
+  hopsJson?: string;
+};
 
 export interface ExplainOptions {
   readonly detail: Detail;
@@ -30,6 +33,11 @@ export interface ExplainOptions {
    * was most of what a text answer cost.
    */
   readonly printed?: boolean;
+  /**
+   * The hops of a one-path answer as their JSON text (BareExplanation.hopsJson) instead of objects: a kept hop's text is
+   * kept with it, so that the answer is written without making and serialising its hops again.
+   */
+  readonly json?: boolean;
 }
 
 /** The order in which a hop's steps decide it (see decidingStep). */
@@ -661,6 +669,11 @@ interface KeptHop {
   readonly out: string | undefined;
   /** Per step: the step, shared and frozen, or the fields of one the text goes into. */
   readonly steps: readonly (BareStep | HoledStep)[];
+  /**
+   * The hop's JSON text (hopJson): with holes for the text, or without any when it names none; null when the pieces
+   * would not put it back together.
+   */
+  json: Template | string | null;
 }
 
 /**
@@ -719,9 +732,10 @@ function keepable(ctx: Context, hop: Hop): boolean {
   return true;
 }
 
-function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
+/** The hop's kept answer (made from the second time the same hop is answered), or undefined. */
+function keptHop(ctx: Context, hop: Hop, end: number): KeptHop | undefined {
   const { record, start } = hop;
-  if (record === undefined || start === undefined || !keepable(ctx, hop)) return answerHopAfresh(ctx, hop);
+  if (record === undefined || start === undefined || !keepable(ctx, hop)) return undefined;
   let h = ctx.sentences;
   for (let i = start; i < end; i++) h = Math.imul(h ^ record[i]!, 0x9e3779b1) ^ (h >>> 15);
   const key = ((h >>> 7) << 2) | ctx.sentences;
@@ -729,7 +743,37 @@ function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
   if (kept === SEEN) kept = ctx.kept.put(HOP, hop.netns, key, h, keepHop(ctx, hop, record, start, end));
   else if (kept !== undefined && kept !== null && !sameEntries((kept as KeptHop).entries, record, start, end)) kept = undefined;
   if (kept === undefined) ctx.kept.put(HOP, hop.netns, key, h, SEEN);
-  return kept === undefined || kept === null ? answerHopAfresh(ctx, hop) : fromKept(kept as KeptHop, ctx.dstText);
+  return kept === undefined || kept === null ? undefined : (kept as KeptHop);
+}
+
+function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
+  const kept = keptHop(ctx, hop, end);
+  return kept === undefined ? answerHopAfresh(ctx, hop) : fromKept(kept, ctx.dstText);
+}
+
+/**
+ * The hop's answer as JSON text: a kept hop's from the text kept with it. The text filled in is an address's (the
+ * destination, or the endpoint after a DNAT), which JSON writes as it is.
+ */
+function hopJson(ctx: Context, hop: Hop, end: number): string {
+  const kept = keptHop(ctx, hop, end);
+  if (kept === undefined) return JSON.stringify(answerHopAfresh(ctx, hop));
+  const { json } = kept;
+  return typeof json === 'string' ? json : json === null ? JSON.stringify(fromKept(kept, ctx.dstText)) : fill(json, ctx.dstText);
+}
+
+/** What the hole is in JSON text: its character escaped. */
+const JSON_HOLE = JSON.stringify(HOLE).slice(1, -1);
+
+/**
+ * The kept hop's JSON text with holes for the text, given its text for `text` (`made`); null when the pieces would not
+ * put that back together.
+ */
+function jsonTemplateOf(kept: KeptHop, text: string, made: string): Template | string | null {
+  const pieces = JSON.stringify(fromKept(kept, HOLE)).split(JSON_HOLE);
+  if (pieces.length < 2) return pieces[0] === made ? made : null;
+  const t: Template = { first: pieces[0]!, last: pieces[pieces.length - 1]!, middle: pieces.length > 2 ? pieces.slice(1, -1) : undefined };
+  return fill(t, text) === made ? t : null;
 }
 
 function sameEntries(entries: Int32Array, record: readonly number[], start: number, end: number): boolean {
@@ -767,9 +811,12 @@ function keepHop(ctx: Context, hop: Hop, record: readonly number[], start: numbe
     }
     steps.push(holes ? new HoledStep(fields) : deepFreeze(step));
   }
-  const kept: KeptHop = { entries: Int32Array.from(record.slice(start, end)), netns, kind, node, in: inLink, out: outLink, steps };
+  const kept: KeptHop = { entries: Int32Array.from(record.slice(start, end)), netns, kind, node, in: inLink, out: outLink, steps, json: null };
   // The answer made from it must be the one made afresh, byte for byte.
-  return JSON.stringify(fromKept(kept, ctx.dstText)) === JSON.stringify(answerHopAfresh(ctx, hop)) ? kept : null;
+  const made = JSON.stringify(fromKept(kept, ctx.dstText));
+  if (made !== JSON.stringify(answerHopAfresh(ctx, hop))) return null;
+  kept.json = jsonTemplateOf(kept, ctx.dstText, made);
+  return kept;
 }
 
 function holeOf(text: string): Hole {
@@ -853,6 +900,17 @@ function hopByHop(ctx: Context, p: Path, names: { from: string; to: string }): E
   return out;
 }
 
+/** A one-path answer's summary and its hops as a JSON array (ExplainOptions.json). */
+function hopByHopJson(ctx: Context, p: Path, names: { from: string; to: string }): BareExplanation {
+  const out: BareExplanation = summarise(ctx, p, names);
+  const own = { ...ctx };
+  const all = p.hops;
+  let json = '[';
+  for (let i = 0; i < all.length; i++) json += (i > 0 ? ',' : '') + hopJson(own, all[i]!, all[i + 1]?.start ?? all[i]!.record?.length ?? 0);
+  out.hopsJson = json + ']';
+  return out;
+}
+
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }): Explanation;
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }, options: ExplainOptions): BareExplanation;
 export function explain(fabric: Fabric, t: Trace, names: { from: string; to: string }, options = FULL): BareExplanation {
@@ -865,7 +923,10 @@ export function explain(fabric: Fabric, t: Trace, names: { from: string; to: str
     sentences: options.detail !== 'full' ? PROSE_NONE : options.printed === true ? PROSE_PRINTED : PROSE_ALL,
     prose: options.detail === 'full',
   };
-  if (t.paths.length === 1) return options.detail === 'summary' ? summarise(ctx, t.paths[0]!, names) : hopByHop(ctx, t.paths[0]!, names);
+  if (t.paths.length === 1) {
+    if (options.detail === 'summary') return summarise(ctx, t.paths[0]!, names);
+    return options.json === true ? hopByHopJson(ctx, t.paths[0]!, names) : hopByHop(ctx, t.paths[0]!, names);
+  }
   const shown = worstPath(t.paths);
   if (options.detail === 'summary') {
     const worst = summarise(ctx, t.paths[shown]!, names);

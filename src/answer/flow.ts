@@ -7,7 +7,7 @@ import { EndpointNotCandidate } from '../engine/service/nat.js';
 import { resolveService, SERVICE_PREFIX, ServiceRefError, type ResolvedService } from '../engine/service/resolve.js';
 import { traceEntering, traceFromSource } from '../engine/entry.js';
 import type { Trace } from '../engine/trace.js';
-import { traceAnswer, type AnswerOptions, type FlowRequest } from './trace-answer.js';
+import { traceAnswer, traceAnswerJson, type AnswerOptions, type FlowRequest } from './trace-answer.js';
 import type { BareTraceAnswer, TraceAnswer } from './schema.js';
 import { Problem } from './problem.js';
 
@@ -144,4 +144,10 @@ export function answerFlow(compiled: CompiledTopology, topology: { name: string;
 export function answerFlow(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest, options?: AnswerOptions): BareTraceAnswer {
   const { ends, trace } = traceFlow(compiled, flow);
   return traceAnswer(compiled, topology, flow, ends, trace, options);
+}
+
+/** answerFlow's answer as its JSON text (traceAnswerJson). */
+export function answerFlowJson(compiled: CompiledTopology, topology: { name: string; revision: number }, flow: FlowRequest, options?: AnswerOptions) {
+  const { ends, trace } = traceFlow(compiled, flow);
+  return traceAnswerJson(compiled, topology, flow, ends, trace, options);
 }

@@ -3,7 +3,7 @@
 import type { CompiledTopology } from '../engine/topology.js';
 import type { Flow } from '../engine/trace.js';
 import type { AnswerOptions, FlowRequest } from '../answer/trace-answer.js';
-import { answerFlow } from '../answer/flow.js';
+import { answerFlow, answerFlowJson } from '../answer/flow.js';
 import { checkFlowCount, traceFlows, writeFlows, type BatchOptions } from '../answer/batch.js';
 import { renderBatchText } from '../render/batch.js';
 import { Buffer } from 'node:buffer';
@@ -24,7 +24,7 @@ import {
 } from '../answer/matrix.js';
 import { SERVICE_PREFIX } from '../engine/service/resolve.js';
 import { MAX_CELL_PODS, renderHeatmap, type MatrixView } from '../render/heatmap.js';
-import { PRINTS_DECISIONS, writeAnswer, type Format } from '../render/formats.js';
+import { FORMATS, PRINTS_DECISIONS, writeAnswer, type Format } from '../render/formats.js';
 import type { MarkdownLayout } from '../render/markdown.js';
 import type { RevisionKey, StoredDocument } from './protocol.js';
 import type { StagedDocument } from '../store/topologies.js';
@@ -257,6 +257,10 @@ function whatIf(
  * main thread only writes the bytes: serialising a 3 KB answer there cost more than the rest of the request.
  */
 function answer([r]: Loaded[], args: { flow: FlowRequest; options: AnswerOptions; format: Format; layout?: MarkdownLayout }): Encoded & { disposition: string } {
+  if (args.format === 'json') {
+    const { text, disposition } = answerFlowJson(r!.compiled, topologyOf(r!), args.flow, args.options);
+    return { ...encoded(`${FORMATS.json}; charset=utf-8`, text), disposition };
+  }
   const options = PRINTS_DECISIONS.has(args.format) ? { ...args.options, printed: true } : args.options;
   const built = answerFlow(r!.compiled, topologyOf(r!), args.flow, options);
   const { contentType, text } = writeAnswer(built, args.format, args.layout);

@@ -157,3 +157,29 @@ test('the answer object is built field by field as the plain builder spreads it,
   }
   assert.ok(compared > 10_000, `${compared} answers compared`);
 });
+
+test('a JSON answer written from the hops\' kept text is the answer object serialised, byte for byte at every detail', () => {
+  let spliced = 0;
+  for (const [name, body] of withServices) {
+    const compiled = compile(body);
+    const all = sampledFlows(compiled, 150);
+    // Three times: a hop is kept from its second answer, and its text is made and used from then on.
+    for (let pass = 0; pass < 3; pass++) {
+      for (const flow of all) {
+        for (const detail of DETAILS) {
+          const expected = (() => {
+            try {
+              return JSON.stringify(answerFlow(compiled, { name: 'kept', revision: 1 }, flow, { detail }));
+            } catch (err) {
+              return `problem: ${(err as Error).message}`;
+            }
+          })();
+          const written = job(compiled, flow, 'json', { detail });
+          assert.equal(written, expected, `${name}: ${JSON.stringify(flow)} at ${detail}, pass ${pass + 1}`);
+          if (pass === 2 && detail !== 'summary' && !expected.startsWith('problem') && JSON.parse(expected).pathCount === undefined) spliced++;
+        }
+      }
+    }
+  }
+  assert.ok(spliced > 1000, `${spliced} one-path answers written from kept text`);
+});
