@@ -225,14 +225,16 @@ function dnatText(step: EngineDnat, nsName: string): string {
   const s = step.service;
   const met = `${hostPort(step.matched)} is the ${FRONTEND_TEXT[step.frontend]} of ${serviceName(s)} (${s.protocol})`;
   const usable = step.counts.candidates;
+  // Under Cilium's kube-proxy replacement its BPF programs decide by the same rules; the sentence names who does.
+  const proxy = step.mode === 'cilium' ? "Cilium's kube-proxy replacement" : 'kube-proxy';
   switch (step.verdict) {
     case 'reject':
-      return `${met}, which has no ready (or serving and terminating) endpoint: kube-proxy in ${nsName} rejects the packet (ICMP port unreachable / TCP reset)`;
+      return `${met}, which has no ready (or serving and terminating) endpoint: ${proxy} in ${nsName} rejects the packet (ICMP port unreachable / TCP reset)`;
     case 'source-range':
       return `${met}; the source is outside its loadBalancerSourceRanges: KUBE-PROXY-FIREWALL in ${nsName} drops the packet`;
     case 'no-local-endpoints': {
       const policy = step.frontend === 'clusterIP' ? 'internalTrafficPolicy' : 'externalTrafficPolicy';
-      return `${met}; its ${policy} is Local and ${nsName} has no usable endpoint of it: kube-proxy drops the packet`;
+      return `${met}; its ${policy} is Local and ${nsName} has no usable endpoint of it: ${proxy} drops the packet`;
     }
     case 'dnat': {
       const why =
@@ -248,7 +250,7 @@ function dnatText(step: EngineDnat, nsName: string): string {
       const fallback = step.counts.byEligibility['serving-terminating'] ? ' (no endpoint is ready, so the serving terminating ones)' : '';
       const chosen = step.endpoint !== undefined ? step.candidates[step.endpoint]! : undefined;
       return (
-        `${met}: kube-proxy in ${nsName} DNATs it to one of ${usable} endpoint${usable === 1 ? '' : 's'}${fallback}${others(step)} ` +
+        `${met}: ${proxy} in ${nsName} DNATs it to one of ${usable} endpoint${usable === 1 ? '' : 's'}${fallback}${others(step)} ` +
         `(${why}); this path takes ${chosen ? endpointText(chosen) : 'none'}`
       );
     }

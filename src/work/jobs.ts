@@ -328,7 +328,7 @@ function matrixSvg(view: MatrixView, size: string, smaller: string, maxBytes: nu
     const svg = renderHeatmap(view);
     if (Buffer.byteLength(svg) <= maxBytes) return svg;
   }
-  const note = decidedBy === undefined ? '' : ' (the deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES; ask for a namespace or node)';
+  const note = decidedBy === undefined ? '' : ' (what decided each cell, the policies or kube-proxy\'s verdict, left out of the cells: with it the map passes MAX_ANSWER_BYTES; ask for a namespace or node)';
   const svg = renderHeatmap({ ...plain, title: plain.title + note });
   const bytes = Buffer.byteLength(svg);
   if (bytes > maxBytes) {

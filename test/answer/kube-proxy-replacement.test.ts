@@ -26,6 +26,8 @@ test('with kube-proxy-replacement a trace to a ClusterIP says Cilium translates 
   assert.equal(dnat(replaced)[0].mode, 'cilium');
   assert.equal(dnat(plain)[0].mode, 'iptables');
   assert.equal(dnat(answer(false, 'svc/default/web'))[0].mode, 'iptables');
+  assert.match(dnat(replaced)[0].explanation, /^10\.96\.0\.10:80 is the ClusterIP of default\/web:http \(TCP\): Cilium's kube-proxy replacement in node-a DNATs it to one of 2 endpoints/);
+  assert.match(dnat(plain)[0].explanation, /: kube-proxy in node-a DNATs it/);
   const [note] = replaced.notes.filter((n: string) => n.startsWith("Cilium's kube-proxy replacement"));
   assert.match(note, /translated at its socket \(connect\(\), before the packet exists\) or at the tc hook of its lxc device/);
   assert.equal(plain.notes.some((n: string) => n.includes('kube-proxy replacement')), false);

@@ -202,7 +202,7 @@ const reachabilityMatrixDoc = {
     404: NotFound,
     503: Busy,
     422: problemResponse(
-      'The rows, the CSV or the SVG would pass `MAX_ANSWER_BYTES` (an SVG first drops the deciding policies from its cells\' ' +
+      'The rows, the CSV or the SVG would pass `MAX_ANSWER_BYTES` (an SVG first drops what decided each cell, the policies or kube-proxy\'s verdict, from its cells\' ' +
         'titles, and says so in its title): nothing is answered; ask for the pods of one namespace or node.',
       answerTooLargeExample(
         '/v1/topologies/prod/reachability',

@@ -219,7 +219,7 @@ test('a heat map that would pass MAX_ANSWER_BYTES with its cells\' policies is d
       if (expect === 'bare') {
         assert.match(res.body, bare);
         assert.doesNotMatch(res.body, /DENIED by NetworkPolicy/);
-        assert.match(res.body, /deciding policies left out of the cells: with them the map passes MAX_ANSWER_BYTES/);
+        assert.match(res.body, /what decided each cell, the policies or kube-proxy&#39;s verdict, left out of the cells: with it the map passes MAX_ANSWER_BYTES/);
       }
     } finally {
       await small.close();
