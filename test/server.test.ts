@@ -2,7 +2,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,4 +200,23 @@ test('SIGTERM while a slow client reads a large answer: every byte is written be
   assert.equal(body.length, length, 'the whole answer was written');
   assert.equal((JSON.parse(body.toString()) as { rows: string[] }).rows.length, 3000);
   assert.equal(await running.exited, 0, running.stderr());
+});
+
+test('the threads that work in the background yield the CPU to the main thread: the embedded database nice 5, heavy workers 10', async (t) => {
+  if (process.platform !== 'linux') return t.skip('per-thread nice values are read from /proc');
+  const r = start(await freePort(), { WORKERS: '3', HEAVY_WORKERS: '2' });
+  try {
+    await ready(r);
+    const pid = r.child.pid!;
+    // The nice value is the 19th field of a thread's stat, counted after the command name's closing parenthesis.
+    const niceOf = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const tids = readdirSync(`/proc/${pid}/task`);
+    const nice = tids.map(niceOf);
+    assert.equal(niceOf(String(pid)), 0, 'the main thread keeps its priority');
+    assert.equal(nice.filter((n) => n === 5).length, 1, `one embedded database thread at 5: ${nice.join(' ')}`);
+    assert.equal(nice.filter((n) => n === 10).length, 2, `the two heavy workers at 10 (the light one keeps 0): ${nice.join(' ')}`);
+  } finally {
+    r.child.kill('SIGTERM');
+    await r.exited;
+  }
 });

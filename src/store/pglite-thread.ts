@@ -9,6 +9,9 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { ThreadReply, ThreadRequest } from './pglite-protocol.js';
 import { seedFromTemplate } from './template.js';
+import { yieldToMainThread } from '../threads.js';
+
+yieldToMainThread(5);
 
 const INT8 = 20;
 const utf8 = new TextDecoder();

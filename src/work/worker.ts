@@ -1,32 +1,16 @@
 // A worker thread: holds compiled revisions (bounded by bytes) and runs jobs on them. It reads the document of a
 // revision it does not hold from the database itself (its own connection, or a port to the embedded database's thread),
 // so that documents of tens of MB never pass through the main thread.
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JOBS, type JobKind, type Loaded } from './jobs.js';
 import { compileStored, Revisions } from './revisions.js';
 import { keyOf, StaleRevision, toWire, type CacheReport, type FromWorker, type RevisionKey, type JobMessage, type StoredDocument, type ToWorker, type WorkerData } from './protocol.js';
 import { openShared } from '../store/db.js';
+import { yieldToMainThread } from '../threads.js';
 import { readDocument, stageDocument } from '../store/topologies.js';
 
-/**
- * The workers that run heavy jobs yield the CPU to the main thread: with as many busy workers as cores, the main thread
- * would otherwise wait its turn for tens of milliseconds before it could answer a health check. The light workers do
- * not: a trace takes microseconds, and the main thread waits for it to answer its request (niced, on a machine busy with
- * other work, each trace waited its turn). Linux sets a nice value per thread (a thread id where setpriority takes a
- * process id); elsewhere, or without the right, the worker runs at normal priority.
- */
-function yieldToMainThread(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid !== process.pid) setPriority(tid, 10);
-  } catch {
-    // Not Linux, or not allowed: the same work at the same priority.
-  }
-}
 const data = workerData as WorkerData;
-if (data.yields) yieldToMainThread();
+if (data.yields) yieldToMainThread(10);
 
 const port = parentPort!;
 const revisions = new Revisions(data.cacheBytes);
