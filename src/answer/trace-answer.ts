@@ -74,22 +74,15 @@ export function traceAnswer(
   t: Trace,
   options: AnswerOptions = {},
 ): BareTraceAnswer {
-  return build(compiled, topology, flow, ends, t, options, false).answer;
+  return build(false, compiled, topology, flow, ends, t, options).answer;
 }
 
 /**
  * The answer as JSON text, JSON.stringify(traceAnswer(…)) byte for byte: a one-path answer's hops are written from the
  * text kept with them (explain.ts), not made as objects and serialised again, which was a fifth of a trace's cost.
  */
-export function traceAnswerJson(
-  compiled: CompiledTopology,
-  topology: { name: string; revision: number },
-  flow: FlowRequest,
-  ends: { from: Endpoint; to: Endpoint },
-  t: Trace,
-  options: AnswerOptions = {},
-): { text: string; disposition: BareTraceAnswer['disposition'] } {
-  const { answer, hopsJson } = build(compiled, topology, flow, ends, t, options, true);
+export function traceAnswerJson(...args: Parameters<typeof traceAnswer>): { text: string; disposition: BareTraceAnswer['disposition'] } {
+  const { answer, hopsJson } = build(true, ...args);
   if (hopsJson === undefined) return { text: JSON.stringify(answer), disposition: answer.disposition };
   // The hops go where the object has them: after the summary (a one-path answer has no pathCount), before the rest.
   const { topology: named, flow: echoed, source, destination, disposition, summary, ...after } = answer;
@@ -98,15 +91,8 @@ export function traceAnswerJson(
   return { text: `${head.slice(0, -1)},"hops":${hopsJson}${tail.length > 2 ? `,${tail.slice(1)}` : '}'}`, disposition };
 }
 
-function build(
-  compiled: CompiledTopology,
-  topology: { name: string; revision: number },
-  flow: FlowRequest,
-  ends: { from: Endpoint; to: Endpoint },
-  t: Trace,
-  options: AnswerOptions,
-  json: boolean,
-): { answer: BareTraceAnswer; hopsJson?: string } {
+/** The answer object; with `json`, a one-path answer's hops as their JSON text beside it instead of in it. */
+function build(json: boolean, ...[compiled, topology, flow, ends, t, options = {}]: Parameters<typeof traceAnswer>): { answer: BareTraceAnswer; hopsJson?: string } {
   const { detail = 'full', paths: listed = DEFAULT_PATHS, printed = false } = options;
   // The engine's flow has the transport a Service gave (`to=svc/…` takes its port's protocol and number) and a port
   // name resolved on the destination pod.
