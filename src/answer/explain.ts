@@ -889,13 +889,16 @@ function summarise(ctx: Context, p: Path, names: { from: string; to: string }): 
   return { disposition: p.disposition, summary: pathSummary(ctx, p, names) } as ExplainedPath;
 }
 
+/** Where hop i's entries end in its path's record: where the next hop's start. */
+const hopEnd = (hops: readonly Hop[], i: number): number => hops[i + 1]?.start ?? hops[i]!.record?.length ?? 0;
+
 function hopByHop(ctx: Context, p: Path, names: { from: string; to: string }): ExplainedPath {
   const out = summarise(ctx, p, names);
   const hops: BareHop[] = [];
   // A path's own copy of the context: its DNAT and SNAT steps change the addresses the steps after them are about.
   const own = { ...ctx };
   const all = p.hops;
-  for (let i = 0; i < all.length; i++) hops.push(answerHop(own, all[i]!, all[i + 1]?.start ?? all[i]!.record?.length ?? 0));
+  for (let i = 0; i < all.length; i++) hops.push(answerHop(own, all[i]!, hopEnd(all, i)));
   out.hops = hops as ExplainedPath['hops'];
   return out;
 }
@@ -906,7 +909,7 @@ function hopByHopJson(ctx: Context, p: Path, names: { from: string; to: string }
   const own = { ...ctx };
   const all = p.hops;
   let json = '[';
-  for (let i = 0; i < all.length; i++) json += (i > 0 ? ',' : '') + hopJson(own, all[i]!, all[i + 1]?.start ?? all[i]!.record?.length ?? 0);
+  for (let i = 0; i < all.length; i++) json += (i > 0 ? ',' : '') + hopJson(own, all[i]!, hopEnd(all, i));
   out.hopsJson = json + ']';
   return out;
 }

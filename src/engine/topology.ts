@@ -87,8 +87,7 @@ export interface Transport {
 
 /**
  * The flow of a trace, every field named and absent ones undefined: one shape of flow for every trace, which the walk's
- * reads of it stay specialised to, and no rest pattern or spread (a runtime call and a copy each: 5% of a Service
- * trace's time).
+ * reads of it stay specialised to, and no rest pattern or spread (a runtime call and a copy each) per trace.
  */
 export const flowOf = (src: Addr, dst: Addr, ttl: number, transport: Transport): Flow => ({
   src,

@@ -190,8 +190,8 @@ export class TopologyStore {
    * Lets go of an input's uploaded document when no revision will take it (a write refused or failed, a request
    * refused after its body was checked); without an upload, nothing to do.
    */
-  async discard(input: TopologyInput): Promise<void> {
-    if (isStaged(input.documentJson)) await this.db.query('DELETE FROM document_uploads WHERE id = $1', [input.documentJson.staged]);
+  async discard(document: TopologyInput['documentJson']): Promise<void> {
+    if (isStaged(document)) await this.db.query('DELETE FROM document_uploads WHERE id = $1', [document.staged]);
   }
 
   private async discardingOnFailure<T>(input: TopologyInput, write: () => Promise<T>): Promise<T> {
@@ -199,7 +199,7 @@ export class TopologyStore {
       return await write();
     } catch (err) {
       // The write's own error is the answer; an upload this fails to remove goes with the next upload after an hour.
-      await this.discard(input).catch(() => undefined);
+      await this.discard(input.documentJson).catch(() => undefined);
       throw err;
     }
   }

@@ -74,17 +74,17 @@ function runOn({ job, kind, args }: JobMessage, loaded: Loaded[]): Outcome {
  */
 const stagesDocuments = data.db.kind === 'pg';
 
-/** The document an outcome asks to store, as its bytes. */
-function documentOf(outcome: Outcome): Uint8Array | undefined {
+/** The answer of an outcome that asks to store a document, with the document's bytes. */
+function storing(outcome: Outcome): { documentJson: Uint8Array } | undefined {
   const result = 'result' in outcome ? (outcome.result as { documentJson?: unknown } | null) : null;
-  return result !== null && typeof result === 'object' && result.documentJson instanceof Uint8Array ? result.documentJson : undefined;
+  return result !== null && typeof result === 'object' && result.documentJson instanceof Uint8Array ? (result as { documentJson: Uint8Array }) : undefined;
 }
 
-async function staged(outcome: Outcome & { result: unknown }, document: Uint8Array): Promise<Outcome> {
+async function staged(job: number, result: { documentJson: Uint8Array }): Promise<Outcome> {
   try {
-    return { job: outcome.job, result: { ...(outcome.result as object), documentJson: await stageDocument(db, document) } };
+    return { job, result: { ...result, documentJson: await stageDocument(db, result.documentJson) } };
   } catch (err) {
-    return { job: outcome.job, error: toWire(err) };
+    return { job, error: toWire(err) };
   }
 }
 
@@ -123,8 +123,8 @@ async function runAll(jobs: JobMessage[]): Promise<void> {
   for (const job of jobs) {
     const held = heldFor(job);
     const outcome = held !== undefined ? runOn(job, held) : await run(job);
-    const document = stagesDocuments ? documentOf(outcome) : undefined;
-    outcomes.push(document === undefined ? outcome : await staged(outcome as Outcome & { result: unknown }, document));
+    const result = stagesDocuments ? storing(outcome) : undefined;
+    outcomes.push(result === undefined ? outcome : await staged(outcome.job, result));
   }
   const transfer: ArrayBuffer[] = [];
   for (const outcome of outcomes) transferOf(outcome, transfer);

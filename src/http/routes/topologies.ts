@@ -39,7 +39,7 @@ async function toInput(app: FastifyInstance, request: FastifyRequest, path: stri
   const checked = await app.work.run('check', [], { text, validate }, { heavy: unread !== undefined, transfer: unread && [unread.bytes.buffer] });
   const name = path ?? checked.name!;
   if (checked.name !== undefined && checked.name !== name) {
-    await app.store.discard({ ...checked, name });
+    await app.store.discard(checked.documentJson);
     throw new Problem(400, 'invalid-request', `the body names ${checked.name} but the path names ${name}`, {
       errors: [{ pointer: '/name', detail: `must be ${name}, the name in the path, or be left out` }],
     });
