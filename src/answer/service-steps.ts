@@ -299,19 +299,20 @@ export function snatJson(step: EngineSnat, prose: boolean): Static<typeof SnatSt
   };
 }
 
-export function serviceDropText(d: { service: ServiceRef | undefined; rule: ServiceDropRule; dst: Addr; port: number | undefined }): string {
+export function serviceDropText(d: { service: ServiceRef | undefined; rule: ServiceDropRule; dst: Addr; port: number | undefined; by: 'kube-proxy' | 'cilium' }): string {
   if (d.rule === 'unallocated-cluster-ip' || d.service === undefined) {
     return `kube-proxy (nftables mode) drops the packet: ${d.dst} is in the service CIDR and no Service holds it (cluster-ips-check)`;
   }
   const name = serviceName(d.service);
+  const proxy = d.by === 'cilium' ? "Cilium's kube-proxy replacement" : 'kube-proxy';
   switch (d.rule) {
     case 'cluster-ip-port':
       return `kube-proxy (nftables mode) rejects the packet: ${d.dst} is the ClusterIP of ${d.service.namespace}/${d.service.name}, which has no port ${d.port ?? '(none given)'} for it (cluster-ips-check; the client gets ICMP port unreachable)`;
     case 'reject':
-      return `kube-proxy rejects the packet: ${name} has no usable endpoint (the client gets ICMP port unreachable, or a TCP reset)`;
+      return `${proxy} rejects the packet: ${name} has no usable endpoint (the client gets ICMP port unreachable, or a TCP reset)`;
     case 'no-local-endpoints':
-      return `kube-proxy drops the packet: ${name} has Local traffic policy and no usable endpoint on this node`;
+      return `${proxy} drops the packet: ${name} has Local traffic policy and no usable endpoint on this node`;
     case 'source-range':
-      return `kube-proxy drops the packet: its source is outside ${name}'s loadBalancerSourceRanges`;
+      return `${proxy} drops the packet: its source is outside ${name}'s loadBalancerSourceRanges`;
   }
 }

@@ -35,3 +35,33 @@ test('with kube-proxy-replacement a trace to a ClusterIP says Cilium translates 
   // A trace that meets no Service says nothing of it.
   assert.equal(answer(true, 'client-b').notes.some((n: string) => n.includes('kube-proxy replacement')), false);
 });
+
+test("with kube-proxy-replacement a Service's REJECT is Cilium's, and kube-proxy's nftables check is not there to reject a port", () => {
+  const cluster = (kubeProxyReplacement: boolean) => {
+    const c = serviceCluster();
+    // No endpoint left: the Service rejects (Cilium answers a Service without backends as kube-proxy does, by default).
+    c.endpointSlices = [];
+    return { ...c, kubeProxy: { mode: 'nftables' as const }, serviceCIDRs: ['10.96.0.0/16'], cni: { plugin: 'cilium' as const, kubeProxyReplacement } };
+  };
+  const trace = (kubeProxyReplacement: boolean, port: number) =>
+    answerFlow(compileTopology(checkTopologyBody({ cluster: cluster(kubeProxyReplacement) }).spec), { name: 'kpr', revision: 1 }, {
+      from: 'client',
+      to: '10.96.0.10',
+      port,
+      protocol: 'tcp',
+    } as never) as Json;
+  const replaced = trace(true, 80);
+  assert.equal(replaced.disposition, 'REJECTED');
+  assert.match(replaced.summary, /Cilium's kube-proxy replacement rejects the packet: default\/web:http has no usable endpoint/);
+  assert.doesNotMatch(replaced.summary, /: kube-proxy rejects/);
+  const proxied = trace(false, 80);
+  assert.equal(proxied.disposition, 'REJECTED');
+  assert.match(proxied.summary, /: kube-proxy rejects the packet: default\/web:http has no usable endpoint/);
+  // Port 81 is no port of the ClusterIP: kube-proxy's nftables mode rejects it in cluster-ips-check; without kube-proxy
+  // no such rule exists and the packet is routed as any other (to the node's default route, out of the model).
+  assert.equal(trace(false, 81).disposition, 'REJECTED');
+  assert.match(trace(false, 81).summary, /cluster-ips-check/);
+  const unchecked = trace(true, 81);
+  assert.notEqual(unchecked.disposition, 'REJECTED');
+  assert.doesNotMatch(unchecked.summary, /cluster-ips-check/);
+});

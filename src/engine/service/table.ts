@@ -235,8 +235,9 @@ export class ServiceTable {
     this.clusterCIDRs = new PrefixList(config.clusterCIDRs);
     this.nodePortPrefixes = new PrefixList(config.nodePortAddresses === 'all' ? [] : config.nodePortAddresses);
     this.serviceCIDRs = (cluster.serviceCIDRs ?? []).map((s) => Prefix.parse(s));
-    this.hasClusterIPsCheck = config.mode === 'nftables';
     this.replacedBy = cluster.cni?.plugin === 'cilium' && cluster.cni.kubeProxyReplacement === true ? 'cilium' : undefined;
+    // Where Cilium replaces kube-proxy, no kube-proxy runs to install the nftables mode's check, whatever its config says.
+    this.hasClusterIPsCheck = config.mode === 'nftables' && this.replacedBy === undefined;
     this.podInterface = new Uint8Array(fabric.links.length);
     for (const link of fabric.links) {
       const master = link.master >= 0 ? fabric.links[link.master]!.name : undefined;

@@ -289,6 +289,7 @@ export function decode(fabric: Fabric, flow: Flow, r: readonly number[], service
               rule: SERVICE_RULES[code - SERVICE_REJECT]!,
               dst: top(packets).dst,
               port: top(packets).dstPort,
+              by: services!.replacedBy ?? 'kube-proxy',
             };
             break;
           case MARTIAN:

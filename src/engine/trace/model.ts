@@ -194,9 +194,10 @@ export type DropDetail =
   /**
    * kube-proxy's REJECT (no usable endpoint) or DROP (Local policy with none on the node; outside the source ranges); in
    * its nftables mode also the REJECT of a port a ClusterIP does not serve (`service` the Service at that address) and
-   * the DROP of an address of the service CIDR that no Service holds (no `service`). `dst` and `port`: the packet's.
+   * the DROP of an address of the service CIDR that no Service holds (no `service`). `dst` and `port`: the packet's; `by`:
+   * kube-proxy, or Cilium's kube-proxy replacement, whose BPF programs reject and drop by the same rules.
    */
-  | { readonly kind: 'service'; readonly service: ServiceRef | undefined; readonly rule: ServiceDropRule; readonly dst: Addr; readonly port: number | undefined };
+  | { readonly kind: 'service'; readonly service: ServiceRef | undefined; readonly rule: ServiceDropRule; readonly dst: Addr; readonly port: number | undefined; readonly by: 'kube-proxy' | 'cilium' };
 
 export type ServiceDropRule = 'reject' | 'no-local-endpoints' | 'source-range' | 'cluster-ip-port' | 'unallocated-cluster-ip';
 
