@@ -33,10 +33,13 @@ const USAGE = `usage: ${program} <command> [options]
       (a port alone means tcp)
   matrix                 which pods reach which  [--namespace NS] [--node NODE] [--revision R]
       [--port N] [--protocol icmp|tcp|udp|sctp] [--format text|json|csv|svg]
+      [--services]   (pods by Service ports: which pod reaches which Service on which port)
       (json: one object per pair, {from, to, disposition, …}; csv: the same columns)
   diff [<rev> [<rev>]]   what changed between two revisions (default: the newest and the one before)
       [--namespace NS] [--node NODE] [--format text|json]
-  import --kubectl       run kubectl get nodes,pods --all-namespaces -o json and upload it (creates or replaces)
+  import --kubectl       ask kubectl for what the import reads (nodes, pods, namespaces, Services, EndpointSlices,
+                         NetworkPolicies; kube-proxy's and the CNI's ConfigMaps, IPPools, AdminNetworkPolicies
+                         where the cluster has them) and upload it as one List (creates or replaces)
       [--context C] [--kubeconfig F] [--cni P] [--mode M] [--description D] [--format text|json]
   import FILE|-          upload a List that kubectl printed, from a file or stdin
   import --dumps FILE…   upload the lines of pathtrace dump of every node as one fabric (- or nothing: stdin)

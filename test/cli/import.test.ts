@@ -18,37 +18,92 @@ before(async () => {
 });
 after(() => s.close());
 
+// Answers each of the import's kubectl commands as a cluster with flannel, kube-proxy in nftables mode, one Service and
+// no Calico or AdminNetworkPolicy CRDs would; records every command line, one per line.
 const KUBECTL = `#!/bin/sh
-printf '%s\\n' "$@" > "$KUBECTL_ARGS"
+echo "$*" >> "$KUBECTL_ARGS"
 if [ -n "$KUBECTL_FAIL" ]; then echo "$KUBECTL_FAIL" >&2; exit 1; fi
-exec cat "$KUBECTL_LIST"
+case "$*" in
+  *nodes,pods,*) exec cat "$KUBECTL_LIST" ;;
+  *configmap/kube-proxy*) exec cat "$KUBECTL_KUBE_SYSTEM" ;;
+  *kube-flannel*) exit 0 ;;
+  *ippools*) echo 'error: the server doesn'"'"'t have a resource type "ippools"' >&2; exit 1 ;;
+  *adminnetworkpolicies*) echo '{"apiVersion": "v1", "items": [], "kind": "List", "metadata": {"resourceVersion": ""}}' ;;
+esac
 `;
 
-test('import --kubectl runs kubectl get nodes,pods for every namespace, with --context, and uploads the List', async () => {
+/** The flannel List with a Service of two endpoints (web's pods), as the first command prints it. */
+function withService(dir: string): string {
+  const list = JSON.parse(readFileSync(FLANNEL, 'utf8')) as { items: object[] };
+  list.items.push(
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.80', clusterIPs: ['10.96.0.80'], ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'web-x1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['10.244.1.5'], conditions: { ready: true }, nodeName: 'worker-1' },
+        { addresses: ['10.244.2.7'], conditions: { ready: true }, nodeName: 'worker-2' },
+      ],
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    },
+  );
+  const file = join(dir, 'list.json');
+  writeFileSync(file, JSON.stringify(list, null, 4));
+  return file;
+}
+
+const KUBE_SYSTEM = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'kube-proxy', namespace: 'kube-system' },
+  data: { 'config.conf': 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\nclusterCIDR: 10.244.0.0/16\n' },
+};
+
+test('import --kubectl asks kubectl for every object the import reads, with --context, and uploads them as one List', async () => {
   const bin = fakeBin({ kubectl: KUBECTL });
   try {
     const argsFile = join(bin.dir, 'args');
-    const env = { PATH: `${bin.dir}:${process.env.PATH}`, PATHTRACE_URL: s.url, KUBECTL_ARGS: argsFile, KUBECTL_LIST: FLANNEL };
+    const kubeSystem = join(bin.dir, 'kube-system.json');
+    writeFileSync(kubeSystem, JSON.stringify(KUBE_SYSTEM, null, 4));
+    const env = { PATH: `${bin.dir}:${process.env.PATH}`, PATHTRACE_URL: s.url, KUBECTL_ARGS: argsFile, KUBECTL_LIST: withService(bin.dir), KUBECTL_KUBE_SYSTEM: kubeSystem };
     let r = await pathtrace(['import', '--kubectl', '--context', 'prod-admin', '-t', 'prod'], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n'), ['--context', 'prod-admin', 'get', 'nodes,pods', '--all-namespaces', '-o', 'json']);
-    // The import's answer, for a person; piped, no progress on stderr.
+    assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n'), [
+      '--context prod-admin get nodes,pods,namespaces,services,endpointslices,networkpolicies --all-namespaces -o json',
+      '--context prod-admin get -n kube-system configmap/kube-proxy configmap/ip-masq-agent configmap/cilium-config configmap/kube-flannel-cfg daemonset/aws-node --ignore-not-found -o json',
+      '--context prod-admin get -n kube-flannel configmap/kube-flannel-cfg --ignore-not-found -o json',
+      '--context prod-admin get ippools.crd.projectcalico.org -o json',
+      '--context prod-admin get adminnetworkpolicies,baselineadminnetworkpolicies -o json',
+    ]);
+    // The import's answer, for a person; piped, no progress on stderr, only what kubectl could not give.
     assert.match(r.stdout, /^✓ prod revision 1\n {2}3 nodes, 17 pods; left out: .*pending 1.*terminated 1/);
     assert.match(r.stdout, /\n {2}data path: flannel host-gw \(.*flannel\.alpha\.coreos\.com\/backend-type.*\)\n/);
-    assert.equal(r.stderr, '');
+    assert.equal(r.stderr, `left out Calico's IPPools (natOutgoing defaults kept): kubectl --context prod-admin get ippools.crd.projectcalico.org -o json failed: error: the server doesn't have a resource type "ippools"\n`);
     const stored = (await s.app.inject('/v1/topologies/prod')).json();
     assert.equal(stored.cluster.nodes.length, 3);
+    // The Service and kube-proxy's mode came with it: a trace to the ClusterIP is DNATed by the nftables mode's rules.
+    assert.equal(stored.cluster.services.length, 1);
+    assert.equal(stored.cluster.kubeProxy.mode, 'nftables');
+    const trace = (await s.app.inject('/v1/topologies/prod/trace?from=default/cache-6b8f9d7c4d-c5rnf&to=svc/default/web&port=80')).json();
+    assert.equal(trace.disposition, 'DELIVERED', JSON.stringify(trace.summary));
+    const dnat = trace.hops.flatMap((h: { steps: { type: string; mode?: string }[] }) => h.steps).find((step: { type: string }) => step.type === 'DNAT');
+    assert.equal(dnat.mode, 'nftables');
 
     // Again: the same name is replaced, as a new revision.
+    writeFileSync(argsFile, '');
     r = await pathtrace(['import', '--kubectl', '-t', 'prod', '--format', 'json'], env);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).revision, 2);
-    assert.deepEqual(readFileSync(argsFile, 'utf8').trim().split('\n'), ['get', 'nodes,pods', '--all-namespaces', '-o', 'json']);
+    assert.equal(readFileSync(argsFile, 'utf8').trim().split('\n')[0], 'get nodes,pods,namespaces,services,endpointslices,networkpolicies --all-namespaces -o json');
 
-    // What kubectl says when it fails is passed on, with exit code 3.
+    // What kubectl says when its first command fails is passed on, with exit code 3, and nothing else is asked.
+    writeFileSync(argsFile, '');
     r = await pathtrace(['import', '--kubectl', '--context', 'nope', '-t', 'prod'], { ...env, KUBECTL_FAIL: 'error: context "nope" does not exist' });
     assert.equal(r.code, 3);
-    assert.match(r.stderr, /kubectl --context nope get nodes,pods --all-namespaces -o json failed: error: context "nope" does not exist/);
+    assert.match(r.stderr, /kubectl --context nope get nodes,pods,namespaces,services,endpointslices,networkpolicies --all-namespaces -o json failed: error: context "nope" does not exist/);
+    assert.equal(readFileSync(argsFile, 'utf8').trim().split('\n').length, 1);
   } finally {
     bin.remove();
   }
@@ -82,13 +137,17 @@ test('a List larger than the service takes is its 413, not a broken connection',
 test('on a terminal, import shows its progress and colour; NO_COLOR turns the colour off', async () => {
   const bin = fakeBin({ kubectl: KUBECTL });
   try {
-    const env = { PATH: `${bin.dir}:${process.env.PATH}`, PATHTRACE_URL: s.url, KUBECTL_ARGS: join(bin.dir, 'args'), KUBECTL_LIST: FLANNEL, TERM: 'xterm' };
+    const kubeSystem = join(bin.dir, 'kube-system.json');
+    writeFileSync(kubeSystem, JSON.stringify(KUBE_SYSTEM));
+    const env = { PATH: `${bin.dir}:${process.env.PATH}`, PATHTRACE_URL: s.url, KUBECTL_ARGS: join(bin.dir, 'args'), KUBECTL_LIST: FLANNEL, KUBECTL_KUBE_SYSTEM: kubeSystem, TERM: 'xterm' };
     // script(1) gives the CLI a pseudo-terminal for stdout and stderr.
     const onTty = (extra: Record<string, string>) =>
       runProgram('script', ['-qec', `${process.execPath} ${CLI} import --kubectl -t tty`, '/dev/null'], { ...env, ...extra });
     let r = await onTty({});
     assert.equal(r.code, 0, r.stdout);
-    assert.match(r.stdout, /running kubectl get nodes,pods --all-namespaces -o json/);
+    assert.match(r.stdout, /running kubectl get nodes,pods,namespaces,services,endpointslices,networkpolicies --all-namespaces -o json/);
+    // What kubectl could not give stays on its own line, the progress going on below it.
+    assert.match(r.stdout, /\r\x1b\[2Kleft out Calico's IPPools \(natOutgoing defaults kept\): kubectl get ippools\.crd\.projectcalico\.org -o json failed: error: the server doesn't have a resource type "ippools"\r?\n[^]*running kubectl get adminnetworkpolicies/);
     assert.match(r.stdout, /uploading|importing/);
     assert.match(r.stdout, /\x1b\[32m✓\x1b\[0m tty revision 1/);
     r = await onTty({ NO_COLOR: '1' });

@@ -165,6 +165,24 @@ test('matrix draws 450 pods as text (the letters; one row per pair would pass th
   assert.match(r.stdout, /counts: DELIVERED 202050\n$/);
 });
 
+test('matrix --services draws pods by Service ports, numbers the columns and names them; json is the service\'s rows', async () => {
+  await s.app.inject({ method: 'PUT', url: '/v1/topologies/services', payload: example('services') });
+  const r = await pathtrace(['matrix', '-t', 'services', '--services'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const letters = (await s.app.inject('/v1/topologies/services/reachability?to=services')).json();
+  const lines = r.stdout.split('\n');
+  assert.equal(lines[0], `services, revision 1: 4 pods × ${letters.services.length} Service ports, ${letters.pairs} pairs`);
+  // One row per pod with a letter per Service port, the service's letters as they are (D and R share their meaning).
+  letters.endpoints.forEach((p: { name: string }, i: number) => assert.match(lines[2 + i]!, new RegExp(`^${i + 1}  [A-Z]{${letters.services.length}}  ${p.name} `)));
+  assert.equal(lines[2 + 4], 'columns:');
+  assert.equal(lines[3 + 4], '  1  svc/kube-system/kube-dns port 53 (dns)/UDP at 10.96.0.10');
+  assert.equal(lines[5 + 4], '  3  svc/default/web port 80 (http)/TCP at 10.96.100.1');
+  assert.doesNotMatch(r.stdout, /- itself/);
+  const rows = JSON.parse((await pathtrace(['matrix', '-t', 'services', '--services', '--format', 'json'], env)).stdout) as { from: string; service: string; port: number; disposition: string }[];
+  assert.deepEqual(rows, (await s.app.inject('/v1/topologies/services/reachability?to=services&format=rows')).json());
+  assert.ok(rows.some((row) => row.service === 'kube-system/kube-dns' && row.port === 53 && row.disposition === 'DELIVERED'));
+});
+
 test('matrix numbers its columns downwards past nine pods', async () => {
   const many = example('two-nodes');
   many.cluster!.pods = Array.from({ length: 12 }, (_, i) => ({ namespace: 'default', name: `p${i + 1}`, nodeName: 'node-a', podIPs: [{ ip: `10.1.1.${i + 2}` }] }));

@@ -10,6 +10,7 @@ import { LEGEND } from '../../answer/legend.js';
 import { Client } from './client.js';
 import { dumpNode, type Exec } from './dump.js';
 import { CommandError, UsageError } from './errors.js';
+import { kubectlList } from './kubectl.js';
 import { dispositionColour, megabytes, progressOn, styleFor, type Style } from './terminal.js';
 
 /** Exit codes of `pathtrace trace` by disposition; 0 for a packet that arrives or leaves the network as it should. */
@@ -135,6 +136,8 @@ export async function trace(ctx: Context, args: string[]): Promise<number> {
 interface MatrixLetters {
   topology: { name: string; revision: number };
   endpoints: { name: string; node: string | null; address: string }[];
+  /** With to=services, the columns: one per Service port. */
+  services?: { name: string; port: number; portName?: string; protocol: string; address: string }[];
   legend: Record<string, string>;
   rows: string[];
   pairs: number;
@@ -162,8 +165,12 @@ const UNKNOWN_LETTER = '*';
 export function renderMatrix(m: MatrixLetters, style: Style): string {
   const pods = m.endpoints;
   const n = pods.length;
+  const services = m.services;
+  // Pod to pod, or pods by Service ports (one column per port).
+  const columns = services?.length ?? n;
   const where = `${m.topology.name}, revision ${m.topology.revision}`;
-  if (n < 2) return `${where}: fewer than two pods, no pairs\n`;
+  if (services === undefined && n < 2) return `${where}: fewer than two pods, no pairs\n`;
+  if (services !== undefined && (n === 0 || columns === 0)) return `${where}: ${n} pods, ${columns} Service ports, nothing to trace\n`;
   // The service's letter -> this CLI's (its colours); the counts are by disposition.
   const mine = new Map<string, string>([['-', '-'], ['?', '?']]);
   for (const [letter, d] of Object.entries(m.legend)) mine.set(letter, LETTER_OF.get(d) ?? UNKNOWN_LETTER);
@@ -175,11 +182,12 @@ export function renderMatrix(m: MatrixLetters, style: Style): string {
     return d === undefined ? style('dim', letter) : style(dispositionColour(d), letter);
   };
   const width = String(n).length;
-  const lines = [`${where}: ${n} pods, ${m.pairs} pairs`, ...columnHeads(n, width + 2)];
+  const head = services === undefined ? `${n} pods, ${m.pairs} pairs` : `${n} pods × ${columns} Service ports, ${m.pairs} pairs`;
+  const lines = [`${where}: ${head}`, ...columnHeads(columns, width + 2)];
   for (let i = 0; i < n; i++) {
     const row = m.rows[i] ?? '';
     let cells = '';
-    for (let j = 0; j < n; j++) {
+    for (let j = 0; j < columns; j++) {
       const theirs = row[j] ?? '?';
       const letter = mine.get(theirs) ?? UNKNOWN_LETTER;
       if (letter === UNKNOWN_LETTER) unknown = true;
@@ -191,10 +199,16 @@ export function renderMatrix(m: MatrixLetters, style: Style): string {
     const p = pods[i]!;
     lines.push(`${String(i + 1).padStart(width)}  ${cells}  ${p.name} (${p.address}${p.node ? ` on ${p.node}` : ''})`);
   }
+  if (services !== undefined) {
+    // The columns, numbered as above: what `trace FROM svc/NS/NAME --port PORT` asks.
+    const cw = String(columns).length;
+    lines.push('columns:');
+    services.forEach((c, j) => lines.push(`${String(j + 1).padStart(cw + 2)}  ${c.name} port ${c.port}${c.portName ? ` (${c.portName})` : ''}/${c.protocol} at ${c.address}`));
+  }
   const legend = Object.entries(LEGEND)
     .filter(([, d]) => counts.has(d))
     .map(([letter, d]) => `${colour(letter)} ${d}`);
-  legend.push(`${style('dim', '-')} itself`);
+  if (services === undefined) legend.push(`${style('dim', '-')} itself`);
   if (unknown) legend.push(`${style('dim', UNKNOWN_LETTER)} a disposition this version does not know (see --format json)`);
   if (noFamily) legend.push(`${style('dim', '?')} no common address family`);
   lines.push(`legend: ${legend.join(', ')}`);
@@ -210,6 +224,7 @@ export async function matrix(ctx: Context, args: string[]): Promise<number> {
     protocol: { type: 'string' },
     port: { type: 'string', short: 'p' },
     format: { type: 'string' },
+    services: { type: 'boolean' },
   });
   if (positionals.length > 0) throw new UsageError(`matrix takes no arguments; got ${positionals.join(' ')}`);
   const format = oneOf(values.format, '--format', ['text', 'json', 'csv', 'svg']) ?? 'text';
@@ -222,6 +237,7 @@ export async function matrix(ctx: Context, args: string[]): Promise<number> {
     // As for trace: a port alone asks for TCP.
     protocol: oneOf(values.protocol, '--protocol', ['icmp', 'tcp', 'udp', 'sctp']) ?? (port !== undefined ? 'tcp' : undefined),
     port,
+    to: values.services ? 'services' : undefined,
     // A script gets one object per pair (or CSV): it reads the outcome of a pair by name, not by a letter in a string.
     // The text is drawn from the letters, which stay within the service's answer limit for thousands of pods.
     format: format === 'json' ? 'rows' : format === 'text' ? 'json' : format,
@@ -364,11 +380,8 @@ export async function importCommand(ctx: Context, args: string[]): Promise<numbe
       if (!values.kubectl && (values.context || values.kubeconfig)) throw new UsageError('--context and --kubeconfig go with --kubectl');
       let text: string;
       if (values.kubectl) {
-        // The objects the import reads: nodes (addresses, podCIDRs, CNI annotations) and pods of every namespace
-        // (the CNI agents in kube-system tell the data path).
-        const argv = ['kubectl', ...(values.kubeconfig ? ['--kubeconfig', values.kubeconfig] : []), ...(values.context ? ['--context', values.context] : []), 'get', 'nodes,pods', '--all-namespaces', '-o', 'json'];
-        progress.step(`running ${argv.join(' ')}`);
-        text = await run(argv);
+        const prefix = ['kubectl', ...(values.kubeconfig ? ['--kubeconfig', values.kubeconfig] : []), ...(values.context ? ['--context', values.context] : [])];
+        text = await kubectlList(run, prefix, progress);
       } else {
         text = positionals[0] === '-' ? await readStdin() : await readFile(positionals[0]!, 'utf8');
       }

@@ -28,6 +28,8 @@ const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '
 export interface Progress {
   /** What is being done now ("running kubectl", "uploading 12.0 of 45.1 MB"). */
   step(text: string): void;
+  /** A line that stays (on a terminal above the progress line, which goes on below it; in a pipe the line alone). */
+  say(line: string): void;
   /** Ends the progress line (once; later calls do nothing): the line is erased, so that what follows starts clean. */
   done(): void;
 }
@@ -37,7 +39,7 @@ export interface Progress {
  * file gets nothing (the final answer is printed either way).
  */
 export function progressOn(stream: Stream): Progress {
-  if (stream.isTTY !== true) return { step() {}, done() {} };
+  if (stream.isTTY !== true) return { step() {}, say: (line) => stream.write(`${line}\n`), done() {} };
   let text = '';
   let frame = 0;
   let since = Date.now();
@@ -53,6 +55,10 @@ export function progressOn(stream: Stream): Progress {
       if (next.replace(/[\d.]+/g, '') !== text.replace(/[\d.]+/g, '')) since = Date.now();
       text = next;
       draw();
+    },
+    say(line) {
+      stream.write(`\r\x1b[2K${line}\n`);
+      if (!ended) draw();
     },
     done() {
       if (ended) return;
