@@ -132,8 +132,14 @@ function templateOf(write: (text: string) => string, text: string, fresh: string
   return fill(t, text) === fresh ? t : undefined;
 }
 
-/** Slots of the table of kept steps and templates per compiled revision (a power of two). */
-const KEPT_BITS = 18;
+/**
+ * Slots of the table of kept steps and templates per compiled revision, a power of two by its size: 2^18 for a cluster
+ * of thousands of nodes, and for a small one (a what-if's, compiled per request) a table it can fill: the largest is
+ * 800,000 elements, 3 MB to keep and ~30 ms to make, which every what-if request paid when all were made that size.
+ */
+const MAX_KEPT_BITS = 18;
+const MIN_KEPT_BITS = 10;
+export const keptBits = (netns: number) => Math.min(MAX_KEPT_BITS, Math.max(MIN_KEPT_BITS, Math.ceil(Math.log2(netns * 16))));
 
 /** The largest tag a slot holds: a kind and a key below it are a small integer, which V8 keeps in the array itself. */
 const MAX_TAG = 2 ** 30;
@@ -141,7 +147,7 @@ const MAX_TAG = 2 ** 30;
 /**
  * The steps and sentence templates of one compiled revision, per the fabric object they are about (a route, a link, a
  * gateway's address) and a number that says the rest (a netns, a next hop, the other links named). A direct-mapped table
- * of 2^KEPT_BITS slots in sets of two: a lookup is array reads and comparisons rather than a hash map's probe, and the
+ * of 2^keptBits slots in sets of two: a lookup is array reads and comparisons rather than a hash map's probe, and the
  * table's size bounds it on a cluster of 5,000 nodes whose every pair of nodes has its own route step; of three entries
  * that meet in a set, the oldest is dropped (a table of single slots lost one answer's kept steps in eight). A slot is
  * three neighbouring elements of one array (tag, owner, value), so that a lookup reads one cache line: an answer's
@@ -149,12 +155,20 @@ const MAX_TAG = 2 ** 30;
  * as the revision is (a WeakMap on its fabric).
  */
 class Kept {
-  private readonly slots: unknown[] = new Array<unknown>(3 << KEPT_BITS).fill(undefined);
+  private readonly slots: unknown[];
+  /** Shifts a 32-bit hash down to a slot number. */
+  private readonly shift: number;
+
+  constructor(netns: number) {
+    const bits = keptBits(netns);
+    this.slots = new Array<unknown>(3 << bits).fill(undefined);
+    this.shift = 32 - bits;
+  }
 
   /** `hash` spreads the entries over the slots: any number made of what tells them apart. */
   get<T>(kind: number, owner: object, key: number, hash: number): T | undefined {
     const tag = key * 4 + kind;
-    const i = (mix(hash, key) & ~1) * 3;
+    const i = (mix(hash, key, this.shift) & ~1) * 3;
     const { slots } = this;
     if (slots[i] === tag && slots[i + 1] === owner) return slots[i + 2] as T;
     return slots[i + 3] === tag && slots[i + 4] === owner ? (slots[i + 5] as T) : undefined;
@@ -165,7 +179,7 @@ class Kept {
     const tag = key * 4 + kind;
     // A key too large for a small integer is not kept: it would be stored as a number object of its own.
     if (!(Math.abs(tag) < MAX_TAG)) return value;
-    const i = (mix(hash, key) & ~1) * 3;
+    const i = (mix(hash, key, this.shift) & ~1) * 3;
     const { slots } = this;
     slots[i + 3] = slots[i];
     slots[i + 4] = slots[i + 1];
@@ -179,8 +193,8 @@ class Kept {
 
 const addrHash = (a: Addr) => a.w0 ^ a.w3;
 
-function mix(a: number, b: number): number {
-  return Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) >>> (32 - KEPT_BITS);
+function mix(a: number, b: number, shift: number): number {
+  return Math.imul(a ^ Math.imul(b, 0x9e3779b1), 0x85ebca6b) >>> shift;
 }
 
 /** The kinds of entry in Kept. A ROUTE step's candidates and sentence template, per route, netns, next hop, outer or not. */
@@ -202,7 +216,7 @@ const keptByFabric = new WeakMap<Fabric, Kept>();
 
 function keptFor(fabric: Fabric): Kept {
   let kept = keptByFabric.get(fabric);
-  if (kept === undefined) keptByFabric.set(fabric, (kept = new Kept()));
+  if (kept === undefined) keptByFabric.set(fabric, (kept = new Kept(fabric.netns.length)));
   return kept;
 }
 

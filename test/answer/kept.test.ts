@@ -9,6 +9,7 @@ import { answerFlow, traceFlow } from '../../src/answer/flow.js';
 import { compileTopology, type CompiledTopology } from '../../src/engine/topology.js';
 import { checkTopologyBody } from '../../src/import/body.js';
 import { DETAILS } from '../../src/answer/schema.js';
+import { keptBits } from '../../src/answer/explain.js';
 import { traceAnswer, type AnswerOptions, type FlowRequest } from '../../src/answer/trace-answer.js';
 import type { TraceAnswer } from '../../src/answer/schema.js';
 import { MAX_PATHS } from '../../src/engine/trace.js';
@@ -176,4 +177,13 @@ test('a JSON answer written from the hops\' kept text is the answer object seria
     }
   }
   assert.ok(spliced > 1000, `${spliced} one-path answers written from kept text`);
+});
+
+test('the table of kept steps is sized by the revision: a small topology (a what-if\'s, compiled per request) does not make the large cluster\'s', () => {
+  // 2^18 slots for 5,000 nodes and 150,000 pods; a two-node cluster's table is 256 times smaller (making the large one
+  // took ~30 ms, which every what-if request paid).
+  assert.equal(keptBits(155_000), 18);
+  assert.equal(keptBits(1_550), 15);
+  assert.equal(keptBits(8), 10);
+  assert.ok(keptBits(compile(JSON.parse(readFileSync(new URL('two-nodes.json', examples), 'utf8'))).fabric.netns.length) <= 10);
 });
