@@ -1,3 +1,4 @@
+// @serial: /readyz must answer within 500 ms of SIGTERM; startup within its budget (test/run.sh runs this file alone).
 // The service as a user starts it: `npm start` on the embedded default, no database server.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

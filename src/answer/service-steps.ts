@@ -24,6 +24,18 @@ export const AnswerService = Type.Object(
     nodePort: Type.Optional(Type.Integer()),
     internalTrafficPolicy: Policy,
     externalTrafficPolicy: Policy,
+    sessionAffinity: Type.Optional(
+      Type.Object(
+        { type: Type.Literal('ClientIP'), timeoutSeconds: Type.Integer() },
+        {
+          additionalProperties: false,
+          description:
+            'sessionAffinity ClientIP: kube-proxy sends a client to the endpoint it sent it to last (while that one is a ' +
+            'candidate) until `timeoutSeconds` after its last packet. Every candidate is still traced: any may be the first. ' +
+            'Absent for None.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -181,6 +193,7 @@ export function serviceJson(s: ServiceRef) {
     ...(s.nodePort !== undefined ? { nodePort: s.nodePort } : {}),
     internalTrafficPolicy: s.internalTrafficPolicy,
     externalTrafficPolicy: s.externalTrafficPolicy,
+    ...(s.affinitySeconds !== undefined ? { sessionAffinity: { type: 'ClientIP' as const, timeoutSeconds: s.affinitySeconds } } : {}),
   };
 }
 
@@ -249,9 +262,14 @@ function dnatText(step: EngineDnat, nsName: string): string {
                 : 'every usable endpoint in the cluster';
       const fallback = step.counts.byEligibility['serving-terminating'] ? ' (no endpoint is ready, so the serving terminating ones)' : '';
       const chosen = step.endpoint !== undefined ? step.candidates[step.endpoint]! : undefined;
+      // Affinity decides which endpoint a client's later connections take, not which it may take first: every one is traced.
+      const affinity =
+        s.affinitySeconds !== undefined && usable > 1
+          ? `; sessionAffinity ClientIP: ${proxy} keeps sending this client to the endpoint it took first, for ${s.affinitySeconds} s after its last packet`
+          : '';
       return (
         `${met}: ${proxy} in ${nsName} DNATs it to one of ${usable} endpoint${usable === 1 ? '' : 's'}${fallback}${others(step)} ` +
-        `(${why}); this path takes ${chosen ? endpointText(chosen) : 'none'}`
+        `(${why}); this path takes ${chosen ? endpointText(chosen) : 'none'}${affinity}`
       );
     }
   }

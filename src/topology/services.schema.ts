@@ -48,6 +48,20 @@ export const Service = Open(
       healthCheckNodePort: Type.Optional(
         Type.Integer({ minimum: 1, maximum: 65535, description: "Answered by kube-proxy itself on every node (externalTrafficPolicy Local)." }),
       ),
+      sessionAffinity: Type.Optional(
+        Type.Union([Type.Literal('None'), Type.Literal('ClientIP')], {
+          description: 'ClientIP: kube-proxy sends a client to the endpoint it sent it to last, while that one is a candidate (the answer says so).',
+        }),
+      ),
+      sessionAffinityConfig: Type.Optional(
+        Open({
+          clientIP: Type.Optional(
+            Open({
+              timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, description: 'How long the affinity lasts after a client\'s last packet; default 10800 (3 hours).' })),
+            }),
+          ),
+        }),
+      ),
     }),
     status: Type.Optional(
       Open({

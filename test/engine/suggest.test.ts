@@ -1,3 +1,4 @@
+// @serial: suggestions are judged against their time budget (test/run.sh runs this file alone).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -1,3 +1,4 @@
+// @serial: measures health checks' latency while the heaviest requests run (test/run.sh runs this file alone).
 // The main thread stays free while the heaviest requests run: /healthz answers within 100 ms while two 15 MB revisions
 // are written, while a 5,000-pod matrix, a diff of two 150,000-pod revisions and a 10,000-flow batch are being answered,
 // while a 45 MB kubectl List is imported and a 2 MB what-if is traced, and while a restarted service reads a 15 MB

@@ -1,3 +1,4 @@
+// @serial: a request past its deadline, and the time it took to be stopped (test/run.sh runs this file alone).
 // The worker threads that compile and trace, through HTTP: a write is compiled before it is acknowledged, a name deleted
 // and created again is never answered from the old incarnation, a deleted topology is let go, a request past its
 // deadline is stopped and answered 503 (and the service goes on), and what cannot wait is refused with Retry-After.

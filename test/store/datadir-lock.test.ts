@@ -1,3 +1,4 @@
+// @serial: a dead holder's lock is judged by how soon it is taken over (test/run.sh runs this file alone).
 // The embedded data folder belongs to one process at a time, also across PID namespaces (containers sharing a volume,
 // where every process is pid 1) and hosts: a lease the holder keeps fresh.
 import { test } from 'node:test';

@@ -19,6 +19,8 @@ export interface ServiceRef {
   readonly family: Family;
   readonly internalTrafficPolicy: 'Cluster' | 'Local';
   readonly externalTrafficPolicy: 'Cluster' | 'Local';
+  /** sessionAffinity ClientIP's timeout in seconds; undefined for None. */
+  readonly affinitySeconds: number | undefined;
 }
 
 export type Eligibility =
@@ -97,6 +99,7 @@ export function serviceRef(t: ServiceTable, sp: number): ServiceRef {
     family: t.spFamily[sp] as Family,
     internalTrafficPolicy: flags & 1 ? 'Local' : 'Cluster',
     externalTrafficPolicy: flags & 2 ? 'Local' : 'Cluster',
+    affinitySeconds: svc.affinitySeconds > 0 ? svc.affinitySeconds : undefined,
   };
 }
 

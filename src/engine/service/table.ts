@@ -42,7 +42,12 @@ export interface ServiceInfo {
   /** Per family, as the Service lists them. */
   readonly clusterIPs: readonly Addr[];
   readonly loadBalancerIPs: readonly Addr[];
+  /** sessionAffinity ClientIP: how long (s) a client keeps its endpoint after its last packet; 0 for None. */
+  readonly affinitySeconds: number;
 }
+
+/** kube-proxy's default sessionAffinityConfig.clientIP.timeoutSeconds (v1.DefaultClientIPServiceAffinitySeconds). */
+export const DEFAULT_AFFINITY_SECONDS = 10_800;
 
 export function protocolCode(p: string | undefined): number {
   switch (p) {
@@ -282,7 +287,8 @@ export class ServiceTable {
         .filter((i) => i.ip !== undefined && (i.ipMode ?? 'VIP') === 'VIP')
         .map((i) => Addr.parse(i.ip!));
       const service = this.services.length;
-      this.services.push({ namespace, name: svc.metadata.name, type, clusterIPs, loadBalancerIPs: lbIPs });
+      const affinitySeconds = spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_SECONDS) : 0;
+      this.services.push({ namespace, name: svc.metadata.name, type, clusterIPs, loadBalancerIPs: lbIPs, affinitySeconds });
       if (type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' && spec.healthCheckNodePort !== undefined) {
         this.healthCheckNodePorts.set(spec.healthCheckNodePort, service);
       }

@@ -1,3 +1,4 @@
+// @serial: a batch that stops early is judged by how soon it stopped (test/run.sh runs this file alone).
 // What an answer costs is bounded and visible: a flow split into many ECMP paths lists a few of them and counts them all,
 // `detail` leaves out what a client does not read, and a batch that would answer more than MAX_ANSWER_BYTES stops early
 // with a 422 that says how to ask for less, instead of running out of memory (or string length) after tracing every flow.

@@ -1,3 +1,4 @@
+// @serial: a refused diff is judged by how soon it was refused (test/run.sh runs this file alone).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestApp, type TestApp } from '../../helpers/app.js';

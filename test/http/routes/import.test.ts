@@ -1,3 +1,4 @@
+// @serial: a 500-node import is judged by how long it took (test/run.sh runs this file alone).
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

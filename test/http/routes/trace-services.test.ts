@@ -174,3 +174,31 @@ test('src=127.0.0.1: a node to its own localhost NodePort is short-circuited and
   assert.equal(notOwn.statusCode, 400);
   assert.equal(notOwn.json().errors[0].parameter, 'src');
 });
+
+test('sessionAffinity ClientIP is in the Service of the DNAT step and its sentence; every endpoint is still traced', async () => {
+  const doc = example('services');
+  const dns = doc.cluster!.services!.find((s) => s.metadata.name === 'kube-dns')!;
+  dns.spec.sessionAffinity = 'ClientIP';
+  const put = await t.app.inject({ method: 'PUT', url: '/v1/topologies/affinity', payload: { cluster: doc.cluster } });
+  assert.equal(put.statusCode, 201, put.body);
+  const trace = async (query: string) => (await t.app.inject(`/v1/topologies/affinity/trace?${query}`)).json();
+  let a = await trace('from=pod-a1&to=svc/kube-system/kube-dns&port=dns');
+  assert.equal(a.pathCount, 2);
+  let dnat = steps(a).find((s) => s.type === 'DNAT')!;
+  assert.deepEqual(dnat.service.sessionAffinity, { type: 'ClientIP', timeoutSeconds: 10800 });
+  assert.match(dnat.explanation, /; sessionAffinity ClientIP: kube-proxy keeps sending this client to the endpoint it took first, for 10800 s after its last packet$/);
+  // A Service without it says nothing of it.
+  const plain = steps(await trace('from=pod-a1&to=svc/default/web&port=http')).find((s) => s.type === 'DNAT')!;
+  assert.equal(plain.service.sessionAffinity, undefined);
+  assert.doesNotMatch(plain.explanation, /sessionAffinity/);
+  // The timeout as configured; a value Kubernetes refuses is a 400 with its pointer.
+  dns.spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 60 } };
+  assert.equal((await t.app.inject({ method: 'PUT', url: '/v1/topologies/affinity', payload: { cluster: doc.cluster } })).statusCode, 200);
+  a = await trace('from=pod-a1&to=svc/kube-system/kube-dns&port=dns');
+  dnat = steps(a).find((s) => s.type === 'DNAT')!;
+  assert.deepEqual(dnat.service.sessionAffinity, { type: 'ClientIP', timeoutSeconds: 60 });
+  dns.spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 86401 } };
+  const refused = await t.app.inject({ method: 'PUT', url: '/v1/topologies/affinity', payload: { cluster: doc.cluster } });
+  assert.equal(refused.statusCode, 400);
+  assert.ok(refused.json().errors.some((e: Json) => /\/sessionAffinityConfig\/clientIP\/timeoutSeconds$/.test(e.pointer)), refused.body);
+});
