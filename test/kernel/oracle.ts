@@ -3,6 +3,7 @@
 // takes for a TCP flow; for pairs the engine delivers both ways, ping.
 import type { Trace, Path, Hop } from '../../src/engine/trace.js';
 import type { Realised } from './realise.js';
+import { execFile } from 'node:child_process';
 import { sh } from './realise.js';
 import { ecmpLookups, kernelNexthop, type FlowKeys } from '../../src/engine/multipath.js';
 
@@ -30,20 +31,58 @@ function routeGet(ns: string, family: 4 | 6, dst: string, src: string | undefine
   let answer = answers.get(key);
   if (answer === undefined) {
     if (answers.size > 200_000) answers.clear();
-    answers.set(key, (answer = askKernel(ns, family, dst, src, iif)));
+    answers.set(key, (answer = askKernel(ns, `route get ${dst}${src ? ` from ${src}` : ''}${iif ? ` iif ${iif}` : ''}`)));
   }
   return answer;
 }
 
-async function askKernel(ns: string, family: 4 | 6, dst: string, src: string | undefined, iif: string | undefined): Promise<KernelRoute | { error: string }> {
-  const args = [`-${family}`, '-n', ns, '-j', 'route', 'get', dst, ...(src ? ['from', src] : []), ...(iif ? ['iif', iif] : [])];
-  try {
-    const out = JSON.parse(await sh('ip', args)) as KernelRoute[];
-    return out[0] ?? { error: 'empty answer' };
-  } catch (err) {
-    const m = /RTNETLINK answers: ([^\n]+)|Error: ([^\n]+)/.exec((err as Error).message);
-    return { error: (m?.[1] ?? m?.[2] ?? (err as Error).message).trim() };
+/**
+ * The questions asked of one namespace in the same turn of the event loop, answered by one `ip -batch` process: a
+ * process per question (fork and exec, ~8 ms of CPU each here) was most of the suite's time. The callers ask
+ * concurrently (conformance.test.ts checks many paths at once), so that a turn holds many questions.
+ */
+const queued = new Map<string, { line: string; resolve: (answer: KernelRoute | { error: string }) => void }[]>();
+
+function askKernel(ns: string, line: string): Promise<KernelRoute | { error: string }> {
+  return new Promise((resolve) => {
+    let q = queued.get(ns);
+    if (q === undefined) {
+      queued.set(ns, (q = []));
+      setImmediate(() => void flush(ns));
+    }
+    q.push({ line, resolve });
+  });
+}
+
+async function flush(ns: string): Promise<void> {
+  const q = queued.get(ns)!;
+  queued.delete(ns);
+  // -force goes on past a failed command; it prints the kernel's error and `Command failed -:<line>` on stderr, and each
+  // answered command's JSON on a line of stdout, in order.
+  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    const child = execFile('ip', ['-n', ns, '-j', '-force', '-batch', '-'], { maxBuffer: 64 << 20 }, (_err, out, err) => resolve({ stdout: out, stderr: err }));
+    child.stdin!.end(`${q.map((x) => x.line).join('\n')}\n`);
+  });
+  const failed = new Map<number, string>();
+  let said = '';
+  for (const text of stderr.split('\n')) {
+    const at = /^Command failed -:(\d+)$/.exec(text);
+    if (at) failed.set(Number(at[1]), said);
+    else if (text.trim() !== '') said = text;
   }
+  const out = stdout.split('\n').filter((l) => l.trim() !== '');
+  let o = 0;
+  q.forEach((x, i) => {
+    const error = failed.get(i + 1);
+    if (error !== undefined) {
+      const m = /RTNETLINK answers: ([^\n]+)|Error: ([^\n]+)/.exec(error);
+      return x.resolve({ error: (m?.[1] ?? m?.[2] ?? error).trim() });
+    }
+    const line = out[o++];
+    // An answer missing (ip stopped at a command it could not parse): say so, as a disagreement will.
+    if (line === undefined) return x.resolve({ error: `no answer from ip -batch (${stderr.trim().split('\n').at(-1) ?? ''})` });
+    x.resolve((JSON.parse(line) as KernelRoute[])[0] ?? { error: 'empty answer' });
+  });
 }
 
 /** The errors `ip route get` reports for each way the engine says a lookup ends. */
@@ -141,17 +180,12 @@ export async function checkBranches(path: Path, realised: Realised, keys: FlowKe
       outer === undefined
         ? ['ipproto', 'tcp', 'sport', String(keys.srcPort), 'dport', String(keys.dstPort)]
         : ['ipproto', outer.protocol === 'udp' ? 'udp' : '4'];
-    const args = [`-${lookup.dst.family}`, '-n', realised.nsName(netns), '-j', 'route', 'get', lookup.dst.toString(), ...(sourceless ? [] : ['from', lookup.src.toString()]), ...(iif ? ['iif', iif.name] : []), ...transport];
+    const line = ['route', 'get', lookup.dst.toString(), ...(sourceless ? [] : ['from', lookup.src.toString()]), ...(iif ? ['iif', iif.name] : []), ...transport].join(' ');
     const nh = lookup.route.nexthops[engine]!;
     const expected = `dev ${netns.links[nh.dev]!.name}${nh.gateway ? ` via ${nh.gateway}` : ''}`;
     count.lookups++;
-    let seen: string;
-    try {
-      const k = (JSON.parse(await sh('ip', args)) as KernelRoute[])[0];
-      seen = k === undefined ? 'empty answer' : `dev ${k.dev}${k.gateway ? ` via ${k.gateway}` : ''}`;
-    } catch (err) {
-      seen = `error: ${(err as Error).message.trim()}`;
-    }
+    const k = await askKernel(realised.nsName(netns), line);
+    const seen = 'error' in k ? `error: ${k.error}` : `dev ${k.dev}${k.gateway ? ` via ${k.gateway}` : ''}`;
     if (seen !== expected) {
       const policy = netns.multipathHashPolicy ?? 0;
       out.push({ at: `${netns.name} ECMP ${lookup.route.prefix} (policy ${policy}, ${lookup.output ? 'sent' : `iif ${iif?.name}`}${outer ? ', outer' : ''})`, engine: expected, kernel: seen });
