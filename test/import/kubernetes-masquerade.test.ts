@@ -110,3 +110,15 @@ test("AWS VPC CNI: the aws-node DaemonSet's AWS_VPC_K8S_CNI_EXTERNALSNAT turns t
   assert.deepEqual(withDaemonSet('yes').cluster.cni, { plugin: 'aws-vpc-cni' });
   assert.equal(snats(withDaemonSet('yes'), '8.8.8.8')[0]![0], 'aws-vpc-cni');
 });
+
+test("AWS VPC CNI: AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS is read as aws-node reads it, and a pod's packet to such a CIDR keeps its address", () => {
+  const list = JSON.parse(readFileSync(new URL('../fixtures/kubernetes/real/eks-vpc-cni.json', import.meta.url), 'utf8')) as Obj;
+  const daemonSet = JSON.parse(readFileSync(new URL('../fixtures/masquerade/aws-node-daemonset.json', import.meta.url), 'utf8')) as Obj;
+  const env = daemonSet.spec.template.spec.containers.find((c: Obj) => c.name === 'aws-node').env as Obj[];
+  // Comma-separated, trimmed, host bits cleared (Go's net.ParseCIDR); a bare address, an IPv6 CIDR or a typo is skipped.
+  env.push({ name: 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS', value: '8.8.8.0/24, 100.64.7.9/16 ,fd00::/64,10.1.2.3,not-a-cidr' });
+  const imported = importKubernetes({ ...list, items: [...list.items, daemonSet] } as never);
+  assert.deepEqual(imported.cluster.cni, { plugin: 'aws-vpc-cni', externalSNAT: false, excludeSNATCIDRs: ['8.8.8.0/24', '100.64.0.0/16'] });
+  assert.deepEqual(snats(imported, '8.8.8.8'), []);
+  assert.equal((snats(imported, '1.1.1.1')[0] as string[])[0], 'aws-vpc-cni');
+});

@@ -3,13 +3,14 @@
 // (crd.projectcalico.org/v1 or projectcalico.org/v3), Cilium's cilium-config ConfigMap (enable-ipv4-masquerade,
 // enable-ipv6-masquerade, ipv4-native-routing-cidr, ipv6-native-routing-cidr, kube-proxy-replacement) and flannel's
 // kube-flannel-cfg ConfigMap (net-conf.json's Network and IPv6Network) and the AWS VPC CNI's aws-node DaemonSet (its
-// aws-node container's AWS_VPC_K8S_CNI_EXTERNALSNAT). What the List does not hold keeps the plugin's default; an object
+// aws-node container's AWS_VPC_K8S_CNI_EXTERNALSNAT and AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS). What the List does not hold keeps the plugin's default; an object
 // of another plugin than the data path's is counted as ignored.
 import { Type } from '@sinclair/typebox';
 import { parse } from 'yaml';
 import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 import { checkAsBody } from '../../topology/schema-check.js';
 import { badRequest } from './schema.js';
+import { sloppyPrefix } from '../../engine/service/config.js';
 
 interface Item {
   kind: string;
@@ -72,6 +73,25 @@ function awsNodeEnv(spec: DaemonSetSpec | undefined, name: string): unknown {
 }
 
 /**
+ * AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS as aws-node reads it (networkutils parseCIDRString): comma-separated, each trimmed
+ * and parsed as Go's net.ParseCIDR does (host bits cleared); one that does not parse, or an IPv6 one, is skipped (aws-node
+ * logs it and goes on).
+ */
+function excludeSNATCIDRs(value: unknown): string[] {
+  if (typeof value !== 'string' || value === '') return [];
+  return value.split(',').flatMap((text) => {
+    const t = text.trim();
+    if (!t.includes('/')) return [];
+    try {
+      const p = sloppyPrefix(t);
+      return p.family === 4 ? [p.toString()] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
  * The data path with the settings the List gives, and ip-masq-agent's configuration when it holds one; takes the kinds
  * read out of `ignored`.
  */
@@ -119,8 +139,11 @@ export function importMasquerade(items: readonly { kind: string }[] | undefined,
       read('ConfigMap');
     } else if (out.plugin === 'aws-vpc-cni' && item.kind === 'DaemonSet' && item.metadata?.name === 'aws-node' && item.metadata?.namespace === 'kube-system') {
       // External SNAT leaves the egress to a NAT gateway: aws-node writes no SNAT rule of its own.
-      const externalSNAT = goBool(awsNodeEnv(item.spec as DaemonSetSpec | undefined, 'AWS_VPC_K8S_CNI_EXTERNALSNAT'));
+      const spec = item.spec as DaemonSetSpec | undefined;
+      const externalSNAT = goBool(awsNodeEnv(spec, 'AWS_VPC_K8S_CNI_EXTERNALSNAT'));
       if (externalSNAT !== undefined) out = { ...out, externalSNAT };
+      const excluded = excludeSNATCIDRs(awsNodeEnv(spec, 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS'));
+      if (excluded.length > 0) out = { ...out, excludeSNATCIDRs: excluded };
       read('DaemonSet');
     } else if (out.plugin === 'calico' && item.kind === 'IPPool') {
       checkAsBody(IPPoolSpec, item.spec, `${at}/spec`, 'the IPPool');
