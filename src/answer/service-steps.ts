@@ -10,7 +10,7 @@ const explanation = Type.Optional(
   Type.String({ description: 'One sentence saying what the kernel does here, and why. Only with `detail=full` (the default).' }),
 );
 
-const WHY = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote', 'other-zone'] as const;
+const WHY = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote', 'other-zone', 'other-node'] as const;
 
 const Policy = Type.Union([Type.Literal('Cluster'), Type.Literal('Local')]);
 
@@ -82,6 +82,13 @@ export const DnatStep = Type.Object(
         description:
           "Topology-aware routing: the node's topology.kubernetes.io/zone, when every ready endpoint has a zone hint and one is " +
           "for it; the cluster chain then holds only the endpoints hinted for it (the others' `why` is `other-zone`).",
+      }),
+    ),
+    sameNode: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'trafficDistribution PreferSameNode: every ready endpoint has a node hint and one is for this node; the cluster ' +
+          "chain then holds only the endpoints hinted for it (the others' `why` is `other-node`). Asked before `zone`.",
       }),
     ),
     endpoints: Type.Object(
@@ -209,6 +216,7 @@ export function dnatJson(step: EngineDnat, nsName: string, prose: boolean): Stat
     route: step.route,
     masquerade: step.masquerade,
     ...(step.zone !== undefined ? { zone: step.zone } : {}),
+    ...(step.sameNode ? { sameNode: true as const } : {}),
     endpoints: { total: step.counts.total, candidates: step.counts.candidates, byEligibility: { ...step.counts.byEligibility }, omitted: step.counts.omitted },
     // The list is for a person reading one step: `detail=hops` keeps the counts and `to`, not the list.
     ...(prose
@@ -257,9 +265,11 @@ function dnatText(step: EngineDnat, nsName: string): string {
             ? 'externalTrafficPolicy is Local, but traffic the node sends itself goes to every endpoint'
             : step.chain === 'local'
               ? `its ${step.frontend === 'clusterIP' ? 'internal' : 'external'}TrafficPolicy is Local: only endpoints on ${nsName}`
-              : step.zone !== undefined
-                ? `topology-aware routing: the endpoints hinted for ${step.zone}, ${nsName}'s zone`
-                : 'every usable endpoint in the cluster';
+              : step.sameNode
+                ? `trafficDistribution PreferSameNode: the endpoints hinted for ${nsName}`
+                : step.zone !== undefined
+                  ? `topology-aware routing: the endpoints hinted for ${step.zone}, ${nsName}'s zone`
+                  : 'every usable endpoint in the cluster';
       const fallback = step.counts.byEligibility['serving-terminating'] ? ' (no endpoint is ready, so the serving terminating ones)' : '';
       const chosen = step.endpoint !== undefined ? step.candidates[step.endpoint]! : undefined;
       // Affinity decides which endpoint a client's later connections take, not which it may take first: every one is traced.
@@ -280,6 +290,7 @@ const WHY_TEXT = {
   'terminating-while-others-ready': 'terminating while others are ready',
   remote: 'on other nodes',
   'other-zone': 'hinted for other zones',
+  'other-node': 'hinted for other nodes',
 } as const;
 
 /** The endpoints that are not candidates, counted by why: " of 10000 (500 not ready, 500 terminating while …)". */

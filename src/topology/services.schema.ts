@@ -105,12 +105,17 @@ export const EndpointSlice = Open(
           hints: Type.Optional(
             Type.Union([
               Open(
-                { forZones: Type.Optional(Type.Union([Type.Array(Open({ name: Type.String({ maxLength: 253 }) })), Type.Null()])) },
+                {
+                  forZones: Type.Optional(Type.Union([Type.Array(Open({ name: Type.String({ maxLength: 253 }) })), Type.Null()])),
+                  forNodes: Type.Optional(Type.Union([Type.Array(Open({ name: Type.String({ maxLength: 253 }) })), Type.Null()])),
+                },
                 {
                   description:
-                    "The EndpointSlice controller's topology hints (trafficDistribution PreferClose, or the topology-mode " +
-                    "annotation): when every ready endpoint has one and one is for the node's topology.kubernetes.io/zone, " +
-                    "kube-proxy sends the node's cluster traffic only to the endpoints hinted for its zone.",
+                    "The EndpointSlice controller's topology hints. forNodes (trafficDistribution PreferSameNode): when every " +
+                    "ready endpoint has one and one is for the node, kube-proxy sends the node's cluster traffic only to the " +
+                    'endpoints hinted for it. Otherwise forZones (PreferSameZone, PreferClose, or the topology-mode annotation): ' +
+                    "when every ready endpoint has one and one is for the node's topology.kubernetes.io/zone, only to those " +
+                    'hinted for its zone.',
                 },
               ),
               Type.Null(),

@@ -32,7 +32,9 @@ export type Eligibility =
   | 'terminating-while-others-ready'
   | 'remote'
   /** Ready, but topology-aware routing keeps the node's cluster traffic in its zone, and this one is hinted for others. */
-  | 'other-zone';
+  | 'other-zone'
+  /** Ready, but PreferSameNode keeps the node's cluster traffic on it, and this one is hinted for other nodes. */
+  | 'other-node';
 
 export interface ServiceEndpoint {
   readonly address: Addr;
@@ -70,6 +72,8 @@ export interface DnatStep {
   readonly counts: EndpointCounts;
   /** The node's zone, where topology-aware routing narrowed the cluster chain to the endpoints hinted for it. */
   readonly zone: string | undefined;
+  /** PreferSameNode narrowed the cluster chain to the endpoints hinted for this node. */
+  readonly sameNode: boolean;
   /** The index in `candidates` of the endpoint this path takes, and where the packet now goes. */
   readonly endpoint: number | undefined;
   readonly to: { readonly address: Addr; readonly port: number } | undefined;
@@ -109,8 +113,9 @@ export function serviceRef(t: ServiceTable, sp: number): ServiceRef {
  */
 export const MAX_LISTED_ENDPOINTS = 32;
 
-const ELIGIBILITY: readonly Eligibility[] = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote', 'other-zone'];
+const ELIGIBILITY: readonly Eligibility[] = ['ready', 'serving-terminating', 'not-ready', 'terminating-while-others-ready', 'remote', 'other-zone', 'other-node'];
 const OTHER_ZONE = 5;
+const OTHER_NODE = 6;
 
 /** The endpoints of a DNAT step counted: all of them, the candidates, how many of each kind, and how many the list leaves out. */
 export interface EndpointCounts {
@@ -148,12 +153,13 @@ function eligibility(t: ServiceTable, sp: number, node: number, verdict: number,
   let anyReady = false;
   for (let e = start; e < end && !anyReady; e++) if (inScope(e) && t.epFlags[e]! & READY) anyReady = true;
   const whys = new Uint8Array(end - start);
-  const counts = [0, 0, 0, 0, 0, 0];
+  const counts = [0, 0, 0, 0, 0, 0, 0];
   const firsts: number[] = [];
-  const zone = dnat && chain === CLUSTER ? t.topologyZone(sp, node) : -1;
+  const sameNode = dnat && chain === CLUSTER && t.sameNode(sp, node);
+  const zone = dnat && chain === CLUSTER && !sameNode ? t.topologyZone(sp, node) : -1;
   for (let e = start; e < end; e++) {
     const f = t.epFlags[e]!;
-    const ready = zone >= 0 && !t.hintedFor(e, zone) ? OTHER_ZONE : 0;
+    const ready = sameNode ? (t.hintedForNode(e, node) ? 0 : OTHER_NODE) : zone >= 0 && !t.hintedFor(e, zone) ? OTHER_ZONE : 0;
     const w = localOnly && !(node >= 0 && t.epNode[e] === node) ? 4 : f & READY ? ready : f & SERVING && f & TERMINATING ? (anyReady ? 3 : 1) : 2;
     whys[e - start] = w;
     if (counts[w]++ === 0) firsts.push(e);
@@ -214,7 +220,8 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
     masquerade: MASQ_REASONS[masq]!,
     candidates,
     counts: { total: end - start, candidates: dnat ? counts[0]! + counts[1]! : 0, byEligibility, omitted: end - start - candidates.length },
-    zone: dnat && chain === CLUSTER && t.topologyZone(sp, node) >= 0 ? t.zoneNames[t.topologyZone(sp, node)] : undefined,
+    zone: dnat && chain === CLUSTER && !t.sameNode(sp, node) && t.topologyZone(sp, node) >= 0 ? t.zoneNames[t.topologyZone(sp, node)] : undefined,
+    sameNode: dnat && chain === CLUSTER && t.sameNode(sp, node),
     endpoint,
     to: chosen >= 0 ? { address: t.epAddr[chosen]!, port: t.epPort[chosen]! } : undefined,
   };

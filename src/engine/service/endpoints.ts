@@ -18,6 +18,8 @@ export interface EndpointFacts {
   readonly flags: number;
   /** Its topology hints (hints.forZones), or undefined for none. */
   readonly zones: readonly string[] | undefined;
+  /** Its node hints (hints.forNodes, trafficDistribution PreferSameNode), or undefined for none. */
+  readonly nodes: readonly string[] | undefined;
 }
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -53,7 +55,15 @@ export function indexEndpoints(cluster: ClusterDoc): EndpointIndex {
         // kube-proxy programs the first address of an endpoint; the others are for consumers that want them all.
         const addr = Addr.parse(ep.addresses[0]!);
         const zones = ep.hints?.forZones?.map((z) => z.name);
-        add(key, { addr, port: port.port, nodeName: ep.nodeName ?? undefined, flags, zones: zones !== undefined && zones.length > 0 ? zones : undefined });
+        const nodes = ep.hints?.forNodes?.map((n) => n.name);
+        add(key, {
+          addr,
+          port: port.port,
+          nodeName: ep.nodeName ?? undefined,
+          flags,
+          zones: zones !== undefined && zones.length > 0 ? zones : undefined,
+          nodes: nodes !== undefined && nodes.length > 0 ? nodes : undefined,
+        });
       }
     }
   }
@@ -71,6 +81,7 @@ export function indexEndpoints(cluster: ClusterDoc): EndpointIndex {
               nodeName: a.nodeName,
               flags,
               zones: undefined,
+              nodes: undefined,
             });
           }
         }

@@ -52,6 +52,8 @@ export class Decision {
   masq = NO_MASQ;
   /** The zone topology-aware routing filtered the cluster chain by, or -1. */
   zone = -1;
+  /** PreferSameNode filtered the cluster chain to the endpoints hinted for the node. */
+  sameNode = false;
   /**
    * The endpoints of the chain (indices into the table's endpoint arrays): `count` of them from `first` in `list`, which
    * is the table's cluster chain of the port (ServiceTable.clusterEps) or the node's own endpoints in `local`.
@@ -102,6 +104,7 @@ export function decide(
   d.route = POLICY;
   d.count = 0;
   d.zone = -1;
+  d.sameNode = false;
   if (readyAny + fallbackAny === 0) {
     d.verdict = REJECT;
     return;
@@ -158,11 +161,14 @@ export function decide(
   if (chain === CLUSTER) {
     const first = facts[at + SP_CLUSTER]!;
     const end = facts[at + SP_CLUSTER_END]!;
-    // Topology-aware routing narrows the cluster chain's ready endpoints to the node's zone (never the local chain's,
-    // nor the terminating fallback): then a list of its own, as the local chain has.
-    const zone = readyAny > 0 ? t.topologyZone(sp, node) : -1;
+    // Topology-aware routing narrows the cluster chain's ready endpoints to the node's own (PreferSameNode's node hints)
+    // or else to its zone's (never the local chain's, nor the terminating fallback): then a list of its own, as the
+    // local chain has.
+    const sameNode = readyAny > 0 && t.sameNode(sp, node);
+    const zone = readyAny > 0 && !sameNode ? t.topologyZone(sp, node) : -1;
     d.zone = zone;
-    if (zone < 0) {
+    d.sameNode = sameNode;
+    if (zone < 0 && !sameNode) {
       d.list = t.clusterEps;
       d.first = first;
       d.count = end - first;
@@ -173,7 +179,7 @@ export function decide(
     d.first = 0;
     for (let i = first; i < end; i++) {
       const e = t.clusterEps[i]!;
-      if (t.hintedFor(e, zone)) d.local[d.count++] = e;
+      if (sameNode ? t.hintedForNode(e, node) : t.hintedFor(e, zone)) d.local[d.count++] = e;
     }
     return;
   }

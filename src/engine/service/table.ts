@@ -149,6 +149,11 @@ export class ServiceTable {
   /** Each endpoint's topology hints, as zone numbers: epZones[epZoneStart[e] .. epZoneStart[e + 1]). */
   private readonly epZoneStart: Int32Array;
   private readonly epZones: Int32Array;
+  /** Each endpoint's node hints, as node numbers (-1: a node the cluster does not list): epNodeHints[epNodeHintStart[e] ..). */
+  private readonly epNodeHintStart: Int32Array;
+  private readonly epNodeHints: Int32Array;
+  /** Per Service port: every ready endpoint has a node hint (PreferSameNode's first condition). */
+  private readonly spNodeHinted: Uint8Array;
   /** Per Service port: every ready endpoint has a zone hint (kube-proxy's first condition for topology-aware routing). */
   private readonly spHinted: Uint8Array;
   /** Each node's topology.kubernetes.io/zone as a zone number, or -1 where it has none. */
@@ -338,6 +343,7 @@ export class ServiceTable {
     this.spRangeStart = new Int32Array(n);
     this.spRangeEnd = new Int32Array(n);
     this.spHinted = new Uint8Array(n);
+    this.spNodeHinted = new Uint8Array(n);
     this.spFacts = new Int32Array(SP * n);
     const allRanges: Prefix[] = [];
     const eps: EndpointFacts[] = [];
@@ -349,6 +355,7 @@ export class ServiceTable {
       this.spNodePort[i] = p.nodePort;
       this.spFamily[i] = p.family;
       this.spHinted[i] = p.eps.every((e) => !(e.flags & READY) || e.zones !== undefined) ? 1 : 0;
+      this.spNodeHinted[i] = p.eps.every((e) => !(e.flags & READY) || e.nodes !== undefined) ? 1 : 0;
       this.spFacts[SP * i + SP_FLAGS] = p.flags;
       this.spFacts[SP * i + SP_EP] = eps.length;
       eps.push(...p.eps);
@@ -371,6 +378,14 @@ export class ServiceTable {
     });
     this.epZoneStart[m] = zones.length;
     this.epZones = Int32Array.from(zones);
+    this.epNodeHintStart = new Int32Array(m + 1);
+    const nodeHints: number[] = [];
+    eps.forEach((e, i) => {
+      this.epNodeHintStart[i] = nodeHints.length;
+      for (const name of e.nodes ?? []) nodeHints.push(nodeIndex.get(name) ?? -1);
+    });
+    this.epNodeHintStart[m] = nodeHints.length;
+    this.epNodeHints = Int32Array.from(nodeHints);
     this.epWalk = new Int32Array(m * EP_WALK);
     eps.forEach((e, i) => {
       this.epAddr.push(e.addr);
@@ -523,9 +538,26 @@ export class ServiceTable {
     return false;
   }
 
+  hintedForNode(e: number, node: number): boolean {
+    for (let i = this.epNodeHintStart[e]!; i < this.epNodeHintStart[e + 1]!; i++) if (this.epNodeHints[i] === node) return true;
+    return false;
+  }
+
+  /**
+   * Whether kube-proxy on `node` keeps Service port `sp`'s cluster endpoints to those hinted for the node
+   * (trafficDistribution PreferSameNode; topologyModeFromHints, pkg/proxy/topology.go): every ready endpoint has a node
+   * hint and one ready endpoint is hinted for this node. It is asked before the zone.
+   */
+  sameNode(sp: number, node: number): boolean {
+    if (node < 0 || this.spNodeHinted[sp] === 0) return false;
+    for (let e = this.epStart(sp), end = this.epEnd(sp); e < end; e++) if (this.epFlags[e]! & READY && this.hintedForNode(e, node)) return true;
+    return false;
+  }
+
   /**
    * The zone kube-proxy on `node` filters Service port `sp`'s cluster endpoints by (canUseTopology, pkg/proxy/topology.go),
    * or -1: the node has a zone label, every ready endpoint has a zone hint, and one ready endpoint is hinted for the zone.
+   * (Only where sameNode() is false: the node hints come first.)
    */
   topologyZone(sp: number, node: number): number {
     const zone = node >= 0 ? this.nodeZone[node]! : -1;

@@ -150,3 +150,48 @@ test('a trace through a Service with zone hints: the DNAT step names the zone an
   assert.equal(step.zone, undefined);
   assert.equal(step.endpoints.candidates, 2);
 });
+
+// trafficDistribution PreferSameNode (kube-proxy's topologyModeFromHints with PreferSameTrafficDistribution, on by
+// default since Kubernetes 1.34): node hints come first; the zone's only where they do not apply.
+test('PreferSameNode: node hints keep a node\'s cluster traffic on its own endpoints; without a hint for every ready endpoint, or for this node, the zone decides', () => {
+  const hinted = (mutate: (eps: NonNullable<ClusterDoc['endpointSlices']>[number]['endpoints']) => void) => {
+    const cluster = serviceCluster();
+    cluster.nodes[0]!.labels = { [ZONE_LABEL]: 'zone-a' };
+    cluster.nodes[1]!.labels = { [ZONE_LABEL]: 'zone-a' };
+    const slice = cluster.endpointSlices![0]!;
+    // web-a on node-a, web-b on node-b (ready), web-c on node-b (not ready); each hinted for its node and for zone-a.
+    slice.endpoints = slice.endpoints!.map((e) => ({ ...e, hints: { forNodes: [{ name: e.nodeName! }], forZones: [{ name: 'zone-a' }] } }));
+    mutate(slice.endpoints);
+    return compileTopology(checkTopology({ cluster }));
+  };
+  const dnatOf = (compiled: ReturnType<typeof compileTopology>, from: string) => {
+    const answer = answerFlow(compiled, { name: 'same-node', revision: 1 }, { from, to: 'svc/default/web', port: 80 } as never) as Record<string, any>;
+    assert.equal(answer.disposition, 'DELIVERED', answer.summary);
+    return { answer, dnat: answer.hops.flatMap((h: any) => h.steps.filter((s: any) => s.type === 'DNAT'))[0] };
+  };
+  const both = hinted(() => {});
+  let { answer, dnat } = dnatOf(both, 'client');
+  assert.equal(dnat.sameNode, true);
+  assert.equal(dnat.zone, undefined);
+  assert.equal(answer.pathCount, undefined, 'one candidate, one path');
+  assert.equal(dnat.to, '10.1.1.10:8080');
+  assert.deepEqual(dnat.endpoints.byEligibility, { ready: 1, 'not-ready': 1, 'other-node': 1 });
+  assert.deepEqual(dnat.candidates.map((c: any) => [c.address, c.why]), [['10.1.1.10', 'ready'], ['10.1.2.10', 'other-node'], ['10.1.2.11', 'not-ready']]);
+  assert.match(dnat.explanation, /DNATs it to one of 1 endpoint of 3 \(1 not ready, 1 hinted for other nodes\) \(trafficDistribution PreferSameNode: the endpoints hinted for node-a\)/);
+  ({ dnat } = dnatOf(both, 'client-b'));
+  assert.equal(dnat.to, '10.1.2.10:8080');
+
+  // A ready endpoint without a node hint: node hints are ignored and the zone hints (zone-a for all) decide.
+  ({ answer, dnat } = dnatOf(hinted((eps) => (eps![1]!.hints = { forZones: [{ name: 'zone-a' }] })), 'client'));
+  assert.equal(dnat.sameNode, undefined);
+  assert.equal(dnat.zone, 'zone-a');
+  assert.equal(answer.pathCount, 2);
+  // The not-ready endpoint's hints do not count (only ready ones are asked); no ready endpoint hinted for node-a: the
+  // zone again.
+  ({ dnat } = dnatOf(hinted((eps) => (eps![2]!.hints = {})), 'client'));
+  assert.equal(dnat.sameNode, true);
+  ({ dnat } = dnatOf(hinted((eps) => (eps![0]!.hints = { forNodes: [{ name: 'node-b' }], forZones: [{ name: 'zone-a' }] })), 'client'));
+  assert.equal(dnat.sameNode, undefined);
+  assert.equal(dnat.zone, 'zone-a');
+  assert.equal(dnat.endpoints.candidates, 2);
+});
