@@ -8,14 +8,14 @@ import type { Exec } from './dump.js';
 import { CommandError } from './errors.js';
 import type { Progress } from './terminal.js';
 
-export interface KubectlQuery {
+interface KubectlQuery {
   readonly args: readonly string[];
   /** What the import reads from it, for the line that says it was left out. */
   readonly gives: string;
   readonly required?: boolean;
 }
 
-export const KUBECTL_QUERIES: readonly KubectlQuery[] = [
+const KUBECTL_QUERIES: readonly KubectlQuery[] = [
   {
     args: ['get', 'nodes,pods,namespaces,services,endpointslices,networkpolicies', '--all-namespaces', '-o', 'json'],
     gives: 'nodes and pods, namespaces, Services and their endpoints, NetworkPolicies',
