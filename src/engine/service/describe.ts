@@ -131,6 +131,9 @@ interface Judged {
   readonly counts: readonly number[];
   /** The first endpoint of each kind, in order. */
   readonly firsts: readonly number[];
+  /** What narrowed the cluster chain: PreferSameNode's node hints, or else the zone's (-1: none). */
+  readonly sameNode: boolean;
+  readonly zone: number;
 }
 
 /**
@@ -166,7 +169,7 @@ function eligibility(t: ServiceTable, sp: number, node: number, verdict: number,
   }
   // A bound on what a long-lived table keeps: the (Service port, node) pairs traced are few next to it.
   if (cache.size >= 4096) cache.clear();
-  const out = { whys, counts, firsts };
+  const out = { whys, counts, firsts, sameNode, zone };
   cache.set(key, out);
   return out;
 }
@@ -179,7 +182,7 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
   const start = t.epStart(sp);
   const end = t.epEnd(sp);
   const dnat = verdict === VERDICT_DNAT;
-  const { whys, counts, firsts } = eligibility(t, sp, node, verdict, chain);
+  const { whys, counts, firsts, sameNode, zone } = eligibility(t, sp, node, verdict, chain);
   const listed = new Set<number>();
   if (chosen >= 0) listed.add(chosen);
   for (const e of firsts) if (listed.size < MAX_LISTED_ENDPOINTS) listed.add(e);
@@ -220,8 +223,8 @@ export function dnatStep(t: ServiceTable, netns: Netns, matched: Addr, r: readon
     masquerade: MASQ_REASONS[masq]!,
     candidates,
     counts: { total: end - start, candidates: dnat ? counts[0]! + counts[1]! : 0, byEligibility, omitted: end - start - candidates.length },
-    zone: dnat && chain === CLUSTER && !t.sameNode(sp, node) && t.topologyZone(sp, node) >= 0 ? t.zoneNames[t.topologyZone(sp, node)] : undefined,
-    sameNode: dnat && chain === CLUSTER && t.sameNode(sp, node),
+    zone: zone >= 0 ? t.zoneNames[zone] : undefined,
+    sameNode,
     endpoint,
     to: chosen >= 0 ? { address: t.epAddr[chosen]!, port: t.epPort[chosen]! } : undefined,
   };
