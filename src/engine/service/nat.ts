@@ -9,7 +9,7 @@ import type { Recorder } from '../trace/record.js';
 import type { Masquerade } from '../compile/masquerade.js';
 import { Decision, decide, DNAT, DROP_SOURCE_RANGE, MASQ_HAIRPIN, NO_MASQ, REJECT } from './policy.js';
 import { MAX_LISTED_ENDPOINTS } from './describe.js';
-import { EP_WALK, EP_PORT, EP_OWNER, NODE_PORT, protocolCode, type ServiceTable } from './table.js';
+import { coarseBit, EP_WALK, EP_PORT, EP_OWNER, NODE_PORT, protocolCode, type ServiceTable } from './table.js';
 
 /** prerouting(): no rule matched; the packet was translated. Any other answer is a drop code. */
 export const NO_MATCH = -1;
@@ -37,6 +37,11 @@ export interface NatCodes {
 export class ServiceNat {
   private readonly decision = new Decision();
   table: ServiceTable | undefined;
+  /** The table's filters (use()). */
+  private coarseBits = 0;
+  private nodePortLow = 65536;
+  private nodePortHigh = -1;
+  private clusterIPsChecks = false;
   private proto = 0;
   /** Whether a rule may match the flow's packet at some node (start()). */
   private matchable = false;
@@ -77,25 +82,33 @@ export class ServiceNat {
    * caller knows it.
    */
   start(table: ServiceTable | undefined, protocol: string | undefined, dst: Addr, srcPort: number, dstPort: number, pinned: Addr | undefined, srcOwner = UNKNOWN_OWNER): void {
-    this.table = table;
+    if (table !== this.table) this.use(table);
     const proto = protocolCode(protocol);
     this.proto = proto;
     // Until a DNAT the packet's destination, protocol and port are the flow's at every node it crosses, and a rule of
     // kube-proxy's matches only a frontend's address, protocol and port, or a NodePort's protocol and port (at an
     // address of the node, which prerouting() asks): a flow that meets neither (pod to pod) can match no node's rules,
-    // which are then not asked at every node on the way.
+    // which are then not asked at every node on the way. The table is read only past the filters held here.
     this.matchable =
-      table !== undefined &&
       proto !== 0 &&
-      table.size > 0 &&
-      (table.frontend(dst.family, dst.w0, dst.w1, dst.w2, dst.w3, proto, dstPort) >= 0 || table.nodePort(dst.family, proto, dstPort) >= 0);
-    this.dstCheck = table !== undefined && table.hasClusterIPsCheck ? table.clusterIPsCheck(dst.family, dst.w0, dst.w1, dst.w2, dst.w3) : -1;
+      ((((this.coarseBits >>> coarseBit(dst.family, dst.w0, dst.w1)) & 1) !== 0 && this.table!.frontend(dst.family, dst.w0, dst.w1, dst.w2, dst.w3, proto, dstPort) >= 0) ||
+        (dstPort >= this.nodePortLow && dstPort <= this.nodePortHigh && this.table!.nodePort(dst.family, proto, dstPort) >= 0));
+    this.dstCheck = this.clusterIPsChecks ? this.table!.clusterIPsCheck(dst.family, dst.w0, dst.w1, dst.w2, dst.w3) : -1;
     // Otherwise looked up when a Service rule first matches: a trace that meets none (pod to pod) pays no lookup.
     this.flowSrcOwner = srcOwner;
     this.srcPort = srcPort;
     this.dstPort = dstPort;
     this.pinned = pinned;
     this.pick = 0;
+  }
+
+  /** Copies the table's filters that start() reads for every trace into this walker's own fields. */
+  private use(table: ServiceTable | undefined): void {
+    this.table = table;
+    this.coarseBits = table === undefined ? 0 : table.coarseBits;
+    this.nodePortLow = table === undefined ? 65536 : table.nodePortLow;
+    this.nodePortHigh = table === undefined ? -1 : table.nodePortHigh;
+    this.clusterIPsChecks = table !== undefined && table.hasClusterIPsCheck;
   }
 
   /** Resets the walk's state for another walk of the same trace. */

@@ -106,6 +106,8 @@ const ADDRESS_BITS = 1 << 16;
  */
 const blockBit = (family: Family, w0: number, w1: number) =>
   family === 4 ? w0 >>> 16 : Math.imul(w0 ^ Math.imul(w1 >>> 16, 0x85ebca6b), 0x9e3779b1) >>> 16;
+/** An address's /12 (IPv4), or its block's hash (IPv6), among 32. */
+export const coarseBit = (family: Family, w0: number, w1: number) => (family === 4 ? w0 >>> 20 : blockBit(family, w0, w1)) & 31;
 const addressBit = (w0: number, w1: number, w2: number, w3: number) => (Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 16) & (ADDRESS_BITS - 1);
 
 const nodePortKey = (family: number, proto: number, port: number) => (family === 6 ? 1 << 20 : 0) | (proto << 16) | port;
@@ -180,11 +182,17 @@ export class ServiceTable {
    * of a frontend's address (with 10,000 Services a tenth of these bits are set, spread over 8 KB).
    */
   private readonly feBlockBits = new Int32Array(ADDRESS_BITS >>> 5);
+  /**
+   * A bit per coarseBit() of the frontends' addresses: 32 bits a walker copies into its own fields, so that a packet to
+   * a pod (a /12 apart from the Services' in the usual layouts) is told apart without reading the table, whose lines a
+   * trace's walk over a large cluster has evicted (pod to pod paid ~10% for those misses).
+   */
+  readonly coarseBits: number;
   private readonly feAddrBits = new Int32Array(ADDRESS_BITS >>> 5);
   private readonly nodePorts = new Map<number, number>();
   /** The lowest and highest NodePort: a port outside them (most flows' are) is no NodePort without asking the Map. */
-  private nodePortLow = 65536;
-  private nodePortHigh = -1;
+  readonly nodePortLow: number = 65536;
+  readonly nodePortHigh: number = -1;
   /** TCP ports kube-proxy's health check server answers on every node, by the Service that has it. */
   readonly healthCheckNodePorts = new Map<number, number>();
   // Nodes.
@@ -426,6 +434,7 @@ export class ServiceTable {
     while (size < 2 * f) size *= 2;
     this.buckets = new Int32Array(size).fill(-1);
     this.fe = new Int32Array(FE * f);
+    let coarse = 0;
     frontends.forEach((fe, i) => {
       const a = fe.addr;
       const r = FE * i;
@@ -435,6 +444,7 @@ export class ServiceTable {
       this.fe[r + FE_KIND] = fe.kind;
       const block = blockBit(a.family, a.w0, a.w1);
       this.feBlockBits[block >>> 5]! |= 1 << (block & 31);
+      coarse |= 1 << coarseBit(a.family, a.w0, a.w1);
       const bit = addressBit(a.w0, a.w1, a.w2, a.w3);
       this.feAddrBits[bit >>> 5]! |= 1 << (bit & 31);
       const b = hashOf(a.family, a.w0, a.w1, a.w2, a.w3, fe.proto, fe.port) & (size - 1);
@@ -447,6 +457,7 @@ export class ServiceTable {
       }
       this.fe[r + FE_NEXT] = -1;
     });
+    this.coarseBits = coarse;
 
     this.serviceCIDRList = new PrefixList(this.serviceCIDRs);
   }
