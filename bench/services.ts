@@ -2,7 +2,7 @@
 // endpoints each (100,000 endpoints): what the Services add to compiling it (target ≤ 1 s more), pod-to-pod traces with
 // and without them (target: unchanged), and pod-to-Service traces per second in-process (target ≥ 100,000/s), both as
 // the API answers them (every endpoint traced, one path each) and with `endpoint=` pinning one. The engine's traces,
-// not the JSON answer. Run with `npx tsx bench/services.ts`; writes bench/results/services.json. With `pod-to-pod` it
+// not the JSON answer. Run with `node --expose-gc --import tsx bench/services.ts`; writes bench/results/services.json. With `pod-to-pod` it
 // compiles and compares pod-to-pod traces only, and writes nothing (for runs alternating with another build's).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -21,14 +21,28 @@ const time = <T>(f: () => T): [T, number] => {
 
 const base = generateCluster(5000, 30);
 const full = withServices(base, SERVICES, PER_SERVICE);
-// Compiled twice each, the second run timed: the first warms the JIT.
+// Each compiled four times, alternating, the first of each untimed (it warms the JIT); the median of the other three,
+// each begun on a collected heap that holds no earlier compilation (run with --expose-gc): one compile's time swings by
+// ±0.5 s with the major GCs an older compilation's heap brings, more than the Services cost.
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const compile = (doc: ClusterDoc) => {
-  compileTopology({ form: 'cluster', cluster: doc });
+  collect();
   return time(() => compileTopology({ form: 'cluster', cluster: doc }));
 };
-const [plain, compileWithout] = compile(base);
-const [served, compileWith] = compile(full);
-console.log(`compile: 150,000 pods ${Math.round(compileWithout)} ms, with 10,000 Services / 100,000 endpoints ${Math.round(compileWith)} ms (${compileWith >= compileWithout ? '+' : '−'}${Math.abs(Math.round(compileWith - compileWithout))} ms; target ≤ 1,000 ms more)`);
+compile(base);
+compile(full);
+const withoutMs: number[] = [];
+const withMs: number[] = [];
+for (let i = 0; i < 3; i++) {
+  withoutMs.push(compile(base)[1]);
+  withMs.push(compile(full)[1]);
+}
+const plain = compileTopology({ form: 'cluster', cluster: base });
+const served = compileTopology({ form: 'cluster', cluster: full });
+const middle = (v: number[]) => v.slice().sort((p, q) => p - q)[v.length >> 1]!;
+const compileWithout = middle(withoutMs);
+const compileWith = middle(withMs);
+console.log(`compile: 150,000 pods ${Math.round(compileWithout)} ms, with 10,000 Services / 100,000 endpoints ${Math.round(compileWith)} ms (medians of three; ${compileWith >= compileWithout ? '+' : '−'}${Math.abs(Math.round(compileWith - compileWithout))} ms; target ≤ 1,000 ms more)`);
 
 const ROUNDS = 100_000;
 const POD_ROUND = 10_000;
@@ -76,8 +90,7 @@ function podRates(without: CompiledTopology, withThem: CompiledTopology): { with
     b.push(y);
     ratios.push(y / x);
   }
-  const median = (v: number[]) => v.slice().sort((p, q) => p - q)[v.length >> 1]!;
-  return { without: Math.round(median(a)), with: Math.round(median(b)), ratio: Math.round(median(ratios) * 1000) / 1000 };
+  return { without: Math.round(middle(a)), with: Math.round(middle(b)), ratio: Math.round(middle(ratios) * 1000) / 1000 };
 }
 
 function serviceRate(c: CompiledTopology, pinned: boolean): { perSecond: number; paths: number } {
