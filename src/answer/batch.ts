@@ -320,17 +320,11 @@ export class Utf8Chunks {
     }
   }
 
-  /** `head`, what was written and `tail`, in one array of their exact size. */
-  framed(head: string, tail: string): Uint8Array {
-    const [h, t] = [encoder.encode(head), encoder.encode(tail)];
-    const out = new Uint8Array(h.length + this.bytes + t.length);
-    out.set(h);
-    let at = h.length;
-    for (const c of [...this.full, this.chunk.subarray(0, this.used)]) {
-      out.set(c, at);
-      at += c.length;
-    }
-    out.set(t, at);
-    return out;
+  /**
+   * `head`, what was written and `tail`, as the chunks they are in, each on an ArrayBuffer of its own (to be handed
+   * over, not copied): joining 20 MB of a batch into one array took ~100 ms and as many megabytes again.
+   */
+  framed(head: string, tail: string): Uint8Array[] {
+    return [encoder.encode(head), ...this.full, this.chunk.subarray(0, this.used), encoder.encode(tail)];
   }
 }

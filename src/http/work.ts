@@ -4,9 +4,10 @@
 // waited is looked up again.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
+import { Readable } from 'node:stream';
 import type { WorkConfig } from '../config.js';
 import { ConflictError } from '../store/errors.js';
-import type { Encoded, JobArgs, JobKind, JobResult } from '../work/jobs.js';
+import type { Chunked, Encoded, JobArgs, JobKind, JobResult } from '../work/jobs.js';
 import { WorkPool, type JobOptions } from '../work/pool.js';
 import { StaleRevision, type RevisionKey } from '../work/protocol.js';
 
@@ -114,7 +115,13 @@ export default fp(
 );
 
 /** Writes an answer a worker serialised, as it is (the route's response schema documents it). */
-export function sendEncoded(reply: FastifyReply, answer: Encoded): FastifyReply {
+export function sendEncoded(reply: FastifyReply, answer: Encoded | Chunked): FastifyReply {
   const { body } = answer;
-  return reply.type(answer.contentType).send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  reply.type(answer.contentType);
+  if (typeof body === 'string') return reply.send(body);
+  if (!Array.isArray(body)) return reply.send(bufferOf(body));
+  // Chunks are streamed in turn with the length known up front, rather than joined into one buffer first.
+  return reply.header('content-length', answer.bytes).send(Readable.from(body.map(bufferOf), { objectMode: false }));
 }
+
+const bufferOf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

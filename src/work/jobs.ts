@@ -67,6 +67,11 @@ export interface Encoded {
   bytes: number;
 }
 
+/** An answer in the chunks it was written in (a batch's, up to MAX_ANSWER_BYTES), each handed over, sent in turn. */
+export interface Chunked extends Omit<Encoded, 'body'> {
+  body: Uint8Array[];
+}
+
 /** Answers up to this many UTF-16 units cross as text. */
 const TEXT_ANSWER = 64 * 1024;
 
@@ -159,7 +164,7 @@ function importCluster(_revisions: Loaded[], args: { text: BodyText; validate: b
 function batch(
   [r]: Loaded[],
   args: { flows?: FlowRequest[]; bidirectional?: boolean; text?: BodyText; read?: boolean; options: Omit<BatchOptions, 'bidirectional'>; format: 'json' | 'text' },
-): (Encoded & { byDisposition: Record<string, number> }) | { names: { revision?: number } } {
+): ((Encoded | Chunked) & { byDisposition: Record<string, number> }) | { names: { revision?: number } } {
   let { flows, bidirectional } = args;
   if (args.text !== undefined) {
     const text = decoded(args.text);
@@ -176,8 +181,9 @@ function batch(
   }
   const { count, traces } = writeFlows(r!.compiled, topology, flows!, options);
   // As JSON.stringify writes the answer, its traces written out already.
-  const body = traces.framed(`{"topology":${JSON.stringify(topology)},"count":${JSON.stringify(count)},"traces":[`, ']}');
-  return { contentType: 'application/json; charset=utf-8', body, bytes: body.byteLength, byDisposition: count.byDisposition };
+  const head = `{"topology":${JSON.stringify(topology)},"count":${JSON.stringify(count)},"traces":[`;
+  const body = traces.framed(head, ']}');
+  return { contentType: 'application/json; charset=utf-8', body, bytes: Buffer.byteLength(head) + traces.bytes + 2, byDisposition: count.byDisposition };
 }
 
 const parsed = (document: StoredDocument): StoredDoc => ({ form: document.form, document: JSON.parse(document.documentJson) as unknown }) as StoredDoc;

@@ -91,7 +91,10 @@ async function staged(job: number, result: { documentJson: Uint8Array }): Promis
 /** The bytes in an answer (an answer written out, a document to store): handed over, not copied. */
 function transferOf(outcome: Outcome, transfer: ArrayBuffer[]): void {
   if (!('result' in outcome) || outcome.result === null || typeof outcome.result !== 'object') return;
-  for (const v of Object.values(outcome.result)) if (v instanceof Uint8Array) transfer.push(v.buffer as ArrayBuffer);
+  for (const v of Object.values(outcome.result)) {
+    if (v instanceof Uint8Array) transfer.push(v.buffer as ArrayBuffer);
+    else if (Array.isArray(v)) for (const c of v) if (c instanceof Uint8Array && !transfer.includes(c.buffer as ArrayBuffer)) transfer.push(c.buffer as ArrayBuffer);
+  }
 }
 
 /** The revisions of a job when all are held (a bundle of traces' case): no promise per job. */

@@ -122,3 +122,19 @@ test('a large batch (read by a worker) answers as a small one: the same traces, 
     assert.deepEqual(l.json(), s.json());
   }
 });
+
+test('a batch answer of several megabytes comes over a socket whole, in the chunks it was written in, its length said up front', async () => {
+  const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const flows = Array.from({ length: 3000 }, (_, i) => (i % 2 === 0 ? { from: 'pod-a1', to: 'pod-b1' } : { from: 'pod-b1', to: 'pod-a2', protocol: 'tcp' as const, dstPort: 443 }));
+  const res = await fetch(`${address}/v1/topologies/two-nodes/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ flows }) });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  assert.equal(res.status, 200);
+  // Past Utf8Chunks' megabyte: more than one chunk went out, with the length of them all and no chunked encoding.
+  assert.ok(bytes.length > 3 * 2 ** 20, `${bytes.length} bytes`);
+  assert.equal(Number(res.headers.get('content-length')), bytes.length);
+  assert.equal(res.headers.get('transfer-encoding'), null);
+  const body = JSON.parse(bytes.toString('utf8'));
+  assert.deepEqual(body.count, { flows: 3000, errors: 0, byDisposition: { DELIVERED: 3000 } });
+  const [one, two] = (await batch({ flows: flows.slice(0, 2) })).json().traces;
+  assert.ok(body.traces.every((x: object, i: number) => assert.deepEqual(x, i % 2 === 0 ? one : two) === undefined));
+});
