@@ -4,15 +4,24 @@
 // only towards a link-local destination), else (IPv4) the first address on any link of the netns or (IPv6) the longest
 // match among all of them. A node sending through flannel.1 or Calico's tunl0 therefore speaks from the tunnel device's
 // address, not from its eth0's; and a tunnel's outer packet, which its netns sends, gets its source the same way.
-import type { Addr } from './addr.js';
+import { Addr } from './addr.js';
 import type { Fabric, Netns } from './fabric.js';
 import { Prefix } from './prefix.js';
 import type { Route } from './route.js';
 
 const LINK_LOCAL6 = Prefix.parse('fe80::/10');
 
+const LOOPBACK4 = Addr.parse('127.0.0.1');
+const LOOPBACK6 = Addr.parse('::1');
+
 /** The source address for a packet from `ns` to `dst`, or undefined when no route or no address gives one. */
 export function sourceAddress(fabric: Fabric, ns: Netns, dst: Addr): Addr | undefined {
+  // The local table is looked up before the main one: to loopback the kernel speaks from loopback (`local 127.0.0.0/8
+  // dev lo src 127.0.0.1`, `local ::1 dev lo`), and to an address of the netns's own from that address (its local
+  // route's src), whatever the main table routes it by.
+  if (dst.family === 4 ? dst.w0 >>> 24 === 127 : dst.w0 === 0 && dst.w1 === 0 && dst.w2 === 0 && dst.w3 === 1) return dst.family === 4 ? LOOPBACK4 : LOOPBACK6;
+  const { owners } = fabric;
+  for (let o = owners.first(dst); o >= 0; o = owners.next(o)) if (owners.netns(o) === ns.id) return dst;
   const group = fabric.route(ns.id, dst.family, dst.w0, dst.w1, dst.w2, dst.w3);
   return group < 0 ? undefined : routeSource(ns, fabric.fibs.route(group), 0, dst);
 }

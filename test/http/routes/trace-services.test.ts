@@ -175,6 +175,17 @@ test('src=127.0.0.1: a node to its own localhost NodePort is short-circuited and
   assert.equal(notOwn.json().errors[0].parameter, 'src');
 });
 
+test('a node sends to loopback from 127.0.0.1 and to its own address from that address, as its local table says', async () => {
+  // `ip route get 127.0.0.1`: local 127.0.0.1 dev lo src 127.0.0.1 (the main table's default route would give eth0's).
+  const lo = (await get('from=node-a&to=127.0.0.1&protocol=tcp&port=30080')).json();
+  const pinned = (await get('from=node-a&src=127.0.0.1&to=127.0.0.1&protocol=tcp&port=30080')).json();
+  assert.equal(lo.flow.src, '127.0.0.1');
+  assert.deepEqual(lo.hops, pinned.hops);
+  const own = (await get('from=node-a&to=192.168.0.11&protocol=tcp&port=30080')).json();
+  assert.equal(own.flow.src, '192.168.0.11');
+  assert.equal(own.disposition, 'DELIVERED');
+});
+
 test('sessionAffinity ClientIP is in the Service of the DNAT step and its sentence; every endpoint is still traced', async () => {
   const doc = example('services');
   const dns = doc.cluster!.services!.find((s) => s.metadata.name === 'kube-dns')!;
