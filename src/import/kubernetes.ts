@@ -148,7 +148,7 @@ export function importKubernetes(body: KubernetesImportBodyDoc, options: ImportO
   }
 
   // The data path's masquerade settings (and Cilium's kube-proxy replacement) from the ConfigMaps and IPPools in the List.
-  const masq = importMasquerade(body.items, cni.cni, ignored);
+  const masq = importMasquerade(body.items, cni.cni, ignored, warnings);
   const cluster: ClusterDoc = { nodes: built.nodes, pods: clusterPods, cni: masq.cni, ...(masq.ipMasqAgent !== undefined ? { ipMasqAgent: masq.ipMasqAgent } : {}), ...services };
   const network = nodeNetwork(built.nodes, cni.cni, body.network, warnings);
   if (network !== undefined) cluster.network = network;

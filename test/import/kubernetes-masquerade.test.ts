@@ -121,4 +121,24 @@ test("AWS VPC CNI: AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS is read as aws-node reads 
   assert.deepEqual(imported.cluster.cni, { plugin: 'aws-vpc-cni', externalSNAT: false, excludeSNATCIDRs: ['8.8.8.0/24', '100.64.0.0/16'] });
   assert.deepEqual(snats(imported, '8.8.8.8'), []);
   assert.equal((snats(imported, '1.1.1.1')[0] as string[])[0], 'aws-vpc-cni');
+  // What aws-node skips is said, each entry with why, pointing at the env entry's value.
+  const pointer = `/items/${list.items.length}/spec/template/spec/containers/${daemonSet.spec.template.spec.containers.findIndex((c: Obj) => c.name === 'aws-node')}/env/${env.length - 1}/value`;
+  const skipped = imported.warnings.find((w) => w.code === 'aws-node-cidr-skipped')!;
+  assert.equal(skipped.detail, '3 entries of AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS are skipped, as aws-node skips them');
+  assert.deepEqual(skipped.examples.map((e) => e.pointer), [pointer, pointer, pointer]);
+  assert.deepEqual(skipped.examples.map((e) => e.detail.split('": ')[0] + '"'), ['"fd00::/64"', '"10.1.2.3"', '"not-a-cidr"']);
+});
+
+test('AWS VPC CNI: an aws-node setting given by valueFrom keeps the default, and the import says so', () => {
+  const list = JSON.parse(readFileSync(new URL('../fixtures/kubernetes/real/eks-vpc-cni.json', import.meta.url), 'utf8')) as Obj;
+  const daemonSet = JSON.parse(readFileSync(new URL('../fixtures/masquerade/aws-node-daemonset.json', import.meta.url), 'utf8')) as Obj;
+  const env = daemonSet.spec.template.spec.containers.find((c: Obj) => c.name === 'aws-node').env as Obj[];
+  const at = env.findIndex((e) => e.name === 'AWS_VPC_K8S_CNI_EXTERNALSNAT');
+  env[at] = { name: 'AWS_VPC_K8S_CNI_EXTERNALSNAT', valueFrom: { configMapKeyRef: { name: 'aws-node-settings', key: 'externalSNAT' } } };
+  const imported = importKubernetes({ ...list, items: [...list.items, daemonSet] } as never);
+  assert.deepEqual(imported.cluster.cni, { plugin: 'aws-vpc-cni' });
+  const w = imported.warnings.find((x) => x.code === 'aws-node-env-from')!;
+  assert.equal(w.detail, "1 setting of aws-node is set by valueFrom, which the List does not resolve: the import keeps aws-node's default");
+  assert.deepEqual(w.examples, [{ pointer: `/items/${list.items.length}/spec/template/spec/containers/${daemonSet.spec.template.spec.containers.findIndex((c: Obj) => c.name === 'aws-node')}/env/${at}`, detail: 'AWS_VPC_K8S_CNI_EXTERNALSNAT is set by valueFrom' }]);
+  assert.equal(snats(imported, '8.8.8.8')[0]![0], 'aws-vpc-cni', 'the default: aws-node SNATs');
 });

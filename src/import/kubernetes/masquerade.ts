@@ -11,6 +11,7 @@ import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
 import { checkAsBody } from '../../topology/schema-check.js';
 import { badRequest } from './schema.js';
 import { sloppyPrefix } from '../../engine/service/config.js';
+import { plural, type ImportWarnings } from '../warnings.js';
 
 interface Item {
   kind: string;
@@ -21,7 +22,7 @@ interface Item {
 
 /** The env of a DaemonSet's container as kubectl prints it; only literal values are read (valueFrom says too little). */
 interface DaemonSetSpec {
-  template?: { spec?: { containers?: { name?: unknown; env?: { name?: unknown; value?: unknown }[] }[] } };
+  template?: { spec?: { containers?: { name?: unknown; env?: { name?: unknown; value?: unknown; valueFrom?: unknown }[] }[] } };
 }
 
 const Cidrs = Type.Array(Type.String({ minLength: 4, maxLength: 64 }), { maxItems: 64 });
@@ -66,10 +67,30 @@ const flag = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : unde
 const goBool = (v: unknown) =>
   typeof v !== 'string' ? undefined : ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v) ? true : ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v) ? false : undefined;
 
-/** A literal env value of the aws-node container of the aws-node DaemonSet (the last one wins, as the kubelet sets them). */
-function awsNodeEnv(spec: DaemonSetSpec | undefined, name: string): unknown {
-  const container = spec?.template?.spec?.containers?.find((c) => c?.name === 'aws-node');
-  return container?.env?.filter((e) => e?.name === name).at(-1)?.value;
+/**
+ * An env entry of the aws-node container of the aws-node DaemonSet (the last one wins, as the kubelet sets them): its
+ * literal value, or undefined when it is set by valueFrom (a ConfigMap or Secret the List does not hold), which is
+ * warned of; and where it is.
+ */
+function awsNodeEnv(spec: DaemonSetSpec | undefined, name: string, at: string, warnings: ImportWarnings): { value: unknown; pointer: string } | undefined {
+  const containers = spec?.template?.spec?.containers ?? [];
+  const c = containers.findIndex((x) => x?.name === 'aws-node');
+  const env = containers[c]?.env ?? [];
+  let e = -1;
+  env.forEach((x, i) => {
+    if (x?.name === name) e = i;
+  });
+  if (e < 0) return undefined;
+  const pointer = `${at}/spec/template/spec/containers/${c}/env/${e}`;
+  if (env[e]!.value === undefined && env[e]!.valueFrom !== undefined) {
+    warnings.add(
+      'aws-node-env-from',
+      (n) => `${plural(n, 'setting')} of aws-node ${n === 1 ? 'is' : 'are'} set by valueFrom, which the List does not resolve: the import keeps aws-node's default`,
+      pointer,
+      `${name} is set by valueFrom`,
+    );
+  }
+  return { value: env[e]!.value, pointer };
 }
 
 /**
@@ -77,16 +98,26 @@ function awsNodeEnv(spec: DaemonSetSpec | undefined, name: string): unknown {
  * and parsed as Go's net.ParseCIDR does (host bits cleared); one that does not parse, or an IPv6 one, is skipped (aws-node
  * logs it and goes on).
  */
-function excludeSNATCIDRs(value: unknown): string[] {
+function excludeSNATCIDRs(env: { value: unknown; pointer: string } | undefined, warnings: ImportWarnings): string[] {
+  const value = env?.value;
   if (typeof value !== 'string' || value === '') return [];
+  const skip = (text: string, why: string) => {
+    warnings.add(
+      'aws-node-cidr-skipped',
+      (n) => `${plural(n, 'entry', 'entries')} of AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS ${n === 1 ? 'is' : 'are'} skipped, as aws-node skips ${n === 1 ? 'it' : 'them'}`,
+      `${env!.pointer}/value`,
+      `${JSON.stringify(text)}: ${why}`,
+    );
+    return [];
+  };
   return value.split(',').flatMap((text) => {
     const t = text.trim();
-    if (!t.includes('/')) return [];
+    if (!t.includes('/')) return skip(t, 'not a CIDR');
     try {
       const p = sloppyPrefix(t);
-      return p.family === 4 ? [p.toString()] : [];
-    } catch {
-      return [];
+      return p.family === 4 ? [p.toString()] : skip(t, 'IPv6: aws-node excludes IPv4 destinations only');
+    } catch (err) {
+      return skip(t, (err as Error).message);
     }
   });
 }
@@ -95,7 +126,12 @@ function excludeSNATCIDRs(value: unknown): string[] {
  * The data path with the settings the List gives, and ip-masq-agent's configuration when it holds one; takes the kinds
  * read out of `ignored`.
  */
-export function importMasquerade(items: readonly { kind: string }[] | undefined, cni: CniDoc, ignored: Record<string, number>): { cni: CniDoc; ipMasqAgent?: ClusterDoc['ipMasqAgent'] } {
+export function importMasquerade(
+  items: readonly { kind: string }[] | undefined,
+  cni: CniDoc,
+  ignored: Record<string, number>,
+  warnings: ImportWarnings,
+): { cni: CniDoc; ipMasqAgent?: ClusterDoc['ipMasqAgent'] } {
   let out: CniDoc = cni;
   let ipMasqAgent: ClusterDoc['ipMasqAgent'];
   const pools: NonNullable<Extract<CniDoc, { plugin: 'calico' }>['ipPools']> = [];
@@ -140,9 +176,9 @@ export function importMasquerade(items: readonly { kind: string }[] | undefined,
     } else if (out.plugin === 'aws-vpc-cni' && item.kind === 'DaemonSet' && item.metadata?.name === 'aws-node' && item.metadata?.namespace === 'kube-system') {
       // External SNAT leaves the egress to a NAT gateway: aws-node writes no SNAT rule of its own.
       const spec = item.spec as DaemonSetSpec | undefined;
-      const externalSNAT = goBool(awsNodeEnv(spec, 'AWS_VPC_K8S_CNI_EXTERNALSNAT'));
+      const externalSNAT = goBool(awsNodeEnv(spec, 'AWS_VPC_K8S_CNI_EXTERNALSNAT', at, warnings)?.value);
       if (externalSNAT !== undefined) out = { ...out, externalSNAT };
-      const excluded = excludeSNATCIDRs(awsNodeEnv(spec, 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS'));
+      const excluded = excludeSNATCIDRs(awsNodeEnv(spec, 'AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS', at, warnings), warnings);
       if (excluded.length > 0) out = { ...out, excludeSNATCIDRs: excluded };
       read('DaemonSet');
     } else if (out.plugin === 'calico' && item.kind === 'IPPool') {
