@@ -6,7 +6,7 @@ import type { Link, Netns } from '../fabric.js';
 import type { EgressRuleRef } from '../compile/masquerade.js';
 import { READY, SERVING, TERMINATING } from './endpoints.js';
 import { CHAINS, CLUSTER, DROP_NO_LOCAL, MASQ_REASONS, ROUTES, VERDICTS, DNAT as VERDICT_DNAT, LOCAL } from './policy.js';
-import { FRONTENDS, PROTOCOLS, type ServiceTable } from './table.js';
+import { FRONTENDS, PROTOCOLS, SAME_NODE, type ServiceTable } from './table.js';
 
 export interface ServiceRef {
   readonly namespace: string;
@@ -158,11 +158,12 @@ function eligibility(t: ServiceTable, sp: number, node: number, verdict: number,
   const whys = new Uint8Array(end - start);
   const counts = [0, 0, 0, 0, 0, 0, 0];
   const firsts: number[] = [];
-  const sameNode = dnat && chain === CLUSTER && t.sameNode(sp, node);
-  const zone = dnat && chain === CLUSTER && !sameNode ? t.topologyZone(sp, node) : -1;
+  const filter = dnat && chain === CLUSTER ? t.topologyFilter(sp, node) : -1;
+  const sameNode = filter === SAME_NODE;
+  const zone = filter >= 0 ? filter : -1;
   for (let e = start; e < end; e++) {
     const f = t.epFlags[e]!;
-    const ready = sameNode ? (t.hintedForNode(e, node) ? 0 : OTHER_NODE) : zone >= 0 && !t.hintedFor(e, zone) ? OTHER_ZONE : 0;
+    const ready = t.topologyKeeps(e, filter, node) ? 0 : sameNode ? OTHER_NODE : OTHER_ZONE;
     const w = localOnly && !(node >= 0 && t.epNode[e] === node) ? 4 : f & READY ? ready : f & SERVING && f & TERMINATING ? (anyReady ? 3 : 1) : 2;
     whys[e - start] = w;
     if (counts[w]++ === 0) firsts.push(e);

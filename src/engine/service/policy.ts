@@ -11,7 +11,7 @@
 // Everything is written into a Decision the caller owns: the walk allocates nothing here.
 import type { Family } from '../addr.js';
 import { READY, SERVING, TERMINATING } from './endpoints.js';
-import { CLUSTER_IP, EXTERNAL, ETP_LOCAL, FIREWALL, ITP_LOCAL, LOAD_BALANCER, SP, SP_CLUSTER, SP_CLUSTER_END, SP_FALLBACK, SP_FLAGS, SP_READY, type ServiceTable } from './table.js';
+import { CLUSTER_IP, EXTERNAL, ETP_LOCAL, FIREWALL, ITP_LOCAL, LOAD_BALANCER, SP, SP_CLUSTER, SP_CLUSTER_END, SP_FALLBACK, SP_FLAGS, SP_READY, SAME_NODE, type ServiceTable } from './table.js';
 
 /** Verdicts. */
 export const DNAT = 0;
@@ -164,11 +164,10 @@ export function decide(
     // Topology-aware routing narrows the cluster chain's ready endpoints to the node's own (PreferSameNode's node hints)
     // or else to its zone's (never the local chain's, nor the terminating fallback): then a list of its own, as the
     // local chain has.
-    const sameNode = readyAny > 0 && t.sameNode(sp, node);
-    const zone = readyAny > 0 && !sameNode ? t.topologyZone(sp, node) : -1;
-    d.zone = zone;
-    d.sameNode = sameNode;
-    if (zone < 0 && !sameNode) {
+    const filter = readyAny > 0 ? t.topologyFilter(sp, node) : -1;
+    d.zone = filter >= 0 ? filter : -1;
+    d.sameNode = filter === SAME_NODE;
+    if (filter === -1) {
       d.list = t.clusterEps;
       d.first = first;
       d.count = end - first;
@@ -179,7 +178,7 @@ export function decide(
     d.first = 0;
     for (let i = first; i < end; i++) {
       const e = t.clusterEps[i]!;
-      if (sameNode ? t.hintedForNode(e, node) : t.hintedFor(e, zone)) d.local[d.count++] = e;
+      if (t.topologyKeeps(e, filter, node)) d.local[d.count++] = e;
     }
     return;
   }

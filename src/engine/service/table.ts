@@ -99,6 +99,9 @@ const FE_NEXT = 7;
 /** A frontend's family, protocol and port in one int (a port is 16 bits, a protocol code 2, a family 4 or 6). */
 const frontendKey = (family: number, proto: number, port: number) => (port << 8) | (proto << 4) | family;
 
+/** topologyFilter(): the endpoints hinted for the node itself (zones are numbered from 0). */
+export const SAME_NODE = -2;
+
 const ADDRESS_BITS = 1 << 16;
 /**
  * An address's block: its /16 for IPv4, a hash of its /48 for IPv6 (ADDRESS_BITS of them). Pods' addresses fall in a
@@ -543,38 +546,36 @@ export class ServiceTable {
     return [...found];
   }
 
-  /** Whether endpoint `e` is hinted for zone `zone`. */
-  hintedFor(e: number, zone: number): boolean {
+  /**
+   * How kube-proxy on `node` narrows Service port `sp`'s cluster endpoints (topologyModeFromHints, pkg/proxy/topology.go):
+   * to those hinted for the node (SAME_NODE: trafficDistribution PreferSameNode, where every ready endpoint has a node
+   * hint and one ready endpoint is hinted for this node), else to those hinted for its zone (the zone: the node has a
+   * zone label, every ready endpoint has a zone hint, one ready endpoint is hinted for the zone), else not at all (-1).
+   */
+  topologyFilter(sp: number, node: number): number {
+    if (node < 0) return -1;
+    const start = this.epStart(sp);
+    const end = this.epEnd(sp);
+    if (this.spNodeHinted[sp] !== 0) for (let e = start; e < end; e++) if (this.epFlags[e]! & READY && this.hintedForNode(e, node)) return SAME_NODE;
+    const zone = this.nodeZone[node]!;
+    if (zone < 0 || this.spHinted[sp] === 0) return -1;
+    for (let e = start; e < end; e++) if (this.epFlags[e]! & READY && this.hintedFor(e, zone)) return zone;
+    return -1;
+  }
+
+  /** Whether the topologyFilter() `filter` of node `node` keeps endpoint `e`. */
+  topologyKeeps(e: number, filter: number, node: number): boolean {
+    return filter === SAME_NODE ? this.hintedForNode(e, node) : filter < 0 || this.hintedFor(e, filter);
+  }
+
+  private hintedFor(e: number, zone: number): boolean {
     for (let i = this.epZoneStart[e]!; i < this.epZoneStart[e + 1]!; i++) if (this.epZones[i] === zone) return true;
     return false;
   }
 
-  hintedForNode(e: number, node: number): boolean {
+  private hintedForNode(e: number, node: number): boolean {
     for (let i = this.epNodeHintStart[e]!; i < this.epNodeHintStart[e + 1]!; i++) if (this.epNodeHints[i] === node) return true;
     return false;
-  }
-
-  /**
-   * Whether kube-proxy on `node` keeps Service port `sp`'s cluster endpoints to those hinted for the node
-   * (trafficDistribution PreferSameNode; topologyModeFromHints, pkg/proxy/topology.go): every ready endpoint has a node
-   * hint and one ready endpoint is hinted for this node. It is asked before the zone.
-   */
-  sameNode(sp: number, node: number): boolean {
-    if (node < 0 || this.spNodeHinted[sp] === 0) return false;
-    for (let e = this.epStart(sp), end = this.epEnd(sp); e < end; e++) if (this.epFlags[e]! & READY && this.hintedForNode(e, node)) return true;
-    return false;
-  }
-
-  /**
-   * The zone kube-proxy on `node` filters Service port `sp`'s cluster endpoints by (canUseTopology, pkg/proxy/topology.go),
-   * or -1: the node has a zone label, every ready endpoint has a zone hint, and one ready endpoint is hinted for the zone.
-   * (Only where sameNode() is false: the node hints come first.)
-   */
-  topologyZone(sp: number, node: number): number {
-    const zone = node >= 0 ? this.nodeZone[node]! : -1;
-    if (zone < 0 || this.spHinted[sp] === 0) return -1;
-    for (let e = this.epStart(sp), end = this.epEnd(sp); e < end; e++) if (this.epFlags[e]! & READY && this.hintedFor(e, zone)) return zone;
-    return -1;
   }
 
   /** kube-proxy's node IP of a node in a family. */
