@@ -15,6 +15,10 @@ import { CellPolicies, decidedText, dnatDecidedBy, policyStepDecidedBy, serviceD
 
 export { LEGEND };
 const LETTER = new Map(Object.entries(LEGEND).map(([k, v]) => [v, k]));
+/** The letters as ASCII codes, and those of a pod with itself and of a pair without a common family. */
+const LETTER_CODE = new Map([...LETTER].map(([d, letter]) => [d, letter.charCodeAt(0)]));
+const DASH = '-'.charCodeAt(0);
+const UNKNOWN = '?'.charCodeAt(0);
 
 /** Beyond this many pods a matrix is too large to answer in one response. */
 export const MAX_MATRIX_PODS = 5000;
@@ -70,21 +74,28 @@ export function matrixAnswer(
   checkMatrixPods(pods);
   const m = reachability(compiled, pods, transport, options);
   const n = pods.length;
-  const counts: Record<string, number> = {};
+  // Each row's letters are written as bytes and read out as one flat string: appended a letter at a time, a 1,000-pod
+  // matrix made a million strings, for the garbage collector and then for JSON.stringify to flatten (~100 ms of 200).
+  const row = Buffer.allocUnsafe(n);
+  const tally = new Int32Array(128);
+  // The dispositions in the order they first occur, as the counts have always listed them.
+  const seen: Disposition[] = [];
   const rows: string[] = [];
   for (let i = 0; i < n; i++) {
-    let row = '';
     for (let j = 0; j < n; j++) {
       if (i === j) {
-        row += '-';
+        row[j] = DASH;
         continue;
       }
       const d = m.cells[i * n + j];
-      if (d !== undefined) counts[d] = (counts[d] ?? 0) + 1;
-      row += d === undefined ? '?' : LETTER.get(d)!;
+      const code = d === undefined ? UNKNOWN : LETTER_CODE.get(d)!;
+      if (d !== undefined && tally[code]++ === 0) seen.push(d);
+      row[j] = code;
     }
-    rows.push(row);
+    rows.push(row.toString('latin1', 0, n));
   }
+  const counts: Record<string, number> = {};
+  for (const d of seen) counts[d] = tally[LETTER_CODE.get(d)!]!;
   return {
     ...head(topology, transport.protocol, transport.dstPort, pods),
     legend: { ...LEGEND },

@@ -44,6 +44,11 @@ test('a node that does not forward: its pods reach only each other, and nobody r
     });
   });
   assert.ok(m.counts.FORWARDING_DISABLED > 0);
+  // The counts are the rows' letters counted, in the order they first occur there (JSON keeps that order).
+  const expected: Record<string, number> = {};
+  for (const row of m.rows as string[]) for (const letter of row) if (letter !== '-') expected[m.legend[letter]] = (expected[m.legend[letter]] ?? 0) + 1;
+  assert.equal(JSON.stringify(m.counts), JSON.stringify(expected));
+  assert.equal(Object.keys(m.counts).length, 2);
 });
 
 test('the SVG heat map', async () => {
