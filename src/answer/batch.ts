@@ -322,9 +322,12 @@ export class Utf8Chunks {
 
   /**
    * `head`, what was written and `tail`, as the chunks they are in, each on an ArrayBuffer of its own (to be handed
-   * over, not copied): joining 20 MB of a batch into one array took ~100 ms and as many megabytes again.
+   * over, not copied): joining 20 MB of a batch into one array took ~100 ms and as many megabytes again. The last chunk
+   * is copied out when it fills less than half of its megabyte, so that a small batch's answer does not hold one.
    */
   framed(head: string, tail: string): Uint8Array[] {
-    return [encoder.encode(head), ...this.full, this.chunk.subarray(0, this.used), encoder.encode(tail)];
+    const used = this.chunk.subarray(0, this.used);
+    const last = this.used < Utf8Chunks.SIZE / 2 ? new Uint8Array(used) : used;
+    return [encoder.encode(head), ...this.full, last, encoder.encode(tail)];
   }
 }

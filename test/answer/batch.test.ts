@@ -40,7 +40,12 @@ test('a character that does not fit whole at the end of a chunk starts the next 
   const parts = ['a'.repeat(2 ** 20 - 1), '🐢é', 'x'.repeat(3 * 2 ** 20), '\ud800', '€'];
   const sizes = parts.map((p) => out.write(p));
   assert.deepEqual(sizes, parts.map((p) => Buffer.byteLength(p)));
-  assert.ok(Buffer.concat(out.framed('[', ']')).equals(Buffer.from(`[${parts.join('')}]`)));
+  const framed = out.framed('[', ']');
+  assert.ok(Buffer.concat(framed).equals(Buffer.from(`[${parts.join('')}]`)));
+  // A chunk filled to less than half is handed over as a copy of its size, not with its megabyte.
+  const small = new Utf8Chunks();
+  small.write('{"a":1}');
+  assert.deepEqual(small.framed('[', ']').map((c) => c.buffer.byteLength), [1, 7, 1]);
 });
 
 test('a batch that names another revision than the one it was read on says which, and is traced on the one it names', () => {
