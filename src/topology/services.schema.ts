@@ -90,6 +90,9 @@ const Conditions = Open({
   terminating: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
 });
 
+/** A list of hints as the EndpointSlice holds them: `{ name }` each (a zone's or a node's). */
+const HintNames = Type.Optional(Type.Union([Type.Array(Open({ name: Type.String({ maxLength: 253 }) })), Type.Null()]));
+
 export const EndpointSlice = Open(
   {
     apiVersion: Type.Optional(Type.String()),
@@ -106,8 +109,8 @@ export const EndpointSlice = Open(
             Type.Union([
               Open(
                 {
-                  forZones: Type.Optional(Type.Union([Type.Array(Open({ name: Type.String({ maxLength: 253 }) })), Type.Null()])),
-                  forNodes: Type.Optional(Type.Union([Type.Array(Open({ name: Type.String({ maxLength: 253 }) })), Type.Null()])),
+                  forZones: HintNames,
+                  forNodes: HintNames,
                 },
                 {
                   description:

@@ -24,6 +24,9 @@ export interface EndpointFacts {
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
+/** A hint list's names, or undefined for none (absent, null or empty: no hint). */
+const hintNames = (hints: readonly { name: string }[] | null | undefined) => (hints && hints.length > 0 ? hints.map((h) => h.name) : undefined);
+
 /** `namespace/name/portName/protocol/family` → endpoints. */
 export type EndpointIndex = Map<string, EndpointFacts[]>;
 
@@ -54,16 +57,7 @@ export function indexEndpoints(cluster: ClusterDoc): EndpointIndex {
           (c?.ready ?? true ? READY : 0) | (c?.serving ?? true ? SERVING : 0) | (c?.terminating ?? false ? TERMINATING : 0);
         // kube-proxy programs the first address of an endpoint; the others are for consumers that want them all.
         const addr = Addr.parse(ep.addresses[0]!);
-        const zones = ep.hints?.forZones?.map((z) => z.name);
-        const nodes = ep.hints?.forNodes?.map((n) => n.name);
-        add(key, {
-          addr,
-          port: port.port,
-          nodeName: ep.nodeName ?? undefined,
-          flags,
-          zones: zones !== undefined && zones.length > 0 ? zones : undefined,
-          nodes: nodes !== undefined && nodes.length > 0 ? nodes : undefined,
-        });
+        add(key, { addr, port: port.port, nodeName: ep.nodeName ?? undefined, flags, zones: hintNames(ep.hints?.forZones), nodes: hintNames(ep.hints?.forNodes) });
       }
     }
   }

@@ -113,6 +113,18 @@ const blockBit = (family: Family, w0: number, w1: number) =>
 export const coarseBit = (family: Family, w0: number, w1: number) => (family === 4 ? w0 >>> 20 : blockBit(family, w0, w1)) & 31;
 const addressBit = (w0: number, w1: number, w2: number, w3: number) => (Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 16) & (ADDRESS_BITS - 1);
 
+/** Each endpoint's list of names as numbers, flattened: values[start[e] .. start[e + 1]). */
+function perEndpoint(eps: readonly EndpointFacts[], names: (e: EndpointFacts) => readonly string[] | undefined, id: (name: string) => number): [Int32Array, Int32Array] {
+  const start = new Int32Array(eps.length + 1);
+  const values: number[] = [];
+  eps.forEach((e, i) => {
+    start[i] = values.length;
+    for (const name of names(e) ?? []) values.push(id(name));
+  });
+  start[eps.length] = values.length;
+  return [start, Int32Array.from(values)];
+}
+
 const nodePortKey = (family: number, proto: number, port: number) => (family === 6 ? 1 << 20 : 0) | (proto << 16) | port;
 
 /** ServiceTable.clusterIPsCheck's answer for an address of the service CIDR that no Service holds. */
@@ -381,22 +393,8 @@ export class ServiceTable {
     this.epNode = new Int32Array(m);
     this.epFlags = new Uint8Array(m);
     this.epOwner = new Int32Array(m);
-    this.epZoneStart = new Int32Array(m + 1);
-    const zones: number[] = [];
-    eps.forEach((e, i) => {
-      this.epZoneStart[i] = zones.length;
-      for (const z of e.zones ?? []) zones.push(zoneId(z));
-    });
-    this.epZoneStart[m] = zones.length;
-    this.epZones = Int32Array.from(zones);
-    this.epNodeHintStart = new Int32Array(m + 1);
-    const nodeHints: number[] = [];
-    eps.forEach((e, i) => {
-      this.epNodeHintStart[i] = nodeHints.length;
-      for (const name of e.nodes ?? []) nodeHints.push(nodeIndex.get(name) ?? -1);
-    });
-    this.epNodeHintStart[m] = nodeHints.length;
-    this.epNodeHints = Int32Array.from(nodeHints);
+    [this.epZoneStart, this.epZones] = perEndpoint(eps, (e) => e.zones, zoneId);
+    [this.epNodeHintStart, this.epNodeHints] = perEndpoint(eps, (e) => e.nodes, (name) => nodeIndex.get(name) ?? -1);
     this.epWalk = new Int32Array(m * EP_WALK);
     eps.forEach((e, i) => {
       this.epAddr.push(e.addr);

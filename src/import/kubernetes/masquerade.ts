@@ -3,8 +3,8 @@
 // (crd.projectcalico.org/v1 or projectcalico.org/v3), Cilium's cilium-config ConfigMap (enable-ipv4-masquerade,
 // enable-ipv6-masquerade, ipv4-native-routing-cidr, ipv6-native-routing-cidr, kube-proxy-replacement) and flannel's
 // kube-flannel-cfg ConfigMap (net-conf.json's Network and IPv6Network) and the AWS VPC CNI's aws-node DaemonSet (its
-// aws-node container's AWS_VPC_K8S_CNI_EXTERNALSNAT and AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS). What the List does not hold keeps the plugin's default; an object
-// of another plugin than the data path's is counted as ignored.
+// aws-node container's AWS_VPC_K8S_CNI_EXTERNALSNAT and AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS). What the List does not
+// hold keeps the plugin's default; an object of another plugin than the data path's is counted as ignored.
 import { Type } from '@sinclair/typebox';
 import { parse } from 'yaml';
 import type { ClusterDoc, CniDoc } from '../../topology/schema.js';
