@@ -672,49 +672,66 @@ function dropText(ctx: Context, ns: Netns, step: Extract<Step, { type: 'DROP' }>
  * serves later answers through the hop with a few reads of neighbouring memory, where building the hop step by step
  * reads a dozen objects no recent answer touched (its netns, links, routes and their kept parts), which was most of an
  * answer's cost on a large cluster.
+ *
+ * One flat array, read front to back: a graph of small objects (the hop, its entries, its steps, their fields and
+ * holes) cost a cache miss per object on every answer, more than the rest of the kept hop's use. Its texts are parts of
+ * three elements, a tag and two values (PART), so that using one reads only the array, never the objects it holds:
+ *   entries:  n, e1 … en (compared in full: the key only hashes them)
+ *   hop:      netns, kind, node, in, out
+ *   JSON:     a part (NO_JSON when its pieces would not put it back together)
+ *   steps:    count, then per step WHOLE, step (shared and frozen) | FIELDS, its maker, one part per field
  */
-interface KeptHop {
-  /** The hop's entries, compared in full: the key only hashes them. */
-  readonly entries: Int32Array;
-  readonly netns: string;
-  readonly kind: BareHop['kind'];
-  readonly node: string | undefined;
-  readonly in: string | undefined;
-  readonly out: string | undefined;
-  /** Per step: the step, shared and frozen, or the fields of one the text goes into. */
-  readonly steps: readonly (BareStep | HoledStep)[];
-  /**
-   * The hop's JSON text (hopJson): with holes for the text, or without any when it names none; null when the pieces
-   * would not put it back together.
-   */
-  json: Template | string | null;
+type KeptHop = readonly unknown[];
+
+/** A part that is a value as it is, or a step kept whole: the value follows. */
+const WHOLE = 0;
+/** A text with one hole: the pieces before and after it follow. */
+const ONE_HOLE = 1;
+/** A text with several holes: its Template follows. */
+const HOLES = 2;
+const NO_JSON = 3;
+/** A step with the text in some of its fields: its maker (StepMaker) and its fields' parts follow. */
+const FIELDS = 4;
+const PART = 3;
+
+/** Where the hop's fields start: after its entries. */
+const hopAt = (kept: KeptHop) => (kept[0] as number) + 1;
+
+/** Appends the part of a value that may hold holes. */
+function pushPart(out: unknown[], v: unknown): void {
+  if (typeof v !== 'string' || !v.includes(HOLE)) {
+    out.push(WHOLE, v, undefined);
+    return;
+  }
+  const t = holeOf(v);
+  if (t.middle === undefined) out.push(ONE_HOLE, t.first, t.last);
+  else out.push(HOLES, t, undefined);
+}
+
+/** The value of the part at `at`, with `text` in its holes. */
+function part(kept: KeptHop, at: number, text: string): unknown {
+  const tag = kept[at];
+  if (tag === WHOLE) return kept[at + 1];
+  return tag === ONE_HOLE ? (kept[at + 1] as string) + text + (kept[at + 2] as string) : fill(kept[at + 1] as Template, text);
 }
 
 /**
- * A step with the destination's text in some of its fields: its fields in order, each as its name and its value, a
- * Template where the text goes (one array rather than one per part: each is a read of memory no recent answer touched).
+ * Makes a holed step from its parts: one object literal per list of field names, so that a step is made as a literal
+ * is (its shape known ahead) rather than by adding fields named at run time, each of which looked its name up anew.
  */
-class HoledStep {
-  constructor(readonly fields: readonly unknown[]) {}
+type StepMaker = (kept: KeptHop, at: number, text: string) => BareStep;
+const makers = new Map<string, StepMaker>();
 
-  fill(text: string): BareStep {
-    const step: Record<string, unknown> = {};
-    const { fields } = this;
-    for (let i = 0; i < fields.length; i += 2) {
-      const v = fields[i + 1];
-      step[fields[i] as string] = v instanceof Hole ? fill(v, text) : v;
-    }
-    return step as unknown as BareStep;
+function makerOf(names: readonly string[]): StepMaker {
+  const key = names.join(',');
+  let make = makers.get(key);
+  if (make === undefined) {
+    const fields = names.map((n, i) => `${JSON.stringify(n)}: part(kept, at + ${i * PART}, text)`).join(', ');
+    // The names are the answer schema's step fields, written as JSON strings: nothing of a request is compiled.
+    make = new Function('part', `return (kept, at, text) => ({ ${fields} });`)(part) as StepMaker;
+    makers.set(key, make);
   }
-}
-
-/** A field's template in a HoledStep (a class, so that it is told apart from the values kept as they are). */
-class Hole implements Template {
-  constructor(
-    readonly first: string,
-    readonly last: string,
-    readonly middle: readonly string[] | undefined,
-  ) {}
+  return make;
 }
 
 /**
@@ -755,7 +772,7 @@ function keptHop(ctx: Context, hop: Hop, end: number): KeptHop | undefined {
   const key = ((h >>> 7) << 2) | ctx.sentences;
   let kept = ctx.kept.get<KeptHop | null | typeof SEEN>(HOP, hop.netns, key, h);
   if (kept === SEEN) kept = ctx.kept.put(HOP, hop.netns, key, h, keepHop(ctx, hop, record, start, end));
-  else if (kept !== undefined && kept !== null && !sameEntries((kept as KeptHop).entries, record, start, end)) kept = undefined;
+  else if (kept !== undefined && kept !== null && !sameEntries(kept as KeptHop, record, start, end)) kept = undefined;
   if (kept === undefined) ctx.kept.put(HOP, hop.netns, key, h, SEEN);
   return kept === undefined || kept === null ? undefined : (kept as KeptHop);
 }
@@ -772,37 +789,46 @@ function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
 function hopJson(ctx: Context, hop: Hop, end: number): string {
   const kept = keptHop(ctx, hop, end);
   if (kept === undefined) return JSON.stringify(answerHopAfresh(ctx, hop));
-  const { json } = kept;
-  return typeof json === 'string' ? json : json === null ? JSON.stringify(fromKept(kept, ctx.dstText)) : fill(json, ctx.dstText);
+  const at = hopAt(kept) + 5;
+  return kept[at] === NO_JSON ? JSON.stringify(fromKept(kept, ctx.dstText)) : (part(kept, at, ctx.dstText) as string);
 }
 
 /** What the hole is in JSON text: its character escaped. */
 const JSON_HOLE = JSON.stringify(HOLE).slice(1, -1);
 
-/**
- * The kept hop's JSON text with holes for the text, given its text for `text` (`made`); null when the pieces would not
- * put that back together.
- */
-function jsonTemplateOf(kept: KeptHop, text: string, made: string): Template | string | null {
-  const pieces = JSON.stringify(fromKept(kept, HOLE)).split(JSON_HOLE);
-  if (pieces.length < 2) return pieces[0] === made ? made : null;
-  const t: Template = { first: pieces[0]!, last: pieces[pieces.length - 1]!, middle: pieces.length > 2 ? pieces.slice(1, -1) : undefined };
-  return fill(t, text) === made ? t : null;
+/** The part of the kept hop's JSON text, with holes for the text, given its text for `text` (`made`). */
+function jsonOf(kept: KeptHop, text: string, made: string): unknown[] {
+  const holed = JSON.stringify(fromKept(kept, HOLE)).replaceAll(JSON_HOLE, HOLE);
+  const out: unknown[] = [];
+  pushPart(out, holed);
+  return part(out, 0, text) === made ? out : [NO_JSON, undefined, undefined];
 }
 
-function sameEntries(entries: Int32Array, record: readonly number[], start: number, end: number): boolean {
-  if (entries.length !== end - start) return false;
-  for (let i = 0; i < entries.length; i++) if (entries[i] !== record[start + i]) return false;
+function sameEntries(kept: KeptHop, record: readonly number[], start: number, end: number): boolean {
+  const n = kept[0] as number;
+  if (n !== end - start) return false;
+  for (let i = 0; i < n; i++) if (kept[i + 1] !== record[start + i]) return false;
   return true;
 }
 
 function fromKept(kept: KeptHop, text: string): BareHop {
-  const out = { netns: kept.netns, kind: kept.kind } as BareHop;
-  if (kept.node !== undefined) out.node = kept.node;
-  if (kept.in !== undefined) out.in = kept.in;
-  if (kept.out !== undefined) out.out = kept.out;
+  let at = hopAt(kept);
+  const out = { netns: kept[at], kind: kept[at + 1] } as BareHop;
+  if (kept[at + 2] !== undefined) out.node = kept[at + 2] as string;
+  if (kept[at + 3] !== undefined) out.in = kept[at + 3] as string;
+  if (kept[at + 4] !== undefined) out.out = kept[at + 4] as string;
+  at += 5 + PART;
+  const count = kept[at++] as number;
   const steps: BareStep[] = [];
-  for (const s of kept.steps) steps.push(s instanceof HoledStep ? s.fill(text) : s);
+  for (let s = 0; s < count; s++) {
+    if (kept[at] === WHOLE) {
+      steps.push(kept[at + 1] as BareStep);
+      at += 2;
+    } else {
+      steps.push((kept[at + 1] as StepMaker)(kept, at + 3, text));
+      at += 3 + (kept[at + 2] as number) * PART;
+    }
+  }
   out.steps = steps;
   return out;
 }
@@ -812,30 +838,31 @@ function keepHop(ctx: Context, hop: Hop, record: readonly number[], start: numbe
   const holed = answerHopAfresh({ ...ctx, dstText: HOLE }, hop);
   const { netns, kind, node, in: inLink, out: outLink } = holed;
   if ([netns, node, inLink, outLink].some((t) => t?.includes(HOLE))) return null;
-  const steps: (BareStep | HoledStep)[] = [];
+  const steps: unknown[] = [holed.steps.length];
   for (const step of holed.steps) {
-    const fields: unknown[] = [];
-    let holes = false;
-    for (const [k, v] of Object.entries(step)) {
-      // The text inside a nested object (a route, who answered) is not one this hop can fill.
-      if (typeof v === 'object' && v !== null && JSON.stringify(v).includes(HOLE)) return null;
-      const hole = typeof v === 'string' && v.includes(HOLE);
-      holes ||= hole;
-      fields.push(k, hole ? holeOf(v) : v);
+    const names = Object.keys(step);
+    const values = Object.values(step);
+    // The text inside a nested object (a route, who answered) is not one this hop can fill.
+    if (values.some((v) => typeof v === 'object' && v !== null && JSON.stringify(v).includes(HOLE))) return null;
+    if (!values.some((v) => typeof v === 'string' && v.includes(HOLE))) {
+      steps.push(WHOLE, deepFreeze(step));
+      continue;
     }
-    steps.push(holes ? new HoledStep(fields) : deepFreeze(step));
+    steps.push(FIELDS, makerOf(names), names.length);
+    for (const v of values) pushPart(steps, v);
   }
-  const kept: KeptHop = { entries: Int32Array.from(record.slice(start, end)), netns, kind, node, in: inLink, out: outLink, steps, json: null };
-  // The answer made from it must be the one made afresh, byte for byte.
-  const made = JSON.stringify(fromKept(kept, ctx.dstText));
+  const entries = record.slice(start, end);
+  const head = [entries.length, ...entries, netns, kind, node, inLink, outLink];
+  // The answer made from it must be the one made afresh, byte for byte; its JSON text is made from it.
+  const draft = [...head, NO_JSON, undefined, undefined, ...steps];
+  const made = JSON.stringify(fromKept(draft, ctx.dstText));
   if (made !== JSON.stringify(answerHopAfresh(ctx, hop))) return null;
-  kept.json = jsonTemplateOf(kept, ctx.dstText, made);
-  return kept;
+  return [...head, ...jsonOf(draft, ctx.dstText, made), ...steps];
 }
 
-function holeOf(text: string): Hole {
+function holeOf(text: string): Template {
   const pieces = text.split(HOLE);
-  return new Hole(pieces[0]!, pieces[pieces.length - 1]!, pieces.length > 2 ? pieces.slice(1, -1) : undefined);
+  return { first: pieces[0]!, last: pieces[pieces.length - 1]!, middle: pieces.length > 2 ? pieces.slice(1, -1) : undefined };
 }
 
 function answerHopAfresh(ctx: Context, hop: Hop): BareHop {
