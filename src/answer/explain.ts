@@ -189,6 +189,12 @@ class Kept {
     slots[i + 2] = value;
     return value;
   }
+
+  /** The values of a kind held. */
+  *values(kind: number): Generator<unknown> {
+    const { slots } = this;
+    for (let i = 0; i < slots.length; i += 3) if (typeof slots[i] === 'number' && (((slots[i] as number) % 4) + 4) % 4 === kind) yield slots[i + 2];
+  }
 }
 
 const addrHash = (a: Addr) => a.w0 ^ a.w3;
@@ -211,6 +217,13 @@ const HOP = 3;
  * since making it costs two or three times the answer made afresh, and on a large cluster most flows are asked once.
  */
 const SEEN = Object.freeze({ seen: true });
+
+/**
+ * What a hop's entry holds the second time: a hop is kept from its third answer. Keeping one costs about three answers
+ * made afresh, and of flows drawn at random over a large cluster a hop met twice is seldom met again; a flow asked over
+ * and over is answered from its kept hops one answer later.
+ */
+const SEEN_TWICE = Object.freeze({ seen: 2 });
 
 const keptByFabric = new WeakMap<Fabric, Kept>();
 
@@ -692,15 +705,37 @@ const HOLES = 2;
 const NO_JSON = 3;
 /** A step with the text in some of its fields: its maker (StepMaker) and its fields' parts follow. */
 const FIELDS = 4;
+/** A text with holes for the source's text too (a sender's ORIGINATE step): its SourceTemplate follows. */
+const BOTH = 5;
 const PART = 3;
 
 /** Where the hop's fields start: after its entries. */
 const hopAt = (kept: KeptHop) => (kept[0] as number) + 1;
 
+/**
+ * Stands for the source's text while a sender's hop is kept: its ORIGINATE step names the source, which its record
+ * entries do not decide (a node may send from any of its addresses).
+ */
+const SRC_HOLE = '\u0001';
+
+/** A text with holes for both texts: its pieces, and whether each hole is the source's (else the destination's). */
+interface SourceTemplate {
+  readonly pieces: readonly string[];
+  readonly src: readonly boolean[];
+}
+
+const holed = (v: unknown): v is string => typeof v === 'string' && (v.includes(HOLE) || v.includes(SRC_HOLE));
+
 /** Appends the part of a value that may hold holes. */
 function pushPart(out: unknown[], v: unknown): void {
-  if (typeof v !== 'string' || !v.includes(HOLE)) {
+  if (!holed(v)) {
     out.push(WHOLE, v, undefined);
+    return;
+  }
+  if (v.includes(SRC_HOLE)) {
+    const split = v.split(/([\u0000\u0001])/);
+    const t: SourceTemplate = { pieces: split.filter((_, i) => i % 2 === 0), src: split.filter((_, i) => i % 2 === 1).map((h) => h === SRC_HOLE) };
+    out.push(BOTH, t, undefined);
     return;
   }
   const t = holeOf(v);
@@ -708,42 +743,48 @@ function pushPart(out: unknown[], v: unknown): void {
   else out.push(HOLES, t, undefined);
 }
 
-/** The value of the part at `at`, with `text` in its holes. */
-function part(kept: KeptHop, at: number, text: string): unknown {
+/** The value of the part at `at`, with `text` (and the source's text, `src`) in its holes. */
+function part(kept: KeptHop, at: number, text: string, src: string): unknown {
   const tag = kept[at];
   if (tag === WHOLE) return kept[at + 1];
-  return tag === ONE_HOLE ? (kept[at + 1] as string) + text + (kept[at + 2] as string) : fill(kept[at + 1] as Template, text);
+  if (tag === ONE_HOLE) return (kept[at + 1] as string) + text + (kept[at + 2] as string);
+  if (tag === HOLES) return fill(kept[at + 1] as Template, text);
+  const { pieces, src: isSrc } = kept[at + 1] as SourceTemplate;
+  let s = pieces[0]!;
+  for (let i = 1; i < pieces.length; i++) s += (isSrc[i - 1] ? src : text) + pieces[i]!;
+  return s;
 }
 
 /**
  * Makes a holed step from its parts: one object literal per list of field names, so that a step is made as a literal
  * is (its shape known ahead) rather than by adding fields named at run time, each of which looked its name up anew.
  */
-type StepMaker = (kept: KeptHop, at: number, text: string) => BareStep;
+type StepMaker = (kept: KeptHop, at: number, text: string, src: string) => BareStep;
 const makers = new Map<string, StepMaker>();
 
 function makerOf(names: readonly string[]): StepMaker {
   const key = names.join(',');
   let make = makers.get(key);
   if (make === undefined) {
-    const fields = names.map((n, i) => `${JSON.stringify(n)}: part(kept, at + ${i * PART}, text)`).join(', ');
+    const fields = names.map((n, i) => `${JSON.stringify(n)}: part(kept, at + ${i * PART}, text, src)`).join(', ');
     // The names are the answer schema's step fields, written as JSON strings: nothing of a request is compiled.
-    make = new Function('part', `return (kept, at, text) => ({ ${fields} });`)(part) as StepMaker;
+    make = new Function('part', `return (kept, at, text, src) => ({ ${fields} });`)(part) as StepMaker;
     makers.set(key, make);
   }
   return make;
 }
 
 /**
- * Whether the hop's answer is decided by its record entries and the destination's text alone: steps that name nothing
- * else of the flow (no source, no NAT, no policy, no tunnel, whose outer packet earlier hops decide), about the flow's
- * own destination.
+ * Whether the hop's answer is decided by its record entries and the texts of the flow's ends alone: steps that name
+ * nothing else of the flow (no NAT, no policy, no tunnel, whose outer packet earlier hops decide), about the flow's own
+ * destination; the source only as the sender's ORIGINATE names it.
  */
 function keepable(ctx: Context, hop: Hop): boolean {
   // Whether the packet the hop's steps are about is known to be the flow's (a route lookup for its destination).
   let flows = false;
   for (const s of hop.steps) {
     switch (s.type) {
+      case 'ORIGINATE':
       case 'RECEIVE':
       case 'BRIDGE':
       case 'DELIVER':
@@ -763,23 +804,41 @@ function keepable(ctx: Context, hop: Hop): boolean {
   return true;
 }
 
-/** The hop's kept answer (made from the second time the same hop is answered), or undefined. */
+/** The hop's kept answer (made the third time the same hop is answered), or undefined. */
 function keptHop(ctx: Context, hop: Hop, end: number): KeptHop | undefined {
   const { record, start } = hop;
   if (record === undefined || start === undefined || !keepable(ctx, hop)) return undefined;
   let h = ctx.sentences;
   for (let i = start; i < end; i++) h = Math.imul(h ^ record[i]!, 0x9e3779b1) ^ (h >>> 15);
   const key = ((h >>> 7) << 2) | ctx.sentences;
-  let kept = ctx.kept.get<KeptHop | null | typeof SEEN>(HOP, hop.netns, key, h);
-  if (kept === SEEN) kept = ctx.kept.put(HOP, hop.netns, key, h, keepHop(ctx, hop, record, start, end));
+  let kept = ctx.kept.get<KeptHop | null | typeof SEEN | typeof SEEN_TWICE>(HOP, hop.netns, key, h);
+  if (kept === SEEN) {
+    ctx.kept.put(HOP, hop.netns, key, h, SEEN_TWICE);
+    return undefined;
+  }
+  if (kept === SEEN_TWICE) kept = ctx.kept.put(HOP, hop.netns, key, h, keepHop(ctx, hop, record, start, end));
   else if (kept !== undefined && kept !== null && !sameEntries(kept as KeptHop, record, start, end)) kept = undefined;
   if (kept === undefined) ctx.kept.put(HOP, hop.netns, key, h, SEEN);
   return kept === undefined || kept === null ? undefined : (kept as KeptHop);
 }
 
+/**
+ * How many whole hops a revision keeps, and how many of them are senders' (their ORIGINATE step names the source): for
+ * tests, that answers are made from kept hops at all.
+ */
+export function keptHops(fabric: Fabric): { hops: number; senders: number } {
+  const counts = { hops: 0, senders: 0 };
+  for (const v of keptFor(fabric).values(HOP)) {
+    if (!Array.isArray(v)) continue;
+    counts.hops++;
+    if (v.some((part) => typeof part === 'object' && part !== null && 'pieces' in part)) counts.senders++;
+  }
+  return counts;
+}
+
 function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
   const kept = keptHop(ctx, hop, end);
-  return kept === undefined ? answerHopAfresh(ctx, hop) : fromKept(kept, ctx.dstText);
+  return kept === undefined ? answerHopAfresh(ctx, hop) : fromKept(kept, ctx.dstText, ctx.srcText);
 }
 
 /**
@@ -790,18 +849,19 @@ function hopJson(ctx: Context, hop: Hop, end: number): string {
   const kept = keptHop(ctx, hop, end);
   if (kept === undefined) return JSON.stringify(answerHopAfresh(ctx, hop));
   const at = hopAt(kept) + 5;
-  return kept[at] === NO_JSON ? JSON.stringify(fromKept(kept, ctx.dstText)) : (part(kept, at, ctx.dstText) as string);
+  return kept[at] === NO_JSON ? JSON.stringify(fromKept(kept, ctx.dstText, ctx.srcText)) : (part(kept, at, ctx.dstText, ctx.srcText) as string);
 }
 
-/** What the hole is in JSON text: its character escaped. */
+/** What the holes are in JSON text: their characters escaped. */
 const JSON_HOLE = JSON.stringify(HOLE).slice(1, -1);
+const JSON_SRC_HOLE = JSON.stringify(SRC_HOLE).slice(1, -1);
 
-/** The part of the kept hop's JSON text, with holes for the text, given its text for `text` (`made`). */
-function jsonOf(kept: KeptHop, text: string, made: string): unknown[] {
-  const holed = JSON.stringify(fromKept(kept, HOLE)).replaceAll(JSON_HOLE, HOLE);
+/** The part of a hop's JSON text, from its answer with holes (`holedAnswer`), given its text for `text` and `src` (`made`). */
+function jsonOf(holedAnswer: BareHop, text: string, src: string, made: string): unknown[] {
+  const json = JSON.stringify(holedAnswer).replaceAll(JSON_HOLE, HOLE).replaceAll(JSON_SRC_HOLE, SRC_HOLE);
   const out: unknown[] = [];
-  pushPart(out, holed);
-  return part(out, 0, text) === made ? out : [NO_JSON, undefined, undefined];
+  pushPart(out, json);
+  return part(out, 0, text, src) === made ? out : [NO_JSON, undefined, undefined];
 }
 
 function sameEntries(kept: KeptHop, record: readonly number[], start: number, end: number): boolean {
@@ -811,7 +871,7 @@ function sameEntries(kept: KeptHop, record: readonly number[], start: number, en
   return true;
 }
 
-function fromKept(kept: KeptHop, text: string): BareHop {
+function fromKept(kept: KeptHop, text: string, src: string): BareHop {
   let at = hopAt(kept);
   const out = { netns: kept[at], kind: kept[at + 1] } as BareHop;
   if (kept[at + 2] !== undefined) out.node = kept[at + 2] as string;
@@ -825,7 +885,7 @@ function fromKept(kept: KeptHop, text: string): BareHop {
       steps.push(kept[at + 1] as BareStep);
       at += 2;
     } else {
-      steps.push((kept[at + 1] as StepMaker)(kept, at + 3, text));
+      steps.push((kept[at + 1] as StepMaker)(kept, at + 3, text, src));
       at += 3 + (kept[at + 2] as number) * PART;
     }
   }
@@ -835,16 +895,16 @@ function fromKept(kept: KeptHop, text: string): BareHop {
 
 /** The hop's kept answer, made from its answer with a hole for the text; null when the hole does not come out right. */
 function keepHop(ctx: Context, hop: Hop, record: readonly number[], start: number, end: number): KeptHop | null {
-  const holed = answerHopAfresh({ ...ctx, dstText: HOLE }, hop);
-  const { netns, kind, node, in: inLink, out: outLink } = holed;
-  if ([netns, node, inLink, outLink].some((t) => t?.includes(HOLE))) return null;
-  const steps: unknown[] = [holed.steps.length];
-  for (const step of holed.steps) {
+  const answer = answerHopAfresh({ ...ctx, dstText: HOLE, srcText: SRC_HOLE }, hop);
+  const { netns, kind, node, in: inLink, out: outLink } = answer;
+  if ([netns, node, inLink, outLink].some(holed)) return null;
+  const steps: unknown[] = [answer.steps.length];
+  for (const step of answer.steps) {
     const names = Object.keys(step);
     const values = Object.values(step);
     // The text inside a nested object (a route, who answered) is not one this hop can fill.
-    if (values.some((v) => typeof v === 'object' && v !== null && JSON.stringify(v).includes(HOLE))) return null;
-    if (!values.some((v) => typeof v === 'string' && v.includes(HOLE))) {
+    if (values.some((v) => typeof v === 'object' && v !== null && holed(JSON.stringify(v)))) return null;
+    if (!values.some(holed)) {
       steps.push(WHOLE, deepFreeze(step));
       continue;
     }
@@ -855,9 +915,9 @@ function keepHop(ctx: Context, hop: Hop, record: readonly number[], start: numbe
   const head = [entries.length, ...entries, netns, kind, node, inLink, outLink];
   // The answer made from it must be the one made afresh, byte for byte; its JSON text is made from it.
   const draft = [...head, NO_JSON, undefined, undefined, ...steps];
-  const made = JSON.stringify(fromKept(draft, ctx.dstText));
+  const made = JSON.stringify(fromKept(draft, ctx.dstText, ctx.srcText));
   if (made !== JSON.stringify(answerHopAfresh(ctx, hop))) return null;
-  return [...head, ...jsonOf(draft, ctx.dstText, made), ...steps];
+  return [...head, ...jsonOf(answer, ctx.dstText, ctx.srcText, made), ...steps];
 }
 
 function holeOf(text: string): Template {

@@ -9,7 +9,7 @@ import { answerFlow, traceFlow } from '../../src/answer/flow.js';
 import { compileTopology, type CompiledTopology } from '../../src/engine/topology.js';
 import { checkTopologyBody } from '../../src/import/body.js';
 import { DETAILS } from '../../src/answer/schema.js';
-import { keptBits } from '../../src/answer/explain.js';
+import { keptBits, keptHops } from '../../src/answer/explain.js';
 import { traceAnswer, type AnswerOptions, type FlowRequest } from '../../src/answer/trace-answer.js';
 import type { TraceAnswer } from '../../src/answer/schema.js';
 import { MAX_PATHS } from '../../src/engine/trace.js';
@@ -52,9 +52,9 @@ test('an answer made from kept steps and templates is the answer made afresh, fo
   for (const [name, body] of bodies) {
     const warm = compile(body);
     const all = flows(warm);
-    // Every flow twice, in reverse, so that each answer compared below is made from what the others left behind (a step,
-    // sentence or hop is kept from the second time it is made).
-    for (let pass = 0; pass < 2; pass++) for (const flow of [...all].reverse()) for (const detail of DETAILS) answer(warm, flow, detail);
+    // Every flow three times, in reverse, so that each answer compared below is made from what the others left behind (a
+    // step or sentence is kept from the second time it is made, a hop from the third).
+    for (let pass = 0; pass < 3; pass++) for (const flow of [...all].reverse()) for (const detail of DETAILS) answer(warm, flow, detail);
     for (const flow of all) {
       // A revision compiled for this flow alone: its answer is made with nothing kept from any other flow.
       const fresh = compile(body);
@@ -113,8 +113,8 @@ test('text, Markdown and Mermaid made with only the prose they print are the one
   for (const [name, body] of withServices) {
     const compiled = compile(body);
     const all = sampledFlows(compiled, 150);
-    // Twice: the second time from kept parts.
-    for (let pass = 0; pass < 2; pass++) {
+    // Three times: the third time from kept hops.
+    for (let pass = 0; pass < 3; pass++) {
       for (const flow of all) {
         const renderers: [Format, MarkdownLayout | undefined, (a: TraceAnswer) => string][] = [
           ['text', undefined, renderText],
@@ -161,22 +161,28 @@ test('the answer object is built field by field as the plain builder spreads it,
 
 test('a JSON answer written from the hops\' kept text is the answer object serialised, byte for byte at every detail', () => {
   let spliced = 0;
+  const kept = { hops: 0, senders: 0 };
   for (const [name, body] of withServices) {
     const compiled = compile(body);
     const all = sampledFlows(compiled, 150);
-    // Three times: a hop is kept from its second answer, and its text is made and used from then on.
-    for (let pass = 0; pass < 3; pass++) {
+    // Four times: a hop is kept from its third answer, and its text is made and used from then on.
+    for (let pass = 0; pass < 4; pass++) {
       for (const flow of all) {
         for (const detail of DETAILS) {
           const expected = answer(compiled, flow, detail);
           const written = job(compiled, flow, 'json', { detail });
           assert.equal(written, expected, `${name}: ${JSON.stringify(flow)} at ${detail}, pass ${pass + 1}`);
-          if (pass === 2 && detail !== 'summary' && !expected.startsWith('problem') && JSON.parse(expected).pathCount === undefined) spliced++;
+          if (pass === 3 && detail !== 'summary' && !expected.startsWith('problem') && JSON.parse(expected).pathCount === undefined) spliced++;
         }
       }
     }
+    const held = keptHops(compiled.fabric);
+    kept.hops += held.hops;
+    kept.senders += held.senders;
   }
   assert.ok(spliced > 1000, `${spliced} one-path answers written from kept text`);
+  // Hops were kept, senders' among them (their ORIGINATE step filled with the source's text).
+  assert.ok(kept.hops > 2000 && kept.senders > 500, JSON.stringify(kept));
 });
 
 test('the table of kept steps is sized by the revision: a small topology (a what-if\'s, compiled per request) does not make the large cluster\'s', () => {
