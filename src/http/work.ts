@@ -36,10 +36,12 @@ export class Work {
       db: app.db,
       revisionsKept: app.store.revisionsKept,
       onReport: (worker, report) => {
-        bytes.set(worker, report.bytes);
-        let total = 0;
-        for (const b of bytes.values()) total += b;
-        app.metrics.cacheBytes.set(total);
+        if (report.bytes !== undefined) {
+          bytes.set(worker, report.bytes);
+          let total = 0;
+          for (const b of bytes.values()) total += b;
+          app.metrics.cacheBytes.set(total);
+        }
         this.compilations += report.compiles.length;
         if (report.hits > 0) app.metrics.cacheLookups.inc({ result: 'hit' }, report.hits);
         if (report.compiles.length > 0) app.metrics.cacheLookups.inc({ result: 'miss' }, report.compiles.length);

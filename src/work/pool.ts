@@ -268,7 +268,7 @@ export class WorkPool {
   }
 
   private onMessage(slot: Slot, message: FromWorker): void {
-    slot.held = new Set(message.cache.held);
+    if (message.cache.held !== undefined) slot.held = new Set(message.cache.held);
     this.options.onReport?.(slot.index, message.cache);
     if (message.type === 'held') return;
     const { jobs } = slot;

@@ -46,9 +46,12 @@ export type ToWorker =
   | { type: 'forget'; name: string };
 
 export interface CacheReport {
-  /** Keys held after the job: the main thread sends a topology's jobs where it is compiled already. */
-  held: string[];
-  bytes: number;
+  /**
+   * Keys held after the job, and the bytes they take, when they changed since the worker's last report (most answers
+   * carry neither: the main thread sends a topology's jobs where it is compiled already).
+   */
+  held?: string[];
+  bytes?: number;
   /** Revisions the job found compiled. */
   hits: number;
   /** Revisions the job compiled (misses). */

@@ -37,6 +37,8 @@ export class Revisions {
   /** In use order: the least recently used first. */
   private readonly entries = new Map<string, Revision & { name: string }>();
   private held = 0;
+  /** Changes with every revision held or let go: a report of the held keys is sent only when it moved. */
+  version = 0;
 
   constructor(readonly budget: number) {}
 
@@ -66,6 +68,7 @@ export class Revisions {
     while (this.entries.size > 0 && this.held + revision.bytes > this.budget) this.drop(this.entries.keys().next().value!);
     this.entries.set(key, { ...revision, name });
     this.held += revision.bytes;
+    this.version++;
   }
 
   /** Lets go of every revision of a topology that was deleted. */
@@ -78,5 +81,6 @@ export class Revisions {
     if (entry === undefined) return;
     this.entries.delete(key);
     this.held -= entry.bytes;
+    this.version++;
   }
 }

@@ -51,8 +51,16 @@ async function load(key: RevisionKey, documents: boolean): Promise<Loaded> {
   };
 }
 
+/** The version of the held keys last reported. */
+let reported = -1;
+
 function report(): CacheReport {
-  const r = { held: revisions.keys(), bytes: revisions.bytes, hits, compiles };
+  const r: CacheReport = { hits, compiles };
+  if (revisions.version !== reported) {
+    r.held = revisions.keys();
+    r.bytes = revisions.bytes;
+    reported = revisions.version;
+  }
   compiles = [];
   hits = 0;
   return r;
