@@ -948,10 +948,12 @@ function answerHopAfresh(ctx: Context, hop: Hop): BareHop {
 const named = (name: string, text: string) => (name === text ? name : `${name} (${text})`);
 
 /** The one line that says how a path ends; for one that is not delivered, with its last step's sentence. */
-function pathSummary(ctx: Context, path: Path, names: { from: string; to: string }): string {
+function pathSummary(ctx: Context, path: Path, names: { from: string; to: string }, answered?: readonly BareHop[]): string {
   const { hops } = path;
-  let route = hops[0]?.netns.name ?? '';
-  for (let i = 1; i < hops.length; i++) route += ` → ${hops[i]!.netns.name}`;
+  // The hops' names from their answers when made already: a kept hop's is in the memory its answer just read, where
+  // each netns is an object of its own to reach.
+  let route = answered === undefined ? (hops[0]?.netns.name ?? '') : (answered[0]?.netns ?? '');
+  for (let i = 1; i < hops.length; i++) route += ` → ${answered === undefined ? hops[i]!.netns.name : answered[i]!.netns}`;
   const flow = `${named(names.from, ctx.srcText)} → ${named(names.to, ctx.dstText)}`;
   if (path.disposition === 'DELIVERED') return `DELIVERED: ${flow} via ${route}`;
   const last = hops[hops.length - 1]!;
@@ -995,14 +997,12 @@ function summarise(ctx: Context, p: Path, names: { from: string; to: string }): 
 const hopEnd = (hops: readonly Hop[], i: number): number => hops[i + 1]?.start ?? hops[i]!.record?.length ?? 0;
 
 function hopByHop(ctx: Context, p: Path, names: { from: string; to: string }): ExplainedPath {
-  const out = summarise(ctx, p, names);
   const hops: BareHop[] = [];
   // A path's own copy of the context: its DNAT and SNAT steps change the addresses the steps after them are about.
   const own = { ...ctx };
   const all = p.hops;
   for (let i = 0; i < all.length; i++) hops.push(answerHop(own, all[i]!, hopEnd(all, i)));
-  out.hops = hops as ExplainedPath['hops'];
-  return out;
+  return { disposition: p.disposition, summary: pathSummary(ctx, p, names, hops), hops } as ExplainedPath;
 }
 
 /** A one-path answer's summary and its hops as a JSON array (ExplainOptions.json). */
