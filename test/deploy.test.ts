@@ -127,6 +127,7 @@ test('the compiled server runs with production dependencies only (what the image
     });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       const deadline = Date.now() + 120_000;
       let status = 0;
@@ -137,7 +138,10 @@ test('the compiled server runs with production dependencies only (what the image
       assert.equal(status, 200, err);
       assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200, 'the page is served from the image');
     } finally {
+      // The server writes its data folder (the embedded database's WAL) until it has stopped: removing the folder before
+      // it exits failed with ENOTEMPTY.
       child.kill('SIGTERM');
+      await exited;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
