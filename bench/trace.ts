@@ -1,6 +1,7 @@
 // Engine throughput on a maximal cluster: compile time and memory of a 5,000-node / 150,000-pod cluster (bridge host-gw,
 // or the data path named by the third argument, see bench/cluster.ts),
-// then traces per second between random pod pairs in-process (tracing alone, and tracing plus the rendered explanation).
+// then traces per second between random pod pairs in-process (tracing alone, tracing plus the rendered explanation, and
+// the same for pairs asked once each).
 // The pairs are spread over the whole cluster, as a dashboard's questions are: what limits a trace is cache misses, not
 // instructions. Each figure is taken in several rounds, and the median and the best are reported, since on a shared
 // machine other jobs only ever slow a round down.
@@ -65,6 +66,14 @@ const explained = measure('traces + explanation', 5, (i) => {
   const [a, b] = pairs[i & 4095]!;
   return explain(compiled.fabric, compiled.trace(a, b), { from: a.name, to: b.name }).hops.length;
 });
+// Pairs asked once each, as bench/http.ts asks them (the 4,096 above stand for a dashboard's repeated questions): what an
+// explanation costs when nothing of its path was kept from an earlier one. The first 4,096 are the pairs above.
+const freshPairs = samplePairs(compiled, cluster, 1 << 18);
+let nextFresh = 4096;
+const explainedFresh = measure('traces + explanation, fresh pairs', 5, () => {
+  const [a, b] = freshPairs[nextFresh++ % freshPairs.length]!;
+  return explain(compiled.fabric, compiled.trace(a, b), { from: a.name, to: b.name }).hops.length;
+});
 
 const result = {
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
@@ -75,6 +84,7 @@ const result = {
   totalRssMB: mb(rssAfter),
   tracesPerSec: traces,
   explainedTracesPerSec: explained,
+  explainedFreshTracesPerSec: explainedFresh,
 };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 // The default size and data path write trace.json; others (bench/growth.ts, bench/datapaths.ts) write

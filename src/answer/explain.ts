@@ -213,8 +213,9 @@ const STEP = 2;
 const HOP = 3;
 
 /**
- * What an entry holds the first time its step, sentence or hop is made: what is kept is made from the second time on,
- * since making it costs two or three times the answer made afresh, and on a large cluster most flows are asked once.
+ * What an entry holds the first time its sentence, route step or hop is made: what is kept is made later (a sentence the
+ * second time, a route step or a hop the third: SEEN_TWICE), since making it costs two or three times the answer made
+ * afresh, and on a large cluster most flows are asked once.
  */
 const SEEN = Object.freeze({ seen: true });
 
