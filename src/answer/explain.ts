@@ -700,15 +700,13 @@ type KeptHop = readonly unknown[];
 
 /** A part that is a value as it is, or a step kept whole: the value follows. */
 const WHOLE = 0;
-/** A text with one hole: the pieces before and after it follow. */
+/** A text with one hole for the destination's text: the pieces before and after it follow. */
 const ONE_HOLE = 1;
-/** A text with several holes: its Template follows. */
+/** A text with several holes, or one for the source's text (a sender's ORIGINATE step): its HoledText follows. */
 const HOLES = 2;
 const NO_JSON = 3;
 /** A step with the text in some of its fields: its maker (StepMaker) and its fields' parts follow. */
 const FIELDS = 4;
-/** A text with holes for the source's text too (a sender's ORIGINATE step): its SourceTemplate follows. */
-const BOTH = 5;
 const PART = 3;
 
 /** Where the hop's fields start: after its entries. */
@@ -720,8 +718,8 @@ const hopAt = (kept: KeptHop) => (kept[0] as number) + 1;
  */
 const SRC_HOLE = '\u0001';
 
-/** A text with holes for both texts: its pieces, and whether each hole is the source's (else the destination's). */
-interface SourceTemplate {
+/** A text with holes: its pieces, and whether each hole is the source's text (else the destination's). */
+interface HoledText {
   readonly pieces: readonly string[];
   readonly src: readonly boolean[];
 }
@@ -734,15 +732,13 @@ function pushPart(out: unknown[], v: unknown): void {
     out.push(WHOLE, v, undefined);
     return;
   }
-  if (v.includes(SRC_HOLE)) {
-    const split = v.split(/([\u0000\u0001])/);
-    const t: SourceTemplate = { pieces: split.filter((_, i) => i % 2 === 0), src: split.filter((_, i) => i % 2 === 1).map((h) => h === SRC_HOLE) };
-    out.push(BOTH, t, undefined);
+  const split = v.split(/([\u0000\u0001])/);
+  if (split.length === 3 && split[1] === HOLE) {
+    out.push(ONE_HOLE, split[0], split[2]);
     return;
   }
-  const t = holeOf(v);
-  if (t.middle === undefined) out.push(ONE_HOLE, t.first, t.last);
-  else out.push(HOLES, t, undefined);
+  const t: HoledText = { pieces: split.filter((_, i) => i % 2 === 0), src: split.filter((_, i) => i % 2 === 1).map((h) => h === SRC_HOLE) };
+  out.push(HOLES, t, undefined);
 }
 
 /** The value of the part at `at`, with `text` (and the source's text, `src`) in its holes. */
@@ -750,8 +746,7 @@ function part(kept: KeptHop, at: number, text: string, src: string): unknown {
   const tag = kept[at];
   if (tag === WHOLE) return kept[at + 1];
   if (tag === ONE_HOLE) return (kept[at + 1] as string) + text + (kept[at + 2] as string);
-  if (tag === HOLES) return fill(kept[at + 1] as Template, text);
-  const { pieces, src: isSrc } = kept[at + 1] as SourceTemplate;
+  const { pieces, src: isSrc } = kept[at + 1] as HoledText;
   let s = pieces[0]!;
   for (let i = 1; i < pieces.length; i++) s += (isSrc[i - 1] ? src : text) + pieces[i]!;
   return s;
@@ -833,7 +828,7 @@ export function keptHops(fabric: Fabric): { hops: number; senders: number } {
   for (const v of keptFor(fabric).values(HOP)) {
     if (!Array.isArray(v)) continue;
     counts.hops++;
-    if (v.some((part) => typeof part === 'object' && part !== null && 'pieces' in part)) counts.senders++;
+    if (v.some((part) => typeof part === 'object' && part !== null && 'src' in part && (part as HoledText).src.includes(true))) counts.senders++;
   }
   return counts;
 }
