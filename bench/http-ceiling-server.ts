@@ -1,7 +1,7 @@
 // The ceiling of an HTTP trace on this machine: a bare Fastify (no plugins, no worker) that answers traces on its main
 // thread from a compilation it holds, doing the trace route's work as a worker does it (JOBS.answer: resolve, walk,
 // explain, write out), beside a hello-world route and the same answer made once. bench/http-ceiling.ts drives it.
-// NODES and PODS_PER_NODE name the generated cluster (bench/cluster.ts), HELLO_PORT the port.
+// NODES and PODS_PER_NODE name the generated cluster (bench/cluster.ts); PORT is the port (bench/serve.ts sets it).
 import Fastify from 'fastify';
 import { compileTopology } from '../src/engine/topology.js';
 import { JOBS, type Encoded } from '../src/work/jobs.js';
@@ -13,10 +13,8 @@ const revision = { key: { id: 'ceiling', name: 'ceiling', revision: 1 }, compile
 const answer = (from: string, to: string, format: Format): Encoded => JOBS.answer([revision], { flow: { from, to }, options: {}, format });
 
 const pods = cluster.pods!;
-const made: Record<string, Encoded> = {
-  json: answer(`default/${pods[0]!.name}`, `default/${pods[pods.length - 1]!.name}`, 'json'),
-  text: answer(`default/${pods[0]!.name}`, `default/${pods[pods.length - 1]!.name}`, 'text'),
-};
+const madeOnce = (format: Format) => answer(`default/${pods[0]!.name}`, `default/${pods[pods.length - 1]!.name}`, format);
+const made: Record<string, Encoded> = { json: madeOnce('json'), text: madeOnce('text') };
 
 const app = Fastify();
 app.get('/', async () => ({ hello: 'world' }));

@@ -711,6 +711,8 @@ const PART = 3;
 
 /** Where the hop's fields start: after its entries. */
 const hopAt = (kept: KeptHop) => (kept[0] as number) + 1;
+/** The hop's fields: netns, kind, node, in, out. */
+const HOP_FIELDS = 5;
 
 /**
  * Stands for the source's text while a sender's hop is kept: its ORIGINATE step names the source, which its record
@@ -845,13 +847,15 @@ function answerHop(ctx: Context, hop: Hop, end: number): BareHop {
 function hopJson(ctx: Context, hop: Hop, end: number): string {
   const kept = keptHop(ctx, hop, end);
   if (kept === undefined) return JSON.stringify(answerHopAfresh(ctx, hop));
-  const at = hopAt(kept) + 5;
+  const at = hopAt(kept) + HOP_FIELDS;
   return kept[at] === NO_JSON ? JSON.stringify(fromKept(kept, ctx.dstText, ctx.srcText)) : (part(kept, at, ctx.dstText, ctx.srcText) as string);
 }
 
 /** What the holes are in JSON text: their characters escaped. */
 const JSON_HOLE = JSON.stringify(HOLE).slice(1, -1);
 const JSON_SRC_HOLE = JSON.stringify(SRC_HOLE).slice(1, -1);
+/** Whether JSON text holds a hole: JSON writes their characters escaped, so the characters themselves never show. */
+const holedJson = (json: string) => json.includes(JSON_HOLE) || json.includes(JSON_SRC_HOLE);
 
 /** The part of a hop's JSON text, from its answer with holes (`holedAnswer`), given its text for `text` and `src` (`made`). */
 function jsonOf(holedAnswer: BareHop, text: string, src: string, made: string): unknown[] {
@@ -874,7 +878,7 @@ function fromKept(kept: KeptHop, text: string, src: string): BareHop {
   if (kept[at + 2] !== undefined) out.node = kept[at + 2] as string;
   if (kept[at + 3] !== undefined) out.in = kept[at + 3] as string;
   if (kept[at + 4] !== undefined) out.out = kept[at + 4] as string;
-  at += 5 + PART;
+  at += HOP_FIELDS + PART;
   const count = kept[at++] as number;
   const steps: BareStep[] = [];
   for (let s = 0; s < count; s++) {
@@ -900,7 +904,7 @@ function keepHop(ctx: Context, hop: Hop, record: readonly number[], start: numbe
     const names = Object.keys(step);
     const values = Object.values(step);
     // The text inside a nested object (a route, who answered) is not one this hop can fill.
-    if (values.some((v) => typeof v === 'object' && v !== null && holed(JSON.stringify(v)))) return null;
+    if (values.some((v) => typeof v === 'object' && v !== null && holedJson(JSON.stringify(v)))) return null;
     if (!values.some(holed)) {
       steps.push(WHOLE, deepFreeze(step));
       continue;
