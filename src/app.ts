@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from './store/db.js';
 import { TopologyStore } from './store/topologies.js';
 import validation from './http/validation.js';
+import serialization from './http/serialization.js';
 import jsonBody from './http/json-body.js';
 import problem, { clientError, frameworkError, MAX_PARAM_LENGTH } from './http/problem.js';
 import health from './http/routes/health.js';
@@ -85,6 +86,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(jsonBody);
   await options.beforeRoutes?.(app);
   await app.register(validation);
+  await app.register(serialization);
   await app.register(requestIds);
   await app.register(problem);
   await app.register(metrics);
