@@ -3,10 +3,10 @@
 // fast-json-stringify writes a union (TypeBox's Type.Union, JSON Schema's anyOf) by validating the value against each
 // branch with Ajv, and compiles a branch's validator the first time an answer reaches it, on the main thread: 5-20 ms
 // per kind of answer on a quiet machine, several times that on a busy one (CI saw a health check wait 138 ms during the
-// first import, whose answer compiles one). Compiling them all before listening takes ~4.5 s. Nearly every union in the schemas is one
-// of literals (`'cluster' | 'nodes'`) or a value or null, which the serializer tells apart by the value's type alone, as
-// it writes `type: ['string', 'null']`: those are rewritten so (for the serializer only; the schemas the API documents
-// and the validators of requests keep their unions). A union of two object shapes stays a union, compiled when first
+// first import, whose answer compiles one). Compiling them all before listening takes ~4.5 s. Nearly every union in the
+// schemas is one of literals (`'cluster' | 'nodes'`) or a value or null, which the serializer tells apart by the value's
+// type alone, as it writes `type: ['string', 'null']`: those are rewritten so (for the serializer only; the schemas the
+// API documents and the validators of requests keep their unions). A union of two object shapes stays a union, compiled when first
 // needed: only answers that workers write as bytes have one today, which test/http/serialization.test.ts keeps so.
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -19,6 +19,9 @@ const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object
 
 /** Keywords that hold data, not schemas: never rewritten. */
 const DATA = new Set(['const', 'enum', 'default', 'examples', 'example']);
+
+/** Keywords whose value maps names (of properties, of definitions) to schemas: every name is rewritten, `default` too. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas']);
 
 /** Keywords that only pick values and say nothing of how one is written. */
 const PICKING = new Set(['type', 'const', 'enum', 'description', 'title', 'examples', 'minLength', 'maxLength', 'minimum', 'maximum', 'pattern']);
@@ -59,20 +62,24 @@ function byType(branches: unknown[]): Node | undefined {
   return { ...kept, type: types.size === 1 ? [...types][0] : [...types] };
 }
 
+/** `node` with `rewrite` applied to each of its values; itself when none changed. */
+function rewriteValues<T extends Node | unknown[]>(node: T, rewrite: (key: string, value: unknown) => unknown): T {
+  let out: Node | unknown[] | undefined;
+  for (const [key, value] of Object.entries(node)) {
+    const rewritten = rewrite(key, value);
+    if (rewritten !== value) ((out ??= Array.isArray(node) ? [...node] : { ...node }) as Node)[key] = rewritten;
+  }
+  return (out ?? node) as T;
+}
+
 /** The schema with every union the serializer can tell apart by type rewritten; unchanged parts are shared, not copied. */
 export function serializable(schema: unknown): unknown {
-  if (Array.isArray(schema)) {
-    const items = schema.map(serializable);
-    return items.some((item, i) => item !== schema[i]) ? items : schema;
-  }
+  if (Array.isArray(schema)) return rewriteValues(schema, (_key, item) => serializable(item));
   if (!isNode(schema)) return schema;
-  let out: Node | undefined;
-  for (const [key, value] of Object.entries(schema)) {
-    if (DATA.has(key)) continue;
-    const rewritten = serializable(value);
-    if (rewritten !== value) (out ??= { ...schema })[key] = rewritten;
-  }
-  const node = out ?? schema;
+  const node = rewriteValues(schema, (key, value) => {
+    if (DATA.has(key)) return value;
+    return SCHEMA_MAPS.has(key) && isNode(value) ? rewriteValues(value, (_name, sub) => serializable(sub)) : serializable(value);
+  });
   const merged = Array.isArray(node.anyOf) ? byType(node.anyOf) : undefined;
   if (merged === undefined) return node;
   const { anyOf: _anyOf, ...rest } = node;

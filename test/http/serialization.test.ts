@@ -25,18 +25,18 @@ function sameAnswers(schema: TSchema, values: unknown[], left: string[] = []) {
   for (const value of values) assert.equal(written(value), declared(value), JSON.stringify(value));
 }
 
-test('a union of literals is written as a string, and a value or null as either', () => {
+test('a union of literals is written as a string, and a value or null as either, whatever the property is named', () => {
   const Protocol = Type.Union([Type.Literal('tcp'), Type.Literal('udp'), Type.Literal('sctp')]);
-  const schema = Type.Object({ protocol: Protocol, description: Type.Union([Type.String(), Type.Null()]), port: Type.Optional(Type.Union([Type.Integer(), Type.Null()])) });
+  const schema = Type.Object({ protocol: Protocol, description: Type.Union([Type.String(), Type.Null()]), port: Type.Optional(Type.Union([Type.Integer(), Type.Null()])), default: Type.Optional(Protocol) });
   assert.deepEqual(JSON.parse(JSON.stringify(serializable(schema))), {
     type: 'object',
     required: ['protocol', 'description'],
-    properties: { protocol: { type: 'string' }, description: { type: ['string', 'null'] }, port: { type: ['integer', 'null'] } },
+    properties: { protocol: { type: 'string' }, description: { type: ['string', 'null'] }, port: { type: ['integer', 'null'] }, default: { type: 'string' } },
   });
   sameAnswers(schema, [
     { protocol: 'udp', description: null },
     { protocol: 'tcp', description: 'a "quoted" \u2192 text', port: 443 },
-    { protocol: 'sctp', description: '', port: null, extra: 'not written' },
+    { protocol: 'sctp', description: '', port: null, default: 'tcp', extra: 'not written' },
   ]);
 });
 
