@@ -26,6 +26,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
 COPY public ./public
+# The contract, served at /openapi.yaml.
+COPY openapi.yaml ./
 # The embedded database's folder, for a single replica without DATABASE_URL.
 RUN mkdir /data && chown 1000:1000 /data
 VOLUME /data

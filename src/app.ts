@@ -18,6 +18,7 @@ import importRoutes from './http/routes/import.js';
 import reachabilityRoutes from './http/routes/reachability.js';
 import diffRoutes from './http/routes/diff.js';
 import pageRoutes from './http/routes/page.js';
+import openapiRoutes from './http/routes/openapi.js';
 import work from './http/work.js';
 import { loadConfig, type WorkConfig } from './config.js';
 import auth, { type Verifiers } from './http/auth.js';
@@ -104,5 +105,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(reachabilityRoutes, { prefix: '/v1', maxAnswerBytes: options.maxAnswerBytes });
   await app.register(diffRoutes, { prefix: '/v1' });
   await app.register(pageRoutes);
+  await app.register(openapiRoutes);
   return app;
 }

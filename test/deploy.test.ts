@@ -60,6 +60,7 @@ test('the image: multi-stage, runs the compiled server as npm start does, non-ro
   assert.equal(final.lines.find((l) => l.startsWith('EXPOSE '))!.slice(7), env.PORT);
   assert.ok(final.lines.some((l) => /^COPY migrations /.test(l)), 'migrations run at start-up');
   assert.ok(final.lines.some((l) => /^COPY public /.test(l)), 'the page is served from public/');
+  assert.ok(final.lines.some((l) => /^COPY openapi\.yaml /.test(l)), 'the contract is served at /openapi.yaml');
   const depsStage = stages.find((s) => final.lines.some((l) => l.includes(`--from=${s.from.split(' AS ')[1]}`) && l.includes('node_modules')))!;
   assert.ok(depsStage.lines.some((l) => /npm ci .*--omit=dev/.test(l)), 'run-time node_modules without dev dependencies');
   const known = variablesRead();
@@ -119,6 +120,7 @@ test('the compiled server runs with production dependencies only (what the image
     cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
     cpSync(join(root, 'migrations'), join(dir, 'migrations'), { recursive: true });
     cpSync(join(root, 'public'), join(dir, 'public'), { recursive: true });
+    cpSync(join(root, 'openapi.yaml'), join(dir, 'openapi.yaml'));
     const port = await freePort();
     const child = spawn(process.execPath, ['dist/server.js'], {
       cwd: dir,
@@ -137,6 +139,7 @@ test('the compiled server runs with production dependencies only (what the image
       }
       assert.equal(status, 200, err);
       assert.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200, 'the page is served from the image');
+      assert.equal((await fetch(`http://127.0.0.1:${port}/openapi.yaml`)).status, 200, 'the contract is served from the image');
     } finally {
       // The server writes its data folder (the embedded database's WAL) until it has stopped: removing the folder before
       // it exits failed with ENOTEMPTY.

@@ -118,6 +118,7 @@ const base = {
     { name: 'import', description: 'Topologies built from what kubectl prints.' },
     { name: 'health', description: 'Probes for orchestrators and load balancers, and metrics.' },
     { name: 'page', description: 'The web page served at `/` and its files.' },
+    { name: 'contract', description: 'This document, served by the service itself.' },
   ],
   security: [{ bearer: [] }],
 };

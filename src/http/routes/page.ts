@@ -24,21 +24,34 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-interface File {
+/** A file served from memory, with its type and its strong ETag (a hash of its bytes). */
+export interface ServedFile {
   body: Buffer;
   type: string;
   tag: string;
 }
 
-function readPublic(): Map<string, File> {
-  const files = new Map<string, File>();
+export const servedFile = (body: Buffer, type: string): ServedFile => ({ body, type, tag: createHash('sha256').update(body).digest('base64url').slice(0, 22) });
+
+function readPublic(): Map<string, ServedFile> {
+  const files = new Map<string, ServedFile>();
   for (const name of readdirSync(PUBLIC_DIR)) {
     const type = TYPES[extname(name)];
     if (type === undefined) continue;
-    const body = readFileSync(join(PUBLIC_DIR, name));
-    files.set(name, { body, type, tag: createHash('sha256').update(body).digest('base64url').slice(0, 22) });
+    files.set(name, servedFile(readFileSync(join(PUBLIC_DIR, name)), type));
   }
   return files;
+}
+
+/** The file, or 304 when the copy the client holds (If-None-Match) is current: revalidated on every load. */
+export function sendFile(request: FastifyRequest, reply: FastifyReply, file: ServedFile): FastifyReply {
+  reply
+    .header('etag', `"${file.tag}"`)
+    // Revalidated on every load: the answer is a 304 of a few bytes while the file is unchanged.
+    .header('cache-control', 'no-cache')
+    .header('x-content-type-options', 'nosniff');
+  if (notModified(request.headers['if-none-match'], file.tag)) return reply.code(304).send();
+  return reply.type(file.type).send(file.body);
 }
 
 /**
@@ -51,9 +64,9 @@ const FileParams = Type.Object({
   file: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{0,63}$', description: 'A file of the page (a script, a style sheet).', examples: ['app.js'] }),
 });
 
-const conditional = Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'The ETag of the copy the browser holds.' })) });
+export const conditional = Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'The ETag of the copy the browser holds.' })) });
 
-const fileResponses = (what: string, type: string, example: string) => ({
+export const fileResponses = (what: string, type: string, example: string) => ({
   200: {
     description: what,
     headers: { ETag: { type: 'string', description: 'A hash of the file: it changes when the file does.', examples: ['"x3Jw2bq9Qd6yH1d2nQm5Zg"'] } },
@@ -90,24 +103,14 @@ export default async function pageRoutes(plain: FastifyInstance) {
   const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const files = readPublic();
 
-  const send = (request: FastifyRequest, reply: FastifyReply, file: File) => {
-    reply
-      .header('etag', `"${file.tag}"`)
-      // Revalidated on every load: the answer is a 304 of a few bytes while the file is unchanged.
-      .header('cache-control', 'no-cache')
-      .header('x-content-type-options', 'nosniff');
-    if (notModified(request.headers['if-none-match'], file.tag)) return reply.code(304).send();
-    return reply.type(file.type).send(file.body);
-  };
-
   app.get('/', { schema: getPageDoc, config: { scope: 'open' } }, async (request, reply) => {
     reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer');
-    return send(request, reply, files.get('index.html')!);
+    return sendFile(request, reply, files.get('index.html')!);
   });
 
   app.get('/ui/:file', { schema: { ...getPageFileDoc, params: FileParams, headers: conditional }, config: { scope: 'open' } }, async (request, reply) => {
     const file = request.params.file === 'index.html' ? undefined : files.get(request.params.file);
     if (file === undefined) throw new Problem(404, 'not-found', `the page has no file ${request.params.file}`);
-    return send(request, reply, file);
+    return sendFile(request, reply, file);
   });
 }
