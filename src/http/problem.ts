@@ -139,7 +139,7 @@ async function problemPlugin(app: FastifyInstance) {
     return sendProblem(reply, problem.status, problem.slug, problem.message, retryAfterSeconds === undefined ? extensions : { retryAfterSeconds, ...extensions });
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, 404, 'not-found', `there is no route ${request.method} ${request.url.split('?')[0]}`),
+    sendProblem(reply, 404, 'not-found', `there is no route ${request.method} ${request.url.split('?')[0]}; GET /openapi.yaml lists them`),
   );
 }
 

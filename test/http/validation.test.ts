@@ -239,8 +239,10 @@ describe('transport errors', () => {
     await nothingStored();
   });
 
-  test('an unknown route is a 404 problem', async () => {
-    assertProblem(await t.app.inject({ method: 'GET', url: '/v2/topologies' }), 404, 'not-found');
+  test('an unknown route is a 404 problem that says where the routes are listed, and that list is there', async () => {
+    const problem = assertProblem(await t.app.inject({ method: 'GET', url: '/v2/topologies?x=1' }), 404, 'not-found');
+    assert.equal(problem.detail, 'there is no route GET /v2/topologies; GET /openapi.yaml lists them');
+    assert.equal((await t.app.inject({ method: 'GET', url: '/openapi.yaml' })).statusCode, 200);
   });
 
   test('arbitrary JSON never produces a 500', async () => {
