@@ -43,7 +43,7 @@ function readPublic(): Map<string, ServedFile> {
   return files;
 }
 
-/** The file, or 304 when the copy the client holds (If-None-Match) is current: revalidated on every load. */
+/** The file, or 304 when the copy the client holds (If-None-Match) is current. */
 export function sendFile(request: FastifyRequest, reply: FastifyReply, file: ServedFile): FastifyReply {
   reply
     .header('etag', `"${file.tag}"`)
