@@ -13,6 +13,7 @@ import { openDb } from '../src/store/db.js';
 import { Cluster, Dumps, Fabric, TopologyBody, TopologyName, TopologyPutBody } from '../src/topology/schema.js';
 import { ProblemDocument } from '../src/http/problem.js';
 import { Status } from '../src/http/routes/health.js';
+import { OPENAPI_FILE } from '../src/http/routes/openapi.js';
 import { RevisionList, TopologyDocument, TopologyList, TopologyMeta, TopologyWritten } from '../src/http/routes/topologies.schemas.js';
 import { AnswerHop, AnswerPath, TraceAnswer } from '../src/answer/schema.js';
 import * as steps from '../src/answer/steps.js';
@@ -22,7 +23,6 @@ import { WhatIfAnswer, WhatIfBody } from '../src/http/routes/whatif.schemas.js';
 import { MatrixRow, ReachabilityAnswer, ReachabilityJson } from '../src/http/routes/reachability.js';
 import { DiffAnswer } from '../src/answer/diff.js';
 
-export const OPENAPI_FILE = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
 
 /**
  * The schemas the contract names (components.schemas), by that name. Routes inline their schemas; wherever one of these

@@ -40,26 +40,25 @@ function typesOf(branch: Node): string[] | undefined {
  * properties, items or format are kept) and no other branch has a type of it, and not both integer and number.
  */
 function byType(branches: unknown[]): Node | undefined {
-  const types = new Set<string>();
-  let shaped: Node | undefined;
+  // Every branch's types, a type once per branch that has it.
+  const listed: string[] = [];
+  let shaped: { branch: Node; types: string[] } | undefined;
   for (const branch of branches) {
     if (!isNode(branch)) return undefined;
-    const own = typesOf(branch);
-    if (own === undefined) return undefined;
-    own.forEach((t) => types.add(t));
+    const types = typesOf(branch);
+    if (types === undefined) return undefined;
+    listed.push(...types);
     if (Object.keys(branch).some((key) => !PICKING.has(key))) {
       if (shaped !== undefined) return undefined;
-      shaped = branch;
+      shaped = { branch, types };
     }
   }
-  if (types.has('integer') && types.has('number')) return undefined;
-  if (shaped !== undefined) {
-    const others = branches.filter((branch) => branch !== shaped).flatMap((branch) => typesOf(branch as Node)!);
-    if (typesOf(shaped)!.some((t) => others.includes(t))) return undefined;
-  }
+  if (listed.includes('integer') && listed.includes('number')) return undefined;
+  if (shaped?.types.some((t) => listed.indexOf(t) !== listed.lastIndexOf(t))) return undefined;
+  const types = [...new Set(listed)];
   // The merged schema must not keep a branch's `const`: the serializer would write that constant for every value.
-  const { const: _const, enum: _enum, type: _type, ...kept } = shaped ?? {};
-  return { ...kept, type: types.size === 1 ? [...types][0] : [...types] };
+  const { const: _const, enum: _enum, type: _type, ...kept } = shaped?.branch ?? {};
+  return { ...kept, type: types.length === 1 ? types[0] : types };
 }
 
 /** `node` with `rewrite` applied to each of its values; itself when none changed. */

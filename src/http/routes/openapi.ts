@@ -10,8 +10,8 @@ import { Problem } from '../problem.js';
 import { NotFound } from '../responses.js';
 import { conditional, fileResponses, sendFile, servedFile, type ServedFile } from './page.js';
 
-/** src/http/routes/ and dist/http/routes/ are both three levels under the root. */
-const OPENAPI_FILE = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url));
+/** openapi.yaml, at the root: src/http/routes/ and dist/http/routes/ are both three levels under it. */
+export const OPENAPI_FILE = fileURLToPath(new URL('../../../openapi.yaml', import.meta.url));
 
 /** RFC 9512's media type for YAML. */
 const YAML = 'application/yaml; charset=utf-8';

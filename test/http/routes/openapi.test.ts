@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { openTestApp, type TestApp } from '../../helpers/app.js';
 import { TokenVerifier, parseTokens } from '../../../src/auth/tokens.js';
+import { OPENAPI_FILE } from '../../../src/http/routes/openapi.js';
 
-const onDisk = readFileSync(new URL('../../../openapi.yaml', import.meta.url));
+const onDisk = readFileSync(OPENAPI_FILE);
 
 let t: TestApp;
 before(async () => {
